@@ -1,0 +1,67 @@
+#pragma once
+// One table of what each step of the receive path costs the CPU
+// (host/costs.yaml documents every default and where it comes from).
+#include <array>
+#include <cstdint>
+#include <string>
+#include <systemc>
+
+namespace nicsim::host {
+
+enum class cost : unsigned {
+  irq_entry,
+  e1000_intr,
+  mmio_write,
+  napi_schedule,
+  softirq_entry,
+  net_rx_action,
+  napi_poll,
+  clean_rx_desc,
+  build_skb,
+  eth_type_trans,
+  alloc_rx_buffer,
+  netif_receive_skb,
+  ip_rcv,
+  udp_rcv,
+  csum,
+  udp_enqueue,
+  sock_def_readable,
+  ttwu,
+  context_switch,
+  syscall,
+  recvmsg,
+  copy_to_user,
+  kfree_skb,
+  icmp_send,
+  ksoftirqd_loop,
+  count_
+};
+inline constexpr size_t cost_count = static_cast<size_t>(cost::count_);
+const char* cost_name(cost c);
+
+class cost_table {
+ public:
+  struct entry {
+    double cycles = 0;
+    double per_byte = 0;
+  };
+  // The built-in table (host/costs.yaml, compiled in).
+  static cost_table defaults(double cpu_ghz);
+  // A complete table from YAML text; `origin` names it in errors. Unknown,
+  // missing or negative entries throw std::invalid_argument naming the key.
+  static cost_table parse(const std::string& yaml_text, const std::string& origin, double cpu_ghz);
+  static const std::string& default_yaml();
+
+  sc_core::sc_time operator()(cost c, uint64_t bytes = 0) const {
+    const entry& e = m_entries[static_cast<size_t>(c)];
+    return sc_core::sc_time((e.cycles + e.per_byte * static_cast<double>(bytes)) * m_ns_per_cycle, sc_core::SC_NS);
+  }
+  const entry& at(cost c) const { return m_entries[static_cast<size_t>(c)]; }
+  double cpu_ghz() const { return 1.0 / m_ns_per_cycle; }
+
+ private:
+  std::array<entry, cost_count> m_entries{};
+  double m_ns_per_cycle = 1.0 / 3.0;
+};
+
+}  // namespace nicsim::host

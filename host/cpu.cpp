@@ -1,0 +1,305 @@
+#include "host/cpu.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace nicsim::host {
+
+using sc_core::sc_time;
+using sc_core::sc_time_stamp;
+using sc_core::SC_ZERO_TIME;
+
+namespace {
+// CFS tunables for one CPU (kernel/sched/fair.c, scaled by 1 + ilog2(ncpus) = 1).
+const sc_time sched_latency(6, sc_core::SC_MS);
+const sc_time sched_wakeup_granularity(1, sc_core::SC_MS);
+}  // namespace
+
+const char* cpu_ctx_name(cpu_ctx c) {
+  static constexpr const char* names[] = {"user", "system", "hardirq", "softirq", "ksoftirqd", "idle"};
+  return names[static_cast<size_t>(c)];
+}
+
+cpu::cpu(const sc_core::sc_module_name& name, int id, const cost_table& costs)
+    : sc_core::sc_module(name), m_id(id), m_costs(costs) {
+  auto idle = std::make_unique<task_struct>();
+  idle->comm = "swapper/" + std::to_string(id);
+  idle->pid = 0;
+  idle->is_idle = true;
+  idle->in_kernel = true;
+  m_idle = idle.get();
+  m_current = m_idle;
+  m_tasks.push_back(std::move(idle));
+  m_ksoftirqd = kthread_create("ksoftirqd/" + std::to_string(id), [this] { ksoftirqd_fn(); });
+  m_ksoftirqd->is_ksoftirqd = true;
+  m_ksoftirqd->in_kernel = true;
+  SC_HAS_PROCESS(cpu);
+  SC_THREAD(idle_loop);
+}
+
+// ---------------------------------------------------------------- accounting
+
+cpu_ctx cpu::current_ctx() const {
+  if (m_hardirq_depth > 0) return cpu_ctx::hardirq;
+  if (m_softirq_depth > 0) return m_current->is_ksoftirqd ? cpu_ctx::ksoftirqd : cpu_ctx::softirq;
+  if (m_in_switch) return cpu_ctx::system;
+  if (m_current->is_idle) return cpu_ctx::idle;
+  if (m_current->is_ksoftirqd) return cpu_ctx::ksoftirqd;
+  return m_current->in_kernel ? cpu_ctx::system : cpu_ctx::user;
+}
+
+void cpu::account_until_now() {
+  const sc_time now = sc_time_stamp();
+  if (now > m_accounted_to) m_stats.time[static_cast<size_t>(current_ctx())] += now - m_accounted_to;
+  m_accounted_to = now;
+}
+
+const cpu_stats& cpu::stats() const {
+  const_cast<cpu*>(this)->account_until_now();
+  return m_stats;
+}
+
+// ---------------------------------------------------------------- time
+
+void cpu::charge(sc_time t) {
+  while (t > SC_ZERO_TIME) {
+    if (m_irqs_off == 0 && !m_irq_pending.empty()) {
+      do_IRQ();
+      continue;
+    }
+    const sc_time start = sc_time_stamp();
+    if (m_irqs_off == 0)
+      sc_core::wait(t, m_irq_ev);
+    else
+      sc_core::wait(t);
+    const sc_time ran = sc_time_stamp() - start;
+    t = ran >= t ? SC_ZERO_TIME : t - ran;
+  }
+}
+
+void cpu::stall(sc_time t) {
+  if (t > SC_ZERO_TIME) sc_core::wait(t);
+}
+
+// ---------------------------------------------------------------- hard IRQs
+
+void cpu::request_irq(unsigned vector, irq_handler handler) {
+  if (vector >= m_irq_handlers.size()) {
+    m_irq_handlers.resize(vector + 1);
+    m_stats.irq_counts.resize(vector + 1, 0);
+  }
+  m_irq_handlers[vector] = std::move(handler);
+}
+
+void cpu::raise_irq(unsigned vector) {
+  // The local APIC's IRR holds one pending request per vector.
+  if (std::find(m_irq_pending.begin(), m_irq_pending.end(), vector) == m_irq_pending.end())
+    m_irq_pending.push_back(vector);
+  m_irq_ev.notify();
+}
+
+void cpu::do_IRQ() {
+  const unsigned vector = m_irq_pending.front();
+  m_irq_pending.erase(m_irq_pending.begin());
+  account_until_now();
+  ++m_irqs_off;  // the CPU clears IF on interrupt entry
+  ++m_hardirq_depth;
+  ++m_stats.hardirqs;
+  if (vector < m_stats.irq_counts.size()) ++m_stats.irq_counts[vector];
+  charge(cost::irq_entry);
+  if (vector < m_irq_handlers.size() && m_irq_handlers[vector]) m_irq_handlers[vector](vector);
+  account_until_now();
+  --m_hardirq_depth;  // irq_exit
+  if (!in_interrupt() && softirq_pending()) do_softirq();
+  --m_irqs_off;  // iret
+  // Return to the interrupted context: PREEMPT_VOLUNTARY preempts only user mode here.
+  if (m_need_resched && m_irqs_off == 0 && !in_interrupt() && !m_current->is_idle && !m_current->in_kernel &&
+      !m_in_switch) {
+    schedule();
+  }
+}
+
+// ---------------------------------------------------------------- softirqs
+
+void cpu::open_softirq(softirq_nr nr, std::function<void()> action) { m_softirq_actions[nr] = std::move(action); }
+
+void cpu::do_softirq() {
+  account_until_now();
+  const sc_time end = sc_time_stamp() + m_max_softirq_time;
+  int restart = MAX_SOFTIRQ_RESTART;
+  ++m_softirq_depth;  // __local_bh_disable_ip(SOFTIRQ_OFFSET)
+  for (;;) {
+    uint32_t pending = m_softirq_pending;
+    m_softirq_pending = 0;
+    local_irq_enable();
+    charge(cost::softirq_entry);
+    for (unsigned nr = 0; pending != 0; ++nr, pending >>= 1) {
+      if (!(pending & 1u)) continue;
+      ++m_stats.softirqs[nr];
+      if (m_softirq_actions[nr]) m_softirq_actions[nr]();
+    }
+    local_irq_disable();
+    if (m_softirq_pending == 0) break;
+    if (sc_time_stamp() < end && !m_need_resched && --restart > 0) continue;
+    wakeup_softirqd();
+    break;
+  }
+  account_until_now();
+  --m_softirq_depth;
+}
+
+void cpu::wakeup_softirqd() {
+  if (m_ksoftirqd->state != task_struct::TASK_INTERRUPTIBLE) return;
+  ++m_stats.ksoftirqd_wakeups;
+  try_to_wake_up(m_ksoftirqd);
+}
+
+void cpu::ksoftirqd_fn() {
+  for (;;) {
+    m_current->state = task_struct::TASK_INTERRUPTIBLE;  // set_current_state
+    if (!softirq_pending()) schedule();
+    m_current->state = task_struct::TASK_RUNNING;
+    while (softirq_pending()) {  // run_ksoftirqd
+      charge(cost::ksoftirqd_loop);
+      local_irq_disable();
+      if (softirq_pending()) do_softirq();
+      local_irq_enable();
+      cond_resched();
+    }
+  }
+}
+
+// ---------------------------------------------------------------- scheduler
+
+task_struct* cpu::kthread_create(const std::string& comm, std::function<void()> body) {
+  auto t = std::make_unique<task_struct>();
+  t->comm = comm;
+  t->pid = m_next_pid++;
+  t->body = std::move(body);
+  task_struct* p = t.get();
+  m_tasks.push_back(std::move(t));
+  p->vruntime = m_current->is_idle ? SC_ZERO_TIME : m_current->vruntime;
+  enqueue(p);
+  m_need_resched = true;
+  m_resched_ev.notify(SC_ZERO_TIME);
+  sc_core::sc_spawn([this, p] { task_trampoline(p); }, (comm + "_thread").c_str());
+  return p;
+}
+
+void cpu::task_trampoline(task_struct* t) {
+  wait_for_cpu(t);
+  t->body();
+  // A task whose body returns exits: it never runs again.
+  t->state = task_struct::TASK_INTERRUPTIBLE;
+  schedule();
+}
+
+void cpu::wait_for_cpu(task_struct* t) {
+  while (m_current != t) sc_core::wait(t->run_ev);
+}
+
+void cpu::idle_loop() {
+  m_current->exec_start = sc_time_stamp();
+  for (;;) {
+    while (!m_need_resched) {
+      if (!m_irq_pending.empty()) {
+        do_IRQ();
+        continue;
+      }
+      sc_core::wait(m_irq_ev | m_resched_ev);
+    }
+    schedule();
+  }
+}
+
+void cpu::update_curr() {
+  const sc_time now = sc_time_stamp();
+  if (!m_current->is_idle) m_current->vruntime += now - m_current->exec_start;
+  m_current->exec_start = now;
+}
+
+void cpu::enqueue(task_struct* p) {
+  if (p->on_rq || p->is_idle) return;
+  p->on_rq = true;
+  m_runqueue.push_back(p);
+}
+
+task_struct* cpu::pick_next() {
+  if (m_runqueue.empty()) return m_idle;
+  auto it = std::min_element(m_runqueue.begin(), m_runqueue.end(),
+                             [](const task_struct* a, const task_struct* b) { return a->vruntime < b->vruntime; });
+  task_struct* next = *it;
+  m_runqueue.erase(it);
+  next->on_rq = false;
+  return next;
+}
+
+void cpu::schedule() {
+  task_struct* prev = m_current;
+  if (m_irqs_off != 0 || in_interrupt()) throw std::logic_error("schedule() in atomic context");
+  update_curr();
+  m_need_resched = false;
+  if (prev->state == task_struct::TASK_RUNNING) enqueue(prev);
+  task_struct* next = pick_next();
+  if (next == prev) return;
+  if (prev->state == task_struct::TASK_RUNNING)
+    ++prev->nivcsw;
+  else
+    ++prev->nvcsw;
+  account_until_now();
+  m_in_switch = true;  // __schedule runs with the run queue locked, interrupts off
+  stall(m_costs(cost::context_switch));
+  ++m_stats.context_switches;
+  account_until_now();
+  m_in_switch = false;
+  m_current = next;
+  next->exec_start = sc_time_stamp();
+  next->run_ev.notify();
+  wait_for_cpu(prev);
+}
+
+void cpu::check_preempt_wakeup(task_struct* p) {
+  if (m_current->is_idle) {
+    m_need_resched = true;
+    m_resched_ev.notify();
+    return;
+  }
+  update_curr();
+  if (m_current->vruntime > p->vruntime + sched_wakeup_granularity) m_need_resched = true;
+}
+
+bool cpu::try_to_wake_up(task_struct* p) {
+  if (p->state != task_struct::TASK_INTERRUPTIBLE) return false;
+  p->state = task_struct::TASK_RUNNING;
+  ++m_stats.wakeups;
+  if (p != m_current) {
+    // place_entity: a sleeper gets at most half a latency period of credit.
+    sc_time min_vruntime = m_current->is_idle ? p->vruntime : m_current->vruntime;
+    for (const task_struct* t : m_runqueue) min_vruntime = std::min(min_vruntime, t->vruntime);
+    const sc_time floor = min_vruntime > sched_latency / 2 ? min_vruntime - sched_latency / 2 : SC_ZERO_TIME;
+    p->vruntime = std::max(p->vruntime, floor);
+    enqueue(p);
+    check_preempt_wakeup(p);
+  }
+  charge(cost::ttwu);
+  return true;
+}
+
+void cpu::cond_resched() {
+  if (m_need_resched) schedule();
+}
+
+void cpu::syscall_enter() {
+  account_until_now();
+  m_current->in_kernel = true;
+  charge(cost::syscall);
+}
+
+void cpu::syscall_exit() {
+  // exit_to_user_mode_loop: reschedule before returning to user space.
+  while (m_need_resched) schedule();
+  account_until_now();
+  m_current->in_kernel = false;
+}
+
+}  // namespace nicsim::host

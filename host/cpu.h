@@ -1,0 +1,147 @@
+#pragma once
+// One CPU of the host. The CPU is a token: whoever holds it runs, and every
+// piece of kernel or user code runs in the SystemC thread of the task that
+// holds it, calling charge() for the time it spends. A hard IRQ runs on top of
+// whoever is running (inside their charge(), on their "stack"), then the rest
+// of the charge resumes; pending softirqs run at irq_exit when not nested.
+// Tasks are scheduled on the token with a context-switch cost on every switch.
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <systemc>
+#include <vector>
+
+#include "host/cost_table.h"
+
+namespace nicsim::host {
+
+// /proc/stat-like buckets (ksoftirqd kept apart from softirq-on-irq-exit).
+enum class cpu_ctx : unsigned { user, system, hardirq, softirq, ksoftirqd, idle, count_ };
+inline constexpr size_t cpu_ctx_count = static_cast<size_t>(cpu_ctx::count_);
+const char* cpu_ctx_name(cpu_ctx c);
+
+enum softirq_nr : unsigned { NET_RX_SOFTIRQ = 3, NR_SOFTIRQS = 10 };
+
+class cpu;
+
+struct task_struct {
+  enum state_t { TASK_RUNNING, TASK_INTERRUPTIBLE };
+  std::string comm;
+  int pid = 0;
+  state_t state = TASK_RUNNING;
+  bool on_rq = false;       // queued on the run queue (runnable, not current)
+  bool in_kernel = false;   // in a syscall (system time) rather than user code
+  bool is_idle = false;
+  bool is_ksoftirqd = false;
+  sc_core::sc_time vruntime{sc_core::SC_ZERO_TIME};
+  sc_core::sc_time exec_start{sc_core::SC_ZERO_TIME};
+  uint64_t nvcsw = 0;   // voluntary context switches (blocked)
+  uint64_t nivcsw = 0;  // involuntary (preempted)
+  sc_core::sc_event run_ev;
+  std::function<void()> body;
+};
+
+struct cpu_stats {
+  std::array<sc_core::sc_time, cpu_ctx_count> time{};
+  uint64_t context_switches = 0;
+  uint64_t wakeups = 0;          // successful try_to_wake_up
+  uint64_t ksoftirqd_wakeups = 0;
+  uint64_t hardirqs = 0;
+  std::array<uint64_t, NR_SOFTIRQS> softirqs{};  // /proc/softirqs
+  std::vector<uint64_t> irq_counts;               // /proc/interrupts per vector
+};
+
+class cpu : public sc_core::sc_module {
+ public:
+  cpu(const sc_core::sc_module_name& name, int id, const cost_table& costs);
+
+  int id() const { return m_id; }
+  const cost_table& costs() const { return m_costs; }
+
+  // ---- time
+  // The running context spends t. Interruptible by hard IRQs unless they are off.
+  void charge(sc_core::sc_time t);
+  void charge(cost c, uint64_t bytes = 0) { charge(m_costs(c, bytes)); }
+  // A stall that no interrupt can break (an uncached load waiting for its completion).
+  void stall(sc_core::sc_time t);
+
+  // ---- hard IRQs
+  using irq_handler = std::function<void(unsigned vector)>;
+  void request_irq(unsigned vector, irq_handler handler);
+  void raise_irq(unsigned vector);  // from the interrupt controller (any process)
+  bool irqs_disabled() const { return m_irqs_off > 0; }
+  void local_irq_disable() { ++m_irqs_off; }
+  void local_irq_enable() { --m_irqs_off; }
+
+  // ---- softirqs
+  void open_softirq(softirq_nr nr, std::function<void()> action);
+  void raise_softirq(softirq_nr nr) { m_softirq_pending |= 1u << nr; }
+  bool softirq_pending() const { return m_softirq_pending != 0; }
+  bool in_hardirq() const { return m_hardirq_depth > 0; }
+  bool in_serving_softirq() const { return m_softirq_depth > 0; }
+  bool in_interrupt() const { return in_hardirq() || in_serving_softirq(); }
+  void set_max_softirq_time(sc_core::sc_time t) { m_max_softirq_time = t; }
+
+  // ---- tasks and the scheduler
+  task_struct* kthread_create(const std::string& comm, std::function<void()> body);
+  task_struct* current() const { return m_current; }
+  // The current task gives up the CPU. Its state says whether it stays runnable.
+  void schedule();
+  // Returns true when p was sleeping and is now runnable (and charges the waker).
+  bool try_to_wake_up(task_struct* p);
+  bool need_resched() const { return m_need_resched; }
+  void cond_resched();
+  // Enter/leave a syscall: accounting moves between user and system time.
+  void syscall_enter();
+  void syscall_exit();
+  void wakeup_softirqd();
+
+  const cpu_stats& stats() const;  // accounting brought up to now
+  uint64_t nr_running() const { return m_runqueue.size() + (m_current->is_idle ? 0 : 1); }
+  const std::vector<std::unique_ptr<task_struct>>& tasks() const { return m_tasks; }
+
+ private:
+  void idle_loop();
+  void ksoftirqd_fn();
+  void task_trampoline(task_struct* t);
+  void do_IRQ();
+  void do_softirq();  // __do_softirq
+  cpu_ctx current_ctx() const;
+  void account_until_now();
+  void update_curr();
+  void enqueue(task_struct* p);
+  task_struct* pick_next();
+  void check_preempt_wakeup(task_struct* p);
+  void wait_for_cpu(task_struct* t);
+
+  int m_id;
+  const cost_table& m_costs;
+  task_struct* m_current = nullptr;
+  task_struct* m_idle = nullptr;
+  task_struct* m_ksoftirqd = nullptr;
+  std::vector<std::unique_ptr<task_struct>> m_tasks;
+  std::deque<task_struct*> m_runqueue;
+  bool m_need_resched = false;
+
+  unsigned m_irqs_off = 0;
+  unsigned m_hardirq_depth = 0;
+  unsigned m_softirq_depth = 0;
+  uint32_t m_softirq_pending = 0;
+  std::vector<irq_handler> m_irq_handlers;
+  std::vector<unsigned> m_irq_pending;  // vectors raised and not yet taken, in order
+  sc_core::sc_event m_irq_ev;
+  sc_core::sc_event m_resched_ev;
+  bool m_in_switch = false;
+  std::array<std::function<void()>, NR_SOFTIRQS> m_softirq_actions{};
+  sc_core::sc_time m_max_softirq_time{2, sc_core::SC_MS};  // MAX_SOFTIRQ_TIME
+  static constexpr int MAX_SOFTIRQ_RESTART = 10;
+
+  mutable cpu_stats m_stats;
+  mutable sc_core::sc_time m_accounted_to{sc_core::SC_ZERO_TIME};
+  int m_next_pid = 1;
+};
+
+}  // namespace nicsim::host

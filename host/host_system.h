@@ -1,0 +1,62 @@
+#pragma once
+// The host: one CPU running the modeled kernel (driver, NAPI, IP/UDP, sockets)
+// and a receiving application, plus the interrupt controller the NIC's MSI hits.
+#include <memory>
+#include <systemc>
+
+#include "host/apic.h"
+#include "host/cost_table.h"
+#include "host/cpu.h"
+#include "host/e1000.h"
+#include "host/netstack.h"
+#include "host/skb.h"
+#include "host/udp_app.h"
+
+namespace nicsim::tlm {
+class host_memory;
+}
+
+namespace nicsim::host {
+
+struct host_params {
+  double cpu_ghz = 3.0;
+  netstack_params net;
+  e1000_params driver;
+  udp_app_params app;
+  uint64_t rx_buffer_base = 0x200000;
+  unsigned rx_buffers = 0;  // 0: enough for the ring plus a full receive buffer
+};
+
+// Host memory the layout above needs.
+uint64_t host_memory_bytes(const host_params& p);
+unsigned host_rx_buffers(const host_params& p);
+
+class host_system : public sc_core::sc_module {
+ public:
+  host_system(const sc_core::sc_module_name& name, const host_params& params, const cost_table& costs,
+              tlm::host_memory& mem, uint64_t nic_bar0);
+
+  apic& interrupt_controller() { return *m_apic; }
+  e1000_adapter& driver() { return *m_driver; }
+  cpu& cpu0() { return *m_cpu; }
+  netstack& stack() { return *m_stack; }
+  udp_app& app() { return *m_app; }
+  const skb_cache& skbs() const { return m_skbs; }
+  // Notified once the driver has opened the device (link up).
+  const sc_core::sc_event& link_up() const { return m_link_up; }
+  bool is_up() const { return m_up; }
+
+ private:
+  host_params m_params;
+  std::unique_ptr<cpu> m_cpu;
+  std::unique_ptr<apic> m_apic;
+  skb_cache m_skbs;
+  std::unique_ptr<rx_buffer_pool> m_buffers;
+  std::unique_ptr<netstack> m_stack;
+  std::unique_ptr<e1000_adapter> m_driver;
+  std::unique_ptr<udp_app> m_app;
+  sc_core::sc_event m_link_up;
+  bool m_up = false;
+};
+
+}  // namespace nicsim::host

@@ -1,0 +1,342 @@
+#include "host/netstack.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "proto/checksum.h"
+#include "proto/frame.h"
+
+namespace nicsim::host {
+
+using sc_core::sc_time;
+using sc_core::sc_time_stamp;
+
+netstack::netstack(cpu& c, skb_cache& skbs, rx_buffer_pool& buffers, const netstack_params& params)
+    : m_cpu(c), m_skbs(skbs), m_buffers(buffers), m_params(params), m_icmp_credit(params.icmp_msgs_burst) {
+  m_cpu.open_softirq(NET_RX_SOFTIRQ, [this] { net_rx_action(); });
+}
+
+// ------------------------------------------------------------------ NAPI
+
+bool netstack::napi_schedule_prep(napi_struct& n) {
+  if (n.sched) {
+    n.missed = true;  // NAPIF_STATE_MISSED: poll again before completing
+    return false;
+  }
+  n.sched = true;
+  return true;
+}
+
+void netstack::__napi_schedule(napi_struct& n) {
+  m_cpu.charge(cost::napi_schedule);
+  m_sd.poll_list.push_back(&n);
+  m_cpu.raise_softirq(NET_RX_SOFTIRQ);
+}
+
+bool netstack::napi_complete_done(napi_struct& n, int /*work_done*/) {
+  if (n.missed) {
+    // An interrupt came while polling: stay scheduled and poll again.
+    n.missed = false;
+    m_sd.poll_list.push_back(&n);
+    m_cpu.raise_softirq(NET_RX_SOFTIRQ);
+    return false;
+  }
+  n.sched = false;
+  return true;
+}
+
+int netstack::napi_poll(napi_struct& n, std::deque<napi_struct*>& repoll) {
+  m_cpu.charge(cost::napi_poll);
+  ++n.polls;
+  const int work = n.poll(n, n.weight);
+  if (work < n.weight) return work;
+  // The driver consumed its whole weight and did not complete: net_rx_action owns it still.
+  repoll.push_back(&n);
+  return work;
+}
+
+void netstack::net_rx_action() {
+  m_cpu.charge(cost::net_rx_action);
+  const sc_time time_limit = sc_time_stamp() + m_params.netdev_budget_usecs;
+  int budget = m_params.netdev_budget;
+  std::deque<napi_struct*> list;
+  std::deque<napi_struct*> repoll;
+  list.swap(m_sd.poll_list);
+  for (;;) {
+    if (list.empty()) {
+      if (repoll.empty() && m_sd.poll_list.empty()) return;
+      if (repoll.empty()) {  // scheduled again while we ran: start over
+        list.swap(m_sd.poll_list);
+        continue;
+      }
+      break;
+    }
+    napi_struct* n = list.front();
+    list.pop_front();
+    budget -= napi_poll(*n, repoll);
+    if (budget <= 0 || sc_time_stamp() >= time_limit) {
+      ++m_sd.time_squeeze;
+      break;
+    }
+  }
+  // list_splice_tail_init(&sd->poll_list, &list); list_splice_tail(&repoll, &list); list_splice(&list, &sd->poll_list)
+  for (napi_struct* n : m_sd.poll_list) list.push_back(n);
+  for (napi_struct* n : repoll) list.push_back(n);
+  m_sd.poll_list.swap(list);
+  if (!m_sd.poll_list.empty()) m_cpu.raise_softirq(NET_RX_SOFTIRQ);
+}
+
+// ------------------------------------------------------------------ skb life
+
+// The frame's fate is recorded and its memory released before the time is
+// charged, so a run that ends mid-charge still counts every frame once.
+void netstack::kfree_skb(sk_buff* skb, skb_drop_reason reason) {
+  ++m_drops[static_cast<size_t>(reason)];
+  m_buffers.free(skb->buf_addr);
+  m_skbs.free(skb);
+  m_cpu.charge(cost::kfree_skb);
+}
+
+
+
+// ------------------------------------------------------------------ receive
+
+void netstack::netif_receive_skb(sk_buff* skb) {
+  m_cpu.charge(cost::netif_receive_skb);
+  ++m_sd.processed;  // __netif_receive_skb_core
+  skb->network_header = skb->data;
+  if (skb->protocol == proto::ETH_P_IP) {
+    ip_rcv(skb);
+    return;
+  }
+  kfree_skb(skb, skb_drop_reason::UNHANDLED_PROTO);
+}
+
+void netstack::ip_rcv(sk_buff* skb) {
+  m_cpu.charge(cost::ip_rcv);
+  ++m_ip.InReceives;
+  const uint8_t* iph = skb->data_ptr();
+  if (skb->len < proto::IPV4_HLEN || (iph[0] >> 4) != 4 || (iph[0] & 0xF) < 5 ||
+      skb->len < (iph[0] & 0xFu) * 4u) {
+    ++m_ip.InHdrErrors;
+    kfree_skb(skb, skb_drop_reason::IP_INHDR);
+    return;
+  }
+  const unsigned ihl = (iph[0] & 0xFu) * 4u;
+  m_cpu.charge(cost::csum, ihl);
+  if (proto::csum_fold(proto::csum_partial(iph, ihl)) != 0) {  // ip_fast_csum
+    ++m_ip.InCsumErrors;
+    ++m_ip.InHdrErrors;
+    kfree_skb(skb, skb_drop_reason::IP_CSUM);
+    return;
+  }
+  const unsigned tot_len = proto::get_be16(iph + 2);
+  if (skb->len < tot_len || tot_len < ihl) {
+    ++m_ip.InHdrErrors;
+    kfree_skb(skb, skb_drop_reason::IP_INHDR);
+    return;
+  }
+  skb->len = tot_len;  // pskb_trim_rcsum: drop Ethernet padding
+  if (proto::get_be32(iph + 16) != m_params.local_ip) {
+    ++m_ip.InAddrErrors;  // not ours and forwarding is off
+    kfree_skb(skb, skb_drop_reason::IP_INADDRERRORS);
+    return;
+  }
+  skb->pull(ihl);
+  skb->transport_header = skb->data;
+  ip_local_deliver(skb, iph[9]);
+}
+
+void netstack::ip_local_deliver(sk_buff* skb, uint8_t protocol) {
+  if (protocol == proto::IPPROTO_UDP) {
+    ++m_ip.InDelivers;
+    udp_rcv(skb);
+    return;
+  }
+  if (protocol == proto::IPPROTO_ICMP) {
+    ++m_ip.InDelivers;
+    ++m_icmp.InMsgs;
+    kfree_skb(skb, skb_drop_reason::ICMP_CONSUMED);
+    return;
+  }
+  ++m_ip.InUnknownProtos;
+  kfree_skb(skb, skb_drop_reason::IP_NOPROTO);
+}
+
+namespace {
+// udp_lib_checksum_complete over the pseudo header and the datagram.
+bool udp_checksum_ok(const sk_buff& skb) {
+  const uint8_t* iph = skb.head + skb.network_header;
+  const uint8_t* uh = skb.data_ptr();
+  if (proto::get_be16(uh + 6) == 0) return true;  // sender did not compute one
+  const uint32_t sum = proto::csum_tcpudp_nofold(proto::get_be32(iph + 12), proto::get_be32(iph + 16),
+                                                 static_cast<uint16_t>(skb.len), proto::IPPROTO_UDP,
+                                                 proto::csum_partial(uh, skb.len));
+  return proto::csum_fold(sum) == 0;
+}
+}  // namespace
+
+void netstack::udp_rcv(sk_buff* skb) {
+  m_cpu.charge(cost::udp_rcv);
+  if (skb->len < proto::UDP_HLEN) {
+    ++m_udp.InErrors;
+    kfree_skb(skb, skb_drop_reason::PKT_TOO_SMALL);
+    return;
+  }
+  const uint8_t* uh = skb->data_ptr();
+  const unsigned ulen = proto::get_be16(uh + 4);
+  if (ulen > skb->len || ulen < proto::UDP_HLEN) {
+    ++m_udp.InErrors;
+    kfree_skb(skb, skb_drop_reason::PKT_TOO_SMALL);
+    return;
+  }
+  skb->len = ulen;
+  auto it = m_udp_table.find(proto::get_be16(uh + 2));  // __udp4_lib_lookup_skb
+  if (it != m_udp_table.end()) {
+    __udp_enqueue_schedule_skb(*it->second, skb);
+    return;
+  }
+  // No socket: drop silently if the checksum is wrong, else answer port unreachable.
+  if (skb->ip_summed != CHECKSUM_UNNECESSARY) {
+    m_cpu.charge(cost::csum, skb->len);
+    if (!udp_checksum_ok(*skb)) {
+      ++m_udp.InCsumErrors;
+      ++m_udp.InErrors;
+      kfree_skb(skb, skb_drop_reason::UDP_CSUM);
+      return;
+    }
+  }
+  ++m_udp.NoPorts;
+  icmp_send_port_unreach(proto::get_be32(skb->head + skb->network_header + 12));
+  kfree_skb(skb, skb_drop_reason::NO_SOCKET);
+}
+
+void netstack::__udp_enqueue_schedule_skb(udp_sock& sk, sk_buff* skb) {
+  m_cpu.charge(cost::udp_enqueue);
+  // The check comes before the charge, so a socket may overshoot by one skb, as in the kernel.
+  if (sk.sk_rmem_alloc > sk.sk_rcvbuf) {
+    ++sk.sk_drops;
+    ++m_udp.RcvbufErrors;
+    ++m_udp.InErrors;
+    kfree_skb(skb, skb_drop_reason::SOCKET_RCVBUFF);
+    return;
+  }
+  sk.sk_rmem_alloc += skb->truesize;
+  sk.sk_receive_queue.push_back(skb);
+  sock_def_readable(sk);
+}
+
+void netstack::sock_def_readable(udp_sock& sk) {
+  m_cpu.charge(cost::sock_def_readable);
+  if (sk.sk_wq.active()) __wake_up_common(sk.sk_wq, 1);  // wake_up_interruptible_sync_poll
+}
+
+// ------------------------------------------------------------------ ICMP
+
+bool netstack::icmp_global_allow() {
+  const sc_time now = sc_time_stamp();
+  const double delta_s = std::min((now - m_icmp_stamp).to_seconds(), 1.0);
+  if (delta_s >= 0.02) {  // HZ / 50
+    const double incr = std::floor(m_params.icmp_msgs_per_sec * delta_s);
+    if (incr > 0) m_icmp_stamp = now;
+    m_icmp_credit = std::min(m_icmp_credit + incr, static_cast<double>(m_params.icmp_msgs_burst));
+  }
+  if (m_icmp_credit < 1) return false;
+  m_icmp_credit -= 1;  // the kernel subtracts a random 0..2 (mean 1); the model uses the mean
+  return true;
+}
+
+bool netstack::icmpv4_xrlim_allow(uint32_t daddr) {
+  constexpr int XRLIM_BURST_FACTOR = 6;
+  const sc_time now = sc_time_stamp();
+  auto [it, fresh] = m_peers.try_emplace(daddr);
+  peer& p = it->second;
+  if (fresh) {  // inet_getpeer: rate_last = jiffies - 60 * HZ
+    p.rate_last = now;
+    p.rate_tokens = sc_time(60, sc_core::SC_SEC);
+  }
+  sc_time token = p.rate_tokens + (now - p.rate_last);
+  p.rate_last = now;
+  token = std::min(token, XRLIM_BURST_FACTOR * m_params.icmp_ratelimit);
+  bool ok = false;
+  if (token >= m_params.icmp_ratelimit) {
+    token -= m_params.icmp_ratelimit;
+    ok = true;
+  }
+  p.rate_tokens = token;
+  return ok;
+}
+
+void netstack::icmp_send_port_unreach(uint32_t daddr) {
+  if (!icmp_global_allow()) {
+    ++m_icmp.OutRateLimitGlobal;
+    return;
+  }
+  if (!icmpv4_xrlim_allow(daddr)) {
+    ++m_icmp.OutRateLimitHost;
+    return;
+  }
+  m_cpu.charge(cost::icmp_send);
+  ++m_icmp.OutMsgs;
+  ++m_icmp.OutDestUnreachs;
+}
+
+// ------------------------------------------------------------------ sockets
+
+udp_sock& netstack::udp_bind(uint16_t port, uint64_t rcvbuf) {
+  auto& slot = m_udp_table[port];
+  if (!slot) {
+    slot = std::make_unique<udp_sock>();
+    slot->port = port;
+    slot->sk_rcvbuf = rcvbuf;
+  }
+  return *slot;
+}
+
+uint64_t netstack::queued_in_sockets() const {
+  uint64_t n = 0;
+  for (const auto& kv : m_udp_table) n += kv.second->sk_receive_queue.size();
+  return n;
+}
+
+size_t netstack::udp_recvmsg(udp_sock& sk, uint8_t* buf, size_t len) {
+  m_cpu.charge(cost::recvmsg);
+  for (;;) {  // try_again
+    // __skb_recv_udp: take the head of the queue or sleep on the socket's wait queue.
+    while (sk.sk_receive_queue.empty()) {
+      wait_queue_entry wait;  // DEFINE_WAIT_FUNC(wait, receiver_wake_function)
+      init_wait(wait, m_cpu);
+      prepare_to_wait_exclusive(sk.sk_wq, wait, m_cpu);
+      if (sk.sk_receive_queue.empty()) m_cpu.schedule();
+      finish_wait(wait, m_cpu);
+    }
+    sk_buff* skb = sk.sk_receive_queue.front();
+    sk.sk_receive_queue.pop_front();
+    const size_t ulen = skb->len - proto::UDP_HLEN;
+    const size_t copied = std::min(len, ulen);
+    const uint8_t* payload = skb->data_ptr() + proto::UDP_HLEN;
+    if (skb->ip_summed != CHECKSUM_UNNECESSARY) {
+      m_cpu.charge(cost::csum, skb->len);  // skb_copy_and_csum_datagram_msg
+      if (!udp_checksum_ok(*skb)) {
+        ++m_udp.InCsumErrors;
+        ++m_udp.InErrors;
+        sk.sk_rmem_alloc -= skb->truesize;
+        kfree_skb(skb, skb_drop_reason::UDP_CSUM);
+        m_cpu.cond_resched();
+        continue;
+      }
+    }
+    // Charge first, then hand over in zero time: the frame is in exactly one
+    // place (this skb, or the caller's buffer) whenever the run may stop.
+    m_cpu.charge(cost::copy_to_user, copied);
+    m_cpu.charge(cost::kfree_skb);
+    std::memcpy(buf, payload, copied);
+    ++m_udp.InDatagrams;
+    sk.sk_rmem_alloc -= skb->truesize;  // skb_consume_udp → udp_rmem_release
+    m_buffers.free(skb->buf_addr);
+    m_skbs.free(skb);
+    return copied;
+  }
+}
+
+}  // namespace nicsim::host

@@ -1,0 +1,124 @@
+#pragma once
+// The kernel's receive path above the driver: NAPI and net_rx_action
+// (net/core/dev.c), ip_rcv (net/ipv4/ip_input.c), udp_rcv and the UDP socket
+// receive queue (net/ipv4/udp.c), icmp_send with its rate limits
+// (net/ipv4/icmp.c), and the blocking recvfrom of a reader.
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "host/cpu.h"
+#include "host/skb.h"
+#include "host/wait_queue.h"
+
+namespace nicsim::host {
+
+struct napi_struct {
+  std::string name;
+  std::function<int(napi_struct&, int budget)> poll;
+  int weight = 64;  // NAPI_POLL_WEIGHT
+  bool sched = false;   // NAPI_STATE_SCHED
+  bool missed = false;  // NAPI_STATE_MISSED
+  uint64_t polls = 0;
+};
+
+struct softnet_data {  // /proc/net/softnet_stat
+  std::deque<napi_struct*> poll_list;
+  uint64_t processed = 0;
+  uint64_t dropped = 0;
+  uint64_t time_squeeze = 0;
+};
+
+struct ip_mib {  // netstat -s: Ip
+  uint64_t InReceives = 0, InHdrErrors = 0, InAddrErrors = 0, InUnknownProtos = 0, InDelivers = 0,
+           InCsumErrors = 0;
+};
+struct udp_mib {  // netstat -su: Udp
+  uint64_t InDatagrams = 0, NoPorts = 0, InErrors = 0, RcvbufErrors = 0, InCsumErrors = 0;
+};
+struct icmp_mib {  // netstat -s: Icmp
+  uint64_t InMsgs = 0, OutMsgs = 0, OutDestUnreachs = 0, OutRateLimitGlobal = 0, OutRateLimitHost = 0;
+};
+
+struct udp_sock {
+  uint16_t port = 0;
+  std::deque<sk_buff*> sk_receive_queue;
+  uint64_t sk_rmem_alloc = 0;
+  uint64_t sk_rcvbuf = 0;
+  uint64_t sk_drops = 0;
+  wait_queue_head sk_wq;
+};
+
+struct netstack_params {
+  int netdev_budget = 300;
+  sc_core::sc_time netdev_budget_usecs{2000, sc_core::SC_US};  // 2 jiffies at HZ=1000
+  uint32_t local_ip = 0x0A000002;
+  int icmp_msgs_per_sec = 1000;  // net.ipv4.icmp_msgs_per_sec
+  int icmp_msgs_burst = 50;      // net.ipv4.icmp_msgs_burst
+  sc_core::sc_time icmp_ratelimit{1000, sc_core::SC_MS};  // net.ipv4.icmp_ratelimit, per destination
+};
+
+class netstack {
+ public:
+  netstack(cpu& c, skb_cache& skbs, rx_buffer_pool& buffers, const netstack_params& params);
+
+  // ---- NAPI
+  bool napi_schedule_prep(napi_struct& n);
+  void __napi_schedule(napi_struct& n);
+  bool napi_complete_done(napi_struct& n, int work_done);
+  void net_rx_action();
+
+  // ---- receive
+  void napi_gro_receive(sk_buff* skb) { netif_receive_skb(skb); }  // no GRO aggregation for UDP here
+  void netif_receive_skb(sk_buff* skb);
+  void kfree_skb(sk_buff* skb, skb_drop_reason reason);
+
+  // ---- sockets and syscalls
+  udp_sock& udp_bind(uint16_t port, uint64_t rcvbuf);
+  // Blocking recvfrom on sk from the current task: returns the bytes copied into buf.
+  size_t udp_recvmsg(udp_sock& sk, uint8_t* buf, size_t len);
+
+  const softnet_data& softnet() const { return m_sd; }
+  const ip_mib& ip() const { return m_ip; }
+  const udp_mib& udp() const { return m_udp; }
+  const icmp_mib& icmp() const { return m_icmp; }
+  const std::array<uint64_t, skb_drop_reason_count>& drops() const { return m_drops; }
+  uint64_t queued_in_sockets() const;
+
+ private:
+  int napi_poll(napi_struct& n, std::deque<napi_struct*>& repoll);
+  void ip_rcv(sk_buff* skb);
+  void ip_local_deliver(sk_buff* skb, uint8_t protocol);
+  void udp_rcv(sk_buff* skb);
+  void __udp_enqueue_schedule_skb(udp_sock& sk, sk_buff* skb);
+  void sock_def_readable(udp_sock& sk);
+  void icmp_send_port_unreach(uint32_t daddr);
+  bool icmp_global_allow();
+  bool icmpv4_xrlim_allow(uint32_t daddr);
+
+  cpu& m_cpu;
+  skb_cache& m_skbs;
+  rx_buffer_pool& m_buffers;
+  netstack_params m_params;
+  softnet_data m_sd;
+  ip_mib m_ip;
+  udp_mib m_udp;
+  icmp_mib m_icmp;
+  std::array<uint64_t, skb_drop_reason_count> m_drops{};
+  std::map<uint16_t, std::unique_ptr<udp_sock>> m_udp_table;
+  // icmp_global: a token bucket refilled at icmp_msgs_per_sec.
+  double m_icmp_credit;
+  sc_core::sc_time m_icmp_stamp{sc_core::SC_ZERO_TIME};
+  struct peer {
+    sc_core::sc_time rate_last{sc_core::SC_ZERO_TIME};
+    sc_core::sc_time rate_tokens{sc_core::SC_ZERO_TIME};
+  };
+  std::map<uint32_t, peer> m_peers;  // inet_peer per destination
+};
+
+}  // namespace nicsim::host

@@ -1,0 +1,85 @@
+#pragma once
+// Socket buffers over real bytes in host memory, and the pool of receive
+// buffers the driver posts to the ring (page-frag buffers of rx_buffer_len).
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <vector>
+
+namespace nicsim::tlm {
+class host_memory;
+}
+
+namespace nicsim::host {
+
+enum ip_summed_t : uint8_t { CHECKSUM_NONE = 0, CHECKSUM_UNNECESSARY = 1 };
+
+// Why a frame ended its life without reaching an application (a subset of
+// the kernel's enum skb_drop_reason). Every drop carries exactly one.
+enum class skb_drop_reason : unsigned {
+  NOT_SPECIFIED,
+  UNHANDLED_PROTO,  // no packet type handler (netdev rx_nohandler)
+  IP_CSUM,          // IPv4 header checksum (InHdrErrors, InCsumErrors)
+  IP_INHDR,         // malformed IPv4 header (InHdrErrors)
+  IP_INADDRERRORS,  // not for this host (InAddrErrors)
+  IP_NOPROTO,       // no L4 handler (InUnknownProtos)
+  PKT_TOO_SMALL,    // truncated L4 header (udp InErrors)
+  UDP_CSUM,         // UDP InCsumErrors
+  NO_SOCKET,        // UDP NoPorts
+  SOCKET_RCVBUFF,   // UDP RcvbufErrors
+  ICMP_CONSUMED,    // an ICMP message for the host (consumed, not an application's)
+  count_
+};
+inline constexpr size_t skb_drop_reason_count = static_cast<size_t>(skb_drop_reason::count_);
+const char* skb_drop_reason_name(skb_drop_reason r);
+
+struct sk_buff {
+  uint64_t buf_addr = 0;  // DMA address of the receive buffer holding the data
+  uint8_t* head = nullptr;
+  unsigned data = 0;  // offset of skb->data from head
+  unsigned len = 0;
+  unsigned truesize = 0;
+  uint16_t protocol = 0;
+  unsigned network_header = 0;
+  unsigned transport_header = 0;
+  ip_summed_t ip_summed = CHECKSUM_NONE;
+  uint8_t* data_ptr() const { return head + data; }
+  void pull(unsigned n) {
+    data += n;
+    len -= n;
+  }
+};
+
+// Receive buffers in host memory: a slab of fixed-size buffers carved from
+// [base, base + count * size).
+class rx_buffer_pool {
+ public:
+  rx_buffer_pool(tlm::host_memory& mem, uint64_t base, unsigned buffer_len, unsigned count);
+  uint64_t alloc();  // 0 when exhausted
+  void free(uint64_t addr);
+  unsigned buffer_len() const { return m_buffer_len; }
+  unsigned available() const { return static_cast<unsigned>(m_free.size()); }
+  uint8_t* ptr(uint64_t addr) const;
+
+ private:
+  tlm::host_memory& m_mem;
+  uint64_t m_base;
+  unsigned m_buffer_len;
+  unsigned m_count;
+  std::vector<uint64_t> m_free;
+};
+
+// skb heads from a free list: no allocation per frame once warm.
+class skb_cache {
+ public:
+  sk_buff* alloc();
+  void free(sk_buff* skb);
+  uint64_t in_use() const { return m_in_use; }
+
+ private:
+  std::deque<sk_buff> m_storage;
+  std::vector<sk_buff*> m_free;
+  uint64_t m_in_use = 0;
+};
+
+}  // namespace nicsim::host

@@ -1,0 +1,52 @@
+#include "host/udp_app.h"
+
+#include "proto/frame.h"
+
+namespace nicsim::host {
+
+udp_app::udp_app(cpu& c, netstack& stack, const udp_app_params& params)
+    : m_cpu(c), m_stack(stack), m_params(params), m_sock(stack.udp_bind(params.port, params.rcvbuf_bytes)) {
+  m_stats.per_reader.assign(params.readers, 0);
+  m_last_seq.assign(params.readers, -1);
+  for (unsigned i = 0; i < params.readers; ++i)
+    m_readers.push_back(m_cpu.kthread_create("udp_reader/" + std::to_string(i), [this, i] { reader(i); }));
+}
+
+void udp_app::reader(unsigned index) {
+  std::vector<uint8_t> buf(65536);
+  m_cpu.current()->in_kernel = false;
+  for (;;) {
+    m_cpu.syscall_enter();  // recvfrom(fd, buf, sizeof buf, 0, ...)
+    const size_t n = m_stack.udp_recvmsg(m_sock, buf.data(), buf.size());
+    const uint64_t tx_ns = check(buf.data(), n, index);  // the data is the reader's from here on
+    m_cpu.syscall_exit();
+    if (tx_ns != NO_STAMP) {
+      const auto now_ns = static_cast<uint64_t>(sc_core::sc_time_stamp().value() / 1000);  // ps → ns
+      m_stats.latency_ns.push_back(now_ns - tx_ns);
+    }
+    m_cpu.charge(m_params.work);
+  }
+}
+
+uint64_t udp_app::check(const uint8_t* buf, size_t n, unsigned index) {
+  ++m_stats.messages;
+  ++m_stats.per_reader[index];
+  m_stats.bytes += n;
+  proto::payload_stamp stamp;
+  if (!proto::read_payload_stamp(buf, n, &stamp)) {
+    ++m_stats.bad_payloads;
+    return NO_STAMP;
+  }
+  for (size_t i = proto::payload_stamp::SIZE; i < n; ++i) {
+    if (buf[i] != proto::payload_fill(stamp.seq, i)) {
+      ++m_stats.bad_payloads;
+      break;
+    }
+  }
+  if (static_cast<int64_t>(stamp.seq) < m_last_seq[index]) ++m_stats.out_of_order;
+  m_last_seq[index] = stamp.seq;
+  m_stats.seqs.push_back(stamp.seq);
+  return stamp.tx_ns;
+}
+
+}  // namespace nicsim::host

@@ -1,0 +1,53 @@
+#pragma once
+// A receiving application: readers blocked in recvfrom on one UDP socket,
+// each message followed by per-message work in user mode. The readers check
+// every byte they read against what the sender stamped and filled in.
+#include <cstdint>
+#include <functional>
+#include <systemc>
+#include <vector>
+
+#include "host/netstack.h"
+
+namespace nicsim::host {
+
+struct udp_app_params {
+  uint16_t port = 9000;
+  unsigned readers = 1;
+  uint64_t rcvbuf_bytes = 212992;  // net.core.rmem_default
+  sc_core::sc_time work{500, sc_core::SC_NS};
+};
+
+struct udp_app_stats {
+  uint64_t messages = 0;
+  uint64_t bytes = 0;
+  uint64_t bad_payloads = 0;    // bytes differ from what the sender wrote
+  uint64_t out_of_order = 0;    // sequence went backwards (within one reader)
+  std::vector<uint64_t> latency_ns;  // first bit on the wire → recvfrom returns
+  std::vector<uint32_t> seqs;        // delivery order, all readers
+  std::vector<uint64_t> per_reader;  // messages per reader
+};
+
+class udp_app {
+ public:
+  udp_app(cpu& c, netstack& stack, const udp_app_params& params);
+  const udp_app_stats& stats() const { return m_stats; }
+  const udp_sock& sock() const { return m_sock; }
+  const std::vector<task_struct*>& readers() const { return m_readers; }
+
+ private:
+  void reader(unsigned index);
+  static constexpr uint64_t NO_STAMP = ~uint64_t{0};
+  // Counts and verifies a message; returns its stamp's send time, or NO_STAMP.
+  uint64_t check(const uint8_t* buf, size_t n, unsigned index);
+
+  cpu& m_cpu;
+  netstack& m_stack;
+  udp_app_params m_params;
+  udp_sock& m_sock;
+  std::vector<task_struct*> m_readers;
+  std::vector<int64_t> m_last_seq;
+  udp_app_stats m_stats;
+};
+
+}  // namespace nicsim::host

@@ -1,0 +1,212 @@
+#include "hw/nic.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "hw/intr_moderation_rtl.h"
+#include "hw/nic_regs.h"
+
+namespace nicsim::hw {
+
+using sc_core::sc_time;
+using sc_core::SC_ZERO_TIME;
+
+nic::nic(const sc_core::sc_module_name& name, const nic_params& params)
+    : sc_core::sc_module(name),
+      mmio("mmio"),
+      dma("dma"),
+      m_params(params),
+      m_moderation(std::make_unique<intr_moderation_rtl>("moderation")) {
+  mmio.register_b_transport(this, &nic::mmio_b_transport);
+  m_moderation->on_irq = [this] { send_msi(); };
+
+  using namespace regs;
+  auto storage = [](uint32_t& r) { return [&r](uint32_t v) { r = v; }; };
+  auto reader = [](const uint32_t& r) { return [&r] { return r; }; };
+  auto read_clear = [](uint32_t& r) {
+    return [&r] {
+      const uint32_t v = r;
+      r = 0;
+      return v;
+    };
+  };
+  m_regs.add("CTRL", CTRL, 0);
+  m_regs.add("STATUS", STATUS, 0x2 /* LU: link up */, [] { return 0x2u; }, [](uint32_t) {});
+  m_regs.add("ICR", ICR, 0, read_clear(m_icr), [this](uint32_t v) { m_icr &= ~v; });
+  m_regs.add("ICS", ICS, 0, [this] { return m_icr; }, [this](uint32_t v) {
+    m_icr |= v;
+    if (v & m_ims) send_msi();
+  });
+  m_regs.add("IMS", IMS, 0, reader(m_ims), [this](uint32_t v) {
+    m_ims |= v;
+    if (m_ims & ICR_RXT0) m_moderation->unmask();
+  });
+  m_regs.add("IMC", IMC, 0, [] { return 0u; }, [this](uint32_t v) {
+    m_ims &= ~v;
+    if (!(m_ims & ICR_RXT0)) m_moderation->mask();
+  });
+  m_regs.add("RCTL", RCTL, 0, reader(m_rctl), [this](uint32_t v) {
+    m_rctl = v;
+    m_tail_ev.notify(SC_ZERO_TIME);
+  });
+  m_regs.add("RDBAL", RDBAL, 0, reader(m_rdbal), [this](uint32_t v) { m_rdbal = v & ~0xFu; });
+  m_regs.add("RDBAH", RDBAH, 0, reader(m_rdbah), storage(m_rdbah));
+  m_regs.add("RDLEN", RDLEN, 0, reader(m_rdlen), [this](uint32_t v) { m_rdlen = v & 0xFFF80u; });
+  m_regs.add("RDH", RDH, 0, reader(m_rdh), [this](uint32_t v) {
+    m_rdh = v;
+    m_next_fetch = v;
+    m_desc_cache.clear();
+  });
+  m_regs.add("RDT", RDT, 0, reader(m_rdt), [this](uint32_t v) {
+    m_rdt = ring_size() ? v % ring_size() : 0;
+    m_tail_ev.notify(SC_ZERO_TIME);
+  });
+  m_regs.add("RXC_USECS", RXC_USECS, 0, {}, [this](uint32_t v) {
+    m_regs.set(RXC_USECS, v & 0xFFFF);
+    m_moderation->set_rx_usecs(static_cast<uint16_t>(v));
+  });
+  m_regs.add("RXC_FRAMES", RXC_FRAMES, 0, {}, [this](uint32_t v) {
+    m_regs.set(RXC_FRAMES, v & 0xFFFF);
+    m_moderation->set_rx_frames(static_cast<uint16_t>(v));
+  });
+  m_regs.add("MSI_ADDR_LO", MSI_ADDR_LO, 0, reader(m_msi_addr_lo), storage(m_msi_addr_lo));
+  m_regs.add("MSI_ADDR_HI", MSI_ADDR_HI, 0, reader(m_msi_addr_hi), storage(m_msi_addr_hi));
+  m_regs.add("MSI_DATA", MSI_DATA, 0, reader(m_msi_data), storage(m_msi_data));
+  m_regs.add("CRCERRS", CRCERRS, 0, read_clear(m_crcerrs), [](uint32_t) {});
+  m_regs.add("MPC", MPC, 0, read_clear(m_mpc), [](uint32_t) {});
+  m_regs.add("GPRC", GPRC, 0, read_clear(m_gprc), [](uint32_t) {});
+  m_regs.add("RNBC", RNBC, 0, read_clear(m_rnbc), [](uint32_t) {});
+
+  SC_HAS_PROCESS(nic);
+  SC_THREAD(rx_dma_thread);
+}
+
+nic::~nic() = default;
+
+void nic::mmio_b_transport(::tlm::tlm_generic_payload& trans, sc_time& delay) { m_regs.b_transport(trans, delay); }
+
+void nic::mac_rx(const proto::wire_frame& frame) {
+  ++m_stats.frames_in;
+  if (!proto::fcs_ok(frame.bytes.data(), frame.bytes.size())) {
+    ++m_stats.rx_crc_errors;
+    ++m_crcerrs;
+    return;
+  }
+  if (m_fifo_used + frame.bytes.size() > m_params.rx_fifo_bytes) {
+    ++m_stats.rx_missed_errors;
+    ++m_mpc;
+    m_icr |= regs::ICR_RXO;
+    return;
+  }
+  m_fifo_used += frame.bytes.size();
+  m_fifo.push_back(frame);
+  m_fifo_ev.notify(SC_ZERO_TIME);
+}
+
+void nic::dma_write(uint64_t addr, const uint8_t* data, unsigned len, sc_time& local) {
+  ::tlm::tlm_generic_payload t;
+  for (unsigned off = 0; off < len; off += m_params.max_payload_bytes) {
+    const unsigned n = std::min(m_params.max_payload_bytes, len - off);
+    t.set_command(::tlm::TLM_WRITE_COMMAND);
+    t.set_address(addr + off);
+    t.set_data_ptr(const_cast<uint8_t*>(data + off));
+    t.set_data_length(n);
+    t.set_streaming_width(n);
+    t.set_byte_enable_ptr(nullptr);
+    t.set_response_status(::tlm::TLM_INCOMPLETE_RESPONSE);
+    dma->b_transport(t, local);
+    if (t.is_response_error())
+      SC_REPORT_ERROR(name(), ("DMA write failed: " + t.get_response_string()).c_str());
+  }
+}
+
+bool nic::fetch_descriptors(sc_time& local) {
+  const uint32_t n = ring_size();
+  if (n == 0 || !(m_rctl & regs::RCTL_EN)) return false;
+  const uint32_t available = (m_rdt + n - m_next_fetch) % n;
+  if (available == 0) return false;
+  // Fetch up to a batch, never across the end of the ring in one read.
+  const uint32_t count = std::min({available, m_params.desc_fetch_batch, n - m_next_fetch});
+  std::vector<uint8_t> buf(count * regs::RX_DESC_SIZE);
+  ::tlm::tlm_generic_payload t;
+  t.set_command(::tlm::TLM_READ_COMMAND);
+  t.set_address(ring_base() + uint64_t{m_next_fetch} * regs::RX_DESC_SIZE);
+  t.set_data_ptr(buf.data());
+  t.set_data_length(static_cast<unsigned>(buf.size()));
+  t.set_streaming_width(static_cast<unsigned>(buf.size()));
+  t.set_response_status(::tlm::TLM_INCOMPLETE_RESPONSE);
+  ++m_stats.rx_desc_fetches;
+  dma->b_transport(t, local);  // non-posted: returns when the completion is back
+  if (t.is_response_error()) SC_REPORT_ERROR(name(), ("descriptor fetch failed: " + t.get_response_string()).c_str());
+  for (uint32_t i = 0; i < count; ++i) {
+    uint64_t addr = 0;
+    std::memcpy(&addr, buf.data() + i * regs::RX_DESC_SIZE + regs::RXD_BUFFER_ADDR, 8);
+    m_desc_cache.push_back(addr);
+  }
+  m_next_fetch = (m_next_fetch + count) % n;
+  return true;
+}
+
+void nic::rx_dma_thread() {
+  for (;;) {
+    while (m_fifo.empty()) sc_core::wait(m_fifo_ev);
+    sc_time local = m_params.fifo_to_dma;
+    bool counted_no_buffer = false;
+    while (m_desc_cache.empty()) {
+      sc_core::wait(local);  // sync before a non-posted read
+      local = SC_ZERO_TIME;
+      if (fetch_descriptors(local)) break;
+      if (!counted_no_buffer) {
+        ++m_stats.rx_no_buffer_count;
+        ++m_rnbc;
+        counted_no_buffer = true;
+      }
+      sc_core::wait(m_tail_ev);
+    }
+    const uint64_t buffer = m_desc_cache.front();
+    m_desc_cache.pop_front();
+
+    const proto::wire_frame& frame = m_fifo.front();
+    const bool strip_fcs = (m_rctl & regs::RCTL_SECRC) != 0;
+    const auto len = static_cast<unsigned>(frame.bytes.size() - (strip_fcs ? proto::ETH_FCS_LEN : 0));
+    dma_write(buffer, frame.bytes.data(), len, local);
+
+    uint8_t desc[regs::RX_DESC_SIZE] = {};
+    std::memcpy(desc + regs::RXD_BUFFER_ADDR, &buffer, 8);
+    const auto len16 = static_cast<uint16_t>(len);
+    std::memcpy(desc + regs::RXD_LENGTH, &len16, 2);
+    // No checksum offload yet: tell the driver to check everything itself.
+    desc[regs::RXD_STATUS] = regs::RXD_STAT_DD | regs::RXD_STAT_EOP | regs::RXD_STAT_IXSM;
+    const uint64_t desc_addr = ring_base() + uint64_t{m_rdh} * regs::RX_DESC_SIZE;
+    dma_write(desc_addr, desc, regs::RX_DESC_SIZE, local);
+
+    m_stats.rx_packets++;
+    m_stats.rx_bytes += len;
+    ++m_gprc;
+    m_fifo_used -= frame.bytes.size();
+    m_fifo.pop_front();
+    m_rdh = (m_rdh + 1) % ring_size();
+    sc_core::wait(local);
+    m_icr |= regs::ICR_RXT0;
+    m_moderation->packet_done(1);
+  }
+}
+
+void nic::send_msi() {
+  const uint64_t addr = (static_cast<uint64_t>(m_msi_addr_hi) << 32) | m_msi_addr_lo;
+  if (addr == 0) return;  // MSI not configured by the driver yet
+  ++m_stats.interrupts;
+  uint32_t data = m_msi_data;
+  ::tlm::tlm_generic_payload t;
+  t.set_command(::tlm::TLM_WRITE_COMMAND);
+  t.set_address(addr);
+  t.set_data_ptr(reinterpret_cast<unsigned char*>(&data));
+  t.set_data_length(4);
+  t.set_streaming_width(4);
+  t.set_response_status(::tlm::TLM_INCOMPLETE_RESPONSE);
+  sc_time local = SC_ZERO_TIME;
+  dma->b_transport(t, local);  // posted, queued behind the data it announces
+  if (t.is_response_error()) SC_REPORT_ERROR(name(), ("MSI write failed: " + t.get_response_string()).c_str());
+}
+
+}  // namespace nicsim::hw

@@ -1,0 +1,88 @@
+#pragma once
+// The NIC: MAC receive, RX FIFO, RX DMA engine over a legacy e1000 descriptor
+// ring, the register file on BAR0, and MSI. Interrupt moderation is RTL
+// (rtl/intr_moderation.v) behind hw/intr_moderation_rtl.
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
+#include <vector>
+
+#include "hw/nic_regs.h"
+#include "hw/reg_file.h"
+#include "proto/frame.h"
+
+namespace nicsim::hw {
+
+class intr_moderation_rtl;
+
+struct nic_params {
+  uint64_t rx_fifo_bytes = 64 * 1024;  // 82574's RX packet buffer is 20–40 KiB; modern NICs 256 KiB+
+  unsigned desc_fetch_batch = 4;       // descriptors fetched per read (e1000 fetches in groups)
+  unsigned max_payload_bytes = 256;    // MPS for DMA writes
+  sc_core::sc_time fifo_to_dma{20, sc_core::SC_NS};  // internal pipeline from FIFO head to the DMA engine
+};
+
+// ethtool -S style counters.
+struct nic_stats {
+  uint64_t rx_packets = 0;        // frames written to host memory
+  uint64_t rx_bytes = 0;
+  uint64_t rx_crc_errors = 0;     // bad FCS, dropped at the MAC
+  uint64_t rx_missed_errors = 0;  // RX FIFO full, dropped (MPC)
+  uint64_t rx_no_buffer_count = 0;  // frames that found no free descriptor and waited (RNBC)
+  uint64_t rx_desc_fetches = 0;     // descriptor read requests
+  uint64_t interrupts = 0;          // MSIs sent
+  uint64_t frames_in = 0;           // frames the MAC saw
+};
+
+class nic : public sc_core::sc_module {
+ public:
+  tlm_utils::simple_target_socket<nic> mmio;        // BAR0
+  tlm_utils::simple_initiator_socket<nic> dma;      // toward the PCIe link
+
+  nic(const sc_core::sc_module_name& name, const nic_params& params);
+  ~nic() override;
+
+  // The wire hands a frame over when its last bit has arrived.
+  void mac_rx(const proto::wire_frame& frame);
+
+  const nic_stats& stats() const { return m_stats; }
+  const nic_params& params() const { return m_params; }
+  // Frames held in the NIC (FIFO and the one in DMA), for the conservation check.
+  uint64_t frames_held() const { return m_fifo.size(); }
+  uint64_t fifo_bytes_used() const { return m_fifo_used; }
+  uint32_t rdh() const { return m_rdh; }
+  uint32_t rdt() const { return m_rdt; }
+  intr_moderation_rtl& moderation() { return *m_moderation; }
+
+ private:
+  void mmio_b_transport(::tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
+  void rx_dma_thread();
+  bool fetch_descriptors(sc_core::sc_time& local);
+  void dma_write(uint64_t addr, const uint8_t* data, unsigned len, sc_core::sc_time& local);
+  void send_msi();
+  uint32_t ring_size() const { return m_rdlen / regs::RX_DESC_SIZE; }
+  uint64_t ring_base() const { return (static_cast<uint64_t>(m_rdbah) << 32) | m_rdbal; }
+
+  nic_params m_params;
+  reg_file m_regs;
+  std::unique_ptr<intr_moderation_rtl> m_moderation;
+
+  // Register state with side effects on the model.
+  uint32_t m_icr = 0, m_ims = 0, m_rctl = 0;
+  uint32_t m_rdbal = 0, m_rdbah = 0, m_rdlen = 0, m_rdh = 0, m_rdt = 0;
+  uint32_t m_msi_addr_lo = 0, m_msi_addr_hi = 0, m_msi_data = 0;
+
+  std::deque<proto::wire_frame> m_fifo;
+  uint64_t m_fifo_used = 0;
+  sc_core::sc_event m_fifo_ev, m_tail_ev;
+  std::deque<uint64_t> m_desc_cache;  // prefetched buffer addresses
+  uint32_t m_next_fetch = 0;          // ring index of the next descriptor to fetch
+  uint32_t m_crcerrs = 0, m_mpc = 0, m_gprc = 0, m_rnbc = 0;  // read-to-clear statistic registers
+  nic_stats m_stats;
+};
+
+}  // namespace nicsim::hw

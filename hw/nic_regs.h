@@ -1,0 +1,58 @@
+#pragma once
+// Register map of the nicsim NIC (see hw/REGISTERS.md). Offsets and bits carry
+// the Intel 8254x (e1000) datasheet names where the function is the same.
+#include <cstdint>
+
+namespace nicsim::hw::regs {
+
+inline constexpr uint64_t BAR0_SIZE = 0x20000;
+
+inline constexpr uint32_t CTRL = 0x0000;
+inline constexpr uint32_t STATUS = 0x0008;
+inline constexpr uint32_t ICR = 0x00C0;  // interrupt cause, read to clear
+inline constexpr uint32_t ICS = 0x00C8;  // interrupt cause set
+inline constexpr uint32_t IMS = 0x00D0;  // interrupt mask set (enable) / read
+inline constexpr uint32_t IMC = 0x00D8;  // interrupt mask clear (disable)
+inline constexpr uint32_t RCTL = 0x0100;
+inline constexpr uint32_t CRCERRS = 0x4000;  // statistics, read to clear
+inline constexpr uint32_t MPC = 0x4010;
+inline constexpr uint32_t GPRC = 0x4074;
+inline constexpr uint32_t RNBC = 0x40A0;
+inline constexpr uint32_t RDBAL = 0x2800;
+inline constexpr uint32_t RDBAH = 0x2804;
+inline constexpr uint32_t RDLEN = 0x2808;
+inline constexpr uint32_t RDH = 0x2810;
+inline constexpr uint32_t RDT = 0x2818;
+// nicsim: ethtool -C style moderation, evaluated by rtl/intr_moderation.v.
+inline constexpr uint32_t RXC_USECS = 0x2830;
+inline constexpr uint32_t RXC_FRAMES = 0x2834;
+// nicsim: the MSI capability's address/data, which on real hardware live in config space.
+inline constexpr uint32_t MSI_ADDR_LO = 0x5000;
+inline constexpr uint32_t MSI_ADDR_HI = 0x5004;
+inline constexpr uint32_t MSI_DATA = 0x5008;
+
+// ICR/IMS/IMC bits
+inline constexpr uint32_t ICR_RXDMT0 = 1u << 4;  // descriptor minimum threshold
+inline constexpr uint32_t ICR_RXO = 1u << 6;     // receiver overrun (FIFO drop)
+inline constexpr uint32_t ICR_RXT0 = 1u << 7;    // receiver timer: frames written back
+inline constexpr uint32_t IMS_ENABLE_MASK = ICR_RXT0 | ICR_RXO | ICR_RXDMT0;
+
+// RCTL bits
+inline constexpr uint32_t RCTL_EN = 1u << 1;
+inline constexpr uint32_t RCTL_SECRC = 1u << 26;  // strip the FCS before DMA
+
+// Legacy receive descriptor (16 bytes), e1000 layout.
+inline constexpr unsigned RX_DESC_SIZE = 16;
+inline constexpr unsigned RXD_BUFFER_ADDR = 0;  // u64
+inline constexpr unsigned RXD_LENGTH = 8;       // u16
+inline constexpr unsigned RXD_CSUM = 10;        // u16
+inline constexpr unsigned RXD_STATUS = 12;      // u8
+inline constexpr unsigned RXD_ERRORS = 13;      // u8
+inline constexpr uint8_t RXD_STAT_DD = 0x01;
+inline constexpr uint8_t RXD_STAT_EOP = 0x02;
+inline constexpr uint8_t RXD_STAT_IXSM = 0x04;  // ignore checksum indication
+inline constexpr uint8_t RXD_STAT_UDPCS = 0x10;
+inline constexpr uint8_t RXD_STAT_TCPCS = 0x20;
+inline constexpr uint8_t RXD_STAT_IPCS = 0x40;
+
+}  // namespace nicsim::hw::regs

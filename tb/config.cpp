@@ -1,0 +1,141 @@
+#include "tb/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace nicsim::tb {
+
+config::config() {
+  add("sim.duration_us", kind::number, 1, 1e7, "1000", "us", "simulated time to run");
+  add("sim.seed", kind::integer, 0, 4294967295.0, "1", "", "seed of every random choice (same seed, same run)");
+  add("traffic.rate_gbps", kind::number, 1e-6, 400, "1", "Gb/s",
+      "offered load in bits on the wire, preamble and inter-frame gap included");
+  add("traffic.frame_bytes", kind::integer, 64, 1518, "512", "B", "Ethernet frame size, FCS included");
+  add("traffic.pattern", kind::choice, 0, 0, "constant", "", "departure process", {"constant", "poisson", "burst"});
+  add("traffic.burst_frames", kind::integer, 1, 1000000, "32", "frames", "frames per back-to-back burst (burst)");
+  add("traffic.dst_port", kind::integer, 1, 65535, "9000", "", "UDP destination port");
+  add("traffic.src_port", kind::integer, 1, 65535, "40000", "", "UDP source port");
+  add("traffic.count", kind::integer, 0, 1e12, "0", "frames", "stop after this many frames (0: until the end)");
+  add("traffic.start_us", kind::number, 0, 1e7, "0", "us", "first frame this long after the link is up");
+  add("nic.line_rate_gbps", kind::number, 0.001, 400, "10", "Gb/s", "MAC line rate");
+  add("nic.rx_ring_size", kind::integer, 8, 4096, "256", "descriptors",
+      "RX descriptors (ethtool -G rx), a multiple of 8");
+  add("nic.rx_fifo_bytes", kind::integer, 2048, 16 * 1024 * 1024, "65536", "B", "RX packet buffer");
+  add("nic.desc_fetch_batch", kind::integer, 1, 64, "4", "descriptors", "descriptors fetched per read");
+  add("nic.coalesce.rx_usecs", kind::integer, 0, 65535, "0", "us", "ethtool -C rx-usecs");
+  add("nic.coalesce.rx_frames", kind::integer, 0, 65535, "0", "frames", "ethtool -C rx-frames");
+  add("pcie.gbps", kind::number, 0.1, 2000, "63", "Gb/s", "PCIe data rate per direction");
+  add("pcie.latency_ns", kind::number, 0, 100000, "250", "ns", "PCIe one-way latency");
+  add("pcie.mps", kind::integer, 128, 4096, "256", "B", "max payload size of a TLP");
+  add("host.cpu_ghz", kind::number, 0.1, 10, "3", "GHz", "CPU clock the cost table's cycles run at");
+  add("host.napi_weight", kind::integer, 1, 4096, "64", "packets", "NAPI weight per poll");
+  add("host.netdev_budget", kind::integer, 1, 1000000, "300", "packets", "net.core.netdev_budget");
+  add("host.netdev_budget_usecs", kind::integer, 1, 1000000, "2000", "us", "net.core.netdev_budget_usecs");
+  add("app.port", kind::integer, 1, 65535, "9000", "", "UDP port the application binds");
+  add("app.readers", kind::integer, 1, 64, "1", "tasks", "reader tasks blocked in recvfrom on the socket");
+  add("app.rcvbuf_bytes", kind::integer, 256, 2147483647.0, "212992", "B", "socket receive buffer (SO_RCVBUF)");
+  add("app.work_ns", kind::number, 0, 1e9, "500", "ns", "user-mode work per message");
+}
+
+void config::add(const std::string& key, kind type, double min, double max, const std::string& def,
+                 const std::string& unit, const std::string& help, std::vector<std::string> choices) {
+  knob k{key, type, min, max, std::move(choices), "", help, unit};
+  m_knobs.emplace(key, k);
+  set(key, def, "default");
+}
+
+void config::set(const std::string& key, const std::string& value, const std::string& origin) {
+  auto it = m_knobs.find(key);
+  if (it == m_knobs.end()) throw config_error(origin + ": unknown key '" + key + "'");
+  knob& k = it->second;
+  if (k.type == kind::choice) {
+    for (const auto& c : k.choices)
+      if (c == value) {
+        k.value = value;
+        return;
+      }
+    std::string all;
+    for (const auto& c : k.choices) all += (all.empty() ? "" : "|") + c;
+    throw config_error(origin + ": " + key + " = '" + value + "' is not one of " + all);
+  }
+  errno = 0;
+  char* end = nullptr;
+  const double v = std::strtod(value.c_str(), &end);
+  if (value.empty() || end == value.c_str() || *end != '\0' || errno == ERANGE || !std::isfinite(v))
+    throw config_error(origin + ": " + key + " = '" + value + "' is not a number");
+  if (k.type == kind::integer && std::floor(v) != v)
+    throw config_error(origin + ": " + key + " = '" + value + "' must be an integer");
+  if (v < k.min || v > k.max) {
+    std::ostringstream os;
+    os << origin << ": " << key << " = " << value << " is out of range [" << k.min << ", " << k.max << "]";
+    throw config_error(os.str());
+  }
+  std::ostringstream canon;
+  canon.precision(17);
+  canon << v;
+  k.value = canon.str();
+}
+
+void config::set_assignment(const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw config_error("--set '" + assignment + "': expected KEY=VALUE");
+  set(assignment.substr(0, eq), assignment.substr(eq + 1), "--set");
+}
+
+namespace {
+void flatten(const YAML::Node& node, const std::string& prefix, const std::string& origin, config& cfg) {
+  if (node.IsMap()) {
+    for (const auto& kv : node) {
+      const auto key = kv.first.as<std::string>();
+      flatten(kv.second, prefix.empty() ? key : prefix + "." + key, origin, cfg);
+    }
+    return;
+  }
+  if (!node.IsScalar()) throw config_error(origin + ": " + prefix + " must be a single value");
+  cfg.set(prefix, node.Scalar(), origin);
+}
+}  // namespace
+
+void config::load_yaml_text(const std::string& text, const std::string& origin) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    throw config_error(origin + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  if (root.IsNull()) return;  // an empty scenario keeps the defaults
+  if (!root.IsMap()) throw config_error(origin + ": a scenario is a map of keys");
+  flatten(root, "", origin, *this);
+}
+
+void config::load_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw config_error(path + ": cannot read the scenario file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  load_yaml_text(ss.str(), path);
+}
+
+double config::number(const std::string& key) const { return std::strtod(m_knobs.at(key).value.c_str(), nullptr); }
+int64_t config::integer(const std::string& key) const { return static_cast<int64_t>(number(key)); }
+const std::string& config::text(const std::string& key) const { return m_knobs.at(key).value; }
+
+void config::validate() const {
+  if (number("traffic.rate_gbps") > number("nic.line_rate_gbps"))
+    throw config_error("traffic.rate_gbps = " + text("traffic.rate_gbps") +
+                       " exceeds nic.line_rate_gbps = " + text("nic.line_rate_gbps"));
+  if (integer("nic.rx_ring_size") % 8 != 0)
+    throw config_error("nic.rx_ring_size = " + text("nic.rx_ring_size") +
+                       " must be a multiple of 8 (RDLEN is 128-byte aligned)");
+  if (integer("nic.rx_fifo_bytes") < integer("traffic.frame_bytes"))
+    throw config_error("nic.rx_fifo_bytes = " + text("nic.rx_fifo_bytes") + " cannot hold one frame of " +
+                       text("traffic.frame_bytes") + " bytes");
+}
+
+}  // namespace nicsim::tb

@@ -1,0 +1,53 @@
+#pragma once
+// Scenario knobs: a flat registry of dotted keys (YAML nesting = dots), each
+// with a type, a range, a default and a help text. Unknown keys, wrong types
+// and out-of-range values are errors naming the file and key.
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace nicsim::tb {
+
+struct config_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class config {
+ public:
+  enum class kind { number, integer, choice };
+  struct knob {
+    std::string key;
+    kind type;
+    double min, max;
+    std::vector<std::string> choices;
+    std::string value;  // canonical text
+    std::string help;
+    std::string unit;
+  };
+
+  config();  // every knob at its default
+
+  // Reads a scenario file; errors name the file and the key.
+  void load_file(const std::string& path);
+  void load_yaml_text(const std::string& text, const std::string& origin);
+  // KEY=VALUE from the command line.
+  void set_assignment(const std::string& assignment);
+  void set(const std::string& key, const std::string& value, const std::string& origin);
+
+  double number(const std::string& key) const;
+  int64_t integer(const std::string& key) const;
+  const std::string& text(const std::string& key) const;
+  bool has(const std::string& key) const { return m_knobs.count(key) != 0; }
+  const std::map<std::string, knob>& knobs() const { return m_knobs; }
+  // Checks that span several knobs (e.g. rate within line rate).
+  void validate() const;
+
+ private:
+  void add(const std::string& key, kind type, double min, double max, const std::string& def,
+           const std::string& unit, const std::string& help, std::vector<std::string> choices = {});
+  std::map<std::string, knob> m_knobs;
+};
+
+}  // namespace nicsim::tb

@@ -1,0 +1,140 @@
+// Statistics of a run: the JSON document (names from ethtool -S, /proc and
+// netstat) and the summary table.
+#include <algorithm>
+#include <cmath>
+
+#include "hw/intr_moderation_rtl.h"
+#include "tb/report.h"
+#include "tb/system_top.h"
+
+namespace nicsim::tb {
+
+namespace {
+uint64_t percentile(std::vector<uint64_t> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const auto idx = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size()))) - 1;
+  return v[std::min(idx, v.size() - 1)];
+}
+uint64_t ns(const sc_core::sc_time& t) { return t.value() / 1000; }
+}  // namespace
+
+nlohmann::ordered_json system_top::results(double wall_s) const {
+  nlohmann::ordered_json j;
+  const auto sim_ns = ns(sc_core::sc_time_stamp());
+  const auto& ns_ = m_nic->stats();
+  const auto& cpu = m_host->cpu0().stats();
+  const auto& stack = m_host->stack();
+  const auto& app = m_host->app().stats();
+  const auto& drv = m_host->driver().stats();
+
+  j["sim"] = {{"sim_time_ns", sim_ns},
+              {"wall_s", wall_s},
+              {"frames_per_wall_s", wall_s > 0 ? static_cast<double>(m_traffic->frames_sent()) / wall_s : 0.0},
+              {"slowdown", sim_ns > 0 ? wall_s / (static_cast<double>(sim_ns) * 1e-9) : 0.0}};
+  j["wire"] = {{"frames", m_traffic->frames_sent()}, {"bytes", m_traffic->bytes_sent()}};
+  j["nic"] = {{"rx_frames", ns_.rx_packets},
+              {"rx_bytes", ns_.rx_bytes},
+              {"rx_missed", ns_.rx_missed_errors},
+              {"rx_crc_errors", ns_.rx_crc_errors},
+              {"rx_no_buffer_count", ns_.rx_no_buffer_count},
+              {"rx_desc_fetches", ns_.rx_desc_fetches},
+              {"interrupts", ns_.interrupts},
+              {"moderation_evaluations", m_nic->moderation().evaluations()}};
+  const auto& up = m_link->stats(tlm::pcie_link::UPSTREAM);
+  const auto& down = m_link->stats(tlm::pcie_link::DOWNSTREAM);
+  auto util = [sim_ns](const tlm::link_direction_stats& s) {
+    return sim_ns > 0 ? static_cast<double>(ns(s.busy)) / static_cast<double>(sim_ns) : 0.0;
+  };
+  j["pcie"] = {{"up", {{"tlps", up.tlps}, {"payload_bytes", up.payload_bytes}, {"utilization", util(up)}}},
+               {"down", {{"tlps", down.tlps}, {"payload_bytes", down.payload_bytes}, {"utilization", util(down)}}}};
+
+  nlohmann::ordered_json cpu_ns;
+  for (size_t c = 0; c < host::cpu_ctx_count; ++c)
+    cpu_ns[host::cpu_ctx_name(static_cast<host::cpu_ctx>(c))] = ns(cpu.time[c]);
+  const auto& sd = stack.softnet();
+  j["host"] = {{"hardirqs", cpu.hardirqs},
+               {"napi_polls", m_host->driver().napi().polls},
+               {"softirqs", {{"NET_RX", cpu.softirqs[host::NET_RX_SOFTIRQ]}}},
+               {"softnet", {{"processed", sd.processed}, {"dropped", sd.dropped}, {"time_squeeze", sd.time_squeeze}}},
+               {"ksoftirqd_wakeups", cpu.ksoftirqd_wakeups},
+               {"context_switches", cpu.context_switches},
+               {"wakeups", cpu.wakeups},
+               {"cpu_ns", cpu_ns},
+               {"driver",
+                {{"rx_cleaned", drv.rx_cleaned},
+                 {"alloc_rx_buff_failed", drv.alloc_rx_buff_failed},
+                 {"rx_tail_writes", drv.rx_tail_writes},
+                 {"mmio_reads", drv.mmio_reads},
+                 {"mmio_writes", drv.mmio_writes}}}};
+  const auto& ip = stack.ip();
+  j["ip"] = {{"InReceives", ip.InReceives},     {"InHdrErrors", ip.InHdrErrors},
+             {"InAddrErrors", ip.InAddrErrors}, {"InUnknownProtos", ip.InUnknownProtos},
+             {"InDelivers", ip.InDelivers},     {"InCsumErrors", ip.InCsumErrors}};
+  const auto& udp = stack.udp();
+  j["udp"] = {{"InDatagrams", udp.InDatagrams},   {"NoPorts", udp.NoPorts},
+              {"InErrors", udp.InErrors},         {"RcvbufErrors", udp.RcvbufErrors},
+              {"InCsumErrors", udp.InCsumErrors}};
+  const auto& icmp = stack.icmp();
+  j["icmp"] = {{"InMsgs", icmp.InMsgs},
+               {"OutMsgs", icmp.OutMsgs},
+               {"OutDestUnreachs", icmp.OutDestUnreachs},
+               {"OutRateLimitGlobal", icmp.OutRateLimitGlobal},
+               {"OutRateLimitHost", icmp.OutRateLimitHost}};
+  nlohmann::ordered_json drops;
+  for (size_t r = 0; r < host::skb_drop_reason_count; ++r)
+    if (stack.drops()[r]) drops[host::skb_drop_reason_name(static_cast<host::skb_drop_reason>(r))] = stack.drops()[r];
+  j["drop_reasons"] = drops;
+  j["app"] = {{"messages", app.messages},
+              {"bytes", app.bytes},
+              {"bad_payloads", app.bad_payloads},
+              {"out_of_order", app.out_of_order},
+              {"per_reader", app.per_reader}};
+  j["latency_ns"] = {{"p50", percentile(app.latency_ns, 0.50)},
+                     {"p99", percentile(app.latency_ns, 0.99)},
+                     {"p999", percentile(app.latency_ns, 0.999)},
+                     {"max", app.latency_ns.empty() ? 0 : *std::max_element(app.latency_ns.begin(), app.latency_ns.end())}};
+  const ledger l = account();
+  j["conservation"] = {{"ok", l.ok()},
+                       {"wire", l.wire},
+                       {"delivered", l.delivered},
+                       {"dropped", l.dropped},
+                       {"in_flight", l.in_flight},
+                       {"in_flight_detail", {{"wire", l.on_wire}, {"nic", l.in_nic}, {"host", l.in_host}}}};
+  return j;
+}
+
+void print_summary(std::ostream& os, const nlohmann::ordered_json& j) {
+  auto row = [&os](const std::string& what, const std::string& value) {
+    os << "  " << what << std::string(what.size() < 34 ? 34 - what.size() : 1, ' ') << value << "\n";
+  };
+  auto num = [](const nlohmann::ordered_json& v) { return v.dump(); };
+  const double sim_us = j["sim"]["sim_time_ns"].get<double>() / 1000.0;
+  os << "nicsim run: " << sim_us << " us simulated in " << j["sim"]["wall_s"].get<double>() << " s wall\n";
+  row("wire frames", num(j["wire"]["frames"]));
+  row("nic rx_frames / rx_missed", num(j["nic"]["rx_frames"]) + " / " + num(j["nic"]["rx_missed"]));
+  row("nic interrupts", num(j["nic"]["interrupts"]));
+  row("host hardirqs / napi_polls", num(j["host"]["hardirqs"]) + " / " + num(j["host"]["napi_polls"]));
+  row("softnet processed / time_squeeze",
+      num(j["host"]["softnet"]["processed"]) + " / " + num(j["host"]["softnet"]["time_squeeze"]));
+  row("udp InDatagrams / NoPorts", num(j["udp"]["InDatagrams"]) + " / " + num(j["udp"]["NoPorts"]));
+  row("udp RcvbufErrors / InErrors", num(j["udp"]["RcvbufErrors"]) + " / " + num(j["udp"]["InErrors"]));
+  row("context switches / wakeups", num(j["host"]["context_switches"]) + " / " + num(j["host"]["wakeups"]));
+  row("app messages", num(j["app"]["messages"]));
+  row("latency p50 / p99 / max (ns)", num(j["latency_ns"]["p50"]) + " / " + num(j["latency_ns"]["p99"]) + " / " +
+                                          num(j["latency_ns"]["max"]));
+  std::string cpu;
+  const double total = std::max(1.0, j["sim"]["sim_time_ns"].get<double>());
+  for (const auto& [k, v] : j["host"]["cpu_ns"].items()) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%s%s %.1f%%", cpu.empty() ? "" : ", ", k.c_str(), 100.0 * v.get<double>() / total);
+    cpu += buf;
+  }
+  row("cpu0", cpu);
+  const auto& c = j["conservation"];
+  row("conservation", std::string(c["ok"].get<bool>() ? "ok" : "BROKEN") + " (" + num(c["wire"]) + " = " +
+                          num(c["delivered"]) + " delivered + " + num(c["dropped"]) + " dropped + " +
+                          num(c["in_flight"]) + " in flight)");
+}
+
+}  // namespace nicsim::tb

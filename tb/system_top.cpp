@@ -1,0 +1,101 @@
+#include "tb/system_top.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "hw/nic_regs.h"
+
+namespace nicsim::tb {
+
+using sc_core::sc_time;
+using sc_core::SC_NS;
+using sc_core::SC_US;
+
+system_params make_system_params(const config& cfg) {
+  cfg.validate();
+  system_params p;
+  p.duration = sc_time(cfg.number("sim.duration_us"), SC_US);
+
+  auto& t = p.traffic;
+  t.rate_gbps = cfg.number("traffic.rate_gbps");
+  t.line_rate_gbps = cfg.number("nic.line_rate_gbps");
+  t.frame_bytes = static_cast<unsigned>(cfg.integer("traffic.frame_bytes"));
+  const auto& pattern = cfg.text("traffic.pattern");
+  t.pattern = pattern == "poisson" ? traffic_params::poisson
+              : pattern == "burst" ? traffic_params::burst
+                                   : traffic_params::constant;
+  t.burst_frames = static_cast<unsigned>(cfg.integer("traffic.burst_frames"));
+  t.count = static_cast<uint64_t>(cfg.integer("traffic.count"));
+  t.start = sc_time(cfg.number("traffic.start_us"), SC_US);
+  t.seed = static_cast<uint64_t>(cfg.integer("sim.seed"));
+  t.flow.dst_port = static_cast<uint16_t>(cfg.integer("traffic.dst_port"));
+  t.flow.src_port = static_cast<uint16_t>(cfg.integer("traffic.src_port"));
+
+  p.nic.rx_fifo_bytes = static_cast<uint64_t>(cfg.integer("nic.rx_fifo_bytes"));
+  p.nic.desc_fetch_batch = static_cast<unsigned>(cfg.integer("nic.desc_fetch_batch"));
+  p.nic.max_payload_bytes = static_cast<unsigned>(cfg.integer("pcie.mps"));
+
+  p.link.gbps = cfg.number("pcie.gbps");
+  p.link.latency = sc_time(cfg.number("pcie.latency_ns"), SC_NS);
+  p.link.max_payload_bytes = p.nic.max_payload_bytes;
+
+  auto& h = p.host;
+  h.cpu_ghz = cfg.number("host.cpu_ghz");
+  h.net.netdev_budget = static_cast<int>(cfg.integer("host.netdev_budget"));
+  h.net.netdev_budget_usecs = sc_time(static_cast<double>(cfg.integer("host.netdev_budget_usecs")), SC_US);
+  h.net.local_ip = t.flow.dst_ip;
+  h.driver.rx_ring_size = static_cast<unsigned>(cfg.integer("nic.rx_ring_size"));
+  h.driver.rx_usecs = static_cast<unsigned>(cfg.integer("nic.coalesce.rx_usecs"));
+  h.driver.rx_frames = static_cast<unsigned>(cfg.integer("nic.coalesce.rx_frames"));
+  h.driver.napi_weight = static_cast<int>(cfg.integer("host.napi_weight"));
+  h.app.port = static_cast<uint16_t>(cfg.integer("app.port"));
+  h.app.readers = static_cast<unsigned>(cfg.integer("app.readers"));
+  h.app.rcvbuf_bytes = static_cast<uint64_t>(cfg.integer("app.rcvbuf_bytes"));
+  h.app.work = sc_time(cfg.number("app.work_ns"), SC_NS);
+  return p;
+}
+
+system_top::system_top(const sc_core::sc_module_name& name, const system_params& params,
+                       const host::cost_table& costs)
+    : sc_core::sc_module(name), m_params(params) {
+  m_mem = std::make_unique<tlm::host_memory>("dram", host::host_memory_bytes(params.host),
+                                             sc_time(60, SC_NS));
+  m_link = std::make_unique<tlm::pcie_link>("pcie", params.link);
+  m_upstream = std::make_unique<tlm::address_router>("root_complex");
+  m_downstream = std::make_unique<tlm::address_router>("bar_decoder");
+  m_nic = std::make_unique<hw::nic>("nic", params.nic);
+  m_host = std::make_unique<host::host_system>("host", params.host, costs, *m_mem, NIC_BAR0);
+  m_traffic = std::make_unique<traffic_source>("wire", params.traffic);
+
+  m_nic->dma.bind(m_link->up_in);
+  m_link->up_out.bind(m_upstream->in);
+  m_upstream->map(m_mem->socket, 0, m_mem->size(), "host memory");
+  m_upstream->map(m_host->interrupt_controller().socket, host::apic::MSI_BASE, host::apic::MSI_SIZE, "MSI");
+  m_host->driver().mmio.bind(m_link->down_in);
+  m_link->down_out.bind(m_downstream->in);
+  m_downstream->map(m_nic->mmio, NIC_BAR0, hw::regs::BAR0_SIZE, "nic BAR0");
+
+  m_traffic->sink = [this](const proto::wire_frame& f) { m_nic->mac_rx(f); };
+  m_traffic->start_after(m_host->link_up());
+}
+
+void system_top::run() { sc_core::sc_start(m_params.duration); }
+
+system_top::ledger system_top::account() const {
+  ledger l;
+  const auto& ns = m_nic->stats();
+  const auto& stack = m_host->stack();
+  l.wire = m_traffic->frames_sent();
+  l.delivered = m_host->app().stats().messages;
+  l.dropped = ns.rx_crc_errors + ns.rx_missed_errors;
+  for (uint64_t d : stack.drops()) l.dropped += d;
+  l.on_wire = m_traffic->frames_sent() - m_traffic->frames_delivered();
+  // Accepted by the MAC and not yet turned into an skb: FIFO, DMA, link, ring.
+  const uint64_t accepted = ns.frames_in - ns.rx_crc_errors - ns.rx_missed_errors;
+  l.in_nic = accepted - m_host->driver().stats().rx_cleaned;
+  l.in_host = m_host->skbs().in_use();
+  l.in_flight = l.on_wire + l.in_nic + l.in_host;
+  return l;
+}
+
+}  // namespace nicsim::tb

@@ -1,0 +1,69 @@
+#pragma once
+// The whole system on one time axis: wire → NIC → PCIe link → host memory and
+// interrupt controller; CPU → link → NIC registers.
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <systemc>
+
+#include "host/cost_table.h"
+#include "host/host_system.h"
+#include "hw/nic.h"
+#include "tb/config.h"
+#include "tb/traffic_source.h"
+#include "tlm/address_router.h"
+#include "tlm/host_memory.h"
+#include "tlm/pcie_link.h"
+
+namespace nicsim::tb {
+
+struct system_params {
+  traffic_params traffic;
+  hw::nic_params nic;
+  tlm::link_params link;
+  host::host_params host;
+  sc_core::sc_time duration{1, sc_core::SC_MS};
+};
+
+// Maps validated scenario knobs to the parameters of every part.
+system_params make_system_params(const config& cfg);
+
+class system_top : public sc_core::sc_module {
+ public:
+  static constexpr uint64_t NIC_BAR0 = 0xF0000000;
+
+  system_top(const sc_core::sc_module_name& name, const system_params& params, const host::cost_table& costs);
+
+  // Runs for the configured duration.
+  void run();
+
+  // Every frame on the wire: delivered, dropped under one named counter, or in flight.
+  struct ledger {
+    uint64_t wire = 0;
+    uint64_t delivered = 0;
+    uint64_t dropped = 0;
+    uint64_t in_flight = 0;
+    uint64_t on_wire = 0, in_nic = 0, in_host = 0;
+    bool ok() const { return wire == delivered + dropped + in_flight; }
+  };
+  ledger account() const;
+  nlohmann::ordered_json results(double wall_s) const;
+
+  traffic_source& traffic() { return *m_traffic; }
+  hw::nic& nic() { return *m_nic; }
+  host::host_system& host() { return *m_host; }
+  tlm::pcie_link& link() { return *m_link; }
+  tlm::host_memory& memory() { return *m_mem; }
+  const system_params& params() const { return m_params; }
+
+ private:
+  system_params m_params;
+  std::unique_ptr<tlm::host_memory> m_mem;
+  std::unique_ptr<tlm::pcie_link> m_link;
+  std::unique_ptr<tlm::address_router> m_upstream;    // root complex: memory, MSI
+  std::unique_ptr<tlm::address_router> m_downstream;  // BARs
+  std::unique_ptr<hw::nic> m_nic;
+  std::unique_ptr<host::host_system> m_host;
+  std::unique_ptr<traffic_source> m_traffic;
+};
+
+}  // namespace nicsim::tb

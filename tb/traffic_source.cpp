@@ -1,0 +1,70 @@
+#include "tb/traffic_source.h"
+
+#include <cmath>
+
+namespace nicsim::tb {
+
+using sc_core::sc_time;
+
+traffic_source::traffic_source(const sc_core::sc_module_name& name, const traffic_params& params)
+    : sc_core::sc_module(name), m_params(params), m_rng(params.seed) {
+  SC_HAS_PROCESS(traffic_source);
+  SC_THREAD(run);
+}
+
+sc_time traffic_source::slot_time() const {
+  const double bits = 8.0 * (proto::ETH_PREAMBLE_SFD + m_params.frame_bytes + proto::ETH_IFG);
+  return sc_time(bits / m_params.line_rate_gbps, sc_core::SC_NS);
+}
+
+sc_time traffic_source::frame_time() const {
+  const double bits = 8.0 * (proto::ETH_PREAMBLE_SFD + m_params.frame_bytes);
+  return sc_time(bits / m_params.line_rate_gbps, sc_core::SC_NS);
+}
+
+// Time from one frame's first bit to the next one's.
+sc_time traffic_source::gap_after(uint64_t index) {
+  const sc_time slot = slot_time();
+  const double load = m_params.rate_gbps / m_params.line_rate_gbps;  // ≤ 1
+  switch (m_params.pattern) {
+    case traffic_params::constant:
+      return slot / load;
+    case traffic_params::poisson: {
+      std::exponential_distribution<double> exp(load / slot.to_seconds());
+      const sc_time t(exp(m_rng), sc_core::SC_SEC);
+      return t < slot ? slot : t;  // a frame cannot start before the previous one ended
+    }
+    case traffic_params::burst: {
+      const uint64_t n = m_params.burst_frames;
+      if ((index + 1) % n != 0) return slot;
+      // The last frame of a burst waits so that a whole period averages `load`.
+      return slot * static_cast<double>(n) / load - slot * static_cast<double>(n - 1);
+    }
+  }
+  return slot;
+}
+
+void traffic_source::run() {
+  if (m_start_after != nullptr) sc_core::wait(*m_start_after);
+  sc_core::wait(m_params.start);
+  sc_time next = sc_core::sc_time_stamp();
+  for (uint64_t i = 0; m_params.count == 0 || i < m_params.count; ++i) {
+    const sc_time now = sc_core::sc_time_stamp();
+    if (next > now) sc_core::wait(next - now);
+    proto::payload_stamp stamp;
+    stamp.seq = static_cast<uint32_t>(i);
+    stamp.tx_ns = sc_core::sc_time_stamp().value() / 1000;  // ps → ns
+    proto::wire_frame f;
+    f.id = i;
+    f.first_bit_ps = sc_core::sc_time_stamp().value();
+    f.bytes = proto::build_udp_frame(m_params.flow, m_params.frame_bytes, stamp);
+    ++m_sent;
+    m_bytes += f.bytes.size();
+    next = sc_core::sc_time_stamp() + gap_after(i);
+    sc_core::wait(frame_time());  // the last bit arrives
+    ++m_delivered;
+    if (sink) sink(f);
+  }
+}
+
+}  // namespace nicsim::tb

@@ -1,0 +1,53 @@
+#pragma once
+// Puts real Ethernet/IPv4/UDP frames on the wire, serialized at line rate:
+// a frame occupies (preamble+SFD 8 + frame + IFG 12) bytes of wire time; the
+// MAC gets it when its last bit has arrived.
+#include <cstdint>
+#include <functional>
+#include <random>
+#include <string>
+#include <systemc>
+
+#include "proto/frame.h"
+
+namespace nicsim::tb {
+
+struct traffic_params {
+  double rate_gbps = 1;
+  double line_rate_gbps = 10;
+  unsigned frame_bytes = 512;
+  enum pattern_t { constant, poisson, burst } pattern = constant;
+  unsigned burst_frames = 32;
+  uint64_t count = 0;  // 0: no limit
+  sc_core::sc_time start{sc_core::SC_ZERO_TIME};
+  uint64_t seed = 1;
+  proto::udp_flow flow;
+};
+
+class traffic_source : public sc_core::sc_module {
+ public:
+  traffic_source(const sc_core::sc_module_name& name, const traffic_params& params);
+
+  // Where frames go when their last bit arrives (the NIC's MAC).
+  std::function<void(const proto::wire_frame&)> sink;
+  // Start no earlier than this event (link up).
+  void start_after(const sc_core::sc_event& e) { m_start_after = &e; }
+
+  uint64_t frames_sent() const { return m_sent; }      // first bit on the wire
+  uint64_t bytes_sent() const { return m_bytes; }
+  uint64_t frames_delivered() const { return m_delivered; }  // last bit at the MAC
+  // Wire time of one frame: preamble, frame and inter-frame gap.
+  sc_core::sc_time slot_time() const;
+  sc_core::sc_time frame_time() const;  // preamble + frame, without the gap
+
+ private:
+  void run();
+  sc_core::sc_time gap_after(uint64_t index);
+
+  traffic_params m_params;
+  const sc_core::sc_event* m_start_after = nullptr;
+  std::mt19937_64 m_rng;
+  uint64_t m_sent = 0, m_bytes = 0, m_delivered = 0;
+};
+
+}  // namespace nicsim::tb

@@ -1,0 +1,39 @@
+#pragma once
+// Host DRAM: real bytes, a TLM-2.0 target for the device side and DMI for the CPU side.
+#include <cstdint>
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_target_socket.h>
+#include <vector>
+
+namespace nicsim::tlm {
+
+class host_memory : public sc_core::sc_module {
+ public:
+  tlm_utils::simple_target_socket<host_memory> socket;
+
+  host_memory(const sc_core::sc_module_name& name, uint64_t size_bytes, sc_core::sc_time access_latency);
+
+  uint64_t size() const { return m_bytes.size(); }
+  // The CPU's direct view (DMI): a pointer valid for len bytes at addr, or an
+  // exception naming the range when it is outside memory.
+  uint8_t* ptr(uint64_t addr, uint64_t len);
+  const uint8_t* ptr(uint64_t addr, uint64_t len) const;
+
+  uint64_t reads() const { return m_reads; }
+  uint64_t writes() const { return m_writes; }
+
+ private:
+  void b_transport(::tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
+  unsigned int transport_dbg(::tlm::tlm_generic_payload& trans);
+  bool get_direct_mem_ptr(::tlm::tlm_generic_payload& trans, ::tlm::tlm_dmi& dmi);
+  // Checks range, streaming width and byte enables; copies data; returns the response.
+  ::tlm::tlm_response_status access(::tlm::tlm_generic_payload& trans);
+
+  std::vector<uint8_t> m_bytes;
+  sc_core::sc_time m_latency;
+  uint64_t m_reads = 0;
+  uint64_t m_writes = 0;
+};
+
+}  // namespace nicsim::tlm

@@ -1,0 +1,138 @@
+#include "tlm/pcie_link.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace nicsim::tlm {
+
+using sc_core::sc_time;
+
+pcie_link::pcie_link(const sc_core::sc_module_name& name, const link_params& params)
+    : sc_core::sc_module(name),
+      up_in("up_in"),
+      up_out("up_out"),
+      down_in("down_in"),
+      down_out("down_out"),
+      m_params(params),
+      m_ns_per_byte(8.0 / params.gbps) {
+  if (!(params.gbps > 0) || params.max_payload_bytes == 0)
+    throw std::invalid_argument(std::string(this->name()) + ": link bandwidth and MPS must be positive");
+  up_in.register_b_transport(this, &pcie_link::up_b_transport);
+  down_in.register_b_transport(this, &pcie_link::down_b_transport);
+  SC_HAS_PROCESS(pcie_link);
+  SC_THREAD(deliver_upstream);
+  SC_THREAD(deliver_downstream);
+}
+
+unsigned pcie_link::tlps_for(unsigned payload_bytes) const {
+  return std::max(1u, (payload_bytes + m_params.max_payload_bytes - 1) / m_params.max_payload_bytes);
+}
+
+sc_time pcie_link::serialization(unsigned payload_bytes) const {
+  const unsigned wire = payload_bytes + tlps_for(payload_bytes) * m_params.tlp_overhead_bytes;
+  return sc_time(wire * m_ns_per_byte, sc_core::SC_NS);
+}
+
+sc_time pcie_link::occupy(direction d, sc_time earliest, unsigned payload_bytes) {
+  lane& l = m_dir[d];
+  const sc_time start = std::max(earliest, l.busy_until);
+  const sc_time ser = serialization(payload_bytes);
+  l.busy_until = start + ser;
+  l.stats.tlps += tlps_for(payload_bytes);
+  l.stats.payload_bytes += payload_bytes;
+  l.stats.wire_bytes += payload_bytes + tlps_for(payload_bytes) * m_params.tlp_overhead_bytes;
+  l.stats.busy += ser;
+  return l.busy_until;
+}
+
+void pcie_link::up_b_transport(::tlm::tlm_generic_payload& trans, sc_time& delay) {
+  transport(UPSTREAM, trans, delay);
+}
+void pcie_link::down_b_transport(::tlm::tlm_generic_payload& trans, sc_time& delay) {
+  transport(DOWNSTREAM, trans, delay);
+}
+
+void pcie_link::transport(direction d, ::tlm::tlm_generic_payload& trans, sc_time& delay) {
+  const sc_time now = sc_core::sc_time_stamp();
+  const unsigned len = trans.get_data_length();
+  if (trans.get_byte_enable_ptr() != nullptr) {
+    trans.set_response_status(::tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE);  // whole-dword TLPs only here
+    return;
+  }
+  if (trans.get_streaming_width() != 0 && trans.get_streaming_width() < len) {
+    trans.set_response_status(::tlm::TLM_BURST_ERROR_RESPONSE);
+    return;
+  }
+  lane& l = m_dir[d];
+  pending p;
+  p.cmd = trans.get_command();
+  p.address = trans.get_address();
+  if (trans.is_write()) {
+    // Posted: the initiator is free once its TLPs have left.
+    const sc_time sent = occupy(d, now + delay, len);
+    p.data.assign(trans.get_data_ptr(), trans.get_data_ptr() + len);
+    p.arrival = sent + m_params.latency;
+    l.queue.push_back(std::move(p));
+    if (l.queue.size() == 1) l.arrived.notify(l.queue.front().arrival - now);
+    delay = sent - now;
+    trans.set_response_status(::tlm::TLM_OK_RESPONSE);
+    return;
+  }
+  if (!trans.is_read()) {
+    trans.set_response_status(::tlm::TLM_COMMAND_ERROR_RESPONSE);
+    return;
+  }
+  // Non-posted: the caller blocks until the completion is back, so this must be a thread.
+  if (sc_core::sc_get_current_process_handle().proc_kind() != sc_core::SC_THREAD_PROC_) {
+    trans.set_response_status(::tlm::TLM_GENERIC_ERROR_RESPONSE);
+    SC_REPORT_ERROR(name(), "non-posted read issued from a method process");
+    return;
+  }
+  sc_core::sc_event done;
+  const sc_time sent = occupy(d, now + delay, 0);  // the request TLP carries no data
+  p.read = &trans;
+  p.done = &done;
+  p.arrival = sent + m_params.latency;
+  l.queue.push_back(std::move(p));
+  if (l.queue.size() == 1) l.arrived.notify(l.queue.front().arrival - now);
+  sc_core::wait(done);
+  delay = sc_core::SC_ZERO_TIME;
+}
+
+void pcie_link::deliver(direction d) {
+  lane& l = m_dir[d];
+  const direction back = d == UPSTREAM ? DOWNSTREAM : UPSTREAM;
+  for (;;) {
+    if (l.queue.empty()) sc_core::wait(l.arrived);
+    if (l.queue.empty()) continue;
+    const sc_time now = sc_core::sc_time_stamp();
+    if (l.queue.front().arrival > now) {
+      sc_core::wait(l.queue.front().arrival - now);
+      continue;
+    }
+    pending p = std::move(l.queue.front());
+    l.queue.pop_front();
+    sc_time target_delay = sc_core::SC_ZERO_TIME;
+    if (p.read == nullptr) {
+      ::tlm::tlm_generic_payload t;
+      t.set_command(p.cmd);
+      t.set_address(p.address);
+      t.set_data_ptr(p.data.data());
+      t.set_data_length(static_cast<unsigned>(p.data.size()));
+      t.set_streaming_width(static_cast<unsigned>(p.data.size()));
+      t.set_response_status(::tlm::TLM_INCOMPLETE_RESPONSE);
+      out(d)->b_transport(t, target_delay);
+      if (t.is_response_error()) {
+        // A posted write has no completion to carry the error back: report it.
+        SC_REPORT_ERROR(name(), ("posted write failed: " + t.get_response_string()).c_str());
+      }
+    } else {
+      out(d)->b_transport(*p.read, target_delay);
+      const unsigned len = p.read->is_response_ok() ? p.read->get_data_length() : 0;
+      const sc_time back_sent = occupy(back, now + target_delay, len);
+      p.done->notify(back_sent + m_params.latency - now);
+    }
+  }
+}
+
+}  // namespace nicsim::tlm
