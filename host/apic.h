@@ -1,10 +1,11 @@
 #pragma once
 // The host's interrupt controller as PCIe sees it: an MSI is a posted write of
 // the vector (data) to 0xFEE0_0000 | destination APIC ID << 12.
+#include <tlm_utils/simple_target_socket.h>
+
 #include <cstdint>
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_target_socket.h>
 #include <vector>
 
 namespace nicsim::host {

@@ -7,11 +7,11 @@
 namespace nicsim::host {
 namespace {
 constexpr std::array<const char*, cost_count> names = {
-    "irq_entry",     "e1000_intr",   "mmio_write",     "napi_schedule",     "softirq_entry",
-    "net_rx_action", "napi_poll",    "clean_rx_desc",  "build_skb",         "eth_type_trans",
-    "alloc_rx_buffer", "netif_receive_skb", "ip_rcv",  "udp_rcv",           "csum",
-    "udp_enqueue",   "sock_def_readable", "ttwu",      "context_switch",    "syscall",
-    "recvmsg",       "copy_to_user", "kfree_skb",      "icmp_send",         "ksoftirqd_loop"};
+    "irq_entry",       "e1000_intr",        "mmio_write",    "napi_schedule",  "softirq_entry",
+    "net_rx_action",   "napi_poll",         "clean_rx_desc", "build_skb",      "eth_type_trans",
+    "alloc_rx_buffer", "netif_receive_skb", "ip_rcv",        "udp_rcv",        "csum",
+    "udp_enqueue",     "sock_def_readable", "ttwu",          "context_switch", "syscall",
+    "recvmsg",         "copy_to_user",      "kfree_skb",     "icmp_send",      "ksoftirqd_loop"};
 }  // namespace
 
 extern const char* const costs_yaml_text;  // generated from host/costs.yaml
@@ -23,7 +23,9 @@ const std::string& cost_table::default_yaml() {
   return text;
 }
 
-cost_table cost_table::defaults(double cpu_ghz) { return parse(default_yaml(), "built-in costs.yaml", cpu_ghz); }
+cost_table cost_table::defaults(double cpu_ghz) {
+  return parse(default_yaml(), "built-in costs.yaml", cpu_ghz);
+}
 
 cost_table cost_table::parse(const std::string& yaml_text, const std::string& origin, double cpu_ghz) {
   if (!(cpu_ghz > 0)) throw std::invalid_argument(origin + ": cpu_ghz must be positive");
@@ -43,7 +45,8 @@ cost_table cost_table::parse(const std::string& yaml_text, const std::string& or
     while (i < cost_count && key != names[i]) ++i;
     if (i == cost_count) throw std::invalid_argument(origin + ": unknown cost entry '" + key + "'");
     const YAML::Node& v = kv.second;
-    if (!v.IsMap() || !v["cycles"]) throw std::invalid_argument(origin + ": entry '" + key + "' needs {cycles: N}");
+    if (!v.IsMap() || !v["cycles"])
+      throw std::invalid_argument(origin + ": entry '" + key + "' needs {cycles: N}");
     for (const auto& f : v) {
       const auto field = f.first.as<std::string>();
       if (field != "cycles" && field != "per_byte")
@@ -60,7 +63,8 @@ cost_table cost_table::parse(const std::string& yaml_text, const std::string& or
     seen[i] = true;
   }
   for (size_t i = 0; i < cost_count; ++i)
-    if (!seen[i]) throw std::invalid_argument(origin + ": missing cost entry '" + std::string(names[i]) + "'");
+    if (!seen[i])
+      throw std::invalid_argument(origin + ": missing cost entry '" + std::string(names[i]) + "'");
   return t;
 }
 

@@ -54,7 +54,8 @@ class cost_table {
 
   sc_core::sc_time operator()(cost c, uint64_t bytes = 0) const {
     const entry& e = m_entries[static_cast<size_t>(c)];
-    return sc_core::sc_time((e.cycles + e.per_byte * static_cast<double>(bytes)) * m_ns_per_cycle, sc_core::SC_NS);
+    return sc_core::sc_time((e.cycles + e.per_byte * static_cast<double>(bytes)) * m_ns_per_cycle,
+                            sc_core::SC_NS);
   }
   const entry& at(cost c) const { return m_entries[static_cast<size_t>(c)]; }
   double cpu_ghz() const { return 1.0 / m_ns_per_cycle; }

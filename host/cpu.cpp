@@ -13,6 +13,7 @@ namespace {
 // CFS tunables for one CPU (kernel/sched/fair.c, scaled by 1 + ilog2(ncpus) = 1).
 const sc_time sched_latency(6, sc_core::SC_MS);
 const sc_time sched_wakeup_granularity(1, sc_core::SC_MS);
+const sc_time sched_min_granularity(750, sc_core::SC_US);
 }  // namespace
 
 const char* cpu_ctx_name(cpu_ctx c) {
@@ -33,8 +34,32 @@ cpu::cpu(const sc_core::sc_module_name& name, int id, const cost_table& costs)
   m_ksoftirqd = kthread_create("ksoftirqd/" + std::to_string(id), [this] { ksoftirqd_fn(); });
   m_ksoftirqd->is_ksoftirqd = true;
   m_ksoftirqd->in_kernel = true;
+  request_irq(LOCAL_TIMER_VECTOR, [this](unsigned) { scheduler_tick(); });
   SC_HAS_PROCESS(cpu);
   SC_THREAD(idle_loop);
+  SC_METHOD(tick_method);
+}
+
+void cpu::tick_method() {
+  if (nr_running() > 1) raise_irq(LOCAL_TIMER_VECTOR);
+  next_trigger(m_tick);
+}
+
+// check_preempt_tick: the current task has had its slice, or is too far ahead.
+void cpu::scheduler_tick() {
+  if (m_current->is_idle || m_runqueue.empty()) return;
+  update_curr();
+  const sc_time ideal = std::max(sched_latency / static_cast<double>(nr_running()), sched_min_granularity);
+  const sc_time ran = m_current->sum_exec_runtime - m_current->prev_sum_exec_runtime;
+  if (ran > ideal) {
+    m_need_resched = true;
+    return;
+  }
+  if (ran < sched_min_granularity) return;
+  const task_struct* leftmost =
+      *std::min_element(m_runqueue.begin(), m_runqueue.end(),
+                        [](const task_struct* a, const task_struct* b) { return a->vruntime < b->vruntime; });
+  if (m_current->vruntime > leftmost->vruntime + ideal) m_need_resched = true;
 }
 
 // ---------------------------------------------------------------- accounting
@@ -121,7 +146,9 @@ void cpu::do_IRQ() {
 
 // ---------------------------------------------------------------- softirqs
 
-void cpu::open_softirq(softirq_nr nr, std::function<void()> action) { m_softirq_actions[nr] = std::move(action); }
+void cpu::open_softirq(softirq_nr nr, std::function<void()> action) {
+  m_softirq_actions[nr] = std::move(action);
+}
 
 void cpu::do_softirq() {
   account_until_now();
@@ -214,7 +241,10 @@ void cpu::idle_loop() {
 
 void cpu::update_curr() {
   const sc_time now = sc_time_stamp();
-  if (!m_current->is_idle) m_current->vruntime += now - m_current->exec_start;
+  if (!m_current->is_idle) {
+    m_current->vruntime += now - m_current->exec_start;
+    m_current->sum_exec_runtime += now - m_current->exec_start;
+  }
   m_current->exec_start = now;
 }
 
@@ -226,8 +256,9 @@ void cpu::enqueue(task_struct* p) {
 
 task_struct* cpu::pick_next() {
   if (m_runqueue.empty()) return m_idle;
-  auto it = std::min_element(m_runqueue.begin(), m_runqueue.end(),
-                             [](const task_struct* a, const task_struct* b) { return a->vruntime < b->vruntime; });
+  auto it =
+      std::min_element(m_runqueue.begin(), m_runqueue.end(),
+                       [](const task_struct* a, const task_struct* b) { return a->vruntime < b->vruntime; });
   task_struct* next = *it;
   m_runqueue.erase(it);
   next->on_rq = false;
@@ -254,6 +285,7 @@ void cpu::schedule() {
   m_in_switch = false;
   m_current = next;
   next->exec_start = sc_time_stamp();
+  next->prev_sum_exec_runtime = next->sum_exec_runtime;
   next->run_ev.notify();
   wait_for_cpu(prev);
 }

@@ -32,11 +32,13 @@ struct task_struct {
   std::string comm;
   int pid = 0;
   state_t state = TASK_RUNNING;
-  bool on_rq = false;       // queued on the run queue (runnable, not current)
-  bool in_kernel = false;   // in a syscall (system time) rather than user code
+  bool on_rq = false;      // queued on the run queue (runnable, not current)
+  bool in_kernel = false;  // in a syscall (system time) rather than user code
   bool is_idle = false;
   bool is_ksoftirqd = false;
   sc_core::sc_time vruntime{sc_core::SC_ZERO_TIME};
+  sc_core::sc_time sum_exec_runtime{sc_core::SC_ZERO_TIME};
+  sc_core::sc_time prev_sum_exec_runtime{sc_core::SC_ZERO_TIME};  // at the last pick
   sc_core::sc_time exec_start{sc_core::SC_ZERO_TIME};
   uint64_t nvcsw = 0;   // voluntary context switches (blocked)
   uint64_t nivcsw = 0;  // involuntary (preempted)
@@ -47,11 +49,11 @@ struct task_struct {
 struct cpu_stats {
   std::array<sc_core::sc_time, cpu_ctx_count> time{};
   uint64_t context_switches = 0;
-  uint64_t wakeups = 0;          // successful try_to_wake_up
+  uint64_t wakeups = 0;  // successful try_to_wake_up
   uint64_t ksoftirqd_wakeups = 0;
   uint64_t hardirqs = 0;
   std::array<uint64_t, NR_SOFTIRQS> softirqs{};  // /proc/softirqs
-  std::vector<uint64_t> irq_counts;               // /proc/interrupts per vector
+  std::vector<uint64_t> irq_counts;              // /proc/interrupts per vector
 };
 
 class cpu : public sc_core::sc_module {
@@ -84,6 +86,10 @@ class cpu : public sc_core::sc_module {
   bool in_serving_softirq() const { return m_softirq_depth > 0; }
   bool in_interrupt() const { return in_hardirq() || in_serving_softirq(); }
   void set_max_softirq_time(sc_core::sc_time t) { m_max_softirq_time = t; }
+  // The scheduler tick (local APIC timer) at HZ; it only fires while more than
+  // one task is runnable, since that is the only time it can change anything.
+  static constexpr unsigned LOCAL_TIMER_VECTOR = 0xEC;
+  void set_hz(unsigned hz) { m_tick = sc_core::sc_time(1.0 / hz, sc_core::SC_SEC); }
 
   // ---- tasks and the scheduler
   task_struct* kthread_create(const std::string& comm, std::function<void()> body);
@@ -105,6 +111,8 @@ class cpu : public sc_core::sc_module {
 
  private:
   void idle_loop();
+  void tick_method();
+  void scheduler_tick();
   void ksoftirqd_fn();
   void task_trampoline(task_struct* t);
   void do_IRQ();
@@ -137,6 +145,7 @@ class cpu : public sc_core::sc_module {
   bool m_in_switch = false;
   std::array<std::function<void()>, NR_SOFTIRQS> m_softirq_actions{};
   sc_core::sc_time m_max_softirq_time{2, sc_core::SC_MS};  // MAX_SOFTIRQ_TIME
+  sc_core::sc_time m_tick{1, sc_core::SC_MS};              // 1/HZ
   static constexpr int MAX_SOFTIRQ_RESTART = 10;
 
   mutable cpu_stats m_stats;

@@ -13,7 +13,8 @@ namespace regs = nicsim::hw::regs;
 
 namespace {
 constexpr unsigned E1000_RX_BUFFER_WRITE = 16;  // refill in batches of this many
-// SKB_TRUESIZE(X) = X + SKB_DATA_ALIGN(sizeof(struct sk_buff)) + SKB_DATA_ALIGN(sizeof(struct skb_shared_info))
+// SKB_TRUESIZE(X) = X + SKB_DATA_ALIGN(sizeof(struct sk_buff)) + SKB_DATA_ALIGN(sizeof(struct
+// skb_shared_info))
 constexpr unsigned SKB_OVERHEAD = 256 + 320;
 }  // namespace
 
@@ -50,7 +51,8 @@ uint32_t e1000_adapter::er32(uint32_t reg) {
   ++m_stats.mmio_reads;
   mmio->b_transport(t, delay);  // the load stalls the CPU for the whole round trip
   m_cpu.stall(delay);
-  if (t.is_response_error()) SC_REPORT_ERROR(name(), ("MMIO read failed: " + t.get_response_string()).c_str());
+  if (t.is_response_error())
+    SC_REPORT_ERROR(name(), ("MMIO read failed: " + t.get_response_string()).c_str());
   return v;
 }
 
@@ -66,7 +68,8 @@ void e1000_adapter::ew32(uint32_t reg, uint32_t value) {
   sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
   ++m_stats.mmio_writes;
   mmio->b_transport(t, delay);  // posted: the store buffer takes it
-  if (t.is_response_error()) SC_REPORT_ERROR(name(), ("MMIO write failed: " + t.get_response_string()).c_str());
+  if (t.is_response_error())
+    SC_REPORT_ERROR(name(), ("MMIO write failed: " + t.get_response_string()).c_str());
 }
 
 uint8_t* e1000_adapter::desc(unsigned i) const { return m_ring + uint64_t{i} * regs::RX_DESC_SIZE; }
@@ -151,9 +154,10 @@ void e1000_adapter::e1000_clean_rx_irq(int* work_done, int work_to_do) {
     skb->len = length;
     skb->truesize = m_buffers.buffer_len() + SKB_OVERHEAD;
     // e1000_rx_checksum: IXSM says the hardware did not check.
-    skb->ip_summed = (!(status & regs::RXD_STAT_IXSM) && (status & (regs::RXD_STAT_TCPCS | regs::RXD_STAT_UDPCS)))
-                         ? CHECKSUM_UNNECESSARY
-                         : CHECKSUM_NONE;
+    skb->ip_summed =
+        (!(status & regs::RXD_STAT_IXSM) && (status & (regs::RXD_STAT_TCPCS | regs::RXD_STAT_UDPCS)))
+            ? CHECKSUM_UNNECESSARY
+            : CHECKSUM_NONE;
     m_cpu.charge(cost::eth_type_trans);
     skb->protocol = skb->len >= proto::ETH_HLEN ? proto::get_be16(skb->head + 12) : 0;
     skb->pull(std::min<unsigned>(skb->len, proto::ETH_HLEN));

@@ -3,10 +3,11 @@
 // ring, e1000_intr masks and schedules NAPI, e1000_clean polls
 // e1000_clean_rx_irq over the real descriptors in host memory and refills with
 // e1000_alloc_rx_buffers, one tail write per batch.
+#include <tlm_utils/simple_initiator_socket.h>
+
 #include <cstdint>
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_initiator_socket.h>
 #include <vector>
 
 #include "host/netstack.h"
@@ -20,10 +21,10 @@ namespace nicsim::host {
 struct e1000_params {
   unsigned rx_ring_size = 256;    // ethtool -G rx
   unsigned rx_buffer_len = 2048;  // E1000_RXBUFFER_2048
-  unsigned rx_usecs = 0;          // ethtool -C rx-usecs
+  unsigned rx_usecs = 20;         // ethtool -C rx-usecs
   unsigned rx_frames = 0;         // ethtool -C rx-frames
   int napi_weight = 64;
-  uint64_t ring_dma = 0x10000;    // where the descriptor ring lives in host memory
+  uint64_t ring_dma = 0x10000;  // where the descriptor ring lives in host memory
   uint64_t msi_address = 0xFEE00000;
   unsigned msi_vector = 0x41;
 };

@@ -14,8 +14,8 @@ uint64_t host_memory_bytes(const host_params& p) {
   return p.rx_buffer_base + uint64_t{host_rx_buffers(p)} * p.driver.rx_buffer_len;
 }
 
-host_system::host_system(const sc_core::sc_module_name& name, const host_params& params, const cost_table& costs,
-                         tlm::host_memory& mem, uint64_t nic_bar0)
+host_system::host_system(const sc_core::sc_module_name& name, const host_params& params,
+                         const cost_table& costs, tlm::host_memory& mem, uint64_t nic_bar0)
     : sc_core::sc_module(name), m_params(params) {
   m_cpu = std::make_unique<cpu>("cpu0", 0, costs);
   m_apic = std::make_unique<apic>("apic", std::vector<cpu*>{m_cpu.get()});

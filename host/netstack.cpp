@@ -79,7 +79,8 @@ void netstack::net_rx_action() {
       break;
     }
   }
-  // list_splice_tail_init(&sd->poll_list, &list); list_splice_tail(&repoll, &list); list_splice(&list, &sd->poll_list)
+  // list_splice_tail_init(&sd->poll_list, &list); list_splice_tail(&repoll, &list); list_splice(&list,
+  // &sd->poll_list)
   for (napi_struct* n : m_sd.poll_list) list.push_back(n);
   for (napi_struct* n : repoll) list.push_back(n);
   m_sd.poll_list.swap(list);
@@ -96,8 +97,6 @@ void netstack::kfree_skb(sk_buff* skb, skb_drop_reason reason) {
   m_skbs.free(skb);
   m_cpu.charge(cost::kfree_skb);
 }
-
-
 
 // ------------------------------------------------------------------ receive
 

@@ -21,7 +21,7 @@ namespace nicsim::host {
 struct napi_struct {
   std::string name;
   std::function<int(napi_struct&, int budget)> poll;
-  int weight = 64;  // NAPI_POLL_WEIGHT
+  int weight = 64;      // NAPI_POLL_WEIGHT
   bool sched = false;   // NAPI_STATE_SCHED
   bool missed = false;  // NAPI_STATE_MISSED
   uint64_t polls = 0;
@@ -58,8 +58,8 @@ struct netstack_params {
   int netdev_budget = 300;
   sc_core::sc_time netdev_budget_usecs{2000, sc_core::SC_US};  // 2 jiffies at HZ=1000
   uint32_t local_ip = 0x0A000002;
-  int icmp_msgs_per_sec = 1000;  // net.ipv4.icmp_msgs_per_sec
-  int icmp_msgs_burst = 50;      // net.ipv4.icmp_msgs_burst
+  int icmp_msgs_per_sec = 1000;                           // net.ipv4.icmp_msgs_per_sec
+  int icmp_msgs_burst = 50;                               // net.ipv4.icmp_msgs_burst
   sc_core::sc_time icmp_ratelimit{1000, sc_core::SC_MS};  // net.ipv4.icmp_ratelimit, per destination
 };
 

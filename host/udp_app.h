@@ -21,8 +21,8 @@ struct udp_app_params {
 struct udp_app_stats {
   uint64_t messages = 0;
   uint64_t bytes = 0;
-  uint64_t bad_payloads = 0;    // bytes differ from what the sender wrote
-  uint64_t out_of_order = 0;    // sequence went backwards (within one reader)
+  uint64_t bad_payloads = 0;         // bytes differ from what the sender wrote
+  uint64_t out_of_order = 0;         // sequence went backwards (within one reader)
   std::vector<uint64_t> latency_ns;  // first bit on the wire → recvfrom returns
   std::vector<uint32_t> seqs;        // delivery order, all readers
   std::vector<uint64_t> per_reader;  // messages per reader

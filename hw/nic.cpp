@@ -31,20 +31,25 @@ nic::nic(const sc_core::sc_module_name& name, const nic_params& params)
     };
   };
   m_regs.add("CTRL", CTRL, 0);
-  m_regs.add("STATUS", STATUS, 0x2 /* LU: link up */, [] { return 0x2u; }, [](uint32_t) {});
+  m_regs.add(
+      "STATUS", STATUS, 0x2 /* LU: link up */, [] { return 0x2u; }, [](uint32_t) {});
   m_regs.add("ICR", ICR, 0, read_clear(m_icr), [this](uint32_t v) { m_icr &= ~v; });
-  m_regs.add("ICS", ICS, 0, [this] { return m_icr; }, [this](uint32_t v) {
-    m_icr |= v;
-    if (v & m_ims) send_msi();
-  });
+  m_regs.add(
+      "ICS", ICS, 0, [this] { return m_icr; },
+      [this](uint32_t v) {
+        m_icr |= v;
+        if (v & m_ims) send_msi();
+      });
   m_regs.add("IMS", IMS, 0, reader(m_ims), [this](uint32_t v) {
     m_ims |= v;
     if (m_ims & ICR_RXT0) m_moderation->unmask();
   });
-  m_regs.add("IMC", IMC, 0, [] { return 0u; }, [this](uint32_t v) {
-    m_ims &= ~v;
-    if (!(m_ims & ICR_RXT0)) m_moderation->mask();
-  });
+  m_regs.add(
+      "IMC", IMC, 0, [] { return 0u; },
+      [this](uint32_t v) {
+        m_ims &= ~v;
+        if (!(m_ims & ICR_RXT0)) m_moderation->mask();
+      });
   m_regs.add("RCTL", RCTL, 0, reader(m_rctl), [this](uint32_t v) {
     m_rctl = v;
     m_tail_ev.notify(SC_ZERO_TIME);
@@ -83,7 +88,9 @@ nic::nic(const sc_core::sc_module_name& name, const nic_params& params)
 
 nic::~nic() = default;
 
-void nic::mmio_b_transport(::tlm::tlm_generic_payload& trans, sc_time& delay) { m_regs.b_transport(trans, delay); }
+void nic::mmio_b_transport(::tlm::tlm_generic_payload& trans, sc_time& delay) {
+  m_regs.b_transport(trans, delay);
+}
 
 void nic::mac_rx(const proto::wire_frame& frame) {
   ++m_stats.frames_in;
@@ -137,7 +144,8 @@ bool nic::fetch_descriptors(sc_time& local) {
   t.set_response_status(::tlm::TLM_INCOMPLETE_RESPONSE);
   ++m_stats.rx_desc_fetches;
   dma->b_transport(t, local);  // non-posted: returns when the completion is back
-  if (t.is_response_error()) SC_REPORT_ERROR(name(), ("descriptor fetch failed: " + t.get_response_string()).c_str());
+  if (t.is_response_error())
+    SC_REPORT_ERROR(name(), ("descriptor fetch failed: " + t.get_response_string()).c_str());
   for (uint32_t i = 0; i < count; ++i) {
     uint64_t addr = 0;
     std::memcpy(&addr, buf.data() + i * regs::RX_DESC_SIZE + regs::RXD_BUFFER_ADDR, 8);
@@ -206,7 +214,8 @@ void nic::send_msi() {
   t.set_response_status(::tlm::TLM_INCOMPLETE_RESPONSE);
   sc_time local = SC_ZERO_TIME;
   dma->b_transport(t, local);  // posted, queued behind the data it announces
-  if (t.is_response_error()) SC_REPORT_ERROR(name(), ("MSI write failed: " + t.get_response_string()).c_str());
+  if (t.is_response_error())
+    SC_REPORT_ERROR(name(), ("MSI write failed: " + t.get_response_string()).c_str());
 }
 
 }  // namespace nicsim::hw

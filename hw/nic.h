@@ -2,13 +2,14 @@
 // The NIC: MAC receive, RX FIFO, RX DMA engine over a legacy e1000 descriptor
 // ring, the register file on BAR0, and MSI. Interrupt moderation is RTL
 // (rtl/intr_moderation.v) behind hw/intr_moderation_rtl.
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
+
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_initiator_socket.h>
-#include <tlm_utils/simple_target_socket.h>
 #include <vector>
 
 #include "hw/nic_regs.h"
@@ -28,10 +29,10 @@ struct nic_params {
 
 // ethtool -S style counters.
 struct nic_stats {
-  uint64_t rx_packets = 0;        // frames written to host memory
+  uint64_t rx_packets = 0;  // frames written to host memory
   uint64_t rx_bytes = 0;
-  uint64_t rx_crc_errors = 0;     // bad FCS, dropped at the MAC
-  uint64_t rx_missed_errors = 0;  // RX FIFO full, dropped (MPC)
+  uint64_t rx_crc_errors = 0;       // bad FCS, dropped at the MAC
+  uint64_t rx_missed_errors = 0;    // RX FIFO full, dropped (MPC)
   uint64_t rx_no_buffer_count = 0;  // frames that found no free descriptor and waited (RNBC)
   uint64_t rx_desc_fetches = 0;     // descriptor read requests
   uint64_t interrupts = 0;          // MSIs sent
@@ -40,8 +41,8 @@ struct nic_stats {
 
 class nic : public sc_core::sc_module {
  public:
-  tlm_utils::simple_target_socket<nic> mmio;        // BAR0
-  tlm_utils::simple_initiator_socket<nic> dma;      // toward the PCIe link
+  tlm_utils::simple_target_socket<nic> mmio;    // BAR0
+  tlm_utils::simple_initiator_socket<nic> dma;  // toward the PCIe link
 
   nic(const sc_core::sc_module_name& name, const nic_params& params);
   ~nic() override;
@@ -79,8 +80,8 @@ class nic : public sc_core::sc_module {
   std::deque<proto::wire_frame> m_fifo;
   uint64_t m_fifo_used = 0;
   sc_core::sc_event m_fifo_ev, m_tail_ev;
-  std::deque<uint64_t> m_desc_cache;  // prefetched buffer addresses
-  uint32_t m_next_fetch = 0;          // ring index of the next descriptor to fetch
+  std::deque<uint64_t> m_desc_cache;                          // prefetched buffer addresses
+  uint32_t m_next_fetch = 0;                                  // ring index of the next descriptor to fetch
   uint32_t m_crcerrs = 0, m_mpc = 0, m_gprc = 0, m_rnbc = 0;  // read-to-clear statistic registers
   nic_stats m_stats;
 };

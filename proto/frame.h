@@ -10,9 +10,9 @@ namespace nicsim::proto {
 inline constexpr size_t ETH_ALEN = 6;
 inline constexpr size_t ETH_HLEN = 14;
 inline constexpr size_t ETH_FCS_LEN = 4;
-inline constexpr size_t ETH_ZLEN = 60;        // minimum frame without FCS
-inline constexpr size_t ETH_MIN_FRAME = 64;   // with FCS
-inline constexpr size_t ETH_MAX_FRAME = 1518; // with FCS, no VLAN tag
+inline constexpr size_t ETH_ZLEN = 60;         // minimum frame without FCS
+inline constexpr size_t ETH_MIN_FRAME = 64;    // with FCS
+inline constexpr size_t ETH_MAX_FRAME = 1518;  // with FCS, no VLAN tag
 inline constexpr size_t ETH_PREAMBLE_SFD = 8;
 inline constexpr size_t ETH_IFG = 12;
 inline constexpr uint16_t ETH_P_IP = 0x0800;

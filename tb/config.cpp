@@ -12,22 +12,26 @@ namespace nicsim::tb {
 
 config::config() {
   add("sim.duration_us", kind::number, 1, 1e7, "1000", "us", "simulated time to run");
-  add("sim.seed", kind::integer, 0, 4294967295.0, "1", "", "seed of every random choice (same seed, same run)");
+  add("sim.seed", kind::integer, 0, 4294967295.0, "1", "",
+      "seed of every random choice (same seed, same run)");
   add("traffic.rate_gbps", kind::number, 1e-6, 400, "1", "Gb/s",
       "offered load in bits on the wire, preamble and inter-frame gap included");
   add("traffic.frame_bytes", kind::integer, 64, 1518, "512", "B", "Ethernet frame size, FCS included");
-  add("traffic.pattern", kind::choice, 0, 0, "constant", "", "departure process", {"constant", "poisson", "burst"});
-  add("traffic.burst_frames", kind::integer, 1, 1000000, "32", "frames", "frames per back-to-back burst (burst)");
+  add("traffic.pattern", kind::choice, 0, 0, "constant", "", "departure process",
+      {"constant", "poisson", "burst"});
+  add("traffic.burst_frames", kind::integer, 1, 1000000, "32", "frames",
+      "frames per back-to-back burst (burst)");
   add("traffic.dst_port", kind::integer, 1, 65535, "9000", "", "UDP destination port");
   add("traffic.src_port", kind::integer, 1, 65535, "40000", "", "UDP source port");
-  add("traffic.count", kind::integer, 0, 1e12, "0", "frames", "stop after this many frames (0: until the end)");
+  add("traffic.count", kind::integer, 0, 1e12, "0", "frames",
+      "stop after this many frames (0: until the end)");
   add("traffic.start_us", kind::number, 0, 1e7, "0", "us", "first frame this long after the link is up");
   add("nic.line_rate_gbps", kind::number, 0.001, 400, "10", "Gb/s", "MAC line rate");
   add("nic.rx_ring_size", kind::integer, 8, 4096, "256", "descriptors",
       "RX descriptors (ethtool -G rx), a multiple of 8");
   add("nic.rx_fifo_bytes", kind::integer, 2048, 16 * 1024 * 1024, "65536", "B", "RX packet buffer");
   add("nic.desc_fetch_batch", kind::integer, 1, 64, "4", "descriptors", "descriptors fetched per read");
-  add("nic.coalesce.rx_usecs", kind::integer, 0, 65535, "0", "us", "ethtool -C rx-usecs");
+  add("nic.coalesce.rx_usecs", kind::integer, 0, 65535, "20", "us", "ethtool -C rx-usecs");
   add("nic.coalesce.rx_frames", kind::integer, 0, 65535, "0", "frames", "ethtool -C rx-frames");
   add("pcie.gbps", kind::number, 0.1, 2000, "63", "Gb/s", "PCIe data rate per direction");
   add("pcie.latency_ns", kind::number, 0, 100000, "250", "ns", "PCIe one-way latency");
@@ -38,7 +42,8 @@ config::config() {
   add("host.netdev_budget_usecs", kind::integer, 1, 1000000, "2000", "us", "net.core.netdev_budget_usecs");
   add("app.port", kind::integer, 1, 65535, "9000", "", "UDP port the application binds");
   add("app.readers", kind::integer, 1, 64, "1", "tasks", "reader tasks blocked in recvfrom on the socket");
-  add("app.rcvbuf_bytes", kind::integer, 256, 2147483647.0, "212992", "B", "socket receive buffer (SO_RCVBUF)");
+  add("app.rcvbuf_bytes", kind::integer, 256, 2147483647.0, "212992", "B",
+      "socket receive buffer (SO_RCVBUF)");
   add("app.work_ns", kind::number, 0, 1e9, "500", "ns", "user-mode work per message");
 }
 
@@ -122,7 +127,9 @@ void config::load_file(const std::string& path) {
   load_yaml_text(ss.str(), path);
 }
 
-double config::number(const std::string& key) const { return std::strtod(m_knobs.at(key).value.c_str(), nullptr); }
+double config::number(const std::string& key) const {
+  return std::strtod(m_knobs.at(key).value.c_str(), nullptr);
+}
 int64_t config::integer(const std::string& key) const { return static_cast<int64_t>(number(key)); }
 const std::string& config::text(const std::string& key) const { return m_knobs.at(key).value; }
 

@@ -1,10 +1,11 @@
 // Statistics of a run: the JSON document (names from ethtool -S, /proc and
 // netstat) and the summary table.
+#include "tb/report.h"
+
 #include <algorithm>
 #include <cmath>
 
 #include "hw/intr_moderation_rtl.h"
-#include "tb/report.h"
 #include "tb/system_top.h"
 
 namespace nicsim::tb {
@@ -28,10 +29,11 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
   const auto& app = m_host->app().stats();
   const auto& drv = m_host->driver().stats();
 
-  j["sim"] = {{"sim_time_ns", sim_ns},
-              {"wall_s", wall_s},
-              {"frames_per_wall_s", wall_s > 0 ? static_cast<double>(m_traffic->frames_sent()) / wall_s : 0.0},
-              {"slowdown", sim_ns > 0 ? wall_s / (static_cast<double>(sim_ns) * 1e-9) : 0.0}};
+  j["sim"] = {
+      {"sim_time_ns", sim_ns},
+      {"wall_s", wall_s},
+      {"frames_per_wall_s", wall_s > 0 ? static_cast<double>(m_traffic->frames_sent()) / wall_s : 0.0},
+      {"slowdown", sim_ns > 0 ? wall_s / (static_cast<double>(sim_ns) * 1e-9) : 0.0}};
   j["wire"] = {{"frames", m_traffic->frames_sent()}, {"bytes", m_traffic->bytes_sent()}};
   j["nic"] = {{"rx_frames", ns_.rx_packets},
               {"rx_bytes", ns_.rx_bytes},
@@ -46,34 +48,41 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
   auto util = [sim_ns](const tlm::link_direction_stats& s) {
     return sim_ns > 0 ? static_cast<double>(ns(s.busy)) / static_cast<double>(sim_ns) : 0.0;
   };
-  j["pcie"] = {{"up", {{"tlps", up.tlps}, {"payload_bytes", up.payload_bytes}, {"utilization", util(up)}}},
-               {"down", {{"tlps", down.tlps}, {"payload_bytes", down.payload_bytes}, {"utilization", util(down)}}}};
+  j["pcie"] = {
+      {"up", {{"tlps", up.tlps}, {"payload_bytes", up.payload_bytes}, {"utilization", util(up)}}},
+      {"down", {{"tlps", down.tlps}, {"payload_bytes", down.payload_bytes}, {"utilization", util(down)}}}};
 
   nlohmann::ordered_json cpu_ns;
   for (size_t c = 0; c < host::cpu_ctx_count; ++c)
     cpu_ns[host::cpu_ctx_name(static_cast<host::cpu_ctx>(c))] = ns(cpu.time[c]);
   const auto& sd = stack.softnet();
-  j["host"] = {{"hardirqs", cpu.hardirqs},
-               {"napi_polls", m_host->driver().napi().polls},
-               {"softirqs", {{"NET_RX", cpu.softirqs[host::NET_RX_SOFTIRQ]}}},
-               {"softnet", {{"processed", sd.processed}, {"dropped", sd.dropped}, {"time_squeeze", sd.time_squeeze}}},
-               {"ksoftirqd_wakeups", cpu.ksoftirqd_wakeups},
-               {"context_switches", cpu.context_switches},
-               {"wakeups", cpu.wakeups},
-               {"cpu_ns", cpu_ns},
-               {"driver",
-                {{"rx_cleaned", drv.rx_cleaned},
-                 {"alloc_rx_buff_failed", drv.alloc_rx_buff_failed},
-                 {"rx_tail_writes", drv.rx_tail_writes},
-                 {"mmio_reads", drv.mmio_reads},
-                 {"mmio_writes", drv.mmio_writes}}}};
+  auto vec = [&cpu](unsigned v) { return v < cpu.irq_counts.size() ? cpu.irq_counts[v] : 0; };
+  j["host"] = {
+      {"hardirqs", cpu.hardirqs},
+      {"interrupts",
+       {{"eth0", vec(m_params.host.driver.msi_vector)}, {"LOC", vec(host::cpu::LOCAL_TIMER_VECTOR)}}},
+      {"napi_polls", m_host->driver().napi().polls},
+      {"softirqs", {{"NET_RX", cpu.softirqs[host::NET_RX_SOFTIRQ]}}},
+      {"softnet", {{"processed", sd.processed}, {"dropped", sd.dropped}, {"time_squeeze", sd.time_squeeze}}},
+      {"ksoftirqd_wakeups", cpu.ksoftirqd_wakeups},
+      {"context_switches", cpu.context_switches},
+      {"wakeups", cpu.wakeups},
+      {"cpu_ns", cpu_ns},
+      {"driver",
+       {{"rx_cleaned", drv.rx_cleaned},
+        {"alloc_rx_buff_failed", drv.alloc_rx_buff_failed},
+        {"rx_tail_writes", drv.rx_tail_writes},
+        {"mmio_reads", drv.mmio_reads},
+        {"mmio_writes", drv.mmio_writes}}}};
   const auto& ip = stack.ip();
   j["ip"] = {{"InReceives", ip.InReceives},     {"InHdrErrors", ip.InHdrErrors},
              {"InAddrErrors", ip.InAddrErrors}, {"InUnknownProtos", ip.InUnknownProtos},
              {"InDelivers", ip.InDelivers},     {"InCsumErrors", ip.InCsumErrors}};
   const auto& udp = stack.udp();
-  j["udp"] = {{"InDatagrams", udp.InDatagrams},   {"NoPorts", udp.NoPorts},
-              {"InErrors", udp.InErrors},         {"RcvbufErrors", udp.RcvbufErrors},
+  j["udp"] = {{"InDatagrams", udp.InDatagrams},
+              {"NoPorts", udp.NoPorts},
+              {"InErrors", udp.InErrors},
+              {"RcvbufErrors", udp.RcvbufErrors},
               {"InCsumErrors", udp.InCsumErrors}};
   const auto& icmp = stack.icmp();
   j["icmp"] = {{"InMsgs", icmp.InMsgs},
@@ -83,17 +92,19 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
                {"OutRateLimitHost", icmp.OutRateLimitHost}};
   nlohmann::ordered_json drops;
   for (size_t r = 0; r < host::skb_drop_reason_count; ++r)
-    if (stack.drops()[r]) drops[host::skb_drop_reason_name(static_cast<host::skb_drop_reason>(r))] = stack.drops()[r];
+    if (stack.drops()[r])
+      drops[host::skb_drop_reason_name(static_cast<host::skb_drop_reason>(r))] = stack.drops()[r];
   j["drop_reasons"] = drops;
   j["app"] = {{"messages", app.messages},
               {"bytes", app.bytes},
               {"bad_payloads", app.bad_payloads},
               {"out_of_order", app.out_of_order},
               {"per_reader", app.per_reader}};
-  j["latency_ns"] = {{"p50", percentile(app.latency_ns, 0.50)},
-                     {"p99", percentile(app.latency_ns, 0.99)},
-                     {"p999", percentile(app.latency_ns, 0.999)},
-                     {"max", app.latency_ns.empty() ? 0 : *std::max_element(app.latency_ns.begin(), app.latency_ns.end())}};
+  j["latency_ns"] = {
+      {"p50", percentile(app.latency_ns, 0.50)},
+      {"p99", percentile(app.latency_ns, 0.99)},
+      {"p999", percentile(app.latency_ns, 0.999)},
+      {"max", app.latency_ns.empty() ? 0 : *std::max_element(app.latency_ns.begin(), app.latency_ns.end())}};
   const ledger l = account();
   j["conservation"] = {{"ok", l.ok()},
                        {"wire", l.wire},
@@ -121,13 +132,14 @@ void print_summary(std::ostream& os, const nlohmann::ordered_json& j) {
   row("udp RcvbufErrors / InErrors", num(j["udp"]["RcvbufErrors"]) + " / " + num(j["udp"]["InErrors"]));
   row("context switches / wakeups", num(j["host"]["context_switches"]) + " / " + num(j["host"]["wakeups"]));
   row("app messages", num(j["app"]["messages"]));
-  row("latency p50 / p99 / max (ns)", num(j["latency_ns"]["p50"]) + " / " + num(j["latency_ns"]["p99"]) + " / " +
-                                          num(j["latency_ns"]["max"]));
+  row("latency p50 / p99 / max (ns)", num(j["latency_ns"]["p50"]) + " / " + num(j["latency_ns"]["p99"]) +
+                                          " / " + num(j["latency_ns"]["max"]));
   std::string cpu;
   const double total = std::max(1.0, j["sim"]["sim_time_ns"].get<double>());
   for (const auto& [k, v] : j["host"]["cpu_ns"].items()) {
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%s%s %.1f%%", cpu.empty() ? "" : ", ", k.c_str(), 100.0 * v.get<double>() / total);
+    std::snprintf(buf, sizeof buf, "%s%s %.1f%%", cpu.empty() ? "" : ", ", k.c_str(),
+                  100.0 * v.get<double>() / total);
     cpu += buf;
   }
   row("cpu0", cpu);

@@ -7,8 +7,8 @@
 
 namespace nicsim::tb {
 
-using sc_core::sc_time;
 using sc_core::SC_NS;
+using sc_core::sc_time;
 using sc_core::SC_US;
 
 system_params make_system_params(const config& cfg) {
@@ -58,8 +58,8 @@ system_params make_system_params(const config& cfg) {
 system_top::system_top(const sc_core::sc_module_name& name, const system_params& params,
                        const host::cost_table& costs)
     : sc_core::sc_module(name), m_params(params) {
-  m_mem = std::make_unique<tlm::host_memory>("dram", host::host_memory_bytes(params.host),
-                                             sc_time(60, SC_NS));
+  m_mem =
+      std::make_unique<tlm::host_memory>("dram", host::host_memory_bytes(params.host), sc_time(60, SC_NS));
   m_link = std::make_unique<tlm::pcie_link>("pcie", params.link);
   m_upstream = std::make_unique<tlm::address_router>("root_complex");
   m_downstream = std::make_unique<tlm::address_router>("bar_decoder");

@@ -33,7 +33,7 @@ class traffic_source : public sc_core::sc_module {
   // Start no earlier than this event (link up).
   void start_after(const sc_core::sc_event& e) { m_start_after = &e; }
 
-  uint64_t frames_sent() const { return m_sent; }      // first bit on the wire
+  uint64_t frames_sent() const { return m_sent; }  // first bit on the wire
   uint64_t bytes_sent() const { return m_bytes; }
   uint64_t frames_delivered() const { return m_delivered; }  // last bit at the MAC
   // Wire time of one frame: preamble, frame and inter-frame gap.

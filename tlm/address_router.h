@@ -1,12 +1,13 @@
 #pragma once
 // Decodes addresses to targets, as the host's root complex does for inbound
 // TLPs: each target owns a range; the address is made relative to its base.
+#include <tlm_utils/multi_passthrough_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
+
 #include <cstdint>
 #include <string>
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/multi_passthrough_initiator_socket.h>
-#include <tlm_utils/simple_target_socket.h>
 #include <vector>
 
 namespace nicsim::tlm {

@@ -1,9 +1,10 @@
 #pragma once
 // Host DRAM: real bytes, a TLM-2.0 target for the device side and DMI for the CPU side.
+#include <tlm_utils/simple_target_socket.h>
+
 #include <cstdint>
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_target_socket.h>
 #include <vector>
 
 namespace nicsim::tlm {

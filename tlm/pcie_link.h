@@ -5,21 +5,23 @@
 // at their arrival time; non-posted reads travel the same ordered queue, so a
 // read never passes an earlier write (PCIe ordering), and pay the round trip
 // including the completion's trip back on the opposite direction.
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
+
 #include <cstdint>
 #include <deque>
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_initiator_socket.h>
-#include <tlm_utils/simple_target_socket.h>
 #include <vector>
 
 namespace nicsim::tlm {
 
 struct link_params {
-  double gbps = 63.0;                  // data rate per direction (PCIe Gen3 x8 after 128b/130b)
+  double gbps = 63.0;                             // data rate per direction (PCIe Gen3 x8 after 128b/130b)
   sc_core::sc_time latency{250, sc_core::SC_NS};  // one-way flight + switch/root complex
-  unsigned tlp_overhead_bytes = 24;    // STP/SDP framing 4 + seq 2 + 4DW header 16 + LCRC 4 ≈ 24 (PCIe 3.0 §4.2)
-  unsigned max_payload_bytes = 256;    // MPS
+  unsigned tlp_overhead_bytes =
+      24;  // STP/SDP framing 4 + seq 2 + 4DW header 16 + LCRC 4 ≈ 24 (PCIe 3.0 §4.2)
+  unsigned max_payload_bytes = 256;  // MPS
 };
 
 struct link_direction_stats {
@@ -70,7 +72,9 @@ class pcie_link : public sc_core::sc_module {
   void deliver_upstream() { deliver(UPSTREAM); }
   void deliver_downstream() { deliver(DOWNSTREAM); }
   void deliver(direction d);
-  tlm_utils::simple_initiator_socket<pcie_link>& out(direction d) { return d == UPSTREAM ? up_out : down_out; }
+  tlm_utils::simple_initiator_socket<pcie_link>& out(direction d) {
+    return d == UPSTREAM ? up_out : down_out;
+  }
 
   link_params m_params;
   double m_ns_per_byte;
