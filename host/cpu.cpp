@@ -37,12 +37,14 @@ cpu::cpu(const sc_core::sc_module_name& name, int id, const cost_table& costs)
   request_irq(LOCAL_TIMER_VECTOR, [this](unsigned) { scheduler_tick(); });
   SC_HAS_PROCESS(cpu);
   SC_THREAD(idle_loop);
-  SC_METHOD(tick_method);
+  SC_THREAD(tick_thread);
 }
 
-void cpu::tick_method() {
-  if (nr_running() > 1) raise_irq(LOCAL_TIMER_VECTOR);
-  next_trigger(m_tick);
+void cpu::tick_thread() {
+  for (;;) {
+    sc_core::wait(m_tick);
+    if (nr_running() > 1) raise_irq(LOCAL_TIMER_VECTOR);
+  }
 }
 
 // check_preempt_tick: the current task has had its slice, or is too far ahead.

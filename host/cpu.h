@@ -111,7 +111,7 @@ class cpu : public sc_core::sc_module {
 
  private:
   void idle_loop();
-  void tick_method();
+  void tick_thread();
   void scheduler_tick();
   void ksoftirqd_fn();
   void task_trampoline(task_struct* t);

@@ -1,1 +1,192 @@
+// The nicsim command line as a user meets it: exit codes, error messages that
+// name the file, key or value, the JSON contract, and determinism.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+namespace {
+
+struct outcome {
+  int status;
+  std::string output;  // stdout and stderr
+};
+
+std::string nicsim_bin() { return std::string(NICSIM_BINARY_DIR) + "/tb/nicsim"; }
+
+std::string scratch(const std::string& name) {
+  return std::string(NICSIM_BINARY_DIR) + "/test_scratch_" + name;
+}
+
+outcome nicsim(const std::string& args) {
+  const std::string cmd = nicsim_bin() + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  outcome o{-1, ""};
+  if (p == nullptr) return o;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) o.output.append(buf.data(), n);
+  const int raw = pclose(p);
+  o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return o;
+}
+
+void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in);
+}
+
+}  // namespace
+
+TEST(cli, default_scenario_runs_and_prints_summary) {
+  const auto o = nicsim("run");
+  EXPECT_EQ(o.status, 0) << o.output;
+  EXPECT_NE(o.output.find("conservation"), std::string::npos);
+  EXPECT_EQ(o.output.find("SystemC"), std::string::npos);  // no banner in a tool's output
+}
+
+TEST(cli, json_holds_the_contract_keys) {
+  const auto path = scratch("contract.json");
+  std::remove(path.c_str());
+  const auto o = nicsim("run --quiet --json " + path + " --set sim.duration_us=500");
+  ASSERT_EQ(o.status, 0) << o.output;
+  EXPECT_TRUE(o.output.empty()) << o.output;
+  const auto j = read_json(path);
+  for (const char* ptr : {"/sim/sim_time_ns",
+                          "/sim/wall_s",
+                          "/sim/frames_per_wall_s",
+                          "/wire/frames",
+                          "/wire/bytes",
+                          "/nic/rx_frames",
+                          "/nic/rx_missed",
+                          "/nic/rx_crc_errors",
+                          "/nic/interrupts",
+                          "/host/hardirqs",
+                          "/host/napi_polls",
+                          "/host/softnet/processed",
+                          "/host/softnet/dropped",
+                          "/host/softnet/time_squeeze",
+                          "/host/ksoftirqd_wakeups",
+                          "/host/context_switches",
+                          "/host/wakeups",
+                          "/host/cpu_ns/hardirq",
+                          "/host/cpu_ns/softirq",
+                          "/host/cpu_ns/ksoftirqd",
+                          "/host/cpu_ns/user",
+                          "/host/cpu_ns/system",
+                          "/host/cpu_ns/idle",
+                          "/udp/InDatagrams",
+                          "/udp/NoPorts",
+                          "/udp/InErrors",
+                          "/udp/RcvbufErrors",
+                          "/icmp/OutDestUnreachs",
+                          "/app/messages",
+                          "/app/bytes",
+                          "/latency_ns/p50",
+                          "/latency_ns/p99",
+                          "/latency_ns/p999",
+                          "/latency_ns/max",
+                          "/conservation/ok",
+                          "/conservation/in_flight"})
+    EXPECT_TRUE(j.contains(nlohmann::json::json_pointer(ptr))) << ptr;
+  EXPECT_EQ(j["sim"]["sim_time_ns"], 500000);
+  EXPECT_GT(j["wire"]["frames"].get<uint64_t>(), 0u);
+  // CPU time adds up to the simulated time.
+  uint64_t total = 0;
+  for (const auto& [k, v] : j["host"]["cpu_ns"].items()) total += v.get<uint64_t>();
+  // Each bucket is floored to whole ns, so the sum may miss up to one ns per bucket.
+  EXPECT_LE(total, 500000u);
+  EXPECT_GE(total, 500000u - j["host"]["cpu_ns"].size());
+}
+
+TEST(cli, unknown_key_is_rejected_with_its_name) {
+  const auto o = nicsim("run --set traffic.rate_gbs=1");
+  EXPECT_EQ(o.status, 2);
+  EXPECT_NE(o.output.find("traffic.rate_gbs"), std::string::npos) << o.output;
+}
+
+TEST(cli, out_of_range_value_is_rejected_with_key_and_value) {
+  const auto o = nicsim("run --set traffic.frame_bytes=1519");
+  EXPECT_EQ(o.status, 2);
+  EXPECT_NE(o.output.find("traffic.frame_bytes = 1519"), std::string::npos) << o.output;
+}
+
+TEST(cli, non_numeric_value_is_rejected) {
+  const auto o = nicsim("run --set nic.rx_ring_size=big");
+  EXPECT_EQ(o.status, 2);
+  EXPECT_NE(o.output.find("nic.rx_ring_size"), std::string::npos) << o.output;
+}
+
+TEST(cli, malformed_scenario_names_file_and_line) {
+  const auto path = scratch("bad.yaml");
+  write(path, "traffic:\n  rate_gbps: 1\n   frame_bytes: [\n");
+  const auto o = nicsim("run " + path);
+  EXPECT_EQ(o.status, 2);
+  EXPECT_NE(o.output.find(path), std::string::npos) << o.output;
+}
+
+TEST(cli, scenario_unknown_nested_key_names_file_and_dotted_key) {
+  const auto path = scratch("unknown.yaml");
+  write(path, "nic:\n  coalesce:\n    rx_usec: 10\n");
+  const auto o = nicsim("run " + path);
+  EXPECT_EQ(o.status, 2);
+  EXPECT_NE(o.output.find(path + ": unknown key 'nic.coalesce.rx_usec'"), std::string::npos) << o.output;
+}
+
+TEST(cli, missing_scenario_file_is_bad_input) {
+  const auto o = nicsim("run /nonexistent/scenario.yaml");
+  EXPECT_EQ(o.status, 2);
+}
+
+TEST(cli, bad_input_leaves_no_json_behind) {
+  const auto path = scratch("never.json");
+  std::remove(path.c_str());
+  const auto o = nicsim("run --json " + path + " --set app.readers=0");
+  EXPECT_EQ(o.status, 2);
+  std::ifstream in(path);
+  EXPECT_FALSE(in.good());
+}
+
+TEST(cli, scenario_file_values_apply_and_set_overrides_them) {
+  const auto path = scratch("scenario.yaml");
+  const auto out = scratch("scenario.json");
+  write(path, "sim:\n  duration_us: 300\ntraffic:\n  frame_bytes: 1024\n  rate_gbps: 2\n");
+  const auto o = nicsim("run " + path + " --quiet --json " + out + " --set traffic.rate_gbps=4");
+  ASSERT_EQ(o.status, 0) << o.output;
+  const auto j = read_json(out);
+  EXPECT_EQ(j["sim"]["sim_time_ns"], 300000);
+  EXPECT_EQ(j["config"]["traffic.frame_bytes"], "1024");
+  EXPECT_EQ(j["config"]["traffic.rate_gbps"], "4");
+}
+
+TEST(cli, same_config_and_seed_give_same_results) {
+  const auto a = scratch("seed_a.json"), b = scratch("seed_b.json"), c = scratch("seed_c.json");
+  const std::string args =
+      " --quiet --set traffic.pattern=poisson --set traffic.rate_gbps=3 --set sim.duration_us=2000";
+  ASSERT_EQ(nicsim("run --json " + a + args + " --set sim.seed=7").status, 0);
+  ASSERT_EQ(nicsim("run --json " + b + args + " --set sim.seed=7").status, 0);
+  ASSERT_EQ(nicsim("run --json " + c + args + " --set sim.seed=8").status, 0);
+  auto ja = read_json(a), jb = read_json(b), jc = read_json(c);
+  for (auto* j : {&ja, &jb, &jc}) {
+    (*j)["sim"].erase("wall_s");
+    (*j)["sim"].erase("frames_per_wall_s");
+    (*j)["sim"].erase("slowdown");
+  }
+  EXPECT_EQ(ja, jb);
+  EXPECT_NE(ja["wire"], jc["wire"]);  // the seed does drive the Poisson arrivals
+}
+
+TEST(cli, costs_prints_the_documented_table) {
+  const auto o = nicsim("costs");
+  EXPECT_EQ(o.status, 0);
+  EXPECT_NE(o.output.find("context_switch"), std::string::npos);
+  EXPECT_NE(o.output.find("[lat]"), std::string::npos);  // sources travel with the numbers
+}

@@ -1,1 +1,278 @@
+// Kernel-path mechanisms on a bare CPU: charges under interrupts, softirq
+// hand-over to ksoftirqd, NAPI budget rules, wait queue exclusivity.
 #include <gtest/gtest.h>
+#include <tlm_utils/simple_initiator_socket.h>
+
+#include <memory>
+
+#include "host/cost_table.h"
+#include "host/cpu.h"
+#include "host/netstack.h"
+#include "host/wait_queue.h"
+#include "tlm/host_memory.h"
+
+using namespace nicsim::host;
+using sc_core::SC_NS;
+using sc_core::sc_time;
+using sc_core::SC_US;
+
+namespace {
+const cost_table& costs() {
+  static const cost_table t = cost_table::defaults(3.0);
+  return t;
+}
+// Raises vector on c at time t from outside the CPU (as the APIC does).
+void raise_at(cpu& c, unsigned vector, sc_time t) {
+  sc_core::sc_spawn([&c, vector, t] {
+    sc_core::wait(t);
+    c.raise_irq(vector);
+  });
+}
+}  // namespace
+
+TEST(host_cpu, hard_irq_interrupts_a_charge_which_then_resumes_its_remaining_time) {
+  cpu c("cpu", 0, costs());
+  sc_time done;
+  sc_time handler_at;
+  c.request_irq(0x30, [&](unsigned) {
+    handler_at = sc_core::sc_time_stamp();
+    c.charge(sc_time(1, SC_US));
+  });
+  c.kthread_create("worker", [&] {
+    const sc_time start = sc_core::sc_time_stamp();
+    c.charge(sc_time(10, SC_US));
+    done = sc_core::sc_time_stamp() - start;
+    c.current()->state = task_struct::TASK_INTERRUPTIBLE;
+    c.schedule();
+  });
+  raise_at(c, 0x30, sc_time(6, SC_US));
+  sc_core::sc_start(sc_time(100, SC_US));
+  ASSERT_GT(handler_at, sc_time(6, SC_US) - sc_time(1, SC_NS));
+  // The worker's 10 µs, plus the IRQ entry and the handler's 1 µs on top of it.
+  EXPECT_EQ(done, sc_time(10, SC_US) + costs()(cost::irq_entry) + sc_time(1, SC_US));
+  EXPECT_EQ(c.stats().hardirqs, 1u);
+  EXPECT_EQ(c.stats().time[static_cast<size_t>(cpu_ctx::hardirq)],
+            costs()(cost::irq_entry) + sc_time(1, SC_US));
+}
+
+TEST(host_cpu, interrupts_off_delays_the_irq_until_they_are_on) {
+  cpu c("cpu", 0, costs());
+  sc_time handler_at = sc_core::SC_ZERO_TIME;
+  c.request_irq(0x30, [&](unsigned) { handler_at = sc_core::sc_time_stamp(); });
+  c.kthread_create("worker", [&] {
+    c.local_irq_disable();
+    c.charge(sc_time(10, SC_US));
+    c.local_irq_enable();
+    c.charge(sc_time(1, SC_US));
+    c.current()->state = task_struct::TASK_INTERRUPTIBLE;
+    c.schedule();
+  });
+  raise_at(c, 0x30, sc_time(2, SC_US));
+  sc_core::sc_start(sc_time(100, SC_US));
+  EXPECT_GE(handler_at, sc_time(10, SC_US));
+}
+
+TEST(host_cpu, softirq_restarts_ten_times_then_wakes_ksoftirqd) {
+  cpu c("cpu", 0, costs());
+  int on_irq_exit = 0, in_ksoftirqd = 0;
+  c.open_softirq(NET_RX_SOFTIRQ, [&] {
+    (c.current()->is_ksoftirqd ? in_ksoftirqd : on_irq_exit)++;
+    if (on_irq_exit + in_ksoftirqd < 50) c.raise_softirq(NET_RX_SOFTIRQ);  // always more work
+    c.charge(sc_time(100, SC_NS));
+  });
+  c.request_irq(0x30, [&](unsigned) { c.raise_softirq(NET_RX_SOFTIRQ); });
+  raise_at(c, 0x30, sc_time(5, SC_US));
+  sc_core::sc_start(sc_time(1, sc_core::SC_MS));
+  EXPECT_EQ(on_irq_exit, 10);  // MAX_SOFTIRQ_RESTART passes in __do_softirq
+  EXPECT_EQ(in_ksoftirqd, 40);
+  EXPECT_EQ(c.stats().ksoftirqd_wakeups, 1u);
+  EXPECT_GT(c.stats().time[static_cast<size_t>(cpu_ctx::ksoftirqd)], sc_core::SC_ZERO_TIME);
+}
+
+TEST(host_cpu, softirq_time_limit_hands_over_before_ten_passes) {
+  cpu c("cpu", 0, costs());
+  int on_irq_exit = 0;
+  c.set_max_softirq_time(sc_time(2, sc_core::SC_MS));
+  c.open_softirq(NET_RX_SOFTIRQ, [&] {
+    if (!c.current()->is_ksoftirqd) ++on_irq_exit;
+    c.raise_softirq(NET_RX_SOFTIRQ);
+    c.charge(sc_time(700, SC_US));  // three passes exceed MAX_SOFTIRQ_TIME
+  });
+  c.request_irq(0x30, [&](unsigned) { c.raise_softirq(NET_RX_SOFTIRQ); });
+  raise_at(c, 0x30, sc_time(5, SC_US));
+  sc_core::sc_start(sc_time(5, sc_core::SC_MS));
+  EXPECT_EQ(on_irq_exit, 3);
+  EXPECT_EQ(c.stats().ksoftirqd_wakeups, 1u);
+}
+
+TEST(host_wait_queue, nr_exclusive_limits_only_exclusive_waiters) {
+  wait_queue_head wq;
+  std::vector<std::string> woken;
+  wait_queue_entry a, b, c, d;
+  auto waker = [&woken](const std::string& name) {
+    return [&woken, name](wait_queue_entry&) {
+      woken.push_back(name);
+      return 1;
+    };
+  };
+  a.func = waker("excl-a");
+  b.func = waker("excl-b");
+  c.func = waker("shared-c");
+  d.func = waker("shared-d");
+  add_wait_queue_exclusive(wq, a);
+  add_wait_queue_exclusive(wq, b);
+  add_wait_queue(wq, c);  // non-exclusive waiters go to the head
+  add_wait_queue(wq, d);
+  EXPECT_EQ(__wake_up_common(wq, 1), 3);
+  EXPECT_EQ(woken, (std::vector<std::string>{"shared-d", "shared-c", "excl-a"}));
+}
+
+TEST(host_wait_queue, exclusive_reader_wait_wakes_one_task_per_wake_up) {
+  cpu c("cpu", 0, costs());
+  wait_queue_head wq;
+  int woke = 0;
+  for (int i = 0; i < 3; ++i)
+    c.kthread_create("reader" + std::to_string(i), [&] {
+      wait_queue_entry w;
+      init_wait(w, c);
+      prepare_to_wait_exclusive(wq, w, c);
+      c.schedule();
+      finish_wait(w, c);
+      ++woke;
+      c.current()->state = task_struct::TASK_INTERRUPTIBLE;
+      c.schedule();
+    });
+  c.kthread_create("waker", [&] {
+    c.charge(sc_time(10, SC_US));
+    __wake_up_common(wq, 1);
+    c.current()->state = task_struct::TASK_INTERRUPTIBLE;
+    c.schedule();
+  });
+  sc_core::sc_start(sc_time(1, sc_core::SC_MS));
+  EXPECT_EQ(woke, 1);
+  EXPECT_EQ(wq.head.size(), 2u);
+}
+
+namespace {
+struct dma_stub : sc_core::sc_module {
+  tlm_utils::simple_initiator_socket<dma_stub> socket{"socket"};
+  explicit dma_stub(const sc_core::sc_module_name& n) : sc_core::sc_module(n) {}
+};
+struct napi_bench {
+  nicsim::tlm::host_memory mem{"mem", 1 << 20, sc_core::SC_ZERO_TIME};
+  dma_stub dma{"dma"};
+  napi_bench() { dma.socket.bind(mem.socket); }
+  cpu c{"cpu", 0, costs()};
+  skb_cache skbs;
+  rx_buffer_pool buffers{mem, 0x10000, 2048, 16};
+  netstack stack{c, skbs, buffers, netstack_params{}};
+};
+}  // namespace
+
+TEST(host_napi, poll_using_whole_weight_is_requeued_and_softirq_raised_again) {
+  napi_bench b;
+  napi_struct n;
+  n.weight = 64;
+  n.poll = [](napi_struct&, int budget) { return budget; };  // endless work: never completes
+  b.c.kthread_create("t", [&] {
+    ASSERT_TRUE(b.stack.napi_schedule_prep(n));
+    b.stack.__napi_schedule(n);
+    b.stack.net_rx_action();
+    b.c.current()->state = task_struct::TASK_INTERRUPTIBLE;
+    b.c.schedule();
+  });
+  sc_core::sc_start(sc_time(1, sc_core::SC_MS));
+  // One pass over the list per net_rx_action: the instance goes to repoll, not round again.
+  EXPECT_EQ(n.polls, 1u);
+  EXPECT_EQ(b.stack.softnet().time_squeeze, 0u);
+  EXPECT_TRUE(n.sched);
+  ASSERT_EQ(b.stack.softnet().poll_list.size(), 1u);
+  EXPECT_TRUE(b.c.softirq_pending());
+}
+
+TEST(host_napi, netdev_budget_runs_out_across_instances_and_counts_time_squeeze) {
+  napi_bench b;
+  std::vector<napi_struct> n(6);
+  for (auto& i : n) i.poll = [](napi_struct&, int budget) { return budget; };
+  b.c.kthread_create("t", [&] {
+    for (auto& i : n) {
+      ASSERT_TRUE(b.stack.napi_schedule_prep(i));
+      b.stack.__napi_schedule(i);
+    }
+    b.stack.net_rx_action();
+    b.c.current()->state = task_struct::TASK_INTERRUPTIBLE;
+    b.c.schedule();
+  });
+  sc_core::sc_start(sc_time(1, sc_core::SC_MS));
+  uint64_t polls = 0;
+  for (const auto& i : n) polls += i.polls;
+  EXPECT_EQ(polls, 5u);  // 5 × 64 ≥ netdev_budget 300
+  EXPECT_EQ(b.stack.softnet().time_squeeze, 1u);
+  EXPECT_EQ(b.stack.softnet().poll_list.size(), 6u);
+  EXPECT_EQ(b.stack.softnet().poll_list.front(), &n[5]);  // the unpolled instance goes first next time
+}
+
+TEST(host_napi, exact_budget_keeps_polling_and_completion_below_it_leaves_the_list) {
+  napi_bench b;
+  napi_struct n;
+  n.weight = 4;
+  int calls = 0;
+  n.poll = [&](napi_struct& self, int budget) {
+    ++calls;
+    if (calls == 1) return budget;  // exactly the budget: must not complete
+    b.stack.napi_complete_done(self, 1);
+    return 1;
+  };
+  b.c.kthread_create("t", [&] {
+    ASSERT_TRUE(b.stack.napi_schedule_prep(n));
+    b.stack.__napi_schedule(n);
+    b.stack.net_rx_action();
+    EXPECT_TRUE(n.sched);
+    EXPECT_EQ(b.stack.softnet().poll_list.size(), 1u);
+    b.stack.net_rx_action();
+    b.c.current()->state = task_struct::TASK_INTERRUPTIBLE;
+    b.c.schedule();
+  });
+  sc_core::sc_start(sc_time(1, sc_core::SC_MS));
+  EXPECT_EQ(calls, 2);
+  EXPECT_FALSE(n.sched);
+  EXPECT_TRUE(b.stack.softnet().poll_list.empty());
+  EXPECT_EQ(b.stack.softnet().time_squeeze, 0u);
+}
+
+TEST(host_napi, interrupt_during_poll_is_not_lost) {
+  napi_bench b;
+  napi_struct n;
+  n.weight = 64;
+  int calls = 0;
+  n.poll = [&](napi_struct& self, int) {
+    if (++calls == 1) {
+      EXPECT_FALSE(b.stack.napi_schedule_prep(self));  // an IRQ while polling
+    }
+    b.stack.napi_complete_done(self, 1);
+    return 1;
+  };
+  b.c.kthread_create("t", [&] {
+    ASSERT_TRUE(b.stack.napi_schedule_prep(n));
+    b.stack.__napi_schedule(n);
+    b.stack.net_rx_action();
+    b.c.current()->state = task_struct::TASK_INTERRUPTIBLE;
+    b.c.schedule();
+  });
+  sc_core::sc_start(sc_time(1, sc_core::SC_MS));
+  EXPECT_EQ(calls, 2);  // NAPI_STATE_MISSED made it poll once more
+  EXPECT_FALSE(n.sched);
+}
+
+TEST(host_costs, table_rejects_unknown_missing_and_negative_entries) {
+  const std::string good = cost_table::default_yaml();
+  EXPECT_NO_THROW(cost_table::parse(good, "t.yaml", 3.0));
+  EXPECT_THROW(cost_table::parse(good + "bogus: {cycles: 1}\n", "t.yaml", 3.0), std::invalid_argument);
+  EXPECT_THROW(cost_table::parse("irq_entry: {cycles: 1}\n", "t.yaml", 3.0), std::invalid_argument);
+  std::string negative = good;
+  negative.replace(negative.find("{cycles: 600}"), 13, "{cycles: -1}");
+  EXPECT_THROW(cost_table::parse(negative, "t.yaml", 3.0), std::invalid_argument);
+  const auto t = cost_table::parse(good, "t.yaml", 2.0);
+  EXPECT_EQ(t(cost::irq_entry), sc_time(300, SC_NS));  // 600 cycles at 2 GHz
+  EXPECT_EQ(t(cost::copy_to_user, 1000), sc_time((50 + 150) / 2.0, SC_NS));
+}

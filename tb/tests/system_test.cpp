@@ -1,1 +1,138 @@
+// Whole-system tests: frames from the wire to the application, one simulation
+// per test process.
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <numeric>
+
+#include "host/cost_table.h"
+#include "tb/config.h"
+#include "tb/system_top.h"
+
+using namespace nicsim;
+
+namespace {
+
+struct run_result {
+  nlohmann::ordered_json j;
+  std::vector<uint32_t> seqs;
+  std::vector<uint64_t> latency_ns;
+  uint64_t bad_payloads = 0;
+  tb::system_params params;
+};
+
+run_result simulate(const std::vector<std::string>& sets) {
+  tb::config cfg;
+  for (const auto& s : sets) cfg.set_assignment(s);
+  run_result r;
+  r.params = tb::make_system_params(cfg);
+  static const auto costs = host::cost_table::defaults(r.params.host.cpu_ghz);
+  static tb::system_top* top = nullptr;  // one elaboration per process
+  top = new tb::system_top("top", r.params, costs);
+  top->run();
+  r.j = top->results(0.0);
+  r.seqs = top->host().app().stats().seqs;
+  r.latency_ns = top->host().app().stats().latency_ns;
+  r.bad_payloads = top->host().app().stats().bad_payloads;
+  return r;
+}
+
+}  // namespace
+
+TEST(system, application_receives_exact_payloads_in_order) {
+  const auto r = simulate(
+      {"traffic.count=300", "traffic.rate_gbps=1", "sim.duration_us=3000", "traffic.frame_bytes=333"});
+  ASSERT_EQ(r.j["wire"]["frames"], 300u);
+  EXPECT_EQ(r.j["app"]["messages"], 300u);
+  EXPECT_EQ(r.j["app"]["bytes"], 300u * (333 - proto::UDP_FRAME_OVERHEAD));
+  EXPECT_EQ(r.bad_payloads, 0u);  // every byte checked against the sender's stamp and fill
+  std::vector<uint32_t> expect(300);
+  std::iota(expect.begin(), expect.end(), 0u);
+  EXPECT_EQ(r.seqs, expect);
+  EXPECT_EQ(r.j["udp"]["InDatagrams"], 300u);
+  EXPECT_EQ(r.j["host"]["softnet"]["processed"], 300u);
+  EXPECT_TRUE(r.j["conservation"]["ok"].get<bool>());
+  EXPECT_EQ(r.j["conservation"]["in_flight"], 0u);
+}
+
+TEST(system, latency_is_no_smaller_than_wire_dma_and_charged_software_cost) {
+  const auto r = simulate({"traffic.count=50", "traffic.rate_gbps=0.1", "sim.duration_us=8000",
+                           "traffic.frame_bytes=1518", "nic.coalesce.rx_usecs=0"});
+  ASSERT_EQ(r.latency_ns.size(), 50u);
+  const auto& p = r.params;
+  const auto costs = host::cost_table::defaults(p.host.cpu_ghz);
+  // Wire: preamble + frame at line rate.
+  const double wire_ns = 8.0 * (8 + 1518) / p.traffic.line_rate_gbps;
+  // DMA: payload (no FCS) in MPS-sized TLPs, then the write-back, then flight.
+  const unsigned payload = 1518 - 4;
+  const unsigned tlps = (payload + p.link.max_payload_bytes - 1) / p.link.max_payload_bytes;
+  const double dma_ns =
+      (payload + tlps * p.link.tlp_overhead_bytes + 16 + p.link.tlp_overhead_bytes) * 8.0 / p.link.gbps +
+      p.link.latency.to_seconds() * 1e9;
+  // Software: the steps every frame's path charges at least once.
+  double sw_ns = 0;
+  for (auto c : {host::cost::irq_entry, host::cost::e1000_intr, host::cost::clean_rx_desc,
+                 host::cost::build_skb, host::cost::netif_receive_skb, host::cost::ip_rcv,
+                 host::cost::udp_rcv, host::cost::udp_enqueue, host::cost::recvmsg})
+    sw_ns += costs(c).to_seconds() * 1e9;
+  sw_ns += costs(host::cost::copy_to_user, payload - 14 - 20 - 8).to_seconds() * 1e9;
+  const double bound = wire_ns + dma_ns + sw_ns;
+  const uint64_t min_latency = *std::min_element(r.latency_ns.begin(), r.latency_ns.end());
+  EXPECT_GE(static_cast<double>(min_latency), bound);
+  // And not absurdly more at this light load: interrupt + wake-up + switches stay within 20 µs.
+  EXPECT_LT(static_cast<double>(min_latency), bound + 20000.0);
+}
+
+TEST(system, closed_port_counts_noports_and_rate_limits_icmp_unreachable) {
+  const auto r = simulate({"traffic.count=100", "traffic.dst_port=9999", "sim.duration_us=2000"});
+  EXPECT_EQ(r.j["udp"]["NoPorts"], 100u);
+  EXPECT_EQ(r.j["app"]["messages"], 0u);
+  // One destination: inet_peer allows a burst of XRLIM_BURST_FACTOR (6) per icmp_ratelimit.
+  // icmp_global_allow comes first: a burst of icmp_msgs_burst (50) passes it...
+  EXPECT_EQ(r.j["icmp"]["OutRateLimitGlobal"], 50u);
+  // ...then one destination's inet_peer allows XRLIM_BURST_FACTOR (6) per icmp_ratelimit.
+  EXPECT_EQ(r.j["icmp"]["OutDestUnreachs"], 6u);
+  EXPECT_EQ(r.j["icmp"]["OutRateLimitHost"], 44u);
+  EXPECT_EQ(r.j["drop_reasons"]["NO_SOCKET"], 100u);
+  EXPECT_TRUE(r.j["conservation"]["ok"].get<bool>());
+  EXPECT_EQ(r.j["conservation"]["in_flight"], 0u);
+}
+
+TEST(system, slow_reader_overflows_rcvbuf_and_counts_rcvbuf_errors) {
+  const auto r = simulate({"traffic.count=400", "traffic.rate_gbps=2", "app.work_ns=50000",
+                           "app.rcvbuf_bytes=26240", "sim.duration_us=30000"});
+  const auto rcvbuf_errors = r.j["udp"]["RcvbufErrors"].get<uint64_t>();
+  EXPECT_GT(rcvbuf_errors, 0u);
+  EXPECT_EQ(r.j["udp"]["InErrors"], rcvbuf_errors);
+  EXPECT_EQ(r.j["drop_reasons"]["SOCKET_RCVBUFF"], rcvbuf_errors);
+  EXPECT_EQ(r.j["app"]["messages"].get<uint64_t>() + rcvbuf_errors, 400u);
+  EXPECT_TRUE(r.j["conservation"]["ok"].get<bool>());
+}
+
+TEST(system, small_ring_and_fifo_drop_bursts_as_rx_missed) {
+  const auto r = simulate({"traffic.count=256", "traffic.pattern=burst", "traffic.burst_frames=128",
+                           "traffic.rate_gbps=1", "nic.rx_ring_size=16", "nic.rx_fifo_bytes=8192",
+                           "traffic.frame_bytes=1024", "sim.duration_us=5000", "nic.coalesce.rx_usecs=50"});
+  const auto missed = r.j["nic"]["rx_missed"].get<uint64_t>();
+  EXPECT_GT(missed, 0u);
+  EXPECT_GT(r.j["nic"]["rx_no_buffer_count"].get<uint64_t>(), 0u);
+  EXPECT_EQ(r.j["app"]["messages"].get<uint64_t>() + missed, 256u);
+  EXPECT_TRUE(r.j["conservation"]["ok"].get<bool>());
+  EXPECT_EQ(r.j["conservation"]["in_flight"], 0u);
+}
+
+TEST(system, rx_frames_coalescing_cuts_interrupts) {
+  const auto r = simulate({"traffic.count=640", "traffic.rate_gbps=2", "nic.coalesce.rx_usecs=1000",
+                           "nic.coalesce.rx_frames=32", "sim.duration_us=10000"});
+  EXPECT_EQ(r.j["app"]["messages"], 640u);
+  // At most one interrupt per 32 frames (plus the one that drains the tail after rx-usecs).
+  EXPECT_LE(r.j["nic"]["interrupts"].get<uint64_t>(), 640u / 32 + 1);
+  EXPECT_GE(r.j["nic"]["interrupts"].get<uint64_t>(), 1u);
+}
+
+TEST(system, overload_hands_softirq_work_to_ksoftirqd) {
+  const auto r = simulate({"traffic.rate_gbps=6", "traffic.frame_bytes=256", "sim.duration_us=10000"});
+  EXPECT_GT(r.j["host"]["ksoftirqd_wakeups"].get<uint64_t>(), 0u);
+  EXPECT_GT(r.j["host"]["cpu_ns"]["ksoftirqd"].get<uint64_t>(), 0u);
+  EXPECT_TRUE(r.j["conservation"]["ok"].get<bool>());
+}
