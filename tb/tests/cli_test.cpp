@@ -190,3 +190,11 @@ TEST(cli, costs_prints_the_documented_table) {
   EXPECT_NE(o.output.find("context_switch"), std::string::npos);
   EXPECT_NE(o.output.find("[lat]"), std::string::npos);  // sources travel with the numbers
 }
+
+TEST(cli, shipped_scenarios_load_and_run_with_conservation) {
+  for (const char* name : {"default", "livelock", "bursts_small_ring"}) {
+    const auto o = nicsim(std::string("run --quiet ") + NICSIM_SOURCE_DIR + "/tb/scenarios/" + name +
+                          ".yaml --set sim.duration_us=2000");
+    EXPECT_EQ(o.status, 0) << name << ": " << o.output;
+  }
+}
