@@ -8,12 +8,15 @@ udp_app::udp_app(cpu& c, netstack& stack, const udp_app_params& params)
     : m_cpu(c), m_stack(stack), m_params(params), m_sock(stack.udp_bind(params.port, params.rcvbuf_bytes)) {
   m_stats.per_reader.assign(params.readers, 0);
   m_last_seq.assign(params.readers, -1);
+  m_user_buffers.assign(params.readers, std::vector<uint8_t>(65536));
   for (unsigned i = 0; i < params.readers; ++i)
     m_readers.push_back(m_cpu.kthread_create("udp_reader/" + std::to_string(i), [this, i] { reader(i); }));
 }
 
 void udp_app::reader(unsigned index) {
-  std::vector<uint8_t> buf(65536);
+  // The user buffer lives in the app, not on the task's stack: a run may end
+  // while the task is suspended, and SystemC does not unwind suspended threads.
+  std::vector<uint8_t>& buf = m_user_buffers[index];
   m_cpu.current()->in_kernel = false;
   for (;;) {
     m_cpu.syscall_enter();  // recvfrom(fd, buf, sizeof buf, 0, ...)

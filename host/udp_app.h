@@ -47,6 +47,7 @@ class udp_app {
   udp_sock& m_sock;
   std::vector<task_struct*> m_readers;
   std::vector<int64_t> m_last_seq;
+  std::vector<std::vector<uint8_t>> m_user_buffers;  // one recvfrom buffer per reader
   udp_app_stats m_stats;
 };
 

@@ -134,7 +134,8 @@ bool nic::fetch_descriptors(sc_time& local) {
   if (available == 0) return false;
   // Fetch up to a batch, never across the end of the ring in one read.
   const uint32_t count = std::min({available, m_params.desc_fetch_batch, n - m_next_fetch});
-  std::vector<uint8_t> buf(count * regs::RX_DESC_SIZE);
+  std::vector<uint8_t>& buf = m_desc_fetch_buf;  // a member: the read suspends this thread
+  buf.resize(count * regs::RX_DESC_SIZE);
   ::tlm::tlm_generic_payload t;
   t.set_command(::tlm::TLM_READ_COMMAND);
   t.set_address(ring_base() + uint64_t{m_next_fetch} * regs::RX_DESC_SIZE);

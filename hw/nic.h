@@ -80,8 +80,9 @@ class nic : public sc_core::sc_module {
   std::deque<proto::wire_frame> m_fifo;
   uint64_t m_fifo_used = 0;
   sc_core::sc_event m_fifo_ev, m_tail_ev;
-  std::deque<uint64_t> m_desc_cache;                          // prefetched buffer addresses
-  uint32_t m_next_fetch = 0;                                  // ring index of the next descriptor to fetch
+  std::deque<uint64_t> m_desc_cache;      // prefetched buffer addresses
+  std::vector<uint8_t> m_desc_fetch_buf;  // a descriptor read lands here (the thread suspends)
+  uint32_t m_next_fetch = 0;              // ring index of the next descriptor to fetch
   uint32_t m_crcerrs = 0, m_mpc = 0, m_gprc = 0, m_rnbc = 0;  // read-to-clear statistic registers
   nic_stats m_stats;
 };

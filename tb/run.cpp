@@ -25,6 +25,7 @@ nlohmann::ordered_json run_simulation(const config& cfg) {
   top.run();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   auto j = top.results(wall);
+  unwind_threads();
   nlohmann::ordered_json knobs;
   for (const auto& [k, v] : cfg.knobs()) knobs[k] = v.value;
   j["config"] = knobs;

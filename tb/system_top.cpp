@@ -81,6 +81,35 @@ system_top::system_top(const sc_core::sc_module_name& name, const system_params&
 
 void system_top::run() { sc_core::sc_start(m_params.duration); }
 
+namespace {
+void collect_threads(const std::vector<sc_core::sc_object*>& objects,
+                     std::vector<sc_core::sc_process_handle>& out) {
+  for (sc_core::sc_object* o : objects) {
+    sc_core::sc_process_handle h(o);
+    if (h.valid() && h.proc_kind() == sc_core::SC_THREAD_PROC_ && !h.terminated()) out.push_back(h);
+    collect_threads(o->get_child_objects(), out);
+  }
+}
+}  // namespace
+
+void unwind_threads() {
+  // SystemC leaves suspended threads' stacks as they are when a run ends; kill
+  // unwinds them, so whatever they hold is destroyed (and leak checkers agree).
+  // kill() needs a calling process, so a method does it in one more delta.
+  std::vector<sc_core::sc_process_handle> threads;
+  collect_threads(sc_core::sc_get_top_level_objects(), threads);
+  if (threads.empty()) return;
+  sc_core::sc_spawn_options opts;
+  opts.spawn_method();
+  sc_core::sc_spawn(
+      [threads]() mutable {
+        for (auto& h : threads)
+          if (!h.terminated()) h.kill();
+      },
+      sc_core::sc_gen_unique_name("unwind_threads"), &opts);
+  sc_core::sc_start(sc_core::SC_ZERO_TIME);
+}
+
 system_top::ledger system_top::account() const {
   ledger l;
   const auto& ns = m_nic->stats();

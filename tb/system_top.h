@@ -24,6 +24,9 @@ struct system_params {
   sc_core::sc_time duration{1, sc_core::SC_MS};
 };
 
+// Ends every suspended thread so that its stack unwinds (call once, after the run).
+void unwind_threads();
+
 // Maps validated scenario knobs to the parameters of every part.
 system_params make_system_params(const config& cfg);
 

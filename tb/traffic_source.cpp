@@ -54,7 +54,7 @@ void traffic_source::run() {
     proto::payload_stamp stamp;
     stamp.seq = static_cast<uint32_t>(i);
     stamp.tx_ns = sc_core::sc_time_stamp().value() / 1000;  // ps → ns
-    proto::wire_frame f;
+    proto::wire_frame& f = m_on_wire;                       // a member: the run may end mid-frame
     f.id = i;
     f.first_bit_ps = sc_core::sc_time_stamp().value();
     f.bytes = proto::build_udp_frame(m_params.flow, m_params.frame_bytes, stamp);

@@ -47,6 +47,7 @@ class traffic_source : public sc_core::sc_module {
   traffic_params m_params;
   const sc_core::sc_event* m_start_after = nullptr;
   std::mt19937_64 m_rng;
+  proto::wire_frame m_on_wire;
   uint64_t m_sent = 0, m_bytes = 0, m_delivered = 0;
 };
 

@@ -9,6 +9,7 @@
 #include "host/cpu.h"
 #include "host/netstack.h"
 #include "host/wait_queue.h"
+#include "tb/system_top.h"
 #include "tlm/host_memory.h"
 
 using namespace nicsim::host;
@@ -47,6 +48,7 @@ TEST(host_cpu, hard_irq_interrupts_a_charge_which_then_resumes_its_remaining_tim
   });
   raise_at(c, 0x30, sc_time(6, SC_US));
   sc_core::sc_start(sc_time(100, SC_US));
+  nicsim::tb::unwind_threads();  // before the modules on this stack go away
   ASSERT_GT(handler_at, sc_time(6, SC_US) - sc_time(1, SC_NS));
   // The worker's 10 µs, plus the IRQ entry and the handler's 1 µs on top of it.
   EXPECT_EQ(done, sc_time(10, SC_US) + costs()(cost::irq_entry) + sc_time(1, SC_US));
@@ -69,6 +71,7 @@ TEST(host_cpu, interrupts_off_delays_the_irq_until_they_are_on) {
   });
   raise_at(c, 0x30, sc_time(2, SC_US));
   sc_core::sc_start(sc_time(100, SC_US));
+  nicsim::tb::unwind_threads();  // before the modules on this stack go away
   EXPECT_GE(handler_at, sc_time(10, SC_US));
 }
 
@@ -83,7 +86,8 @@ TEST(host_cpu, softirq_restarts_ten_times_then_wakes_ksoftirqd) {
   c.request_irq(0x30, [&](unsigned) { c.raise_softirq(NET_RX_SOFTIRQ); });
   raise_at(c, 0x30, sc_time(5, SC_US));
   sc_core::sc_start(sc_time(1, sc_core::SC_MS));
-  EXPECT_EQ(on_irq_exit, 10);  // MAX_SOFTIRQ_RESTART passes in __do_softirq
+  nicsim::tb::unwind_threads();  // before the modules on this stack go away
+  EXPECT_EQ(on_irq_exit, 10);    // MAX_SOFTIRQ_RESTART passes in __do_softirq
   EXPECT_EQ(in_ksoftirqd, 40);
   EXPECT_EQ(c.stats().ksoftirqd_wakeups, 1u);
   EXPECT_GT(c.stats().time[static_cast<size_t>(cpu_ctx::ksoftirqd)], sc_core::SC_ZERO_TIME);
@@ -101,6 +105,7 @@ TEST(host_cpu, softirq_time_limit_hands_over_before_ten_passes) {
   c.request_irq(0x30, [&](unsigned) { c.raise_softirq(NET_RX_SOFTIRQ); });
   raise_at(c, 0x30, sc_time(5, SC_US));
   sc_core::sc_start(sc_time(5, sc_core::SC_MS));
+  nicsim::tb::unwind_threads();  // before the modules on this stack go away
   EXPECT_EQ(on_irq_exit, 3);
   EXPECT_EQ(c.stats().ksoftirqd_wakeups, 1u);
 }
@@ -149,6 +154,7 @@ TEST(host_wait_queue, exclusive_reader_wait_wakes_one_task_per_wake_up) {
     c.schedule();
   });
   sc_core::sc_start(sc_time(1, sc_core::SC_MS));
+  nicsim::tb::unwind_threads();  // before the modules on this stack go away
   EXPECT_EQ(woke, 1);
   EXPECT_EQ(wq.head.size(), 2u);
 }
@@ -182,6 +188,7 @@ TEST(host_napi, poll_using_whole_weight_is_requeued_and_softirq_raised_again) {
     b.c.schedule();
   });
   sc_core::sc_start(sc_time(1, sc_core::SC_MS));
+  nicsim::tb::unwind_threads();  // before the modules on this stack go away
   // One pass over the list per net_rx_action: the instance goes to repoll, not round again.
   EXPECT_EQ(n.polls, 1u);
   EXPECT_EQ(b.stack.softnet().time_squeeze, 0u);
@@ -204,6 +211,7 @@ TEST(host_napi, netdev_budget_runs_out_across_instances_and_counts_time_squeeze)
     b.c.schedule();
   });
   sc_core::sc_start(sc_time(1, sc_core::SC_MS));
+  nicsim::tb::unwind_threads();  // before the modules on this stack go away
   uint64_t polls = 0;
   for (const auto& i : n) polls += i.polls;
   EXPECT_EQ(polls, 5u);  // 5 × 64 ≥ netdev_budget 300
@@ -234,6 +242,7 @@ TEST(host_napi, exact_budget_keeps_polling_and_completion_below_it_leaves_the_li
     b.c.schedule();
   });
   sc_core::sc_start(sc_time(1, sc_core::SC_MS));
+  nicsim::tb::unwind_threads();  // before the modules on this stack go away
   EXPECT_EQ(calls, 2);
   EXPECT_FALSE(n.sched);
   EXPECT_TRUE(b.stack.softnet().poll_list.empty());
@@ -260,7 +269,8 @@ TEST(host_napi, interrupt_during_poll_is_not_lost) {
     b.c.schedule();
   });
   sc_core::sc_start(sc_time(1, sc_core::SC_MS));
-  EXPECT_EQ(calls, 2);  // NAPI_STATE_MISSED made it poll once more
+  nicsim::tb::unwind_threads();  // before the modules on this stack go away
+  EXPECT_EQ(calls, 2);           // NAPI_STATE_MISSED made it poll once more
   EXPECT_FALSE(n.sched);
 }
 
