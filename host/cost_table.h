@@ -21,6 +21,7 @@ enum class cost : unsigned {
   eth_type_trans,
   alloc_rx_buffer,
   netif_receive_skb,
+  netif_rx,
   ip_rcv,
   udp_rcv,
   csum,

@@ -109,6 +109,10 @@ void e1000_adapter::e1000_irq_enable() {
 }
 
 void e1000_adapter::e1000_intr(unsigned /*vector*/) {
+  if (!m_params.napi) {
+    e1000_intr_legacy();
+    return;
+  }
   m_cpu.charge(cost::e1000_intr);
   const uint32_t icr = er32(regs::ICR);
   if (icr == 0) {
@@ -122,6 +126,22 @@ void e1000_adapter::e1000_intr(unsigned /*vector*/) {
     m_stack.__napi_schedule(m_napi);
   else
     e1000_irq_enable();  // "this really should not happen!"
+}
+
+// Before NAPI: clean everything in the handler, passing each frame to netif_rx;
+// the interrupt stays enabled (E1000_MAX_INTR rounds per interrupt).
+void e1000_adapter::e1000_intr_legacy() {
+  constexpr int E1000_MAX_INTR = 10;
+  m_cpu.charge(cost::e1000_intr);
+  if (er32(regs::ICR) == 0) {
+    ++m_stats.spurious_irqs;
+    return;
+  }
+  for (int i = 0; i < E1000_MAX_INTR; ++i) {
+    int work_done = 0;
+    e1000_clean_rx_irq(&work_done, static_cast<int>(m_params.rx_ring_size));
+    if (work_done == 0) break;
+  }
 }
 
 int e1000_adapter::e1000_clean(napi_struct& napi, int budget) {
@@ -169,7 +189,10 @@ void e1000_adapter::e1000_clean_rx_irq(int* work_done, int work_to_do) {
     }
     i = (i + 1) % m_params.rx_ring_size;
     m_next_to_clean = i;
-    m_stack.napi_gro_receive(skb);
+    if (m_params.napi)
+      m_stack.napi_gro_receive(skb);
+    else
+      m_stack.netif_rx(skb);
   }
   m_next_to_clean = i;
   const unsigned unused = desc_unused();

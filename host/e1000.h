@@ -24,6 +24,7 @@ struct e1000_params {
   unsigned rx_usecs = 20;         // ethtool -C rx-usecs
   unsigned rx_frames = 0;         // ethtool -C rx-frames
   int napi_weight = 64;
+  bool napi = true;             // false: the pre-NAPI driver, cleaning in hard IRQ and calling netif_rx
   uint64_t ring_dma = 0x10000;  // where the descriptor ring lives in host memory
   uint64_t msi_address = 0xFEE00000;
   unsigned msi_vector = 0x41;
@@ -60,6 +61,7 @@ class e1000_adapter : public sc_core::sc_module {
   void e1000_intr(unsigned vector);
   int e1000_clean(napi_struct& napi, int budget);
   void e1000_clean_rx_irq(int* work_done, int work_to_do);
+  void e1000_intr_legacy();
   void e1000_alloc_rx_buffers(unsigned cleaned_count);
   void e1000_irq_enable();
   unsigned desc_unused() const;

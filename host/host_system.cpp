@@ -7,7 +7,10 @@ namespace nicsim::host {
 unsigned host_rx_buffers(const host_params& p) {
   if (p.rx_buffers) return p.rx_buffers;
   const uint64_t truesize = p.driver.rx_buffer_len + 576;
-  return static_cast<unsigned>(p.driver.rx_ring_size + p.app.rcvbuf_bytes / truesize + 64);
+  // Every place a buffer can wait: the ring, the per-CPU backlog, the socket
+  // (which may overshoot its rcvbuf by one skb), and skbs in processing.
+  return static_cast<unsigned>(p.driver.rx_ring_size + p.net.netdev_max_backlog + 1 +
+                               p.app.rcvbuf_bytes / truesize + 64);
 }
 
 uint64_t host_memory_bytes(const host_params& p) {

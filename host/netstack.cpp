@@ -14,6 +14,9 @@ using sc_core::sc_time_stamp;
 netstack::netstack(cpu& c, skb_cache& skbs, rx_buffer_pool& buffers, const netstack_params& params)
     : m_cpu(c), m_skbs(skbs), m_buffers(buffers), m_params(params), m_icmp_credit(params.icmp_msgs_burst) {
   m_cpu.open_softirq(NET_RX_SOFTIRQ, [this] { net_rx_action(); });
+  m_backlog.name = "backlog";
+  m_backlog.weight = params.dev_weight;
+  m_backlog.poll = [this](napi_struct& n, int quota) { return process_backlog(n, quota); };
 }
 
 // ------------------------------------------------------------------ NAPI
@@ -109,6 +112,37 @@ void netstack::netif_receive_skb(sk_buff* skb) {
     return;
   }
   kfree_skb(skb, skb_drop_reason::UNHANDLED_PROTO);
+}
+
+void netstack::netif_rx(sk_buff* skb) {
+  m_cpu.charge(cost::netif_rx);
+  // enqueue_to_backlog
+  if (m_input_pkt_queue.size() > m_params.netdev_max_backlog) {
+    ++m_sd.dropped;
+    kfree_skb(skb, skb_drop_reason::CPU_BACKLOG);
+    return;
+  }
+  m_input_pkt_queue.push_back(skb);
+  if (m_input_pkt_queue.size() == 1 && napi_schedule_prep(m_backlog)) {
+    m_sd.poll_list.push_back(&m_backlog);  // ____napi_schedule
+    m_cpu.raise_softirq(NET_RX_SOFTIRQ);
+  }
+}
+
+int netstack::process_backlog(napi_struct& n, int quota) {
+  int work = 0;
+  while (work < quota) {
+    if (m_input_pkt_queue.empty()) {
+      n.sched = false;  // napi->state = 0: the backlog completes without napi_complete
+      n.missed = false;
+      break;
+    }
+    sk_buff* skb = m_input_pkt_queue.front();
+    m_input_pkt_queue.pop_front();
+    netif_receive_skb(skb);
+    ++work;
+  }
+  return work;
 }
 
 void netstack::ip_rcv(sk_buff* skb) {

@@ -56,6 +56,8 @@ struct udp_sock {
 
 struct netstack_params {
   int netdev_budget = 300;
+  unsigned netdev_max_backlog = 1000;  // net.core.netdev_max_backlog
+  int dev_weight = 64;                 // net.core.dev_weight: the backlog's NAPI weight
   sc_core::sc_time netdev_budget_usecs{2000, sc_core::SC_US};  // 2 jiffies at HZ=1000
   uint32_t local_ip = 0x0A000002;
   int icmp_msgs_per_sec = 1000;                           // net.ipv4.icmp_msgs_per_sec
@@ -76,6 +78,8 @@ class netstack {
   // ---- receive
   void napi_gro_receive(sk_buff* skb) { netif_receive_skb(skb); }  // no GRO aggregation for UDP here
   void netif_receive_skb(sk_buff* skb);
+  // The pre-NAPI entry: queue to this CPU's backlog, processed by process_backlog in softirq.
+  void netif_rx(sk_buff* skb);
   void kfree_skb(sk_buff* skb, skb_drop_reason reason);
 
   // ---- sockets and syscalls
@@ -92,6 +96,7 @@ class netstack {
 
  private:
   int napi_poll(napi_struct& n, std::deque<napi_struct*>& repoll);
+  int process_backlog(napi_struct& n, int quota);
   void ip_rcv(sk_buff* skb);
   void ip_local_deliver(sk_buff* skb, uint8_t protocol);
   void udp_rcv(sk_buff* skb);
@@ -106,6 +111,8 @@ class netstack {
   rx_buffer_pool& m_buffers;
   netstack_params m_params;
   softnet_data m_sd;
+  napi_struct m_backlog;                   // softnet_data.backlog
+  std::deque<sk_buff*> m_input_pkt_queue;  // softnet_data.input_pkt_queue
   ip_mib m_ip;
   udp_mib m_udp;
   icmp_mib m_icmp;

@@ -7,9 +7,9 @@
 namespace nicsim::host {
 
 const char* skb_drop_reason_name(skb_drop_reason r) {
-  static constexpr const char* names[] = {"NOT_SPECIFIED",   "UNHANDLED_PROTO", "IP_CSUM",       "IP_INHDR",
-                                          "IP_INADDRERRORS", "IP_NOPROTO",      "PKT_TOO_SMALL", "UDP_CSUM",
-                                          "NO_SOCKET",       "SOCKET_RCVBUFF",  "ICMP_CONSUMED"};
+  static constexpr const char* names[] = {
+      "NOT_SPECIFIED", "UNHANDLED_PROTO", "IP_CSUM",   "IP_INHDR",       "IP_INADDRERRORS", "IP_NOPROTO",
+      "PKT_TOO_SMALL", "UDP_CSUM",        "NO_SOCKET", "SOCKET_RCVBUFF", "ICMP_CONSUMED",   "CPU_BACKLOG"};
   static_assert(sizeof(names) / sizeof(names[0]) == skb_drop_reason_count);
   return names[static_cast<size_t>(r)];
 }

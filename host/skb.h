@@ -28,6 +28,7 @@ enum class skb_drop_reason : unsigned {
   NO_SOCKET,        // UDP NoPorts
   SOCKET_RCVBUFF,   // UDP RcvbufErrors
   ICMP_CONSUMED,    // an ICMP message for the host (consumed, not an application's)
+  CPU_BACKLOG,      // netif_rx: the per-CPU backlog is full (softnet dropped)
   count_
 };
 inline constexpr size_t skb_drop_reason_count = static_cast<size_t>(skb_drop_reason::count_);

@@ -39,6 +39,10 @@ config::config() {
   add("host.cpu_ghz", kind::number, 0.1, 10, "3", "GHz", "CPU clock the cost table's cycles run at");
   add("host.napi_weight", kind::integer, 1, 4096, "64", "packets", "NAPI weight per poll");
   add("host.netdev_budget", kind::integer, 1, 1000000, "300", "packets", "net.core.netdev_budget");
+  add("host.napi", kind::choice, 0, 0, "true", "",
+      "NAPI polling; false: the pre-NAPI driver (netif_rx per frame in hard IRQ)", {"true", "false"});
+  add("host.netdev_max_backlog", kind::integer, 1, 1000000, "1000", "packets",
+      "net.core.netdev_max_backlog (non-NAPI path)");
   add("host.netdev_budget_usecs", kind::integer, 1, 1000000, "2000", "us", "net.core.netdev_budget_usecs");
   add("app.port", kind::integer, 1, 65535, "9000", "", "UDP port the application binds");
   add("app.readers", kind::integer, 1, 64, "1", "tasks", "reader tasks blocked in recvfrom on the socket");

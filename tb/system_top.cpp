@@ -48,6 +48,8 @@ system_params make_system_params(const config& cfg) {
   h.driver.rx_usecs = static_cast<unsigned>(cfg.integer("nic.coalesce.rx_usecs"));
   h.driver.rx_frames = static_cast<unsigned>(cfg.integer("nic.coalesce.rx_frames"));
   h.driver.napi_weight = static_cast<int>(cfg.integer("host.napi_weight"));
+  h.driver.napi = cfg.text("host.napi") == "true";
+  h.net.netdev_max_backlog = static_cast<unsigned>(cfg.integer("host.netdev_max_backlog"));
   h.app.port = static_cast<uint16_t>(cfg.integer("app.port"));
   h.app.readers = static_cast<unsigned>(cfg.integer("app.readers"));
   h.app.rcvbuf_bytes = static_cast<uint64_t>(cfg.integer("app.rcvbuf_bytes"));

@@ -136,3 +136,17 @@ TEST(system, overload_hands_softirq_work_to_ksoftirqd) {
   EXPECT_GT(r.j["host"]["cpu_ns"]["ksoftirqd"].get<uint64_t>(), 0u);
   EXPECT_TRUE(r.j["conservation"]["ok"].get<bool>());
 }
+
+TEST(system, without_napi_every_frame_goes_through_the_backlog_and_overflow_counts_softnet_dropped) {
+  const auto r = simulate({"host.napi=false", "host.netdev_max_backlog=20", "traffic.count=2000",
+                           "traffic.rate_gbps=5", "nic.coalesce.rx_usecs=50", "sim.duration_us=20000"});
+  const auto dropped = r.j["host"]["softnet"]["dropped"].get<uint64_t>();
+  EXPECT_GT(dropped, 0u);
+  EXPECT_EQ(r.j["drop_reasons"]["CPU_BACKLOG"], dropped);
+  EXPECT_EQ(r.j["host"]["napi_polls"], 0u);  // the driver's NAPI instance is never used
+  // Every frame that reached the stack went through netif_rx: processed or dropped at the backlog.
+  EXPECT_EQ(r.j["host"]["softnet"]["processed"].get<uint64_t>() + dropped,
+            r.j["host"]["driver"]["rx_cleaned"].get<uint64_t>());
+  EXPECT_TRUE(r.j["conservation"]["ok"].get<bool>());
+  EXPECT_EQ(r.j["conservation"]["in_flight"], 0u);
+}
