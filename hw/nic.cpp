@@ -194,7 +194,7 @@ void nic::rx_dma_thread() {
     ++m_gprc;
     m_fifo_used -= frame.bytes.size();
     m_fifo.pop_front();
-    m_rdh = (m_rdh + 1) % ring_size();
+    m_rdh = ring_size() ? (m_rdh + 1) % ring_size() : 0;  // the driver may have shrunk the ring
     sc_core::wait(local);
     m_icr |= regs::ICR_RXT0;
     m_moderation->packet_done(1);

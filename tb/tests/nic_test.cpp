@@ -1,1 +1,695 @@
+#include "hw/nic.h"
+
 #include <gtest/gtest.h>
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <systemc>
+#include <tlm>
+#include <utility>
+#include <vector>
+
+#include "hw/nic_regs.h"
+#include "proto/frame.h"
+#include "tlm/address_router.h"
+#include "tlm/host_memory.h"
+#include "tlm/pcie_link.h"
+
+namespace {
+
+namespace regs = nicsim::hw::regs;
+namespace proto = nicsim::proto;
+using nicsim::hw::nic;
+using nicsim::hw::nic_params;
+using sc_core::sc_time;
+
+sc_time ns(double v) { return sc_time(v, sc_core::SC_NS); }
+sc_time us(double v) { return sc_time(v, sc_core::SC_US); }
+
+using bytes = std::vector<uint8_t>;
+
+constexpr uint64_t MSI_BASE = 0xFEE00000;
+constexpr uint64_t MSI_SIZE = 0x100000;
+constexpr uint32_t MSI_VECTOR = 0x41;
+constexpr uint64_t RING_BASE = 0x10000;
+constexpr uint64_t BUFFER_BASE = 0x20000;
+constexpr uint64_t BUFFER_SIZE = 2048;
+constexpr uint8_t UNTOUCHED = 0xEE;  // fill of every buffer before the test
+
+struct transaction_record {
+  sc_time at;
+  ::tlm::tlm_command cmd;
+  uint64_t address;
+  bytes data;
+};
+
+// A target that records every write; the bench's probe runs at each arrival to
+// look at host memory at that instant.
+class recording_target : public sc_core::sc_module {
+ public:
+  tlm_utils::simple_target_socket<recording_target> socket;
+  std::vector<transaction_record> log;
+  std::function<void()> probe;
+
+  explicit recording_target(const sc_core::sc_module_name& name)
+      : sc_core::sc_module(name), socket("socket") {
+    socket.register_b_transport(this, &recording_target::b_transport);
+  }
+
+ private:
+  void b_transport(::tlm::tlm_generic_payload& trans, sc_time& /*delay*/) {
+    const uint8_t* data = trans.get_data_ptr();
+    log.push_back({sc_core::sc_time_stamp(), trans.get_command(), trans.get_address(),
+                   bytes(data, data + trans.get_data_length())});
+    if (probe) probe();
+    trans.set_response_status(::tlm::TLM_OK_RESPONSE);
+  }
+};
+
+// Sits between the link and the root complex and logs every upstream TLP in
+// arrival order, memory and MSI alike.
+class upstream_tap : public sc_core::sc_module {
+ public:
+  tlm_utils::simple_target_socket<upstream_tap> in;
+  tlm_utils::simple_initiator_socket<upstream_tap> out;
+  std::vector<transaction_record> log;
+
+  explicit upstream_tap(const sc_core::sc_module_name& name)
+      : sc_core::sc_module(name), in("in"), out("out") {
+    in.register_b_transport(this, &upstream_tap::b_transport);
+  }
+
+ private:
+  void b_transport(::tlm::tlm_generic_payload& trans, sc_time& delay) {
+    const uint8_t* data = trans.get_data_ptr();
+    log.push_back({sc_core::sc_time_stamp(), trans.get_command(), trans.get_address(),
+                   trans.is_write() ? bytes(data, data + trans.get_data_length()) : bytes{}});
+    out->b_transport(trans, delay);
+  }
+};
+
+// The NIC with host memory and an MSI target behind a PCIe link, its BAR0
+// driven straight from the testbench thread, which plays the driver.
+class nic_bench : public sc_core::sc_module {
+ public:
+  using stimulus_fn = std::function<void(nic_bench&)>;
+
+  SC_HAS_PROCESS(nic_bench);
+
+  nic_bench(const sc_core::sc_module_name& name, const nic_params& params, stimulus_fn stimulus)
+      : sc_core::sc_module(name),
+        mem("mem", 1 << 20, ns(60)),
+        link("link", test_link()),
+        tap("tap"),
+        root_complex("root_complex"),
+        msi("msi"),
+        bar_sink("bar_sink"),
+        dut("nic", params),
+        mmio("mmio"),
+        cpu_link("cpu_link"),
+        m_stimulus(std::move(stimulus)) {
+    dut.dma.bind(link.up_in);
+    link.up_out.bind(tap.in);
+    tap.out.bind(root_complex.in);
+    root_complex.map(mem.socket, 0, mem.size(), "host memory");
+    root_complex.map(msi.socket, MSI_BASE, MSI_SIZE, "MSI");
+    mmio.bind(dut.mmio);
+    cpu_link.bind(link.down_in);
+    link.down_out.bind(bar_sink.socket);
+    std::fill_n(mem.ptr(BUFFER_BASE, 64 * BUFFER_SIZE), 64 * BUFFER_SIZE, UNTOUCHED);
+    SC_THREAD(run);
+  }
+
+  static nicsim::tlm::link_params test_link() {
+    nicsim::tlm::link_params p;
+    p.gbps = 8.0;
+    p.latency = ns(100);
+    return p;
+  }
+
+  ::tlm::tlm_response_status access(::tlm::tlm_command cmd, uint64_t offset, uint8_t* data, unsigned len) {
+    ::tlm::tlm_generic_payload t;
+    t.set_command(cmd);
+    t.set_address(offset);
+    t.set_data_ptr(data);
+    t.set_data_length(len);
+    t.set_streaming_width(len);
+    t.set_response_status(::tlm::TLM_INCOMPLETE_RESPONSE);
+    sc_time delay = sc_core::SC_ZERO_TIME;
+    mmio->b_transport(t, delay);
+    return t.get_response_status();
+  }
+  void write_reg(uint32_t offset, uint32_t v) {
+    uint8_t data[4];
+    std::memcpy(data, &v, 4);
+    ASSERT_EQ(access(::tlm::TLM_WRITE_COMMAND, offset, data, 4), ::tlm::TLM_OK_RESPONSE) << offset;
+  }
+  uint32_t read_reg(uint32_t offset) {
+    uint8_t data[4] = {};
+    EXPECT_EQ(access(::tlm::TLM_READ_COMMAND, offset, data, 4), ::tlm::TLM_OK_RESPONSE) << offset;
+    uint32_t v = 0;
+    std::memcpy(&v, data, 4);
+    return v;
+  }
+
+  uint8_t* desc(unsigned i) {
+    return mem.ptr(RING_BASE + uint64_t{i} * regs::RX_DESC_SIZE, regs::RX_DESC_SIZE);
+  }
+  uint8_t* buffer(unsigned i) { return mem.ptr(BUFFER_BASE + i * BUFFER_SIZE, BUFFER_SIZE); }
+  uint8_t status(unsigned i) { return desc(i)[regs::RXD_STATUS]; }
+  uint16_t length(unsigned i) {
+    uint16_t v = 0;
+    std::memcpy(&v, desc(i) + regs::RXD_LENGTH, 2);
+    return v;
+  }
+  uint64_t buffer_addr(unsigned i) {
+    uint64_t v = 0;
+    std::memcpy(&v, desc(i) + regs::RXD_BUFFER_ADDR, 8);
+    return v;
+  }
+  // The driver's refill: a fresh descriptor pointing at buffer i.
+  void give(unsigned i) {
+    std::memset(desc(i), 0, regs::RX_DESC_SIZE);
+    const uint64_t addr = BUFFER_BASE + i * BUFFER_SIZE;
+    std::memcpy(desc(i) + regs::RXD_BUFFER_ADDR, &addr, 8);
+  }
+
+  // Programs a ring of n descriptors as the driver's open does, leaving RDT at 0
+  // (no descriptor handed to the NIC yet).
+  void setup(unsigned n, uint32_t rctl = regs::RCTL_EN | regs::RCTL_SECRC) {
+    for (unsigned i = 0; i < n; ++i) give(i);
+    write_reg(regs::RDBAL, static_cast<uint32_t>(RING_BASE));
+    write_reg(regs::RDBAH, 0);
+    write_reg(regs::RDLEN, n * regs::RX_DESC_SIZE);
+    write_reg(regs::RDH, 0);
+    write_reg(regs::RDT, 0);
+    write_reg(regs::MSI_ADDR_LO, static_cast<uint32_t>(MSI_BASE));
+    write_reg(regs::MSI_ADDR_HI, 0);
+    write_reg(regs::MSI_DATA, MSI_VECTOR);
+    write_reg(regs::RXC_USECS, 0);
+    write_reg(regs::IMS, regs::IMS_ENABLE_MASK);
+    write_reg(regs::RCTL, rctl);
+  }
+
+  static proto::wire_frame frame(uint32_t seq, size_t frame_bytes) {
+    proto::wire_frame f;
+    f.id = seq;
+    f.bytes = proto::build_udp_frame({}, frame_bytes, {seq, 0});
+    return f;
+  }
+
+  void wait_for(sc_time t) { sc_core::wait(t); }
+
+  nicsim::tlm::host_memory mem;
+  nicsim::tlm::pcie_link link;
+  upstream_tap tap;
+  nicsim::tlm::address_router root_complex;
+  recording_target msi;
+  recording_target bar_sink;
+  nic dut;
+  tlm_utils::simple_initiator_socket<nic_bench> mmio;
+  tlm_utils::simple_initiator_socket<nic_bench> cpu_link;  // unused: the testbench bypasses the link for MMIO
+
+ private:
+  void run() { m_stimulus(*this); }
+
+  stimulus_fn m_stimulus;
+};
+
+bytes span(const uint8_t* p, size_t len) { return bytes(p, p + len); }
+
+// --------------------------------------------------------------- receive path
+
+TEST(nic_test, received_frame_lands_in_buffer_without_fcs) {
+  const proto::wire_frame f = nic_bench::frame(1, 200);
+  nic_bench bench("bench", {}, [&](nic_bench& b) {
+    b.setup(8);
+    b.write_reg(regs::RDT, 7);
+    b.dut.mac_rx(f);
+    b.wait_for(us(10));
+
+    EXPECT_EQ(span(b.buffer(0), 196), span(f.bytes.data(), 196));
+    EXPECT_EQ(b.buffer(0)[196], UNTOUCHED) << "the FCS is stripped with SECRC";
+    EXPECT_EQ(b.length(0), 196);
+    EXPECT_EQ(b.status(0) & (regs::RXD_STAT_DD | regs::RXD_STAT_EOP), regs::RXD_STAT_DD | regs::RXD_STAT_EOP);
+    EXPECT_EQ(b.buffer_addr(0), BUFFER_BASE);
+    EXPECT_EQ(b.status(1), 0) << "only one descriptor is used";
+    EXPECT_EQ(b.buffer(1)[0], UNTOUCHED);
+    EXPECT_EQ(b.read_reg(regs::RDH), 1u);
+    EXPECT_EQ(b.read_reg(regs::GPRC), 1u);
+    EXPECT_EQ(b.read_reg(regs::GPRC), 0u) << "GPRC is read to clear";
+  });
+  sc_core::sc_start(us(20));
+
+  EXPECT_EQ(bench.dut.stats().rx_packets, 1u);
+  EXPECT_EQ(bench.dut.stats().rx_bytes, 196u);
+  EXPECT_EQ(bench.dut.stats().frames_in, 1u);
+  EXPECT_EQ(bench.dut.frames_held(), 0u);
+  EXPECT_EQ(bench.dut.fifo_bytes_used(), 0u);
+}
+
+TEST(nic_test, frame_keeps_fcs_without_secrc) {
+  const proto::wire_frame f = nic_bench::frame(2, 100);
+  nic_bench bench("bench", {}, [&](nic_bench& b) {
+    b.setup(8, regs::RCTL_EN);
+    b.write_reg(regs::RDT, 1);
+    b.dut.mac_rx(f);
+    b.wait_for(us(10));
+
+    EXPECT_EQ(b.length(0), 100);
+    EXPECT_EQ(span(b.buffer(0), 100), f.bytes);
+    EXPECT_EQ(b.buffer(0)[100], UNTOUCHED);
+  });
+  sc_core::sc_start(us(20));
+  EXPECT_EQ(bench.dut.stats().rx_bytes, 100u);
+}
+
+TEST(nic_test, frame_above_mps_lands_whole) {
+  const proto::wire_frame f = nic_bench::frame(3, 1518);
+  nic_bench bench("bench", {}, [&](nic_bench& b) {
+    b.setup(8);
+    b.write_reg(regs::RDT, 1);
+    b.dut.mac_rx(f);
+    b.wait_for(us(20));
+
+    EXPECT_EQ(b.length(0), 1514);
+    EXPECT_EQ(span(b.buffer(0), 1514), span(f.bytes.data(), 1514));
+    EXPECT_EQ(b.buffer(0)[1514], UNTOUCHED);
+  });
+  sc_core::sc_start(us(30));
+  EXPECT_EQ(bench.dut.stats().rx_packets, 1u);
+}
+
+TEST(nic_test, frames_fill_consecutive_descriptors_in_order) {
+  std::vector<proto::wire_frame> frames;
+  for (uint32_t k = 0; k < 5; ++k) frames.push_back(nic_bench::frame(k, 64 + 50 * k));
+  nic_bench bench("bench", {}, [&](nic_bench& b) {
+    b.setup(8);
+    b.write_reg(regs::RDT, 7);
+    for (const auto& f : frames) b.dut.mac_rx(f);  // back to back
+    b.wait_for(us(20));
+
+    for (unsigned k = 0; k < 5; ++k) {
+      const size_t len = frames[k].bytes.size() - proto::ETH_FCS_LEN;
+      EXPECT_EQ(b.length(k), len) << k;
+      EXPECT_TRUE(b.status(k) & regs::RXD_STAT_DD) << k;
+      EXPECT_EQ(span(b.buffer(k), len), span(frames[k].bytes.data(), len)) << k;
+    }
+    EXPECT_EQ(b.status(5), 0);
+    EXPECT_EQ(b.read_reg(regs::RDH), 5u);
+  });
+  sc_core::sc_start(us(30));
+  EXPECT_EQ(bench.dut.stats().rx_packets, 5u);
+  // Batches of desc_fetch_batch = 4: descriptors 0-3, then 4-6 (RDT = 7).
+  EXPECT_EQ(bench.dut.stats().rx_desc_fetches, 2u);
+}
+
+TEST(nic_test, ring_wraps_while_driver_returns_descriptors) {
+  constexpr unsigned ring = 8;
+  constexpr uint32_t count = 20;
+  std::vector<uint32_t> seen;        // frame seq found at each clean, in order
+  std::vector<unsigned> cleaned_at;  // ring index of each clean
+  bool all_bytes_right = true;
+  nic_bench bench("bench", {}, [&](nic_bench& b) {
+    b.setup(ring);
+    b.write_reg(regs::RDT, ring - 1);
+    sc_core::sc_spawn([&b] {
+      for (uint32_t k = 0; k < count; ++k) {
+        b.dut.mac_rx(nic_bench::frame(k, 128 + k));
+        sc_core::wait(us(1));
+      }
+    });
+    unsigned next_to_clean = 0;
+    for (int polls = 0; polls < 10000 && seen.size() < count; ++polls) {
+      b.wait_for(ns(200));
+      while (b.status(next_to_clean) & regs::RXD_STAT_DD) {
+        const auto seq = static_cast<uint32_t>(seen.size());
+        const size_t len = 128 + seq - proto::ETH_FCS_LEN;
+        const proto::wire_frame want = nic_bench::frame(seq, 128 + seq);
+        all_bytes_right = all_bytes_right && b.length(next_to_clean) == len &&
+                          span(b.buffer(next_to_clean), len) == span(want.bytes.data(), len);
+        proto::payload_stamp stamp;
+        if (proto::read_payload_stamp(b.buffer(next_to_clean) + 42, len - 42, &stamp))
+          seen.push_back(stamp.seq);
+        else
+          seen.push_back(~0u);
+        cleaned_at.push_back(next_to_clean);
+        // Refill the cleaned slot and hand it back: it becomes the ring's one empty slot.
+        b.give(next_to_clean);
+        b.write_reg(regs::RDT, next_to_clean);
+        next_to_clean = (next_to_clean + 1) % ring;
+      }
+    }
+    EXPECT_EQ(b.read_reg(regs::RDH), count % ring);
+  });
+  sc_core::sc_start(us(100));
+
+  std::vector<uint32_t> want_seq(count);
+  std::vector<unsigned> want_index(count);
+  for (uint32_t k = 0; k < count; ++k) {
+    want_seq[k] = k;
+    want_index[k] = k % ring;
+  }
+  EXPECT_EQ(seen, want_seq);
+  EXPECT_EQ(cleaned_at, want_index);
+  EXPECT_TRUE(all_bytes_right);
+  EXPECT_EQ(bench.dut.stats().rx_packets, count);
+  EXPECT_EQ(bench.dut.rdh(), count % ring);
+  EXPECT_EQ(bench.dut.stats().rx_missed_errors, 0u);
+}
+
+TEST(nic_test, frame_without_free_descriptor_waits_in_fifo_until_tail_write) {
+  const proto::wire_frame f = nic_bench::frame(4, 300);
+  nic_bench bench("bench", {}, [&](nic_bench& b) {
+    b.setup(8);  // RDT = RDH: nothing for the NIC
+    b.dut.mac_rx(f);
+    b.wait_for(us(10));
+
+    EXPECT_EQ(b.status(0), 0);
+    EXPECT_EQ(b.buffer(0)[0], UNTOUCHED);
+    EXPECT_EQ(b.dut.frames_held(), 1u);
+    EXPECT_EQ(b.dut.fifo_bytes_used(), 300u);
+    EXPECT_EQ(b.dut.stats().rx_no_buffer_count, 1u);
+    EXPECT_EQ(b.read_reg(regs::RNBC), 1u);
+    EXPECT_EQ(b.read_reg(regs::RNBC), 0u);
+
+    b.write_reg(regs::RDT, 1);
+    b.wait_for(us(10));
+    EXPECT_TRUE(b.status(0) & regs::RXD_STAT_DD);
+    EXPECT_EQ(span(b.buffer(0), 296), span(f.bytes.data(), 296));
+    EXPECT_EQ(b.dut.frames_held(), 0u);
+    EXPECT_EQ(b.dut.fifo_bytes_used(), 0u);
+  });
+  sc_core::sc_start(us(30));
+
+  EXPECT_EQ(bench.dut.stats().rx_packets, 1u);
+  EXPECT_EQ(bench.dut.stats().rx_no_buffer_count, 1u) << "one frame, counted once however long it waits";
+  EXPECT_EQ(bench.dut.stats().rx_missed_errors, 0u);
+}
+
+TEST(nic_test, receiver_disabled_holds_frames_until_enabled) {
+  const proto::wire_frame f = nic_bench::frame(5, 64);
+  nic_bench bench("bench", {}, [&](nic_bench& b) {
+    b.setup(8, 0);
+    b.write_reg(regs::RDT, 7);
+    b.dut.mac_rx(f);
+    b.wait_for(us(10));
+    EXPECT_EQ(b.status(0), 0);
+
+    b.write_reg(regs::RCTL, regs::RCTL_EN | regs::RCTL_SECRC);
+    b.wait_for(us(10));
+    EXPECT_TRUE(b.status(0) & regs::RXD_STAT_DD);
+  });
+  sc_core::sc_start(us(30));
+  EXPECT_EQ(bench.dut.stats().rx_packets, 1u);
+}
+
+TEST(nic_test, fifo_overflow_counts_exactly_the_frames_that_do_not_fit) {
+  constexpr size_t frame_bytes = 128;
+  constexpr uint64_t fifo = 1000;  // room for 7 frames of 128
+  constexpr uint32_t sent = 12;
+  nic_params params;
+  params.rx_fifo_bytes = fifo;
+  nic_bench bench("bench", params, [&](nic_bench& b) {
+    b.setup(8);  // no descriptors: nothing drains
+    for (uint32_t k = 0; k < sent; ++k) b.dut.mac_rx(nic_bench::frame(k, frame_bytes));
+    b.wait_for(us(10));
+
+    EXPECT_EQ(b.read_reg(regs::MPC), sent - fifo / frame_bytes);
+    EXPECT_EQ(b.read_reg(regs::MPC), 0u) << "MPC is read to clear";
+    EXPECT_TRUE(b.read_reg(regs::ICR) & regs::ICR_RXO);
+
+    // The frames that fit all land once descriptors come.
+    b.write_reg(regs::RDT, 7);
+    b.wait_for(us(20));
+    for (unsigned k = 0; k < 7; ++k) EXPECT_TRUE(b.status(k) & regs::RXD_STAT_DD) << k;
+  });
+  sc_core::sc_start(us(50));
+
+  EXPECT_EQ(bench.dut.stats().rx_missed_errors, sent - fifo / frame_bytes);
+  EXPECT_EQ(bench.dut.stats().rx_packets, fifo / frame_bytes);
+  EXPECT_EQ(bench.dut.stats().frames_in, sent);
+}
+
+TEST(nic_test, bad_fcs_frame_is_counted_and_never_dma_written) {
+  proto::wire_frame bad = nic_bench::frame(6, 128);
+  bad.bytes[50] ^= 0x04;
+  const proto::wire_frame good = nic_bench::frame(7, 128);
+  uint64_t memory_writes_after_bad = ~uint64_t{0};
+  nic_bench bench("bench", {}, [&](nic_bench& b) {
+    b.setup(8);
+    b.write_reg(regs::RDT, 7);
+    b.dut.mac_rx(bad);
+    b.wait_for(us(10));
+
+    memory_writes_after_bad = b.mem.writes();
+    EXPECT_EQ(b.status(0), 0);
+    EXPECT_EQ(b.buffer(0)[0], UNTOUCHED);
+    EXPECT_EQ(b.dut.frames_held(), 0u);
+    EXPECT_EQ(b.read_reg(regs::CRCERRS), 1u);
+    EXPECT_EQ(b.read_reg(regs::CRCERRS), 0u);
+    EXPECT_EQ(b.read_reg(regs::RDH), 0u);
+
+    b.dut.mac_rx(good);  // takes the descriptor the bad frame did not
+    b.wait_for(us(10));
+    EXPECT_EQ(span(b.buffer(0), 124), span(good.bytes.data(), 124));
+  });
+  sc_core::sc_start(us(30));
+
+  EXPECT_EQ(memory_writes_after_bad, 0u);
+  EXPECT_EQ(bench.dut.stats().rx_crc_errors, 1u);
+  EXPECT_EQ(bench.dut.stats().rx_packets, 1u);
+  EXPECT_EQ(bench.dut.stats().frames_in, 2u);
+}
+
+// ------------------------------------------------------------------ registers
+
+TEST(nic_test, icr_read_clears_causes) {
+  nic_bench bench("bench", {}, [&](nic_bench& b) {
+    b.write_reg(regs::ICS, regs::ICR_RXO | regs::ICR_RXDMT0);
+    EXPECT_EQ(b.read_reg(regs::ICR), regs::ICR_RXO | regs::ICR_RXDMT0);
+    EXPECT_EQ(b.read_reg(regs::ICR), 0u);
+
+    b.write_reg(regs::ICS, regs::ICR_RXO | regs::ICR_RXDMT0);
+    b.write_reg(regs::ICR, regs::ICR_RXO);  // write one to clear
+    EXPECT_EQ(b.read_reg(regs::ICS), regs::ICR_RXDMT0);
+  });
+  sc_core::sc_start(us(1));
+}
+
+TEST(nic_test, icr_reports_receive_after_write_back) {
+  nic_bench bench("bench", {}, [&](nic_bench& b) {
+    b.setup(8);
+    b.write_reg(regs::RDT, 7);
+    EXPECT_EQ(b.read_reg(regs::ICR), 0u);
+    b.dut.mac_rx(nic_bench::frame(1, 64));
+    b.wait_for(us(10));
+    EXPECT_EQ(b.read_reg(regs::ICR), regs::ICR_RXT0);
+    EXPECT_EQ(b.read_reg(regs::ICR), 0u);
+  });
+  sc_core::sc_start(us(20));
+}
+
+TEST(nic_test, registers_read_back_with_reserved_bits_dropped) {
+  nic_bench bench("bench", {}, [&](nic_bench& b) {
+    b.write_reg(regs::RDBAL, 0x1234567F);
+    EXPECT_EQ(b.read_reg(regs::RDBAL), 0x12345670u);
+    b.write_reg(regs::RDBAH, 0xABCD);
+    EXPECT_EQ(b.read_reg(regs::RDBAH), 0xABCDu);
+    b.write_reg(regs::RDLEN, 0x0000107F);
+    EXPECT_EQ(b.read_reg(regs::RDLEN), 0x1000u);
+    b.write_reg(regs::RXC_USECS, 0x12345);
+    EXPECT_EQ(b.read_reg(regs::RXC_USECS), 0x2345u);
+    b.write_reg(regs::MSI_DATA, 0x4455);
+    EXPECT_EQ(b.read_reg(regs::MSI_DATA), 0x4455u);
+    b.write_reg(regs::CTRL, 0xCAFE);
+    EXPECT_EQ(b.read_reg(regs::CTRL), 0xCAFEu);
+    EXPECT_EQ(b.read_reg(regs::STATUS) & 0x2, 0x2u) << "link up";
+    b.write_reg(regs::IMS, regs::ICR_RXT0);
+    b.write_reg(regs::IMS, regs::ICR_RXO);
+    EXPECT_EQ(b.read_reg(regs::IMS), regs::ICR_RXT0 | regs::ICR_RXO);
+    b.write_reg(regs::IMC, regs::ICR_RXT0);
+    EXPECT_EQ(b.read_reg(regs::IMS), regs::ICR_RXO);
+  });
+  sc_core::sc_start(us(1));
+}
+
+TEST(nic_test, rdt_wraps_modulo_ring_size) {
+  nic_bench bench("bench", {}, [&](nic_bench& b) {
+    b.setup(8);
+    b.write_reg(regs::RDT, 9);
+    EXPECT_EQ(b.read_reg(regs::RDT), 1u);
+  });
+  sc_core::sc_start(us(1));
+}
+
+TEST(nic_test, unmapped_register_answers_address_error) {
+  std::vector<::tlm::tlm_response_status> results;
+  nic_bench bench("bench", {}, [&](nic_bench& b) {
+    uint8_t data[4] = {};
+    results.push_back(b.access(::tlm::TLM_READ_COMMAND, 0x0004, data, 4));
+    results.push_back(b.access(::tlm::TLM_WRITE_COMMAND, 0x2820, data, 4));
+    results.push_back(b.access(::tlm::TLM_READ_COMMAND, regs::BAR0_SIZE - 4, data, 4));
+  });
+  sc_core::sc_start(us(1));
+
+  EXPECT_EQ(results, std::vector<::tlm::tlm_response_status>(3, ::tlm::TLM_ADDRESS_ERROR_RESPONSE));
+}
+
+TEST(nic_test, misaligned_or_narrow_register_access_answers_burst_error) {
+  std::vector<::tlm::tlm_response_status> results;
+  uint32_t rctl_after = ~0u;
+  nic_bench bench("bench", {}, [&](nic_bench& b) {
+    uint8_t data[8] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+    results.push_back(b.access(::tlm::TLM_WRITE_COMMAND, regs::RCTL + 2, data, 4));
+    results.push_back(b.access(::tlm::TLM_WRITE_COMMAND, regs::RCTL, data, 2));
+    results.push_back(b.access(::tlm::TLM_READ_COMMAND, regs::RCTL, data, 1));
+    results.push_back(b.access(::tlm::TLM_WRITE_COMMAND, regs::RCTL, data, 8));
+    rctl_after = b.read_reg(regs::RCTL);
+  });
+  sc_core::sc_start(us(1));
+
+  EXPECT_EQ(results, std::vector<::tlm::tlm_response_status>(4, ::tlm::TLM_BURST_ERROR_RESPONSE));
+  EXPECT_EQ(rctl_after, 0u) << "a refused write changes nothing";
+}
+
+// ------------------------------------------------------------------ interrupt
+
+TEST(nic_test, msi_arrives_after_descriptor_write_back) {
+  std::vector<uint8_t> status_at_msi;
+  nic_bench bench("bench", {}, [&](nic_bench& b) {
+    b.msi.probe = [&b, &status_at_msi] { status_at_msi.push_back(b.status(0)); };
+    b.setup(8);
+    b.write_reg(regs::RDT, 7);
+    b.dut.mac_rx(nic_bench::frame(9, 256));
+    b.wait_for(us(10));
+  });
+  sc_core::sc_start(us(20));
+
+  ASSERT_EQ(bench.msi.log.size(), 1u);
+  const auto& msi = bench.msi.log[0];
+  EXPECT_EQ(msi.address, 0u) << "the root complex makes the address relative to the MSI window";
+  ASSERT_EQ(msi.data.size(), 4u);
+  uint32_t vector = 0;
+  std::memcpy(&vector, msi.data.data(), 4);
+  EXPECT_EQ(vector, MSI_VECTOR);
+  ASSERT_EQ(status_at_msi.size(), 1u);
+  EXPECT_TRUE(status_at_msi[0] & regs::RXD_STAT_DD) << "the MSI must not overtake the write-back";
+  EXPECT_EQ(bench.dut.stats().interrupts, 1u);
+
+  // Upstream order: descriptor fetch, frame data, descriptor write-back, MSI.
+  const auto& up = bench.tap.log;
+  ASSERT_GE(up.size(), 4u);
+  EXPECT_EQ(up.front().cmd, ::tlm::TLM_READ_COMMAND);
+  EXPECT_EQ(up.front().address, RING_BASE);
+  EXPECT_EQ(up.back().address, MSI_BASE);
+  const auto& write_back = up[up.size() - 2];
+  EXPECT_EQ(write_back.cmd, ::tlm::TLM_WRITE_COMMAND);
+  EXPECT_EQ(write_back.address, RING_BASE);
+  EXPECT_LE(write_back.at, msi.at);
+  for (size_t k = 1; k + 2 < up.size(); ++k) {
+    EXPECT_EQ(up[k].cmd, ::tlm::TLM_WRITE_COMMAND) << k;
+    EXPECT_GE(up[k].address, BUFFER_BASE) << k;
+    EXPECT_LT(up[k].address, BUFFER_BASE + BUFFER_SIZE) << k;
+  }
+}
+
+TEST(nic_test, msi_per_frame_with_zero_rx_usecs) {
+  nic_bench bench("bench", {}, [&](nic_bench& b) {
+    b.setup(8);
+    b.write_reg(regs::RDT, 7);
+    for (uint32_t k = 0; k < 3; ++k) {
+      b.dut.mac_rx(nic_bench::frame(k, 64));
+      b.wait_for(us(5));
+    }
+  });
+  sc_core::sc_start(us(20));
+
+  EXPECT_EQ(bench.msi.log.size(), 3u);
+  EXPECT_EQ(bench.dut.stats().interrupts, 3u);
+}
+
+TEST(nic_test, rx_usecs_delays_msi_from_first_write_back) {
+  nic_bench bench("bench", {}, [&](nic_bench& b) {
+    b.setup(8);
+    b.write_reg(regs::RXC_USECS, 10);
+    b.write_reg(regs::RDT, 7);
+    for (uint32_t k = 0; k < 3; ++k) {
+      b.dut.mac_rx(nic_bench::frame(k, 64));
+      b.wait_for(us(1));
+    }
+  });
+  sc_core::sc_start(us(30));
+
+  ASSERT_EQ(bench.msi.log.size(), 1u);
+  sc_time first_write_back = sc_core::SC_ZERO_TIME;
+  for (const auto& t : bench.tap.log) {
+    if (t.cmd == ::tlm::TLM_WRITE_COMMAND && t.address == RING_BASE) {
+      first_write_back = t.at;
+      break;
+    }
+  }
+  ASSERT_GT(first_write_back, sc_core::SC_ZERO_TIME);
+  // The timer starts when the write-back has left (its arrival less the flight);
+  // the MSI then takes its own 4 + 24 bytes and the flight.
+  EXPECT_EQ(bench.msi.log[0].at, first_write_back - ns(100) + us(10) + ns(28 + 100));
+  EXPECT_EQ(bench.dut.stats().rx_packets, 3u);
+}
+
+TEST(nic_test, rx_frames_sends_msi_at_frame_count) {
+  nic_bench bench("bench", {}, [&](nic_bench& b) {
+    b.setup(8);
+    b.write_reg(regs::RXC_USECS, 1000);
+    b.write_reg(regs::RXC_FRAMES, 2);
+    b.write_reg(regs::RDT, 7);
+    b.dut.mac_rx(nic_bench::frame(0, 64));
+    b.wait_for(us(5));
+    EXPECT_TRUE(b.msi.log.empty()) << "one frame of two";
+    b.dut.mac_rx(nic_bench::frame(1, 64));
+    b.wait_for(us(5));
+    EXPECT_EQ(b.msi.log.size(), 1u);
+  });
+  sc_core::sc_start(us(20));
+  EXPECT_EQ(bench.dut.stats().interrupts, 1u);
+}
+
+TEST(nic_test, masked_receive_interrupt_fires_on_unmask) {
+  sc_time unmasked_at;
+  nic_bench bench("bench", {}, [&](nic_bench& b) {
+    b.setup(8);
+    b.write_reg(regs::IMC, regs::ICR_RXT0);
+    b.write_reg(regs::RDT, 7);
+    b.dut.mac_rx(nic_bench::frame(1, 64));
+    b.wait_for(us(10));
+    EXPECT_TRUE(b.status(0) & regs::RXD_STAT_DD);
+    EXPECT_TRUE(b.msi.log.empty()) << "masked";
+
+    unmasked_at = sc_core::sc_time_stamp();
+    b.write_reg(regs::IMS, regs::ICR_RXT0);
+  });
+  sc_core::sc_start(us(20));
+
+  ASSERT_EQ(bench.msi.log.size(), 1u);
+  EXPECT_GT(bench.msi.log[0].at, unmasked_at);
+}
+
+TEST(nic_test, ics_with_enabled_cause_sends_msi) {
+  nic_bench bench("bench", {}, [&](nic_bench& b) {
+    b.setup(8);
+    b.write_reg(regs::IMC, ~0u);
+    b.write_reg(regs::ICS, regs::ICR_RXO);
+    b.wait_for(us(1));
+    EXPECT_TRUE(b.msi.log.empty()) << "cause not enabled";
+    b.write_reg(regs::IMS, regs::ICR_RXO);
+    b.write_reg(regs::ICS, regs::ICR_RXO);
+  });
+  sc_core::sc_start(us(5));
+
+  EXPECT_EQ(bench.msi.log.size(), 1u);
+}
+
+}  // namespace

@@ -1,1 +1,187 @@
 #include <gtest/gtest.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "proto/checksum.h"
+#include "proto/frame.h"
+
+namespace {
+
+namespace proto = nicsim::proto;
+
+constexpr size_t ip_offset = proto::ETH_HLEN;
+constexpr size_t udp_offset = proto::ETH_HLEN + proto::IPV4_HLEN;
+constexpr size_t payload_offset = udp_offset + proto::UDP_HLEN;
+
+// What the receiver computes over a UDP datagram: 0 when the checksum field is right.
+uint16_t udp_verify(const proto::udp_flow& flow, const std::vector<uint8_t>& frame) {
+  const uint8_t* udp = frame.data() + udp_offset;
+  const uint16_t udp_len = proto::get_be16(udp + 4);
+  return proto::csum_fold(proto::csum_tcpudp_nofold(flow.src_ip, flow.dst_ip, udp_len, proto::IPPROTO_UDP,
+                                                    proto::csum_partial(udp, udp_len)));
+}
+
+TEST(proto_test, crc32_matches_ieee_check_value) {
+  const std::string check = "123456789";
+  EXPECT_EQ(proto::crc32(reinterpret_cast<const uint8_t*>(check.data()), check.size()), 0xCBF43926u);
+}
+
+TEST(proto_test, crc32_continues_across_split_buffers) {
+  const std::string check = "123456789";
+  const auto* p = reinterpret_cast<const uint8_t*>(check.data());
+  EXPECT_EQ(proto::crc32(p + 4, 5, proto::crc32(p, 4)), 0xCBF43926u);
+}
+
+TEST(proto_test, udp_frame_fcs_checks_and_fails_after_one_byte_flip) {
+  std::vector<uint8_t> frame = proto::build_udp_frame({}, 128, {});
+  ASSERT_EQ(frame.size(), 128u);
+  EXPECT_TRUE(proto::fcs_ok(frame.data(), frame.size()));
+
+  frame[60] ^= 0x01;
+  EXPECT_FALSE(proto::fcs_ok(frame.data(), frame.size()));
+  frame[60] ^= 0x01;
+  frame[frame.size() - 1] ^= 0x80;  // the FCS itself
+  EXPECT_FALSE(proto::fcs_ok(frame.data(), frame.size()));
+}
+
+TEST(proto_test, udp_frame_fcs_is_sent_least_significant_byte_first) {
+  const std::vector<uint8_t> frame = proto::build_udp_frame({}, 100, {});
+  const size_t body = frame.size() - proto::ETH_FCS_LEN;
+  const uint32_t fcs = proto::crc32(frame.data(), body);
+  EXPECT_EQ(frame[body + 0], static_cast<uint8_t>(fcs));
+  EXPECT_EQ(frame[body + 3], static_cast<uint8_t>(fcs >> 24));
+  // The CRC-32 over a frame and its FCS is the 802.3 residue.
+  EXPECT_EQ(proto::crc32(frame.data(), frame.size()), 0x2144DF1Cu);
+}
+
+TEST(proto_test, fcs_ok_rejects_frame_shorter_than_fcs) {
+  const uint8_t bytes[3] = {0, 0, 0};
+  EXPECT_FALSE(proto::fcs_ok(bytes, sizeof bytes));
+}
+
+TEST(proto_test, udp_frame_carries_flow_addresses_and_lengths) {
+  proto::udp_flow flow;
+  flow.src_ip = 0xC0A80001;
+  flow.dst_ip = 0xC0A80002;
+  flow.src_port = 1234;
+  flow.dst_port = 5678;
+  flow.dst_mac = {0x02, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE};
+  const std::vector<uint8_t> frame = proto::build_udp_frame(flow, 200, {});
+  const uint8_t* ip = frame.data() + ip_offset;
+  const uint8_t* udp = frame.data() + udp_offset;
+
+  EXPECT_EQ(std::vector<uint8_t>(frame.begin(), frame.begin() + 6),
+            std::vector<uint8_t>(flow.dst_mac.begin(), flow.dst_mac.end()));
+  EXPECT_EQ(proto::get_be16(frame.data() + 12), proto::ETH_P_IP);
+  EXPECT_EQ(ip[0], 0x45);
+  EXPECT_EQ(ip[9], proto::IPPROTO_UDP);
+  EXPECT_EQ(proto::get_be16(ip + 2), 200 - proto::ETH_HLEN - proto::ETH_FCS_LEN);
+  EXPECT_EQ(proto::get_be32(ip + 12), flow.src_ip);
+  EXPECT_EQ(proto::get_be32(ip + 16), flow.dst_ip);
+  EXPECT_EQ(proto::get_be16(udp), 1234);
+  EXPECT_EQ(proto::get_be16(udp + 2), 5678);
+  EXPECT_EQ(proto::get_be16(udp + 4), proto::UDP_HLEN + proto::udp_payload_len(200));
+}
+
+TEST(proto_test, ipv4_header_checksum_folds_to_zero_over_header) {
+  for (size_t bytes : {size_t{64}, size_t{333}, size_t{1518}}) {
+    const std::vector<uint8_t> frame = proto::build_udp_frame({}, bytes, {7, 0});
+    const uint8_t* ip = frame.data() + ip_offset;
+    EXPECT_NE(proto::get_be16(ip + 10), 0) << bytes;
+    EXPECT_EQ(proto::csum_fold(proto::csum_partial(ip, proto::IPV4_HLEN)), 0) << bytes;
+  }
+}
+
+TEST(proto_test, udp_checksum_over_pseudo_header_verifies_to_zero) {
+  const proto::udp_flow flow;
+  // 65 bytes of frame leave an odd UDP length, exercising the padded last byte.
+  for (size_t bytes : {size_t{64}, size_t{65}, size_t{255}, size_t{1518}}) {
+    std::vector<uint8_t> frame = proto::build_udp_frame(flow, bytes, {3, 123456789});
+    EXPECT_EQ(udp_verify(flow, frame), 0) << bytes;
+    frame[payload_offset + 1] ^= 0x10;
+    EXPECT_NE(udp_verify(flow, frame), 0) << bytes;
+  }
+}
+
+TEST(proto_test, csum_partial_pads_odd_trailing_byte_as_high_byte) {
+  const uint8_t bytes[3] = {0x01, 0x02, 0x03};
+  EXPECT_EQ(proto::csum_partial(bytes, 3), 0x0102u + 0x0300u);
+  EXPECT_EQ(proto::csum_partial(bytes, 1), 0x0100u);
+  EXPECT_EQ(proto::csum_partial(bytes, 3, 0x10000u), 0x10402u);
+}
+
+TEST(proto_test, csum_matches_rfc1071_worked_example) {
+  // RFC 1071 section 3: the sum of these words is 0x2ddf0, which folds to 0xddf2.
+  const uint8_t bytes[8] = {0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7};
+  EXPECT_EQ(proto::csum_partial(bytes, 8), 0x2ddf0u);
+  EXPECT_EQ(proto::csum_fold(0x2ddf0u), static_cast<uint16_t>(~0xddf2u));
+}
+
+TEST(proto_test, csum_fold_carries_twice) {
+  // 0xFFFF + 0xFFFF = 0x1FFFE → 0xFFFF after the first fold's carry.
+  EXPECT_EQ(proto::csum_fold(0xFFFFFFFFu), 0);
+  EXPECT_EQ(proto::csum_fold(0x0001FFFFu), static_cast<uint16_t>(~0x0001u));
+}
+
+TEST(proto_test, pseudo_header_sum_adds_addresses_protocol_and_length) {
+  const uint32_t sum = proto::csum_tcpudp_nofold(0x0A000001, 0x0A000002, 0x0010, proto::IPPROTO_UDP, 5);
+  EXPECT_EQ(sum, 0x0A00u + 0x0001u + 0x0A00u + 0x0002u + 17u + 0x0010u + 5u);
+}
+
+TEST(proto_test, payload_stamp_round_trips_through_frame) {
+  const proto::payload_stamp sent{42, 0x0123456789ABCDEFull};
+  const std::vector<uint8_t> frame = proto::build_udp_frame({}, 300, sent);
+  const uint8_t* payload = frame.data() + payload_offset;
+  const size_t len = proto::udp_payload_len(300);
+
+  proto::payload_stamp got;
+  ASSERT_TRUE(proto::read_payload_stamp(payload, len, &got));
+  EXPECT_EQ(got.seq, 42u);
+  EXPECT_EQ(got.tx_ns, 0x0123456789ABCDEFull);
+  for (size_t i = proto::payload_stamp::SIZE; i < len; ++i)
+    ASSERT_EQ(payload[i], proto::payload_fill(42, i)) << "payload byte " << i;
+}
+
+TEST(proto_test, payload_without_stamp_is_not_read_as_one) {
+  std::vector<uint8_t> payload(32, 0);
+  proto::payload_stamp got;
+  EXPECT_FALSE(proto::read_payload_stamp(payload.data(), payload.size(), &got));
+
+  proto::write_payload(payload.data(), payload.size(), {9, 1});
+  EXPECT_FALSE(proto::read_payload_stamp(payload.data(), proto::payload_stamp::SIZE - 1, &got));
+
+  // Too short for a stamp: filler only.
+  std::vector<uint8_t> short_payload(proto::payload_stamp::SIZE - 1, 0);
+  proto::write_payload(short_payload.data(), short_payload.size(), {9, 1});
+  EXPECT_EQ(short_payload[0], proto::payload_fill(9, 0));
+  EXPECT_FALSE(proto::read_payload_stamp(short_payload.data(), short_payload.size(), &got));
+}
+
+TEST(proto_test, frame_sizes_outside_64_to_1518_throw) {
+  EXPECT_THROW(proto::build_udp_frame({}, 63, {}), std::invalid_argument);
+  EXPECT_THROW(proto::build_udp_frame({}, 1519, {}), std::invalid_argument);
+  EXPECT_EQ(proto::build_udp_frame({}, 64, {}).size(), 64u);
+  EXPECT_EQ(proto::build_udp_frame({}, 1518, {}).size(), 1518u);
+}
+
+TEST(proto_test, zero_udp_checksum_is_sent_as_all_ones) {
+  const proto::udp_flow flow;
+  // The stamp's tx_ns is summed as-is: its low word set to the checksum found
+  // with tx_ns = 0 makes the one's-complement sum all ones, a computed checksum of 0.
+  const std::vector<uint8_t> base = proto::build_udp_frame(flow, 128, {5, 0});
+  const uint16_t base_check = proto::get_be16(base.data() + udp_offset + 6);
+
+  std::vector<uint8_t> frame = proto::build_udp_frame(flow, 128, {5, base_check});
+  uint8_t* check = frame.data() + udp_offset + 6;
+  EXPECT_EQ(proto::get_be16(check), 0xFFFF);
+  EXPECT_EQ(udp_verify(flow, frame), 0);
+
+  // With the field zeroed the sum is what the builder computed: it must have been 0.
+  proto::put_be16(check, 0);
+  EXPECT_EQ(udp_verify(flow, frame), 0) << "the construction did not reach a computed checksum of 0";
+}
+
+}  // namespace
