@@ -34,10 +34,47 @@ cpu::cpu(const sc_core::sc_module_name& name, int id, const cost_table& costs)
   m_ksoftirqd = kthread_create("ksoftirqd/" + std::to_string(id), [this] { ksoftirqd_fn(); });
   m_ksoftirqd->is_ksoftirqd = true;
   m_ksoftirqd->in_kernel = true;
-  request_irq(LOCAL_TIMER_VECTOR, [this](unsigned) { scheduler_tick(); });
+  request_irq(
+      LOCAL_TIMER_VECTOR, [this](unsigned) { scheduler_tick(); }, "scheduler_tick");
   SC_HAS_PROCESS(cpu);
   SC_THREAD(idle_loop);
   SC_THREAD(tick_thread);
+}
+
+void cpu::attach(waves::observer* o) {
+  m_obs = o;
+  if (o == nullptr) return;
+  const std::string name = "cpu" + std::to_string(m_id);
+  m_track = o->track(name, name);
+  m_probe.ctx.attach(o, name + ".context");
+  m_probe.current.attach(o, name + ".current");
+  m_probe.softirq_pending.attach(o, name + ".softirq_pending", NR_SOFTIRQS);
+  m_probe.need_resched.attach(o, name + ".need_resched", 1);
+  for (auto& t : m_tasks) attach_task(t.get());
+  o->begin(m_track, m_current->comm.c_str());
+  note_ctx();
+}
+
+void cpu::attach_task(task_struct* t) {
+  if (m_obs == nullptr) return;
+  t->track = m_obs->track("tasks", t->comm);
+  std::string scope = t->comm;  // "ksoftirqd/0" → "ksoftirqd_0": a wave scope has no slashes
+  std::replace(scope.begin(), scope.end(), '/', '_');
+  std::replace(scope.begin(), scope.end(), ':', '_');
+  t->state_probe.attach(m_obs, "host.task_state." + scope);
+  t->state_probe(t == m_current ? "running" : t->state == task_struct::TASK_RUNNING ? "runnable" : "blocked");
+}
+
+void cpu::note_ctx() {
+  if (m_obs == nullptr) return;
+  m_probe.ctx(cpu_ctx_name(current_ctx()));
+  m_probe.current(m_current->comm.c_str());
+  m_probe.softirq_pending(m_softirq_pending);
+  m_probe.need_resched(m_need_resched);
+}
+
+void cpu::note_task(task_struct* t, const char* state) {
+  if (m_obs) t->state_probe(state);
 }
 
 void cpu::tick_thread() {
@@ -110,12 +147,14 @@ void cpu::stall(sc_time t) {
 
 // ---------------------------------------------------------------- hard IRQs
 
-void cpu::request_irq(unsigned vector, irq_handler handler) {
+void cpu::request_irq(unsigned vector, irq_handler handler, const char* name) {
   if (vector >= m_irq_handlers.size()) {
     m_irq_handlers.resize(vector + 1);
+    m_irq_names.resize(vector + 1, "irq");
     m_stats.irq_counts.resize(vector + 1, 0);
   }
   m_irq_handlers[vector] = std::move(handler);
+  m_irq_names[vector] = name;
 }
 
 void cpu::raise_irq(unsigned vector) {
@@ -132,13 +171,23 @@ void cpu::do_IRQ() {
   ++m_irqs_off;  // the CPU clears IF on interrupt entry
   ++m_hardirq_depth;
   ++m_stats.hardirqs;
+  if (m_obs) {
+    m_obs->begin(m_track, "do_IRQ");
+    m_obs->hardirq(vector);
+    note_ctx();
+  }
   if (vector < m_stats.irq_counts.size()) ++m_stats.irq_counts[vector];
   charge(cost::irq_entry);
-  if (vector < m_irq_handlers.size() && m_irq_handlers[vector]) m_irq_handlers[vector](vector);
+  if (vector < m_irq_handlers.size() && m_irq_handlers[vector]) {
+    waves::slice s(m_obs, m_track, m_irq_names[vector]);
+    m_irq_handlers[vector](vector);
+  }
   account_until_now();
   --m_hardirq_depth;  // irq_exit
+  note_ctx();
   if (!in_interrupt() && softirq_pending()) do_softirq();
   --m_irqs_off;  // iret
+  if (m_obs) m_obs->end(m_track);
   // Return to the interrupted context: PREEMPT_VOLUNTARY preempts only user mode here.
   if (m_need_resched && m_irqs_off == 0 && !in_interrupt() && !m_current->is_idle && !m_current->in_kernel &&
       !m_in_switch) {
@@ -157,6 +206,8 @@ void cpu::do_softirq() {
   const sc_time end = sc_time_stamp() + m_max_softirq_time;
   int restart = MAX_SOFTIRQ_RESTART;
   ++m_softirq_depth;  // __local_bh_disable_ip(SOFTIRQ_OFFSET)
+  waves::slice s(m_obs, m_track, "__do_softirq");
+  note_ctx();
   for (;;) {
     uint32_t pending = m_softirq_pending;
     m_softirq_pending = 0;
@@ -175,6 +226,7 @@ void cpu::do_softirq() {
   }
   account_until_now();
   --m_softirq_depth;
+  note_ctx();
 }
 
 void cpu::wakeup_softirqd() {
@@ -207,6 +259,7 @@ task_struct* cpu::kthread_create(const std::string& comm, std::function<void()> 
   t->body = std::move(body);
   task_struct* p = t.get();
   m_tasks.push_back(std::move(t));
+  attach_task(p);
   p->vruntime = m_current->is_idle ? SC_ZERO_TIME : m_current->vruntime;
   enqueue(p);
   m_need_resched = true;
@@ -281,11 +334,21 @@ void cpu::schedule() {
     ++prev->nvcsw;
   account_until_now();
   m_in_switch = true;  // __schedule runs with the run queue locked, interrupts off
+  note_ctx();
+  if (m_obs) m_obs->begin(m_track, "__schedule");
   stall(m_costs(cost::context_switch));
   ++m_stats.context_switches;
   account_until_now();
   m_in_switch = false;
+  if (m_obs) {
+    m_obs->end(m_track);  // __schedule
+    m_obs->end(m_track);  // prev's stretch on this CPU
+    m_obs->begin(m_track, next->comm.c_str());
+    note_task(prev, prev->state == task_struct::TASK_RUNNING ? "runnable" : "blocked");
+    note_task(next, "running");
+  }
   m_current = next;
+  note_ctx();
   next->exec_start = sc_time_stamp();
   next->prev_sum_exec_runtime = next->sum_exec_runtime;
   next->run_ev.notify();
@@ -306,6 +369,7 @@ bool cpu::try_to_wake_up(task_struct* p) {
   if (p->state != task_struct::TASK_INTERRUPTIBLE) return false;
   p->state = task_struct::TASK_RUNNING;
   ++m_stats.wakeups;
+  if (p != m_current) note_task(p, "runnable");
   if (p != m_current) {
     // place_entity: a sleeper gets at most half a latency period of credit.
     sc_time min_vruntime = m_current->is_idle ? p->vruntime : m_current->vruntime;
@@ -326,6 +390,7 @@ void cpu::cond_resched() {
 void cpu::syscall_enter() {
   account_until_now();
   m_current->in_kernel = true;
+  note_ctx();
   charge(cost::syscall);
 }
 
@@ -334,6 +399,7 @@ void cpu::syscall_exit() {
   while (m_need_resched) schedule();
   account_until_now();
   m_current->in_kernel = false;
+  note_ctx();
 }
 
 }  // namespace nicsim::host

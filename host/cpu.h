@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "host/cost_table.h"
+#include "waves/observer.h"
 
 namespace nicsim::host {
 
@@ -43,6 +44,8 @@ struct task_struct {
   uint64_t nvcsw = 0;   // voluntary context switches (blocked)
   uint64_t nivcsw = 0;  // involuntary (preempted)
   sc_core::sc_event run_ev;
+  int track = -1;  // timeline track of the task's own activity (syscalls, work)
+  waves::text_probe state_probe;
   std::function<void()> body;
 };
 
@@ -72,7 +75,7 @@ class cpu : public sc_core::sc_module {
 
   // ---- hard IRQs
   using irq_handler = std::function<void(unsigned vector)>;
-  void request_irq(unsigned vector, irq_handler handler);
+  void request_irq(unsigned vector, irq_handler handler, const char* name = "irq");
   void raise_irq(unsigned vector);  // from the interrupt controller (any process)
   bool irqs_disabled() const { return m_irqs_off > 0; }
   void local_irq_disable() { ++m_irqs_off; }
@@ -80,7 +83,10 @@ class cpu : public sc_core::sc_module {
 
   // ---- softirqs
   void open_softirq(softirq_nr nr, std::function<void()> action);
-  void raise_softirq(softirq_nr nr) { m_softirq_pending |= 1u << nr; }
+  void raise_softirq(softirq_nr nr) {
+    m_softirq_pending |= 1u << nr;
+    m_probe.softirq_pending(m_softirq_pending);
+  }
   bool softirq_pending() const { return m_softirq_pending != 0; }
   bool in_hardirq() const { return m_hardirq_depth > 0; }
   bool in_serving_softirq() const { return m_softirq_depth > 0; }
@@ -109,6 +115,11 @@ class cpu : public sc_core::sc_module {
   uint64_t nr_running() const { return m_runqueue.size() + (m_current->is_idle ? 0 : 1); }
   const std::vector<std::unique_ptr<task_struct>>& tasks() const { return m_tasks; }
 
+  // ---- observation (waves, timeline); nullptr when nothing records
+  void attach(waves::observer* o);
+  waves::observer* observer() const { return m_obs; }
+  int track() const { return m_track; }  // this CPU's timeline track
+
  private:
   void idle_loop();
   void tick_thread();
@@ -124,6 +135,9 @@ class cpu : public sc_core::sc_module {
   task_struct* pick_next();
   void check_preempt_wakeup(task_struct* p);
   void wait_for_cpu(task_struct* t);
+  void note_ctx();
+  void note_task(task_struct* t, const char* state);
+  void attach_task(task_struct* t);
 
   int m_id;
   const cost_table& m_costs;
@@ -139,6 +153,7 @@ class cpu : public sc_core::sc_module {
   unsigned m_softirq_depth = 0;
   uint32_t m_softirq_pending = 0;
   std::vector<irq_handler> m_irq_handlers;
+  std::vector<const char*> m_irq_names;
   std::vector<unsigned> m_irq_pending;  // vectors raised and not yet taken, in order
   sc_core::sc_event m_irq_ev;
   sc_core::sc_event m_resched_ev;
@@ -151,6 +166,13 @@ class cpu : public sc_core::sc_module {
   mutable cpu_stats m_stats;
   mutable sc_core::sc_time m_accounted_to{sc_core::SC_ZERO_TIME};
   int m_next_pid = 1;
+
+  waves::observer* m_obs = nullptr;
+  int m_track = -1;
+  struct {
+    waves::text_probe ctx, current;
+    waves::probe softirq_pending, need_resched;
+  } m_probe;
 };
 
 }  // namespace nicsim::host

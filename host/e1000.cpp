@@ -33,9 +33,11 @@ e1000_adapter::e1000_adapter(const sc_core::sc_module_name& name, const e1000_pa
       m_buffer_info(params.rx_ring_size, 0) {
   m_napi.name = "eth0";
   m_napi.weight = params.napi_weight;
+  m_napi.poll_name = "e1000_clean";
   m_napi.poll = [this](napi_struct& n, int budget) { return e1000_clean(n, budget); };
   m_ring = m_mem.ptr(params.ring_dma, uint64_t{params.rx_ring_size} * regs::RX_DESC_SIZE);
-  m_cpu.request_irq(params.msi_vector, [this](unsigned v) { e1000_intr(v); });
+  m_cpu.request_irq(
+      params.msi_vector, [this](unsigned v) { e1000_intr(v); }, "e1000_intr");
 }
 
 uint32_t e1000_adapter::er32(uint32_t reg) {
@@ -181,6 +183,10 @@ void e1000_adapter::e1000_clean_rx_irq(int* work_done, int work_to_do) {
     m_cpu.charge(cost::eth_type_trans);
     skb->protocol = skb->len >= proto::ETH_HLEN ? proto::get_be16(skb->head + 12) : 0;
     skb->pull(std::min<unsigned>(skb->len, proto::ETH_HLEN));
+    if (auto* o = m_cpu.observer()) {
+      const int64_t seq = skb_frame_seq(*skb);
+      if (seq >= 0) o->frame(static_cast<uint64_t>(seq), waves::frame_stage::driver_clean, m_cpu.track());
+    }
     d[regs::RXD_STATUS] = 0;
     if (++cleaned_count >= E1000_RX_BUFFER_WRITE) {
       m_next_to_clean = (i + 1) % m_params.rx_ring_size;

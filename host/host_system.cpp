@@ -18,9 +18,11 @@ uint64_t host_memory_bytes(const host_params& p) {
 }
 
 host_system::host_system(const sc_core::sc_module_name& name, const host_params& params,
-                         const cost_table& costs, tlm::host_memory& mem, uint64_t nic_bar0)
+                         const cost_table& costs, tlm::host_memory& mem, uint64_t nic_bar0,
+                         waves::observer* obs)
     : sc_core::sc_module(name), m_params(params) {
   m_cpu = std::make_unique<cpu>("cpu0", 0, costs);
+  m_cpu->attach(obs);
   m_apic = std::make_unique<apic>("apic", std::vector<cpu*>{m_cpu.get()});
   m_buffers = std::make_unique<rx_buffer_pool>(mem, params.rx_buffer_base, params.driver.rx_buffer_len,
                                                host_rx_buffers(params));

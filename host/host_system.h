@@ -34,7 +34,7 @@ unsigned host_rx_buffers(const host_params& p);
 class host_system : public sc_core::sc_module {
  public:
   host_system(const sc_core::sc_module_name& name, const host_params& params, const cost_table& costs,
-              tlm::host_memory& mem, uint64_t nic_bar0);
+              tlm::host_memory& mem, uint64_t nic_bar0, waves::observer* obs = nullptr);
 
   apic& interrupt_controller() { return *m_apic; }
   e1000_adapter& driver() { return *m_driver; }

@@ -15,6 +15,7 @@ netstack::netstack(cpu& c, skb_cache& skbs, rx_buffer_pool& buffers, const netst
     : m_cpu(c), m_skbs(skbs), m_buffers(buffers), m_params(params), m_icmp_credit(params.icmp_msgs_burst) {
   m_cpu.open_softirq(NET_RX_SOFTIRQ, [this] { net_rx_action(); });
   m_backlog.name = "backlog";
+  m_backlog.poll_name = "process_backlog";
   m_backlog.weight = params.dev_weight;
   m_backlog.poll = [this](napi_struct& n, int quota) { return process_backlog(n, quota); };
 }
@@ -51,6 +52,7 @@ bool netstack::napi_complete_done(napi_struct& n, int /*work_done*/) {
 int netstack::napi_poll(napi_struct& n, std::deque<napi_struct*>& repoll) {
   m_cpu.charge(cost::napi_poll);
   ++n.polls;
+  waves::slice s(m_cpu.observer(), m_cpu.track(), n.poll_name);
   const int work = n.poll(n, n.weight);
   if (work < n.weight) return work;
   // The driver consumed its whole weight and did not complete: net_rx_action owns it still.
@@ -59,6 +61,7 @@ int netstack::napi_poll(napi_struct& n, std::deque<napi_struct*>& repoll) {
 }
 
 void netstack::net_rx_action() {
+  waves::slice s(m_cpu.observer(), m_cpu.track(), "net_rx_action");
   m_cpu.charge(cost::net_rx_action);
   const sc_time time_limit = sc_time_stamp() + m_params.netdev_budget_usecs;
   int budget = m_params.netdev_budget;
@@ -96,6 +99,10 @@ void netstack::net_rx_action() {
 // charged, so a run that ends mid-charge still counts every frame once.
 void netstack::kfree_skb(sk_buff* skb, skb_drop_reason reason) {
   ++m_drops[static_cast<size_t>(reason)];
+  if (auto* o = m_cpu.observer()) {
+    const int64_t seq = skb_frame_seq(*skb);
+    if (seq >= 0) o->frame_dropped(static_cast<uint64_t>(seq), skb_drop_reason_counter(reason));
+  }
   m_buffers.free(skb->buf_addr);
   m_skbs.free(skb);
   m_cpu.charge(cost::kfree_skb);
@@ -104,6 +111,7 @@ void netstack::kfree_skb(sk_buff* skb, skb_drop_reason reason) {
 // ------------------------------------------------------------------ receive
 
 void netstack::netif_receive_skb(sk_buff* skb) {
+  waves::slice s(m_cpu.observer(), m_cpu.track(), "netif_receive_skb");
   m_cpu.charge(cost::netif_receive_skb);
   ++m_sd.processed;  // __netif_receive_skb_core
   skb->network_header = skb->data;
@@ -146,6 +154,7 @@ int netstack::process_backlog(napi_struct& n, int quota) {
 }
 
 void netstack::ip_rcv(sk_buff* skb) {
+  waves::slice s(m_cpu.observer(), m_cpu.track(), "ip_rcv");
   m_cpu.charge(cost::ip_rcv);
   ++m_ip.InReceives;
   const uint8_t* iph = skb->data_ptr();
@@ -210,6 +219,7 @@ bool udp_checksum_ok(const sk_buff& skb) {
 }  // namespace
 
 void netstack::udp_rcv(sk_buff* skb) {
+  waves::slice s(m_cpu.observer(), m_cpu.track(), "udp_rcv");
   m_cpu.charge(cost::udp_rcv);
   if (skb->len < proto::UDP_HLEN) {
     ++m_udp.InErrors;
@@ -256,6 +266,11 @@ void netstack::__udp_enqueue_schedule_skb(udp_sock& sk, sk_buff* skb) {
   }
   sk.sk_rmem_alloc += skb->truesize;
   sk.sk_receive_queue.push_back(skb);
+  if (auto* o = m_cpu.observer()) {
+    const int64_t seq = skb_frame_seq(*skb);
+    if (seq >= 0) o->frame(static_cast<uint64_t>(seq), waves::frame_stage::socket_enqueue, m_cpu.track());
+    sk.queue_probe(sk.sk_receive_queue.size());
+  }
   sock_def_readable(sk);
 }
 
@@ -322,6 +337,8 @@ udp_sock& netstack::udp_bind(uint16_t port, uint64_t rcvbuf) {
     slot = std::make_unique<udp_sock>();
     slot->port = port;
     slot->sk_rcvbuf = rcvbuf;
+    slot->queue_probe.attach(m_cpu.observer(), "host.sock.udp_" + std::to_string(port) + ".rx_queue", 16);
+    slot->queue_probe(0);
   }
   return *slot;
 }
@@ -345,6 +362,12 @@ size_t netstack::udp_recvmsg(udp_sock& sk, uint8_t* buf, size_t len) {
     }
     sk_buff* skb = sk.sk_receive_queue.front();
     sk.sk_receive_queue.pop_front();
+    if (auto* o = m_cpu.observer()) {
+      const int64_t seq = skb_frame_seq(*skb);
+      if (seq >= 0)
+        o->frame(static_cast<uint64_t>(seq), waves::frame_stage::socket_dequeue, m_cpu.current()->track);
+      sk.queue_probe(sk.sk_receive_queue.size());
+    }
     const size_t ulen = skb->len - proto::UDP_HLEN;
     const size_t copied = std::min(len, ulen);
     const uint8_t* payload = skb->data_ptr() + proto::UDP_HLEN;

@@ -20,6 +20,7 @@ namespace nicsim::host {
 
 struct napi_struct {
   std::string name;
+  const char* poll_name = "napi_poll";  // the driver's poll function, for the timeline
   std::function<int(napi_struct&, int budget)> poll;
   int weight = 64;      // NAPI_POLL_WEIGHT
   bool sched = false;   // NAPI_STATE_SCHED
@@ -52,6 +53,7 @@ struct udp_sock {
   uint64_t sk_rcvbuf = 0;
   uint64_t sk_drops = 0;
   wait_queue_head sk_wq;
+  waves::probe queue_probe;  // receive queue length
 };
 
 struct netstack_params {

@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "proto/frame.h"
 #include "tlm/host_memory.h"
 
 namespace nicsim::host {
@@ -12,6 +13,49 @@ const char* skb_drop_reason_name(skb_drop_reason r) {
       "PKT_TOO_SMALL", "UDP_CSUM",        "NO_SOCKET", "SOCKET_RCVBUFF", "ICMP_CONSUMED",   "CPU_BACKLOG"};
   static_assert(sizeof(names) / sizeof(names[0]) == skb_drop_reason_count);
   return names[static_cast<size_t>(r)];
+}
+
+const char* skb_drop_reason_counter(skb_drop_reason r) {
+  switch (r) {
+    case skb_drop_reason::UNHANDLED_PROTO:
+      return "netdev.rx_nohandler";
+    case skb_drop_reason::IP_CSUM:
+      return "ip.InCsumErrors";
+    case skb_drop_reason::IP_INHDR:
+      return "ip.InHdrErrors";
+    case skb_drop_reason::IP_INADDRERRORS:
+      return "ip.InAddrErrors";
+    case skb_drop_reason::IP_NOPROTO:
+      return "ip.InUnknownProtos";
+    case skb_drop_reason::PKT_TOO_SMALL:
+      return "udp.InErrors";
+    case skb_drop_reason::UDP_CSUM:
+      return "udp.InCsumErrors";
+    case skb_drop_reason::NO_SOCKET:
+      return "udp.NoPorts";
+    case skb_drop_reason::SOCKET_RCVBUFF:
+      return "udp.RcvbufErrors";
+    case skb_drop_reason::ICMP_CONSUMED:
+      return "icmp.InMsgs";
+    case skb_drop_reason::CPU_BACKLOG:
+      return "softnet.dropped";
+    default:
+      return "drop.NOT_SPECIFIED";
+  }
+}
+
+int64_t skb_frame_seq(const sk_buff& skb) {
+  const uint8_t* f = skb.head;
+  if (f == nullptr || proto::get_be16(f + 12) != proto::ETH_P_IP) return -1;
+  const uint8_t* ip = f + proto::ETH_HLEN;
+  const unsigned ihl = (ip[0] & 0xFu) * 4u;
+  if (ip[9] != proto::IPPROTO_UDP || ihl < proto::IPV4_HLEN) return -1;
+  const uint8_t* payload = ip + ihl + proto::UDP_HLEN;
+  const unsigned udp_len = proto::get_be16(ip + ihl + 4);
+  if (udp_len < proto::UDP_HLEN) return -1;
+  proto::payload_stamp stamp;
+  if (!proto::read_payload_stamp(payload, udp_len - proto::UDP_HLEN, &stamp)) return -1;
+  return stamp.seq;
 }
 
 rx_buffer_pool::rx_buffer_pool(tlm::host_memory& mem, uint64_t base, unsigned buffer_len, unsigned count)

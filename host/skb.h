@@ -33,6 +33,8 @@ enum class skb_drop_reason : unsigned {
 };
 inline constexpr size_t skb_drop_reason_count = static_cast<size_t>(skb_drop_reason::count_);
 const char* skb_drop_reason_name(skb_drop_reason r);
+// The netstat/ethtool counter a drop of this reason is counted under.
+const char* skb_drop_reason_counter(skb_drop_reason r);
 
 struct sk_buff {
   uint64_t buf_addr = 0;  // DMA address of the receive buffer holding the data
@@ -50,6 +52,10 @@ struct sk_buff {
     len -= n;
   }
 };
+
+// The sequence number the sender stamped in a UDP frame's payload, read from
+// the bytes at skb->head (for observers only); -1 when there is none.
+int64_t skb_frame_seq(const sk_buff& skb);
 
 // Receive buffers in host memory: a slab of fixed-size buffers carved from
 // [base, base + count * size).

@@ -19,26 +19,29 @@ void udp_app::reader(unsigned index) {
   std::vector<uint8_t>& buf = m_user_buffers[index];
   m_cpu.current()->in_kernel = false;
   for (;;) {
+    waves::observer* obs = m_cpu.observer();
+    const int track = m_cpu.current()->track;
+    if (obs) obs->begin(track, "recvfrom");
     m_cpu.syscall_enter();  // recvfrom(fd, buf, sizeof buf, 0, ...)
     const size_t n = m_stack.udp_recvmsg(m_sock, buf.data(), buf.size());
-    const uint64_t tx_ns = check(buf.data(), n, index);  // the data is the reader's from here on
+    ++m_returning;  // copied to the reader's buffer, recvfrom not yet returned
     m_cpu.syscall_exit();
-    if (tx_ns != NO_STAMP) {
-      const auto now_ns = static_cast<uint64_t>(sc_core::sc_time_stamp().value() / 1000);  // ps → ns
-      m_stats.latency_ns.push_back(now_ns - tx_ns);
-    }
+    --m_returning;
+    if (obs) obs->end(track);
+    received(buf.data(), n, index);
+    waves::slice work(obs, track, "work");
     m_cpu.charge(m_params.work);
   }
 }
 
-uint64_t udp_app::check(const uint8_t* buf, size_t n, unsigned index) {
+void udp_app::received(const uint8_t* buf, size_t n, unsigned index) {
   ++m_stats.messages;
   ++m_stats.per_reader[index];
   m_stats.bytes += n;
   proto::payload_stamp stamp;
   if (!proto::read_payload_stamp(buf, n, &stamp)) {
     ++m_stats.bad_payloads;
-    return NO_STAMP;
+    return;
   }
   for (size_t i = proto::payload_stamp::SIZE; i < n; ++i) {
     if (buf[i] != proto::payload_fill(stamp.seq, i)) {
@@ -49,7 +52,9 @@ uint64_t udp_app::check(const uint8_t* buf, size_t n, unsigned index) {
   if (static_cast<int64_t>(stamp.seq) < m_last_seq[index]) ++m_stats.out_of_order;
   m_last_seq[index] = stamp.seq;
   m_stats.seqs.push_back(stamp.seq);
-  return stamp.tx_ns;
+  const auto now_ns = static_cast<uint64_t>(sc_core::sc_time_stamp().value() / 1000);  // ps → ns
+  m_stats.latency_ns.push_back(now_ns - stamp.tx_ns);
+  if (auto* o = m_cpu.observer()) o->frame(stamp.seq, waves::frame_stage::delivered, m_cpu.current()->track);
 }
 
 }  // namespace nicsim::host

@@ -34,12 +34,13 @@ class udp_app {
   const udp_app_stats& stats() const { return m_stats; }
   const udp_sock& sock() const { return m_sock; }
   const std::vector<task_struct*>& readers() const { return m_readers; }
+  // Messages copied to a reader whose recvfrom has not returned yet (in flight).
+  unsigned returning() const { return m_returning; }
 
  private:
   void reader(unsigned index);
-  static constexpr uint64_t NO_STAMP = ~uint64_t{0};
-  // Counts and verifies a message; returns its stamp's send time, or NO_STAMP.
-  uint64_t check(const uint8_t* buf, size_t n, unsigned index);
+  // Counts, verifies and times a message recvfrom has returned.
+  void received(const uint8_t* buf, size_t n, unsigned index);
 
   cpu& m_cpu;
   netstack& m_stack;
@@ -47,6 +48,7 @@ class udp_app {
   udp_sock& m_sock;
   std::vector<task_struct*> m_readers;
   std::vector<int64_t> m_last_seq;
+  unsigned m_returning = 0;
   std::vector<std::vector<uint8_t>> m_user_buffers;  // one recvfrom buffer per reader
   udp_app_stats m_stats;
 };

@@ -148,6 +148,7 @@ void intr_moderation_rtl::evaluate() {
       on_irq();
     }
   }
+  if (on_evaluate) on_evaluate();
 }
 
 void intr_moderation_rtl::clock_cycle(uint64_t now_ns, uint8_t pkt_done, bool mask_set, bool mask_clr) {

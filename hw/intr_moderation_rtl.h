@@ -45,6 +45,8 @@ class intr_moderation_rtl : public sc_core::sc_module {
   // Raised from the evaluation (an SC_METHOD), so it must not wait(). It may call
   // mask(), unmask() or packet_done(); they take effect in the next delta cycle.
   std::function<void()> on_irq;
+  // Called after every evaluation, for observers of the block's state.
+  std::function<void()> on_evaluate;
 
   bool masked() const;
   unsigned pending() const;

@@ -1,6 +1,7 @@
 #include "hw/nic.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "hw/intr_moderation_rtl.h"
@@ -88,8 +89,61 @@ nic::nic(const sc_core::sc_module_name& name, const nic_params& params)
 
 nic::~nic() = default;
 
+void nic::attach(waves::observer* o) {
+  m_obs = o;
+  if (o == nullptr) return;
+  auto& p = m_probe;
+  p.fifo_bytes.attach(o, "nic.rx_fifo.level_bytes", 32);
+  p.fifo_frames.attach(o, "nic.rx_fifo.frames", 16);
+  p.rdh.attach(o, "nic.ring.rdh", 16);
+  p.rdt.attach(o, "nic.ring.rdt", 16);
+  p.hw_free.attach(o, "nic.ring.hw_owned", 16);
+  p.dma_busy.attach(o, "nic.dma.busy", 1);
+  p.dma_addr.attach(o, "nic.dma.addr", 64);
+  p.dma_len.attach(o, "nic.dma.len", 16);
+  p.dma_kind.attach(o, "nic.dma.kind");
+  p.msis.attach(o, "nic.msi.count", 32);
+  p.icr.attach(o, "nic.regs.icr", 32);
+  p.reg_write.attach(o, "nic.regs.last_write");
+  p.masked.attach(o, "nic.moderation.masked", 1);
+  p.pending.attach(o, "nic.moderation.pending", 16);
+  p.timer_armed.attach(o, "nic.moderation.timer_armed", 1);
+  m_dma_track = o->track("nic", "rx_dma");
+  m_moderation->on_evaluate = [this] {
+    m_probe.masked(m_moderation->masked());
+    m_probe.pending(m_moderation->pending());
+    m_probe.timer_armed(m_moderation->timer_armed());
+  };
+  m_moderation->on_evaluate();  // values at time zero
+  probe_ring();
+  p.dma_busy(0);
+  p.dma_kind("idle");
+  p.dma_addr(0);
+  p.dma_len(0);
+  p.msis(0);
+  p.icr(0);
+  p.reg_write("-");
+}
+
+void nic::probe_ring() {
+  m_probe.rdh(m_rdh);
+  m_probe.rdt(m_rdt);
+  m_probe.hw_free(ring_size() ? (m_rdt + ring_size() - m_rdh) % ring_size() : 0);
+  m_probe.fifo_bytes(m_fifo_used);
+  m_probe.fifo_frames(m_fifo.size());
+}
+
 void nic::mmio_b_transport(::tlm::tlm_generic_payload& trans, sc_time& delay) {
   m_regs.b_transport(trans, delay);
+  if (m_obs && trans.is_write() && trans.is_response_ok()) {
+    uint32_t v = 0;
+    std::memcpy(&v, trans.get_data_ptr(), 4);
+    char text[48];
+    std::snprintf(text, sizeof text, "%s=0x%x",
+                  m_regs.name_of(static_cast<uint32_t>(trans.get_address())).c_str(), v);
+    m_probe.reg_write(text);
+    probe_ring();
+  }
 }
 
 void nic::mac_rx(const proto::wire_frame& frame) {
@@ -97,17 +151,23 @@ void nic::mac_rx(const proto::wire_frame& frame) {
   if (!proto::fcs_ok(frame.bytes.data(), frame.bytes.size())) {
     ++m_stats.rx_crc_errors;
     ++m_crcerrs;
+    if (m_obs) m_obs->frame_dropped(frame.id, "nic.rx_crc_errors");
     return;
   }
   if (m_fifo_used + frame.bytes.size() > m_params.rx_fifo_bytes) {
     ++m_stats.rx_missed_errors;
     ++m_mpc;
     m_icr |= regs::ICR_RXO;
+    if (m_obs) m_obs->frame_dropped(frame.id, "nic.rx_missed");
     return;
   }
   m_fifo_used += frame.bytes.size();
   m_fifo.push_back(frame);
   m_fifo_ev.notify(SC_ZERO_TIME);
+  if (m_obs) {
+    m_obs->frame(frame.id, waves::frame_stage::mac_last_bit, -1);
+    probe_ring();
+  }
 }
 
 void nic::dma_write(uint64_t addr, const uint8_t* data, unsigned len, sc_time& local) {
@@ -144,7 +204,17 @@ bool nic::fetch_descriptors(sc_time& local) {
   t.set_streaming_width(static_cast<unsigned>(buf.size()));
   t.set_response_status(::tlm::TLM_INCOMPLETE_RESPONSE);
   ++m_stats.rx_desc_fetches;
+  if (m_obs) {
+    m_probe.dma_busy(1);
+    m_probe.dma_kind("desc_read");
+    m_probe.dma_addr(t.get_address());
+    m_probe.dma_len(buf.size());
+  }
   dma->b_transport(t, local);  // non-posted: returns when the completion is back
+  if (m_obs) {
+    m_probe.dma_busy(0);
+    m_probe.dma_kind("idle");
+  }
   if (t.is_response_error())
     SC_REPORT_ERROR(name(), ("descriptor fetch failed: " + t.get_response_string()).c_str());
   for (uint32_t i = 0; i < count; ++i) {
@@ -176,6 +246,15 @@ void nic::rx_dma_thread() {
     m_desc_cache.pop_front();
 
     const proto::wire_frame& frame = m_fifo.front();
+    const uint64_t frame_id = frame.id;
+    if (m_obs) {
+      m_obs->begin(m_dma_track, "rx_dma");
+      m_obs->frame(frame_id, waves::frame_stage::dma_start, m_dma_track);
+      m_probe.dma_busy(1);
+      m_probe.dma_kind("data");
+      m_probe.dma_addr(buffer);
+      m_probe.dma_len(frame.bytes.size());
+    }
     const bool strip_fcs = (m_rctl & regs::RCTL_SECRC) != 0;
     const auto len = static_cast<unsigned>(frame.bytes.size() - (strip_fcs ? proto::ETH_FCS_LEN : 0));
     dma_write(buffer, frame.bytes.data(), len, local);
@@ -187,6 +266,13 @@ void nic::rx_dma_thread() {
     // No checksum offload yet: tell the driver to check everything itself.
     desc[regs::RXD_STATUS] = regs::RXD_STAT_DD | regs::RXD_STAT_EOP | regs::RXD_STAT_IXSM;
     const uint64_t desc_addr = ring_base() + uint64_t{m_rdh} * regs::RX_DESC_SIZE;
+    if (m_obs) {
+      sc_core::wait(local);  // show the write-back where it happens
+      local = SC_ZERO_TIME;
+      m_probe.dma_kind("writeback");
+      m_probe.dma_addr(desc_addr);
+      m_probe.dma_len(regs::RX_DESC_SIZE);
+    }
     dma_write(desc_addr, desc, regs::RX_DESC_SIZE, local);
 
     m_stats.rx_packets++;
@@ -198,6 +284,14 @@ void nic::rx_dma_thread() {
     sc_core::wait(local);
     m_icr |= regs::ICR_RXT0;
     m_moderation->packet_done(1);
+    if (m_obs) {
+      m_obs->frame(frame_id, waves::frame_stage::dma_done, m_dma_track);
+      m_obs->end(m_dma_track);
+      m_probe.dma_busy(0);
+      m_probe.dma_kind("idle");
+      m_probe.icr(m_icr);
+      probe_ring();
+    }
   }
 }
 
@@ -205,6 +299,7 @@ void nic::send_msi() {
   const uint64_t addr = (static_cast<uint64_t>(m_msi_addr_hi) << 32) | m_msi_addr_lo;
   if (addr == 0) return;  // MSI not configured by the driver yet
   ++m_stats.interrupts;
+  m_probe.msis(m_stats.interrupts);
   uint32_t data = m_msi_data;
   ::tlm::tlm_generic_payload t;
   t.set_command(::tlm::TLM_WRITE_COMMAND);

@@ -15,6 +15,7 @@
 #include "hw/nic_regs.h"
 #include "hw/reg_file.h"
 #include "proto/frame.h"
+#include "waves/observer.h"
 
 namespace nicsim::hw {
 
@@ -58,6 +59,8 @@ class nic : public sc_core::sc_module {
   uint32_t rdh() const { return m_rdh; }
   uint32_t rdt() const { return m_rdt; }
   intr_moderation_rtl& moderation() { return *m_moderation; }
+  // Report signals, timeline slices and frame stages to o (before the run starts).
+  void attach(waves::observer* o);
 
  private:
   void mmio_b_transport(::tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
@@ -85,6 +88,15 @@ class nic : public sc_core::sc_module {
   uint32_t m_next_fetch = 0;              // ring index of the next descriptor to fetch
   uint32_t m_crcerrs = 0, m_mpc = 0, m_gprc = 0, m_rnbc = 0;  // read-to-clear statistic registers
   nic_stats m_stats;
+
+  waves::observer* m_obs = nullptr;
+  int m_dma_track = -1;
+  struct {
+    waves::probe fifo_bytes, fifo_frames, rdh, rdt, hw_free, dma_busy, dma_addr, dma_len, msis, masked,
+        pending, timer_armed, icr;
+    waves::text_probe dma_kind, reg_write;
+  } m_probe;
+  void probe_ring();
 };
 
 }  // namespace nicsim::hw

@@ -5,6 +5,7 @@
 // Exit status: 0 success, 2 bad input, 1 internal failure (including a broken
 // frame conservation check).
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <systemc>
@@ -12,6 +13,8 @@
 #include "host/cost_table.h"
 #include "tb/report.h"
 #include "tb/run.h"
+#include "tb/trace_hub.h"
+#include "tb/sweep.h"
 
 namespace {
 
@@ -19,7 +22,7 @@ constexpr int EXIT_BAD_INPUT = 2;
 constexpr int EXIT_INTERNAL = 1;
 
 int cmd_run(const std::string& scenario, const std::vector<std::string>& sets, const std::string& json_path,
-            bool quiet) {
+            bool quiet, const nicsim::tb::trace_options& trace) {
   nicsim::tb::config cfg;
   try {
     cfg = nicsim::tb::load_config(scenario, sets);
@@ -29,8 +32,11 @@ int cmd_run(const std::string& scenario, const std::vector<std::string>& sets, c
   }
   nlohmann::ordered_json results;
   try {
-    results = nicsim::tb::run_simulation(cfg);
+    results = nicsim::tb::run_simulation(cfg, trace);
   } catch (const nicsim::tb::config_error& e) {
+    std::cerr << "nicsim: " << e.what() << "\n";
+    return EXIT_BAD_INPUT;
+  } catch (const nicsim::tb::output_error& e) {
     std::cerr << "nicsim: " << e.what() << "\n";
     return EXIT_BAD_INPUT;
   } catch (const std::exception& e) {
@@ -85,8 +91,41 @@ int sc_main(int argc, char* argv[]) {
   run->add_option("--set", sets, "KEY=VALUE, overrides the scenario (repeatable)");
   run->add_option("--json", json_path, "write the statistics as JSON to FILE");
   run->add_flag("--quiet", quiet, "no summary table");
+  nicsim::tb::trace_options trace;
+  double waves_from_us = 0, waves_to_us = -1;
+  std::string waves_groups;
+  run->add_option("--waves", trace.waves, "write waves to FILE (.fst, or .vcd)");
+  run->add_option("--waves-from", waves_from_us, "start the wave window at this time (us)")->check(CLI::NonNegativeNumber);
+  run->add_option("--waves-to", waves_to_us, "end the wave window at this time (us)")->check(CLI::PositiveNumber);
+  run->add_option("--waves-groups", waves_groups, "only these signal groups, comma-separated (wire,nic,cpu0,host)");
+  run->add_option("--timeline", trace.timeline, "write the software timeline (Chrome trace JSON, for Perfetto)");
+  run->add_option("--pcap", trace.pcap, "write the frames on the wire as pcap (fates in FILE.fates.csv)");
   app.add_subcommand("knobs", "list every scenario key with its default and range");
   app.add_subcommand("costs", "print the built-in cost table (host/costs.yaml)");
+  nicsim::tb::sweep_options sweep_opts;
+  bool no_report = false;
+  auto* sweep = app.add_subcommand("sweep", "run the cartesian product of --grid values, one process per point");
+  sweep->add_option("scenario", sweep_opts.scenario, "scenario YAML file (its sweep: section holds grids)")
+      ->check(CLI::ExistingFile);
+  sweep->add_option("--grid", sweep_opts.grids, "KEY=V1,V2,... or KEY=A:B:STEP, A:B:logN, A:B:*F (repeatable)")
+      ->allow_extra_args(false);
+  sweep->add_option("--set", sweep_opts.sets, "KEY=VALUE for every point (repeatable)")->allow_extra_args(false);
+  sweep->add_option("--jobs,-j", sweep_opts.jobs, "points at a time (default: one per core)")
+      ->check(CLI::PositiveNumber);
+  sweep->add_option("--shard", sweep_opts.shard, "K/N: run only the points with index % N == K-1");
+  sweep->add_option("--out,-o", sweep_opts.out, "directory of the results (resumes a sweep already there)");
+  sweep->add_flag("--no-report", no_report, "skip report.html and the plots");
+  sweep->add_flag("--dry-run", sweep_opts.dry_run, "list the points and exit");
+  sweep->footer(nicsim::tb::sweep_help_footer());
+  std::string merge_out;
+  std::vector<std::string> merge_dirs;
+  auto* merge = app.add_subcommand("merge", "join the results of sweep shards into one sweep directory");
+  merge->add_option("out", merge_out, "directory of the merged sweep")->required();
+  merge->add_option("shards", merge_dirs, "the shards' --out directories")->required();
+  merge->add_flag("--no-report", no_report, "skip report.html and the plots");
+  std::string report_dir;
+  auto* report = app.add_subcommand("report", "draw DIR/report.html from DIR/results.csv again");
+  report->add_option("dir", report_dir, "sweep directory")->required();
 
   try {
     app.parse(argc, argv);
@@ -95,7 +134,20 @@ int sc_main(int argc, char* argv[]) {
     return rc == 0 ? 0 : EXIT_BAD_INPUT;
   }
   try {
-    if (*run) return cmd_run(scenario, sets, json_path, quiet);
+    if (*run) {
+      trace.waves_from_ps = static_cast<uint64_t>(waves_from_us * 1e6);
+      if (waves_to_us > 0) trace.waves_to_ps = static_cast<uint64_t>(waves_to_us * 1e6);
+      for (size_t start = 0; !waves_groups.empty() && start <= waves_groups.size();) {
+        const size_t comma = std::min(waves_groups.find(',', start), waves_groups.size());
+        trace.waves_groups.push_back(waves_groups.substr(start, comma - start));
+        start = comma + 1;
+      }
+      return cmd_run(scenario, sets, json_path, quiet, trace);
+    }
+    sweep_opts.report = !no_report;
+    if (*sweep) return nicsim::tb::sweep_command(sweep_opts);
+    if (*merge) return nicsim::tb::merge_command(merge_out, merge_dirs, !no_report);
+    if (*report) return nicsim::tb::report_command(report_dir);
     if (app.got_subcommand("knobs")) return cmd_knobs();
     if (app.got_subcommand("costs")) {
       std::cout << nicsim::host::cost_table::default_yaml();

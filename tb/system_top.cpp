@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "hw/intr_moderation_rtl.h"
 #include "hw/nic_regs.h"
+#include "tb/trace_hub.h"
 
 namespace nicsim::tb {
 
@@ -58,7 +60,7 @@ system_params make_system_params(const config& cfg) {
 }
 
 system_top::system_top(const sc_core::sc_module_name& name, const system_params& params,
-                       const host::cost_table& costs)
+                       const host::cost_table& costs, trace_hub* hub)
     : sc_core::sc_module(name), m_params(params) {
   m_mem =
       std::make_unique<tlm::host_memory>("dram", host::host_memory_bytes(params.host), sc_time(60, SC_NS));
@@ -66,7 +68,8 @@ system_top::system_top(const sc_core::sc_module_name& name, const system_params&
   m_upstream = std::make_unique<tlm::address_router>("root_complex");
   m_downstream = std::make_unique<tlm::address_router>("bar_decoder");
   m_nic = std::make_unique<hw::nic>("nic", params.nic);
-  m_host = std::make_unique<host::host_system>("host", params.host, costs, *m_mem, NIC_BAR0);
+  m_host = std::make_unique<host::host_system>("host", params.host, costs, *m_mem, NIC_BAR0, hub);
+  m_nic->attach(hub);
   m_traffic = std::make_unique<traffic_source>("wire", params.traffic);
 
   m_nic->dma.bind(m_link->up_in);
@@ -78,7 +81,20 @@ system_top::system_top(const sc_core::sc_module_name& name, const system_params&
   m_downstream->map(m_nic->mmio, NIC_BAR0, hw::regs::BAR0_SIZE, "nic BAR0");
 
   m_traffic->sink = [this](const proto::wire_frame& f) { m_nic->mac_rx(f); };
+  if (hub != nullptr) {
+    hub->set_nic_vector(params.host.driver.msi_vector);
+    // The verilated block's own signals, on the same time base, next to the waves.
+    if (!hub->options().waves.empty())
+      m_nic->moderation().trace_fst(rtl_companion_path(hub->options().waves));
+    m_traffic->on_first_bit = [hub](const proto::wire_frame& f) { hub->wire_frame(f); };
+    m_traffic->on_last_bit = [hub](const proto::wire_frame&) { hub->wire_idle(); };
+  }
   m_traffic->start_after(m_host->link_up());
+}
+
+std::string rtl_companion_path(const std::string& waves_path) {
+  const auto dot = waves_path.find_last_of('.');
+  return (dot == std::string::npos ? waves_path : waves_path.substr(0, dot)) + ".rtl.fst";
 }
 
 void system_top::run() { sc_core::sc_start(m_params.duration); }
@@ -124,7 +140,7 @@ system_top::ledger system_top::account() const {
   // Accepted by the MAC and not yet turned into an skb: FIFO, DMA, link, ring.
   const uint64_t accepted = ns.frames_in - ns.rx_crc_errors - ns.rx_missed_errors;
   l.in_nic = accepted - m_host->driver().stats().rx_cleaned;
-  l.in_host = m_host->skbs().in_use();
+  l.in_host = m_host->skbs().in_use() + m_host->app().returning();
   l.in_flight = l.on_wire + l.in_nic + l.in_host;
   return l;
 }

@@ -24,6 +24,9 @@ struct system_params {
   sc_core::sc_time duration{1, sc_core::SC_MS};
 };
 
+// Where the RTL's internal signals go next to a run's waves: run.fst → run.rtl.fst.
+std::string rtl_companion_path(const std::string& waves_path);
+
 // Ends every suspended thread so that its stack unwinds (call once, after the run).
 void unwind_threads();
 
@@ -34,7 +37,9 @@ class system_top : public sc_core::sc_module {
  public:
   static constexpr uint64_t NIC_BAR0 = 0xF0000000;
 
-  system_top(const sc_core::sc_module_name& name, const system_params& params, const host::cost_table& costs);
+  // hub (may be null) sees signals, timeline slices and every frame's journey.
+  system_top(const sc_core::sc_module_name& name, const system_params& params, const host::cost_table& costs,
+             class trace_hub* hub = nullptr);
 
   // Runs for the configured duration.
   void run();

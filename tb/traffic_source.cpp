@@ -61,8 +61,10 @@ void traffic_source::run() {
     ++m_sent;
     m_bytes += f.bytes.size();
     next = sc_core::sc_time_stamp() + gap_after(i);
+    if (on_first_bit) on_first_bit(f);
     sc_core::wait(frame_time());  // the last bit arrives
     ++m_delivered;
+    if (on_last_bit) on_last_bit(f);
     if (sink) sink(f);
   }
 }

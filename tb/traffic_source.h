@@ -30,6 +30,8 @@ class traffic_source : public sc_core::sc_module {
 
   // Where frames go when their last bit arrives (the NIC's MAC).
   std::function<void(const proto::wire_frame&)> sink;
+  // Taps for observers: the first bit leaves, the last bit has arrived.
+  std::function<void(const proto::wire_frame&)> on_first_bit, on_last_bit;
   // Start no earlier than this event (link up).
   void start_after(const sc_core::sc_event& e) { m_start_after = &e; }
 

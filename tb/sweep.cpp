@@ -1,0 +1,1180 @@
+#include "tb/sweep.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "tb/run.h"
+
+namespace nicsim::tb {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using ordered_json = nlohmann::ordered_json;
+
+namespace {
+
+constexpr int EXIT_OK = 0;
+constexpr int EXIT_INTERNAL = 1;
+constexpr int EXIT_BAD_INPUT = 2;
+constexpr int EXIT_INTERRUPTED = 130;
+// A range this long is almost surely a typo (1:1e9:1), and a grid this large
+// would run for days; both are refused before anything runs.
+constexpr size_t MAX_VALUES_PER_GRID = 10000;
+constexpr size_t MAX_POINTS = 100000;
+// The report script exits with this when matplotlib is missing.
+constexpr int REPORT_NO_MATPLOTLIB = 3;
+
+const char* const SWEEP_FORMAT = "nicsim-sweep-1";
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t");
+  if (b == std::string::npos) return "";
+  const auto e = s.find_last_not_of(" \t");
+  return s.substr(b, e - b + 1);
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (;;) {
+    const auto pos = s.find(sep, start);
+    out.push_back(s.substr(start, pos == std::string::npos ? std::string::npos : pos - start));
+    if (pos == std::string::npos) return out;
+    start = pos + 1;
+  }
+}
+
+bool parse_double(const std::string& text, double& v) {
+  if (text.empty()) return false;
+  errno = 0;
+  char* end = nullptr;
+  v = std::strtod(text.c_str(), &end);
+  return end != text.c_str() && *end == '\0' && errno != ERANGE && std::isfinite(v);
+}
+
+// Grid values as a person would write them: 20, 0.3, 1000000 (not 1e+06 or 0.30000000000000004).
+std::string format_number(double v) {
+  if (std::floor(v) == v && std::fabs(v) < 1e15) return std::to_string(static_cast<long long>(v));
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.12g", v);
+  return buf;
+}
+
+// Derived rates in results.csv: six significant digits, whole numbers from a million up.
+std::string format_derived(double v) {
+  if (std::fabs(v) >= 1e6) return std::to_string(std::llround(v));
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+double round12(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.12g", v);
+  return std::strtod(buf, nullptr);
+}
+
+std::string describe(const assignment& values) {
+  std::string s;
+  for (const auto& [k, v] : values) s += (s.empty() ? "" : " ") + short_name(k) + "=" + v;
+  return s.empty() ? "(base)" : s;
+}
+
+std::string alias_list() {
+  std::string s;
+  for (const auto& a : key_aliases()) s += (s.empty() ? "" : ", ") + std::string(a.alias);
+  return s;
+}
+
+[[noreturn]] void bad_input(const std::string& message) { throw config_error(message); }
+
+const config& default_config() {
+  static const config defaults;
+  return defaults;
+}
+
+std::vector<double> expand_range(const std::string& item, const std::string& key, bool integral,
+                                 const std::string& origin) {
+  const auto parts = split(item, ':');
+  const std::string where = origin + ": " + key + " range '" + item + "'";
+  double a = 0, b = 0;
+  if (parts.size() < 2 || parts.size() > 3 || !parse_double(trim(parts[0]), a) ||
+      !parse_double(trim(parts[1]), b))
+    bad_input(where + ": expected A:B, A:B:STEP, A:B:logN or A:B:*F");
+  if (a > b) bad_input(where + ": the range must go upwards (A <= B)");
+  std::vector<double> vs;
+  const std::string step = parts.size() == 3 ? trim(parts[2]) : "1";
+  if (step.rfind("log", 0) == 0) {
+    double n = 0;
+    if (!parse_double(step.substr(3), n) || n < 2 || std::floor(n) != n)
+      bad_input(where + ": logN needs a whole number of points N >= 2");
+    if (a <= 0) bad_input(where + ": a log range needs A > 0");
+    if (n > static_cast<double>(MAX_VALUES_PER_GRID)) bad_input(where + ": too many values");
+    const auto count = static_cast<size_t>(n);
+    for (size_t i = 0; i < count; ++i) {
+      double v = i + 1 == count ? b : a * std::pow(b / a, static_cast<double>(i) / (n - 1));
+      vs.push_back(integral ? std::round(v) : round12(v));
+    }
+  } else if (step.rfind('*', 0) == 0) {
+    double f = 0;
+    if (!parse_double(step.substr(1), f) || f <= 1) bad_input(where + ": *F needs a factor F > 1");
+    if (a <= 0) bad_input(where + ": a geometric range needs A > 0");
+    for (double v = a; v <= b * (1 + 1e-12); v *= f) {
+      vs.push_back(integral ? std::round(v) : round12(v));
+      if (vs.size() > MAX_VALUES_PER_GRID) bad_input(where + ": too many values");
+    }
+  } else {
+    double s = 0;
+    if (!parse_double(step, s) || s <= 0) bad_input(where + ": the step must be a number > 0");
+    const double n = std::floor((b - a) / s + 1e-9) + 1;
+    if (n > static_cast<double>(MAX_VALUES_PER_GRID)) bad_input(where + ": too many values");
+    for (size_t i = 0; i < static_cast<size_t>(n); ++i) vs.push_back(round12(a + static_cast<double>(i) * s));
+  }
+  return vs;
+}
+
+uint64_t fnv1a(const std::string& s) {
+  uint64_t h = 1469598103934665603ull;
+  for (const unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+config point_config(const sweep_plan& plan, const sweep_point& p) {
+  config c;
+  for (const auto& [k, v] : plan.base) c.set(k, v, "sweep.json");
+  for (const auto& [k, v] : p.values) c.set(k, v, "grid");
+  return c;
+}
+
+// A point's JSON belongs to the point if its knobs are the point's knobs.
+bool json_matches_point(const json& j, const config& expected) {
+  if (!j.is_object() || !j.contains("config") || !j["config"].is_object()) return false;
+  const auto& cfg = j["config"];
+  for (const auto& [k, knob] : expected.knobs())
+    if (!cfg.contains(k) || !cfg[k].is_string() || cfg[k].get<std::string>() != knob.value) return false;
+  return true;
+}
+
+bool read_text(const fs::path& path, std::string& text) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  text = ss.str();
+  return true;
+}
+
+// The finished result of a point, or null when it has none that fits.
+json load_point_json(const fs::path& path, const sweep_plan& plan, const sweep_point& p, bool* mismatch) {
+  std::string text;
+  if (!read_text(path, text)) return nullptr;
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !json_matches_point(j, point_config(plan, p))) {
+    if (mismatch) *mismatch = true;
+    return nullptr;
+  }
+  return j;
+}
+
+fs::path points_dir(const std::string& dir) { return fs::path(dir) / "points"; }
+fs::path running_dir(const std::string& dir) { return fs::path(dir) / "running"; }
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (const char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+std::string csv_text(const sweep_plan& plan, const std::map<size_t, std::vector<std::string>>& rows) {
+  std::string out = "point,id";
+  for (const auto& g : plan.grids) out += "," + csv_field(g.key);
+  for (const auto& c : result_columns()) out += "," + c;
+  out += "\n";
+  for (const auto& [index, cells] : rows) {
+    std::string line;
+    for (const auto& c : cells) line += (line.empty() ? "" : ",") + csv_field(c);
+    out += line + "\n";
+  }
+  return out;
+}
+
+std::vector<std::string> csv_row(const sweep_point& p, const json& j) {
+  std::vector<std::string> cells{std::to_string(p.index), p.id};
+  for (const auto& [k, v] : p.values) cells.push_back(v);
+  for (auto& c : result_row(j)) cells.push_back(std::move(c));
+  return cells;
+}
+
+// Creates DIR (and points/, running/) for the plan, or checks that an existing
+// DIR holds the same sweep. Throws config_error when it does not.
+void prepare_sweep_dir(const sweep_plan& plan, const std::string& dir) {
+  const fs::path sweep_json = fs::path(dir) / "sweep.json";
+  std::error_code ec;
+  if (fs::exists(sweep_json, ec)) {
+    const auto diff = plan.difference(load_sweep_plan(sweep_json.string()));
+    if (!diff.empty())
+      bad_input(dir + " holds a different sweep (" + sweep_json.string() + "): " + diff +
+                ". Use another --out directory, or remove " + dir + " to start over.");
+  } else if (fs::exists(dir, ec)) {
+    if (!fs::is_directory(dir, ec)) bad_input(dir + " exists and is not a directory");
+    if (!fs::is_empty(dir, ec))
+      bad_input(dir + " exists and is not a sweep directory (no sweep.json); choose another --out");
+  }
+  fs::create_directories(points_dir(dir), ec);
+  if (ec) bad_input(dir + ": cannot create: " + ec.message());
+  fs::create_directories(running_dir(dir), ec);
+  if (ec) bad_input(dir + ": cannot create: " + ec.message());
+  if (!fs::exists(sweep_json)) write_file_atomic(sweep_json.string(), plan.to_json().dump(2) + "\n");
+}
+
+void append_log(const std::string& dir, const std::string& line) {
+  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  localtime_r(&now, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+  const std::string text = std::string(stamp) + " " + line + "\n";
+  const std::string path = (fs::path(dir) / "sweep.log").string();
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  ssize_t ignored = ::write(fd, text.data(), text.size());
+  (void)ignored;
+  ::close(fd);
+}
+
+std::string format_duration(double secs) {
+  const auto s = static_cast<long long>(std::llround(std::max(0.0, secs)));
+  char buf[32];
+  if (s >= 3600)
+    std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%lld:%02lld", s / 60, s % 60);
+  return buf;
+}
+
+std::string last_lines(const std::string& text, size_t n) {
+  size_t pos = text.size();
+  if (pos > 0 && text[pos - 1] == '\n') --pos;
+  for (size_t i = 0; i < n && pos != std::string::npos && pos > 0; ++i) pos = text.rfind('\n', pos - 1);
+  return pos == std::string::npos || pos == 0 ? text : text.substr(pos + 1);
+}
+
+std::string indent(const std::string& text) {
+  std::string out;
+  for (const auto& line : split(text, '\n'))
+    if (!line.empty()) out += "    " + line + "\n";
+  return out;
+}
+
+// Runs argv as a child with the given signal mask cleared; returns its exit status
+// (as from waitpid) or -1 when it could not be started.
+int run_and_wait(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) return -1;
+  return status;
+}
+
+std::string report_script() {
+  if (const char* s = std::getenv("NICSIM_REPORT_SCRIPT")) return s;
+  return std::string(NICSIM_SOURCE_DIR) + "/scripts/sweep_report.py";
+}
+
+std::string report_python() {
+  if (const char* s = std::getenv("NICSIM_PYTHON")) return s;
+  return "/usr/bin/python3";
+}
+
+// Draws DIR/report.html; returns false (after saying why) when it could not.
+bool draw_report(const std::string& dir) {
+  const auto python = report_python();
+  const auto script = report_script();
+  if (::access(python.c_str(), X_OK) != 0) {
+    std::cerr << "nicsim: no report: " << python << " not found (install python3-matplotlib); results are in "
+              << (fs::path(dir) / "results.csv").string() << "\n";
+    return false;
+  }
+  if (::access(script.c_str(), R_OK) != 0) {
+    std::cerr << "nicsim: no report: " << script << " not found (set NICSIM_REPORT_SCRIPT); results are in "
+              << (fs::path(dir) / "results.csv").string() << "\n";
+    return false;
+  }
+  const int status = run_and_wait({python, script, dir});
+  if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) return true;
+  if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == REPORT_NO_MATPLOTLIB) {
+    std::cerr << "nicsim: no report: matplotlib is missing for " << python
+              << " (apt-get install python3-matplotlib); results are in "
+              << (fs::path(dir) / "results.csv").string() << "\n";
+    return false;
+  }
+  std::cerr << "nicsim: the report script failed (" << python << " " << script << " " << dir
+            << "); results are in " << (fs::path(dir) / "results.csv").string() << "\n";
+  return false;
+}
+
+struct failure {
+  sweep_point point;
+  std::string why;
+};
+
+// One sweep's run: spawns children, reaps them, keeps results.csv and the
+// progress line current.
+class sweep_runner {
+ public:
+  sweep_runner(const sweep_plan& plan, const std::string& dir, unsigned jobs)
+      : m_plan(plan), m_dir(dir), m_jobs(jobs), m_tty(isatty(STDERR_FILENO) != 0) {}
+
+  void add_finished(const sweep_point& p, const json& j) { m_rows[p.index] = csv_row(p, j); }
+
+  // Returns true when every pending point ran (failed or not), false when interrupted.
+  bool run(std::vector<sweep_point> pending, size_t shard_total, size_t already_done) {
+    m_total = shard_total;
+    m_done = already_done;
+    m_start = std::chrono::steady_clock::now();
+    m_last_csv = m_start;
+    sigset_t mask, old;
+    sigemptyset(&mask);
+    for (const int s : {SIGCHLD, SIGINT, SIGTERM, SIGHUP}) sigaddset(&mask, s);
+    sigprocmask(SIG_BLOCK, &mask, &old);
+    std::reverse(pending.begin(), pending.end());
+    while (!m_running.empty() || (!pending.empty() && !m_stopping)) {
+      while (!m_stopping && !pending.empty() && m_running.size() < m_jobs) {
+        spawn(pending.back());
+        pending.pop_back();
+      }
+      bool reaped = false;
+      int status = 0;
+      pid_t pid;
+      while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        reaped = true;
+        finish(pid, status);
+      }
+      if (reaped) continue;
+      if (m_running.empty()) break;  // nothing left to wait for (spawning failed)
+      siginfo_t info;
+      const timespec tick{1, 0};
+      const int sig = sigtimedwait(&mask, &info, &tick);
+      if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) stop();
+      if (sig < 0 && m_tty) progress("");
+    }
+    sigprocmask(SIG_SETMASK, &old, nullptr);
+    if (m_tty && m_printed_progress) std::cerr << "\n";
+    write_csv();
+    return !m_stopping;
+  }
+
+  const std::vector<failure>& failures() const { return m_failures; }
+  size_t ran() const { return m_ran; }
+  size_t finished_rows() const { return m_rows.size(); }
+
+  void write_csv() {
+    write_file_atomic((fs::path(m_dir) / "results.csv").string(), csv_text(m_plan, m_rows));
+    m_last_csv = std::chrono::steady_clock::now();
+  }
+
+ private:
+  struct child {
+    sweep_point point;
+    fs::path json_tmp, log;
+    std::chrono::steady_clock::time_point start;
+  };
+
+  std::string child_command_line(const std::vector<std::string>& args) const {
+    std::string s;
+    for (const auto& a : args) s += (s.empty() ? "" : " ") + a;
+    return s;
+  }
+
+  void spawn(const sweep_point& p) {
+    child c{p, running_dir(m_dir) / (p.id + ".json"), running_dir(m_dir) / (p.id + ".log"),
+            std::chrono::steady_clock::now()};
+    std::error_code ec;
+    fs::remove(c.json_tmp, ec);
+    const char* wrapper = std::getenv("NICSIM_SWEEP_CHILD");
+    const std::string exe = wrapper ? wrapper : "/proc/self/exe";
+    std::vector<std::string> args{wrapper ? wrapper : self_path(), "run", "--quiet", "--json",
+                                  c.json_tmp.string()};
+    for (const auto& s : m_plan.child_sets) args.insert(args.end(), {"--set", s});
+    for (const auto& [k, v] : p.values) args.insert(args.end(), {"--set", k + "=" + v});
+    {
+      std::ofstream log(c.log, std::ios::trunc);
+      log << "$ " << child_command_line(args) << "\n";
+    }
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    const std::string log_path = c.log.string();
+    const pid_t parent = getpid();
+    const pid_t pid = fork();
+    if (pid == 0) {
+      // A killed sweep takes its points with it, so that a resumed sweep never
+      // races a stray child writing the same point.
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent) _exit(127);
+      sigset_t none;
+      sigemptyset(&none);
+      sigprocmask(SIG_SETMASK, &none, nullptr);
+      const int fd = ::open(log_path.c_str(), O_WRONLY | O_APPEND);
+      const int null_fd = ::open("/dev/null", O_RDONLY);
+      if (fd >= 0) {
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+      }
+      if (null_fd >= 0) dup2(null_fd, STDIN_FILENO);
+      execv(exe.c_str(), argv.data());
+      const char msg[] = "nicsim sweep: cannot execute the point\n";
+      ssize_t ignored = ::write(STDERR_FILENO, msg, sizeof msg - 1);
+      (void)ignored;
+      _exit(127);
+    }
+    if (pid < 0) {
+      ++m_ran;
+      record_failure(c, std::string("cannot start: ") + std::strerror(errno));
+      return;
+    }
+    append_log(m_dir, "start " + p.id + " " + describe(p.values));
+    m_running.emplace(pid, std::move(c));
+  }
+
+  static std::string self_path() {
+    std::error_code ec;
+    const auto p = fs::read_symlink("/proc/self/exe", ec);
+    return ec ? std::string("nicsim") : p.string();
+  }
+
+  void finish(pid_t pid, int status) {
+    auto it = m_running.find(pid);
+    if (it == m_running.end()) return;
+    child c = std::move(it->second);
+    m_running.erase(it);
+    std::error_code ec;
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - c.start).count();
+    if (WIFSIGNALED(status) &&
+        (WTERMSIG(status) == SIGINT || WTERMSIG(status) == SIGTERM || WTERMSIG(status) == SIGHUP)) {
+      // Interrupted with the sweep (Ctrl-C reaches the whole process group): not a failure.
+      m_stopping = true;
+      fs::remove(c.json_tmp, ec);
+      fs::remove(c.log, ec);
+      append_log(m_dir, "interrupted " + c.point.id);
+      return;
+    }
+    ++m_ran;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && fs::exists(c.json_tmp, ec)) {
+      std::string text;
+      json j = read_text(c.json_tmp, text) ? json::parse(text, nullptr, false) : json();
+      if (!j.is_discarded() && j.is_object()) {
+        const auto final_path = points_dir(m_dir) / (c.point.id + ".json");
+        fs::rename(c.json_tmp, final_path, ec);
+        if (!ec) {
+          fs::remove(c.log, ec);
+          fs::remove(points_dir(m_dir) / (c.point.id + ".err"), ec);
+          fs::remove(points_dir(m_dir) / (c.point.id + ".failed.json"), ec);
+          append_log(m_dir, "done " + c.point.id + " " + format_derived(secs) + "s");
+          m_rows[c.point.index] = csv_row(c.point, j);
+          ++m_done;
+          progress(describe(c.point.values));
+          if (std::chrono::steady_clock::now() - m_last_csv > std::chrono::seconds(2)) write_csv();
+          return;
+        }
+      }
+      record_failure(c, "its JSON could not be read or moved into points/");
+      return;
+    }
+    std::string why;
+    if (WIFEXITED(status))
+      why = "exit " + std::to_string(WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+      why = std::string("killed by signal ") + std::to_string(WTERMSIG(status)) + " (" +
+            strsignal(WTERMSIG(status)) + ")";
+    else
+      why = "status " + std::to_string(status);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) why = "exit 0 without writing its JSON";
+    record_failure(c, why);
+  }
+
+  void record_failure(const child& c, const std::string& why) {
+    std::error_code ec;
+    const auto err_path = points_dir(m_dir) / (c.point.id + ".err");
+    fs::rename(c.log, err_path, ec);
+    if (fs::exists(c.json_tmp, ec)) fs::rename(c.json_tmp, points_dir(m_dir) / (c.point.id + ".failed.json"), ec);
+    std::string text;
+    read_text(err_path, text);
+    append_log(m_dir, "failed " + c.point.id + " " + why);
+    m_failures.push_back({c.point, why});
+    ++m_done;
+    if (m_tty && m_printed_progress) std::cerr << "\r\x1b[K";
+    std::cerr << "nicsim sweep: point " << c.point.id << " (" << describe(c.point.values) << ") failed: " << why
+              << "; output in " << err_path.string() << "\n"
+              << indent(last_lines(text, 20));
+    progress(describe(c.point.values) + " failed");
+  }
+
+  void progress(const std::string& what) {
+    if (!what.empty()) m_last_what = what;
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
+    const size_t now_done = m_ran;
+    const size_t remaining = m_total > m_done ? m_total - m_done : 0;
+    std::string eta = "?";
+    if (now_done > 0) eta = format_duration(elapsed / static_cast<double>(now_done) * static_cast<double>(remaining));
+    const auto pct = m_total ? 100 * m_done / m_total : 100;
+    std::ostringstream line;
+    line << "[" << m_done << "/" << m_total << "] " << pct << "% eta " << eta << "  " << m_last_what;
+    if (m_tty) {
+      std::cerr << "\r\x1b[K" << line.str() << std::flush;
+      m_printed_progress = true;
+    } else if (!what.empty()) {
+      std::cerr << line.str() << "\n";
+    }
+  }
+
+  void stop() {
+    if (m_stopping) return;
+    m_stopping = true;
+    for (const auto& [pid, c] : m_running) kill(pid, SIGTERM);
+  }
+
+  const sweep_plan& m_plan;
+  std::string m_dir;
+  unsigned m_jobs;
+  bool m_tty;
+  bool m_printed_progress = false;
+  bool m_stopping = false;
+  size_t m_total = 0, m_done = 0, m_ran = 0;
+  std::string m_last_what;
+  std::chrono::steady_clock::time_point m_start, m_last_csv;
+  std::map<pid_t, child> m_running;
+  std::map<size_t, std::vector<std::string>> m_rows;
+  std::vector<failure> m_failures;
+};
+
+// Every finished point of the plan in DIR, as results.csv rows.
+std::map<size_t, std::vector<std::string>> finished_rows(const sweep_plan& plan, const std::string& dir,
+                                                         std::vector<sweep_point>* mismatched) {
+  std::map<size_t, std::vector<std::string>> rows;
+  std::error_code ec;
+  for (size_t i = 0; i < plan.size(); ++i) {
+    const auto p = plan.point(i);
+    const auto path = points_dir(dir) / (p.id + ".json");
+    if (!fs::exists(path, ec)) continue;
+    bool mismatch = false;
+    const auto j = load_point_json(path, plan, p, &mismatch);
+    if (!j.is_null())
+      rows[i] = csv_row(p, j);
+    else if (mismatched)
+      mismatched->push_back(p);
+  }
+  return rows;
+}
+
+void load_scenario(const std::string& path, config& cfg, std::vector<grid_axis>& grids, std::string& title) {
+  std::string text;
+  if (!read_text(path, text)) bad_input(path + ": cannot read the scenario file");
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    bad_input(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  const YAML::Node& croot = root;
+  if (root.IsMap() && croot["sweep"]) {
+    const YAML::Node sw = croot["sweep"];
+    if (!sw.IsMap()) bad_input(path + ": sweep must be a map with grid: and title:");
+    for (const auto& kv : sw) {
+      const auto key = kv.first.as<std::string>();
+      if (key == "title" && kv.second.IsScalar()) {
+        title = kv.second.Scalar();
+      } else if (key == "grid" && kv.second.IsMap()) {
+        for (const auto& g : kv.second) {
+          const auto name = g.first.as<std::string>();
+          std::string spec;
+          if (g.second.IsScalar()) {
+            spec = g.second.Scalar();
+          } else if (g.second.IsSequence()) {
+            for (const auto& v : g.second) {
+              if (!v.IsScalar()) bad_input(path + ": sweep.grid." + name + " must list single values");
+              spec += (spec.empty() ? "" : ",") + v.Scalar();
+            }
+          } else {
+            bad_input(path + ": sweep.grid." + name + " must be a spec (1:10:1) or a list of values");
+          }
+          grids.push_back({name, spec, {}});
+        }
+      } else {
+        bad_input(path + ": unknown key 'sweep." + key + "' (a sweep section has grid: and title:)");
+      }
+    }
+    root.remove("sweep");
+    text = YAML::Dump(root);
+  }
+  cfg.load_yaml_text(text, path);
+}
+
+}  // namespace
+
+const std::vector<key_alias>& key_aliases() {
+  static const std::vector<key_alias> aliases{
+      {"rx-usecs", "nic.coalesce.rx_usecs"},  // ethtool -C
+      {"rx-frames", "nic.coalesce.rx_frames"},
+      {"rx", "nic.rx_ring_size"},  // ethtool -G
+      {"rate", "traffic.rate_gbps"},
+      {"frame", "traffic.frame_bytes"},
+      {"pattern", "traffic.pattern"},
+      {"burst", "traffic.burst_frames"},
+      {"napi", "host.napi"},
+      {"weight", "host.napi_weight"},
+      {"budget", "host.netdev_budget"},
+      {"duration", "sim.duration_us"},
+      {"seed", "sim.seed"},
+  };
+  return aliases;
+}
+
+std::string resolve_key(const std::string& name) {
+  for (const auto& a : key_aliases())
+    if (name == a.alias) return a.key;
+  return name;
+}
+
+std::string short_name(const std::string& key) {
+  for (const auto& a : key_aliases())
+    if (key == a.key) return a.alias;
+  return key;
+}
+
+std::vector<std::string> expand_grid_values(const config& scratch, const std::string& key,
+                                            const std::string& spec, const std::string& origin) {
+  const auto it = scratch.knobs().find(key);
+  if (it == scratch.knobs().end())
+    bad_input(origin + ": unknown key '" + key + "' (aliases: " + alias_list() +
+              "; `nicsim knobs` lists every key)");
+  const bool numeric = it->second.type != config::kind::choice;
+  const bool integral = it->second.type == config::kind::integer;
+  if (trim(spec).empty()) bad_input(origin + ": " + key + " has no values");
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  for (const auto& raw : split(spec, ',')) {
+    const auto item = trim(raw);
+    if (item.empty()) bad_input(origin + ": " + key + " = '" + spec + "' has an empty value");
+    std::vector<std::string> texts;
+    if (item.find(':') != std::string::npos) {
+      if (!numeric) bad_input(origin + ": " + key + " is not numeric; list its values (a,b,c), not a range");
+      for (const double v : expand_range(item, key, integral, origin)) texts.push_back(format_number(v));
+    } else {
+      double v = 0;
+      texts.push_back(numeric && parse_double(item, v) ? format_number(v) : item);
+    }
+    for (const auto& t : texts) {
+      config probe = scratch;
+      probe.set(key, t, origin);  // type and range, with the key and value in the message
+      if (seen.insert(t).second) out.push_back(t);
+    }
+    if (out.size() > MAX_VALUES_PER_GRID) bad_input(origin + ": " + key + " has too many values");
+  }
+  return out;
+}
+
+size_t sweep_plan::size() const {
+  size_t n = 1;
+  for (const auto& g : grids) n *= g.values.size();
+  return n;
+}
+
+sweep_point sweep_plan::point(size_t index) const {
+  sweep_point p{index, "", assignment(grids.size())};
+  size_t rest = index;
+  for (size_t g = grids.size(); g-- > 0;) {
+    const auto& vals = grids[g].values;
+    p.values[g] = {grids[g].key, vals[rest % vals.size()]};
+    rest /= vals.size();
+  }
+  p.id = point_id(index, size(), p.values);
+  return p;
+}
+
+std::string sweep_plan::difference(const sweep_plan& other) const {
+  auto grid_text = [](const std::vector<grid_axis>& axes) {
+    std::string s;
+    for (const auto& g : axes) {
+      std::string vals;
+      for (const auto& v : g.values) vals += (vals.empty() ? "" : ",") + v;
+      s += (s.empty() ? "" : " ") + g.key + "=" + vals;
+    }
+    return s.empty() ? std::string("(no grid)") : s;
+  };
+  bool same_grid = grids.size() == other.grids.size();
+  for (size_t i = 0; same_grid && i < grids.size(); ++i)
+    same_grid = grids[i].key == other.grids[i].key && grids[i].values == other.grids[i].values;
+  if (!same_grid) return "this grid is " + grid_text(grids) + ", that one is " + grid_text(other.grids);
+  for (const auto& [k, v] : base) {
+    const auto it = other.base.find(k);
+    if (it == other.base.end()) return "knob " + k + " is missing there (made by another nicsim version)";
+    if (it->second != v) return "knob " + k + " is " + v + " here and " + it->second + " there";
+  }
+  for (const auto& [k, v] : other.base)
+    if (base.count(k) == 0) return "it has knob " + k + ", unknown to this nicsim";
+  return "";
+}
+
+ordered_json sweep_plan::to_json() const {
+  ordered_json j;
+  j["format"] = SWEEP_FORMAT;
+  j["scenario"] = scenario;
+  j["title"] = title;
+  j["sets"] = ordered_json::array();
+  for (const auto& [k, v] : sets) j["sets"].push_back(k + "=" + v);
+  j["grid"] = ordered_json::array();
+  for (const auto& g : grids) j["grid"].push_back({{"key", g.key}, {"spec", g.spec}, {"values", g.values}});
+  j["points"] = size();
+  j["base"] = ordered_json::object();
+  for (const auto& [k, v] : base) j["base"][k] = v;
+  return j;
+}
+
+std::string point_id(size_t index, size_t total, const assignment& values) {
+  std::string text;
+  for (const auto& [k, v] : values) text += k + "=" + v + "\n";
+  const uint64_t h = fnv1a(text);
+  const auto folded = static_cast<unsigned>((h ^ (h >> 32)) & 0xffffffffu);
+  size_t width = 4;
+  for (size_t n = total > 0 ? total - 1 : 0; n >= 10000; n /= 10) ++width;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "p%0*zu-%08x", static_cast<int>(width), index, folded);
+  return buf;
+}
+
+sweep_plan make_sweep_plan(const std::string& scenario, const std::vector<std::string>& grid_args,
+                           const std::vector<std::string>& set_args) {
+  sweep_plan plan;
+  plan.scenario = scenario;
+  config cfg;
+  std::vector<grid_axis> file_grids;
+  if (!scenario.empty()) load_scenario(scenario, cfg, file_grids, plan.title);
+  for (const auto& s : set_args) {
+    const auto eq = s.find('=');
+    if (eq == std::string::npos || eq == 0) bad_input("--set '" + s + "': expected KEY=VALUE");
+    const auto key = resolve_key(s.substr(0, eq));
+    cfg.set(key, s.substr(eq + 1), "--set");
+    plan.sets.emplace_back(key, s.substr(eq + 1));
+  }
+  // The scenario's grids first, in file order; a --grid on the same key replaces it.
+  std::vector<std::pair<grid_axis, std::string>> axes;  // axis, origin
+  for (auto& g : file_grids) {
+    const auto origin = scenario + ": sweep.grid." + g.key;
+    g.key = resolve_key(g.key);
+    for (const auto& [a, o] : axes)
+      if (a.key == g.key) bad_input(origin + ": " + g.key + " is already a grid of this scenario");
+    axes.emplace_back(g, origin);
+  }
+  std::set<std::string> from_command_line;
+  for (const auto& arg : grid_args) {
+    const auto eq = arg.find('=');
+    if (eq == std::string::npos || eq == 0) bad_input("--grid '" + arg + "': expected KEY=V1,V2,... or KEY=A:B:STEP");
+    const auto name = arg.substr(0, eq);
+    grid_axis g{resolve_key(name), arg.substr(eq + 1), {}};
+    const auto origin = "--grid " + name;
+    if (!from_command_line.insert(g.key).second) bad_input(origin + ": " + g.key + " has two --grid options");
+    bool replaced = false;
+    for (auto& [a, o] : axes)
+      if (a.key == g.key) {
+        a = g;
+        o = origin;
+        replaced = true;
+      }
+    if (!replaced) axes.emplace_back(g, origin);
+  }
+  for (auto& [g, origin] : axes) {
+    for (const auto& [k, v] : plan.sets)
+      if (k == g.key)
+        bad_input("--set " + k + " and a grid over " + k + " both given; to pin a grid to one value, use --grid " +
+                  short_name(k) + "=VALUE");
+    g.values = expand_grid_values(cfg, g.key, g.spec, origin);
+    plan.grids.push_back(g);
+  }
+  size_t total = 1;
+  for (const auto& g : plan.grids) {
+    total *= g.values.size();
+    if (total > MAX_POINTS)
+      bad_input("the grid has more than " + std::to_string(MAX_POINTS) + " points; split it into several sweeps");
+  }
+  const auto& defaults = default_config();
+  for (const auto& [k, knob] : cfg.knobs()) {
+    plan.base[k] = knob.value;
+    bool is_grid = false;
+    for (const auto& g : plan.grids) is_grid = is_grid || g.key == k;
+    if (!is_grid && defaults.text(k) != knob.value) plan.child_sets.push_back(k + "=" + knob.value);
+  }
+  // Every point must be a valid run before the first one starts.
+  for (size_t i = 0; i < total; ++i) {
+    const auto p = plan.point(i);
+    config c = cfg;
+    for (const auto& [k, v] : p.values) c.set(k, v, "grid");
+    try {
+      c.validate();
+    } catch (const config_error& e) {
+      bad_input("point " + std::to_string(i) + " (" + describe(p.values) + "): " + e.what());
+    }
+  }
+  return plan;
+}
+
+sweep_plan load_sweep_plan(const std::string& sweep_json_path) {
+  std::string text;
+  if (!read_text(sweep_json_path, text))
+    bad_input(sweep_json_path + ": cannot read (is this a sweep directory?)");
+  const auto j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || j.value("format", "") != SWEEP_FORMAT || !j.contains("base") ||
+      !j["base"].is_object() || !j.contains("grid"))
+    bad_input(sweep_json_path + ": not a nicsim sweep description");
+  sweep_plan plan;
+  plan.scenario = j.value("scenario", "");
+  plan.title = j.value("title", "");
+  for (const auto& s : j["sets"]) {
+    const auto text_set = s.get<std::string>();
+    const auto eq = text_set.find('=');
+    plan.sets.emplace_back(text_set.substr(0, eq), eq == std::string::npos ? "" : text_set.substr(eq + 1));
+  }
+  const auto& defaults = default_config();
+  for (const auto& g : j["grid"])
+    plan.grids.push_back({g["key"].get<std::string>(), g.value("spec", ""), g["values"].get<std::vector<std::string>>()});
+  for (const auto& g : plan.grids)
+    if (!defaults.has(g.key) || g.values.empty()) bad_input(sweep_json_path + ": grid key " + g.key + " is unknown");
+  for (const auto& [k, v] : j["base"].items()) {
+    if (!defaults.has(k)) bad_input(sweep_json_path + ": knob " + k + " is unknown to this nicsim");
+    const auto value = v.get<std::string>();
+    plan.base[k] = value;
+    bool is_grid = false;
+    for (const auto& g : plan.grids) is_grid = is_grid || g.key == k;
+    if (!is_grid && defaults.text(k) != value) plan.child_sets.push_back(k + "=" + value);
+  }
+  return plan;
+}
+
+shard_spec parse_shard(const std::string& text) {
+  const auto slash = text.find('/');
+  double k = 0, n = 0;
+  if (slash == std::string::npos || !parse_double(text.substr(0, slash), k) ||
+      !parse_double(text.substr(slash + 1), n) || std::floor(k) != k || std::floor(n) != n || n < 1 || k < 1 ||
+      k > n || n > 1e6)
+    bad_input("--shard '" + text + "': expected K/N with 1 <= K <= N (e.g. --shard 3/8)");
+  return {static_cast<size_t>(k), static_cast<size_t>(n)};
+}
+
+const std::vector<std::string>& result_columns() {
+  static const std::vector<std::string> columns{
+      "sim_time_ns",
+      "offered_gbps",
+      "offered_kpps",
+      "wire.frames",
+      "app.messages",
+      "delivered_kpps",
+      "delivered_pct",
+      "drops",
+      "nic.rx_missed",
+      "nic.rx_no_buffer_count",
+      "host.softnet.dropped",
+      "udp.RcvbufErrors",
+      "udp.NoPorts",
+      "udp.InErrors",
+      "nic.interrupts",
+      "interrupts_per_s",
+      "host.hardirqs",
+      "host.napi_polls",
+      "host.softnet.time_squeeze",
+      "host.ksoftirqd_wakeups",
+      "host.context_switches",
+      "latency_ns.p50",
+      "latency_ns.p99",
+      "latency_ns.p999",
+      "latency_ns.max",
+      "host.cpu_ns.user",
+      "host.cpu_ns.system",
+      "host.cpu_ns.hardirq",
+      "host.cpu_ns.softirq",
+      "host.cpu_ns.ksoftirqd",
+      "host.cpu_ns.idle",
+      "conservation.ok",
+  };
+  return columns;
+}
+
+std::vector<std::string> result_row(const json& j) {
+  auto at = [&j](const std::string& dotted) -> const json* {
+    std::string ptr = "/" + dotted;
+    std::replace(ptr.begin(), ptr.end(), '.', '/');
+    const json::json_pointer p(ptr);
+    return j.contains(p) ? &j.at(p) : nullptr;
+  };
+  auto num = [&at](const std::string& dotted, double& v) {
+    const json* x = at(dotted);
+    if (x == nullptr || !x->is_number()) return false;
+    v = x->get<double>();
+    return true;
+  };
+  double sim_ns = 0, frames = 0, messages = 0, irqs = 0;
+  const bool have_time = num("sim.sim_time_ns", sim_ns) && sim_ns > 0;
+  std::vector<std::string> row;
+  for (const auto& c : result_columns()) {
+    std::string cell;
+    if (c == "sim_time_ns") {
+      if (const json* x = at("sim.sim_time_ns")) cell = x->dump();
+    } else if (c == "offered_gbps") {
+      double v = 0;
+      if (j.contains("config") && j["config"].contains("traffic.rate_gbps") &&
+          parse_double(j["config"]["traffic.rate_gbps"].get<std::string>(), v))
+        cell = format_derived(v);
+    } else if (c == "offered_kpps") {
+      if (have_time && num("wire.frames", frames)) cell = format_derived(frames * 1e6 / sim_ns);
+    } else if (c == "delivered_kpps") {
+      if (have_time && num("app.messages", messages)) cell = format_derived(messages * 1e6 / sim_ns);
+    } else if (c == "delivered_pct") {
+      if (num("wire.frames", frames) && num("app.messages", messages) && frames > 0)
+        cell = format_derived(100 * messages / frames);
+    } else if (c == "drops") {
+      if (const json* x = at("conservation.dropped")) cell = x->dump();
+    } else if (c == "interrupts_per_s") {
+      if (have_time && num("nic.interrupts", irqs)) cell = format_derived(irqs * 1e9 / sim_ns);
+    } else if (const json* x = at(c)) {
+      if (x->is_boolean())
+        cell = x->get<bool>() ? "true" : "false";
+      else if (x->is_number_float())
+        cell = format_derived(x->get<double>());
+      else if (x->is_primitive() && !x->is_null())
+        cell = x->is_string() ? x->get<std::string>() : x->dump();
+    }
+    row.push_back(cell);
+  }
+  return row;
+}
+
+std::string results_csv(const sweep_plan& plan, const std::string& dir) {
+  return csv_text(plan, finished_rows(plan, dir, nullptr));
+}
+
+int sweep_command(const sweep_options& opts) {
+  sweep_plan plan;
+  shard_spec shard;
+  try {
+    if (opts.out.empty() && !opts.dry_run) bad_input("--out DIR is required");
+    plan = make_sweep_plan(opts.scenario, opts.grids, opts.sets);
+    if (!opts.shard.empty()) shard = parse_shard(opts.shard);
+    if (opts.dry_run) {
+      size_t in_shard = 0;
+      for (size_t i = 0; i < plan.size(); ++i) in_shard += shard.contains(i) ? 1 : 0;
+      std::cout << plan.size() << " points";
+      if (shard.n > 1) std::cout << ", " << in_shard << " in shard " << shard.k << "/" << shard.n;
+      std::cout << "\n";
+      for (size_t i = 0; i < plan.size(); ++i)
+        if (shard.contains(i)) {
+          const auto p = plan.point(i);
+          std::cout << p.id << "  " << describe(p.values) << "\n";
+        }
+      return EXIT_OK;
+    }
+    prepare_sweep_dir(plan, opts.out);
+  } catch (const config_error& e) {
+    std::cerr << "nicsim sweep: " << e.what() << "\n";
+    return EXIT_BAD_INPUT;
+  }
+
+  unsigned jobs = opts.jobs;
+  if (jobs == 0) jobs = std::max(1u, std::thread::hardware_concurrency());
+  sweep_runner runner(plan, opts.out, jobs);
+  std::vector<sweep_point> pending;
+  size_t in_shard = 0, already = 0;
+  std::error_code ec;
+  for (size_t i = 0; i < plan.size(); ++i) {
+    const auto p = plan.point(i);
+    const auto path = points_dir(opts.out) / (p.id + ".json");
+    json j;
+    bool mismatch = false;
+    if (fs::exists(path, ec)) j = load_point_json(path, plan, p, &mismatch);
+    if (mismatch)
+      std::cerr << "nicsim sweep: " << path.string() << " does not hold point " << p.id << "; it runs again\n";
+    if (!j.is_null()) runner.add_finished(p, j);
+    if (!shard.contains(i)) continue;
+    ++in_shard;
+    if (j.is_null())
+      pending.push_back(p);
+    else
+      ++already;
+  }
+  std::cerr << "nicsim sweep: " << plan.size() << " points";
+  if (shard.n > 1) std::cerr << ", " << in_shard << " in shard " << shard.k << "/" << shard.n;
+  if (already > 0) std::cerr << ", " << already << " already finished";
+  if (pending.empty())
+    std::cerr << "; nothing to run in " << opts.out << "\n";
+  else
+    std::cerr << "; running " << pending.size() << " with " << std::min<size_t>(jobs, pending.size())
+              << " job(s) into " << opts.out << "\n";
+  append_log(opts.out, "sweep " + std::to_string(pending.size()) + " to run" +
+                           (shard.n > 1 ? " (shard " + std::to_string(shard.k) + "/" + std::to_string(shard.n) + ")"
+                                        : std::string()));
+  const bool complete = runner.run(pending, in_shard, already);
+  // Another shard may share the directory: the CSV holds every finished point found there.
+  try {
+    write_file_atomic((fs::path(opts.out) / "results.csv").string(), results_csv(plan, opts.out));
+  } catch (const std::exception& e) {
+    std::cerr << "nicsim sweep: " << e.what() << "\n";
+    return EXIT_INTERNAL;
+  }
+  const auto csv = (fs::path(opts.out) / "results.csv").string();
+  if (!complete) {
+    append_log(opts.out, "interrupted");
+    std::cerr << "nicsim sweep: interrupted; finished points are kept in " << csv
+              << ". Run the same command again to resume.\n";
+    return EXIT_INTERRUPTED;
+  }
+  const auto& failed = runner.failures();
+  std::cerr << "nicsim sweep: " << (in_shard - failed.size()) << " of " << in_shard << " points done ("
+            << runner.ran() - failed.size() << " ran now";
+  if (already > 0) std::cerr << ", " << already << " finished before";
+  std::cerr << ")";
+  if (!failed.empty()) std::cerr << ", " << failed.size() << " failed";
+  std::cerr << "; results in " << csv << "\n";
+  if (opts.report) {
+    if (shard.n > 1)
+      std::cerr << "nicsim sweep: no report for a shard; `nicsim merge OUT SHARD_DIR...` joins the shards and "
+                   "draws it\n";
+    else
+      draw_report(opts.out);
+  }
+  if (!failed.empty()) {
+    std::cerr << "nicsim sweep: failed points (their output is in points/<id>.err; rerun the same command to "
+                 "retry them):\n";
+    for (const auto& f : failed) std::cerr << "  " << f.point.id << "  " << describe(f.point.values) << ": " << f.why << "\n";
+    return EXIT_INTERNAL;
+  }
+  return EXIT_OK;
+}
+
+int merge_command(const std::string& out, const std::vector<std::string>& shard_dirs, bool report) {
+  sweep_plan plan;
+  std::vector<sweep_plan> plans;
+  try {
+    if (shard_dirs.empty()) bad_input("merge: name at least one shard directory");
+    for (const auto& d : shard_dirs) plans.push_back(load_sweep_plan((fs::path(d) / "sweep.json").string()));
+    plan = plans.front();
+    for (size_t i = 1; i < plans.size(); ++i) {
+      const auto diff = plan.difference(plans[i]);
+      if (!diff.empty())
+        bad_input(shard_dirs[i] + " is not a shard of the same sweep as " + shard_dirs.front() + ": " + diff);
+    }
+    prepare_sweep_dir(plan, out);
+  } catch (const config_error& e) {
+    std::cerr << "nicsim merge: " << e.what() << "\n";
+    return EXIT_BAD_INPUT;
+  }
+  size_t copied = 0, present = 0;
+  std::vector<sweep_point> missing;
+  std::error_code ec;
+  try {
+    for (size_t i = 0; i < plan.size(); ++i) {
+      const auto p = plan.point(i);
+      const auto target = points_dir(out) / (p.id + ".json");
+      bool have = fs::exists(target, ec) && !load_point_json(target, plan, p, nullptr).is_null();
+      for (const auto& d : shard_dirs) {
+        if (have) break;
+        const auto source = points_dir(d) / (p.id + ".json");
+        if (!fs::exists(source, ec) || fs::equivalent(source, target, ec)) continue;
+        bool mismatch = false;
+        if (load_point_json(source, plan, p, &mismatch).is_null()) {
+          if (mismatch) std::cerr << "nicsim merge: " << source.string() << " does not hold point " << p.id << "; skipped\n";
+          continue;
+        }
+        std::string text;
+        read_text(source, text);
+        write_file_atomic(target.string(), text);
+        ++copied;
+        have = true;
+      }
+      if (have)
+        ++present;
+      else
+        missing.push_back(p);
+    }
+    write_file_atomic((fs::path(out) / "results.csv").string(), results_csv(plan, out));
+  } catch (const std::exception& e) {
+    std::cerr << "nicsim merge: " << e.what() << "\n";
+    return EXIT_INTERNAL;
+  }
+  append_log(out, "merge " + std::to_string(copied) + " points copied from " + std::to_string(shard_dirs.size()) +
+                      " directories");
+  std::cerr << "nicsim merge: " << present << " of " << plan.size() << " points (" << copied << " copied from "
+            << shard_dirs.size() << " directories); results in " << (fs::path(out) / "results.csv").string() << "\n";
+  if (report) draw_report(out);
+  if (!missing.empty()) {
+    std::cerr << "nicsim merge: " << missing.size() << " points have no result yet:\n";
+    for (size_t i = 0; i < missing.size() && i < 20; ++i)
+      std::cerr << "  " << missing[i].id << "  " << describe(missing[i].values) << "\n";
+    if (missing.size() > 20) std::cerr << "  ...\n";
+    return EXIT_INTERNAL;
+  }
+  return EXIT_OK;
+}
+
+int report_command(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::exists(fs::path(dir) / "results.csv", ec)) {
+    std::cerr << "nicsim report: " << (fs::path(dir) / "results.csv").string() << " does not exist\n";
+    return EXIT_BAD_INPUT;
+  }
+  return draw_report(dir) ? EXIT_OK : EXIT_INTERNAL;
+}
+
+std::string sweep_help_footer() {
+  std::string aliases;
+  for (const auto& a : key_aliases()) aliases += std::string("  ") + a.alias + " = " + a.key + "\n";
+  return "Grid values (--grid KEY=SPEC, repeatable; SPEC is a comma-separated list of values and ranges):\n"
+         "  0,20,50      these values          1:10      1 to 10 in steps of 1\n"
+         "  0:100:25     0,25,50,75,100        1:1000:log4   4 log-spaced values: 1,10,100,1000\n"
+         "  64:1024:*2   64,128,...,1024       true,false    values of a non-numeric knob\n"
+         "Ranges include both ends. Log-spaced values of integer knobs are rounded; duplicates are dropped.\n"
+         "A scenario file may carry its grids: `sweep: {title: ..., grid: {rx-usecs: 0:100:25}}`;\n"
+         "a --grid on the same key replaces the file's.\n"
+         "Short names (also for --set):\n" +
+         aliases +
+         "Every point is a `nicsim run` child process. Points are validated before any runs.\n"
+         "DIR gets sweep.json, points/<id>.json (full statistics), results.csv (one row per point),\n"
+         "sweep.log, and report.html with plots/ (drawn by /usr/bin/python3 scripts/sweep_report.py).\n"
+         "Rerunning the same command resumes: finished points are skipped, failed ones retried.\n"
+         "Exit status: 0 all points done, 1 some points failed (the rest still ran), 2 bad input,\n"
+         "130 interrupted.";
+}
+
+}  // namespace nicsim::tb

@@ -1,0 +1,205 @@
+#include "waves/wave_writer.h"
+
+#include <gtkwave/fstapi.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace nicsim::waves {
+
+namespace {
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (;;) {
+    const size_t dot = path.find('.', start);
+    parts.push_back(path.substr(start, dot - start));
+    if (dot == std::string::npos) return parts;
+    start = dot + 1;
+  }
+}
+std::string vcd_code(size_t index) {
+  std::string code;
+  do {
+    code += static_cast<char>('!' + index % 94);
+    index /= 94;
+  } while (index > 0);
+  return code;
+}
+}  // namespace
+
+wave_writer::wave_writer(const wave_options& options)
+    : m_opt(options), m_vcd(ends_with(options.path, ".vcd")) {
+  if (m_vcd) {
+    m_file = std::fopen(options.path.c_str(), "w");
+    if (m_file == nullptr) throw std::runtime_error(options.path + ": cannot write the wave file");
+  } else {
+    if (!ends_with(options.path, ".fst"))
+      throw std::runtime_error(options.path + ": wave files end in .fst or .vcd");
+    m_fst = fstWriterCreate(options.path.c_str(), 1);
+    if (m_fst == nullptr) throw std::runtime_error(options.path + ": cannot write the wave file");
+    fstWriterSetTimescale(m_fst, -12);
+    fstWriterSetPackType(m_fst, FST_WR_PT_LZ4);
+  }
+  if (m_opt.from_ps >= m_opt.to_ps) throw std::runtime_error("--waves-from must be before --waves-to");
+}
+
+wave_writer::~wave_writer() { close(); }
+
+int wave_writer::declare(const std::string& path, unsigned width, bool text) {
+  if (m_header_done) throw std::logic_error("wave signal declared after the first change: " + path);
+  if (!m_opt.groups.empty()) {
+    const std::string group = path.substr(0, path.find('.'));
+    if (std::find(m_opt.groups.begin(), m_opt.groups.end(), group) == m_opt.groups.end()) return -1;
+  }
+  sig s;
+  s.path = path;
+  s.width = std::max(1u, width);
+  s.text = text;
+  m_sigs.push_back(s);
+  return static_cast<int>(m_sigs.size() - 1);
+}
+
+// Scopes are opened and closed as the sorted paths need them.
+void wave_writer::start_header() {
+  m_header_done = true;
+  std::vector<size_t> order(m_sigs.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [this](size_t a, size_t b) { return m_sigs[a].path < m_sigs[b].path; });
+  if (m_vcd) std::fprintf(m_file, "$version nicsim $end\n$timescale 1ps $end\n");
+  std::vector<std::string> open;
+  for (size_t i : order) {
+    sig& s = m_sigs[i];
+    auto parts = split_path(s.path);
+    const std::string leaf = parts.back();
+    parts.pop_back();
+    size_t common = 0;
+    while (common < open.size() && common < parts.size() && open[common] == parts[common]) ++common;
+    while (open.size() > common) {
+      if (m_vcd)
+        std::fprintf(m_file, "$upscope $end\n");
+      else
+        fstWriterSetUpscope(m_fst);
+      open.pop_back();
+    }
+    for (size_t k = common; k < parts.size(); ++k) {
+      if (m_vcd)
+        std::fprintf(m_file, "$scope module %s $end\n", parts[k].c_str());
+      else
+        fstWriterSetScope(m_fst, FST_ST_VCD_MODULE, parts[k].c_str(), nullptr);
+      open.push_back(parts[k]);
+    }
+    if (m_vcd) {
+      s.code = vcd_code(i);
+      if (s.text)
+        std::fprintf(m_file, "$var string 1 %s %s $end\n", s.code.c_str(), leaf.c_str());
+      else
+        std::fprintf(m_file, "$var wire %u %s %s $end\n", s.width, s.code.c_str(), leaf.c_str());
+    } else if (s.text) {
+      s.handle = fstWriterCreateVar(m_fst, FST_VT_GEN_STRING, FST_VD_IMPLICIT, 0, leaf.c_str(), 0);
+    } else {
+      s.handle = fstWriterCreateVar(m_fst, FST_VT_VCD_WIRE, FST_VD_IMPLICIT, s.width, leaf.c_str(), 0);
+    }
+  }
+  while (!open.empty()) {
+    if (m_vcd)
+      std::fprintf(m_file, "$upscope $end\n");
+    else
+      fstWriterSetUpscope(m_fst);
+    open.pop_back();
+  }
+  if (m_vcd) std::fprintf(m_file, "$enddefinitions $end\n");
+}
+
+void wave_writer::advance(uint64_t time_ps) {
+  if (m_time_emitted && time_ps == m_time) return;
+  m_time = time_ps;
+  m_time_emitted = true;
+  if (m_vcd)
+    std::fprintf(m_file, "#%llu\n", static_cast<unsigned long long>(time_ps));
+  else
+    fstWriterEmitTimeChange(m_fst, time_ps);
+}
+
+void wave_writer::emit(sig& s) {
+  ++m_written;
+  if (s.text) {
+    std::string t = s.text_value.empty() ? "-" : s.text_value;
+    if (m_vcd) {
+      std::replace(t.begin(), t.end(), ' ', '_');
+      std::fprintf(m_file, "s%s %s\n", t.c_str(), s.code.c_str());
+    } else {
+      fstWriterEmitVariableLengthValueChange(m_fst, s.handle, t.data(), static_cast<uint32_t>(t.size()));
+    }
+    return;
+  }
+  m_bits.assign(s.width, '0');
+  for (unsigned b = 0; b < s.width && b < 64; ++b)
+    if ((s.value >> b) & 1u) m_bits[s.width - 1 - b] = '1';
+  if (m_vcd) {
+    if (s.width == 1)
+      std::fprintf(m_file, "%c%s\n", m_bits[0], s.code.c_str());
+    else
+      std::fprintf(m_file, "b%s %s\n", m_bits.c_str(), s.code.c_str());
+  } else {
+    fstWriterEmitValueChange(m_fst, s.handle, m_bits.data());
+  }
+}
+
+// Returns whether a change at time_ps is inside the window, opening it with a
+// dump of every known value the first time.
+bool wave_writer::open_window(uint64_t time_ps) {
+  // Until time moves past zero, signals may still be declared: values are
+  // kept and written when the window opens.
+  if (!m_header_done && time_ps == 0 && m_opt.from_ps == 0) return false;
+  if (!m_header_done) start_header();
+  if (time_ps < m_opt.from_ps || time_ps >= m_opt.to_ps) return false;
+  if (!m_window_open) {
+    m_window_open = true;
+    advance(m_opt.from_ps);
+    for (auto& s : m_sigs)
+      if (s.known) emit(s);
+  }
+  advance(time_ps);
+  return true;
+}
+
+void wave_writer::change(int id, uint64_t time_ps, uint64_t value) {
+  if (id < 0) return;
+  sig& s = m_sigs[static_cast<size_t>(id)];
+  if (s.width < 64) value &= (uint64_t{1} << s.width) - 1;
+  if (s.known && s.value == value) return;
+  s.value = value;
+  s.known = true;
+  if (open_window(time_ps)) emit(s);
+}
+
+void wave_writer::change_text(int id, uint64_t time_ps, const std::string& text) {
+  if (id < 0) return;
+  sig& s = m_sigs[static_cast<size_t>(id)];
+  if (s.known && s.text_value == text) return;
+  s.text_value = text;
+  s.known = true;
+  if (open_window(time_ps)) emit(s);
+}
+
+void wave_writer::close() {
+  if (!m_window_open && (m_fst || m_file)) {
+    if (!m_header_done) start_header();
+    if (m_opt.from_ps == 0) open_window(0);
+  }
+  if (m_fst) {
+    fstWriterClose(m_fst);
+    m_fst = nullptr;
+  }
+  if (m_file) {
+    std::fclose(m_file);
+    m_file = nullptr;
+  }
+}
+
+}  // namespace nicsim::waves
