@@ -119,7 +119,8 @@ void intr_moderation_rtl::evaluate() {
   m_mask_clr = false;
 
   const uint64_t now_ticks = sc_core::sc_time_stamp().value();
-  const uint64_t now_ns = now_ticks / m_ticks_per_ns;
+  // The block samples time at its next nanosecond edge: a request mid-ns counts from the edge after it.
+  const uint64_t now_ns = (now_ticks + m_ticks_per_ns - 1) / m_ticks_per_ns;
 
   uint64_t irqs = 0;
   do {

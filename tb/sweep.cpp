@@ -532,15 +532,16 @@ class sweep_runner {
     std::error_code ec;
     const auto err_path = points_dir(m_dir) / (c.point.id + ".err");
     fs::rename(c.log, err_path, ec);
-    if (fs::exists(c.json_tmp, ec)) fs::rename(c.json_tmp, points_dir(m_dir) / (c.point.id + ".failed.json"), ec);
+    if (fs::exists(c.json_tmp, ec))
+      fs::rename(c.json_tmp, points_dir(m_dir) / (c.point.id + ".failed.json"), ec);
     std::string text;
     read_text(err_path, text);
     append_log(m_dir, "failed " + c.point.id + " " + why);
     m_failures.push_back({c.point, why});
     ++m_done;
     if (m_tty && m_printed_progress) std::cerr << "\r\x1b[K";
-    std::cerr << "nicsim sweep: point " << c.point.id << " (" << describe(c.point.values) << ") failed: " << why
-              << "; output in " << err_path.string() << "\n"
+    std::cerr << "nicsim sweep: point " << c.point.id << " (" << describe(c.point.values)
+              << ") failed: " << why << "; output in " << err_path.string() << "\n"
               << indent(last_lines(text, 20));
     progress(describe(c.point.values) + " failed");
   }
@@ -551,7 +552,8 @@ class sweep_runner {
     const size_t now_done = m_ran;
     const size_t remaining = m_total > m_done ? m_total - m_done : 0;
     std::string eta = "?";
-    if (now_done > 0) eta = format_duration(elapsed / static_cast<double>(now_done) * static_cast<double>(remaining));
+    if (now_done > 0)
+      eta = format_duration(elapsed / static_cast<double>(now_done) * static_cast<double>(remaining));
     const auto pct = m_total ? 100 * m_done / m_total : 100;
     std::ostringstream line;
     line << "[" << m_done << "/" << m_total << "] " << pct << "% eta " << eta << "  " << m_last_what;
@@ -804,7 +806,8 @@ sweep_plan make_sweep_plan(const std::string& scenario, const std::vector<std::s
   std::set<std::string> from_command_line;
   for (const auto& arg : grid_args) {
     const auto eq = arg.find('=');
-    if (eq == std::string::npos || eq == 0) bad_input("--grid '" + arg + "': expected KEY=V1,V2,... or KEY=A:B:STEP");
+    if (eq == std::string::npos || eq == 0)
+      bad_input("--grid '" + arg + "': expected KEY=V1,V2,... or KEY=A:B:STEP");
     const auto name = arg.substr(0, eq);
     grid_axis g{resolve_key(name), arg.substr(eq + 1), {}};
     const auto origin = "--grid " + name;
@@ -821,8 +824,8 @@ sweep_plan make_sweep_plan(const std::string& scenario, const std::vector<std::s
   for (auto& [g, origin] : axes) {
     for (const auto& [k, v] : plan.sets)
       if (k == g.key)
-        bad_input("--set " + k + " and a grid over " + k + " both given; to pin a grid to one value, use --grid " +
-                  short_name(k) + "=VALUE");
+        bad_input("--set " + k + " and a grid over " + k +
+                  " both given; to pin a grid to one value, use --grid " + short_name(k) + "=VALUE");
     g.values = expand_grid_values(cfg, g.key, g.spec, origin);
     plan.grids.push_back(g);
   }
@@ -830,7 +833,8 @@ sweep_plan make_sweep_plan(const std::string& scenario, const std::vector<std::s
   for (const auto& g : plan.grids) {
     total *= g.values.size();
     if (total > MAX_POINTS)
-      bad_input("the grid has more than " + std::to_string(MAX_POINTS) + " points; split it into several sweeps");
+      bad_input("the grid has more than " + std::to_string(MAX_POINTS) +
+                " points; split it into several sweeps");
   }
   const auto& defaults = default_config();
   for (const auto& [k, knob] : cfg.knobs()) {
@@ -871,9 +875,11 @@ sweep_plan load_sweep_plan(const std::string& sweep_json_path) {
   }
   const auto& defaults = default_config();
   for (const auto& g : j["grid"])
-    plan.grids.push_back({g["key"].get<std::string>(), g.value("spec", ""), g["values"].get<std::vector<std::string>>()});
+    plan.grids.push_back(
+        {g["key"].get<std::string>(), g.value("spec", ""), g["values"].get<std::vector<std::string>>()});
   for (const auto& g : plan.grids)
-    if (!defaults.has(g.key) || g.values.empty()) bad_input(sweep_json_path + ": grid key " + g.key + " is unknown");
+    if (!defaults.has(g.key) || g.values.empty())
+      bad_input(sweep_json_path + ": grid key " + g.key + " is unknown");
   for (const auto& [k, v] : j["base"].items()) {
     if (!defaults.has(k)) bad_input(sweep_json_path + ": knob " + k + " is unknown to this nicsim");
     const auto value = v.get<std::string>();
@@ -889,8 +895,8 @@ shard_spec parse_shard(const std::string& text) {
   const auto slash = text.find('/');
   double k = 0, n = 0;
   if (slash == std::string::npos || !parse_double(text.substr(0, slash), k) ||
-      !parse_double(text.substr(slash + 1), n) || std::floor(k) != k || std::floor(n) != n || n < 1 || k < 1 ||
-      k > n || n > 1e6)
+      !parse_double(text.substr(slash + 1), n) || std::floor(k) != k || std::floor(n) != n || n < 1 ||
+      k < 1 || k > n || n > 1e6)
     bad_input("--shard '" + text + "': expected K/N with 1 <= K <= N (e.g. --shard 3/8)");
   return {static_cast<size_t>(k), static_cast<size_t>(n)};
 }
@@ -1025,7 +1031,8 @@ int sweep_command(const sweep_options& opts) {
     bool mismatch = false;
     if (fs::exists(path, ec)) j = load_point_json(path, plan, p, &mismatch);
     if (mismatch)
-      std::cerr << "nicsim sweep: " << path.string() << " does not hold point " << p.id << "; it runs again\n";
+      std::cerr << "nicsim sweep: " << path.string() << " does not hold point " << p.id
+                << "; it runs again\n";
     if (!j.is_null()) runner.add_finished(p, j);
     if (!shard.contains(i)) continue;
     ++in_shard;
@@ -1042,9 +1049,10 @@ int sweep_command(const sweep_options& opts) {
   else
     std::cerr << "; running " << pending.size() << " with " << std::min<size_t>(jobs, pending.size())
               << " job(s) into " << opts.out << "\n";
-  append_log(opts.out, "sweep " + std::to_string(pending.size()) + " to run" +
-                           (shard.n > 1 ? " (shard " + std::to_string(shard.k) + "/" + std::to_string(shard.n) + ")"
-                                        : std::string()));
+  append_log(opts.out,
+             "sweep " + std::to_string(pending.size()) + " to run" +
+                 (shard.n > 1 ? " (shard " + std::to_string(shard.k) + "/" + std::to_string(shard.n) + ")"
+                              : std::string()));
   const bool complete = runner.run(pending, in_shard, already);
   // Another shard may share the directory: the CSV holds every finished point found there.
   try {
@@ -1069,15 +1077,17 @@ int sweep_command(const sweep_options& opts) {
   std::cerr << "; results in " << csv << "\n";
   if (opts.report) {
     if (shard.n > 1)
-      std::cerr << "nicsim sweep: no report for a shard; `nicsim merge OUT SHARD_DIR...` joins the shards and "
-                   "draws it\n";
+      std::cerr
+          << "nicsim sweep: no report for a shard; `nicsim merge OUT SHARD_DIR...` joins the shards and "
+             "draws it\n";
     else
       draw_report(opts.out);
   }
   if (!failed.empty()) {
     std::cerr << "nicsim sweep: failed points (their output is in points/<id>.err; rerun the same command to "
                  "retry them):\n";
-    for (const auto& f : failed) std::cerr << "  " << f.point.id << "  " << describe(f.point.values) << ": " << f.why << "\n";
+    for (const auto& f : failed)
+      std::cerr << "  " << f.point.id << "  " << describe(f.point.values) << ": " << f.why << "\n";
     return EXIT_INTERNAL;
   }
   return EXIT_OK;
@@ -1114,7 +1124,9 @@ int merge_command(const std::string& out, const std::vector<std::string>& shard_
         if (!fs::exists(source, ec) || fs::equivalent(source, target, ec)) continue;
         bool mismatch = false;
         if (load_point_json(source, plan, p, &mismatch).is_null()) {
-          if (mismatch) std::cerr << "nicsim merge: " << source.string() << " does not hold point " << p.id << "; skipped\n";
+          if (mismatch)
+            std::cerr << "nicsim merge: " << source.string() << " does not hold point " << p.id
+                      << "; skipped\n";
           continue;
         }
         std::string text;
@@ -1133,10 +1145,11 @@ int merge_command(const std::string& out, const std::vector<std::string>& shard_
     std::cerr << "nicsim merge: " << e.what() << "\n";
     return EXIT_INTERNAL;
   }
-  append_log(out, "merge " + std::to_string(copied) + " points copied from " + std::to_string(shard_dirs.size()) +
-                      " directories");
-  std::cerr << "nicsim merge: " << present << " of " << plan.size() << " points (" << copied << " copied from "
-            << shard_dirs.size() << " directories); results in " << (fs::path(out) / "results.csv").string() << "\n";
+  append_log(out, "merge " + std::to_string(copied) + " points copied from " +
+                      std::to_string(shard_dirs.size()) + " directories");
+  std::cerr << "nicsim merge: " << present << " of " << plan.size() << " points (" << copied
+            << " copied from " << shard_dirs.size() << " directories); results in "
+            << (fs::path(out) / "results.csv").string() << "\n";
   if (report) draw_report(out);
   if (!missing.empty()) {
     std::cerr << "nicsim merge: " << missing.size() << " points have no result yet:\n";

@@ -61,10 +61,10 @@ struct sweep_point {
 struct sweep_plan {
   std::string scenario;  // as given; informative only
   std::string title;
-  assignment sets;                            // --set, keys resolved
-  std::vector<grid_axis> grids;               // scenario's sweep.grid, then --grid
-  std::map<std::string, std::string> base;    // every knob after scenario and --set
-  std::vector<std::string> child_sets;        // KEY=VALUE that rebuild `base` in a child
+  assignment sets;                          // --set, keys resolved
+  std::vector<grid_axis> grids;             // scenario's sweep.grid, then --grid
+  std::map<std::string, std::string> base;  // every knob after scenario and --set
+  std::vector<std::string> child_sets;      // KEY=VALUE that rebuild `base` in a child
   size_t size() const;
   sweep_point point(size_t index) const;
   // What two sweeps must agree on to share points (base knobs and grids); empty when they do.

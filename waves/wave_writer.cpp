@@ -155,7 +155,7 @@ void wave_writer::emit(sig& s) {
 bool wave_writer::open_window(uint64_t time_ps) {
   // Until time moves past zero, signals may still be declared: values are
   // kept and written when the window opens.
-  if (!m_header_done && time_ps == 0 && m_opt.from_ps == 0) return false;
+  if (!m_header_done && time_ps == 0) return false;
   if (!m_header_done) start_header();
   if (time_ps < m_opt.from_ps || time_ps >= m_opt.to_ps) return false;
   if (!m_window_open) {

@@ -1,0 +1,450 @@
+// `nicsim sweep`, `merge` and `report` as a user meets them: the grid and its
+// ranges, exactly the expected rows, resume after a kill, shards merged, bad
+// input refused before anything runs, failing points, and plots traceable to
+// the CSV they show.
+#include "tb/sweep.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+using nicsim::tb::config;
+using nicsim::tb::config_error;
+using nicsim::tb::expand_grid_values;
+using row = std::map<std::string, std::string>;
+
+struct outcome {
+  int status;
+  std::string output;  // stdout and stderr
+};
+
+std::string nicsim_bin() { return std::string(NICSIM_BINARY_DIR) + "/tb/nicsim"; }
+
+// A fresh, empty path for a test's sweep directory.
+std::string scratch(const std::string& name) {
+  const auto path = std::string(NICSIM_BINARY_DIR) + "/test_scratch_sweep_" + name;
+  fs::remove_all(path);
+  return path;
+}
+
+outcome sh(const std::string& cmd) {
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  outcome o{-1, ""};
+  if (p == nullptr) return o;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) o.output.append(buf.data(), n);
+  const int raw = pclose(p);
+  o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return o;
+}
+
+outcome cli(const std::string& args) { return sh(nicsim_bin() + " " + args); }
+
+std::string read(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, sep)) out.push_back(item);
+  return out;
+}
+
+std::vector<row> read_csv(const std::string& path) {
+  const auto lines = split(read(path), '\n');
+  std::vector<row> rows;
+  if (lines.empty()) return rows;
+  const auto header = split(lines[0], ',');
+  for (size_t i = 1; i < lines.size(); ++i) {
+    if (lines[i].empty()) continue;
+    const auto cells = split(lines[i] + ",", ',');  // a trailing empty cell survives getline
+    row r;
+    for (size_t c = 0; c < header.size(); ++c) r[header[c]] = c < cells.size() ? cells[c] : "";
+    rows.push_back(r);
+  }
+  return rows;
+}
+
+std::set<std::string> point_jsons(const std::string& dir) {
+  std::set<std::string> ids;
+  if (!fs::exists(dir + "/points")) return ids;
+  for (const auto& e : fs::directory_iterator(dir + "/points")) {
+    const auto name = e.path().filename().string();
+    if (name.size() > 5 && name.substr(name.size() - 5) == ".json" &&
+        name.find(".failed") == std::string::npos)
+      ids.insert(name.substr(0, name.size() - 5));
+  }
+  return ids;
+}
+
+std::vector<std::string> values(const std::string& key, const std::string& spec) {
+  return expand_grid_values(config(), key, spec, "test");
+}
+
+const std::string quick = " --set sim.duration_us=300 --no-report";
+
+}  // namespace
+
+TEST(sweep_grid, ranges_include_both_ends) {
+  EXPECT_EQ(values("nic.coalesce.rx_usecs", "0:100:25"),
+            (std::vector<std::string>{"0", "25", "50", "75", "100"}));
+  EXPECT_EQ(values("nic.coalesce.rx_usecs", "1:3"), (std::vector<std::string>{"1", "2", "3"}));
+  EXPECT_EQ(values("traffic.rate_gbps", "0.1:0.5:0.1"),
+            (std::vector<std::string>{"0.1", "0.2", "0.3", "0.4", "0.5"}));
+}
+
+TEST(sweep_grid, log_and_geometric_ranges) {
+  EXPECT_EQ(values("nic.coalesce.rx_usecs", "1:1000:log4"),
+            (std::vector<std::string>{"1", "10", "100", "1000"}));
+  EXPECT_EQ(values("traffic.rate_gbps", "0.1:10:log3"), (std::vector<std::string>{"0.1", "1", "10"}));
+  EXPECT_EQ(values("nic.rx_ring_size", "64:1024:*2"),
+            (std::vector<std::string>{"64", "128", "256", "512", "1024"}));
+}
+
+TEST(sweep_grid, lists_mix_values_and_ranges_and_drop_duplicates) {
+  EXPECT_EQ(values("nic.coalesce.rx_usecs", "0,20,10:30:10"),
+            (std::vector<std::string>{"0", "20", "10", "30"}));
+  EXPECT_EQ(values("host.napi", "true,false"), (std::vector<std::string>{"true", "false"}));
+  EXPECT_EQ(values("traffic.rate_gbps", "1.50,3e0"), (std::vector<std::string>{"1.5", "3"}));
+}
+
+TEST(sweep_grid, bad_specs_name_the_key_and_value) {
+  EXPECT_THROW(values("nic.coalesce.rx_usecs", "10:1"), config_error);
+  EXPECT_THROW(values("nic.coalesce.rx_usecs", "1:10:0"), config_error);
+  EXPECT_THROW(values("nic.coalesce.rx_usecs", "0:10:log1"), config_error);
+  EXPECT_THROW(values("traffic.pattern", "0:1"), config_error);
+  EXPECT_THROW(values("nic.coalesce.rx_usecs", "1:1e9:1"), config_error);  // surely a typo
+  try {
+    values("traffic.frame_bytes", "64,2000");
+    FAIL() << "out of range value accepted";
+  } catch (const config_error& e) {
+    EXPECT_NE(std::string(e.what()).find("traffic.frame_bytes = 2000"), std::string::npos) << e.what();
+  }
+}
+
+TEST(sweep_grid, ethtool_names_resolve_to_knobs) {
+  EXPECT_EQ(nicsim::tb::resolve_key("rx-usecs"), "nic.coalesce.rx_usecs");
+  EXPECT_EQ(nicsim::tb::resolve_key("rx-frames"), "nic.coalesce.rx_frames");
+  EXPECT_EQ(nicsim::tb::resolve_key("rx"), "nic.rx_ring_size");
+  EXPECT_EQ(nicsim::tb::short_name("nic.rx_ring_size"), "rx");
+  const config cfg;
+  for (const auto& a : nicsim::tb::key_aliases()) EXPECT_TRUE(cfg.has(a.key)) << a.alias << " -> " << a.key;
+}
+
+TEST(sweep_grid, point_ids_are_stable_and_shards_partition_the_grid) {
+  const auto a = nicsim::tb::make_sweep_plan("", {"rx-usecs=0,20,50", "rate=1:3"}, {});
+  const auto b = nicsim::tb::make_sweep_plan("", {"rx-usecs=0,20,50", "rate=1:3"}, {});
+  ASSERT_EQ(a.size(), 9u);
+  std::set<size_t> covered;
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a.point(i).id, b.point(i).id);
+    size_t owners = 0;
+    for (size_t k = 1; k <= 4; ++k) owners += nicsim::tb::parse_shard(std::to_string(k) + "/4").contains(i);
+    EXPECT_EQ(owners, 1u) << i;
+  }
+  // The last grid varies fastest, as in nested loops written in that order.
+  EXPECT_EQ(a.point(1).values[0].second, "0");
+  EXPECT_EQ(a.point(1).values[1].second, "2");
+  EXPECT_THROW(nicsim::tb::parse_shard("0/4"), config_error);
+  EXPECT_THROW(nicsim::tb::parse_shard("5/4"), config_error);
+}
+
+TEST(sweep, small_sweep_produces_exactly_the_expected_rows) {
+  const auto dir = scratch("rows");
+  const auto o = cli("sweep --grid rx-usecs=0,20 --grid rate=1,2 --jobs 2 --out " + dir + quick);
+  ASSERT_EQ(o.status, 0) << o.output;
+  const auto rows = read_csv(dir + "/results.csv");
+  ASSERT_EQ(rows.size(), 4u);
+  const std::vector<std::pair<std::string, std::string>> expected{
+      {"0", "1"}, {"0", "2"}, {"20", "1"}, {"20", "2"}};
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i].at("point"), std::to_string(i));
+    EXPECT_EQ(rows[i].at("nic.coalesce.rx_usecs"), expected[i].first);
+    EXPECT_EQ(rows[i].at("traffic.rate_gbps"), expected[i].second);
+    EXPECT_EQ(rows[i].at("sim_time_ns"), "300000");
+    EXPECT_EQ(rows[i].at("conservation.ok"), "true");
+    const auto j = nlohmann::json::parse(read(dir + "/points/" + rows[i].at("id") + ".json"));
+    EXPECT_EQ(j["config"]["nic.coalesce.rx_usecs"], expected[i].first);
+    EXPECT_EQ(rows[i].at("app.messages"), j["app"]["messages"].dump());
+  }
+  EXPECT_EQ(point_jsons(dir).size(), 4u);
+  // A point is the same simulation as the standalone run with the same knobs.
+  const auto alone = dir + "/alone.json";
+  ASSERT_EQ(cli("run --quiet --json " + alone +
+                " --set nic.coalesce.rx_usecs=20 --set traffic.rate_gbps=2 --set sim.duration_us=300")
+                .status,
+            0);
+  const auto standalone = nicsim::tb::result_row(nlohmann::json::parse(read(alone)));
+  const auto& columns = nicsim::tb::result_columns();
+  for (size_t c = 0; c < columns.size(); ++c) EXPECT_EQ(rows[3].at(columns[c]), standalone[c]) << columns[c];
+  // The header: point, id, the grid keys, then the fixed result columns.
+  const auto header = split(split(read(dir + "/results.csv"), '\n')[0], ',');
+  ASSERT_GE(header.size(), 5u);
+  EXPECT_EQ(header[2], "nic.coalesce.rx_usecs");
+  EXPECT_EQ(header[3], "traffic.rate_gbps");
+  EXPECT_EQ(header[4], "sim_time_ns");
+}
+
+TEST(sweep, progress_lines_count_up_to_the_total) {
+  const auto dir = scratch("progress");
+  const auto o = cli("sweep --grid seed=1:3 --jobs 1 --out " + dir + quick);
+  ASSERT_EQ(o.status, 0) << o.output;
+  EXPECT_NE(o.output.find("[1/3] 33% eta"), std::string::npos) << o.output;
+  EXPECT_NE(o.output.find("[3/3] 100% eta"), std::string::npos) << o.output;
+}
+
+TEST(sweep, resume_after_kill_repeats_no_point_and_loses_none) {
+  const auto dir = scratch("resume");
+  // Points long enough (about 0.1 s of wall time each) for the kill to land mid-sweep.
+  const std::vector<std::string> args{
+      nicsim_bin(), "sweep", "--grid",      "seed=1:6", "--set", "sim.duration_us=20000",
+      "--jobs",     "1",     "--no-report", "--out",    dir};
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    freopen("/dev/null", "w", stderr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (point_jsons(dir).empty() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  // The point in flight dies with the sweep; give it a moment to be gone.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const auto before = point_jsons(dir);
+  ASSERT_FALSE(before.empty());
+  ASSERT_LT(before.size(), 6u) << "the sweep finished before the kill; the test proves nothing";
+  std::map<std::string, std::pair<ino_t, int64_t>> stamp;
+  for (const auto& id : before) {
+    struct stat st {};
+    ASSERT_EQ(stat((dir + "/points/" + id + ".json").c_str(), &st), 0);
+    stamp[id] = {st.st_ino, static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+  }
+
+  const auto o = cli("sweep --grid seed=1:6 --set sim.duration_us=20000 --jobs 1 --no-report --out " + dir);
+  ASSERT_EQ(o.status, 0) << o.output;
+  EXPECT_NE(o.output.find(std::to_string(before.size()) + " already finished"), std::string::npos)
+      << o.output;
+  const auto after = point_jsons(dir);
+  EXPECT_EQ(after.size(), 6u);
+  for (const auto& [id, st_before] : stamp) {
+    struct stat st {};
+    ASSERT_EQ(stat((dir + "/points/" + id + ".json").c_str(), &st), 0);
+    EXPECT_EQ(st.st_ino, st_before.first) << id << " was written again";
+    EXPECT_EQ(static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec, st_before.second)
+        << id;
+  }
+  // Across both runs, every point finished exactly once.
+  std::map<std::string, int> done;
+  for (const auto& line : split(read(dir + "/sweep.log"), '\n')) {
+    const auto words = split(line, ' ');
+    if (words.size() >= 3 && words[1] == "done") ++done[words[2]];
+  }
+  EXPECT_EQ(done.size(), 6u);
+  for (const auto& [id, n] : done) EXPECT_EQ(n, 1) << id;
+  EXPECT_EQ(read_csv(dir + "/results.csv").size(), 6u);
+}
+
+TEST(sweep, shards_merged_equal_the_unsharded_sweep) {
+  const std::string grid = " --grid rx-usecs=0,20,50 --grid rate=1,3" + quick;
+  const auto whole = scratch("whole");
+  ASSERT_EQ(cli("sweep" + grid + " --out " + whole).status, 0);
+  std::string shard_dirs;
+  std::vector<std::string> shards;
+  std::set<std::string> seen;
+  for (int k = 1; k <= 3; ++k) {
+    const auto d = scratch("shard" + std::to_string(k));
+    shards.push_back(d);
+    const auto o = cli("sweep" + grid + " --shard " + std::to_string(k) + "/3 --out " + d);
+    ASSERT_EQ(o.status, 0) << o.output;
+    const auto ids = point_jsons(d);
+    EXPECT_EQ(ids.size(), 2u);
+    for (const auto& id : ids) EXPECT_TRUE(seen.insert(id).second) << id << " ran in two shards";
+    shard_dirs += " " + d;
+  }
+  const auto merged = scratch("merged");
+  const auto o = cli("merge --no-report " + merged + shard_dirs);
+  ASSERT_EQ(o.status, 0) << o.output;
+  EXPECT_EQ(seen, point_jsons(whole));
+  const auto csv = read(whole + "/results.csv");
+  EXPECT_EQ(split(csv, '\n').size(), 7u);
+  EXPECT_EQ(read(merged + "/results.csv"), csv);
+  // A merge missing a shard says which points have no result.
+  const auto partial = scratch("partial");
+  const auto p = cli("merge --no-report " + partial + " " + shards[0]);
+  EXPECT_EQ(p.status, 1) << p.output;
+  EXPECT_NE(p.output.find("4 points have no result"), std::string::npos) << p.output;
+}
+
+TEST(sweep, bad_grid_key_is_rejected_before_anything_runs) {
+  const auto dir = scratch("bad");
+  for (const auto& [args, needle] : std::vector<std::pair<std::string, std::string>>{
+           {"--grid rx-usec=0,20", "rx-usec"},
+           {"--grid rx-usecs=0,70000", "nic.coalesce.rx_usecs = 70000"},
+           {"--grid rx=64,100", "nic.rx_ring_size = 100"},  // not a multiple of 8
+           {"--grid rate=5,20", "traffic.rate_gbps = 20"},  // above line rate
+           {"--grid pattern=constant,sawtooth", "sawtooth"},
+           {"--grid rx-usecs=0,20 --shard 4/3", "--shard"},
+           {"--grid rx-usecs", "rx-usecs"},
+           {"--grid rx-usecs=0 --set rx-usecs=5", "rx-usecs"}}) {
+    const auto o = cli("sweep " + args + " --out " + dir + quick);
+    EXPECT_EQ(o.status, 2) << args << ": " << o.output;
+    EXPECT_NE(o.output.find(needle), std::string::npos) << args << ": " << o.output;
+    EXPECT_FALSE(fs::exists(dir)) << args << ": something ran";
+  }
+}
+
+TEST(sweep, rerun_with_another_grid_into_the_same_directory_is_refused) {
+  const auto dir = scratch("other");
+  ASSERT_EQ(cli("sweep --grid rx-usecs=0,20 --out " + dir + quick).status, 0);
+  const auto csv = read(dir + "/results.csv");
+  const auto o = cli("sweep --grid rx-usecs=0,50 --out " + dir + quick);
+  EXPECT_EQ(o.status, 2);
+  EXPECT_NE(o.output.find("holds a different sweep"), std::string::npos) << o.output;
+  const auto o2 = cli("sweep --grid rx-usecs=0,20 --out " + dir + " --set sim.duration_us=400 --no-report");
+  EXPECT_EQ(o2.status, 2);
+  EXPECT_NE(o2.output.find("sim.duration_us"), std::string::npos) << o2.output;
+  EXPECT_EQ(read(dir + "/results.csv"), csv);
+}
+
+TEST(sweep, failing_point_is_reported_and_the_rest_still_run) {
+  const auto dir = scratch("failing");
+  const auto wrapper = std::string(NICSIM_BINARY_DIR) + "/test_scratch_sweep_wrapper.sh";
+  std::ofstream(wrapper)
+      << "#!/bin/sh\n"
+         "for a in \"$@\"; do\n"
+         "  if [ \"$a\" = sim.seed=2 ]; then echo 'boom: seed 2 is cursed' >&2; exit 1; fi\n"
+         "done\n"
+         "exec "
+      << nicsim_bin() << " \"$@\"\n";
+  fs::permissions(wrapper, fs::perms::owner_all);
+  const std::string args = "sweep --grid seed=1,2,3 --jobs 1 --out " + dir + quick;
+  const auto o = sh("NICSIM_SWEEP_CHILD=" + wrapper + " " + nicsim_bin() + " " + args);
+  EXPECT_EQ(o.status, 1) << o.output;
+  EXPECT_NE(o.output.find("boom: seed 2 is cursed"), std::string::npos) << o.output;
+  EXPECT_NE(o.output.find("seed=2"), std::string::npos) << o.output;
+  auto rows = read_csv(dir + "/results.csv");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].at("sim.seed"), "1");
+  EXPECT_EQ(rows[1].at("sim.seed"), "3");
+  const auto failed_id = nicsim::tb::make_sweep_plan("", {"seed=1,2,3"}, {"sim.duration_us=300"}).point(1).id;
+  EXPECT_NE(read(dir + "/points/" + failed_id + ".err").find("boom"), std::string::npos);
+  // Rerunning retries only the failed point.
+  const auto again = cli(args);
+  EXPECT_EQ(again.status, 0) << again.output;
+  EXPECT_NE(again.output.find("2 already finished"), std::string::npos) << again.output;
+  rows = read_csv(dir + "/results.csv");
+  EXPECT_EQ(rows.size(), 3u);
+  EXPECT_FALSE(fs::exists(dir + "/points/" + failed_id + ".err"));
+}
+
+TEST(sweep, plots_are_made_from_the_csv_they_claim_to_show) {
+  if (std::system("/usr/bin/python3 -c 'import matplotlib' >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "python3-matplotlib is not installed";
+  const auto dir = scratch("report");
+  const auto o = cli("sweep --grid rate=1,2 --grid rx-usecs=10,50 --set sim.duration_us=300 --out " + dir);
+  ASSERT_EQ(o.status, 0) << o.output;
+  auto check = [&dir](const std::string& tampered_point) {
+    const auto sha = split(sh("sha256sum " + dir + "/results.csv").output, ' ').at(0);
+    const auto html = read(dir + "/report.html");
+    EXPECT_NE(html.find("<code id='csv-sha256'>" + sha + "</code>"), std::string::npos);
+    const auto figures = nlohmann::json::parse(read(dir + "/plots/figures.json"));
+    EXPECT_EQ(figures["csv_sha256"], sha);
+    std::map<std::string, row> by_point;
+    for (const auto& r : read_csv(dir + "/results.csv")) by_point[r.at("point")] = r;
+    std::set<std::string> files;
+    size_t checked = 0;
+    for (const auto& f : figures["figures"]) {
+      files.insert(f["file"].get<std::string>());
+      EXPECT_TRUE(fs::exists(dir + "/" + f["file"].get<std::string>()));
+      EXPECT_NE(html.find(f["file"].get<std::string>()), std::string::npos);
+      for (const auto& s : f["series"]) {
+        for (size_t i = 0; i < s["points"].size(); ++i) {
+          const auto& r = by_point.at(std::to_string(s["points"][i].get<int>()));
+          if (s.contains("x_column")) {
+            EXPECT_DOUBLE_EQ(s["x"][i].get<double>(), std::stod(r.at(s["x_column"].get<std::string>())));
+          }
+          double y = std::stod(r.at(s["y_column"].get<std::string>())) * s["y_factor"].get<double>();
+          if (s.contains("y_per_column")) y /= std::stod(r.at(s["y_per_column"].get<std::string>()));
+          EXPECT_NEAR(s["y"][i].get<double>(), y, 1e-9 * std::max(1.0, std::fabs(y))) << f["file"];
+          if (r.at("point") == tampered_point && s["y_column"] == "delivered_kpps") {
+            EXPECT_EQ(s["y"][i].get<double>(), 12345.0);
+          }
+          ++checked;
+        }
+      }
+    }
+    EXPECT_GT(checked, 10u);
+    for (const char* name : {"plots/delivered_vs_offered.png", "plots/latency_vs_rx_usecs.png",
+                             "plots/interrupts_per_s.png", "plots/cpu_by_context.png"})
+      EXPECT_EQ(files.count(name), 1u) << name;
+  };
+  check("");
+  // Change a value in the CSV, redraw: the report follows the CSV, not the runs.
+  auto lines = split(read(dir + "/results.csv"), '\n');
+  const auto header = split(lines[0], ',');
+  auto cells = split(lines[1], ',');
+  for (size_t c = 0; c < header.size(); ++c)
+    if (header[c] == "delivered_kpps") cells[c] = "12345";
+  std::string text = lines[0] + "\n";
+  std::string first;
+  for (const auto& c : cells) first += (first.empty() ? "" : ",") + c;
+  text += first + "\n";
+  for (size_t i = 2; i < lines.size(); ++i) text += lines[i] + "\n";
+  std::ofstream(dir + "/results.csv", std::ios::trunc) << text;
+  const auto r = cli("report " + dir);
+  ASSERT_EQ(r.status, 0) << r.output;
+  check("0");
+}
+
+TEST(sweep, shipped_studies_are_valid_sweeps) {
+  for (const auto& [name, points] : std::vector<std::pair<std::string, std::string>>{
+           {"livelock", "40 points"}, {"coalescing", "21 points"}, {"ring", "28 points"}}) {
+    const auto o =
+        cli("sweep --dry-run " + std::string(NICSIM_SOURCE_DIR) + "/tb/scenarios/study_" + name + ".yaml");
+    EXPECT_EQ(o.status, 0) << name << ": " << o.output;
+    EXPECT_EQ(o.output.rfind(points + "\n", 0), 0u) << name << ": " << o.output;
+  }
+}
+
+TEST(sweep, scenario_grid_is_replaced_by_a_grid_on_the_same_key) {
+  const auto plan = nicsim::tb::make_sweep_plan(
+      std::string(NICSIM_SOURCE_DIR) + "/tb/scenarios/study_ring.yaml", {"rx=64,128"}, {});
+  ASSERT_EQ(plan.grids.size(), 2u);
+  EXPECT_EQ(plan.grids[0].key, "traffic.burst_frames");
+  EXPECT_EQ(plan.grids[1].key, "nic.rx_ring_size");
+  EXPECT_EQ(plan.grids[1].values, (std::vector<std::string>{"64", "128"}));
+  EXPECT_EQ(plan.size(), 8u);
+}

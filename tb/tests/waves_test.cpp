@@ -1,0 +1,263 @@
+// Waves, timeline and pcap read back the way a user would: FST through
+// fst2vcd, the timeline JSON through a parser, the pcap through libpcap and
+// tshark. The assertions are the co-analysis story, not file sizes.
+#include <gtest/gtest.h>
+#include <pcap/pcap.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct outcome {
+  int status;
+  std::string output;
+};
+
+outcome sh(const std::string& cmd) {
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  outcome o{-1, ""};
+  if (p == nullptr) return o;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) o.output.append(buf.data(), n);
+  const int raw = pclose(p);
+  o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return o;
+}
+
+std::string nicsim() { return std::string(NICSIM_BINARY_DIR) + "/tb/nicsim"; }
+std::string scratch(const std::string& name) {
+  return std::string(NICSIM_BINARY_DIR) + "/test_waves_" + name;
+}
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in);
+}
+
+// A VCD as (signal path → [(time_ps, value)]), values as text ("hardirq", "101", "1").
+using changes = std::map<std::string, std::vector<std::pair<uint64_t, std::string>>>;
+changes parse_vcd(const std::string& text) {
+  changes out;
+  std::map<std::string, std::string> code_to_path;
+  std::vector<std::string> scope;
+  std::istringstream in(text);
+  std::string line;
+  uint64_t t = 0;
+  while (std::getline(in, line)) {
+    std::istringstream ls(line);
+    std::string tok;
+    ls >> tok;
+    if (tok == "$scope") {
+      std::string kind, name;
+      ls >> kind >> name;
+      scope.push_back(name);
+    } else if (tok == "$upscope") {
+      scope.pop_back();
+    } else if (tok == "$var") {
+      std::string type, width, code, name;
+      ls >> type >> width >> code >> name;
+      std::string path;
+      for (const auto& s : scope) path += s + ".";
+      code_to_path.emplace(code, path + name);  // aliases keep their first (outermost) name
+    } else if (!tok.empty() && tok[0] == '#') {
+      t = std::stoull(tok.substr(1));
+    } else if (!tok.empty() && (tok[0] == 'b' || tok[0] == 's')) {
+      std::string code;
+      ls >> code;
+      if (code_to_path.count(code)) out[code_to_path[code]].emplace_back(t, tok.substr(1));
+    } else if (!tok.empty() && (tok[0] == '0' || tok[0] == '1' || tok[0] == 'x')) {
+      const std::string code = tok.substr(1);
+      if (code_to_path.count(code)) out[code_to_path[code]].emplace_back(t, tok.substr(0, 1));
+    }
+  }
+  return out;
+}
+
+uint64_t first_time(const changes& c, const std::string& path, uint64_t after,
+                    const std::function<bool(const std::string&)>& pred) {
+  auto it = c.find(path);
+  if (it == c.end()) return UINT64_MAX;
+  for (const auto& [t, v] : it->second)
+    if (t >= after && pred(v)) return t;
+  return UINT64_MAX;
+}
+
+bool nonzero_bits(const std::string& v) { return v.find('1') != std::string::npos; }
+
+const std::string burst =
+    " --set traffic.pattern=burst --set traffic.burst_frames=16 --set traffic.rate_gbps=0.4"
+    " --set traffic.frame_bytes=1024 --set nic.coalesce.rx_usecs=20 --set sim.duration_us=300";
+
+}  // namespace
+
+TEST(waves, fst_shows_timer_then_irq_then_hardirq_then_softirq) {
+  const auto fst = scratch("story.fst");
+  ASSERT_EQ(sh(nicsim() + " run --quiet --waves " + fst + burst).status, 0);
+  const auto vcd = sh("fst2vcd " + fst);
+  ASSERT_EQ(vcd.status, 0) << vcd.output;
+  const auto c = parse_vcd(vcd.output);
+  const uint64_t pending = first_time(c, "nic.moderation.pending", 0, nonzero_bits);
+  ASSERT_NE(pending, UINT64_MAX);
+  const uint64_t msi = first_time(c, "nic.msi.count", pending, nonzero_bits);
+  ASSERT_NE(msi, UINT64_MAX);
+  EXPECT_GE(msi, pending + 20'000'000u);  // rx-usecs after the first pending packet
+  EXPECT_LT(msi, pending + 21'000'000u);
+  const uint64_t hardirq =
+      first_time(c, "cpu0.context", msi, [](const std::string& v) { return v == "hardirq"; });
+  ASSERT_NE(hardirq, UINT64_MAX);
+  EXPECT_GE(hardirq, msi + 250'000u);  // the MSI's flight over the link
+  const uint64_t softirq =
+      first_time(c, "cpu0.context", hardirq, [](const std::string& v) { return v == "softirq"; });
+  ASSERT_NE(softirq, UINT64_MAX);
+  EXPECT_GT(softirq, hardirq);
+  // The reader wakes after that, and the queue it drains was filled by the softirq.
+  const uint64_t queued = first_time(c, "host.sock.udp_9000.rx_queue", softirq, nonzero_bits);
+  const uint64_t running = first_time(c, "host.task_state.udp_reader_0", queued,
+                                      [](const std::string& v) { return v == "running"; });
+  EXPECT_NE(queued, UINT64_MAX);
+  EXPECT_NE(running, UINT64_MAX);
+  // The verilated block's own signals sit next to it, on the same time base.
+  const auto rtl = sh("fst2vcd " + scratch("story.rtl.fst"));
+  ASSERT_EQ(rtl.status, 0) << rtl.output;
+  const auto r = parse_vcd(rtl.output);
+  const uint64_t rtl_irq = first_time(r, "top.nic.moderation.irq", 0, nonzero_bits);
+  EXPECT_NE(rtl_irq, UINT64_MAX);
+  EXPECT_LE(rtl_irq >= msi ? rtl_irq - msi : msi - rtl_irq, 2u);  // same instant, up to the clock's ps
+}
+
+TEST(waves, vcd_window_and_groups_keep_only_what_was_asked) {
+  const auto vcd = scratch("window.vcd");
+  ASSERT_EQ(sh(nicsim() + " run --quiet --waves " + vcd +
+               " --waves-from 40 --waves-to 60 --waves-groups nic,wire" + burst)
+                .status,
+            0);
+  std::ifstream in(vcd);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const auto c = parse_vcd(ss.str());
+  ASSERT_FALSE(c.empty());
+  for (const auto& [path, v] : c) {
+    EXPECT_TRUE(path.rfind("nic.", 0) == 0 || path.rfind("wire.", 0) == 0) << path;
+    for (const auto& [t, value] : v) {
+      EXPECT_GE(t, 40'000'000u) << path;
+      EXPECT_LT(t, 60'000'000u) << path;
+    }
+  }
+  // The window opens with every signal's value, so nothing starts unknown.
+  EXPECT_EQ(c.at("nic.ring.rdt").front().first, 40'000'000u);
+}
+
+TEST(waves, recording_does_not_change_the_results) {
+  const auto plain = scratch("plain.json"), traced = scratch("traced.json");
+  const std::string args =
+      " --quiet --set traffic.pattern=poisson --set traffic.rate_gbps=2 --set sim.duration_us=1000";
+  ASSERT_EQ(sh(nicsim() + " run --json " + plain + args).status, 0);
+  ASSERT_EQ(sh(nicsim() + " run --json " + traced + args + " --waves " + scratch("same.fst") +
+               " --timeline " + scratch("same.trace.json") + " --pcap " + scratch("same.pcap"))
+                .status,
+            0);
+  auto a = read_json(plain), b = read_json(traced);
+  for (auto* j : {&a, &b}) {
+    (*j)["sim"].erase("wall_s");
+    (*j)["sim"].erase("frames_per_wall_s");
+    (*j)["sim"].erase("slowdown");
+  }
+  EXPECT_EQ(a, b);
+}
+
+TEST(waves, timeline_flows_end_in_the_reader_and_slices_balance) {
+  const auto trace = scratch("timeline.json"), stats = scratch("timeline_stats.json");
+  ASSERT_EQ(
+      sh(nicsim() + " run --quiet --json " + stats + " --timeline " + trace + " --set sim.duration_us=300")
+          .status,
+      0);
+  const auto t = read_json(trace);
+  const auto s = read_json(stats);
+  std::map<int, std::string> thread_names;
+  std::map<int, int> depth;
+  std::map<std::string, int> slice_names;
+  int flow_ends = 0, flow_ends_in_reader = 0;
+  for (const auto& e : t["traceEvents"]) {
+    const std::string ph = e["ph"];
+    if (ph == "M" && e["name"] == "thread_name") thread_names[e["tid"].get<int>()] = e["args"]["name"];
+    if (ph == "B") {
+      ++depth[e["tid"].get<int>()];
+      ++slice_names[e["name"].get<std::string>()];
+    }
+    if (ph == "E") {
+      EXPECT_GE(--depth[e["tid"].get<int>()], 0);
+    }
+    if (ph == "f") {
+      ++flow_ends;
+      if (thread_names[e["tid"].get<int>()] == "udp_reader/0") ++flow_ends_in_reader;
+    }
+  }
+  for (const auto& [tid, d] : depth) EXPECT_EQ(d, 0) << thread_names[tid];
+  EXPECT_EQ(flow_ends, s["app"]["messages"].get<int>());
+  EXPECT_EQ(flow_ends_in_reader, flow_ends);
+  for (const char* fn : {"do_IRQ", "e1000_intr", "__do_softirq", "net_rx_action", "e1000_clean", "ip_rcv",
+                         "udp_rcv", "recvfrom", "__schedule"})
+    EXPECT_GT(slice_names[fn], 0) << fn;
+  // Stage latencies add up to the end-to-end mean.
+  EXPECT_EQ(s["latency_stages_ns"]["frames"], s["app"]["messages"]);
+  double sum = 0;
+  for (const auto& [k, v] : s["latency_stages_ns"].items()) {
+    if (k != "frames") sum += v["mean"].get<double>();
+  }
+  EXPECT_GT(sum, 0);
+}
+
+TEST(waves, pcap_holds_every_wire_frame_with_ns_times_and_fates) {
+  const auto pcap_path = scratch("wire.pcap"), stats = scratch("wire_stats.json");
+  ASSERT_EQ(sh(nicsim() + " run --quiet --json " + stats + " --pcap " + pcap_path +
+               " --set sim.duration_us=300 --set traffic.count=40 --set traffic.dst_port=7777")
+                .status,
+            0);
+  const auto s = read_json(stats);
+  char err[PCAP_ERRBUF_SIZE];
+  pcap_t* p = pcap_open_offline_with_tstamp_precision(pcap_path.c_str(), PCAP_TSTAMP_PRECISION_NANO, err);
+  ASSERT_NE(p, nullptr) << err;
+  EXPECT_EQ(pcap_datalink(p), DLT_EN10MB);
+  pcap_pkthdr* h;
+  const u_char* data;
+  std::vector<uint64_t> ts;
+  while (pcap_next_ex(p, &h, &data) == 1) {
+    ts.push_back(static_cast<uint64_t>(h->ts.tv_sec) * 1000000000u + static_cast<uint64_t>(h->ts.tv_usec));
+    EXPECT_EQ(h->len, 512u - 4u);  // FCS stripped, as captures show frames
+  }
+  pcap_close(p);
+  ASSERT_EQ(ts.size(), s["wire"]["frames"].get<size_t>());
+  // Constant 1 Gb/s of 512-byte frames: 4256 ns apart, to the nanosecond.
+  for (size_t i = 1; i < ts.size(); ++i) EXPECT_EQ(ts[i] - ts[i - 1], 4256u) << i;
+  std::ifstream fates(pcap_path + ".fates.csv");
+  std::string line;
+  std::getline(fates, line);
+  EXPECT_EQ(line, "packet,seq,fate");
+  std::map<std::string, int> count;
+  while (std::getline(fates, line)) ++count[line.substr(line.rfind(',') + 1)];
+  EXPECT_EQ(count["udp.NoPorts"], s["udp"]["NoPorts"].get<int>());
+  EXPECT_EQ(count["udp.NoPorts"], 40);
+  // tshark agrees: the frames are real UDP to the closed port.
+  const auto tshark =
+      sh("tshark -r " + pcap_path + " -Y udp.dstport==7777 -T fields -e frame.number | wc -l");
+  ASSERT_EQ(tshark.status, 0);
+  EXPECT_EQ(std::stoi(tshark.output.substr(tshark.output.find_last_of('\n', tshark.output.size() - 2) + 1)),
+            40);
+}
+
+TEST(waves, unwritable_wave_file_is_bad_input_naming_it) {
+  const auto o = sh(nicsim() + " run --waves /nonexistent/dir/x.fst");
+  EXPECT_EQ(o.status, 2);
+  EXPECT_NE(o.output.find("/nonexistent/dir/x.fst"), std::string::npos) << o.output;
+  const auto bad_ext = sh(nicsim() + " run --waves " + scratch("x.txt"));
+  EXPECT_EQ(bad_ext.status, 2);
+}
