@@ -34,6 +34,7 @@ e1000_adapter::e1000_adapter(const sc_core::sc_module_name& name, const e1000_pa
   m_napi.name = "eth0";
   m_napi.weight = params.napi_weight;
   m_napi.poll_name = "e1000_clean";
+  m_stack.napi_observe(m_napi);
   m_napi.poll = [this](napi_struct& n, int budget) { return e1000_clean(n, budget); };
   m_ring = m_mem.ptr(params.ring_dma, uint64_t{params.rx_ring_size} * regs::RX_DESC_SIZE);
   m_cpu.request_irq(

@@ -18,9 +18,15 @@ netstack::netstack(cpu& c, skb_cache& skbs, rx_buffer_pool& buffers, const netst
   m_backlog.poll_name = "process_backlog";
   m_backlog.weight = params.dev_weight;
   m_backlog.poll = [this](napi_struct& n, int quota) { return process_backlog(n, quota); };
+  napi_observe(m_backlog);
 }
 
 // ------------------------------------------------------------------ NAPI
+
+void netstack::napi_observe(napi_struct& n) {
+  n.state_probe.attach(m_cpu.observer(), "host.napi." + n.name, 1);
+  n.state_probe(n.sched);
+}
 
 bool netstack::napi_schedule_prep(napi_struct& n) {
   if (n.sched) {
@@ -28,6 +34,7 @@ bool netstack::napi_schedule_prep(napi_struct& n) {
     return false;
   }
   n.sched = true;
+  n.state_probe(1);
   return true;
 }
 
@@ -46,6 +53,7 @@ bool netstack::napi_complete_done(napi_struct& n, int /*work_done*/) {
     return false;
   }
   n.sched = false;
+  n.state_probe(0);
   return true;
 }
 
@@ -143,6 +151,7 @@ int netstack::process_backlog(napi_struct& n, int quota) {
     if (m_input_pkt_queue.empty()) {
       n.sched = false;  // napi->state = 0: the backlog completes without napi_complete
       n.missed = false;
+      n.state_probe(0);
       break;
     }
     sk_buff* skb = m_input_pkt_queue.front();

@@ -25,6 +25,7 @@ struct napi_struct {
   int weight = 64;      // NAPI_POLL_WEIGHT
   bool sched = false;   // NAPI_STATE_SCHED
   bool missed = false;  // NAPI_STATE_MISSED
+  waves::probe state_probe;  // NAPI_STATE_SCHED as a wave
   uint64_t polls = 0;
 };
 
@@ -75,6 +76,8 @@ class netstack {
   bool napi_schedule_prep(napi_struct& n);
   void __napi_schedule(napi_struct& n);
   bool napi_complete_done(napi_struct& n, int work_done);
+  // Shows n's scheduled state in the waves as host.napi.<name>.
+  void napi_observe(napi_struct& n);
   void net_rx_action();
 
   // ---- receive

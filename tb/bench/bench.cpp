@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "tb/run.h"
+#include "tb/trace_hub.h"
 
 namespace {
 
@@ -22,6 +24,7 @@ struct workload {
   const char* name;
   const char* what;
   std::vector<std::string> sets;
+  bool record = false;  // waves + timeline + pcap into a scratch folder
 };
 
 const std::vector<workload>& workloads() {
@@ -33,6 +36,10 @@ const std::vector<workload>& workloads() {
       {"udp1518_linerate",
        "1518 B frames at 10 Gb/s line rate, ring 1024, 1 ms",
        {"traffic.frame_bytes=1518", "traffic.rate_gbps=10", "nic.rx_ring_size=1024", "sim.duration_us=1000"}},
+      {"default_recorded",
+       "the default workload with --waves, --timeline and --pcap",
+       {"sim.duration_us=20000"},
+       true},
       {"idle_100ms", "one frame, then 100 ms of idle link", {"traffic.count=1", "sim.duration_us=100000"}},
   };
   return w;
@@ -40,7 +47,16 @@ const std::vector<workload>& workloads() {
 
 int run_one(const workload& w) {
   const auto cfg = nicsim::tb::load_config("", w.sets);
-  const auto j = nicsim::tb::run_simulation(cfg);
+  nicsim::tb::trace_options trace;
+  if (w.record) {
+    const std::string dir = std::filesystem::temp_directory_path() / ("nicsim_bench_" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir);
+    trace.waves = dir + "/run.fst";
+    trace.timeline = dir + "/run.json";
+    trace.pcap = dir + "/run.pcap";
+  }
+  const auto j = nicsim::tb::run_simulation(cfg, trace);
+  if (w.record) std::filesystem::remove_all(std::filesystem::path(trace.waves).parent_path());
   nlohmann::ordered_json out = {{"workload", w.name},
                                 {"sim_ns", j["sim"]["sim_time_ns"]},
                                 {"wall_s", j["sim"]["wall_s"]},

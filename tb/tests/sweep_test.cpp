@@ -266,14 +266,17 @@ TEST(sweep, resume_after_kill_repeats_no_point_and_loses_none) {
     EXPECT_EQ(static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec, st_before.second)
         << id;
   }
-  // Across both runs, every point finished exactly once.
-  std::map<std::string, int> done;
+  // The resumed run started exactly the points that had not finished.
+  std::vector<std::string> started_after_resume;
   for (const auto& line : split(read(dir + "/sweep.log"), '\n')) {
     const auto words = split(line, ' ');
-    if (words.size() >= 3 && words[1] == "done") ++done[words[2]];
+    if (words.size() >= 2 && words[1] == "sweep") started_after_resume.clear();
+    if (words.size() >= 3 && words[1] == "start") started_after_resume.push_back(words[2]);
   }
-  EXPECT_EQ(done.size(), 6u);
-  for (const auto& [id, n] : done) EXPECT_EQ(n, 1) << id;
+  std::set<std::string> resumed(started_after_resume.begin(), started_after_resume.end());
+  EXPECT_EQ(resumed.size(), started_after_resume.size()) << "a point started twice";
+  for (const auto& id : before) EXPECT_EQ(resumed.count(id), 0u) << id << " ran again";
+  EXPECT_EQ(resumed.size() + before.size(), 6u);
   EXPECT_EQ(read_csv(dir + "/results.csv").size(), 6u);
 }
 
