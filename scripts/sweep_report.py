@@ -65,6 +65,18 @@ def write_atomic(path, data):
     os.replace(tmp, path)
 
 
+def shared_label(names):
+    """'10/0', '10/8', '10/32' -> '10/0,8,32'; '50/8', '100/8' -> '50,100/8'."""
+    parts = [n.split("/") for n in names]
+    if len(names) == 1 or len(parts[0]) < 2 or any(len(p) != len(parts[0]) for p in parts):
+        return ", ".join(names)
+    if all(p[:-1] == parts[0][:-1] for p in parts):
+        return "/".join(parts[0][:-1]) + "/" + ",".join(p[-1] for p in parts)
+    if all(p[1:] == parts[0][1:] for p in parts):
+        return ",".join(p[0] for p in parts) + "/" + "/".join(parts[0][1:])
+    return ", ".join(names)
+
+
 class Sweep:
     def __init__(self, csv_path):
         with open(csv_path, "rb") as f:
@@ -259,9 +271,10 @@ class Report:
         for r, x, y in zip(rows, xs, ys):
             at.setdefault((x, y), []).append("/".join(r[k] for k in keys + others))
         for (x, y), names in at.items():
-            ax.annotate(", ".join(names), (x, y), fontsize=7, xytext=(4, 3), textcoords="offset points")
+            ax.annotate(shared_label(names), (x, y), fontsize=7, xytext=(4, 3), textcoords="offset points")
         if min(xs) > 0:
             ax.set_xscale("log")
+        ax.margins(x=0.12, y=0.08)
         fig.colorbar(sc, ax=ax, label="CPU busy (% not idle)")
         ax.set_xlabel("NIC interrupts per second")
         ax.set_ylabel("p99 latency (us)")
