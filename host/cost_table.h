@@ -28,6 +28,8 @@ enum class cost : unsigned {
   udp_enqueue,
   sock_def_readable,
   ttwu,
+  ipi_send,
+  ipi_delivery,
   context_switch,
   syscall,
   recvmsg,

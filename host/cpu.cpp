@@ -1,6 +1,7 @@
 #include "host/cpu.h"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 namespace nicsim::host {
@@ -16,6 +17,8 @@ const sc_time sched_wakeup_granularity(1, sc_core::SC_MS);
 const sc_time sched_min_granularity(750, sc_core::SC_US);
 }  // namespace
 
+cpu* cpu::s_this = nullptr;
+
 const char* cpu_ctx_name(cpu_ctx c) {
   static constexpr const char* names[] = {"user", "system", "hardirq", "softirq", "ksoftirqd", "idle"};
   return names[static_cast<size_t>(c)];
@@ -27,6 +30,8 @@ cpu::cpu(const sc_core::sc_module_name& name, int id, const cost_table& costs)
   idle->comm = "swapper/" + std::to_string(id);
   idle->pid = 0;
   idle->is_idle = true;
+  idle->on_cpu = this;
+  idle->allowed_cpu = id;
   idle->in_kernel = true;
   m_idle = idle.get();
   m_current = m_idle;
@@ -36,9 +41,17 @@ cpu::cpu(const sc_core::sc_module_name& name, int id, const cost_table& costs)
   m_ksoftirqd->in_kernel = true;
   request_irq(
       LOCAL_TIMER_VECTOR, [this](unsigned) { scheduler_tick(); }, "scheduler_tick");
+  // The reschedule IPI does its work by arriving: need_resched is already set.
+  request_irq(
+      RESCHEDULE_VECTOR, [this](unsigned) { ++m_stats.ipis_received; }, "scheduler_ipi");
+  if (s_this == nullptr) s_this = this;
+  m_siblings = {this};
   SC_HAS_PROCESS(cpu);
   SC_THREAD(idle_loop);
   SC_THREAD(tick_thread);
+  SC_METHOD(ipi_method);
+  sensitive << m_ipi_ev;
+  dont_initialize();
 }
 
 void cpu::attach(waves::observer* o) {
@@ -75,6 +88,14 @@ void cpu::note_ctx() {
 
 void cpu::note_task(task_struct* t, const char* state) {
   if (m_obs) t->state_probe(state);
+}
+
+void cpu::ipi_method() { raise_irq(RESCHEDULE_VECTOR); }
+
+void cpu::smp_send_reschedule(cpu* target) {
+  ++m_stats.ipis_sent;
+  charge(cost::ipi_send);
+  target->m_ipi_ev.notify(m_costs(cost::ipi_delivery));
 }
 
 void cpu::tick_thread() {
@@ -136,6 +157,7 @@ void cpu::charge(sc_time t) {
       sc_core::wait(t, m_irq_ev);
     else
       sc_core::wait(t);
+    resume();
     const sc_time ran = sc_time_stamp() - start;
     t = ran >= t ? SC_ZERO_TIME : t - ran;
   }
@@ -143,6 +165,7 @@ void cpu::charge(sc_time t) {
 
 void cpu::stall(sc_time t) {
   if (t > SC_ZERO_TIME) sc_core::wait(t);
+  resume();
 }
 
 // ---------------------------------------------------------------- hard IRQs
@@ -201,9 +224,15 @@ void cpu::open_softirq(softirq_nr nr, std::function<void()> action) {
   m_softirq_actions[nr] = std::move(action);
 }
 
+uint64_t cpu::usecs_to_jiffies(double usecs) const {
+  const double j = usecs * 1e-6 / m_tick.to_seconds();
+  return static_cast<uint64_t>(std::ceil(j - 1e-9));  // rounds up, as the kernel's does
+}
+
 void cpu::do_softirq() {
   account_until_now();
-  const sc_time end = sc_time_stamp() + m_max_softirq_time;
+  // MAX_SOFTIRQ_TIME is msecs_to_jiffies(2): jiffies-grained like the kernel's check.
+  const uint64_t end = jiffies() + usecs_to_jiffies(m_max_softirq_time.to_seconds() * 1e6);
   int restart = MAX_SOFTIRQ_RESTART;
   ++m_softirq_depth;  // __local_bh_disable_ip(SOFTIRQ_OFFSET)
   waves::slice s(m_obs, m_track, "__do_softirq");
@@ -220,7 +249,7 @@ void cpu::do_softirq() {
     }
     local_irq_disable();
     if (m_softirq_pending == 0) break;
-    if (sc_time_stamp() < end && !m_need_resched && --restart > 0) continue;
+    if (jiffies() < end && !m_need_resched && --restart > 0) continue;
     wakeup_softirqd();
     break;
   }
@@ -252,8 +281,10 @@ void cpu::ksoftirqd_fn() {
 
 // ---------------------------------------------------------------- scheduler
 
-task_struct* cpu::kthread_create(const std::string& comm, std::function<void()> body) {
+task_struct* cpu::kthread_create(const std::string& comm, std::function<void()> body, bool pinned) {
   auto t = std::make_unique<task_struct>();
+  t->on_cpu = this;
+  t->allowed_cpu = pinned ? m_id : -1;
   t->comm = comm;
   t->pid = m_next_pid++;
   t->body = std::move(body);
@@ -277,11 +308,13 @@ void cpu::task_trampoline(task_struct* t) {
 }
 
 void cpu::wait_for_cpu(task_struct* t) {
-  while (m_current != t) sc_core::wait(t->run_ev);
+  while (t->on_cpu->m_current != t) sc_core::wait(t->run_ev);
+  t->on_cpu->resume();
 }
 
 void cpu::idle_loop() {
   m_current->exec_start = sc_time_stamp();
+  resume();
   for (;;) {
     while (!m_need_resched) {
       if (!m_irq_pending.empty()) {
@@ -289,6 +322,7 @@ void cpu::idle_loop() {
         continue;
       }
       sc_core::wait(m_irq_ev | m_resched_ev);
+      resume();
     }
     schedule();
   }
@@ -358,28 +392,51 @@ void cpu::schedule() {
 void cpu::check_preempt_wakeup(task_struct* p) {
   if (m_current->is_idle) {
     m_need_resched = true;
-    m_resched_ev.notify();
+    if (this == &this_cpu()) m_resched_ev.notify();  // a remote idle CPU needs the IPI
     return;
   }
   update_curr();
   if (m_current->vruntime > p->vruntime + sched_wakeup_granularity) m_need_resched = true;
 }
 
+// place_entity: a sleeper gets at most half a latency period of credit.
+void cpu::place_entity(task_struct* p) {
+  sc_time min_vruntime = m_current->is_idle ? p->vruntime : m_current->vruntime;
+  for (const task_struct* t : m_runqueue) min_vruntime = std::min(min_vruntime, t->vruntime);
+  const sc_time floor = min_vruntime > sched_latency / 2 ? min_vruntime - sched_latency / 2 : SC_ZERO_TIME;
+  p->vruntime = std::max(p->vruntime, floor);
+}
+
+// select_task_rq_fair, reduced: a pinned task stays; a free one prefers its
+// previous CPU if idle, then the waker's, then any idle CPU, then its previous.
+cpu* cpu::select_task_rq(task_struct* p) {
+  if (p->allowed_cpu >= 0) return m_siblings.at(static_cast<size_t>(p->allowed_cpu));
+  if (p->on_cpu->idle()) return p->on_cpu;
+  if (idle()) return this;
+  for (cpu* c : m_siblings)
+    if (c->idle()) return c;
+  return p->on_cpu;
+}
+
 bool cpu::try_to_wake_up(task_struct* p) {
   if (p->state != task_struct::TASK_INTERRUPTIBLE) return false;
   p->state = task_struct::TASK_RUNNING;
   ++m_stats.wakeups;
-  if (p != m_current) note_task(p, "runnable");
-  if (p != m_current) {
-    // place_entity: a sleeper gets at most half a latency period of credit.
-    sc_time min_vruntime = m_current->is_idle ? p->vruntime : m_current->vruntime;
-    for (const task_struct* t : m_runqueue) min_vruntime = std::min(min_vruntime, t->vruntime);
-    const sc_time floor = min_vruntime > sched_latency / 2 ? min_vruntime - sched_latency / 2 : SC_ZERO_TIME;
-    p->vruntime = std::max(p->vruntime, floor);
-    enqueue(p);
-    check_preempt_wakeup(p);
+  cpu* target = p->on_cpu;
+  if (p != p->on_cpu->m_current) {  // not still on its way into schedule()
+    target = select_task_rq(p);
+    if (target != p->on_cpu) {
+      ++p->migrations;
+      p->on_cpu = target;
+    }
+    target->note_task(p, "runnable");
+    target->place_entity(p);
+    target->enqueue(p);
+    target->check_preempt_wakeup(p);
   }
   charge(cost::ttwu);
+  // resched_curr on another CPU: tell it with an IPI.
+  if (target != this && target->m_need_resched) smp_send_reschedule(target);
   return true;
 }
 

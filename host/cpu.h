@@ -41,8 +41,11 @@ struct task_struct {
   sc_core::sc_time sum_exec_runtime{sc_core::SC_ZERO_TIME};
   sc_core::sc_time prev_sum_exec_runtime{sc_core::SC_ZERO_TIME};  // at the last pick
   sc_core::sc_time exec_start{sc_core::SC_ZERO_TIME};
-  uint64_t nvcsw = 0;   // voluntary context switches (blocked)
-  uint64_t nivcsw = 0;  // involuntary (preempted)
+  uint64_t nvcsw = 0;     // voluntary context switches (blocked)
+  uint64_t nivcsw = 0;    // involuntary (preempted)
+  cpu* on_cpu = nullptr;  // the run queue it belongs to
+  int allowed_cpu = -1;   // pinned to this CPU (sched_setaffinity), or -1: any
+  uint64_t migrations = 0;
   sc_core::sc_event run_ev;
   int track = -1;  // timeline track of the task's own activity (syscalls, work)
   waves::text_probe state_probe;
@@ -54,6 +57,8 @@ struct cpu_stats {
   uint64_t context_switches = 0;
   uint64_t wakeups = 0;  // successful try_to_wake_up
   uint64_t ksoftirqd_wakeups = 0;
+  uint64_t ipis_sent = 0;      // reschedule IPIs to other CPUs
+  uint64_t ipis_received = 0;  // /proc/interrupts RES
   uint64_t hardirqs = 0;
   std::array<uint64_t, NR_SOFTIRQS> softirqs{};  // /proc/softirqs
   std::vector<uint64_t> irq_counts;              // /proc/interrupts per vector
@@ -95,10 +100,22 @@ class cpu : public sc_core::sc_module {
   // The scheduler tick (local APIC timer) at HZ; it only fires while more than
   // one task is runnable, since that is the only time it can change anything.
   static constexpr unsigned LOCAL_TIMER_VECTOR = 0xEC;
+  static constexpr unsigned RESCHEDULE_VECTOR = 0xFD;
+  // The CPU whose code is executing now (the kernel's smp_processor_id()).
+  static cpu& this_cpu() { return *s_this; }
+  // All CPUs of the machine, for wake-ups across them (set once by the host).
+  void set_siblings(const std::vector<cpu*>& all) { m_siblings = all; }
+  bool idle() const { return m_current->is_idle && m_runqueue.empty(); }
+  // This CPU's code runs again after a wait outside the CPU model (an MMIO read).
+  void resume() { s_this = this; }
   void set_hz(unsigned hz) { m_tick = sc_core::sc_time(1.0 / hz, sc_core::SC_SEC); }
+  // The jiffies counter: ticks of 1/HZ since boot.
+  uint64_t jiffies() const { return sc_core::sc_time_stamp().value() / m_tick.value(); }
+  uint64_t usecs_to_jiffies(double usecs) const;
 
   // ---- tasks and the scheduler
-  task_struct* kthread_create(const std::string& comm, std::function<void()> body);
+  // A task on this CPU's run queue; pinned to it unless allowed_cpu says -1 (free).
+  task_struct* kthread_create(const std::string& comm, std::function<void()> body, bool pinned = true);
   task_struct* current() const { return m_current; }
   // The current task gives up the CPU. Its state says whether it stays runnable.
   void schedule();
@@ -136,6 +153,10 @@ class cpu : public sc_core::sc_module {
   void check_preempt_wakeup(task_struct* p);
   void wait_for_cpu(task_struct* t);
   void note_ctx();
+  cpu* select_task_rq(task_struct* p);
+  void place_entity(task_struct* p);
+  void smp_send_reschedule(cpu* target);
+  void ipi_method();
   void note_task(task_struct* t, const char* state);
   void attach_task(task_struct* t);
 
@@ -169,6 +190,9 @@ class cpu : public sc_core::sc_module {
 
   waves::observer* m_obs = nullptr;
   int m_track = -1;
+  std::vector<cpu*> m_siblings;
+  sc_core::sc_event m_ipi_ev;
+  static cpu* s_this;
   struct {
     waves::text_probe ctx, current;
     waves::probe softirq_pending, need_resched;

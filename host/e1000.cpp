@@ -24,7 +24,7 @@ e1000_adapter::e1000_adapter(const sc_core::sc_module_name& name, const e1000_pa
     : sc_core::sc_module(name),
       mmio("mmio"),
       m_params(params),
-      m_cpu(c),
+      m_irq_cpu(c),
       m_stack(stack),
       m_mem(mem),
       m_buffers(buffers),
@@ -37,7 +37,7 @@ e1000_adapter::e1000_adapter(const sc_core::sc_module_name& name, const e1000_pa
   m_stack.napi_observe(m_napi);
   m_napi.poll = [this](napi_struct& n, int budget) { return e1000_clean(n, budget); };
   m_ring = m_mem.ptr(params.ring_dma, uint64_t{params.rx_ring_size} * regs::RX_DESC_SIZE);
-  m_cpu.request_irq(
+  m_irq_cpu.request_irq(
       params.msi_vector, [this](unsigned v) { e1000_intr(v); }, "e1000_intr");
 }
 
@@ -52,15 +52,17 @@ uint32_t e1000_adapter::er32(uint32_t reg) {
   t.set_response_status(::tlm::TLM_INCOMPLETE_RESPONSE);
   sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
   ++m_stats.mmio_reads;
-  mmio->b_transport(t, delay);  // the load stalls the CPU for the whole round trip
-  m_cpu.stall(delay);
+  cpu& c = cpu::this_cpu();
+  mmio->b_transport(t, delay);  // the load stalls the CPU for the whole round trip (inside the link)
+  c.resume();                   // other CPUs ran while this one waited
+  c.stall(delay);
   if (t.is_response_error())
     SC_REPORT_ERROR(name(), ("MMIO read failed: " + t.get_response_string()).c_str());
   return v;
 }
 
 void e1000_adapter::ew32(uint32_t reg, uint32_t value) {
-  m_cpu.charge(cost::mmio_write);
+  cpu::this_cpu().charge(cost::mmio_write);
   ::tlm::tlm_generic_payload t;
   t.set_command(::tlm::TLM_WRITE_COMMAND);
   t.set_address(m_bar0 + reg);
@@ -116,7 +118,7 @@ void e1000_adapter::e1000_intr(unsigned /*vector*/) {
     e1000_intr_legacy();
     return;
   }
-  m_cpu.charge(cost::e1000_intr);
+  cpu::this_cpu().charge(cost::e1000_intr);
   const uint32_t icr = er32(regs::ICR);
   if (icr == 0) {
     ++m_stats.spurious_irqs;  // IRQ_NONE
@@ -135,7 +137,7 @@ void e1000_adapter::e1000_intr(unsigned /*vector*/) {
 // the interrupt stays enabled (E1000_MAX_INTR rounds per interrupt).
 void e1000_adapter::e1000_intr_legacy() {
   constexpr int E1000_MAX_INTR = 10;
-  m_cpu.charge(cost::e1000_intr);
+  cpu::this_cpu().charge(cost::e1000_intr);
   if (er32(regs::ICR) == 0) {
     ++m_stats.spurious_irqs;
     return;
@@ -161,7 +163,7 @@ void e1000_adapter::e1000_clean_rx_irq(int* work_done, int work_to_do) {
   while (desc(i)[regs::RXD_STATUS] & regs::RXD_STAT_DD) {
     if (*work_done >= work_to_do) break;
     (*work_done)++;
-    m_cpu.charge(cost::clean_rx_desc);  // dma_rmb, read the written-back descriptor
+    cpu::this_cpu().charge(cost::clean_rx_desc);  // dma_rmb, read the written-back descriptor
     uint8_t* d = desc(i);
     uint16_t length = 0;
     std::memcpy(&length, d + regs::RXD_LENGTH, 2);
@@ -169,7 +171,7 @@ void e1000_adapter::e1000_clean_rx_irq(int* work_done, int work_to_do) {
     const uint64_t buffer = m_buffer_info[i];
     m_buffer_info[i] = 0;
 
-    m_cpu.charge(cost::build_skb);
+    cpu::this_cpu().charge(cost::build_skb);
     sk_buff* skb = m_skbs.alloc();
     ++m_stats.rx_cleaned;
     skb->buf_addr = buffer;
@@ -181,12 +183,13 @@ void e1000_adapter::e1000_clean_rx_irq(int* work_done, int work_to_do) {
         (!(status & regs::RXD_STAT_IXSM) && (status & (regs::RXD_STAT_TCPCS | regs::RXD_STAT_UDPCS)))
             ? CHECKSUM_UNNECESSARY
             : CHECKSUM_NONE;
-    m_cpu.charge(cost::eth_type_trans);
+    cpu::this_cpu().charge(cost::eth_type_trans);
     skb->protocol = skb->len >= proto::ETH_HLEN ? proto::get_be16(skb->head + 12) : 0;
     skb->pull(std::min<unsigned>(skb->len, proto::ETH_HLEN));
-    if (auto* o = m_cpu.observer()) {
+    if (auto* o = cpu::this_cpu().observer()) {
       const int64_t seq = skb_frame_seq(*skb);
-      if (seq >= 0) o->frame(static_cast<uint64_t>(seq), waves::frame_stage::driver_clean, m_cpu.track());
+      if (seq >= 0)
+        o->frame(static_cast<uint64_t>(seq), waves::frame_stage::driver_clean, cpu::this_cpu().track());
     }
     d[regs::RXD_STATUS] = 0;
     if (++cleaned_count >= E1000_RX_BUFFER_WRITE) {
@@ -214,7 +217,7 @@ void e1000_adapter::e1000_alloc_rx_buffers(unsigned cleaned_count) {
       ++m_stats.alloc_rx_buff_failed;
       break;
     }
-    m_cpu.charge(cost::alloc_rx_buffer);
+    cpu::this_cpu().charge(cost::alloc_rx_buffer);
     m_buffer_info[i] = buf;
     uint8_t* d = desc(i);
     std::memset(d, 0, regs::RX_DESC_SIZE);

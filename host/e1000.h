@@ -68,7 +68,7 @@ class e1000_adapter : public sc_core::sc_module {
   uint8_t* desc(unsigned i) const;
 
   e1000_params m_params;
-  cpu& m_cpu;
+  cpu& m_irq_cpu;  // where its interrupt is routed (smp_affinity)
   netstack& m_stack;
   tlm::host_memory& m_mem;
   rx_buffer_pool& m_buffers;

@@ -21,22 +21,33 @@ host_system::host_system(const sc_core::sc_module_name& name, const host_params&
                          const cost_table& costs, tlm::host_memory& mem, uint64_t nic_bar0,
                          waves::observer* obs)
     : sc_core::sc_module(name), m_params(params) {
-  m_cpu = std::make_unique<cpu>("cpu0", 0, costs);
-  m_cpu->attach(obs);
-  m_apic = std::make_unique<apic>("apic", std::vector<cpu*>{m_cpu.get()});
+  std::vector<cpu*> all;
+  for (unsigned i = 0; i < params.cpus; ++i) {
+    m_cpus.push_back(std::make_unique<cpu>(("cpu" + std::to_string(i)).c_str(), static_cast<int>(i), costs));
+    m_cpus.back()->set_hz(params.hz);
+    all.push_back(m_cpus.back().get());
+  }
+  for (auto& c : m_cpus) {
+    c->set_siblings(all);
+    c->attach(obs);
+  }
+  cpu& boot = *m_cpus.front();
+  m_apic = std::make_unique<apic>("apic", all);
   m_buffers = std::make_unique<rx_buffer_pool>(mem, params.rx_buffer_base, params.driver.rx_buffer_len,
                                                host_rx_buffers(params));
-  m_stack = std::make_unique<netstack>(*m_cpu, m_skbs, *m_buffers, params.net);
-  m_driver = std::make_unique<e1000_adapter>("eth0", params.driver, *m_cpu, *m_stack, mem, *m_buffers, m_skbs,
-                                             nic_bar0);
+  m_stack = std::make_unique<netstack>(all, m_skbs, *m_buffers, params.net);
+  e1000_params driver = params.driver;
+  driver.msi_address = apic::MSI_BASE | (uint64_t{params.irq_cpu} << 12);  // destination APIC ID
+  m_driver = std::make_unique<e1000_adapter>("eth0", driver, *all.at(params.irq_cpu), *m_stack, mem,
+                                             *m_buffers, m_skbs, nic_bar0);
   // Boot: a kernel thread opens the device (ip link set eth0 up), then exits.
-  m_cpu->kthread_create("kworker/0:0", [this] {
-    m_cpu->current()->in_kernel = true;
+  boot.kthread_create("kworker/0:0", [this] {
+    cpu::this_cpu().current()->in_kernel = true;
     m_driver->e1000_open();
     m_up = true;
     m_link_up.notify(sc_core::SC_ZERO_TIME);
   });
-  m_app = std::make_unique<udp_app>(*m_cpu, *m_stack, params.app);
+  m_app = std::make_unique<udp_app>(*all.at(params.app_cpu), *m_stack, params.app);
 }
 
 }  // namespace nicsim::host

@@ -20,6 +20,10 @@ namespace nicsim::host {
 
 struct host_params {
   double cpu_ghz = 3.0;
+  unsigned cpus = 1;
+  unsigned irq_cpu = 0;  // /proc/irq/N/smp_affinity of the NIC's vector
+  unsigned app_cpu = 0;  // where the readers start (pinned there unless app.pinned is false)
+  unsigned hz = 1000;    // CONFIG_HZ: the scheduler tick
   netstack_params net;
   e1000_params driver;
   udp_app_params app;
@@ -38,7 +42,8 @@ class host_system : public sc_core::sc_module {
 
   apic& interrupt_controller() { return *m_apic; }
   e1000_adapter& driver() { return *m_driver; }
-  cpu& cpu0() { return *m_cpu; }
+  cpu& cpu0() { return *m_cpus.front(); }
+  const std::vector<std::unique_ptr<cpu>>& cpus() const { return m_cpus; }
   netstack& stack() { return *m_stack; }
   udp_app& app() { return *m_app; }
   const skb_cache& skbs() const { return m_skbs; }
@@ -48,7 +53,7 @@ class host_system : public sc_core::sc_module {
 
  private:
   host_params m_params;
-  std::unique_ptr<cpu> m_cpu;
+  std::vector<std::unique_ptr<cpu>> m_cpus;
   std::unique_ptr<apic> m_apic;
   skb_cache m_skbs;
   std::unique_ptr<rx_buffer_pool> m_buffers;

@@ -11,20 +11,35 @@ namespace nicsim::host {
 using sc_core::sc_time;
 using sc_core::sc_time_stamp;
 
-netstack::netstack(cpu& c, skb_cache& skbs, rx_buffer_pool& buffers, const netstack_params& params)
-    : m_cpu(c), m_skbs(skbs), m_buffers(buffers), m_params(params), m_icmp_credit(params.icmp_msgs_burst) {
-  m_cpu.open_softirq(NET_RX_SOFTIRQ, [this] { net_rx_action(); });
-  m_backlog.name = "backlog";
-  m_backlog.poll_name = "process_backlog";
-  m_backlog.weight = params.dev_weight;
-  m_backlog.poll = [this](napi_struct& n, int quota) { return process_backlog(n, quota); };
-  napi_observe(m_backlog);
+netstack::netstack(const std::vector<cpu*>& cpus, skb_cache& skbs, rx_buffer_pool& buffers,
+                   const netstack_params& params)
+    : m_skbs(skbs), m_buffers(buffers), m_params(params), m_icmp_credit(params.icmp_msgs_burst) {
+  for (cpu* c : cpus) {
+    auto sd = std::make_unique<softnet_data>();
+    sd->backlog.name = "backlog" + std::to_string(c->id());
+    sd->backlog.poll_name = "process_backlog";
+    sd->backlog.weight = params.dev_weight;
+    sd->backlog.poll = [this](napi_struct& n, int quota) { return process_backlog(n, quota); };
+    c->open_softirq(NET_RX_SOFTIRQ, [this] { net_rx_action(); });
+    m_sd.push_back(std::move(sd));
+  }
+  for (auto& sd : m_sd) napi_observe(sd->backlog);
+}
+
+softnet_data netstack::softnet_total() const {
+  softnet_data t;
+  for (const auto& sd : m_sd) {
+    t.processed += sd->processed;
+    t.dropped += sd->dropped;
+    t.time_squeeze += sd->time_squeeze;
+  }
+  return t;
 }
 
 // ------------------------------------------------------------------ NAPI
 
 void netstack::napi_observe(napi_struct& n) {
-  n.state_probe.attach(m_cpu.observer(), "host.napi." + n.name, 1);
+  n.state_probe.attach(cpu::this_cpu().observer(), "host.napi." + n.name, 1);
   n.state_probe(n.sched);
 }
 
@@ -39,17 +54,17 @@ bool netstack::napi_schedule_prep(napi_struct& n) {
 }
 
 void netstack::__napi_schedule(napi_struct& n) {
-  m_cpu.charge(cost::napi_schedule);
-  m_sd.poll_list.push_back(&n);
-  m_cpu.raise_softirq(NET_RX_SOFTIRQ);
+  cpu::this_cpu().charge(cost::napi_schedule);
+  sd().poll_list.push_back(&n);
+  cpu::this_cpu().raise_softirq(NET_RX_SOFTIRQ);
 }
 
 bool netstack::napi_complete_done(napi_struct& n, int /*work_done*/) {
   if (n.missed) {
     // An interrupt came while polling: stay scheduled and poll again.
     n.missed = false;
-    m_sd.poll_list.push_back(&n);
-    m_cpu.raise_softirq(NET_RX_SOFTIRQ);
+    sd().poll_list.push_back(&n);
+    cpu::this_cpu().raise_softirq(NET_RX_SOFTIRQ);
     return false;
   }
   n.sched = false;
@@ -58,9 +73,9 @@ bool netstack::napi_complete_done(napi_struct& n, int /*work_done*/) {
 }
 
 int netstack::napi_poll(napi_struct& n, std::deque<napi_struct*>& repoll) {
-  m_cpu.charge(cost::napi_poll);
+  cpu::this_cpu().charge(cost::napi_poll);
   ++n.polls;
-  waves::slice s(m_cpu.observer(), m_cpu.track(), n.poll_name);
+  waves::slice s(cpu::this_cpu().observer(), cpu::this_cpu().track(), n.poll_name);
   const int work = n.poll(n, n.weight);
   if (work < n.weight) return work;
   // The driver consumed its whole weight and did not complete: net_rx_action owns it still.
@@ -69,18 +84,21 @@ int netstack::napi_poll(napi_struct& n, std::deque<napi_struct*>& repoll) {
 }
 
 void netstack::net_rx_action() {
-  waves::slice s(m_cpu.observer(), m_cpu.track(), "net_rx_action");
-  m_cpu.charge(cost::net_rx_action);
-  const sc_time time_limit = sc_time_stamp() + m_params.netdev_budget_usecs;
+  waves::slice s(cpu::this_cpu().observer(), cpu::this_cpu().track(), "net_rx_action");
+  cpu::this_cpu().charge(cost::net_rx_action);
+  cpu& c = cpu::this_cpu();
+  const double hz = static_cast<double>(c.usecs_to_jiffies(1e6));
+  const double budget_usecs = m_params.netdev_budget_usecs ? m_params.netdev_budget_usecs : 2e6 / hz;
+  const uint64_t time_limit = c.jiffies() + c.usecs_to_jiffies(budget_usecs);
   int budget = m_params.netdev_budget;
   std::deque<napi_struct*> list;
   std::deque<napi_struct*> repoll;
-  list.swap(m_sd.poll_list);
+  list.swap(sd().poll_list);
   for (;;) {
     if (list.empty()) {
-      if (repoll.empty() && m_sd.poll_list.empty()) return;
+      if (repoll.empty() && sd().poll_list.empty()) return;
       if (repoll.empty()) {  // scheduled again while we ran: start over
-        list.swap(m_sd.poll_list);
+        list.swap(sd().poll_list);
         continue;
       }
       break;
@@ -88,17 +106,17 @@ void netstack::net_rx_action() {
     napi_struct* n = list.front();
     list.pop_front();
     budget -= napi_poll(*n, repoll);
-    if (budget <= 0 || sc_time_stamp() >= time_limit) {
-      ++m_sd.time_squeeze;
+    if (budget <= 0 || c.jiffies() >= time_limit) {
+      ++sd().time_squeeze;
       break;
     }
   }
   // list_splice_tail_init(&sd->poll_list, &list); list_splice_tail(&repoll, &list); list_splice(&list,
   // &sd->poll_list)
-  for (napi_struct* n : m_sd.poll_list) list.push_back(n);
+  for (napi_struct* n : sd().poll_list) list.push_back(n);
   for (napi_struct* n : repoll) list.push_back(n);
-  m_sd.poll_list.swap(list);
-  if (!m_sd.poll_list.empty()) m_cpu.raise_softirq(NET_RX_SOFTIRQ);
+  sd().poll_list.swap(list);
+  if (!sd().poll_list.empty()) cpu::this_cpu().raise_softirq(NET_RX_SOFTIRQ);
 }
 
 // ------------------------------------------------------------------ skb life
@@ -107,21 +125,21 @@ void netstack::net_rx_action() {
 // charged, so a run that ends mid-charge still counts every frame once.
 void netstack::kfree_skb(sk_buff* skb, skb_drop_reason reason) {
   ++m_drops[static_cast<size_t>(reason)];
-  if (auto* o = m_cpu.observer()) {
+  if (auto* o = cpu::this_cpu().observer()) {
     const int64_t seq = skb_frame_seq(*skb);
     if (seq >= 0) o->frame_dropped(static_cast<uint64_t>(seq), skb_drop_reason_counter(reason));
   }
   m_buffers.free(skb->buf_addr);
   m_skbs.free(skb);
-  m_cpu.charge(cost::kfree_skb);
+  cpu::this_cpu().charge(cost::kfree_skb);
 }
 
 // ------------------------------------------------------------------ receive
 
 void netstack::netif_receive_skb(sk_buff* skb) {
-  waves::slice s(m_cpu.observer(), m_cpu.track(), "netif_receive_skb");
-  m_cpu.charge(cost::netif_receive_skb);
-  ++m_sd.processed;  // __netif_receive_skb_core
+  waves::slice s(cpu::this_cpu().observer(), cpu::this_cpu().track(), "netif_receive_skb");
+  cpu::this_cpu().charge(cost::netif_receive_skb);
+  ++sd().processed;  // __netif_receive_skb_core
   skb->network_header = skb->data;
   if (skb->protocol == proto::ETH_P_IP) {
     ip_rcv(skb);
@@ -131,31 +149,32 @@ void netstack::netif_receive_skb(sk_buff* skb) {
 }
 
 void netstack::netif_rx(sk_buff* skb) {
-  m_cpu.charge(cost::netif_rx);
+  cpu::this_cpu().charge(cost::netif_rx);
   // enqueue_to_backlog
-  if (m_input_pkt_queue.size() > m_params.netdev_max_backlog) {
-    ++m_sd.dropped;
+  softnet_data& q = sd();
+  if (q.input_pkt_queue.size() > m_params.netdev_max_backlog) {
+    ++sd().dropped;
     kfree_skb(skb, skb_drop_reason::CPU_BACKLOG);
     return;
   }
-  m_input_pkt_queue.push_back(skb);
-  if (m_input_pkt_queue.size() == 1 && napi_schedule_prep(m_backlog)) {
-    m_sd.poll_list.push_back(&m_backlog);  // ____napi_schedule
-    m_cpu.raise_softirq(NET_RX_SOFTIRQ);
+  q.input_pkt_queue.push_back(skb);
+  if (q.input_pkt_queue.size() == 1 && napi_schedule_prep(q.backlog)) {
+    q.poll_list.push_back(&q.backlog);  // ____napi_schedule
+    cpu::this_cpu().raise_softirq(NET_RX_SOFTIRQ);
   }
 }
 
 int netstack::process_backlog(napi_struct& n, int quota) {
   int work = 0;
   while (work < quota) {
-    if (m_input_pkt_queue.empty()) {
+    if (sd().input_pkt_queue.empty()) {
       n.sched = false;  // napi->state = 0: the backlog completes without napi_complete
       n.missed = false;
       n.state_probe(0);
       break;
     }
-    sk_buff* skb = m_input_pkt_queue.front();
-    m_input_pkt_queue.pop_front();
+    sk_buff* skb = sd().input_pkt_queue.front();
+    sd().input_pkt_queue.pop_front();
     netif_receive_skb(skb);
     ++work;
   }
@@ -163,8 +182,8 @@ int netstack::process_backlog(napi_struct& n, int quota) {
 }
 
 void netstack::ip_rcv(sk_buff* skb) {
-  waves::slice s(m_cpu.observer(), m_cpu.track(), "ip_rcv");
-  m_cpu.charge(cost::ip_rcv);
+  waves::slice s(cpu::this_cpu().observer(), cpu::this_cpu().track(), "ip_rcv");
+  cpu::this_cpu().charge(cost::ip_rcv);
   ++m_ip.InReceives;
   const uint8_t* iph = skb->data_ptr();
   if (skb->len < proto::IPV4_HLEN || (iph[0] >> 4) != 4 || (iph[0] & 0xF) < 5 ||
@@ -174,7 +193,7 @@ void netstack::ip_rcv(sk_buff* skb) {
     return;
   }
   const unsigned ihl = (iph[0] & 0xFu) * 4u;
-  m_cpu.charge(cost::csum, ihl);
+  cpu::this_cpu().charge(cost::csum, ihl);
   if (proto::csum_fold(proto::csum_partial(iph, ihl)) != 0) {  // ip_fast_csum
     ++m_ip.InCsumErrors;
     ++m_ip.InHdrErrors;
@@ -228,8 +247,8 @@ bool udp_checksum_ok(const sk_buff& skb) {
 }  // namespace
 
 void netstack::udp_rcv(sk_buff* skb) {
-  waves::slice s(m_cpu.observer(), m_cpu.track(), "udp_rcv");
-  m_cpu.charge(cost::udp_rcv);
+  waves::slice s(cpu::this_cpu().observer(), cpu::this_cpu().track(), "udp_rcv");
+  cpu::this_cpu().charge(cost::udp_rcv);
   if (skb->len < proto::UDP_HLEN) {
     ++m_udp.InErrors;
     kfree_skb(skb, skb_drop_reason::PKT_TOO_SMALL);
@@ -250,7 +269,7 @@ void netstack::udp_rcv(sk_buff* skb) {
   }
   // No socket: drop silently if the checksum is wrong, else answer port unreachable.
   if (skb->ip_summed != CHECKSUM_UNNECESSARY) {
-    m_cpu.charge(cost::csum, skb->len);
+    cpu::this_cpu().charge(cost::csum, skb->len);
     if (!udp_checksum_ok(*skb)) {
       ++m_udp.InCsumErrors;
       ++m_udp.InErrors;
@@ -264,7 +283,7 @@ void netstack::udp_rcv(sk_buff* skb) {
 }
 
 void netstack::__udp_enqueue_schedule_skb(udp_sock& sk, sk_buff* skb) {
-  m_cpu.charge(cost::udp_enqueue);
+  cpu::this_cpu().charge(cost::udp_enqueue);
   // The check comes before the charge, so a socket may overshoot by one skb, as in the kernel.
   if (sk.sk_rmem_alloc > sk.sk_rcvbuf) {
     ++sk.sk_drops;
@@ -275,16 +294,17 @@ void netstack::__udp_enqueue_schedule_skb(udp_sock& sk, sk_buff* skb) {
   }
   sk.sk_rmem_alloc += skb->truesize;
   sk.sk_receive_queue.push_back(skb);
-  if (auto* o = m_cpu.observer()) {
+  if (auto* o = cpu::this_cpu().observer()) {
     const int64_t seq = skb_frame_seq(*skb);
-    if (seq >= 0) o->frame(static_cast<uint64_t>(seq), waves::frame_stage::socket_enqueue, m_cpu.track());
+    if (seq >= 0)
+      o->frame(static_cast<uint64_t>(seq), waves::frame_stage::socket_enqueue, cpu::this_cpu().track());
     sk.queue_probe(sk.sk_receive_queue.size());
   }
   sock_def_readable(sk);
 }
 
 void netstack::sock_def_readable(udp_sock& sk) {
-  m_cpu.charge(cost::sock_def_readable);
+  cpu::this_cpu().charge(cost::sock_def_readable);
   if (sk.sk_wq.active()) __wake_up_common(sk.sk_wq, 1);  // wake_up_interruptible_sync_poll
 }
 
@@ -333,7 +353,7 @@ void netstack::icmp_send_port_unreach(uint32_t daddr) {
     ++m_icmp.OutRateLimitHost;
     return;
   }
-  m_cpu.charge(cost::icmp_send);
+  cpu::this_cpu().charge(cost::icmp_send);
   ++m_icmp.OutMsgs;
   ++m_icmp.OutDestUnreachs;
 }
@@ -346,7 +366,8 @@ udp_sock& netstack::udp_bind(uint16_t port, uint64_t rcvbuf) {
     slot = std::make_unique<udp_sock>();
     slot->port = port;
     slot->sk_rcvbuf = rcvbuf;
-    slot->queue_probe.attach(m_cpu.observer(), "host.sock.udp_" + std::to_string(port) + ".rx_queue", 16);
+    slot->queue_probe.attach(cpu::this_cpu().observer(),
+                             "host.sock.udp_" + std::to_string(port) + ".rx_queue", 16);
     slot->queue_probe(0);
   }
   return *slot;
@@ -359,42 +380,43 @@ uint64_t netstack::queued_in_sockets() const {
 }
 
 size_t netstack::udp_recvmsg(udp_sock& sk, uint8_t* buf, size_t len) {
-  m_cpu.charge(cost::recvmsg);
+  cpu::this_cpu().charge(cost::recvmsg);
   for (;;) {  // try_again
     // __skb_recv_udp: take the head of the queue or sleep on the socket's wait queue.
     while (sk.sk_receive_queue.empty()) {
       wait_queue_entry wait;  // DEFINE_WAIT_FUNC(wait, receiver_wake_function)
-      init_wait(wait, m_cpu);
-      prepare_to_wait_exclusive(sk.sk_wq, wait, m_cpu);
-      if (sk.sk_receive_queue.empty()) m_cpu.schedule();
-      finish_wait(wait, m_cpu);
+      init_wait(wait, cpu::this_cpu());
+      prepare_to_wait_exclusive(sk.sk_wq, wait, cpu::this_cpu());
+      if (sk.sk_receive_queue.empty()) cpu::this_cpu().schedule();
+      finish_wait(wait, cpu::this_cpu());  // maybe another CPU than the one it slept on
     }
     sk_buff* skb = sk.sk_receive_queue.front();
     sk.sk_receive_queue.pop_front();
-    if (auto* o = m_cpu.observer()) {
+    if (auto* o = cpu::this_cpu().observer()) {
       const int64_t seq = skb_frame_seq(*skb);
       if (seq >= 0)
-        o->frame(static_cast<uint64_t>(seq), waves::frame_stage::socket_dequeue, m_cpu.current()->track);
+        o->frame(static_cast<uint64_t>(seq), waves::frame_stage::socket_dequeue,
+                 cpu::this_cpu().current()->track);
       sk.queue_probe(sk.sk_receive_queue.size());
     }
     const size_t ulen = skb->len - proto::UDP_HLEN;
     const size_t copied = std::min(len, ulen);
     const uint8_t* payload = skb->data_ptr() + proto::UDP_HLEN;
     if (skb->ip_summed != CHECKSUM_UNNECESSARY) {
-      m_cpu.charge(cost::csum, skb->len);  // skb_copy_and_csum_datagram_msg
+      cpu::this_cpu().charge(cost::csum, skb->len);  // skb_copy_and_csum_datagram_msg
       if (!udp_checksum_ok(*skb)) {
         ++m_udp.InCsumErrors;
         ++m_udp.InErrors;
         sk.sk_rmem_alloc -= skb->truesize;
         kfree_skb(skb, skb_drop_reason::UDP_CSUM);
-        m_cpu.cond_resched();
+        cpu::this_cpu().cond_resched();
         continue;
       }
     }
     // Charge first, then hand over in zero time: the frame is in exactly one
     // place (this skb, or the caller's buffer) whenever the run may stop.
-    m_cpu.charge(cost::copy_to_user, copied);
-    m_cpu.charge(cost::kfree_skb);
+    cpu::this_cpu().charge(cost::copy_to_user, copied);
+    cpu::this_cpu().charge(cost::kfree_skb);
     std::memcpy(buf, payload, copied);
     ++m_udp.InDatagrams;
     sk.sk_rmem_alloc -= skb->truesize;  // skb_consume_udp → udp_rmem_release

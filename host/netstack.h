@@ -22,18 +22,20 @@ struct napi_struct {
   std::string name;
   const char* poll_name = "napi_poll";  // the driver's poll function, for the timeline
   std::function<int(napi_struct&, int budget)> poll;
-  int weight = 64;      // NAPI_POLL_WEIGHT
-  bool sched = false;   // NAPI_STATE_SCHED
-  bool missed = false;  // NAPI_STATE_MISSED
+  int weight = 64;           // NAPI_POLL_WEIGHT
+  bool sched = false;        // NAPI_STATE_SCHED
+  bool missed = false;       // NAPI_STATE_MISSED
   waves::probe state_probe;  // NAPI_STATE_SCHED as a wave
   uint64_t polls = 0;
 };
 
-struct softnet_data {  // /proc/net/softnet_stat
+struct softnet_data {  // per CPU; the counters are /proc/net/softnet_stat's
   std::deque<napi_struct*> poll_list;
   uint64_t processed = 0;
   uint64_t dropped = 0;
   uint64_t time_squeeze = 0;
+  napi_struct backlog;                   // the non-NAPI path's instance
+  std::deque<sk_buff*> input_pkt_queue;  // netif_rx's per-CPU queue
 };
 
 struct ip_mib {  // netstat -s: Ip
@@ -61,7 +63,7 @@ struct netstack_params {
   int netdev_budget = 300;
   unsigned netdev_max_backlog = 1000;  // net.core.netdev_max_backlog
   int dev_weight = 64;                 // net.core.dev_weight: the backlog's NAPI weight
-  sc_core::sc_time netdev_budget_usecs{2000, sc_core::SC_US};  // 2 jiffies at HZ=1000
+  unsigned netdev_budget_usecs = 0;    // 0: the kernel's default, 2 * USEC_PER_SEC / HZ
   uint32_t local_ip = 0x0A000002;
   int icmp_msgs_per_sec = 1000;                           // net.ipv4.icmp_msgs_per_sec
   int icmp_msgs_burst = 50;                               // net.ipv4.icmp_msgs_burst
@@ -70,7 +72,8 @@ struct netstack_params {
 
 class netstack {
  public:
-  netstack(cpu& c, skb_cache& skbs, rx_buffer_pool& buffers, const netstack_params& params);
+  netstack(const std::vector<cpu*>& cpus, skb_cache& skbs, rx_buffer_pool& buffers,
+           const netstack_params& params);
 
   // ---- NAPI
   bool napi_schedule_prep(napi_struct& n);
@@ -92,7 +95,9 @@ class netstack {
   // Blocking recvfrom on sk from the current task: returns the bytes copied into buf.
   size_t udp_recvmsg(udp_sock& sk, uint8_t* buf, size_t len);
 
-  const softnet_data& softnet() const { return m_sd; }
+  const softnet_data& softnet(int cpu) const { return *m_sd.at(static_cast<size_t>(cpu)); }
+  softnet_data softnet_total() const;  // counters summed over CPUs
+  size_t cpus() const { return m_sd.size(); }
   const ip_mib& ip() const { return m_ip; }
   const udp_mib& udp() const { return m_udp; }
   const icmp_mib& icmp() const { return m_icmp; }
@@ -111,13 +116,11 @@ class netstack {
   bool icmp_global_allow();
   bool icmpv4_xrlim_allow(uint32_t daddr);
 
-  cpu& m_cpu;
   skb_cache& m_skbs;
   rx_buffer_pool& m_buffers;
   netstack_params m_params;
-  softnet_data m_sd;
-  napi_struct m_backlog;                   // softnet_data.backlog
-  std::deque<sk_buff*> m_input_pkt_queue;  // softnet_data.input_pkt_queue
+  softnet_data& sd() { return *m_sd[static_cast<size_t>(cpu::this_cpu().id())]; }
+  std::vector<std::unique_ptr<softnet_data>> m_sd;  // per CPU
   ip_mib m_ip;
   udp_mib m_udp;
   icmp_mib m_icmp;

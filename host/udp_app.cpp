@@ -5,32 +5,33 @@
 namespace nicsim::host {
 
 udp_app::udp_app(cpu& c, netstack& stack, const udp_app_params& params)
-    : m_cpu(c), m_stack(stack), m_params(params), m_sock(stack.udp_bind(params.port, params.rcvbuf_bytes)) {
+    : m_home(c), m_stack(stack), m_params(params), m_sock(stack.udp_bind(params.port, params.rcvbuf_bytes)) {
   m_stats.per_reader.assign(params.readers, 0);
   m_last_seq.assign(params.readers, -1);
   m_user_buffers.assign(params.readers, std::vector<uint8_t>(65536));
   for (unsigned i = 0; i < params.readers; ++i)
-    m_readers.push_back(m_cpu.kthread_create("udp_reader/" + std::to_string(i), [this, i] { reader(i); }));
+    m_readers.push_back(m_home.kthread_create(
+        "udp_reader/" + std::to_string(i), [this, i] { reader(i); }, params.pinned));
 }
 
 void udp_app::reader(unsigned index) {
   // The user buffer lives in the app, not on the task's stack: a run may end
   // while the task is suspended, and SystemC does not unwind suspended threads.
   std::vector<uint8_t>& buf = m_user_buffers[index];
-  m_cpu.current()->in_kernel = false;
+  cpu::this_cpu().current()->in_kernel = false;
   for (;;) {
-    waves::observer* obs = m_cpu.observer();
-    const int track = m_cpu.current()->track;
+    waves::observer* obs = cpu::this_cpu().observer();
+    const int track = cpu::this_cpu().current()->track;
     if (obs) obs->begin(track, "recvfrom");
-    m_cpu.syscall_enter();  // recvfrom(fd, buf, sizeof buf, 0, ...)
+    cpu::this_cpu().syscall_enter();  // recvfrom(fd, buf, sizeof buf, 0, ...)
     const size_t n = m_stack.udp_recvmsg(m_sock, buf.data(), buf.size());
     ++m_returning;  // copied to the reader's buffer, recvfrom not yet returned
-    m_cpu.syscall_exit();
+    cpu::this_cpu().syscall_exit();
     --m_returning;
     if (obs) obs->end(track);
     received(buf.data(), n, index);
     waves::slice work(obs, track, "work");
-    m_cpu.charge(m_params.work);
+    cpu::this_cpu().charge(m_params.work);
   }
 }
 
@@ -54,7 +55,8 @@ void udp_app::received(const uint8_t* buf, size_t n, unsigned index) {
   m_stats.seqs.push_back(stamp.seq);
   const auto now_ns = static_cast<uint64_t>(sc_core::sc_time_stamp().value() / 1000);  // ps → ns
   m_stats.latency_ns.push_back(now_ns - stamp.tx_ns);
-  if (auto* o = m_cpu.observer()) o->frame(stamp.seq, waves::frame_stage::delivered, m_cpu.current()->track);
+  if (auto* o = cpu::this_cpu().observer())
+    o->frame(stamp.seq, waves::frame_stage::delivered, cpu::this_cpu().current()->track);
 }
 
 }  // namespace nicsim::host

@@ -14,6 +14,7 @@ namespace nicsim::host {
 struct udp_app_params {
   uint16_t port = 9000;
   unsigned readers = 1;
+  bool pinned = true;              // false: the scheduler may move readers between CPUs
   uint64_t rcvbuf_bytes = 212992;  // net.core.rmem_default
   sc_core::sc_time work{500, sc_core::SC_NS};
 };
@@ -42,7 +43,7 @@ class udp_app {
   // Counts, verifies and times a message recvfrom has returned.
   void received(const uint8_t* buf, size_t n, unsigned index);
 
-  cpu& m_cpu;
+  cpu& m_home;  // the CPU its readers start on (and stay on when pinned)
   netstack& m_stack;
   udp_app_params m_params;
   udp_sock& m_sock;

@@ -26,8 +26,8 @@ void remove_wait_queue(wait_queue_entry& e) {
 
 void init_wait(wait_queue_entry& e, cpu& c) {
   e.private_ = c.current();
-  e.func = [&c](wait_queue_entry& self) {  // autoremove_wake_function
-    const int woke = c.try_to_wake_up(self.private_) ? 1 : 0;
+  e.func = [](wait_queue_entry& self) {  // autoremove_wake_function, run by the waker's CPU
+    const int woke = cpu::this_cpu().try_to_wake_up(self.private_) ? 1 : 0;
     if (woke) remove_wait_queue(self);
     return woke;
   };

@@ -43,7 +43,15 @@ config::config() {
       "NAPI polling; false: the pre-NAPI driver (netif_rx per frame in hard IRQ)", {"true", "false"});
   add("host.netdev_max_backlog", kind::integer, 1, 1000000, "1000", "packets",
       "net.core.netdev_max_backlog (non-NAPI path)");
-  add("host.netdev_budget_usecs", kind::integer, 1, 1000000, "2000", "us", "net.core.netdev_budget_usecs");
+  add("host.netdev_budget_usecs", kind::integer, 0, 1000000, "0", "us",
+      "net.core.netdev_budget_usecs; 0: the kernel's default of 2 jiffies (2000 at HZ=1000)");
+  add("host.cpus", kind::integer, 1, 64, "1", "CPUs", "CPUs of the host");
+  add("host.hz", kind::choice, 0, 0, "1000", "", "CONFIG_HZ: scheduler tick and jiffies",
+      {"100", "250", "300", "1000"});
+  add("host.irq_cpu", kind::integer, 0, 63, "0", "", "CPU the NIC's interrupt is routed to (smp_affinity)");
+  add("app.cpu", kind::integer, 0, 63, "0", "", "CPU the readers start on");
+  add("app.pinned", kind::choice, 0, 0, "true", "",
+      "readers pinned to app.cpu; false: the scheduler places them", {"true", "false"});
   add("app.port", kind::integer, 1, 65535, "9000", "", "UDP port the application binds");
   add("app.readers", kind::integer, 1, 64, "1", "tasks", "reader tasks blocked in recvfrom on the socket");
   add("app.rcvbuf_bytes", kind::integer, 256, 2147483647.0, "212992", "B",
@@ -141,6 +149,11 @@ void config::validate() const {
   if (number("traffic.rate_gbps") > number("nic.line_rate_gbps"))
     throw config_error("traffic.rate_gbps = " + text("traffic.rate_gbps") +
                        " exceeds nic.line_rate_gbps = " + text("nic.line_rate_gbps"));
+  if (integer("host.irq_cpu") >= integer("host.cpus"))
+    throw config_error("host.irq_cpu = " + text("host.irq_cpu") +
+                       " but the host has host.cpus = " + text("host.cpus"));
+  if (integer("app.cpu") >= integer("host.cpus"))
+    throw config_error("app.cpu = " + text("app.cpu") + " but the host has host.cpus = " + text("host.cpus"));
   if (integer("nic.rx_ring_size") % 8 != 0)
     throw config_error("nic.rx_ring_size = " + text("nic.rx_ring_size") +
                        " must be a multiple of 8 (RDLEN is 128-byte aligned)");

@@ -24,7 +24,6 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
   nlohmann::ordered_json j;
   const auto sim_ns = ns(sc_core::sc_time_stamp());
   const auto& ns_ = m_nic->stats();
-  const auto& cpu = m_host->cpu0().stats();
   const auto& stack = m_host->stack();
   const auto& app = m_host->app().stats();
   const auto& drv = m_host->driver().stats();
@@ -52,15 +51,52 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
       {"up", {{"tlps", up.tlps}, {"payload_bytes", up.payload_bytes}, {"utilization", util(up)}}},
       {"down", {{"tlps", down.tlps}, {"payload_bytes", down.payload_bytes}, {"utilization", util(down)}}}};
 
+  // Per CPU as /proc/stat, /proc/interrupts, /proc/softirqs and softnet_stat have it; host-wide sums.
+  host::cpu_stats cpu;
+  nlohmann::ordered_json per_cpu = nlohmann::ordered_json::array();
+  const unsigned eth0 = m_params.host.driver.msi_vector;
+  auto vec = [](const host::cpu_stats& s, unsigned v) {
+    return v < s.irq_counts.size() ? s.irq_counts[v] : 0;
+  };
+  uint64_t eth0_irqs = 0, loc_irqs = 0, res_irqs = 0;
+  for (const auto& c : m_host->cpus()) {
+    const auto& s = c->stats();
+    nlohmann::ordered_json t;
+    for (size_t k = 0; k < host::cpu_ctx_count; ++k) {
+      cpu.time[k] += s.time[k];
+      t[host::cpu_ctx_name(static_cast<host::cpu_ctx>(k))] = ns(s.time[k]);
+    }
+    cpu.hardirqs += s.hardirqs;
+    cpu.context_switches += s.context_switches;
+    cpu.wakeups += s.wakeups;
+    cpu.ksoftirqd_wakeups += s.ksoftirqd_wakeups;
+    cpu.softirqs[host::NET_RX_SOFTIRQ] += s.softirqs[host::NET_RX_SOFTIRQ];
+    eth0_irqs += vec(s, eth0);
+    loc_irqs += vec(s, host::cpu::LOCAL_TIMER_VECTOR);
+    res_irqs += vec(s, host::cpu::RESCHEDULE_VECTOR);
+    const auto& sd = stack.softnet(c->id());
+    per_cpu.push_back(
+        {{"cpu", c->id()},
+         {"cpu_ns", t},
+         {"interrupts",
+          {{"eth0", vec(s, eth0)},
+           {"LOC", vec(s, host::cpu::LOCAL_TIMER_VECTOR)},
+           {"RES", vec(s, host::cpu::RESCHEDULE_VECTOR)}}},
+         {"softirqs", {{"NET_RX", s.softirqs[host::NET_RX_SOFTIRQ]}}},
+         {"softnet",
+          {{"processed", sd.processed}, {"dropped", sd.dropped}, {"time_squeeze", sd.time_squeeze}}},
+         {"context_switches", s.context_switches},
+         {"ipis_sent", s.ipis_sent},
+         {"ksoftirqd_wakeups", s.ksoftirqd_wakeups}});
+  }
   nlohmann::ordered_json cpu_ns;
   for (size_t c = 0; c < host::cpu_ctx_count; ++c)
     cpu_ns[host::cpu_ctx_name(static_cast<host::cpu_ctx>(c))] = ns(cpu.time[c]);
-  const auto& sd = stack.softnet();
-  auto vec = [&cpu](unsigned v) { return v < cpu.irq_counts.size() ? cpu.irq_counts[v] : 0; };
+  const auto sd = stack.softnet_total();
   j["host"] = {
+      {"cpus", m_host->cpus().size()},
       {"hardirqs", cpu.hardirqs},
-      {"interrupts",
-       {{"eth0", vec(m_params.host.driver.msi_vector)}, {"LOC", vec(host::cpu::LOCAL_TIMER_VECTOR)}}},
+      {"interrupts", {{"eth0", eth0_irqs}, {"LOC", loc_irqs}, {"RES", res_irqs}}},
       {"napi_polls", m_host->driver().napi().polls},
       {"softirqs", {{"NET_RX", cpu.softirqs[host::NET_RX_SOFTIRQ]}}},
       {"softnet", {{"processed", sd.processed}, {"dropped", sd.dropped}, {"time_squeeze", sd.time_squeeze}}},
@@ -68,6 +104,7 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
       {"context_switches", cpu.context_switches},
       {"wakeups", cpu.wakeups},
       {"cpu_ns", cpu_ns},
+      {"per_cpu", per_cpu},
       {"driver",
        {{"rx_cleaned", drv.rx_cleaned},
         {"alloc_rx_buff_failed", drv.alloc_rx_buff_failed},
@@ -135,14 +172,14 @@ void print_summary(std::ostream& os, const nlohmann::ordered_json& j) {
   row("latency p50 / p99 / max (ns)", num(j["latency_ns"]["p50"]) + " / " + num(j["latency_ns"]["p99"]) +
                                           " / " + num(j["latency_ns"]["max"]));
   std::string cpu;
-  const double total = std::max(1.0, j["sim"]["sim_time_ns"].get<double>());
+  const double total = std::max(1.0, j["sim"]["sim_time_ns"].get<double>() * j["host"]["cpus"].get<double>());
   for (const auto& [k, v] : j["host"]["cpu_ns"].items()) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%s%s %.1f%%", cpu.empty() ? "" : ", ", k.c_str(),
                   100.0 * v.get<double>() / total);
     cpu += buf;
   }
-  row("cpu0", cpu);
+  row(j["host"]["cpus"].get<int>() == 1 ? "cpu0" : "cpus (" + j["host"]["cpus"].dump() + ")", cpu);
   const auto& c = j["conservation"];
   row("conservation", std::string(c["ok"].get<bool>() ? "ok" : "BROKEN") + " (" + num(c["wire"]) + " = " +
                           num(c["delivered"]) + " delivered + " + num(c["dropped"]) + " dropped + " +

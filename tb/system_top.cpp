@@ -44,7 +44,12 @@ system_params make_system_params(const config& cfg) {
   auto& h = p.host;
   h.cpu_ghz = cfg.number("host.cpu_ghz");
   h.net.netdev_budget = static_cast<int>(cfg.integer("host.netdev_budget"));
-  h.net.netdev_budget_usecs = sc_time(static_cast<double>(cfg.integer("host.netdev_budget_usecs")), SC_US);
+  h.net.netdev_budget_usecs = static_cast<unsigned>(cfg.integer("host.netdev_budget_usecs"));
+  h.cpus = static_cast<unsigned>(cfg.integer("host.cpus"));
+  h.hz = static_cast<unsigned>(std::stoul(cfg.text("host.hz")));
+  h.irq_cpu = static_cast<unsigned>(cfg.integer("host.irq_cpu"));
+  h.app_cpu = static_cast<unsigned>(cfg.integer("app.cpu"));
+  h.app.pinned = cfg.text("app.pinned") == "true";
   h.net.local_ip = t.flow.dst_ip;
   h.driver.rx_ring_size = static_cast<unsigned>(cfg.integer("nic.rx_ring_size"));
   h.driver.rx_usecs = static_cast<unsigned>(cfg.integer("nic.coalesce.rx_usecs"));

@@ -171,7 +171,7 @@ struct napi_bench {
   cpu c{"cpu", 0, costs()};
   skb_cache skbs;
   rx_buffer_pool buffers{mem, 0x10000, 2048, 16};
-  netstack stack{c, skbs, buffers, netstack_params{}};
+  netstack stack{{&c}, skbs, buffers, netstack_params{}};
 };
 }  // namespace
 
@@ -191,9 +191,9 @@ TEST(host_napi, poll_using_whole_weight_is_requeued_and_softirq_raised_again) {
   nicsim::tb::unwind_threads();  // before the modules on this stack go away
   // One pass over the list per net_rx_action: the instance goes to repoll, not round again.
   EXPECT_EQ(n.polls, 1u);
-  EXPECT_EQ(b.stack.softnet().time_squeeze, 0u);
+  EXPECT_EQ(b.stack.softnet(0).time_squeeze, 0u);
   EXPECT_TRUE(n.sched);
-  ASSERT_EQ(b.stack.softnet().poll_list.size(), 1u);
+  ASSERT_EQ(b.stack.softnet(0).poll_list.size(), 1u);
   EXPECT_TRUE(b.c.softirq_pending());
 }
 
@@ -215,9 +215,9 @@ TEST(host_napi, netdev_budget_runs_out_across_instances_and_counts_time_squeeze)
   uint64_t polls = 0;
   for (const auto& i : n) polls += i.polls;
   EXPECT_EQ(polls, 5u);  // 5 × 64 ≥ netdev_budget 300
-  EXPECT_EQ(b.stack.softnet().time_squeeze, 1u);
-  EXPECT_EQ(b.stack.softnet().poll_list.size(), 6u);
-  EXPECT_EQ(b.stack.softnet().poll_list.front(), &n[5]);  // the unpolled instance goes first next time
+  EXPECT_EQ(b.stack.softnet(0).time_squeeze, 1u);
+  EXPECT_EQ(b.stack.softnet(0).poll_list.size(), 6u);
+  EXPECT_EQ(b.stack.softnet(0).poll_list.front(), &n[5]);  // the unpolled instance goes first next time
 }
 
 TEST(host_napi, exact_budget_keeps_polling_and_completion_below_it_leaves_the_list) {
@@ -236,7 +236,7 @@ TEST(host_napi, exact_budget_keeps_polling_and_completion_below_it_leaves_the_li
     b.stack.__napi_schedule(n);
     b.stack.net_rx_action();
     EXPECT_TRUE(n.sched);
-    EXPECT_EQ(b.stack.softnet().poll_list.size(), 1u);
+    EXPECT_EQ(b.stack.softnet(0).poll_list.size(), 1u);
     b.stack.net_rx_action();
     b.c.current()->state = task_struct::TASK_INTERRUPTIBLE;
     b.c.schedule();
@@ -245,8 +245,8 @@ TEST(host_napi, exact_budget_keeps_polling_and_completion_below_it_leaves_the_li
   nicsim::tb::unwind_threads();  // before the modules on this stack go away
   EXPECT_EQ(calls, 2);
   EXPECT_FALSE(n.sched);
-  EXPECT_TRUE(b.stack.softnet().poll_list.empty());
-  EXPECT_EQ(b.stack.softnet().time_squeeze, 0u);
+  EXPECT_TRUE(b.stack.softnet(0).poll_list.empty());
+  EXPECT_EQ(b.stack.softnet(0).time_squeeze, 0u);
 }
 
 TEST(host_napi, interrupt_during_poll_is_not_lost) {
@@ -285,4 +285,14 @@ TEST(host_costs, table_rejects_unknown_missing_and_negative_entries) {
   const auto t = cost_table::parse(good, "t.yaml", 2.0);
   EXPECT_EQ(t(cost::irq_entry), sc_time(300, SC_NS));  // 600 cycles at 2 GHz
   EXPECT_EQ(t(cost::copy_to_user, 1000), sc_time((50 + 150) / 2.0, SC_NS));
+}
+
+TEST(host_cpu, jiffies_follow_config_hz) {
+  cpu c("cpu", 0, costs());
+  c.set_hz(250);
+  EXPECT_EQ(c.usecs_to_jiffies(2000), 1u);  // half a jiffy rounds up
+  EXPECT_EQ(c.usecs_to_jiffies(8000), 2u);
+  c.set_hz(1000);
+  EXPECT_EQ(c.usecs_to_jiffies(2000), 2u);
+  EXPECT_EQ(c.usecs_to_jiffies(1), 1u);
 }

@@ -150,3 +150,38 @@ TEST(system, without_napi_every_frame_goes_through_the_backlog_and_overflow_coun
   EXPECT_TRUE(r.j["conservation"]["ok"].get<bool>());
   EXPECT_EQ(r.j["conservation"]["in_flight"], 0u);
 }
+
+TEST(system, reader_on_another_cpu_is_woken_with_a_reschedule_ipi) {
+  const auto r = simulate({"host.cpus=2", "app.cpu=1", "traffic.count=200", "traffic.rate_gbps=0.5",
+                           "sim.duration_us=5000"});
+  const auto& cpu0 = r.j["host"]["per_cpu"][0];
+  const auto& cpu1 = r.j["host"]["per_cpu"][1];
+  EXPECT_EQ(r.j["app"]["messages"], 200u);
+  EXPECT_GT(cpu0["ipis_sent"].get<uint64_t>(), 0u);
+  EXPECT_EQ(cpu0["ipis_sent"], cpu1["interrupts"]["RES"]);  // every IPI sent arrived
+  EXPECT_EQ(cpu1["interrupts"]["eth0"], 0u);                 // the NIC's vector stays on CPU 0
+  EXPECT_GT(cpu0["interrupts"]["eth0"].get<uint64_t>(), 0u);
+  EXPECT_EQ(cpu0["cpu_ns"]["user"], 0u);  // the reader runs on CPU 1 only
+  EXPECT_GT(cpu1["cpu_ns"]["user"].get<uint64_t>(), 0u);
+  EXPECT_EQ(cpu1["softirqs"]["NET_RX"], 0u);  // softirq runs where the interrupt came
+  EXPECT_TRUE(r.j["conservation"]["ok"].get<bool>());
+}
+
+TEST(system, interrupt_affinity_moves_hardirq_and_softirq_to_that_cpu) {
+  const auto r = simulate({"host.cpus=2", "host.irq_cpu=1", "traffic.count=100", "sim.duration_us=2000"});
+  const auto& cpu0 = r.j["host"]["per_cpu"][0];
+  const auto& cpu1 = r.j["host"]["per_cpu"][1];
+  EXPECT_EQ(cpu0["interrupts"]["eth0"], 0u);
+  EXPECT_GT(cpu1["interrupts"]["eth0"].get<uint64_t>(), 0u);
+  EXPECT_EQ(cpu1["softnet"]["processed"], 100u);
+  EXPECT_EQ(cpu0["softnet"]["processed"], 0u);
+  EXPECT_EQ(r.j["app"]["messages"], 100u);
+}
+
+TEST(system, splitting_interrupts_and_reader_over_two_cpus_ends_the_livelock) {
+  // One CPU at this load drops most frames (see the README's load curve); two keep up.
+  const auto r = simulate({"host.cpus=2", "app.cpu=1", "traffic.rate_gbps=3", "sim.duration_us=10000"});
+  EXPECT_EQ(r.j["udp"]["RcvbufErrors"], 0u);
+  EXPECT_EQ(r.j["nic"]["rx_missed"], 0u);
+  EXPECT_TRUE(r.j["conservation"]["ok"].get<bool>());
+}
