@@ -7,11 +7,16 @@
 namespace nicsim::host {
 namespace {
 constexpr std::array<const char*, cost_count> names = {
-    "irq_entry",    "e1000_intr",    "mmio_write",   "napi_schedule",  "softirq_entry",   "net_rx_action",
-    "napi_poll",    "clean_rx_desc", "build_skb",    "eth_type_trans", "alloc_rx_buffer", "netif_receive_skb",
-    "netif_rx",     "ip_rcv",        "udp_rcv",      "csum",           "udp_enqueue",     "sock_def_readable",
-    "ttwu",         "ipi_send",      "ipi_delivery", "context_switch", "syscall",         "recvmsg",
-    "copy_to_user", "kfree_skb",     "icmp_send",    "ksoftirqd_loop"};
+    "irq_entry",      "e1000_intr",      "mmio_write",
+    "napi_schedule",  "softirq_entry",   "net_rx_action",
+    "napi_poll",      "clean_rx_desc",   "build_skb",
+    "eth_type_trans", "alloc_rx_buffer", "netif_receive_skb",
+    "netif_rx",       "ip_rcv",          "udp_rcv",
+    "csum",           "udp_enqueue",     "sock_def_readable",
+    "ttwu",           "ipi_send",        "ipi_delivery",
+    "context_switch", "syscall",         "recvmsg",
+    "copy_to_user",   "kfree_skb",       "busy_poll_relax",
+    "lock_sock",      "icmp_send",       "ksoftirqd_loop"};
 }  // namespace
 
 extern const char* const costs_yaml_text;  // generated from host/costs.yaml

@@ -35,6 +35,8 @@ enum class cost : unsigned {
   recvmsg,
   copy_to_user,
   kfree_skb,
+  busy_poll_relax,
+  lock_sock,
   icmp_send,
   ksoftirqd_loop,
   count_

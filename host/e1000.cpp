@@ -174,6 +174,7 @@ void e1000_adapter::e1000_clean_rx_irq(int* work_done, int work_to_do) {
     cpu::this_cpu().charge(cost::build_skb);
     sk_buff* skb = m_skbs.alloc();
     ++m_stats.rx_cleaned;
+    skb->napi = &m_napi;
     skb->buf_addr = buffer;
     skb->head = m_buffers.ptr(buffer);
     skb->len = length;

@@ -4,13 +4,35 @@
 
 namespace nicsim::host {
 
+udp_app_stats host_system::app_totals() const {
+  udp_app_stats t;
+  for (const auto& a : m_apps) {
+    const auto& s = a->stats();
+    t.messages += s.messages;
+    t.bytes += s.bytes;
+    t.bad_payloads += s.bad_payloads;
+    t.out_of_order += s.out_of_order;
+    t.eagain += s.eagain;
+    t.latency_ns.insert(t.latency_ns.end(), s.latency_ns.begin(), s.latency_ns.end());
+    t.seqs.insert(t.seqs.end(), s.seqs.begin(), s.seqs.end());
+    t.per_reader.insert(t.per_reader.end(), s.per_reader.begin(), s.per_reader.end());
+  }
+  return t;
+}
+
+unsigned host_system::returning() const {
+  unsigned n = m_stack->returning();
+  for (const auto& a : m_apps) n += a->returning();
+  return n;
+}
+
 unsigned host_rx_buffers(const host_params& p) {
   if (p.rx_buffers) return p.rx_buffers;
   const uint64_t truesize = p.driver.rx_buffer_len + 576;
   // Every place a buffer can wait: the ring, the per-CPU backlog, the socket
   // (which may overshoot its rcvbuf by one skb), and skbs in processing.
   return static_cast<unsigned>(p.driver.rx_ring_size + p.net.netdev_max_backlog + 1 +
-                               p.app.rcvbuf_bytes / truesize + 64);
+                               p.sockets * 2 * (p.app.rcvbuf_bytes / truesize + 1) + 64);
 }
 
 uint64_t host_memory_bytes(const host_params& p) {
@@ -47,7 +69,12 @@ host_system::host_system(const sc_core::sc_module_name& name, const host_params&
     m_up = true;
     m_link_up.notify(sc_core::SC_ZERO_TIME);
   });
-  m_app = std::make_unique<udp_app>(*all.at(params.app_cpu), *m_stack, params.app);
+  for (unsigned i = 0; i < params.sockets; ++i) {
+    udp_app_params a = params.app;
+    a.port = static_cast<uint16_t>(params.app.port + i);
+    if (params.sockets > 1) a.comm = "udp" + std::to_string(a.port);
+    m_apps.push_back(std::make_unique<udp_app>(*all.at(params.app_cpu), *m_stack, a));
+  }
 }
 
 }  // namespace nicsim::host

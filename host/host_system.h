@@ -27,6 +27,7 @@ struct host_params {
   netstack_params net;
   e1000_params driver;
   udp_app_params app;
+  unsigned sockets = 1;  // applications, each a socket on port app.port + i with app.readers readers
   uint64_t rx_buffer_base = 0x200000;
   unsigned rx_buffers = 0;  // 0: enough for the ring plus a full receive buffer
 };
@@ -45,7 +46,11 @@ class host_system : public sc_core::sc_module {
   cpu& cpu0() { return *m_cpus.front(); }
   const std::vector<std::unique_ptr<cpu>>& cpus() const { return m_cpus; }
   netstack& stack() { return *m_stack; }
-  udp_app& app() { return *m_app; }
+  udp_app& app() { return *m_apps.front(); }
+  const std::vector<std::unique_ptr<udp_app>>& apps() const { return m_apps; }
+  // Every application's statistics together (delivery order is per socket, then by socket).
+  udp_app_stats app_totals() const;
+  unsigned returning() const;  // datagrams between copy and recvfrom's return, all readers
   const skb_cache& skbs() const { return m_skbs; }
   // Notified once the driver has opened the device (link up).
   const sc_core::sc_event& link_up() const { return m_link_up; }
@@ -59,7 +64,7 @@ class host_system : public sc_core::sc_module {
   std::unique_ptr<rx_buffer_pool> m_buffers;
   std::unique_ptr<netstack> m_stack;
   std::unique_ptr<e1000_adapter> m_driver;
-  std::unique_ptr<udp_app> m_app;
+  std::vector<std::unique_ptr<udp_app>> m_apps;
   sc_core::sc_event m_link_up;
   bool m_up = false;
 };

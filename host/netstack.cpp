@@ -10,6 +10,7 @@ namespace nicsim::host {
 
 using sc_core::sc_time;
 using sc_core::sc_time_stamp;
+using sc_core::SC_ZERO_TIME;
 
 netstack::netstack(const std::vector<cpu*>& cpus, skb_cache& skbs, rx_buffer_pool& buffers,
                    const netstack_params& params)
@@ -60,6 +61,7 @@ void netstack::__napi_schedule(napi_struct& n) {
 }
 
 bool netstack::napi_complete_done(napi_struct& n, int /*work_done*/) {
+  if (n.in_busy_poll) return false;  // the busy poller owns it; interrupts stay off
   if (n.missed) {
     // An interrupt came while polling: stay scheduled and poll again.
     n.missed = false;
@@ -264,7 +266,22 @@ void netstack::udp_rcv(sk_buff* skb) {
   skb->len = ulen;
   auto it = m_udp_table.find(proto::get_be16(uh + 2));  // __udp4_lib_lookup_skb
   if (it != m_udp_table.end()) {
-    __udp_enqueue_schedule_skb(*it->second, skb);
+    udp_sock& sk = *it->second;
+    sk.napi = skb->napi;  // sk_mark_napi_id
+    if (m_params.udp_backlog && sk.owned_by_user) {
+      // sk_add_backlog: the owner processes it at release_sock.
+      if (sk.sk_backlog_len + sk.sk_rmem_alloc > sk.sk_rcvbuf) {
+        ++sk.sk_drops;
+        ++m_udp.InErrors;
+        kfree_skb(skb, skb_drop_reason::SOCKET_BACKLOG);
+        return;
+      }
+      sk.sk_backlog.push_back(skb);
+      sk.sk_backlog_len += skb->truesize;
+      ++sk.sk_backlogged;
+      return;
+    }
+    __udp_enqueue_schedule_skb(sk, skb);
     return;
   }
   // No socket: drop silently if the checksum is wrong, else answer port unreachable.
@@ -379,9 +396,62 @@ uint64_t netstack::queued_in_sockets() const {
   return n;
 }
 
-size_t netstack::udp_recvmsg(udp_sock& sk, uint8_t* buf, size_t len) {
+void netstack::lock_sock(udp_sock& sk) {
+  cpu::this_cpu().charge(cost::lock_sock);
+  while (sk.owned_by_user) {  // __lock_sock: sleep until the owner releases it
+    wait_queue_entry wait;
+    init_wait(wait, cpu::this_cpu());
+    prepare_to_wait_exclusive(sk.sk_lock_wq, wait, cpu::this_cpu());
+    if (sk.owned_by_user) cpu::this_cpu().schedule();
+    finish_wait(wait, cpu::this_cpu());
+  }
+  sk.owned_by_user = true;
+}
+
+void netstack::release_sock(udp_sock& sk) {
+  // __release_sock: the owner does the softirq's deferred work, in its own time.
+  while (!sk.sk_backlog.empty()) {
+    sk_buff* skb = sk.sk_backlog.front();
+    sk.sk_backlog.pop_front();
+    sk.sk_backlog_len -= skb->truesize;
+    __udp_enqueue_schedule_skb(sk, skb);  // sk_backlog_rcv → __udp_queue_rcv_skb
+  }
+  sk.owned_by_user = false;
+  cpu::this_cpu().charge(cost::lock_sock);
+  if (sk.sk_lock_wq.active()) __wake_up_common(sk.sk_lock_wq, 1);
+}
+
+void netstack::napi_busy_loop(udp_sock& sk, napi_struct& n, sc_time end) {
+  constexpr int BUSY_POLL_BUDGET = 8;
+  bool owned = false;
+  for (;;) {
+    if (!owned && !n.sched) {  // take the instance unless softirq has it
+      n.sched = true;
+      n.in_busy_poll = true;
+      owned = true;
+    }
+    if (owned) {
+      const size_t before = sk.sk_receive_queue.size();
+      cpu::this_cpu().charge(cost::napi_poll);
+      n.poll(n, BUSY_POLL_BUDGET);
+      if (sk.sk_receive_queue.size() > before) m_busy_poll_rx += sk.sk_receive_queue.size() - before;
+    }
+    if (!sk.sk_receive_queue.empty() || sc_time_stamp() >= end || cpu::this_cpu().need_resched()) break;
+    cpu::this_cpu().charge(cost::busy_poll_relax);
+  }
+  if (!owned) return;
+  // busy_poll_stop: one last poll as softirq would, which completes and unmasks, or reschedules.
+  n.in_busy_poll = false;
+  cpu::this_cpu().charge(cost::napi_poll);
+  if (n.poll(n, n.weight) == n.weight) __napi_schedule(n);
+}
+
+long netstack::udp_recvmsg(udp_sock& sk, uint8_t* buf, size_t len, bool dontwait) {
   cpu::this_cpu().charge(cost::recvmsg);
   for (;;) {  // try_again
+    if (sk.sk_receive_queue.empty() && sk.busy_poll > SC_ZERO_TIME && sk.napi != nullptr)
+      napi_busy_loop(sk, *sk.napi, sc_time_stamp() + sk.busy_poll);
+    if (sk.sk_receive_queue.empty() && dontwait) return EAGAIN_;
     // __skb_recv_udp: take the head of the queue or sleep on the socket's wait queue.
     while (sk.sk_receive_queue.empty()) {
       wait_queue_entry wait;  // DEFINE_WAIT_FUNC(wait, receiver_wake_function)
@@ -415,6 +485,7 @@ size_t netstack::udp_recvmsg(udp_sock& sk, uint8_t* buf, size_t len) {
     }
     // Charge first, then hand over in zero time: the frame is in exactly one
     // place (this skb, or the caller's buffer) whenever the run may stop.
+    if (m_params.udp_backlog) lock_sock(sk);  // the reader owns the socket while it copies
     cpu::this_cpu().charge(cost::copy_to_user, copied);
     cpu::this_cpu().charge(cost::kfree_skb);
     std::memcpy(buf, payload, copied);
@@ -422,7 +493,12 @@ size_t netstack::udp_recvmsg(udp_sock& sk, uint8_t* buf, size_t len) {
     sk.sk_rmem_alloc -= skb->truesize;  // skb_consume_udp → udp_rmem_release
     m_buffers.free(skb->buf_addr);
     m_skbs.free(skb);
-    return copied;
+    if (m_params.udp_backlog) {
+      ++m_returning;  // the datagram is the reader's while it works off the backlog
+      release_sock(sk);
+      --m_returning;
+    }
+    return static_cast<long>(copied);
   }
 }
 

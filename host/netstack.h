@@ -22,10 +22,11 @@ struct napi_struct {
   std::string name;
   const char* poll_name = "napi_poll";  // the driver's poll function, for the timeline
   std::function<int(napi_struct&, int budget)> poll;
-  int weight = 64;           // NAPI_POLL_WEIGHT
-  bool sched = false;        // NAPI_STATE_SCHED
-  bool missed = false;       // NAPI_STATE_MISSED
-  waves::probe state_probe;  // NAPI_STATE_SCHED as a wave
+  int weight = 64;            // NAPI_POLL_WEIGHT
+  bool sched = false;         // NAPI_STATE_SCHED
+  bool missed = false;        // NAPI_STATE_MISSED
+  bool in_busy_poll = false;  // NAPI_STATE_IN_BUSY_POLL: a reader polls it from process context
+  waves::probe state_probe;   // NAPI_STATE_SCHED as a wave
   uint64_t polls = 0;
 };
 
@@ -56,7 +57,15 @@ struct udp_sock {
   uint64_t sk_rcvbuf = 0;
   uint64_t sk_drops = 0;
   wait_queue_head sk_wq;
-  waves::probe queue_probe;  // receive queue length
+  // The socket lock's owner flag (lock_sock) and the backlog softirq uses while it is owned.
+  bool owned_by_user = false;
+  wait_queue_head sk_lock_wq;
+  std::deque<sk_buff*> sk_backlog;
+  uint64_t sk_backlog_len = 0;
+  uint64_t sk_backlogged = 0;                         // skbs that went through the backlog
+  sc_core::sc_time busy_poll{sc_core::SC_ZERO_TIME};  // SO_BUSY_POLL
+  napi_struct* napi = nullptr;                        // sk_napi_id: where its packets come from
+  waves::probe queue_probe;                           // receive queue length
 };
 
 struct netstack_params {
@@ -65,8 +74,9 @@ struct netstack_params {
   int dev_weight = 64;                 // net.core.dev_weight: the backlog's NAPI weight
   unsigned netdev_budget_usecs = 0;    // 0: the kernel's default, 2 * USEC_PER_SEC / HZ
   uint32_t local_ip = 0x0A000002;
-  int icmp_msgs_per_sec = 1000;                           // net.ipv4.icmp_msgs_per_sec
-  int icmp_msgs_burst = 50;                               // net.ipv4.icmp_msgs_burst
+  bool udp_backlog = false;      // the seed's kernels: softirq backlogs UDP while the reader owns the socket
+  int icmp_msgs_per_sec = 1000;  // net.ipv4.icmp_msgs_per_sec
+  int icmp_msgs_burst = 50;      // net.ipv4.icmp_msgs_burst
   sc_core::sc_time icmp_ratelimit{1000, sc_core::SC_MS};  // net.ipv4.icmp_ratelimit, per destination
 };
 
@@ -92,8 +102,13 @@ class netstack {
 
   // ---- sockets and syscalls
   udp_sock& udp_bind(uint16_t port, uint64_t rcvbuf);
-  // Blocking recvfrom on sk from the current task: returns the bytes copied into buf.
-  size_t udp_recvmsg(udp_sock& sk, uint8_t* buf, size_t len);
+  // recvfrom on sk from the current task: the bytes copied into buf, or EAGAIN_
+  // when dontwait (MSG_DONTWAIT / O_NONBLOCK) and nothing is queued.
+  static constexpr long EAGAIN_ = -11;
+  long udp_recvmsg(udp_sock& sk, uint8_t* buf, size_t len, bool dontwait = false);
+  uint64_t busy_poll_rx_packets() const { return m_busy_poll_rx; }
+  // Datagrams copied to a reader that has not left recvmsg yet (for the frame ledger).
+  unsigned returning() const { return m_returning; }
 
   const softnet_data& softnet(int cpu) const { return *m_sd.at(static_cast<size_t>(cpu)); }
   softnet_data softnet_total() const;  // counters summed over CPUs
@@ -112,6 +127,9 @@ class netstack {
   void udp_rcv(sk_buff* skb);
   void __udp_enqueue_schedule_skb(udp_sock& sk, sk_buff* skb);
   void sock_def_readable(udp_sock& sk);
+  void lock_sock(udp_sock& sk);
+  void release_sock(udp_sock& sk);
+  void napi_busy_loop(udp_sock& sk, napi_struct& n, sc_core::sc_time end);
   void icmp_send_port_unreach(uint32_t daddr);
   bool icmp_global_allow();
   bool icmpv4_xrlim_allow(uint32_t daddr);
@@ -134,6 +152,8 @@ class netstack {
     sc_core::sc_time rate_tokens{sc_core::SC_ZERO_TIME};
   };
   std::map<uint32_t, peer> m_peers;  // inet_peer per destination
+  uint64_t m_busy_poll_rx = 0;       // LINUX_MIB_BUSYPOLLRXPACKETS
+  unsigned m_returning = 0;          // datagrams copied out while their reader still holds the socket
 };
 
 }  // namespace nicsim::host

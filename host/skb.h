@@ -12,6 +12,8 @@ class host_memory;
 
 namespace nicsim::host {
 
+struct napi_struct;
+
 enum ip_summed_t : uint8_t { CHECKSUM_NONE = 0, CHECKSUM_UNNECESSARY = 1 };
 
 // Why a frame ended its life without reaching an application (a subset of
@@ -27,6 +29,7 @@ enum class skb_drop_reason : unsigned {
   UDP_CSUM,         // UDP InCsumErrors
   NO_SOCKET,        // UDP NoPorts
   SOCKET_RCVBUFF,   // UDP RcvbufErrors
+  SOCKET_BACKLOG,   // sk_add_backlog over its limit (udp InErrors)
   ICMP_CONSUMED,    // an ICMP message for the host (consumed, not an application's)
   CPU_BACKLOG,      // netif_rx: the per-CPU backlog is full (softnet dropped)
   count_
@@ -46,6 +49,7 @@ struct sk_buff {
   unsigned network_header = 0;
   unsigned transport_header = 0;
   ip_summed_t ip_summed = CHECKSUM_NONE;
+  napi_struct* napi = nullptr;  // the instance that received it (skb->napi_id)
   uint8_t* data_ptr() const { return head + data; }
   void pull(unsigned n) {
     data += n;

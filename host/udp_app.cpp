@@ -6,12 +6,13 @@ namespace nicsim::host {
 
 udp_app::udp_app(cpu& c, netstack& stack, const udp_app_params& params)
     : m_home(c), m_stack(stack), m_params(params), m_sock(stack.udp_bind(params.port, params.rcvbuf_bytes)) {
+  m_sock.busy_poll = params.busy_poll;
   m_stats.per_reader.assign(params.readers, 0);
   m_last_seq.assign(params.readers, -1);
   m_user_buffers.assign(params.readers, std::vector<uint8_t>(65536));
   for (unsigned i = 0; i < params.readers; ++i)
     m_readers.push_back(m_home.kthread_create(
-        "udp_reader/" + std::to_string(i), [this, i] { reader(i); }, params.pinned));
+        params.comm + "/" + std::to_string(i), [this, i] { reader(i); }, params.pinned));
 }
 
 void udp_app::reader(unsigned index) {
@@ -24,12 +25,18 @@ void udp_app::reader(unsigned index) {
     const int track = cpu::this_cpu().current()->track;
     if (obs) obs->begin(track, "recvfrom");
     cpu::this_cpu().syscall_enter();  // recvfrom(fd, buf, sizeof buf, 0, ...)
-    const size_t n = m_stack.udp_recvmsg(m_sock, buf.data(), buf.size());
+    const long n = m_stack.udp_recvmsg(m_sock, buf.data(), buf.size(), m_params.nonblocking);
+    if (n == netstack::EAGAIN_) {
+      ++m_stats.eagain;
+      cpu::this_cpu().syscall_exit();
+      if (obs) obs->end(track);
+      continue;  // spin: try again at once
+    }
     ++m_returning;  // copied to the reader's buffer, recvfrom not yet returned
     cpu::this_cpu().syscall_exit();
     --m_returning;
     if (obs) obs->end(track);
-    received(buf.data(), n, index);
+    received(buf.data(), static_cast<size_t>(n), index);
     waves::slice work(obs, track, "work");
     cpu::this_cpu().charge(m_params.work);
   }

@@ -4,6 +4,7 @@
 // every byte they read against what the sender stamped and filled in.
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <systemc>
 #include <vector>
 
@@ -14,8 +15,11 @@ namespace nicsim::host {
 struct udp_app_params {
   uint16_t port = 9000;
   unsigned readers = 1;
-  bool pinned = true;              // false: the scheduler may move readers between CPUs
-  uint64_t rcvbuf_bytes = 212992;  // net.core.rmem_default
+  bool pinned = true;                                 // false: the scheduler may move readers between CPUs
+  bool nonblocking = false;                           // O_NONBLOCK: a busy loop of recvfrom that never sleeps
+  sc_core::sc_time busy_poll{sc_core::SC_ZERO_TIME};  // SO_BUSY_POLL
+  std::string comm = "udp_reader";                    // readers are comm/0, comm/1, ...
+  uint64_t rcvbuf_bytes = 212992;                     // net.core.rmem_default
   sc_core::sc_time work{500, sc_core::SC_NS};
 };
 
@@ -24,6 +28,7 @@ struct udp_app_stats {
   uint64_t bytes = 0;
   uint64_t bad_payloads = 0;         // bytes differ from what the sender wrote
   uint64_t out_of_order = 0;         // sequence went backwards (within one reader)
+  uint64_t eagain = 0;               // recvfrom returned EAGAIN (non-blocking readers)
   std::vector<uint64_t> latency_ns;  // first bit on the wire → recvfrom returns
   std::vector<uint32_t> seqs;        // delivery order, all readers
   std::vector<uint64_t> per_reader;  // messages per reader

@@ -22,6 +22,8 @@ config::config() {
   add("traffic.burst_frames", kind::integer, 1, 1000000, "32", "frames",
       "frames per back-to-back burst (burst)");
   add("traffic.dst_port", kind::integer, 1, 65535, "9000", "", "UDP destination port");
+  add("traffic.flows", kind::integer, 1, 1024, "1", "flows",
+      "UDP flows: frame i goes to dst_port + i % flows (round robin)");
   add("traffic.src_port", kind::integer, 1, 65535, "40000", "", "UDP source port");
   add("traffic.count", kind::integer, 0, 1e12, "0", "frames",
       "stop after this many frames (0: until the end)");
@@ -50,6 +52,15 @@ config::config() {
       {"100", "250", "300", "1000"});
   add("host.irq_cpu", kind::integer, 0, 63, "0", "", "CPU the NIC's interrupt is routed to (smp_affinity)");
   add("app.cpu", kind::integer, 0, 63, "0", "", "CPU the readers start on");
+  add("app.sockets", kind::integer, 1, 1024, "1", "sockets",
+      "applications, one socket each, bound to app.port, app.port + 1, ...");
+  add("app.mode", kind::choice, 0, 0, "blocking", "",
+      "blocking: recvfrom sleeps when empty; nonblocking: a busy loop of recvfrom (EAGAIN)",
+      {"blocking", "nonblocking"});
+  add("app.busy_poll_us", kind::integer, 0, 100000, "0", "us",
+      "SO_BUSY_POLL: poll the NIC from recvfrom before sleeping");
+  add("host.udp_backlog", kind::choice, 0, 0, "false", "",
+      "true: the seed's kernels, softirq backlogs UDP while a reader owns the socket", {"true", "false"});
   add("app.pinned", kind::choice, 0, 0, "true", "",
       "readers pinned to app.cpu; false: the scheduler places them", {"true", "false"});
   add("app.port", kind::integer, 1, 65535, "9000", "", "UDP port the application binds");

@@ -25,7 +25,7 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
   const auto sim_ns = ns(sc_core::sc_time_stamp());
   const auto& ns_ = m_nic->stats();
   const auto& stack = m_host->stack();
-  const auto& app = m_host->app().stats();
+  const auto app = m_host->app_totals();
   const auto& drv = m_host->driver().stats();
 
   j["sim"] = {
@@ -116,11 +116,9 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
              {"InAddrErrors", ip.InAddrErrors}, {"InUnknownProtos", ip.InUnknownProtos},
              {"InDelivers", ip.InDelivers},     {"InCsumErrors", ip.InCsumErrors}};
   const auto& udp = stack.udp();
-  j["udp"] = {{"InDatagrams", udp.InDatagrams},
-              {"NoPorts", udp.NoPorts},
-              {"InErrors", udp.InErrors},
-              {"RcvbufErrors", udp.RcvbufErrors},
-              {"InCsumErrors", udp.InCsumErrors}};
+  j["udp"] = {{"InDatagrams", udp.InDatagrams},   {"NoPorts", udp.NoPorts},
+              {"InErrors", udp.InErrors},         {"RcvbufErrors", udp.RcvbufErrors},
+              {"InCsumErrors", udp.InCsumErrors}, {"BusyPollRxPackets", stack.busy_poll_rx_packets()}};
   const auto& icmp = stack.icmp();
   j["icmp"] = {{"InMsgs", icmp.InMsgs},
                {"OutMsgs", icmp.OutMsgs},
@@ -132,7 +130,16 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
     if (stack.drops()[r])
       drops[host::skb_drop_reason_name(static_cast<host::skb_drop_reason>(r))] = stack.drops()[r];
   j["drop_reasons"] = drops;
+  nlohmann::ordered_json sockets = nlohmann::ordered_json::array();
+  for (const auto& a : m_host->apps())
+    sockets.push_back({{"port", a->sock().port},
+                       {"messages", a->stats().messages},
+                       {"sk_drops", a->sock().sk_drops},
+                       {"backlogged", a->sock().sk_backlogged},
+                       {"rx_queue", a->sock().sk_receive_queue.size()}});
   j["app"] = {{"messages", app.messages},
+              {"eagain", app.eagain},
+              {"sockets", sockets},
               {"bytes", app.bytes},
               {"bad_payloads", app.bad_payloads},
               {"out_of_order", app.out_of_order},

@@ -28,6 +28,7 @@ system_params make_system_params(const config& cfg) {
                                    : traffic_params::constant;
   t.burst_frames = static_cast<unsigned>(cfg.integer("traffic.burst_frames"));
   t.count = static_cast<uint64_t>(cfg.integer("traffic.count"));
+  t.flows = static_cast<unsigned>(cfg.integer("traffic.flows"));
   t.start = sc_time(cfg.number("traffic.start_us"), SC_US);
   t.seed = static_cast<uint64_t>(cfg.integer("sim.seed"));
   t.flow.dst_port = static_cast<uint16_t>(cfg.integer("traffic.dst_port"));
@@ -50,6 +51,10 @@ system_params make_system_params(const config& cfg) {
   h.irq_cpu = static_cast<unsigned>(cfg.integer("host.irq_cpu"));
   h.app_cpu = static_cast<unsigned>(cfg.integer("app.cpu"));
   h.app.pinned = cfg.text("app.pinned") == "true";
+  h.app.nonblocking = cfg.text("app.mode") == "nonblocking";
+  h.app.busy_poll = sc_time(static_cast<double>(cfg.integer("app.busy_poll_us")), SC_US);
+  h.sockets = static_cast<unsigned>(cfg.integer("app.sockets"));
+  h.net.udp_backlog = cfg.text("host.udp_backlog") == "true";
   h.net.local_ip = t.flow.dst_ip;
   h.driver.rx_ring_size = static_cast<unsigned>(cfg.integer("nic.rx_ring_size"));
   h.driver.rx_usecs = static_cast<unsigned>(cfg.integer("nic.coalesce.rx_usecs"));
@@ -138,14 +143,14 @@ system_top::ledger system_top::account() const {
   const auto& ns = m_nic->stats();
   const auto& stack = m_host->stack();
   l.wire = m_traffic->frames_sent();
-  l.delivered = m_host->app().stats().messages;
+  l.delivered = m_host->app_totals().messages;
   l.dropped = ns.rx_crc_errors + ns.rx_missed_errors;
   for (uint64_t d : stack.drops()) l.dropped += d;
   l.on_wire = m_traffic->frames_sent() - m_traffic->frames_delivered();
   // Accepted by the MAC and not yet turned into an skb: FIFO, DMA, link, ring.
   const uint64_t accepted = ns.frames_in - ns.rx_crc_errors - ns.rx_missed_errors;
   l.in_nic = accepted - m_host->driver().stats().rx_cleaned;
-  l.in_host = m_host->skbs().in_use() + m_host->app().returning();
+  l.in_host = m_host->skbs().in_use() + m_host->returning();
   l.in_flight = l.on_wire + l.in_nic + l.in_host;
   return l;
 }

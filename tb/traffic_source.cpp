@@ -57,7 +57,9 @@ void traffic_source::run() {
     proto::wire_frame& f = m_on_wire;                       // a member: the run may end mid-frame
     f.id = i;
     f.first_bit_ps = sc_core::sc_time_stamp().value();
-    f.bytes = proto::build_udp_frame(m_params.flow, m_params.frame_bytes, stamp);
+    proto::udp_flow flow = m_params.flow;
+    flow.dst_port = static_cast<uint16_t>(flow.dst_port + i % m_params.flows);
+    f.bytes = proto::build_udp_frame(flow, m_params.frame_bytes, stamp);
     ++m_sent;
     m_bytes += f.bytes.size();
     next = sc_core::sc_time_stamp() + gap_after(i);

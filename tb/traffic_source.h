@@ -19,6 +19,7 @@ struct traffic_params {
   enum pattern_t { constant, poisson, burst } pattern = constant;
   unsigned burst_frames = 32;
   uint64_t count = 0;  // 0: no limit
+  unsigned flows = 1;  // frame i goes to flow.dst_port + i % flows
   sc_core::sc_time start{sc_core::SC_ZERO_TIME};
   uint64_t seed = 1;
   proto::udp_flow flow;

@@ -152,14 +152,14 @@ TEST(system, without_napi_every_frame_goes_through_the_backlog_and_overflow_coun
 }
 
 TEST(system, reader_on_another_cpu_is_woken_with_a_reschedule_ipi) {
-  const auto r = simulate({"host.cpus=2", "app.cpu=1", "traffic.count=200", "traffic.rate_gbps=0.5",
-                           "sim.duration_us=5000"});
+  const auto r = simulate(
+      {"host.cpus=2", "app.cpu=1", "traffic.count=200", "traffic.rate_gbps=0.5", "sim.duration_us=5000"});
   const auto& cpu0 = r.j["host"]["per_cpu"][0];
   const auto& cpu1 = r.j["host"]["per_cpu"][1];
   EXPECT_EQ(r.j["app"]["messages"], 200u);
   EXPECT_GT(cpu0["ipis_sent"].get<uint64_t>(), 0u);
   EXPECT_EQ(cpu0["ipis_sent"], cpu1["interrupts"]["RES"]);  // every IPI sent arrived
-  EXPECT_EQ(cpu1["interrupts"]["eth0"], 0u);                 // the NIC's vector stays on CPU 0
+  EXPECT_EQ(cpu1["interrupts"]["eth0"], 0u);                // the NIC's vector stays on CPU 0
   EXPECT_GT(cpu0["interrupts"]["eth0"].get<uint64_t>(), 0u);
   EXPECT_EQ(cpu0["cpu_ns"]["user"], 0u);  // the reader runs on CPU 1 only
   EXPECT_GT(cpu1["cpu_ns"]["user"].get<uint64_t>(), 0u);
@@ -184,4 +184,47 @@ TEST(system, splitting_interrupts_and_reader_over_two_cpus_ends_the_livelock) {
   EXPECT_EQ(r.j["udp"]["RcvbufErrors"], 0u);
   EXPECT_EQ(r.j["nic"]["rx_missed"], 0u);
   EXPECT_TRUE(r.j["conservation"]["ok"].get<bool>());
+}
+
+TEST(system, udp_backlog_defers_softirq_work_to_the_reader_that_owns_the_socket) {
+  // Softirq on CPU 0 meets the reader on CPU 1 while it holds the socket to copy.
+  const auto r = simulate({"host.udp_backlog=true", "host.cpus=2", "app.cpu=1", "traffic.count=2000",
+                           "traffic.rate_gbps=4", "traffic.frame_bytes=1518", "sim.duration_us=10000"});
+  EXPECT_GT(r.j["app"]["sockets"][0]["backlogged"].get<uint64_t>(), 0u);
+  EXPECT_EQ(r.j["app"]["messages"], 2000u);
+  EXPECT_EQ(r.j["app"]["out_of_order"], 0u);  // the backlog keeps arrival order
+  EXPECT_TRUE(r.j["conservation"]["ok"].get<bool>());
+}
+
+TEST(system, current_kernels_enqueue_udp_without_the_backlog) {
+  const auto r = simulate(
+      {"traffic.count=400", "traffic.rate_gbps=1.5", "traffic.frame_bytes=1518", "sim.duration_us=10000"});
+  EXPECT_EQ(r.j["app"]["sockets"][0]["backlogged"], 0u);
+  EXPECT_EQ(r.j["app"]["messages"], 400u);
+}
+
+TEST(system, nonblocking_reader_spins_on_eagain_and_never_sleeps) {
+  const auto r = simulate({"app.mode=nonblocking", "traffic.count=100", "sim.duration_us=2000"});
+  EXPECT_EQ(r.j["app"]["messages"], 100u);
+  EXPECT_GT(r.j["app"]["eagain"].get<uint64_t>(), 100u);
+  EXPECT_EQ(r.j["host"]["cpu_ns"]["idle"], 0u);
+  EXPECT_TRUE(r.j["conservation"]["ok"].get<bool>());
+}
+
+TEST(system, busy_polling_reader_takes_frames_from_the_ring_itself) {
+  const auto r = simulate({"app.busy_poll_us=50", "traffic.count=200", "sim.duration_us=3000"});
+  EXPECT_GT(r.j["udp"]["BusyPollRxPackets"].get<uint64_t>(), 0u);
+  EXPECT_EQ(r.j["app"]["messages"], 200u);
+  EXPECT_TRUE(r.j["conservation"]["ok"].get<bool>());
+  EXPECT_EQ(r.j["conservation"]["in_flight"], 0u);
+}
+
+TEST(system, flows_to_several_sockets_reach_each_socket) {
+  const auto r = simulate({"traffic.flows=3", "app.sockets=3", "traffic.count=300", "sim.duration_us=3000"});
+  ASSERT_EQ(r.j["app"]["sockets"].size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(r.j["app"]["sockets"][i]["port"], 9000 + i);
+    EXPECT_EQ(r.j["app"]["sockets"][i]["messages"], 100u);
+  }
+  EXPECT_EQ(r.j["udp"]["NoPorts"], 0u);
 }
