@@ -52,6 +52,11 @@ cpu::cpu(const sc_core::sc_module_name& name, int id, const cost_table& costs)
   SC_METHOD(ipi_method);
   sensitive << m_ipi_ev;
   dont_initialize();
+  request_irq(
+      HRTIMER_VECTOR, [this](unsigned) { hrtimer_interrupt(); }, "hrtimer_interrupt");
+  SC_METHOD(hrtimer_method);
+  sensitive << m_hrtimer_ev;
+  dont_initialize();
 }
 
 void cpu::attach(waves::observer* o) {
@@ -91,6 +96,30 @@ void cpu::note_task(task_struct* t, const char* state) {
 }
 
 void cpu::ipi_method() { raise_irq(RESCHEDULE_VECTOR); }
+
+void cpu::hrtimer_start(sc_time delay, std::function<void()> fn) {
+  m_hrtimers.emplace_back(sc_time_stamp() + delay, std::move(fn));
+  m_hrtimer_ev.notify(delay);  // keeps the earliest pending expiry
+}
+
+void cpu::hrtimer_method() { raise_irq(HRTIMER_VECTOR); }
+
+void cpu::hrtimer_interrupt() {
+  const sc_time now = sc_time_stamp();
+  std::vector<std::function<void()>> expired;
+  sc_time next = SC_ZERO_TIME;
+  for (auto it = m_hrtimers.begin(); it != m_hrtimers.end();) {
+    if (it->first <= now) {
+      expired.push_back(std::move(it->second));
+      it = m_hrtimers.erase(it);
+    } else {
+      next = next == SC_ZERO_TIME ? it->first : std::min(next, it->first);
+      ++it;
+    }
+  }
+  if (next > SC_ZERO_TIME) m_hrtimer_ev.notify(next - now);
+  for (auto& fn : expired) fn();
+}
 
 void cpu::smp_send_reschedule(cpu* target) {
   ++m_stats.ipis_sent;

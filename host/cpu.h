@@ -101,6 +101,10 @@ class cpu : public sc_core::sc_module {
   // one task is runnable, since that is the only time it can change anything.
   static constexpr unsigned LOCAL_TIMER_VECTOR = 0xEC;
   static constexpr unsigned RESCHEDULE_VECTOR = 0xFD;
+  static constexpr unsigned HRTIMER_VECTOR =
+      0xEB;  // high-resolution timers (the local APIC in one-shot mode)
+  // hrtimer_start: fn runs in hard IRQ context on this CPU after delay.
+  void hrtimer_start(sc_core::sc_time delay, std::function<void()> fn);
   // The CPU whose code is executing now (the kernel's smp_processor_id()).
   static cpu& this_cpu() { return *s_this; }
   // All CPUs of the machine, for wake-ups across them (set once by the host).
@@ -157,6 +161,8 @@ class cpu : public sc_core::sc_module {
   void place_entity(task_struct* p);
   void smp_send_reschedule(cpu* target);
   void ipi_method();
+  void hrtimer_method();
+  void hrtimer_interrupt();
   void note_task(task_struct* t, const char* state);
   void attach_task(task_struct* t);
 
@@ -192,6 +198,8 @@ class cpu : public sc_core::sc_module {
   int m_track = -1;
   std::vector<cpu*> m_siblings;
   sc_core::sc_event m_ipi_ev;
+  sc_core::sc_event m_hrtimer_ev;
+  std::vector<std::pair<sc_core::sc_time, std::function<void()>>> m_hrtimers;  // armed, any order
   static cpu* s_this;
   struct {
     waves::text_probe ctx, current;

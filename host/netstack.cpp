@@ -60,8 +60,25 @@ void netstack::__napi_schedule(napi_struct& n) {
   cpu::this_cpu().raise_softirq(NET_RX_SOFTIRQ);
 }
 
-bool netstack::napi_complete_done(napi_struct& n, int /*work_done*/) {
+void netstack::napi_watchdog(napi_struct& n) {
+  if (n.sched) return;  // polled meanwhile
+  ++m_watchdog_polls;
+  napi_schedule_prep(n);
+  __napi_schedule(n);
+}
+
+bool netstack::napi_complete_done(napi_struct& n, int work_done) {
   if (n.in_busy_poll) return false;  // the busy poller owns it; interrupts stay off
+  // napi_defer_hard_irqs: after work, keep interrupts off for that many empty
+  // polls, each started by a gro_flush_timeout timer instead of the device.
+  bool ret = true;
+  sc_time timeout = SC_ZERO_TIME;
+  if (work_done) n.defer_hard_irqs_count = m_params.napi_defer_hard_irqs;
+  if (n.defer_hard_irqs_count > 0) {
+    --n.defer_hard_irqs_count;
+    timeout = m_params.gro_flush_timeout;
+    if (timeout > SC_ZERO_TIME) ret = false;
+  }
   if (n.missed) {
     // An interrupt came while polling: stay scheduled and poll again.
     n.missed = false;
@@ -71,7 +88,8 @@ bool netstack::napi_complete_done(napi_struct& n, int /*work_done*/) {
   }
   n.sched = false;
   n.state_probe(0);
-  return true;
+  if (timeout > SC_ZERO_TIME) cpu::this_cpu().hrtimer_start(timeout, [this, &n] { napi_watchdog(n); });
+  return ret;
 }
 
 int netstack::napi_poll(napi_struct& n, std::deque<napi_struct*>& repoll) {

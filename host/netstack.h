@@ -22,11 +22,13 @@ struct napi_struct {
   std::string name;
   const char* poll_name = "napi_poll";  // the driver's poll function, for the timeline
   std::function<int(napi_struct&, int budget)> poll;
-  int weight = 64;            // NAPI_POLL_WEIGHT
-  bool sched = false;         // NAPI_STATE_SCHED
-  bool missed = false;        // NAPI_STATE_MISSED
-  bool in_busy_poll = false;  // NAPI_STATE_IN_BUSY_POLL: a reader polls it from process context
-  waves::probe state_probe;   // NAPI_STATE_SCHED as a wave
+  int weight = 64;      // NAPI_POLL_WEIGHT
+  bool sched = false;   // NAPI_STATE_SCHED
+  bool missed = false;  // NAPI_STATE_MISSED
+  bool in_busy_poll = false;
+  int defer_hard_irqs_count = 0;  // polls left before interrupts come back (napi_defer_hard_irqs)  //
+                                  // NAPI_STATE_IN_BUSY_POLL: a reader polls it from process context
+  waves::probe state_probe;       // NAPI_STATE_SCHED as a wave
   uint64_t polls = 0;
 };
 
@@ -74,6 +76,8 @@ struct netstack_params {
   int dev_weight = 64;                 // net.core.dev_weight: the backlog's NAPI weight
   unsigned netdev_budget_usecs = 0;    // 0: the kernel's default, 2 * USEC_PER_SEC / HZ
   uint32_t local_ip = 0x0A000002;
+  int napi_defer_hard_irqs = 0;                               // /sys/class/net/<dev>/napi_defer_hard_irqs
+  sc_core::sc_time gro_flush_timeout{sc_core::SC_ZERO_TIME};  // /sys/class/net/<dev>/gro_flush_timeout
   bool udp_backlog = false;      // the seed's kernels: softirq backlogs UDP while the reader owns the socket
   int icmp_msgs_per_sec = 1000;  // net.ipv4.icmp_msgs_per_sec
   int icmp_msgs_burst = 50;      // net.ipv4.icmp_msgs_burst
@@ -107,6 +111,7 @@ class netstack {
   static constexpr long EAGAIN_ = -11;
   long udp_recvmsg(udp_sock& sk, uint8_t* buf, size_t len, bool dontwait = false);
   uint64_t busy_poll_rx_packets() const { return m_busy_poll_rx; }
+  uint64_t napi_watchdog_polls() const { return m_watchdog_polls; }
   // Datagrams copied to a reader that has not left recvmsg yet (for the frame ledger).
   unsigned returning() const { return m_returning; }
 
@@ -130,6 +135,7 @@ class netstack {
   void lock_sock(udp_sock& sk);
   void release_sock(udp_sock& sk);
   void napi_busy_loop(udp_sock& sk, napi_struct& n, sc_core::sc_time end);
+  void napi_watchdog(napi_struct& n);
   void icmp_send_port_unreach(uint32_t daddr);
   bool icmp_global_allow();
   bool icmpv4_xrlim_allow(uint32_t daddr);
@@ -153,6 +159,7 @@ class netstack {
   };
   std::map<uint32_t, peer> m_peers;  // inet_peer per destination
   uint64_t m_busy_poll_rx = 0;       // LINUX_MIB_BUSYPOLLRXPACKETS
+  uint64_t m_watchdog_polls = 0;     // NAPIs rescheduled by their gro_flush_timeout timer
   unsigned m_returning = 0;          // datagrams copied out while their reader still holds the socket
 };
 

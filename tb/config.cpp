@@ -59,6 +59,10 @@ config::config() {
       {"blocking", "nonblocking"});
   add("app.busy_poll_us", kind::integer, 0, 100000, "0", "us",
       "SO_BUSY_POLL: poll the NIC from recvfrom before sleeping");
+  add("host.napi_defer_hard_irqs", kind::integer, 0, 1000000, "0", "polls",
+      "napi_defer_hard_irqs: empty polls before the device interrupts again (needs gro_flush_timeout)");
+  add("host.gro_flush_timeout_ns", kind::integer, 0, 1e9, "0", "ns",
+      "gro_flush_timeout: the timer that polls again while interrupts are deferred");
   add("host.udp_backlog", kind::choice, 0, 0, "false", "",
       "true: the seed's kernels, softirq backlogs UDP while a reader owns the socket", {"true", "false"});
   add("app.pinned", kind::choice, 0, 0, "true", "",

@@ -58,7 +58,7 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
   auto vec = [](const host::cpu_stats& s, unsigned v) {
     return v < s.irq_counts.size() ? s.irq_counts[v] : 0;
   };
-  uint64_t eth0_irqs = 0, loc_irqs = 0, res_irqs = 0;
+  uint64_t eth0_irqs = 0, loc_irqs = 0, res_irqs = 0, hrt_irqs = 0;
   for (const auto& c : m_host->cpus()) {
     const auto& s = c->stats();
     nlohmann::ordered_json t;
@@ -74,6 +74,7 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
     eth0_irqs += vec(s, eth0);
     loc_irqs += vec(s, host::cpu::LOCAL_TIMER_VECTOR);
     res_irqs += vec(s, host::cpu::RESCHEDULE_VECTOR);
+    hrt_irqs += vec(s, host::cpu::HRTIMER_VECTOR);
     const auto& sd = stack.softnet(c->id());
     per_cpu.push_back(
         {{"cpu", c->id()},
@@ -96,8 +97,9 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
   j["host"] = {
       {"cpus", m_host->cpus().size()},
       {"hardirqs", cpu.hardirqs},
-      {"interrupts", {{"eth0", eth0_irqs}, {"LOC", loc_irqs}, {"RES", res_irqs}}},
+      {"interrupts", {{"eth0", eth0_irqs}, {"LOC", loc_irqs}, {"RES", res_irqs}, {"HRT", hrt_irqs}}},
       {"napi_polls", m_host->driver().napi().polls},
+      {"napi_watchdog_polls", stack.napi_watchdog_polls()},
       {"softirqs", {{"NET_RX", cpu.softirqs[host::NET_RX_SOFTIRQ]}}},
       {"softnet", {{"processed", sd.processed}, {"dropped", sd.dropped}, {"time_squeeze", sd.time_squeeze}}},
       {"ksoftirqd_wakeups", cpu.ksoftirqd_wakeups},

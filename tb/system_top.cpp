@@ -55,6 +55,8 @@ system_params make_system_params(const config& cfg) {
   h.app.busy_poll = sc_time(static_cast<double>(cfg.integer("app.busy_poll_us")), SC_US);
   h.sockets = static_cast<unsigned>(cfg.integer("app.sockets"));
   h.net.udp_backlog = cfg.text("host.udp_backlog") == "true";
+  h.net.napi_defer_hard_irqs = static_cast<int>(cfg.integer("host.napi_defer_hard_irqs"));
+  h.net.gro_flush_timeout = sc_time(static_cast<double>(cfg.integer("host.gro_flush_timeout_ns")), SC_NS);
   h.net.local_ip = t.flow.dst_ip;
   h.driver.rx_ring_size = static_cast<unsigned>(cfg.integer("nic.rx_ring_size"));
   h.driver.rx_usecs = static_cast<unsigned>(cfg.integer("nic.coalesce.rx_usecs"));

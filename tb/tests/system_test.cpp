@@ -228,3 +228,15 @@ TEST(system, flows_to_several_sockets_reach_each_socket) {
   }
   EXPECT_EQ(r.j["udp"]["NoPorts"], 0u);
 }
+
+TEST(system, deferred_hard_irqs_poll_from_the_gro_flush_timer_instead_of_interrupts) {
+  const auto r = simulate({"host.napi_defer_hard_irqs=2", "host.gro_flush_timeout_ns=20000",
+                           "nic.coalesce.rx_usecs=0", "traffic.count=500", "sim.duration_us=5000"});
+  const auto nic_irqs = r.j["host"]["interrupts"]["eth0"].get<uint64_t>();
+  const auto watchdog = r.j["host"]["napi_watchdog_polls"].get<uint64_t>();
+  EXPECT_LT(nic_irqs, 20u);  // one per packet without deferral
+  EXPECT_GT(watchdog, 50u);
+  EXPECT_EQ(r.j["host"]["interrupts"]["HRT"], watchdog);  // every timer poll came from its hrtimer
+  EXPECT_EQ(r.j["app"]["messages"], 500u);
+  EXPECT_TRUE(r.j["conservation"]["ok"].get<bool>());
+}
