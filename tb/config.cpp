@@ -24,6 +24,11 @@ config::config() {
   add("traffic.dst_port", kind::integer, 1, 65535, "9000", "", "UDP destination port");
   add("traffic.flows", kind::integer, 1, 1024, "1", "flows",
       "UDP flows: frame i goes to dst_port + i % flows (round robin)");
+  add("traffic.corrupt", kind::choice, 0, 0, "none", "",
+      "damage every corrupt_every-th frame: its FCS, IPv4 header checksum or UDP checksum",
+      {"none", "fcs", "ip_csum", "udp_csum"});
+  add("traffic.corrupt_every", kind::integer, 0, 1e9, "0", "frames",
+      "how often traffic.corrupt applies (0: never)");
   add("traffic.src_port", kind::integer, 1, 65535, "40000", "", "UDP source port");
   add("traffic.count", kind::integer, 0, 1e12, "0", "frames",
       "stop after this many frames (0: until the end)");

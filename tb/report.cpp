@@ -33,7 +33,9 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
       {"wall_s", wall_s},
       {"frames_per_wall_s", wall_s > 0 ? static_cast<double>(m_traffic->frames_sent()) / wall_s : 0.0},
       {"slowdown", sim_ns > 0 ? wall_s / (static_cast<double>(sim_ns) * 1e-9) : 0.0}};
-  j["wire"] = {{"frames", m_traffic->frames_sent()}, {"bytes", m_traffic->bytes_sent()}};
+  j["wire"] = {{"frames", m_traffic->frames_sent()},
+               {"bytes", m_traffic->bytes_sent()},
+               {"corrupted", m_traffic->frames_corrupted()}};
   j["nic"] = {{"rx_frames", ns_.rx_packets},
               {"rx_bytes", ns_.rx_bytes},
               {"rx_missed", ns_.rx_missed_errors},

@@ -29,6 +29,12 @@ system_params make_system_params(const config& cfg) {
   t.burst_frames = static_cast<unsigned>(cfg.integer("traffic.burst_frames"));
   t.count = static_cast<uint64_t>(cfg.integer("traffic.count"));
   t.flows = static_cast<unsigned>(cfg.integer("traffic.flows"));
+  const auto& corrupt = cfg.text("traffic.corrupt");
+  t.corrupt = corrupt == "fcs"        ? traffic_params::fcs
+              : corrupt == "ip_csum"  ? traffic_params::ip_csum
+              : corrupt == "udp_csum" ? traffic_params::udp_csum
+                                      : traffic_params::none;
+  t.corrupt_every = static_cast<unsigned>(cfg.integer("traffic.corrupt_every"));
   t.start = sc_time(cfg.number("traffic.start_us"), SC_US);
   t.seed = static_cast<uint64_t>(cfg.integer("sim.seed"));
   t.flow.dst_port = static_cast<uint16_t>(cfg.integer("traffic.dst_port"));

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "proto/checksum.h"
+
 namespace nicsim::tb {
 
 using sc_core::sc_time;
@@ -44,6 +46,27 @@ sc_time traffic_source::gap_after(uint64_t index) {
   return slot;
 }
 
+// Damages one field and, unless the FCS is the target, re-seals the frame
+// so that only the intended check can catch it.
+void traffic_source::corrupt(std::vector<uint8_t>& f, traffic_params::corruption_t what) {
+  const size_t body = f.size() - proto::ETH_FCS_LEN;
+  switch (what) {
+    case traffic_params::fcs:
+      f[body] ^= 0xFF;
+      return;
+    case traffic_params::ip_csum:
+      f[proto::ETH_HLEN + 10] ^= 0x5A;
+      break;
+    case traffic_params::udp_csum:
+      f[proto::ETH_HLEN + proto::IPV4_HLEN + 6] ^= 0x5A;
+      break;
+    case traffic_params::none:
+      return;
+  }
+  const uint32_t fcs = proto::crc32(f.data(), body);
+  for (int k = 0; k < 4; ++k) f[body + static_cast<size_t>(k)] = static_cast<uint8_t>(fcs >> (8 * k));
+}
+
 void traffic_source::run() {
   if (m_start_after != nullptr) sc_core::wait(*m_start_after);
   sc_core::wait(m_params.start);
@@ -60,6 +83,11 @@ void traffic_source::run() {
     proto::udp_flow flow = m_params.flow;
     flow.dst_port = static_cast<uint16_t>(flow.dst_port + i % m_params.flows);
     f.bytes = proto::build_udp_frame(flow, m_params.frame_bytes, stamp);
+    if (m_params.corrupt != traffic_params::none && m_params.corrupt_every &&
+        (i + 1) % m_params.corrupt_every == 0) {
+      corrupt(f.bytes, m_params.corrupt);
+      ++m_corrupted;
+    }
     ++m_sent;
     m_bytes += f.bytes.size();
     next = sc_core::sc_time_stamp() + gap_after(i);

@@ -20,6 +20,9 @@ struct traffic_params {
   unsigned burst_frames = 32;
   uint64_t count = 0;  // 0: no limit
   unsigned flows = 1;  // frame i goes to flow.dst_port + i % flows
+  // Every corrupt_every-th frame is damaged in one way, to exercise the receive checks.
+  enum corruption_t { none, fcs, ip_csum, udp_csum } corrupt = none;
+  unsigned corrupt_every = 0;
   sc_core::sc_time start{sc_core::SC_ZERO_TIME};
   uint64_t seed = 1;
   proto::udp_flow flow;
@@ -39,19 +42,21 @@ class traffic_source : public sc_core::sc_module {
   uint64_t frames_sent() const { return m_sent; }  // first bit on the wire
   uint64_t bytes_sent() const { return m_bytes; }
   uint64_t frames_delivered() const { return m_delivered; }  // last bit at the MAC
+  uint64_t frames_corrupted() const { return m_corrupted; }
   // Wire time of one frame: preamble, frame and inter-frame gap.
   sc_core::sc_time slot_time() const;
   sc_core::sc_time frame_time() const;  // preamble + frame, without the gap
 
  private:
   void run();
+  static void corrupt(std::vector<uint8_t>& frame, traffic_params::corruption_t what);
   sc_core::sc_time gap_after(uint64_t index);
 
   traffic_params m_params;
   const sc_core::sc_event* m_start_after = nullptr;
   std::mt19937_64 m_rng;
   proto::wire_frame m_on_wire;
-  uint64_t m_sent = 0, m_bytes = 0, m_delivered = 0;
+  uint64_t m_sent = 0, m_bytes = 0, m_delivered = 0, m_corrupted = 0;
 };
 
 }  // namespace nicsim::tb

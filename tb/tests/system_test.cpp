@@ -240,3 +240,41 @@ TEST(system, deferred_hard_irqs_poll_from_the_gro_flush_timer_instead_of_interru
   EXPECT_EQ(r.j["app"]["messages"], 500u);
   EXPECT_TRUE(r.j["conservation"]["ok"].get<bool>());
 }
+
+TEST(system, bad_fcs_is_dropped_at_the_mac_and_counted) {
+  const auto r = simulate(
+      {"traffic.corrupt=fcs", "traffic.corrupt_every=10", "traffic.count=200", "sim.duration_us=2000"});
+  EXPECT_EQ(r.j["nic"]["rx_crc_errors"], 20u);
+  EXPECT_EQ(r.j["app"]["messages"], 180u);
+  EXPECT_TRUE(r.j["conservation"]["ok"].get<bool>());
+}
+
+TEST(system, bad_ip_header_checksum_is_dropped_by_ip_rcv) {
+  const auto r = simulate(
+      {"traffic.corrupt=ip_csum", "traffic.corrupt_every=10", "traffic.count=200", "sim.duration_us=2000"});
+  EXPECT_EQ(r.j["ip"]["InCsumErrors"], 20u);
+  EXPECT_EQ(r.j["ip"]["InHdrErrors"], 20u);
+  EXPECT_EQ(r.j["drop_reasons"]["IP_CSUM"], 20u);
+  EXPECT_EQ(r.j["nic"]["rx_crc_errors"], 0u);  // the FCS was re-sealed: only IP can tell
+  EXPECT_EQ(r.j["app"]["messages"], 180u);
+}
+
+TEST(system, bad_udp_checksum_is_caught_when_recvfrom_copies) {
+  const auto r = simulate(
+      {"traffic.corrupt=udp_csum", "traffic.corrupt_every=10", "traffic.count=200", "sim.duration_us=2000"});
+  EXPECT_EQ(r.j["udp"]["InCsumErrors"], 20u);
+  EXPECT_EQ(r.j["udp"]["InErrors"], 20u);
+  EXPECT_EQ(r.j["udp"]["InDatagrams"], 180u);  // counted only for good ones, in recvmsg
+  EXPECT_EQ(r.j["app"]["bad_payloads"], 0u);
+  EXPECT_EQ(r.j["app"]["messages"], 180u);
+}
+
+TEST(system, two_readers_share_a_socket_and_each_datagram_wakes_one) {
+  const auto r = simulate({"app.readers=2", "traffic.count=400", "traffic.rate_gbps=0.2", "app.work_ns=20000",
+                           "sim.duration_us=20000"});
+  EXPECT_EQ(r.j["app"]["messages"], 400u);
+  EXPECT_GT(r.j["app"]["per_reader"][0].get<uint64_t>(), 50u);
+  EXPECT_GT(r.j["app"]["per_reader"][1].get<uint64_t>(), 50u);
+  // Exclusive waits: never more reader wake-ups than datagrams (no thundering herd).
+  EXPECT_LE(r.j["host"]["wakeups"].get<uint64_t>(), 400u + 10u);
+}
