@@ -32,6 +32,7 @@ SHORT = {
     "host.napi": "napi",
     "host.napi_weight": "weight",
     "host.netdev_budget": "budget",
+    "host.cpus": "cpus",
     "sim.duration_us": "duration",
     "sim.seed": "seed",
 }
@@ -63,6 +64,11 @@ def write_atomic(path, data):
     with open(tmp, "wb") as f:
         f.write(data if isinstance(data, bytes) else data.encode())
     os.replace(tmp, path)
+
+
+def cpu_ns_total(row):
+    """CPU time available in a run: cpu_ns counts every CPU, as /proc/stat's cpu line does."""
+    return (number(row["sim_time_ns"]) or 1) * (number(row.get("host.cpus")) or 1)
 
 
 def shared_label(names):
@@ -239,20 +245,21 @@ class Report:
         series = []
         for c in CONTEXTS:
             col = f"host.cpu_ns.{c}"
-            vals = [100.0 * (number(r[col]) or 0) / (number(r["sim_time_ns"]) or 1) for r in rows]
+            vals = [100.0 * (number(r[col]) or 0) / cpu_ns_total(r) for r in rows]
             ax.bar(range(len(rows)), vals, bottom=bottom, label=c)
             bottom = [b + v for b, v in zip(bottom, vals)]
-            series.append({"label": c, "y_column": col, "y_factor": 100.0, "y_per_column": "sim_time_ns",
+            series.append({"label": c, "y_column": col, "y_factor": 100.0,
+                           "y_per_columns": ["sim_time_ns", "host.cpus"],
                            "points": [int(r["point"]) for r in rows], "y": vals})
         ax.set_xticks(range(len(rows)))
         ax.set_xticklabels(labels, rotation=90, fontsize=max(5, min(8, 400 // max(1, len(rows)))))
-        ax.set_ylabel("% of CPU time")
+        ax.set_ylabel("% of CPU time (all CPUs)")
         ax.set_ylim(0, 100)
         ax.set_title("CPU time by context (/proc/stat)")
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1, 1))
         self.save(fig, "cpu_by_context", "CPU time by context",
-                  "Where the one CPU's time went in each run: user (the reader), system (syscalls), "
-                  "hardirq, softirq at irq_exit, ksoftirqd, idle.", series)
+                  "Where the CPU time went in each run, summed over CPUs: user (the reader), system "
+                  "(syscalls), hardirq, softirq at irq_exit, ksoftirqd, idle.", series)
 
     def tradeoff(self):
         rows = [r for r in self.sweep.rows
@@ -262,8 +269,7 @@ class Report:
         keys = [k for k in (RX_USECS, RX_FRAMES) if k in self.sweep.varying()]
         others = [k for k in self.sweep.varying() if k not in keys]
         fig, ax = self.plt.subplots(figsize=(7.5, 5.2))
-        busy = [100.0 - 100.0 * (number(r["host.cpu_ns.idle"]) or 0) / (number(r["sim_time_ns"]) or 1)
-                for r in rows]
+        busy = [100.0 - 100.0 * (number(r["host.cpu_ns.idle"]) or 0) / cpu_ns_total(r) for r in rows]
         xs = [number(r["interrupts_per_s"]) for r in rows]
         ys = [number(r["latency_ns.p99"]) * 1e-3 for r in rows]
         sc = ax.scatter(xs, ys, c=busy, cmap="viridis", s=40, vmin=0, vmax=100)

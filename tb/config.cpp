@@ -148,7 +148,10 @@ void config::load_yaml_text(const std::string& text, const std::string& origin) 
   }
   if (root.IsNull()) return;  // an empty scenario keeps the defaults
   if (!root.IsMap()) throw config_error(origin + ": a scenario is a map of keys");
-  flatten(root, "", origin, *this);
+  // A study's `sweep:` section is for `nicsim sweep`; `run` takes the file's base point.
+  YAML::Node knobs = YAML::Clone(root);
+  knobs.remove("sweep");
+  flatten(knobs, "", origin, *this);
 }
 
 void config::load_file(const std::string& path) {

@@ -1,5 +1,6 @@
 // nicsim: the command-line front end.
-//   nicsim run [SCENARIO.yaml] [--set KEY=VALUE]... [--json FILE] [--quiet]
+//   nicsim run [SCENARIO.yaml] [--set KEY=VALUE]... [--json FILE] [--costs FILE] [--quiet]
+//   nicsim calibrate [--out FILE] [--seconds S] [--cpu-ghz G]   measure this machine's cost table
 //   nicsim knobs        every scenario key with its default, range and meaning
 //   nicsim costs        the built-in cost table with its sources
 // Exit status: 0 success, 2 bad input, 1 internal failure (including a broken
@@ -11,10 +12,11 @@
 #include <systemc>
 
 #include "host/cost_table.h"
+#include "tb/calibrate.h"
 #include "tb/report.h"
 #include "tb/run.h"
-#include "tb/trace_hub.h"
 #include "tb/sweep.h"
+#include "tb/trace_hub.h"
 
 namespace {
 
@@ -22,7 +24,7 @@ constexpr int EXIT_BAD_INPUT = 2;
 constexpr int EXIT_INTERNAL = 1;
 
 int cmd_run(const std::string& scenario, const std::vector<std::string>& sets, const std::string& json_path,
-            bool quiet, const nicsim::tb::trace_options& trace) {
+            bool quiet, const nicsim::tb::trace_options& trace, const std::string& costs_path) {
   nicsim::tb::config cfg;
   try {
     cfg = nicsim::tb::load_config(scenario, sets);
@@ -32,7 +34,7 @@ int cmd_run(const std::string& scenario, const std::vector<std::string>& sets, c
   }
   nlohmann::ordered_json results;
   try {
-    results = nicsim::tb::run_simulation(cfg, trace);
+    results = nicsim::tb::run_simulation(cfg, trace, costs_path);
   } catch (const nicsim::tb::config_error& e) {
     std::cerr << "nicsim: " << e.what() << "\n";
     return EXIT_BAD_INPUT;
@@ -91,25 +93,40 @@ int sc_main(int argc, char* argv[]) {
   run->add_option("--set", sets, "KEY=VALUE, overrides the scenario (repeatable)");
   run->add_option("--json", json_path, "write the statistics as JSON to FILE");
   run->add_flag("--quiet", quiet, "no summary table");
+  std::string costs_path;
+  run->add_option("--costs", costs_path, "cost table replacing the built-in one (host/costs.yaml format)");
   nicsim::tb::trace_options trace;
   double waves_from_us = 0, waves_to_us = -1;
   std::string waves_groups;
   run->add_option("--waves", trace.waves, "write waves to FILE (.fst, or .vcd)");
-  run->add_option("--waves-from", waves_from_us, "start the wave window at this time (us)")->check(CLI::NonNegativeNumber);
-  run->add_option("--waves-to", waves_to_us, "end the wave window at this time (us)")->check(CLI::PositiveNumber);
-  run->add_option("--waves-groups", waves_groups, "only these signal groups, comma-separated (wire,nic,cpu0,host)");
-  run->add_option("--timeline", trace.timeline, "write the software timeline (Chrome trace JSON, for Perfetto)");
+  run->add_option("--waves-from", waves_from_us, "start the wave window at this time (us)")
+      ->check(CLI::NonNegativeNumber);
+  run->add_option("--waves-to", waves_to_us, "end the wave window at this time (us)")
+      ->check(CLI::PositiveNumber);
+  run->add_option("--waves-groups", waves_groups,
+                  "only these signal groups, comma-separated (wire,nic,cpu0,host)");
+  run->add_option("--timeline", trace.timeline,
+                  "write the software timeline (Chrome trace JSON, for Perfetto)");
   run->add_option("--pcap", trace.pcap, "write the frames on the wire as pcap (fates in FILE.fates.csv)");
   app.add_subcommand("knobs", "list every scenario key with its default and range");
   app.add_subcommand("costs", "print the built-in cost table (host/costs.yaml)");
+  nicsim::tb::calibrate_options calib;
+  auto* calibrate = app.add_subcommand("calibrate", "measure this machine's kernel and write a cost table");
+  calibrate->add_option("--out", calib.out, "write the cost table to FILE (default: YAML on stdout)");
+  calibrate->add_option("--json", calib.json, "write the measurements as JSON to FILE");
+  calibrate->add_option("--seconds", calib.seconds, "wall-time budget of all measurements")
+      ->check(CLI::Range(0.2, 600.0));
+  calibrate->add_option("--cpu-ghz", calib.cpu_ghz, "clock for ns -> cycles (default: /proc/cpuinfo)")
+      ->check(CLI::Range(0.1, 10.0));
   nicsim::tb::sweep_options sweep_opts;
   bool no_report = false;
-  auto* sweep = app.add_subcommand("sweep", "run the cartesian product of --grid values, one process per point");
+  auto* sweep = app.add_subcommand("sweep", "run the product of the --grid values, one process per point");
   sweep->add_option("scenario", sweep_opts.scenario, "scenario YAML file (its sweep: section holds grids)")
       ->check(CLI::ExistingFile);
-  sweep->add_option("--grid", sweep_opts.grids, "KEY=V1,V2,... or KEY=A:B:STEP, A:B:logN, A:B:*F (repeatable)")
+  sweep->add_option("--grid", sweep_opts.grids, "KEY=V1,V2,... or A:B:STEP, A:B:logN, A:B:*F (repeatable)")
       ->allow_extra_args(false);
-  sweep->add_option("--set", sweep_opts.sets, "KEY=VALUE for every point (repeatable)")->allow_extra_args(false);
+  sweep->add_option("--set", sweep_opts.sets, "KEY=VALUE for every point (repeatable)")
+      ->allow_extra_args(false);
   sweep->add_option("--jobs,-j", sweep_opts.jobs, "points at a time (default: one per core)")
       ->check(CLI::PositiveNumber);
   sweep->add_option("--shard", sweep_opts.shard, "K/N: run only the points with index % N == K-1");
@@ -142,12 +159,13 @@ int sc_main(int argc, char* argv[]) {
         trace.waves_groups.push_back(waves_groups.substr(start, comma - start));
         start = comma + 1;
       }
-      return cmd_run(scenario, sets, json_path, quiet, trace);
+      return cmd_run(scenario, sets, json_path, quiet, trace, costs_path);
     }
     sweep_opts.report = !no_report;
     if (*sweep) return nicsim::tb::sweep_command(sweep_opts);
     if (*merge) return nicsim::tb::merge_command(merge_out, merge_dirs, !no_report);
     if (*report) return nicsim::tb::report_command(report_dir);
+    if (*calibrate) return nicsim::tb::calibrate_command(calib);
     if (app.got_subcommand("knobs")) return cmd_knobs();
     if (app.got_subcommand("costs")) {
       std::cout << nicsim::host::cost_table::default_yaml();

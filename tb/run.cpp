@@ -1,11 +1,15 @@
 #include "tb/run.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <iostream>
 #include <memory>
+#include <sstream>
 #include <stdexcept>
 
+#include "tb/calibrate.h"
 #include "tb/system_top.h"
 #include "tb/trace_hub.h"
 
@@ -21,9 +25,34 @@ config load_config(const std::string& scenario_path, const std::vector<std::stri
 
 nlohmann::ordered_json run_simulation(const config& cfg) { return run_simulation(cfg, trace_options{}); }
 
-nlohmann::ordered_json run_simulation(const config& cfg, const trace_options& trace) {
+namespace {
+
+host::cost_table load_costs(const std::string& path, double cpu_ghz) {
+  if (path.empty()) return host::cost_table::defaults(cpu_ghz);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw config_error(path + ": cannot read the cost table");
+  std::stringstream text;
+  text << in.rdbuf();
+  host::cost_table t;
+  try {
+    t = host::cost_table::parse(text.str(), path, cpu_ghz);
+  } catch (const std::invalid_argument& e) {
+    throw config_error(e.what());
+  }
+  // Cycles measured at one clock and charged at another scale every cost.
+  const double calibrated = calibrated_cpu_ghz(text.str());
+  if (calibrated > 0 && std::abs(calibrated / cpu_ghz - 1) > 0.01)
+    std::cerr << "nicsim: warning: " << path << " was calibrated at cpu_ghz " << calibrated
+              << " but host.cpu_ghz is " << cpu_ghz << "; add --set host.cpu_ghz=" << calibrated << "\n";
+  return t;
+}
+
+}  // namespace
+
+nlohmann::ordered_json run_simulation(const config& cfg, const trace_options& trace,
+                                      const std::string& costs_path) {
   const system_params params = make_system_params(cfg);
-  const auto costs = host::cost_table::defaults(params.host.cpu_ghz);
+  const auto costs = load_costs(costs_path, params.host.cpu_ghz);
   std::unique_ptr<trace_hub> hub_ptr;
   try {
     hub_ptr = std::make_unique<trace_hub>(trace);
@@ -42,6 +71,7 @@ nlohmann::ordered_json run_simulation(const config& cfg, const trace_options& tr
   nlohmann::ordered_json knobs;
   for (const auto& [k, v] : cfg.knobs()) knobs[k] = v.value;
   j["config"] = knobs;
+  j["costs"] = costs_path.empty() ? std::string("built-in") : costs_path;
   return j;
 }
 

@@ -401,7 +401,6 @@ class sweep_runner {
 
   const std::vector<failure>& failures() const { return m_failures; }
   size_t ran() const { return m_ran; }
-  size_t finished_rows() const { return m_rows.size(); }
 
   void write_csv() {
     write_file_atomic((fs::path(m_dir) / "results.csv").string(), csv_text(m_plan, m_rows));
@@ -488,7 +487,7 @@ class sweep_runner {
     if (WIFSIGNALED(status) &&
         (WTERMSIG(status) == SIGINT || WTERMSIG(status) == SIGTERM || WTERMSIG(status) == SIGHUP)) {
       // Interrupted with the sweep (Ctrl-C reaches the whole process group): not a failure.
-      m_stopping = true;
+      stop();
       fs::remove(c.json_tmp, ec);
       fs::remove(c.log, ec);
       append_log(m_dir, "interrupted " + c.point.id);
@@ -558,7 +557,9 @@ class sweep_runner {
     std::ostringstream line;
     line << "[" << m_done << "/" << m_total << "] " << pct << "% eta " << eta << "  " << m_last_what;
     if (m_tty) {
-      std::cerr << "\r\x1b[K" << line.str() << std::flush;
+      const size_t filled = m_total ? 20 * m_done / m_total : 20;
+      std::cerr << "\r\x1b[K" << std::string(filled, '#') << std::string(20 - filled, '.') << " "
+                << line.str() << std::flush;
       m_printed_progress = true;
     } else if (!what.empty()) {
       std::cerr << line.str() << "\n";
@@ -661,6 +662,7 @@ const std::vector<key_alias>& key_aliases() {
       {"napi", "host.napi"},
       {"weight", "host.napi_weight"},
       {"budget", "host.netdev_budget"},
+      {"cpus", "host.cpus"},
       {"duration", "sim.duration_us"},
       {"seed", "sim.seed"},
   };
@@ -866,24 +868,27 @@ sweep_plan load_sweep_plan(const std::string& sweep_json_path) {
       !j["base"].is_object() || !j.contains("grid"))
     bad_input(sweep_json_path + ": not a nicsim sweep description");
   sweep_plan plan;
-  plan.scenario = j.value("scenario", "");
-  plan.title = j.value("title", "");
-  for (const auto& s : j["sets"]) {
-    const auto text_set = s.get<std::string>();
-    const auto eq = text_set.find('=');
-    plan.sets.emplace_back(text_set.substr(0, eq), eq == std::string::npos ? "" : text_set.substr(eq + 1));
-  }
   const auto& defaults = default_config();
-  for (const auto& g : j["grid"])
-    plan.grids.push_back(
-        {g["key"].get<std::string>(), g.value("spec", ""), g["values"].get<std::vector<std::string>>()});
+  try {
+    plan.scenario = j.value("scenario", "");
+    plan.title = j.value("title", "");
+    for (const auto& s : j.value("sets", json::array())) {
+      const auto text_set = s.get<std::string>();
+      const auto eq = text_set.find('=');
+      plan.sets.emplace_back(text_set.substr(0, eq), eq == std::string::npos ? "" : text_set.substr(eq + 1));
+    }
+    for (const auto& g : j.at("grid"))
+      plan.grids.push_back({g.at("key").get<std::string>(), g.value("spec", ""),
+                            g.at("values").get<std::vector<std::string>>()});
+    for (const auto& [k, v] : j.at("base").items()) plan.base[k] = v.get<std::string>();
+  } catch (const json::exception& e) {
+    bad_input(sweep_json_path + ": not a nicsim sweep description (" + e.what() + ")");
+  }
   for (const auto& g : plan.grids)
     if (!defaults.has(g.key) || g.values.empty())
       bad_input(sweep_json_path + ": grid key " + g.key + " is unknown");
-  for (const auto& [k, v] : j["base"].items()) {
+  for (const auto& [k, value] : plan.base) {
     if (!defaults.has(k)) bad_input(sweep_json_path + ": knob " + k + " is unknown to this nicsim");
-    const auto value = v.get<std::string>();
-    plan.base[k] = value;
     bool is_grid = false;
     for (const auto& g : plan.grids) is_grid = is_grid || g.key == k;
     if (!is_grid && defaults.text(k) != value) plan.child_sets.push_back(k + "=" + value);
@@ -904,6 +909,7 @@ shard_spec parse_shard(const std::string& text) {
 const std::vector<std::string>& result_columns() {
   static const std::vector<std::string> columns{
       "sim_time_ns",
+      "host.cpus",
       "offered_gbps",
       "offered_kpps",
       "wire.frames",

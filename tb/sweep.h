@@ -88,7 +88,7 @@ shard_spec parse_shard(const std::string& text);
 
 std::string point_id(size_t index, size_t total, const assignment& values);
 
-// results.csv: point, id, the grid keys, then kResultColumns (from sim_time_ns on).
+// results.csv: point, id, the grid keys, then result_columns() (from sim_time_ns on).
 const std::vector<std::string>& result_columns();
 std::vector<std::string> result_row(const nlohmann::json& point_json);
 // Rebuilds results.csv text from DIR/points for every finished point of the plan.

@@ -236,10 +236,14 @@ TEST(sweep, resume_after_kill_repeats_no_point_and_loses_none) {
     _exit(127);
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (point_jsons(dir).empty() && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  kill(pid, SIGKILL);
   int status = 0;
+  bool exited = false;
+  while (point_jsons(dir).empty() && std::chrono::steady_clock::now() < deadline && !exited) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    exited = waitpid(pid, &status, WNOHANG) == pid;
+  }
+  ASSERT_FALSE(exited) << "the sweep ended before any point finished";
+  kill(pid, SIGKILL);
   waitpid(pid, &status, 0);
   // The point in flight dies with the sweep; give it a moment to be gone.
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -377,7 +381,9 @@ TEST(sweep, plots_are_made_from_the_csv_they_claim_to_show) {
   if (std::system("/usr/bin/python3 -c 'import matplotlib' >/dev/null 2>&1") != 0)
     GTEST_SKIP() << "python3-matplotlib is not installed";
   const auto dir = scratch("report");
-  const auto o = cli("sweep --grid rate=1,2 --grid rx-usecs=10,50 --set sim.duration_us=300 --out " + dir);
+  // Two CPUs: cpu_ns sums over CPUs, and the stacked bars must still add up to 100 %.
+  const auto o = cli(
+      "sweep --grid rate=1,2 --grid rx-usecs=10,50 --set host.cpus=2 --set sim.duration_us=300 --out " + dir);
   ASSERT_EQ(o.status, 0) << o.output;
   auto check = [&dir](const std::string& tampered_point) {
     const auto sha = split(sh("sha256sum " + dir + "/results.csv").output, ' ').at(0);
@@ -391,6 +397,14 @@ TEST(sweep, plots_are_made_from_the_csv_they_claim_to_show) {
     size_t checked = 0;
     for (const auto& f : figures["figures"]) {
       files.insert(f["file"].get<std::string>());
+      if (f["file"] == "plots/cpu_by_context.png") {
+        std::map<int, double> total;
+        for (const auto& s : f["series"])
+          for (size_t i = 0; i < s["points"].size(); ++i)
+            total[s["points"][i].get<int>()] += s["y"][i].get<double>();
+        EXPECT_EQ(total.size(), 4u);
+        for (const auto& [point, pct] : total) EXPECT_NEAR(pct, 100.0, 0.01) << "point " << point;
+      }
       EXPECT_TRUE(fs::exists(dir + "/" + f["file"].get<std::string>()));
       EXPECT_NE(html.find(f["file"].get<std::string>()), std::string::npos);
       for (const auto& s : f["series"]) {
@@ -400,7 +414,8 @@ TEST(sweep, plots_are_made_from_the_csv_they_claim_to_show) {
             EXPECT_DOUBLE_EQ(s["x"][i].get<double>(), std::stod(r.at(s["x_column"].get<std::string>())));
           }
           double y = std::stod(r.at(s["y_column"].get<std::string>())) * s["y_factor"].get<double>();
-          if (s.contains("y_per_column")) y /= std::stod(r.at(s["y_per_column"].get<std::string>()));
+          if (s.contains("y_per_columns"))
+            for (const auto& per : s["y_per_columns"]) y /= std::stod(r.at(per.get<std::string>()));
           EXPECT_NEAR(s["y"][i].get<double>(), y, 1e-9 * std::max(1.0, std::fabs(y))) << f["file"];
           if (r.at("point") == tampered_point && s["y_column"] == "delivered_kpps") {
             EXPECT_EQ(s["y"][i].get<double>(), 12345.0);
