@@ -15,46 +15,16 @@
 #include <string>
 
 #include "host/cost_table.h"
+#include "tb/tests/cli_harness.h"
 
 namespace {
 
-struct outcome {
-  int status;
-  std::string output;  // stdout and stderr
-};
-
-std::string nicsim_bin() { return std::string(NICSIM_BINARY_DIR) + "/tb/nicsim"; }
-
-std::string scratch(const std::string& name) {
-  return std::string(NICSIM_BINARY_DIR) + "/test_scratch_calibrate_" + name;
-}
-
-outcome run_nicsim(const std::string& args) {
-  const std::string cmd = nicsim_bin() + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  outcome o{-1, ""};
-  if (p == nullptr) return o;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) o.output.append(buf.data(), n);
-  const int raw = pclose(p);
-  o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return o;
-}
-
-void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
-
-std::string read(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  return nlohmann::json::parse(in);
-}
+using nicsim::test::outcome;
+using nicsim::test::read_json;
+outcome run_nicsim(const std::string& args) { return nicsim::test::nicsim_cli(args); }
+std::string scratch(const std::string& name) { return nicsim::test::scratch_path("scratch_calibrate", name); }
+void write(const std::string& path, const std::string& text) { nicsim::test::write_file(path, text); }
+std::string read(const std::string& path) { return nicsim::test::read_file(path); }
 
 bool exists(const std::string& path) { return std::ifstream(path).good(); }
 

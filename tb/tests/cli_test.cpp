@@ -11,43 +11,20 @@
 #include <sstream>
 #include <string>
 
+#include "tb/tests/cli_harness.h"
+
 namespace {
 
-struct outcome {
-  int status;
-  std::string output;  // stdout and stderr
-};
-
-std::string nicsim_bin() { return std::string(NICSIM_BINARY_DIR) + "/tb/nicsim"; }
-
-std::string scratch(const std::string& name) {
-  return std::string(NICSIM_BINARY_DIR) + "/test_scratch_" + name;
-}
-
-outcome nicsim(const std::string& args) {
-  const std::string cmd = nicsim_bin() + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  outcome o{-1, ""};
-  if (p == nullptr) return o;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) o.output.append(buf.data(), n);
-  const int raw = pclose(p);
-  o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return o;
-}
-
-void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
-
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  return nlohmann::json::parse(in);
-}
+using nicsim::test::outcome;
+using nicsim::test::read_json;
+outcome run_cli(const std::string& args) { return nicsim::test::nicsim_cli(args); }
+std::string scratch(const std::string& name) { return nicsim::test::scratch_path("scratch", name); }
+void write(const std::string& path, const std::string& text) { nicsim::test::write_file(path, text); }
 
 }  // namespace
 
 TEST(cli, default_scenario_runs_and_prints_summary) {
-  const auto o = nicsim("run");
+  const auto o = run_cli("run");
   EXPECT_EQ(o.status, 0) << o.output;
   EXPECT_NE(o.output.find("conservation"), std::string::npos);
   EXPECT_EQ(o.output.find("SystemC"), std::string::npos);  // no banner in a tool's output
@@ -56,7 +33,7 @@ TEST(cli, default_scenario_runs_and_prints_summary) {
 TEST(cli, json_holds_the_contract_keys) {
   const auto path = scratch("contract.json");
   std::remove(path.c_str());
-  const auto o = nicsim("run --quiet --json " + path + " --set sim.duration_us=500");
+  const auto o = run_cli("run --quiet --json " + path + " --set sim.duration_us=500");
   ASSERT_EQ(o.status, 0) << o.output;
   EXPECT_TRUE(o.output.empty()) << o.output;
   const auto j = read_json(path);
@@ -108,19 +85,19 @@ TEST(cli, json_holds_the_contract_keys) {
 }
 
 TEST(cli, unknown_key_is_rejected_with_its_name) {
-  const auto o = nicsim("run --set traffic.rate_gbs=1");
+  const auto o = run_cli("run --set traffic.rate_gbs=1");
   EXPECT_EQ(o.status, 2);
   EXPECT_NE(o.output.find("traffic.rate_gbs"), std::string::npos) << o.output;
 }
 
 TEST(cli, out_of_range_value_is_rejected_with_key_and_value) {
-  const auto o = nicsim("run --set traffic.frame_bytes=1519");
+  const auto o = run_cli("run --set traffic.frame_bytes=1519");
   EXPECT_EQ(o.status, 2);
   EXPECT_NE(o.output.find("traffic.frame_bytes = 1519"), std::string::npos) << o.output;
 }
 
 TEST(cli, non_numeric_value_is_rejected) {
-  const auto o = nicsim("run --set nic.rx_ring_size=big");
+  const auto o = run_cli("run --set nic.rx_ring_size=big");
   EXPECT_EQ(o.status, 2);
   EXPECT_NE(o.output.find("nic.rx_ring_size"), std::string::npos) << o.output;
 }
@@ -128,7 +105,7 @@ TEST(cli, non_numeric_value_is_rejected) {
 TEST(cli, malformed_scenario_names_file_and_line) {
   const auto path = scratch("bad.yaml");
   write(path, "traffic:\n  rate_gbps: 1\n   frame_bytes: [\n");
-  const auto o = nicsim("run " + path);
+  const auto o = run_cli("run " + path);
   EXPECT_EQ(o.status, 2);
   EXPECT_NE(o.output.find(path), std::string::npos) << o.output;
 }
@@ -136,20 +113,20 @@ TEST(cli, malformed_scenario_names_file_and_line) {
 TEST(cli, scenario_unknown_nested_key_names_file_and_dotted_key) {
   const auto path = scratch("unknown.yaml");
   write(path, "nic:\n  coalesce:\n    rx_usec: 10\n");
-  const auto o = nicsim("run " + path);
+  const auto o = run_cli("run " + path);
   EXPECT_EQ(o.status, 2);
   EXPECT_NE(o.output.find(path + ": unknown key 'nic.coalesce.rx_usec'"), std::string::npos) << o.output;
 }
 
 TEST(cli, missing_scenario_file_is_bad_input) {
-  const auto o = nicsim("run /nonexistent/scenario.yaml");
+  const auto o = run_cli("run /nonexistent/scenario.yaml");
   EXPECT_EQ(o.status, 2);
 }
 
 TEST(cli, bad_input_leaves_no_json_behind) {
   const auto path = scratch("never.json");
   std::remove(path.c_str());
-  const auto o = nicsim("run --json " + path + " --set app.readers=0");
+  const auto o = run_cli("run --json " + path + " --set app.readers=0");
   EXPECT_EQ(o.status, 2);
   std::ifstream in(path);
   EXPECT_FALSE(in.good());
@@ -159,7 +136,7 @@ TEST(cli, scenario_file_values_apply_and_set_overrides_them) {
   const auto path = scratch("scenario.yaml");
   const auto out = scratch("scenario.json");
   write(path, "sim:\n  duration_us: 300\ntraffic:\n  frame_bytes: 1024\n  rate_gbps: 2\n");
-  const auto o = nicsim("run " + path + " --quiet --json " + out + " --set traffic.rate_gbps=4");
+  const auto o = run_cli("run " + path + " --quiet --json " + out + " --set traffic.rate_gbps=4");
   ASSERT_EQ(o.status, 0) << o.output;
   const auto j = read_json(out);
   EXPECT_EQ(j["sim"]["sim_time_ns"], 300000);
@@ -171,9 +148,9 @@ TEST(cli, same_config_and_seed_give_same_results) {
   const auto a = scratch("seed_a.json"), b = scratch("seed_b.json"), c = scratch("seed_c.json");
   const std::string args =
       " --quiet --set traffic.pattern=poisson --set traffic.rate_gbps=3 --set sim.duration_us=2000";
-  ASSERT_EQ(nicsim("run --json " + a + args + " --set sim.seed=7").status, 0);
-  ASSERT_EQ(nicsim("run --json " + b + args + " --set sim.seed=7").status, 0);
-  ASSERT_EQ(nicsim("run --json " + c + args + " --set sim.seed=8").status, 0);
+  ASSERT_EQ(run_cli("run --json " + a + args + " --set sim.seed=7").status, 0);
+  ASSERT_EQ(run_cli("run --json " + b + args + " --set sim.seed=7").status, 0);
+  ASSERT_EQ(run_cli("run --json " + c + args + " --set sim.seed=8").status, 0);
   auto ja = read_json(a), jb = read_json(b), jc = read_json(c);
   for (auto* j : {&ja, &jb, &jc}) {
     (*j)["sim"].erase("wall_s");
@@ -185,7 +162,7 @@ TEST(cli, same_config_and_seed_give_same_results) {
 }
 
 TEST(cli, costs_prints_the_documented_table) {
-  const auto o = nicsim("costs");
+  const auto o = run_cli("costs");
   EXPECT_EQ(o.status, 0);
   EXPECT_NE(o.output.find("context_switch"), std::string::npos);
   EXPECT_NE(o.output.find("[lat]"), std::string::npos);  // sources travel with the numbers
@@ -193,8 +170,8 @@ TEST(cli, costs_prints_the_documented_table) {
 
 TEST(cli, shipped_scenarios_load_and_run_with_conservation) {
   for (const char* name : {"default", "livelock", "bursts_small_ring"}) {
-    const auto o = nicsim(std::string("run --quiet ") + NICSIM_SOURCE_DIR + "/tb/scenarios/" + name +
-                          ".yaml --set sim.duration_us=2000");
+    const auto o = run_cli(std::string("run --quiet ") + NICSIM_SOURCE_DIR + "/tb/scenarios/" + name +
+                           ".yaml --set sim.duration_us=2000");
     EXPECT_EQ(o.status, 0) << name << ": " << o.output;
   }
 }

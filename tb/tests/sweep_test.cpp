@@ -25,6 +25,8 @@
 #include <thread>
 #include <vector>
 
+#include "tb/tests/cli_harness.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -33,39 +35,17 @@ using nicsim::tb::config_error;
 using nicsim::tb::expand_grid_values;
 using row = std::map<std::string, std::string>;
 
-struct outcome {
-  int status;
-  std::string output;  // stdout and stderr
-};
-
-std::string nicsim_bin() { return std::string(NICSIM_BINARY_DIR) + "/tb/nicsim"; }
+using nicsim::test::nicsim_bin;
+using nicsim::test::outcome;
+using nicsim::test::sh;
+outcome cli(const std::string& args) { return nicsim::test::nicsim_cli(args); }
+std::string read(const std::string& path) { return nicsim::test::read_file(path); }
 
 // A fresh, empty path for a test's sweep directory.
 std::string scratch(const std::string& name) {
-  const auto path = std::string(NICSIM_BINARY_DIR) + "/test_scratch_sweep_" + name;
+  const auto path = nicsim::test::scratch_path("scratch_sweep", name);
   fs::remove_all(path);
   return path;
-}
-
-outcome sh(const std::string& cmd) {
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  outcome o{-1, ""};
-  if (p == nullptr) return o;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) o.output.append(buf.data(), n);
-  const int raw = pclose(p);
-  o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return o;
-}
-
-outcome cli(const std::string& args) { return sh(nicsim_bin() + " " + args); }
-
-std::string read(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 std::vector<std::string> split(const std::string& s, char sep) {

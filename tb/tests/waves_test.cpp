@@ -14,34 +14,15 @@
 #include <string>
 #include <vector>
 
+#include "tb/tests/cli_harness.h"
+
 namespace {
 
-struct outcome {
-  int status;
-  std::string output;
-};
-
-outcome sh(const std::string& cmd) {
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  outcome o{-1, ""};
-  if (p == nullptr) return o;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) o.output.append(buf.data(), n);
-  const int raw = pclose(p);
-  o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return o;
-}
-
-std::string nicsim() { return std::string(NICSIM_BINARY_DIR) + "/tb/nicsim"; }
-std::string scratch(const std::string& name) {
-  return std::string(NICSIM_BINARY_DIR) + "/test_waves_" + name;
-}
-
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  return nlohmann::json::parse(in);
-}
+using nicsim::test::nicsim_bin;
+using nicsim::test::outcome;
+using nicsim::test::read_json;
+using nicsim::test::sh;
+std::string scratch(const std::string& name) { return nicsim::test::scratch_path("waves", name); }
 
 // A VCD as (signal path → [(time_ps, value)]), values as text ("hardirq", "101", "1").
 using changes = std::map<std::string, std::vector<std::pair<uint64_t, std::string>>>;
@@ -101,7 +82,7 @@ const std::string burst =
 
 TEST(waves, fst_shows_timer_then_irq_then_hardirq_then_softirq) {
   const auto fst = scratch("story.fst");
-  ASSERT_EQ(sh(nicsim() + " run --quiet --waves " + fst + burst).status, 0);
+  ASSERT_EQ(sh(nicsim_bin() + " run --quiet --waves " + fst + burst).status, 0);
   const auto vcd = sh("fst2vcd " + fst);
   ASSERT_EQ(vcd.status, 0) << vcd.output;
   const auto c = parse_vcd(vcd.output);
@@ -136,7 +117,7 @@ TEST(waves, fst_shows_timer_then_irq_then_hardirq_then_softirq) {
 
 TEST(waves, vcd_window_and_groups_keep_only_what_was_asked) {
   const auto vcd = scratch("window.vcd");
-  ASSERT_EQ(sh(nicsim() + " run --quiet --waves " + vcd +
+  ASSERT_EQ(sh(nicsim_bin() + " run --quiet --waves " + vcd +
                " --waves-from 40 --waves-to 60 --waves-groups nic,wire" + burst)
                 .status,
             0);
@@ -160,8 +141,8 @@ TEST(waves, recording_does_not_change_the_results) {
   const auto plain = scratch("plain.json"), traced = scratch("traced.json");
   const std::string args =
       " --quiet --set traffic.pattern=poisson --set traffic.rate_gbps=2 --set sim.duration_us=1000";
-  ASSERT_EQ(sh(nicsim() + " run --json " + plain + args).status, 0);
-  ASSERT_EQ(sh(nicsim() + " run --json " + traced + args + " --waves " + scratch("same.fst") +
+  ASSERT_EQ(sh(nicsim_bin() + " run --json " + plain + args).status, 0);
+  ASSERT_EQ(sh(nicsim_bin() + " run --json " + traced + args + " --waves " + scratch("same.fst") +
                " --timeline " + scratch("same.trace.json") + " --pcap " + scratch("same.pcap"))
                 .status,
             0);
@@ -176,10 +157,10 @@ TEST(waves, recording_does_not_change_the_results) {
 
 TEST(waves, timeline_flows_end_in_the_reader_and_slices_balance) {
   const auto trace = scratch("timeline.json"), stats = scratch("timeline_stats.json");
-  ASSERT_EQ(
-      sh(nicsim() + " run --quiet --json " + stats + " --timeline " + trace + " --set sim.duration_us=300")
-          .status,
-      0);
+  ASSERT_EQ(sh(nicsim_bin() + " run --quiet --json " + stats + " --timeline " + trace +
+               " --set sim.duration_us=300")
+                .status,
+            0);
   const auto t = read_json(trace);
   const auto s = read_json(stats);
   std::map<int, std::string> thread_names;
@@ -218,7 +199,7 @@ TEST(waves, timeline_flows_end_in_the_reader_and_slices_balance) {
 
 TEST(waves, pcap_holds_every_wire_frame_with_ns_times_and_fates) {
   const auto pcap_path = scratch("wire.pcap"), stats = scratch("wire_stats.json");
-  ASSERT_EQ(sh(nicsim() + " run --quiet --json " + stats + " --pcap " + pcap_path +
+  ASSERT_EQ(sh(nicsim_bin() + " run --quiet --json " + stats + " --pcap " + pcap_path +
                " --set sim.duration_us=300 --set traffic.count=40 --set traffic.dst_port=7777")
                 .status,
             0);
@@ -255,9 +236,9 @@ TEST(waves, pcap_holds_every_wire_frame_with_ns_times_and_fates) {
 }
 
 TEST(waves, unwritable_wave_file_is_bad_input_naming_it) {
-  const auto o = sh(nicsim() + " run --waves /nonexistent/dir/x.fst");
+  const auto o = sh(nicsim_bin() + " run --waves /nonexistent/dir/x.fst");
   EXPECT_EQ(o.status, 2);
   EXPECT_NE(o.output.find("/nonexistent/dir/x.fst"), std::string::npos) << o.output;
-  const auto bad_ext = sh(nicsim() + " run --waves " + scratch("x.txt"));
+  const auto bad_ext = sh(nicsim_bin() + " run --waves " + scratch("x.txt"));
   EXPECT_EQ(bad_ext.status, 2);
 }
