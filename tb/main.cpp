@@ -1,5 +1,9 @@
 // nicsim: the command-line front end.
 //   nicsim run [SCENARIO.yaml] [--set KEY=VALUE]... [--json FILE] [--costs FILE] [--quiet]
+//              [--waves FILE.fst|.vcd [--waves-from US] [--waves-to US] [--waves-groups G,...]]
+//              [--timeline FILE.json] [--pcap FILE]
+//   nicsim sweep [SCENARIO.yaml] --grid KEY=SPEC... [--jobs N] [--shard K/N] --out DIR
+//   nicsim merge OUT SHARD_DIR...   /   nicsim report DIR
 //   nicsim calibrate [--out FILE] [--seconds S] [--cpu-ghz G]   measure this machine's cost table
 //   nicsim knobs        every scenario key with its default, range and meaning
 //   nicsim costs        the built-in cost table with its sources
