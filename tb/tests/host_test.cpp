@@ -296,3 +296,48 @@ TEST(host_cpu, jiffies_follow_config_hz) {
   EXPECT_EQ(c.usecs_to_jiffies(2000), 2u);
   EXPECT_EQ(c.usecs_to_jiffies(1), 1u);
 }
+
+TEST(host_napi, netdev_budget_usecs_squeezes_after_two_jiffies) {
+  napi_bench b;
+  std::vector<napi_struct> n(6);
+  for (auto& i : n)
+    i.poll = [&b](napi_struct& self, int) {
+      cpu::this_cpu().charge(sc_time(900, SC_US));  // a slow poll that finds one packet
+      b.stack.napi_complete_done(self, 1);
+      return 1;
+    };
+  b.c.kthread_create("t", [&] {
+    for (auto& i : n) {
+      ASSERT_TRUE(b.stack.napi_schedule_prep(i));
+      b.stack.__napi_schedule(i);
+    }
+    b.stack.net_rx_action();
+    b.c.current()->state = task_struct::TASK_INTERRUPTIBLE;
+    b.c.schedule();
+  });
+  sc_core::sc_start(sc_time(20, sc_core::SC_MS));
+  nicsim::tb::unwind_threads();  // before the modules on this stack go away
+  uint64_t polls = 0;
+  for (const auto& i : n) polls += i.polls;
+  // Budget left, but jiffies reached start + 2 (netdev_budget_usecs = 2000 at HZ=1000) after 3 polls.
+  EXPECT_EQ(polls, 3u);
+  EXPECT_EQ(b.stack.softnet(0).time_squeeze, 1u);
+  EXPECT_EQ(b.stack.softnet(0).poll_list.size(), 3u);
+}
+
+TEST(host_cpu, scheduler_tick_shares_the_cpu_between_two_busy_tasks) {
+  cpu c("cpu", 0, costs());
+  task_struct* a = c.kthread_create("a", [&] {
+    for (;;) c.charge(sc_time(100, SC_US));
+  });
+  task_struct* b = c.kthread_create("b", [&] {
+    for (;;) c.charge(sc_time(100, SC_US));
+  });
+  sc_core::sc_start(sc_time(60, sc_core::SC_MS));
+  nicsim::tb::unwind_threads();  // before the modules on this stack go away
+  const double ta = a->sum_exec_runtime.to_seconds(), tb = b->sum_exec_runtime.to_seconds();
+  EXPECT_GT(ta, 0.020);
+  EXPECT_GT(tb, 0.020);
+  EXPECT_NEAR(ta / (ta + tb), 0.5, 0.1);  // CFS: equal weights, equal shares
+  EXPECT_GT(a->nivcsw + b->nivcsw, 5u);   // by preemption at the tick, not by blocking
+}
