@@ -16,6 +16,18 @@ constexpr unsigned E1000_RX_BUFFER_WRITE = 16;  // refill in batches of this man
 // SKB_TRUESIZE(X) = X + SKB_DATA_ALIGN(sizeof(struct sk_buff)) + SKB_DATA_ALIGN(sizeof(struct
 // skb_shared_info))
 constexpr unsigned SKB_OVERHEAD = 256 + 320;
+
+uint32_t rxc_mode(e1000_params::coalesce_mode m) {
+  switch (m) {
+    case e1000_params::coalesce_mode::e1000:
+      return regs::RXC_MODE_E1000;
+    case e1000_params::coalesce_mode::arm:
+      return regs::RXC_MODE_ARM;
+    case e1000_params::coalesce_mode::ethtool:
+      break;
+  }
+  return regs::RXC_MODE_ETHTOOL;
+}
 }  // namespace
 
 e1000_adapter::e1000_adapter(const sc_core::sc_module_name& name, const e1000_params& params, cpu& c,
@@ -100,6 +112,12 @@ void e1000_adapter::e1000_open() {
   ew32(regs::RDT, 0);
   ew32(regs::RXC_USECS, m_params.rx_usecs);
   ew32(regs::RXC_FRAMES, m_params.rx_frames);
+  // e1000_configure_rx: delay timers, then the throttle.
+  ew32(regs::RDTR, m_params.rdtr);
+  ew32(regs::RADV, m_params.radv);
+  ew32(regs::ITR, m_params.itr);
+  ew32(regs::RXC_MIN_INTERVAL, m_params.min_interval_ns);
+  ew32(regs::RXC_MODE, rxc_mode(m_params.coalesce));
   ew32(regs::MSI_ADDR_LO, static_cast<uint32_t>(m_params.msi_address));
   ew32(regs::MSI_ADDR_HI, static_cast<uint32_t>(m_params.msi_address >> 32));
   ew32(regs::MSI_DATA, m_params.msi_vector);

@@ -23,6 +23,12 @@ struct e1000_params {
   unsigned rx_buffer_len = 2048;  // E1000_RXBUFFER_2048
   unsigned rx_usecs = 20;         // ethtool -C rx-usecs
   unsigned rx_frames = 0;         // ethtool -C rx-frames
+  enum class coalesce_mode { ethtool, e1000, arm };
+  coalesce_mode coalesce = coalesce_mode::ethtool;  // which of the moderation settings the NIC applies
+  unsigned itr = 0;                                 // e1000: minimum interrupt gap, 256 ns units
+  unsigned rdtr = 0;                                // e1000: rx_int_delay, 1.024 us units
+  unsigned radv = 0;                                // e1000: rx_abs_int_delay, 1.024 us units
+  uint32_t min_interval_ns = 0;                     // arm: minimum interrupt gap
   int napi_weight = 64;
   bool napi = true;             // false: the pre-NAPI driver, cleaning in hard IRQ and calling netif_rx
   uint64_t ring_dma = 0x10000;  // where the descriptor ring lives in host memory

@@ -35,6 +35,11 @@ intr_moderation_rtl::intr_moderation_rtl(const sc_core::sc_module_name& name)
   m_model->now_ns = 0;
   m_model->rx_usecs = 0;
   m_model->rx_frames = 0;
+  m_model->mode = 0;
+  m_model->itr = 0;
+  m_model->rdtr = 0;
+  m_model->radv = 0;
+  m_model->min_interval_ns = 0;
   m_model->pkt_done = 0;
   m_model->mask_set = 0;
   m_model->mask_clr = 0;
@@ -61,6 +66,16 @@ intr_moderation_rtl::~intr_moderation_rtl() {
 void intr_moderation_rtl::set_rx_usecs(uint16_t usecs) { m_rx_usecs = usecs; }
 
 void intr_moderation_rtl::set_rx_frames(uint16_t frames) { m_rx_frames = frames; }
+
+void intr_moderation_rtl::set_mode(mode m) { m_mode = m; }
+
+void intr_moderation_rtl::set_itr(uint16_t units_256ns) { m_itr = units_256ns; }
+
+void intr_moderation_rtl::set_rdtr(uint16_t units_1024ns) { m_rdtr = units_1024ns; }
+
+void intr_moderation_rtl::set_radv(uint16_t units_1024ns) { m_radv = units_1024ns; }
+
+void intr_moderation_rtl::set_min_interval_ns(uint32_t ns) { m_min_interval_ns = ns; }
 
 void intr_moderation_rtl::packet_done(unsigned n) {
   if (n == 0) {
@@ -135,7 +150,7 @@ void intr_moderation_rtl::evaluate() {
   } while (pkt_done > 0);
 
   // Only an unmasked block needs waking at its deadline: while masked, the unmask
-  // itself is the next evaluation.
+  // itself is the next evaluation, and the RTL judges timers that ran out meanwhile.
   if (m_model->timer_armed && !m_model->masked) {
     const uint64_t deadline_ticks = m_model->deadline_ns * m_ticks_per_ns;
     if (deadline_ticks > now_ticks) {
@@ -157,6 +172,11 @@ void intr_moderation_rtl::clock_cycle(uint64_t now_ns, uint8_t pkt_done, bool ma
   m_model->now_ns = now_ns;
   m_model->rx_usecs = m_rx_usecs;
   m_model->rx_frames = m_rx_frames;
+  m_model->mode = static_cast<uint8_t>(m_mode);
+  m_model->itr = m_itr;
+  m_model->rdtr = m_rdtr;
+  m_model->radv = m_radv;
+  m_model->min_interval_ns = m_min_interval_ns;
   m_model->pkt_done = pkt_done;
   m_model->mask_set = mask_set;
   m_model->mask_clr = mask_clr;

@@ -14,11 +14,12 @@ class VerilatedFstC;
 
 namespace nicsim::hw {
 
-// SystemC adapter around the verilated rtl/intr_moderation.v (ethtool rx-usecs /
-// rx-frames interrupt moderation).
+// SystemC adapter around the verilated rtl/intr_moderation.v: receive interrupt
+// moderation in the ethtool (rx-usecs / rx-frames), e1000 (ITR / RDTR / RADV) or
+// arm (auto-mask with a minimum interval) mode; the RTL's header has the rules.
 //
 // The RTL is clocked only when something happens: packets complete, the driver
-// writes the mask, or the rx-usecs deadline is reached. Everything requested in
+// writes the mask, or one of the block's timers runs out. Everything requested in
 // one delta cycle is applied in a single clock cycle at the current time, so an
 // idle block costs nothing however long the simulation runs.
 class intr_moderation_rtl : public sc_core::sc_module {
@@ -35,6 +36,18 @@ class intr_moderation_rtl : public sc_core::sc_module {
   // already armed keeps the rx-usecs it was armed with.
   void set_rx_usecs(uint16_t usecs);
   void set_rx_frames(uint16_t frames);
+
+  enum class mode : uint8_t { ethtool = 0, e1000 = 1, arm = 2 };
+  // Applied from the next evaluation; ethtool after reset.
+  void set_mode(mode m);
+  // e1000: minimum gap between interrupts in 256 ns units (0: no limit).
+  void set_itr(uint16_t units_256ns);
+  // e1000: packet timer, re-armed by every packet (0: interrupt per packet).
+  void set_rdtr(uint16_t units_1024ns);
+  // e1000: absolute timer from the first pending packet (0: off).
+  void set_radv(uint16_t units_1024ns);
+  // arm: minimum gap between interrupts.
+  void set_min_interval_ns(uint32_t ns);
 
   // Descriptors written back. Calls within one delta cycle are coalesced.
   void packet_done(unsigned n = 1);
@@ -74,6 +87,11 @@ class intr_moderation_rtl : public sc_core::sc_module {
   uint64_t m_ticks_per_ns;
   uint16_t m_rx_usecs = 0;
   uint16_t m_rx_frames = 0;
+  mode m_mode = mode::ethtool;
+  uint16_t m_itr = 0;
+  uint16_t m_rdtr = 0;
+  uint16_t m_radv = 0;
+  uint32_t m_min_interval_ns = 0;
   uint64_t m_pkt_done = 0;
   bool m_mask_set = false;
   bool m_mask_clr = false;

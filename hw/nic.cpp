@@ -75,6 +75,27 @@ nic::nic(const sc_core::sc_module_name& name, const nic_params& params)
     m_regs.set(RXC_FRAMES, v & 0xFFFF);
     m_moderation->set_rx_frames(static_cast<uint16_t>(v));
   });
+  m_regs.add("RXC_MODE", RXC_MODE, RXC_MODE_ETHTOOL, {}, [this](uint32_t v) {
+    // The unused encoding reads back as written and moderates like ethtool, as the RTL does.
+    m_regs.set(RXC_MODE, v & RXC_MODE_MASK);
+    m_moderation->set_mode(static_cast<intr_moderation_rtl::mode>(v & RXC_MODE_MASK));
+  });
+  m_regs.add("RXC_MIN_INTERVAL", RXC_MIN_INTERVAL, 0, {}, [this](uint32_t v) {
+    m_regs.set(RXC_MIN_INTERVAL, v);
+    m_moderation->set_min_interval_ns(v);
+  });
+  m_regs.add("ITR", ITR, 0, {}, [this](uint32_t v) {
+    m_regs.set(ITR, v & 0xFFFF);
+    m_moderation->set_itr(static_cast<uint16_t>(v));
+  });
+  m_regs.add("RDTR", RDTR, 0, {}, [this](uint32_t v) {
+    m_regs.set(RDTR, v & 0xFFFF);
+    m_moderation->set_rdtr(static_cast<uint16_t>(v));
+  });
+  m_regs.add("RADV", RADV, 0, {}, [this](uint32_t v) {
+    m_regs.set(RADV, v & 0xFFFF);
+    m_moderation->set_radv(static_cast<uint16_t>(v));
+  });
   m_regs.add("MSI_ADDR_LO", MSI_ADDR_LO, 0, reader(m_msi_addr_lo), storage(m_msi_addr_lo));
   m_regs.add("MSI_ADDR_HI", MSI_ADDR_HI, 0, reader(m_msi_addr_hi), storage(m_msi_addr_hi));
   m_regs.add("MSI_DATA", MSI_DATA, 0, reader(m_msi_data), storage(m_msi_data));

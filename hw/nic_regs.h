@@ -13,6 +13,7 @@ inline constexpr uint32_t ICR = 0x00C0;  // interrupt cause, read to clear
 inline constexpr uint32_t ICS = 0x00C8;  // interrupt cause set
 inline constexpr uint32_t IMS = 0x00D0;  // interrupt mask set (enable) / read
 inline constexpr uint32_t IMC = 0x00D8;  // interrupt mask clear (disable)
+inline constexpr uint32_t ITR = 0x00C4;  // interrupt throttling: minimum gap, 256 ns units (RXC_MODE e1000)
 inline constexpr uint32_t RCTL = 0x0100;
 inline constexpr uint32_t CRCERRS = 0x4000;  // statistics, read to clear
 inline constexpr uint32_t MPC = 0x4010;
@@ -23,9 +24,14 @@ inline constexpr uint32_t RDBAH = 0x2804;
 inline constexpr uint32_t RDLEN = 0x2808;
 inline constexpr uint32_t RDH = 0x2810;
 inline constexpr uint32_t RDT = 0x2818;
+inline constexpr uint32_t RDTR = 0x2820;  // receive delay timer, 1.024 us units (RXC_MODE e1000)
+inline constexpr uint32_t RADV = 0x282C;  // receive absolute delay timer, 1.024 us units (RXC_MODE e1000)
 // nicsim: ethtool -C style moderation, evaluated by rtl/intr_moderation.v.
 inline constexpr uint32_t RXC_USECS = 0x2830;
 inline constexpr uint32_t RXC_FRAMES = 0x2834;
+// nicsim: which moderation scheme rtl/intr_moderation.v applies, and the arm mode's gap in ns.
+inline constexpr uint32_t RXC_MODE = 0x2838;
+inline constexpr uint32_t RXC_MIN_INTERVAL = 0x283C;
 // nicsim: the MSI capability's address/data, which on real hardware live in config space.
 inline constexpr uint32_t MSI_ADDR_LO = 0x5000;
 inline constexpr uint32_t MSI_ADDR_HI = 0x5004;
@@ -36,6 +42,12 @@ inline constexpr uint32_t ICR_RXDMT0 = 1u << 4;  // descriptor minimum threshold
 inline constexpr uint32_t ICR_RXO = 1u << 6;     // receiver overrun (FIFO drop)
 inline constexpr uint32_t ICR_RXT0 = 1u << 7;    // receiver timer: frames written back
 inline constexpr uint32_t IMS_ENABLE_MASK = ICR_RXT0 | ICR_RXO | ICR_RXDMT0;
+
+// RXC_MODE values
+inline constexpr uint32_t RXC_MODE_ETHTOOL = 0;  // RXC_USECS / RXC_FRAMES
+inline constexpr uint32_t RXC_MODE_E1000 = 1;    // ITR / RDTR / RADV
+inline constexpr uint32_t RXC_MODE_ARM = 2;      // auto-mask on interrupt, RXC_MIN_INTERVAL apart
+inline constexpr uint32_t RXC_MODE_MASK = 0x3;
 
 // RCTL bits
 inline constexpr uint32_t RCTL_EN = 1u << 1;

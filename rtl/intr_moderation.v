@@ -1,17 +1,36 @@
 /*
- * Receive interrupt moderation (ethtool rx-usecs / rx-frames).
+ * Receive interrupt moderation, in one of three modes picked by `mode`.
  *
  * Time is an input rather than a count of idle clocks: the block is clocked
  * only when something happens (a packet completes, the driver writes the
- * mask, or the rx-usecs deadline is reached), and now_ns tells it when that
+ * mask, or one of its timers runs out), and now_ns tells it when that
  * is. An idle block therefore costs no clock cycles at all.
  *
- * The first packet after an interrupt arms the timer at now_ns + rx_usecs us.
- * The interrupt fires, as a one-cycle irq pulse, in the first unmasked cycle
- * in which packets are pending and either rx_usecs is 0, the deadline has
- * been reached, or rx_frames packets have accumulated. While masked, packets
- * keep accumulating and the deadline keeps, so unmasking a block whose
- * condition already holds fires in that same cycle.
+ * Mode 0, ethtool (rx-usecs / rx-frames): the first packet after an
+ * interrupt arms the timer at now_ns + rx_usecs us. The interrupt fires, as a
+ * one-cycle irq pulse, in the first unmasked cycle in which packets are
+ * pending and either rx_usecs is 0, the deadline has been reached, or
+ * rx_frames packets have accumulated. While masked, packets keep accumulating
+ * and the deadline keeps, so unmasking a block whose condition already holds
+ * fires in that same cycle.
+ *
+ * Mode 1, e1000 (8254x ITR / RDTR / RADV): every packet re-arms the packet
+ * timer at now_ns + rdtr * 1.024 us; the first pending packet arms the
+ * absolute timer at now_ns + radv * 1.024 us (radv 0: off). A timer that
+ * expires, or any packet when rdtr is 0, latches the cause; the interrupt
+ * then fires in the first unmasked cycle at least itr * 256 ns after the
+ * previous interrupt (itr 0: no limit). A later packet does not withdraw a
+ * latched cause, as ICR.RXT0 stays set on the real part.
+ *
+ * Mode 2, arm (MSI-X auto-mask with a rate limit): a pending packet fires the
+ * interrupt if the vector is armed (unmasked) and at least min_interval_ns
+ * has passed since the previous interrupt. Firing disarms the vector (sets
+ * masked); the driver re-arms it with mask_clr.
+ *
+ * Timer expiry is judged against the deadlines held before this cycle's
+ * packets, so a deadline passed between two evaluations counts even when the
+ * evaluation that notices it also brings packets. deadline_ns is the next time
+ * the block needs evaluating, valid while timer_armed.
  */
 
 `resetall
@@ -30,10 +49,20 @@ module intr_moderation #
     input  wire              rst_n,
 
     input  wire [TIME_W-1:0] now_ns,
+    // 0 = ethtool, 1 = e1000, 2 = arm; 3 behaves as 0
+    input  wire [1:0]        mode,
     // 0 = interrupt without delay
     input  wire [CNT_W-1:0]  rx_usecs,
     // 0 = no frame-count trigger
     input  wire [CNT_W-1:0]  rx_frames,
+    // e1000: minimum gap between interrupts, 256 ns units; 0 = no limit
+    input  wire [CNT_W-1:0]  itr,
+    // e1000: packet timer, 1.024 us units; 0 = interrupt per packet
+    input  wire [CNT_W-1:0]  rdtr,
+    // e1000: absolute timer from the first pending packet, 1.024 us units; 0 = off
+    input  wire [CNT_W-1:0]  radv,
+    // arm: minimum gap between interrupts
+    input  wire [31:0]       min_interval_ns,
     // Packets whose descriptors were written back in this cycle
     input  wire [7:0]        pkt_done,
     // Driver wrote IMC; wins over mask_clr in the same cycle
@@ -49,6 +78,11 @@ module intr_moderation #
 );
 
 localparam [TIME_W-1:0] NS_PER_US = 1000;
+localparam [TIME_W-1:0] NS_PER_ITR_UNIT = 256;
+localparam [TIME_W-1:0] NS_PER_TIMER_UNIT = 1024;
+
+localparam [1:0] MODE_E1000 = 2'd1;
+localparam [1:0] MODE_ARM = 2'd2;
 
 // Check configuration while elaborating, so a bad instance fails the build
 // rather than the first simulation cycle
@@ -62,7 +96,7 @@ generate
     end
 
     if (TIME_W < CNT_W + 10) begin : g_time_w_below_usecs_ns
-        $error("Error: TIME_W must be at least CNT_W + 10 to hold rx_usecs in ns");
+        $error("Error: TIME_W must be at least CNT_W + 10 to hold rx_usecs, rdtr and radv in ns");
     end
 endgenerate
 
@@ -72,13 +106,33 @@ reg [CNT_W-1:0]  pending_reg = {CNT_W{1'b0}}, pending_next;
 reg              timer_armed_reg = 1'b0, timer_armed_next;
 reg [TIME_W-1:0] deadline_ns_reg = {TIME_W{1'b0}}, deadline_ns_next;
 
+// e1000 and arm state
+reg              cause_reg = 1'b0, cause_next;
+reg [TIME_W-1:0] rdtr_deadline_reg = {TIME_W{1'b0}}, rdtr_deadline_next;
+reg              radv_armed_reg = 1'b0, radv_armed_next;
+reg [TIME_W-1:0] radv_deadline_reg = {TIME_W{1'b0}}, radv_deadline_next;
+reg              irq_seen_reg = 1'b0, irq_seen_next;
+reg [TIME_W-1:0] last_irq_ns_reg = {TIME_W{1'b0}}, last_irq_ns_next;
+
 // One extra bit catches the carry out, so the counter saturates instead of wrapping
 reg [CNT_W:0]    pending_sum;
 reg              deadline_reached;
 reg              frames_reached;
+reg [TIME_W-1:0] gap_end_ns;
+reg              gap_over;
+reg [TIME_W-1:0] min_interval_wide;
 
 // rx_usecs * 1000 needs 10 more bits than rx_usecs
 wire [TIME_W-1:0] rx_usecs_ns = {{(TIME_W-CNT_W){1'b0}}, rx_usecs} * NS_PER_US;
+wire [TIME_W-1:0] itr_ns = {{(TIME_W-CNT_W){1'b0}}, itr} * NS_PER_ITR_UNIT;
+wire [TIME_W-1:0] rdtr_ns = {{(TIME_W-CNT_W){1'b0}}, rdtr} * NS_PER_TIMER_UNIT;
+wire [TIME_W-1:0] radv_ns = {{(TIME_W-CNT_W){1'b0}}, radv} * NS_PER_TIMER_UNIT;
+
+// Zero-extended by assignment, which stays legal when TIME_W is exactly 32
+always @* begin
+    min_interval_wide = {TIME_W{1'b0}};
+    min_interval_wide[31:0] = min_interval_ns;
+end
 
 assign irq = irq_reg;
 assign masked = masked_reg;
@@ -106,20 +160,93 @@ always @* begin
         pending_next = pending_sum[CNT_W-1:0];
     end
 
-    // The first packet after an interrupt starts the rx-usecs window
-    if (pending_reg == 0 && pkt_done != 0) begin
-        timer_armed_next = 1'b1;
-        deadline_ns_next = now_ns + rx_usecs_ns;
-    end
+    cause_next = cause_reg;
+    rdtr_deadline_next = rdtr_deadline_reg;
+    radv_armed_next = radv_armed_reg;
+    radv_deadline_next = radv_deadline_reg;
+    irq_seen_next = irq_seen_reg;
+    last_irq_ns_next = last_irq_ns_reg;
+    deadline_reached = 1'b0;
+    frames_reached = 1'b0;
+    gap_end_ns = {TIME_W{1'b0}};
+    gap_over = 1'b1;
 
-    deadline_reached = timer_armed_next && now_ns >= deadline_ns_next;
-    frames_reached = rx_frames != 0 && pending_next >= rx_frames;
+    case (mode)
+        MODE_E1000: begin
+            // Timers that ran out since the last evaluation, before this cycle's packets re-arm them
+            if (pending_reg != 0 && (now_ns >= rdtr_deadline_reg ||
+                    (radv_armed_reg && now_ns >= radv_deadline_reg))) begin
+                cause_next = 1'b1;
+            end
 
-    if (pending_next != 0 && !masked_next &&
-            (rx_usecs == 0 || deadline_reached || frames_reached)) begin
-        irq_next = 1'b1;
-        pending_next = {CNT_W{1'b0}};
-        timer_armed_next = 1'b0;
+            if (pkt_done != 0) begin
+                rdtr_deadline_next = now_ns + rdtr_ns;
+                if (rdtr == 0) begin
+                    cause_next = 1'b1;
+                end
+                if (pending_reg == 0) begin
+                    radv_armed_next = radv != 0;
+                    radv_deadline_next = now_ns + radv_ns;
+                end
+            end
+
+            gap_end_ns = last_irq_ns_reg + itr_ns;
+            gap_over = itr == 0 || !irq_seen_reg || now_ns >= gap_end_ns;
+
+            if (cause_next && pending_next != 0 && !masked_next && gap_over) begin
+                irq_next = 1'b1;
+                pending_next = {CNT_W{1'b0}};
+                cause_next = 1'b0;
+                radv_armed_next = 1'b0;
+            end
+
+            timer_armed_next = pending_next != 0;
+            if (cause_next) begin
+                deadline_ns_next = gap_end_ns;
+            end else if (radv_armed_next && radv_deadline_next < rdtr_deadline_next) begin
+                deadline_ns_next = radv_deadline_next;
+            end else begin
+                deadline_ns_next = rdtr_deadline_next;
+            end
+        end
+
+        MODE_ARM: begin
+            gap_end_ns = last_irq_ns_reg + min_interval_wide;
+            gap_over = !irq_seen_reg || now_ns >= gap_end_ns;
+
+            if (pending_next != 0 && !masked_next && gap_over) begin
+                irq_next = 1'b1;
+                pending_next = {CNT_W{1'b0}};
+                masked_next = 1'b1;
+            end
+
+            // A masked vector waits for mask_clr, not for time
+            timer_armed_next = pending_next != 0 && !masked_next && !gap_over;
+            deadline_ns_next = gap_end_ns;
+        end
+
+        default: begin
+            // The first packet after an interrupt starts the rx-usecs window
+            if (pending_reg == 0 && pkt_done != 0) begin
+                timer_armed_next = 1'b1;
+                deadline_ns_next = now_ns + rx_usecs_ns;
+            end
+
+            deadline_reached = timer_armed_next && now_ns >= deadline_ns_next;
+            frames_reached = rx_frames != 0 && pending_next >= rx_frames;
+
+            if (pending_next != 0 && !masked_next &&
+                    (rx_usecs == 0 || deadline_reached || frames_reached)) begin
+                irq_next = 1'b1;
+                pending_next = {CNT_W{1'b0}};
+                timer_armed_next = 1'b0;
+            end
+        end
+    endcase
+
+    if (irq_next) begin
+        irq_seen_next = 1'b1;
+        last_irq_ns_next = now_ns;
     end
 end
 
@@ -129,6 +256,12 @@ always @(posedge clk) begin
     pending_reg <= pending_next;
     timer_armed_reg <= timer_armed_next;
     deadline_ns_reg <= deadline_ns_next;
+    cause_reg <= cause_next;
+    rdtr_deadline_reg <= rdtr_deadline_next;
+    radv_armed_reg <= radv_armed_next;
+    radv_deadline_reg <= radv_deadline_next;
+    irq_seen_reg <= irq_seen_next;
+    last_irq_ns_reg <= last_irq_ns_next;
 
     if (!rst_n) begin
         irq_reg <= 1'b0;
@@ -136,6 +269,12 @@ always @(posedge clk) begin
         pending_reg <= {CNT_W{1'b0}};
         timer_armed_reg <= 1'b0;
         deadline_ns_reg <= {TIME_W{1'b0}};
+        cause_reg <= 1'b0;
+        rdtr_deadline_reg <= {TIME_W{1'b0}};
+        radv_armed_reg <= 1'b0;
+        radv_deadline_reg <= {TIME_W{1'b0}};
+        irq_seen_reg <= 1'b0;
+        last_irq_ns_reg <= {TIME_W{1'b0}};
     end
 end
 

@@ -40,6 +40,18 @@ config::config() {
   add("nic.desc_fetch_batch", kind::integer, 1, 64, "4", "descriptors", "descriptors fetched per read");
   add("nic.coalesce.rx_usecs", kind::integer, 0, 65535, "20", "us", "ethtool -C rx-usecs");
   add("nic.coalesce.rx_frames", kind::integer, 0, 65535, "0", "frames", "ethtool -C rx-frames");
+  add("nic.coalesce.mode", kind::choice, 0, 0, "ethtool", "",
+      "interrupt moderation: ethtool (rx_usecs/rx_frames), e1000 (itr/rdtr/radv), "
+      "arm (auto-mask, re-armed by the driver, min_interval_ns apart)",
+      {"ethtool", "e1000", "arm"});
+  add("nic.coalesce.itr", kind::integer, 0, 65535, "0", "256 ns",
+      "e1000 ITR: minimum gap between interrupts (0: no limit)");
+  add("nic.coalesce.rdtr", kind::integer, 0, 65535, "0", "1.024 us",
+      "e1000 RDTR: interrupt when no frame came for this long (0: per frame)");
+  add("nic.coalesce.radv", kind::integer, 0, 65535, "0", "1.024 us",
+      "e1000 RADV: interrupt at most this long after the first pending frame (0: off)");
+  add("nic.coalesce.min_interval_ns", kind::integer, 0, 4294967295.0, "0", "ns",
+      "arm: minimum gap between interrupts");
   add("pcie.gbps", kind::number, 0.1, 2000, "63", "Gb/s", "PCIe data rate per direction");
   add("pcie.latency_ns", kind::number, 0, 100000, "250", "ns", "PCIe one-way latency");
   add("pcie.mps", kind::integer, 128, 4096, "256", "B", "max payload size of a TLP");

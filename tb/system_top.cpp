@@ -67,6 +67,14 @@ system_params make_system_params(const config& cfg) {
   h.driver.rx_ring_size = static_cast<unsigned>(cfg.integer("nic.rx_ring_size"));
   h.driver.rx_usecs = static_cast<unsigned>(cfg.integer("nic.coalesce.rx_usecs"));
   h.driver.rx_frames = static_cast<unsigned>(cfg.integer("nic.coalesce.rx_frames"));
+  const auto& coalesce_mode = cfg.text("nic.coalesce.mode");
+  h.driver.coalesce = coalesce_mode == "e1000" ? host::e1000_params::coalesce_mode::e1000
+                      : coalesce_mode == "arm" ? host::e1000_params::coalesce_mode::arm
+                                               : host::e1000_params::coalesce_mode::ethtool;
+  h.driver.itr = static_cast<unsigned>(cfg.integer("nic.coalesce.itr"));
+  h.driver.rdtr = static_cast<unsigned>(cfg.integer("nic.coalesce.rdtr"));
+  h.driver.radv = static_cast<unsigned>(cfg.integer("nic.coalesce.radv"));
+  h.driver.min_interval_ns = static_cast<uint32_t>(cfg.integer("nic.coalesce.min_interval_ns"));
   h.driver.napi_weight = static_cast<int>(cfg.integer("host.napi_weight"));
   h.driver.napi = cfg.text("host.napi") == "true";
   h.net.netdev_max_backlog = static_cast<unsigned>(cfg.integer("host.netdev_max_backlog"));

@@ -262,6 +262,178 @@ TEST(intr_moderation, idle_block_is_not_clocked) {
   EXPECT_EQ(bench.dut.evaluations(), 2u);
 }
 
+using mode = intr_moderation_rtl::mode;
+
+sc_time ns(double v) { return sc_time(v, sc_core::SC_NS); }
+
+TEST(intr_moderation, e1000_rdtr_fires_when_packets_stop_for_rdtr) {
+  moderation_bench bench("bench", [](moderation_bench& b) {
+    b.dut.set_mode(mode::e1000);
+    b.dut.set_rdtr(2);  // 2.048 us, re-armed by every packet
+    for (double t : {0.0, 1.0, 2.0}) {
+      b.wait_until(us(t));
+      b.dut.packet_done();
+    }
+  });
+  sc_core::sc_start(us(50));
+
+  EXPECT_EQ(bench.irqs, irq_times{us(2) + ns(2048)});
+  EXPECT_EQ(bench.dut.pending(), 0u);
+  EXPECT_FALSE(bench.dut.timer_armed());
+}
+
+TEST(intr_moderation, e1000_zero_rdtr_interrupts_per_packet) {
+  moderation_bench bench("bench", [](moderation_bench& b) {
+    b.dut.set_mode(mode::e1000);
+    for (double t : {1.0, 2.0, 5.0}) {
+      b.wait_until(us(t));
+      b.dut.packet_done();
+    }
+  });
+  sc_core::sc_start(us(50));
+
+  EXPECT_EQ(bench.irqs, (irq_times{us(1), us(2), us(5)}));
+}
+
+TEST(intr_moderation, e1000_radv_caps_the_delay_of_a_steady_stream) {
+  moderation_bench bench("bench", [](moderation_bench& b) {
+    b.dut.set_mode(mode::e1000);
+    b.dut.set_rdtr(2);  // never runs out: a packet comes every 1 us
+    b.dut.set_radv(4);  // 4.096 us from the first pending packet
+    for (int t = 0; t <= 12; ++t) {
+      b.wait_until(us(t));
+      b.dut.packet_done();
+    }
+  });
+  sc_core::sc_start(us(50));
+
+  // RADV from the first pending packets at 0 and 5 us; then the packet timer after the last one,
+  // at 12 us, runs out before RADV from 10 us would.
+  EXPECT_EQ(bench.irqs, (irq_times{ns(4096), us(5) + ns(4096), us(12) + ns(2048)}));
+}
+
+TEST(intr_moderation, e1000_packet_timer_ends_a_burst_before_radv) {
+  moderation_bench bench("bench", [](moderation_bench& b) {
+    b.dut.set_mode(mode::e1000);
+    b.dut.set_rdtr(2);
+    b.dut.set_radv(100);
+    b.wait_until(us(1));
+    b.dut.packet_done();
+  });
+  sc_core::sc_start(us(200));
+
+  EXPECT_EQ(bench.irqs, irq_times{us(1) + ns(2048)});
+}
+
+TEST(intr_moderation, e1000_itr_spaces_interrupts_at_least_itr_apart) {
+  moderation_bench bench("bench", [](moderation_bench& b) {
+    b.dut.set_mode(mode::e1000);
+    b.dut.set_itr(40);  // 10.24 us
+    for (int t = 0; t <= 30; ++t) {
+      b.wait_until(us(t));
+      b.dut.packet_done();
+    }
+  });
+  sc_core::sc_start(us(100));
+
+  // The first comes at once; each later one waits for the end of the gap.
+  EXPECT_EQ(bench.irqs, (irq_times{us(0), ns(10240), ns(20480), ns(30720)}));
+  EXPECT_EQ(bench.dut.pending(), 0u);
+}
+
+TEST(intr_moderation, e1000_itr_delays_a_packet_timer_that_runs_out_inside_the_gap) {
+  moderation_bench bench("bench", [](moderation_bench& b) {
+    b.dut.set_mode(mode::e1000);
+    b.dut.set_itr(40);  // 10.24 us
+    b.dut.set_rdtr(1);  // 1.024 us
+    b.dut.packet_done();
+    b.wait_until(us(3));
+    b.dut.packet_done();
+    // The cause stays latched: a packet after the timer ran out does not re-arm it away.
+    b.wait_until(us(6));
+    b.dut.packet_done();
+  });
+  sc_core::sc_start(us(100));
+
+  EXPECT_EQ(bench.irqs, (irq_times{ns(1024), ns(1024 + 10240)}));
+}
+
+TEST(intr_moderation, e1000_itr_gap_alone_is_not_a_reason_to_interrupt) {
+  moderation_bench bench("bench", [](moderation_bench& b) {
+    b.dut.set_mode(mode::e1000);
+    b.dut.set_itr(4);    // 1.024 us
+    b.dut.set_rdtr(10);  // 10.24 us
+    b.wait_until(us(1));
+    b.dut.packet_done();
+  });
+  sc_core::sc_start(us(100));
+
+  EXPECT_EQ(bench.irqs, irq_times{us(1) + ns(10240)});
+}
+
+TEST(intr_moderation, e1000_masked_block_fires_on_unmask_for_a_timer_that_ran_out) {
+  moderation_bench bench("bench", [](moderation_bench& b) {
+    b.dut.set_mode(mode::e1000);
+    b.dut.set_rdtr(2);
+    b.dut.mask();
+    b.wait_until(us(1));
+    b.dut.packet_done();
+    b.wait_until(us(20));
+    EXPECT_TRUE(b.irqs.empty());
+    b.dut.packet_done();  // after the 3.048 us deadline: the earlier cause still counts
+    b.wait_until(us(21));
+    b.dut.unmask();
+  });
+  sc_core::sc_start(us(100));
+
+  EXPECT_EQ(bench.irqs, irq_times{us(21)});
+}
+
+TEST(intr_moderation, arm_fires_first_packet_then_waits_for_unmask_and_min_interval) {
+  moderation_bench bench("bench", [](moderation_bench& b) {
+    b.dut.set_mode(mode::arm);
+    b.dut.set_min_interval_ns(10000);
+    b.wait_until(us(1));
+    b.dut.packet_done();
+    b.wait_until(us(2));
+    EXPECT_TRUE(b.dut.masked());  // firing disarmed the vector
+    b.dut.packet_done();
+    b.wait_until(us(5));
+    b.dut.packet_done();
+    b.wait_until(us(6));
+    EXPECT_EQ(b.irqs.size(), 1u);
+    b.dut.unmask();  // re-armed 5 us after the interrupt: waits out the 10 us interval
+    b.wait_until(us(20));
+    b.dut.packet_done();  // disarmed again by the interrupt at 11 us
+    b.wait_until(us(30));
+    b.dut.unmask();  // interval long over: fires at once
+  });
+  sc_core::sc_start(us(100));
+
+  EXPECT_EQ(bench.irqs, (irq_times{us(1), us(11), us(30)}));
+  EXPECT_TRUE(bench.dut.masked());
+  EXPECT_EQ(bench.dut.pending(), 0u);
+}
+
+TEST(intr_moderation, arm_with_zero_interval_fires_on_each_unmask_with_work) {
+  moderation_bench bench("bench", [](moderation_bench& b) {
+    b.dut.set_mode(mode::arm);
+    b.dut.packet_done(3);
+    b.wait_until(us(1));
+    b.dut.packet_done();
+    b.wait_until(us(2));
+    b.dut.unmask();
+    b.wait_until(us(3));
+    b.dut.unmask();  // nothing pending: stays armed, no interrupt
+    b.wait_until(us(4));
+    EXPECT_FALSE(b.dut.masked());
+    b.dut.packet_done();
+  });
+  sc_core::sc_start(us(100));
+
+  EXPECT_EQ(bench.irqs, (irq_times{us(0), us(2), us(4)}));
+}
+
 TEST(intr_moderation, trace_fst_writes_waves) {
   const std::string path = ::testing::TempDir() + "intr_moderation_test.fst";
   std::filesystem::remove(path);

@@ -532,7 +532,7 @@ TEST(nic_test, unmapped_register_answers_address_error) {
   nic_bench bench("bench", {}, [&](nic_bench& b) {
     uint8_t data[4] = {};
     results.push_back(b.access(::tlm::TLM_READ_COMMAND, 0x0004, data, 4));
-    results.push_back(b.access(::tlm::TLM_WRITE_COMMAND, 0x2820, data, 4));
+    results.push_back(b.access(::tlm::TLM_WRITE_COMMAND, 0x2824, data, 4));
     results.push_back(b.access(::tlm::TLM_READ_COMMAND, regs::BAR0_SIZE - 4, data, 4));
   });
   sc_core::sc_start(us(1));

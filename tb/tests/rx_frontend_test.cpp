@@ -1,0 +1,506 @@
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hw/rx_frontend_rtl.h"
+#include "proto/checksum.h"
+#include "proto/frame.h"
+
+namespace {
+
+using nicsim::hw::rx_frontend_rtl;
+using nicsim::hw::rx_status;
+using namespace nicsim::proto;
+
+using bytes = std::vector<uint8_t>;
+
+constexpr uint16_t ETH_P_ARP = 0x0806;
+constexpr size_t TCP_HLEN = 20;
+
+uint32_t ipv4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+  return static_cast<uint32_t>(a) << 24 | static_cast<uint32_t>(b) << 16 | static_cast<uint32_t>(c) << 8 | d;
+}
+
+void append_fcs(bytes& f) {
+  const uint32_t fcs = crc32(f.data(), f.size());
+  for (int i = 0; i < 4; ++i) f.push_back(static_cast<uint8_t>(fcs >> (8 * i)));
+}
+
+// Recomputes the FCS after a test has changed bytes in front of it.
+void refresh_fcs(bytes& f) {
+  f.resize(f.size() - ETH_FCS_LEN);
+  append_fcs(f);
+}
+
+struct ipv4_packet {
+  uint32_t src = ipv4(10, 0, 0, 1);
+  uint32_t dst = ipv4(10, 0, 0, 2);
+  uint8_t proto = IPPROTO_UDP;
+  uint8_t ihl = 5;
+  uint16_t frag = 0x4000;  // DF
+  bytes l4;
+};
+
+// Ethernet + IPv4 header (options as NOPs) + l4, padded to the minimum frame, FCS appended.
+bytes build_ipv4_frame(const ipv4_packet& p) {
+  bytes f(ETH_HLEN, 0);
+  f[0] = 0x02;
+  f[6] = 0x02;
+  f[11] = 0x01;
+  put_be16(&f[12], ETH_P_IP);
+  const size_t hlen = 4u * p.ihl;
+  bytes ip(hlen, 0x01);
+  ip[0] = static_cast<uint8_t>(0x40 | p.ihl);
+  ip[1] = 0;
+  put_be16(&ip[2], static_cast<uint16_t>(hlen + p.l4.size()));
+  put_be16(&ip[4], 0x1234);
+  put_be16(&ip[6], p.frag);
+  ip[8] = 64;
+  ip[9] = p.proto;
+  put_be16(&ip[10], 0);
+  put_be32(&ip[12], p.src);
+  put_be32(&ip[16], p.dst);
+  put_be16(&ip[10], csum_fold(csum_partial(ip.data(), hlen)));
+  f.insert(f.end(), ip.begin(), ip.end());
+  f.insert(f.end(), p.l4.begin(), p.l4.end());
+  if (f.size() < ETH_ZLEN) f.resize(ETH_ZLEN, 0);
+  append_fcs(f);
+  return f;
+}
+
+uint16_t l4_checksum(uint32_t src, uint32_t dst, uint8_t proto, const bytes& seg) {
+  return csum_fold(csum_tcpudp_nofold(src, dst, static_cast<uint16_t>(seg.size()), proto,
+                                      csum_partial(seg.data(), seg.size())));
+}
+
+bytes udp_segment(const ipv4_packet& p, uint16_t sport, uint16_t dport, const bytes& payload) {
+  bytes seg(UDP_HLEN, 0);
+  put_be16(&seg[0], sport);
+  put_be16(&seg[2], dport);
+  put_be16(&seg[4], static_cast<uint16_t>(UDP_HLEN + payload.size()));
+  seg.insert(seg.end(), payload.begin(), payload.end());
+  const uint16_t check = l4_checksum(p.src, p.dst, IPPROTO_UDP, seg);
+  put_be16(&seg[6], check == 0 ? 0xFFFF : check);
+  return seg;
+}
+
+bytes tcp_segment(const ipv4_packet& p, uint16_t sport, uint16_t dport, const bytes& payload) {
+  bytes seg(TCP_HLEN, 0);
+  put_be16(&seg[0], sport);
+  put_be16(&seg[2], dport);
+  put_be32(&seg[4], 0x01020304);  // seq
+  put_be32(&seg[8], 0x0a0b0c0d);  // ack
+  seg[12] = 5 << 4;               // data offset
+  seg[13] = 0x18;                 // PSH ACK
+  put_be16(&seg[14], 65535);      // window
+  seg.insert(seg.end(), payload.begin(), payload.end());
+  put_be16(&seg[16], l4_checksum(p.src, p.dst, IPPROTO_TCP, seg));
+  return seg;
+}
+
+bytes counting_payload(size_t n, uint8_t seed = 0) {
+  bytes b(n);
+  for (size_t i = 0; i < n; ++i) b[i] = static_cast<uint8_t>(seed + 7 * i + 3);
+  return b;
+}
+
+bytes udp_frame(size_t payload_len, uint8_t seed = 0) {
+  ipv4_packet p;
+  p.l4 = udp_segment(p, 40000, 9000, counting_payload(payload_len, seed));
+  return build_ipv4_frame(p);
+}
+
+bytes tcp_frame(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, size_t payload_len) {
+  ipv4_packet p;
+  p.src = src;
+  p.dst = dst;
+  p.proto = IPPROTO_TCP;
+  p.l4 = tcp_segment(p, sport, dport, counting_payload(payload_len));
+  return build_ipv4_frame(p);
+}
+
+// Reference Toeplitz hash, as in the Microsoft RSS specification.
+uint32_t toeplitz(const std::array<uint8_t, 40>& key, const bytes& input) {
+  uint32_t result = 0;
+  uint64_t window = get_be64(key.data());  // key bits [0, 64) of the sliding window
+  size_t next_key_byte = 8;
+  for (uint8_t byte : input) {
+    for (int bit = 7; bit >= 0; --bit) {
+      if (byte >> bit & 1) result ^= static_cast<uint32_t>(window >> 32);
+      window <<= 1;
+    }
+    // Refill the low byte that the eight shifts emptied.
+    window |= next_key_byte < key.size() ? key[next_key_byte] : 0;
+    ++next_key_byte;
+  }
+  return result;
+}
+
+bytes rss_input(uint32_t src, uint32_t dst) {
+  bytes in(8);
+  put_be32(&in[0], src);
+  put_be32(&in[4], dst);
+  return in;
+}
+
+bytes rss_input(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport) {
+  bytes in = rss_input(src, dst);
+  in.resize(12);
+  put_be16(&in[8], sport);
+  put_be16(&in[10], dport);
+  return in;
+}
+
+// "Verifying the RSS Hash Calculation", Microsoft RSS documentation, IPv4 table.
+struct rss_vector {
+  uint32_t dst;
+  uint16_t dport;
+  uint32_t src;
+  uint16_t sport;
+  uint32_t hash_ip_only;
+  uint32_t hash_tcp;
+};
+
+const std::array<rss_vector, 5> microsoft_rss_vectors{{
+    {ipv4(161, 142, 100, 80), 1766, ipv4(66, 9, 149, 187), 2794, 0x323e8fc2, 0x51ccc178},
+    {ipv4(65, 69, 140, 83), 4739, ipv4(199, 92, 111, 2), 14230, 0xd718262a, 0xc626b0ea},
+    {ipv4(12, 22, 207, 184), 38024, ipv4(24, 19, 198, 95), 12898, 0xd2d0a5de, 0x5c2b394a},
+    {ipv4(209, 142, 163, 6), 2217, ipv4(38, 27, 205, 30), 48228, 0x82989176, 0xafc7327f},
+    {ipv4(202, 188, 127, 2), 1303, ipv4(153, 39, 163, 191), 44251, 0x5d1809c5, 0x10e828a2},
+}};
+
+void expect_good_udp(const rx_status& s, size_t len) {
+  EXPECT_TRUE(s.fcs_ok);
+  EXPECT_EQ(s.len, len);
+  EXPECT_TRUE(s.is_ipv4);
+  EXPECT_TRUE(s.ip_hdr_ok);
+  EXPECT_EQ(s.l4_proto, IPPROTO_UDP);
+  EXPECT_TRUE(s.is_udp);
+  EXPECT_FALSE(s.is_tcp);
+  EXPECT_TRUE(s.l4_csum_ok);
+  EXPECT_EQ(s.runt, len < ETH_MIN_FRAME);
+  EXPECT_EQ(s.oversize, len > ETH_MAX_FRAME);
+}
+
+class rx_frontend : public ::testing::TestWithParam<unsigned> {
+ protected:
+  rx_frontend_rtl dut{GetParam()};
+};
+
+std::string width_name(const ::testing::TestParamInfo<unsigned>& info) {
+  return "w" + std::to_string(info.param);
+}
+
+INSTANTIATE_TEST_SUITE_P(data_w, rx_frontend, ::testing::Values(64u, 512u), width_name);
+
+TEST_P(rx_frontend, reference_toeplitz_matches_microsoft_vectors) {
+  for (const auto& v : microsoft_rss_vectors) {
+    EXPECT_EQ(toeplitz(nicsim::hw::rss_default_key, rss_input(v.src, v.dst)), v.hash_ip_only);
+    EXPECT_EQ(toeplitz(nicsim::hw::rss_default_key, rss_input(v.src, v.dst, v.sport, v.dport)), v.hash_tcp);
+  }
+}
+
+TEST_P(rx_frontend, built_udp_frames_pass_every_check) {
+  for (size_t len : {size_t{64}, size_t{65}, size_t{127}, size_t{128}, size_t{129}, size_t{1000},
+                     size_t{1517}, size_t{1518}}) {
+    SCOPED_TRACE(len);
+    const bytes f = build_udp_frame(udp_flow{}, len, payload_stamp{static_cast<uint32_t>(len), 12345});
+    expect_good_udp(dut.check(f), len);
+  }
+}
+
+TEST_P(rx_frontend, fcs_matches_crc32_check_value) {
+  // "123456789" has the CRC-32 check value 0xCBF43926.
+  bytes f{'1', '2', '3', '4', '5', '6', '7', '8', '9', 0x26, 0x39, 0xf4, 0xcb};
+  const rx_status s = dut.check(f);
+  EXPECT_TRUE(s.fcs_ok);
+  EXPECT_EQ(s.len, 13u);
+  EXPECT_TRUE(s.runt);
+  EXPECT_FALSE(s.is_ipv4);
+}
+
+TEST_P(rx_frontend, any_flipped_byte_fails_fcs) {
+  const bytes good = build_udp_frame(udp_flow{}, 200, payload_stamp{7, 0});
+  for (size_t pos : {size_t{0}, size_t{7}, size_t{8}, size_t{63}, size_t{64}, size_t{100}, size_t{195},
+                     size_t{196}, size_t{199}}) {
+    SCOPED_TRACE(pos);
+    bytes f = good;
+    f[pos] ^= 0x10;
+    EXPECT_FALSE(dut.check(f).fcs_ok);
+  }
+  EXPECT_TRUE(dut.check(good).fcs_ok);
+}
+
+TEST_P(rx_frontend, runt_and_oversize_by_length) {
+  bytes runt = build_udp_frame(udp_flow{}, 64, payload_stamp{});
+  runt.resize(63 - ETH_FCS_LEN);
+  append_fcs(runt);
+  rx_status s = dut.check(runt);
+  EXPECT_TRUE(s.runt);
+  EXPECT_FALSE(s.oversize);
+  EXPECT_TRUE(s.fcs_ok);
+  EXPECT_EQ(s.len, 63u);
+
+  s = dut.check(build_udp_frame(udp_flow{}, 64, payload_stamp{}));
+  EXPECT_FALSE(s.runt);
+  s = dut.check(build_udp_frame(udp_flow{}, 1518, payload_stamp{}));
+  EXPECT_FALSE(s.oversize);
+
+  const bytes big = udp_frame(ETH_MAX_FRAME + 1 - UDP_FRAME_OVERHEAD);
+  ASSERT_EQ(big.size(), 1519u);
+  s = dut.check(big);
+  EXPECT_TRUE(s.oversize);
+  EXPECT_FALSE(s.runt);
+  expect_good_udp(s, 1519);
+
+  const bytes jumbo = udp_frame(9000 - UDP_FRAME_OVERHEAD);
+  s = dut.check(jumbo);
+  expect_good_udp(s, 9000);
+}
+
+TEST_P(rx_frontend, bad_ip_header_checksum_fails_ip_hdr_ok) {
+  bytes f = udp_frame(100);
+  f[ETH_HLEN + 10] ^= 0x01;
+  refresh_fcs(f);
+  const rx_status s = dut.check(f);
+  EXPECT_TRUE(s.fcs_ok);
+  EXPECT_TRUE(s.is_ipv4);
+  EXPECT_FALSE(s.ip_hdr_ok);
+  EXPECT_FALSE(s.is_udp);
+  EXPECT_FALSE(s.l4_csum_ok);
+}
+
+TEST_P(rx_frontend, ip_options_move_the_l4_header) {
+  for (uint8_t ihl : {uint8_t{6}, uint8_t{7}, uint8_t{15}}) {
+    SCOPED_TRACE(static_cast<int>(ihl));
+    ipv4_packet p;
+    p.ihl = ihl;
+    p.l4 = udp_segment(p, 1234, 5678, counting_payload(33));
+    const rx_status s = dut.check(build_ipv4_frame(p));
+    EXPECT_TRUE(s.ip_hdr_ok);
+    EXPECT_TRUE(s.is_udp);
+    EXPECT_TRUE(s.l4_csum_ok);
+    EXPECT_EQ(s.rss_hash, toeplitz(nicsim::hw::rss_default_key, rss_input(p.src, p.dst, 1234, 5678)));
+  }
+}
+
+TEST_P(rx_frontend, ihl_below_five_or_wrong_version_fails_ip_hdr_ok) {
+  ipv4_packet p;
+  p.l4 = udp_segment(p, 1, 2, counting_payload(30));
+  bytes f = build_ipv4_frame(p);
+  bytes short_ihl = f;
+  short_ihl[ETH_HLEN] = 0x44;
+  put_be16(&short_ihl[ETH_HLEN + 10], 0);
+  put_be16(&short_ihl[ETH_HLEN + 10], csum_fold(csum_partial(&short_ihl[ETH_HLEN], 16)));
+  refresh_fcs(short_ihl);
+  EXPECT_FALSE(dut.check(short_ihl).ip_hdr_ok);
+
+  bytes v6 = f;
+  v6[ETH_HLEN] = 0x65;
+  put_be16(&v6[ETH_HLEN + 10], 0);
+  put_be16(&v6[ETH_HLEN + 10], csum_fold(csum_partial(&v6[ETH_HLEN], IPV4_HLEN)));
+  refresh_fcs(v6);
+  const rx_status s = dut.check(v6);
+  EXPECT_TRUE(s.is_ipv4);
+  EXPECT_FALSE(s.ip_hdr_ok);
+}
+
+TEST_P(rx_frontend, datagram_longer_than_frame_fails_ip_hdr_ok) {
+  ipv4_packet p;
+  p.l4 = udp_segment(p, 1, 2, counting_payload(40));
+  bytes f = build_ipv4_frame(p);
+  f.resize(f.size() - ETH_FCS_LEN - 1);
+  append_fcs(f);
+  const rx_status s = dut.check(f);
+  EXPECT_TRUE(s.fcs_ok);
+  EXPECT_FALSE(s.ip_hdr_ok);
+  EXPECT_FALSE(s.l4_csum_ok);
+}
+
+TEST_P(rx_frontend, udp_checksum_with_odd_payload_lengths) {
+  for (size_t n = 0; n < 160; ++n) {
+    SCOPED_TRACE(n);
+    const bytes f = udp_frame(n, static_cast<uint8_t>(n));
+    const rx_status s = dut.check(f);
+    expect_good_udp(s, f.size());
+  }
+}
+
+TEST_P(rx_frontend, udp_corrupt_payload_fails_l4_checksum_only) {
+  bytes f = udp_frame(51);
+  f[ETH_HLEN + IPV4_HLEN + UDP_HLEN + 50] ^= 0x40;  // the odd last byte
+  refresh_fcs(f);
+  rx_status s = dut.check(f);
+  EXPECT_TRUE(s.fcs_ok);
+  EXPECT_TRUE(s.ip_hdr_ok);
+  EXPECT_TRUE(s.is_udp);
+  EXPECT_FALSE(s.l4_csum_ok);
+}
+
+TEST_P(rx_frontend, ethernet_padding_is_not_summed) {
+  // A 1-byte payload is padded to the minimum frame; the pad must not count.
+  bytes f = udp_frame(1);
+  ASSERT_EQ(f.size(), ETH_MIN_FRAME);
+  f[ETH_ZLEN - 1] = 0xAB;
+  refresh_fcs(f);
+  expect_good_udp(dut.check(f), ETH_MIN_FRAME);
+}
+
+TEST_P(rx_frontend, udp_checksum_zero_means_not_computed) {
+  ipv4_packet p;
+  p.l4 = udp_segment(p, 40000, 9000, counting_payload(45));
+  put_be16(&p.l4[6], 0);
+  const rx_status s = dut.check(build_ipv4_frame(p));
+  EXPECT_TRUE(s.is_udp);
+  EXPECT_TRUE(s.l4_csum_ok);
+}
+
+TEST_P(rx_frontend, udp_checksum_computed_as_zero_is_sent_as_ffff) {
+  ipv4_packet p;
+  bytes payload = counting_payload(20);
+  // Choose the last payload word so that the checksum comes out as 0.
+  put_be16(&payload[18], 0);
+  bytes probe(UDP_HLEN, 0);
+  put_be16(&probe[0], 40000);
+  put_be16(&probe[2], 9000);
+  put_be16(&probe[4], static_cast<uint16_t>(UDP_HLEN + payload.size()));
+  probe.insert(probe.end(), payload.begin(), payload.end());
+  put_be16(&payload[18], l4_checksum(p.src, p.dst, IPPROTO_UDP, probe));
+  p.l4 = udp_segment(p, 40000, 9000, payload);
+  ASSERT_EQ(get_be16(&p.l4[6]), 0xFFFF);
+  const rx_status s = dut.check(build_ipv4_frame(p));
+  EXPECT_TRUE(s.is_udp);
+  EXPECT_TRUE(s.l4_csum_ok);
+}
+
+TEST_P(rx_frontend, tcp_checksum_verified_in_hand_built_segment) {
+  for (size_t n : {size_t{0}, size_t{1}, size_t{6}, size_t{7}, size_t{100}, size_t{1460}}) {
+    SCOPED_TRACE(n);
+    bytes f = tcp_frame(ipv4(192, 168, 1, 10), 443, ipv4(192, 168, 1, 20), 51000, n);
+    rx_status s = dut.check(f);
+    EXPECT_TRUE(s.fcs_ok);
+    EXPECT_TRUE(s.ip_hdr_ok);
+    EXPECT_EQ(s.l4_proto, IPPROTO_TCP);
+    EXPECT_TRUE(s.is_tcp);
+    EXPECT_FALSE(s.is_udp);
+    EXPECT_TRUE(s.l4_csum_ok);
+
+    f[ETH_HLEN + IPV4_HLEN + 4] ^= 0x80;  // sequence number
+    refresh_fcs(f);
+    s = dut.check(f);
+    EXPECT_TRUE(s.is_tcp);
+    EXPECT_FALSE(s.l4_csum_ok);
+  }
+}
+
+TEST_P(rx_frontend, rx_csum_off_reports_no_l4_checksum) {
+  dut.set_rx_csum(false);
+  rx_status s = dut.check(udp_frame(30));
+  EXPECT_TRUE(s.is_udp);
+  EXPECT_FALSE(s.l4_csum_ok);
+  dut.set_rx_csum(true);
+  s = dut.check(udp_frame(30));
+  EXPECT_TRUE(s.l4_csum_ok);
+}
+
+TEST_P(rx_frontend, rss_hash_matches_microsoft_vectors) {
+  for (const auto& v : microsoft_rss_vectors) {
+    rx_status s = dut.check(tcp_frame(v.src, v.sport, v.dst, v.dport, 10));
+    EXPECT_TRUE(s.is_tcp);
+    EXPECT_EQ(s.rss_hash, v.hash_tcp);
+
+    ipv4_packet icmp;
+    icmp.src = v.src;
+    icmp.dst = v.dst;
+    icmp.proto = IPPROTO_ICMP;
+    icmp.l4 = counting_payload(16);
+    s = dut.check(build_ipv4_frame(icmp));
+    EXPECT_TRUE(s.ip_hdr_ok);
+    EXPECT_EQ(s.l4_proto, IPPROTO_ICMP);
+    EXPECT_EQ(s.rss_hash, v.hash_ip_only);
+  }
+}
+
+TEST_P(rx_frontend, rss_hash_follows_the_configured_key) {
+  std::array<uint8_t, 40> key{};
+  for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<uint8_t>(0x9d * i + 0x31);
+  dut.set_rss_key(key);
+  const auto& v = microsoft_rss_vectors[2];
+  const rx_status s = dut.check(tcp_frame(v.src, v.sport, v.dst, v.dport, 0));
+  EXPECT_EQ(s.rss_hash, toeplitz(key, rss_input(v.src, v.dst, v.sport, v.dport)));
+  EXPECT_NE(s.rss_hash, v.hash_tcp);
+}
+
+TEST_P(rx_frontend, fragment_hashes_addresses_only) {
+  ipv4_packet p;
+  p.src = microsoft_rss_vectors[0].src;
+  p.dst = microsoft_rss_vectors[0].dst;
+  p.frag = 0x2000;  // MF: the first fragment
+  p.l4 = udp_segment(p, 2794, 1766, counting_payload(40));
+  const rx_status s = dut.check(build_ipv4_frame(p));
+  EXPECT_TRUE(s.ip_hdr_ok);
+  EXPECT_EQ(s.l4_proto, IPPROTO_UDP);
+  EXPECT_FALSE(s.is_udp);
+  EXPECT_FALSE(s.l4_csum_ok);
+  EXPECT_EQ(s.rss_hash, microsoft_rss_vectors[0].hash_ip_only);
+}
+
+TEST_P(rx_frontend, non_ip_frame_has_no_hash) {
+  bytes f = udp_frame(40);
+  put_be16(&f[12], ETH_P_ARP);
+  refresh_fcs(f);
+  const rx_status s = dut.check(f);
+  EXPECT_TRUE(s.fcs_ok);
+  EXPECT_FALSE(s.is_ipv4);
+  EXPECT_FALSE(s.ip_hdr_ok);
+  EXPECT_FALSE(s.is_udp);
+  EXPECT_EQ(s.l4_proto, 0u);
+  EXPECT_EQ(s.rss_hash, 0u);
+}
+
+TEST_P(rx_frontend, each_status_belongs_to_its_own_frame) {
+  const bytes good = udp_frame(200);
+  bytes bad = good;
+  bad[30] ^= 1;
+  const bytes arp_runt{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 1, 2, 3, 4, 5, 0x08, 0x06};
+  for (int round = 0; round < 3; ++round) {
+    expect_good_udp(dut.check(good), good.size());
+    EXPECT_FALSE(dut.check(bad).fcs_ok);
+    const rx_status s = dut.check(arp_runt);
+    EXPECT_FALSE(s.is_ipv4);
+    EXPECT_TRUE(s.runt);
+    EXPECT_EQ(s.rss_hash, 0u);
+  }
+}
+
+TEST_P(rx_frontend, idle_block_costs_no_cycles) {
+  EXPECT_EQ(dut.cycles(), 0u);
+  const unsigned beat_bytes = GetParam() / 8;
+  EXPECT_EQ(dut.beats(64), 64u / beat_bytes);
+  EXPECT_EQ(dut.beats(65), 64u / beat_bytes + 1);
+  EXPECT_EQ(dut.beats(1518), (1518u + beat_bytes - 1) / beat_bytes);
+
+  uint64_t expected = 0;
+  for (size_t len : {size_t{64}, size_t{1518}, size_t{65}}) {
+    dut.check(build_udp_frame(udp_flow{}, len, payload_stamp{}));
+    expected += dut.beats(len);
+    EXPECT_EQ(dut.cycles(), expected);
+  }
+  dut.set_rss_key(nicsim::hw::rss_default_key);
+  dut.set_rx_csum(false);
+  EXPECT_EQ(dut.cycles(), expected);
+}
+
+TEST(rx_frontend_widths, datapath_of_512_bits_takes_a_beat_per_64_bytes) {
+  const rx_frontend_rtl dut;
+  EXPECT_EQ(dut.data_w(), 512u);
+  EXPECT_EQ(dut.beats(64), 1u);
+  EXPECT_EQ(dut.beats(1518), 24u);
+  EXPECT_THROW(rx_frontend_rtl{128}, std::invalid_argument);
+}
+
+}  // namespace
