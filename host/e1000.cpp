@@ -122,6 +122,7 @@ void e1000_adapter::e1000_open() {
   ew32(regs::MSI_ADDR_HI, static_cast<uint32_t>(m_params.msi_address >> 32));
   ew32(regs::MSI_DATA, m_params.msi_vector);
   e1000_alloc_rx_buffers(desc_unused());
+  ew32(regs::RXCSUM, m_params.rx_csum ? regs::RXCSUM_TUOFL : 0);  // e1000_configure_rx
   ew32(regs::RCTL, regs::RCTL_EN | regs::RCTL_SECRC);
   e1000_irq_enable();
 }
@@ -197,11 +198,16 @@ void e1000_adapter::e1000_clean_rx_irq(int* work_done, int work_to_do) {
     skb->head = m_buffers.ptr(buffer);
     skb->len = length;
     skb->truesize = m_buffers.buffer_len() + SKB_OVERHEAD;
-    // e1000_rx_checksum: IXSM says the hardware did not check.
-    skb->ip_summed =
-        (!(status & regs::RXD_STAT_IXSM) && (status & (regs::RXD_STAT_TCPCS | regs::RXD_STAT_UDPCS)))
-            ? CHECKSUM_UNNECESSARY
-            : CHECKSUM_NONE;
+    // e1000_rx_checksum: IXSM says the hardware did not check; TCPE that it found an error.
+    skb->ip_summed = CHECKSUM_NONE;
+    if (!(status & regs::RXD_STAT_IXSM)) {
+      if (d[regs::RXD_ERRORS] & regs::RXD_ERR_TCPE) {
+        ++m_stats.hw_csum_err;  // let the stack find and count it
+      } else if (status & regs::RXD_STAT_TCPCS) {
+        skb->ip_summed = CHECKSUM_UNNECESSARY;
+        ++m_stats.hw_csum_good;
+      }
+    }
     cpu::this_cpu().charge(cost::eth_type_trans);
     skb->protocol = skb->len >= proto::ETH_HLEN ? proto::get_be16(skb->head + 12) : 0;
     skb->pull(std::min<unsigned>(skb->len, proto::ETH_HLEN));

@@ -30,6 +30,7 @@ struct e1000_params {
   unsigned radv = 0;                                // e1000: rx_abs_int_delay, 1.024 us units
   uint32_t min_interval_ns = 0;                     // arm: minimum interrupt gap
   int napi_weight = 64;
+  bool rx_csum = false;         // ethtool -K rx: RXCSUM.TUOFL, the NIC verifies TCP/UDP checksums
   bool napi = true;             // false: the pre-NAPI driver, cleaning in hard IRQ and calling netif_rx
   uint64_t ring_dma = 0x10000;  // where the descriptor ring lives in host memory
   uint64_t msi_address = 0xFEE00000;
@@ -37,7 +38,9 @@ struct e1000_params {
 };
 
 struct e1000_stats {
-  uint64_t rx_cleaned = 0;  // descriptors turned into skbs
+  uint64_t hw_csum_good = 0;  // ethtool -S rx_csum_offload_good
+  uint64_t hw_csum_err = 0;   // rx_csum_offload_errors
+  uint64_t rx_cleaned = 0;    // descriptors turned into skbs
   uint64_t alloc_rx_buff_failed = 0;
   uint64_t rx_tail_writes = 0;
   uint64_t spurious_irqs = 0;  // ICR read as zero

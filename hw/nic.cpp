@@ -6,6 +6,7 @@
 
 #include "hw/intr_moderation_rtl.h"
 #include "hw/nic_regs.h"
+#include "hw/rx_frontend_rtl.h"
 
 namespace nicsim::hw {
 
@@ -17,7 +18,8 @@ nic::nic(const sc_core::sc_module_name& name, const nic_params& params)
       mmio("mmio"),
       dma("dma"),
       m_params(params),
-      m_moderation(std::make_unique<intr_moderation_rtl>("moderation")) {
+      m_moderation(std::make_unique<intr_moderation_rtl>("moderation")),
+      m_frontend(std::make_unique<rx_frontend_rtl>(512)) {
   mmio.register_b_transport(this, &nic::mmio_b_transport);
   m_moderation->on_irq = [this] { send_msi(); };
 
@@ -96,6 +98,10 @@ nic::nic(const sc_core::sc_module_name& name, const nic_params& params)
     m_regs.set(RADV, v & 0xFFFF);
     m_moderation->set_radv(static_cast<uint16_t>(v));
   });
+  m_regs.add("RXCSUM", RXCSUM, 0, reader(m_rxcsum), [this](uint32_t v) {
+    m_rxcsum = v & (RXCSUM_IPOFL | RXCSUM_TUOFL);
+    m_frontend->set_rx_csum((m_rxcsum & RXCSUM_TUOFL) != 0);
+  });
   m_regs.add("MSI_ADDR_LO", MSI_ADDR_LO, 0, reader(m_msi_addr_lo), storage(m_msi_addr_lo));
   m_regs.add("MSI_ADDR_HI", MSI_ADDR_HI, 0, reader(m_msi_addr_hi), storage(m_msi_addr_hi));
   m_regs.add("MSI_DATA", MSI_DATA, 0, reader(m_msi_data), storage(m_msi_data));
@@ -169,7 +175,16 @@ void nic::mmio_b_transport(::tlm::tlm_generic_payload& trans, sc_time& delay) {
 
 void nic::mac_rx(const proto::wire_frame& frame) {
   ++m_stats.frames_in;
-  if (!proto::fcs_ok(frame.bytes.data(), frame.bytes.size())) {
+  // The RTL front end checks the frame as its beats stream in; its verdict is
+  // ready a clock after the last beat, well inside the inter-frame gap.
+  const rx_status st = m_frontend->check(frame.bytes);
+  if (st.runt || st.oversize) {
+    ++(st.runt ? m_stats.rx_short_length_errors : m_stats.rx_long_length_errors);
+    if (m_obs)
+      m_obs->frame_dropped(frame.id, st.runt ? "nic.rx_short_length_errors" : "nic.rx_long_length_errors");
+    return;
+  }
+  if (!st.fcs_ok) {
     ++m_stats.rx_crc_errors;
     ++m_crcerrs;
     if (m_obs) m_obs->frame_dropped(frame.id, "nic.rx_crc_errors");
@@ -182,8 +197,29 @@ void nic::mac_rx(const proto::wire_frame& frame) {
     if (m_obs) m_obs->frame_dropped(frame.id, "nic.rx_missed");
     return;
   }
+  // Legacy descriptor checksum reporting, as the 8254x does it.
+  uint8_t status = regs::RXD_STAT_DD | regs::RXD_STAT_EOP;
+  uint8_t errors = 0;
+  if (!(m_rxcsum & (regs::RXCSUM_IPOFL | regs::RXCSUM_TUOFL)) || !st.is_ipv4) {
+    status |= regs::RXD_STAT_IXSM;
+  } else {
+    if (m_rxcsum & regs::RXCSUM_IPOFL) {
+      status |= regs::RXD_STAT_IPCS;
+      if (!st.ip_hdr_ok) errors |= regs::RXD_ERR_IPE;
+    }
+    if ((m_rxcsum & regs::RXCSUM_TUOFL) && (st.is_tcp || st.is_udp)) {
+      status |= regs::RXD_STAT_TCPCS | (st.is_udp ? regs::RXD_STAT_UDPCS : 0);
+      if (st.l4_csum_ok) {
+        ++m_stats.rx_csum_offload_good;
+      } else {
+        errors |= regs::RXD_ERR_TCPE;
+        ++m_stats.rx_csum_offload_errors;
+      }
+    }
+  }
   m_fifo_used += frame.bytes.size();
   m_fifo.push_back(frame);
+  m_fifo_desc_bits.emplace_back(status, errors);
   m_fifo_ev.notify(SC_ZERO_TIME);
   if (m_obs) {
     m_obs->frame(frame.id, waves::frame_stage::mac_last_bit, -1);
@@ -284,8 +320,8 @@ void nic::rx_dma_thread() {
     std::memcpy(desc + regs::RXD_BUFFER_ADDR, &buffer, 8);
     const auto len16 = static_cast<uint16_t>(len);
     std::memcpy(desc + regs::RXD_LENGTH, &len16, 2);
-    // No checksum offload yet: tell the driver to check everything itself.
-    desc[regs::RXD_STATUS] = regs::RXD_STAT_DD | regs::RXD_STAT_EOP | regs::RXD_STAT_IXSM;
+    desc[regs::RXD_STATUS] = m_fifo_desc_bits.front().first;
+    desc[regs::RXD_ERRORS] = m_fifo_desc_bits.front().second;
     const uint64_t desc_addr = ring_base() + uint64_t{m_rdh} * regs::RX_DESC_SIZE;
     if (m_obs) {
       sc_core::wait(local);  // show the write-back where it happens
@@ -301,6 +337,7 @@ void nic::rx_dma_thread() {
     ++m_gprc;
     m_fifo_used -= frame.bytes.size();
     m_fifo.pop_front();
+    m_fifo_desc_bits.pop_front();
     m_rdh = ring_size() ? (m_rdh + 1) % ring_size() : 0;  // the driver may have shrunk the ring
     sc_core::wait(local);
     m_icr |= regs::ICR_RXT0;

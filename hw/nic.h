@@ -20,6 +20,7 @@
 namespace nicsim::hw {
 
 class intr_moderation_rtl;
+class rx_frontend_rtl;
 
 struct nic_params {
   uint64_t rx_fifo_bytes = 64 * 1024;  // 82574's RX packet buffer is 20–40 KiB; modern NICs 256 KiB+
@@ -32,12 +33,16 @@ struct nic_params {
 struct nic_stats {
   uint64_t rx_packets = 0;  // frames written to host memory
   uint64_t rx_bytes = 0;
-  uint64_t rx_crc_errors = 0;       // bad FCS, dropped at the MAC
-  uint64_t rx_missed_errors = 0;    // RX FIFO full, dropped (MPC)
-  uint64_t rx_no_buffer_count = 0;  // frames that found no free descriptor and waited (RNBC)
-  uint64_t rx_desc_fetches = 0;     // descriptor read requests
-  uint64_t interrupts = 0;          // MSIs sent
-  uint64_t frames_in = 0;           // frames the MAC saw
+  uint64_t rx_crc_errors = 0;           // bad FCS, dropped at the MAC
+  uint64_t rx_short_length_errors = 0;  // runts (< 64 bytes), dropped at the MAC
+  uint64_t rx_long_length_errors = 0;   // longer than 1518 bytes, dropped at the MAC
+  uint64_t rx_csum_offload_good = 0;    // L4 checksums the front end verified
+  uint64_t rx_csum_offload_errors = 0;  // L4 checksum errors it reported (TCPE)
+  uint64_t rx_missed_errors = 0;        // RX FIFO full, dropped (MPC)
+  uint64_t rx_no_buffer_count = 0;      // frames that found no free descriptor and waited (RNBC)
+  uint64_t rx_desc_fetches = 0;         // descriptor read requests
+  uint64_t interrupts = 0;              // MSIs sent
+  uint64_t frames_in = 0;               // frames the MAC saw
 };
 
 class nic : public sc_core::sc_module {
@@ -59,6 +64,7 @@ class nic : public sc_core::sc_module {
   uint32_t rdh() const { return m_rdh; }
   uint32_t rdt() const { return m_rdt; }
   intr_moderation_rtl& moderation() { return *m_moderation; }
+  rx_frontend_rtl& frontend() { return *m_frontend; }
   // Report signals, timeline slices and frame stages to o (before the run starts).
   void attach(waves::observer* o);
 
@@ -74,6 +80,8 @@ class nic : public sc_core::sc_module {
   nic_params m_params;
   reg_file m_regs;
   std::unique_ptr<intr_moderation_rtl> m_moderation;
+  std::unique_ptr<rx_frontend_rtl> m_frontend;
+  uint32_t m_rxcsum = 0;
 
   // Register state with side effects on the model.
   uint32_t m_icr = 0, m_ims = 0, m_rctl = 0;
@@ -81,6 +89,8 @@ class nic : public sc_core::sc_module {
   uint32_t m_msi_addr_lo = 0, m_msi_addr_hi = 0, m_msi_data = 0;
 
   std::deque<proto::wire_frame> m_fifo;
+  // Per FIFO entry: the descriptor's status and error bits from the front end.
+  std::deque<std::pair<uint8_t, uint8_t>> m_fifo_desc_bits;
   uint64_t m_fifo_used = 0;
   sc_core::sc_event m_fifo_ev, m_tail_ev;
   std::deque<uint64_t> m_desc_cache;      // prefetched buffer addresses

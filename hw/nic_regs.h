@@ -33,9 +33,17 @@ inline constexpr uint32_t RXC_FRAMES = 0x2834;
 inline constexpr uint32_t RXC_MODE = 0x2838;
 inline constexpr uint32_t RXC_MIN_INTERVAL = 0x283C;
 // nicsim: the MSI capability's address/data, which on real hardware live in config space.
-inline constexpr uint32_t MSI_ADDR_LO = 0x5000;
-inline constexpr uint32_t MSI_ADDR_HI = 0x5004;
-inline constexpr uint32_t MSI_DATA = 0x5008;
+inline constexpr uint32_t MSI_ADDR_LO = 0x5F00;
+inline constexpr uint32_t MSI_ADDR_HI = 0x5F04;
+inline constexpr uint32_t MSI_DATA = 0x5F08;
+// RX checksum control (8254x RXCSUM): IPOFL/TUOFL turn on the front end's checks.
+inline constexpr uint32_t RXCSUM = 0x5000;
+inline constexpr uint32_t RXCSUM_IPOFL = 1u << 8;
+inline constexpr uint32_t RXCSUM_TUOFL = 1u << 9;
+// Descriptor error bits
+inline constexpr uint8_t RXD_ERR_CE = 0x01;
+inline constexpr uint8_t RXD_ERR_TCPE = 0x20;
+inline constexpr uint8_t RXD_ERR_IPE = 0x40;
 
 // ICR/IMS/IMC bits
 inline constexpr uint32_t ICR_RXDMT0 = 1u << 4;  // descriptor minimum threshold

@@ -38,6 +38,9 @@ config::config() {
       "RX descriptors (ethtool -G rx), a multiple of 8");
   add("nic.rx_fifo_bytes", kind::integer, 2048, 16 * 1024 * 1024, "65536", "B", "RX packet buffer");
   add("nic.desc_fetch_batch", kind::integer, 1, 64, "4", "descriptors", "descriptors fetched per read");
+  add("nic.rx_csum_offload", kind::choice, 0, 0, "false", "",
+      "ethtool -K rx: the RTL front end verifies TCP/UDP checksums and the host skips them",
+      {"false", "true"});
   add("nic.coalesce.rx_usecs", kind::integer, 0, 65535, "20", "us", "ethtool -C rx-usecs");
   add("nic.coalesce.rx_frames", kind::integer, 0, 65535, "0", "frames", "ethtool -C rx-frames");
   add("nic.coalesce.mode", kind::choice, 0, 0, "ethtool", "",

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "hw/intr_moderation_rtl.h"
+#include "hw/rx_frontend_rtl.h"
 #include "tb/system_top.h"
 
 namespace nicsim::tb {
@@ -40,6 +41,11 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
               {"rx_bytes", ns_.rx_bytes},
               {"rx_missed", ns_.rx_missed_errors},
               {"rx_crc_errors", ns_.rx_crc_errors},
+              {"rx_short_length_errors", ns_.rx_short_length_errors},
+              {"rx_long_length_errors", ns_.rx_long_length_errors},
+              {"rx_csum_offload_good", ns_.rx_csum_offload_good},
+              {"rx_csum_offload_errors", ns_.rx_csum_offload_errors},
+              {"frontend_cycles", m_nic->frontend().cycles()},
               {"rx_no_buffer_count", ns_.rx_no_buffer_count},
               {"rx_desc_fetches", ns_.rx_desc_fetches},
               {"interrupts", ns_.interrupts},
@@ -111,6 +117,8 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
       {"per_cpu", per_cpu},
       {"driver",
        {{"rx_cleaned", drv.rx_cleaned},
+        {"hw_csum_good", drv.hw_csum_good},
+        {"hw_csum_err", drv.hw_csum_err},
         {"alloc_rx_buff_failed", drv.alloc_rx_buff_failed},
         {"rx_tail_writes", drv.rx_tail_writes},
         {"mmio_reads", drv.mmio_reads},

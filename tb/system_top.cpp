@@ -77,6 +77,7 @@ system_params make_system_params(const config& cfg) {
   h.driver.min_interval_ns = static_cast<uint32_t>(cfg.integer("nic.coalesce.min_interval_ns"));
   h.driver.napi_weight = static_cast<int>(cfg.integer("host.napi_weight"));
   h.driver.napi = cfg.text("host.napi") == "true";
+  h.driver.rx_csum = cfg.text("nic.rx_csum_offload") == "true";
   h.net.netdev_max_backlog = static_cast<unsigned>(cfg.integer("host.netdev_max_backlog"));
   h.app.port = static_cast<uint16_t>(cfg.integer("app.port"));
   h.app.readers = static_cast<unsigned>(cfg.integer("app.readers"));
@@ -160,11 +161,12 @@ system_top::ledger system_top::account() const {
   const auto& stack = m_host->stack();
   l.wire = m_traffic->frames_sent();
   l.delivered = m_host->app_totals().messages;
-  l.dropped = ns.rx_crc_errors + ns.rx_missed_errors;
+  l.dropped = ns.rx_crc_errors + ns.rx_missed_errors + ns.rx_short_length_errors + ns.rx_long_length_errors;
   for (uint64_t d : stack.drops()) l.dropped += d;
   l.on_wire = m_traffic->frames_sent() - m_traffic->frames_delivered();
   // Accepted by the MAC and not yet turned into an skb: FIFO, DMA, link, ring.
-  const uint64_t accepted = ns.frames_in - ns.rx_crc_errors - ns.rx_missed_errors;
+  const uint64_t accepted = ns.frames_in - ns.rx_crc_errors - ns.rx_missed_errors -
+                            ns.rx_short_length_errors - ns.rx_long_length_errors;
   l.in_nic = accepted - m_host->driver().stats().rx_cleaned;
   l.in_host = m_host->skbs().in_use() + m_host->returning();
   l.in_flight = l.on_wire + l.in_nic + l.in_host;
