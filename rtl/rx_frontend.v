@@ -180,9 +180,12 @@ assign oversize = oversize_reg;
 
 always @* begin
     hdr_next = hdr_reg;
-    for (i = 0; i < HDR_BYTES; i = i + 1) begin
-        if (offset_reg == i - i % BEAT_BYTES && s_axis_tkeep[i % BEAT_BYTES]) begin
-            hdr_next[i*8 +: 8] = s_axis_tdata[(i % BEAT_BYTES)*8 +: 8];
+    // Only beats that overlap the header window write it (most of a long frame does not)
+    if (offset_reg < HDR_BYTES) begin
+        for (i = 0; i < HDR_BYTES; i = i + 1) begin
+            if (offset_reg == i - i % BEAT_BYTES && s_axis_tkeep[i % BEAT_BYTES]) begin
+                hdr_next[i*8 +: 8] = s_axis_tdata[(i % BEAT_BYTES)*8 +: 8];
+            end
         end
     end
 end
@@ -257,7 +260,8 @@ always @* begin
         ((is_udp_next && (udp_check == 16'd0 || l4_sum_verifies)) ||
          (is_tcp_next && l4_sum_verifies));
 
-    if (!is_ipv4_next) begin
+    // The hash is registered only with the last beat: compute it only then
+    if (!is_ipv4_next || !s_axis_tlast) begin
         rss_hash_next = 32'd0;
     end else if (is_udp_next || is_tcp_next) begin
         rss_hash_next = toeplitz96(rss_key, {ip_saddr, ip_daddr, l4_ports});
