@@ -26,7 +26,10 @@ struct nic_params {
   uint64_t rx_fifo_bytes = 64 * 1024;  // 82574's RX packet buffer is 20–40 KiB; modern NICs 256 KiB+
   unsigned desc_fetch_batch = 4;       // descriptors fetched per read (e1000 fetches in groups)
   unsigned max_payload_bytes = 256;    // MPS for DMA writes
-  sc_core::sc_time fifo_to_dma{20, sc_core::SC_NS};  // internal pipeline from FIFO head to the DMA engine
+  sc_core::sc_time fifo_to_dma{20, sc_core::SC_NS};
+  // The verilated RX front end checks every frame (and can offload checksums). Off, the
+  // MAC checks only the FCS, in C++: faster, with no checksum offload or length checks.
+  bool rtl_frontend = true;  // internal pipeline from FIFO head to the DMA engine
 };
 
 // ethtool -S style counters.

@@ -175,3 +175,18 @@ TEST(cli, shipped_scenarios_load_and_run_with_conservation) {
     EXPECT_EQ(o.status, 0) << name << ": " << o.output;
   }
 }
+
+TEST(cli, results_are_the_same_with_or_without_the_rtl_front_end_for_good_frames) {
+  const auto a = scratch("fe_on.json"), b = scratch("fe_off.json");
+  const std::string args = " --quiet --set sim.duration_us=1000 --set traffic.rate_gbps=2";
+  ASSERT_EQ(run_cli("run --json " + a + args).status, 0);
+  ASSERT_EQ(run_cli("run --json " + b + args + " --set nic.rtl_frontend=false").status, 0);
+  auto ja = read_json(a), jb = read_json(b);
+  EXPECT_EQ(ja["app"], jb["app"]);
+  EXPECT_EQ(ja["latency_ns"], jb["latency_ns"]);  // the check takes no simulated time either way
+  EXPECT_GT(ja["nic"]["frontend_cycles"].get<uint64_t>(), 0u);
+  EXPECT_EQ(jb["nic"]["frontend_cycles"], 0u);
+  const auto bad = run_cli("run --set nic.rtl_frontend=false --set nic.rx_csum_offload=true");
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.output.find("nic.rtl_frontend"), std::string::npos) << bad.output;
+}
