@@ -51,24 +51,59 @@ void trace_hub::end(int track) {
   if (m_timeline) m_timeline->end(track, now_ps());
 }
 
-trace_hub::journey& trace_hub::at(uint64_t seq) {
-  if (seq >= m_frames.size()) m_frames.resize(std::max<size_t>(seq + 1, m_frames.size() * 2));
-  return m_frames[seq];
+void trace_hub::set_fate(uint64_t seq, const char* fate) {
+  if (!m_pcap) return;
+  size_t code = 0;
+  while (code < m_fate_names.size() && std::string(m_fate_names[code]) != fate) ++code;
+  if (code == m_fate_names.size()) m_fate_names.push_back(fate);
+  if (seq >= m_fates.size()) m_fates.resize(std::max<size_t>(seq + 1, m_fates.size() * 2), 0);
+  m_fates[seq] = static_cast<uint8_t>(code);
 }
 
 void trace_hub::frame(uint64_t seq, frame_stage stage, int track) {
-  journey& j = at(seq);
+  journey& j = m_open[seq];
   const auto s = static_cast<size_t>(stage);
   j.t[s] = now_ps();
   j.seen[s] = true;
-  if (stage == frame_stage::delivered) j.fate = "delivered";
   if (m_timeline && track >= 0) {
     const char phase = stage == frame_stage::delivered ? 'f' : 't';
     m_timeline->flow(track, now_ps(), seq, phase, "frame");
   }
+  if (stage == frame_stage::delivered) {
+    set_fate(seq, "delivered");
+    finish_journey(j);
+    m_open.erase(seq);
+  }
 }
 
-void trace_hub::frame_dropped(uint64_t seq, const char* counter) { at(seq).fate = counter; }
+void trace_hub::frame_dropped(uint64_t seq, const char* counter) {
+  set_fate(seq, counter);
+  m_open.erase(seq);
+}
+
+// wire | fifo | dma | irq_delay | softirq_wait | protocol | socket_wait | copy
+void trace_hub::finish_journey(const journey& j) {
+  for (bool b : j.seen)
+    if (!b) return;
+  auto T = [&j](frame_stage s) { return j.t[static_cast<size_t>(s)]; };
+  const uint64_t done = T(frame_stage::dma_done), clean = T(frame_stage::driver_clean);
+  // The NIC interrupt that led to this frame's poll: the first one after its write-back.
+  auto it = std::lower_bound(m_nic_irqs_ps.begin(), m_nic_irqs_ps.end(), done);
+  const uint64_t irq = (it != m_nic_irqs_ps.end() && *it <= clean) ? *it : done;  // polled without a new IRQ
+  const uint64_t stage_end[N_SPANS] = {T(frame_stage::mac_last_bit),
+                                       T(frame_stage::dma_start),
+                                       done,
+                                       irq,
+                                       clean,
+                                       T(frame_stage::socket_enqueue),
+                                       T(frame_stage::socket_dequeue),
+                                       T(frame_stage::delivered)};
+  uint64_t prev = T(frame_stage::wire_first_bit);
+  for (size_t s = 0; s < N_SPANS; ++s) {
+    m_span_ns[s].push_back((stage_end[s] - prev) / 1000);
+    prev = stage_end[s];
+  }
+}
 
 void trace_hub::hardirq(unsigned vector) {
   if (vector == m_nic_vector) m_nic_irqs_ps.push_back(now_ps());
@@ -93,37 +128,11 @@ void trace_hub::wire_idle() {
 }
 
 nlohmann::ordered_json trace_hub::stage_latency() const {
-  // wire | fifo | dma | irq_delay | softirq_wait | protocol | socket_wait | copy
-  static constexpr const char* names[] = {"wire",         "fifo",     "dma",         "irq_delay",
-                                          "softirq_wait", "protocol", "socket_wait", "copy"};
-  std::array<std::vector<uint64_t>, 8> v;
-  auto T = [](const journey& j, frame_stage s) { return j.t[static_cast<size_t>(s)]; };
-  for (const journey& j : m_frames) {
-    if (!j.seen[static_cast<size_t>(frame_stage::delivered)]) continue;
-    bool complete = true;
-    for (bool b : j.seen) complete = complete && b;
-    if (!complete) continue;
-    const uint64_t done = T(j, frame_stage::dma_done), clean = T(j, frame_stage::driver_clean);
-    // The NIC interrupt that led to this frame's poll: the first one after its write-back.
-    auto it = std::lower_bound(m_nic_irqs_ps.begin(), m_nic_irqs_ps.end(), done);
-    const uint64_t irq =
-        (it != m_nic_irqs_ps.end() && *it <= clean) ? *it : done;  // polled without a new IRQ
-    const uint64_t stage_end[8] = {T(j, frame_stage::mac_last_bit),
-                                   T(j, frame_stage::dma_start),
-                                   done,
-                                   irq,
-                                   clean,
-                                   T(j, frame_stage::socket_enqueue),
-                                   T(j, frame_stage::socket_dequeue),
-                                   T(j, frame_stage::delivered)};
-    uint64_t prev = T(j, frame_stage::wire_first_bit);
-    for (size_t s = 0; s < 8; ++s) {
-      v[s].push_back((stage_end[s] - prev) / 1000);  // ns
-      prev = stage_end[s];
-    }
-  }
+  static constexpr const char* names[N_SPANS] = {"wire",         "fifo",     "dma",         "irq_delay",
+                                                 "softirq_wait", "protocol", "socket_wait", "copy"};
+  auto v = m_span_ns;
   nlohmann::ordered_json out;
-  for (size_t s = 0; s < 8; ++s) {
+  for (size_t s = 0; s < N_SPANS; ++s) {
     auto& x = v[s];
     std::sort(x.begin(), x.end());
     auto pct = [&x](double q) {
@@ -155,7 +164,7 @@ void trace_hub::finish(uint64_t end_ps) {
     std::fprintf(f, "packet,seq,fate\n");
     const uint64_t n = m_pcap->packets();
     for (uint64_t seq = 0; seq < n; ++seq) {
-      const char* fate = seq < m_frames.size() && m_frames[seq].fate ? m_frames[seq].fate : "in_flight";
+      const char* fate = m_fate_names[seq < m_fates.size() ? m_fates[seq] : 0];
       std::fprintf(f, "%llu,%llu,%s\n", static_cast<unsigned long long>(seq + 1),
                    static_cast<unsigned long long>(seq), fate);
     }

@@ -7,6 +7,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "proto/frame.h"
@@ -56,18 +57,24 @@ class trace_hub : public waves::observer {
  private:
   static constexpr size_t N_STAGES = static_cast<size_t>(waves::frame_stage::count_);
   struct journey {
-    std::array<uint64_t, N_STAGES> t{};  // ps, 0 = not reached
+    std::array<uint64_t, N_STAGES> t{};  // ps
     std::array<bool, N_STAGES> seen{};
-    const char* fate = nullptr;
   };
-  journey& at(uint64_t seq);
+  void finish_journey(const journey& j);
+  void set_fate(uint64_t seq, const char* fate);
   static uint64_t now_ps();
 
   trace_options m_opt;
   std::unique_ptr<waves::wave_writer> m_waves;
   std::unique_ptr<waves::timeline_writer> m_timeline;
   std::unique_ptr<waves::pcap_writer> m_pcap;
-  std::vector<journey> m_frames;  // by sequence number
+  // Frames on their way (memory stays bounded by what is in flight, not by the run's length).
+  std::unordered_map<uint64_t, journey> m_open;
+  static constexpr size_t N_SPANS = 8;
+  std::array<std::vector<uint64_t>, N_SPANS> m_span_ns;  // per delivered frame, per stage
+  // Fates by sequence number, kept only when a pcap is written: an index into m_fate_names.
+  std::vector<uint8_t> m_fates;
+  std::vector<const char*> m_fate_names{"in_flight"};
   std::vector<uint64_t> m_nic_irqs_ps;
   unsigned m_nic_vector = ~0u;
   int m_wire_track = -1;
