@@ -7,17 +7,12 @@
 
 #include "hw/intr_moderation_rtl.h"
 #include "hw/rx_frontend_rtl.h"
+#include "tb/percentile.h"
 #include "tb/system_top.h"
 
 namespace nicsim::tb {
 
 namespace {
-uint64_t percentile(std::vector<uint64_t> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const auto idx = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size()))) - 1;
-  return v[std::min(idx, v.size() - 1)];
-}
 uint64_t ns(const sc_core::sc_time& t) { return t.value() / 1000; }
 }  // namespace
 
@@ -156,11 +151,12 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
               {"bad_payloads", app.bad_payloads},
               {"out_of_order", app.out_of_order},
               {"per_reader", app.per_reader}};
-  j["latency_ns"] = {
-      {"p50", percentile(app.latency_ns, 0.50)},
-      {"p99", percentile(app.latency_ns, 0.99)},
-      {"p999", percentile(app.latency_ns, 0.999)},
-      {"max", app.latency_ns.empty() ? 0 : *std::max_element(app.latency_ns.begin(), app.latency_ns.end())}};
+  std::vector<uint64_t> latency = app.latency_ns;
+  std::sort(latency.begin(), latency.end());
+  j["latency_ns"] = {{"p50", percentile_sorted(latency, 0.50)},
+                     {"p99", percentile_sorted(latency, 0.99)},
+                     {"p999", percentile_sorted(latency, 0.999)},
+                     {"max", latency.empty() ? 0 : latency.back()}};
   const ledger l = account();
   j["conservation"] = {{"ok", l.ok()},
                        {"wire", l.wire},

@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <systemc>
 
+#include "tb/percentile.h"
+
 namespace nicsim::tb {
 
 using waves::frame_stage;
@@ -135,15 +137,10 @@ nlohmann::ordered_json trace_hub::stage_latency() const {
   for (size_t s = 0; s < N_SPANS; ++s) {
     auto& x = v[s];
     std::sort(x.begin(), x.end());
-    auto pct = [&x](double q) {
-      if (x.empty()) return uint64_t{0};
-      const auto i = static_cast<size_t>(std::ceil(q * static_cast<double>(x.size()))) - 1;
-      return x[std::min(i, x.size() - 1)];
-    };
     double sum = 0;
     for (uint64_t y : x) sum += static_cast<double>(y);
-    out[names[s]] = {{"p50", pct(0.5)},
-                     {"p99", pct(0.99)},
+    out[names[s]] = {{"p50", percentile_sorted(x, 0.5)},
+                     {"p99", percentile_sorted(x, 0.99)},
                      {"max", x.empty() ? 0 : x.back()},
                      {"mean", x.empty() ? 0.0 : sum / static_cast<double>(x.size())}};
   }
