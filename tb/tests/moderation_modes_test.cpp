@@ -6,32 +6,11 @@
 #include <vector>
 
 #include "host/cost_table.h"
-#include "tb/config.h"
-#include "tb/system_top.h"
+#include "tb/tests/system_harness.h"
 
 using namespace nicsim;
 
-namespace {
-
-struct run_result {
-  nlohmann::ordered_json j;
-  tb::system_params params;
-};
-
-run_result simulate(const std::vector<std::string>& sets) {
-  tb::config cfg;
-  for (const auto& s : sets) cfg.set_assignment(s);
-  run_result r;
-  r.params = tb::make_system_params(cfg);
-  static const auto costs = host::cost_table::defaults(r.params.host.cpu_ghz);
-  static tb::system_top* top = nullptr;  // one elaboration per process
-  top = new tb::system_top("top", r.params, costs);
-  top->run();
-  r.j = top->results(0.0);
-  return r;
-}
-
-}  // namespace
+using nicsim::test::simulate;
 
 TEST(moderation_modes, e1000_itr_bounds_interrupt_rate_and_every_frame_is_delivered) {
   constexpr unsigned itr = 390;  // 99.84 us: at most ~10 000 interrupts/s

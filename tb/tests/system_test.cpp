@@ -6,38 +6,11 @@
 #include <numeric>
 
 #include "host/cost_table.h"
-#include "tb/config.h"
-#include "tb/system_top.h"
+#include "tb/tests/system_harness.h"
 
 using namespace nicsim;
 
-namespace {
-
-struct run_result {
-  nlohmann::ordered_json j;
-  std::vector<uint32_t> seqs;
-  std::vector<uint64_t> latency_ns;
-  uint64_t bad_payloads = 0;
-  tb::system_params params;
-};
-
-run_result simulate(const std::vector<std::string>& sets) {
-  tb::config cfg;
-  for (const auto& s : sets) cfg.set_assignment(s);
-  run_result r;
-  r.params = tb::make_system_params(cfg);
-  static const auto costs = host::cost_table::defaults(r.params.host.cpu_ghz);
-  static tb::system_top* top = nullptr;  // one elaboration per process
-  top = new tb::system_top("top", r.params, costs);
-  top->run();
-  r.j = top->results(0.0);
-  r.seqs = top->host().app().stats().seqs;
-  r.latency_ns = top->host().app().stats().latency_ns;
-  r.bad_payloads = top->host().app().stats().bad_payloads;
-  return r;
-}
-
-}  // namespace
+using nicsim::test::simulate;
 
 TEST(system, application_receives_exact_payloads_in_order) {
   const auto r = simulate(
