@@ -97,6 +97,16 @@ function [31:0] crc32_byte(input [31:0] crc, input [7:0] data);
     end
 endfunction
 
+// The byte-wise CRC-32 table (the ROM a byte-serial CRC unit holds): one
+// lookup per byte instead of eight shift steps.
+reg [31:0] crc_table [0:255];
+integer t;
+initial begin
+    for (t = 0; t < 256; t = t + 1) begin
+        crc_table[t] = crc32_byte(32'd0, t[7:0]);
+    end
+end
+
 function [15:0] csum_fold(input [31:0] sum);
     reg [16:0] s;
     begin
@@ -224,7 +234,7 @@ always @* begin
             // Frames start at an even offset: even bytes are the high half of a word
             lane_word = pos[0] ? {8'd0, lane_byte} : {lane_byte, 8'd0};
             frame_len = pos + 1;
-            crc_next = crc32_byte(crc_next, lane_byte);
+            crc_next = crc_table[crc_next[7:0] ^ lane_byte] ^ (crc_next >> 8);
             if (eth_ipv4 && pos >= ETH_HLEN && pos < l4_start) begin
                 ip_sum_next = ip_sum_next + {16'd0, lane_word};
             end
