@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <stdexcept>
 
 #include "hw/intr_moderation_rtl.h"
 #include "hw/nic_regs.h"
@@ -112,6 +113,9 @@ nic::nic(const sc_core::sc_module_name& name, const nic_params& params)
 
   SC_HAS_PROCESS(nic);
   SC_THREAD(rx_dma_thread);
+  if (m_params.desc_prefetch_threshold > 0) SC_THREAD(desc_prefetch_thread);
+  if (m_params.desc_wb_batch == 0)
+    throw std::invalid_argument(std::string(this->name()) + ": desc_wb_batch must be >= 1");
 }
 
 nic::~nic() = default;
@@ -288,24 +292,87 @@ bool nic::fetch_descriptors(sc_time& local) {
   return true;
 }
 
+uint32_t nic::descriptors_available() const {
+  const uint32_t n = ring_size();
+  if (n == 0 || !(m_rctl & regs::RCTL_EN)) return 0;
+  return (m_rdt + n - m_next_fetch) % n;
+}
+
+// Keeps the descriptor cache topped up while the DMA engine moves data.
+void nic::desc_prefetch_thread() {
+  for (;;) {
+    while (m_desc_cache.size() >= m_params.desc_prefetch_threshold || descriptors_available() == 0)
+      sc_core::wait(m_tail_ev | m_cache_drained_ev);
+    sc_time local = SC_ZERO_TIME;
+    if (fetch_descriptors(local)) m_cache_ev.notify(SC_ZERO_TIME);
+  }
+}
+
+// Writes the batch of finished descriptors back in one burst, then tells the
+// moderation block how many frames it completed.
+void nic::flush_writebacks(sc_time& local) {
+  const uint64_t desc_addr = ring_base() + uint64_t{m_rdh} * regs::RX_DESC_SIZE;
+  if (m_obs) {
+    sc_core::wait(local);  // show the write-back where it happens
+    local = SC_ZERO_TIME;
+    m_probe.dma_kind("writeback");
+    m_probe.dma_addr(desc_addr);
+    m_probe.dma_len(m_wb_count * regs::RX_DESC_SIZE);
+  }
+  dma_write(desc_addr, m_wb_buf.data(), m_wb_count * regs::RX_DESC_SIZE, local);
+  ++m_stats.rx_desc_writebacks;
+  m_rdh = ring_size() ? (m_rdh + m_wb_count) % ring_size() : 0;  // the driver may have shrunk the ring
+  sc_core::wait(local);
+  local = SC_ZERO_TIME;
+  m_icr |= regs::ICR_RXT0;
+  m_moderation->packet_done(m_wb_count);
+  if (m_obs) {
+    for (uint64_t id : m_wb_ids) {
+      m_obs->frame(id, waves::frame_stage::dma_done, m_dma_track);
+      m_obs->end(m_dma_track);
+    }
+    m_probe.dma_busy(0);
+    m_probe.dma_kind("idle");
+    m_probe.icr(m_icr);
+    probe_ring();
+  }
+  m_wb_count = 0;
+  m_wb_ids.clear();
+}
+
 void nic::rx_dma_thread() {
+  sc_time local = SC_ZERO_TIME;
   for (;;) {
     while (m_fifo.empty()) sc_core::wait(m_fifo_ev);
-    sc_time local = m_params.fifo_to_dma;
-    bool counted_no_buffer = false;
+    local += m_params.fifo_to_dma;
+    bool counted_no_buffer = false, counted_stall = false;
     while (m_desc_cache.empty()) {
-      sc_core::wait(local);  // sync before a non-posted read
+      sc_core::wait(local);  // sync before a non-posted read or a wait
       local = SC_ZERO_TIME;
-      if (fetch_descriptors(local)) break;
-      if (!counted_no_buffer) {
-        ++m_stats.rx_no_buffer_count;
-        ++m_rnbc;
-        counted_no_buffer = true;
+      if (descriptors_available() == 0) {
+        if (!counted_no_buffer) {
+          ++m_stats.rx_no_buffer_count;
+          ++m_rnbc;
+          counted_no_buffer = true;
+        }
+        if (m_params.desc_prefetch_threshold > 0)
+          sc_core::wait(m_cache_ev);
+        else
+          sc_core::wait(m_tail_ev);
+        continue;
       }
-      sc_core::wait(m_tail_ev);
+      if (!counted_stall) {
+        ++m_stats.rx_desc_fetch_stalls;
+        counted_stall = true;
+      }
+      if (m_params.desc_prefetch_threshold > 0)
+        sc_core::wait(m_cache_ev);  // the prefetcher's read is on its way
+      else
+        fetch_descriptors(local);
     }
     const uint64_t buffer = m_desc_cache.front();
     m_desc_cache.pop_front();
+    m_cache_drained_ev.notify(SC_ZERO_TIME);
 
     const proto::wire_frame& frame = m_fifo.front();
     const uint64_t frame_id = frame.id;
@@ -321,21 +388,16 @@ void nic::rx_dma_thread() {
     const auto len = static_cast<unsigned>(frame.bytes.size() - (strip_fcs ? proto::ETH_FCS_LEN : 0));
     dma_write(buffer, frame.bytes.data(), len, local);
 
-    uint8_t desc[regs::RX_DESC_SIZE] = {};
+    m_wb_buf.resize(std::max<size_t>(m_wb_buf.size(), size_t{m_wb_count + 1} * regs::RX_DESC_SIZE));
+    uint8_t* desc = m_wb_buf.data() + m_wb_count * regs::RX_DESC_SIZE;
+    std::memset(desc, 0, regs::RX_DESC_SIZE);
     std::memcpy(desc + regs::RXD_BUFFER_ADDR, &buffer, 8);
     const auto len16 = static_cast<uint16_t>(len);
     std::memcpy(desc + regs::RXD_LENGTH, &len16, 2);
     desc[regs::RXD_STATUS] = m_fifo_desc_bits.front().first;
     desc[regs::RXD_ERRORS] = m_fifo_desc_bits.front().second;
-    const uint64_t desc_addr = ring_base() + uint64_t{m_rdh} * regs::RX_DESC_SIZE;
-    if (m_obs) {
-      sc_core::wait(local);  // show the write-back where it happens
-      local = SC_ZERO_TIME;
-      m_probe.dma_kind("writeback");
-      m_probe.dma_addr(desc_addr);
-      m_probe.dma_len(regs::RX_DESC_SIZE);
-    }
-    dma_write(desc_addr, desc, regs::RX_DESC_SIZE, local);
+    ++m_wb_count;
+    m_wb_ids.push_back(frame_id);
 
     m_stats.rx_packets++;
     m_stats.rx_bytes += len;
@@ -343,18 +405,10 @@ void nic::rx_dma_thread() {
     m_fifo_used -= frame.bytes.size();
     m_fifo.pop_front();
     m_fifo_desc_bits.pop_front();
-    m_rdh = ring_size() ? (m_rdh + 1) % ring_size() : 0;  // the driver may have shrunk the ring
-    sc_core::wait(local);
-    m_icr |= regs::ICR_RXT0;
-    m_moderation->packet_done(1);
-    if (m_obs) {
-      m_obs->frame(frame_id, waves::frame_stage::dma_done, m_dma_track);
-      m_obs->end(m_dma_track);
-      m_probe.dma_busy(0);
-      m_probe.dma_kind("idle");
-      m_probe.icr(m_icr);
-      probe_ring();
-    }
+    // Flush when the batch is full, when no frame waits, or before the ring wraps.
+    const uint32_t n = ring_size();
+    const bool wraps = n != 0 && (m_rdh + m_wb_count) % n == 0;
+    if (m_wb_count >= m_params.desc_wb_batch || m_fifo.empty() || wraps) flush_writebacks(local);
   }
 }
 

@@ -25,7 +25,13 @@ class rx_frontend_rtl;
 struct nic_params {
   uint64_t rx_fifo_bytes = 64 * 1024;  // 82574's RX packet buffer is 20–40 KiB; modern NICs 256 KiB+
   unsigned desc_fetch_batch = 4;       // descriptors fetched per read (e1000 fetches in groups)
-  unsigned max_payload_bytes = 256;    // MPS for DMA writes
+  // RXDCTL.PTHRESH: a prefetcher refills the on-chip cache whenever it holds fewer than this
+  // many descriptors, overlapping fetches with data DMA; 0 = fetch only when the cache is empty.
+  unsigned desc_prefetch_threshold = 0;
+  // RXDCTL.WTHRESH: write back up to this many descriptors in one TLP while frames keep
+  // coming; a batch is flushed as soon as no frame waits (1 = one write-back per frame).
+  unsigned desc_wb_batch = 1;
+  unsigned max_payload_bytes = 256;  // MPS for DMA writes
   sc_core::sc_time fifo_to_dma{20, sc_core::SC_NS};
   // The verilated RX front end checks every frame (and can offload checksums). Off, the
   // MAC checks only the FCS, in C++: faster, with no checksum offload or length checks.
@@ -44,6 +50,8 @@ struct nic_stats {
   uint64_t rx_missed_errors = 0;        // RX FIFO full, dropped (MPC)
   uint64_t rx_no_buffer_count = 0;      // frames that found no free descriptor and waited (RNBC)
   uint64_t rx_desc_fetches = 0;         // descriptor read requests
+  uint64_t rx_desc_fetch_stalls = 0;    // frames that waited for a descriptor fetch in flight
+  uint64_t rx_desc_writebacks = 0;      // descriptor write-back TLP bursts
   uint64_t interrupts = 0;              // MSIs sent
   uint64_t frames_in = 0;               // frames the MAC saw
 };
@@ -74,6 +82,9 @@ class nic : public sc_core::sc_module {
  private:
   void mmio_b_transport(::tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
   void rx_dma_thread();
+  void desc_prefetch_thread();
+  uint32_t descriptors_available() const;
+  void flush_writebacks(sc_core::sc_time& local);
   bool fetch_descriptors(sc_core::sc_time& local);
   void dma_write(uint64_t addr, const uint8_t* data, unsigned len, sc_core::sc_time& local);
   void send_msi();
@@ -98,7 +109,12 @@ class nic : public sc_core::sc_module {
   sc_core::sc_event m_fifo_ev, m_tail_ev;
   std::deque<uint64_t> m_desc_cache;      // prefetched buffer addresses
   std::vector<uint8_t> m_desc_fetch_buf;  // a descriptor read lands here (the thread suspends)
-  uint32_t m_next_fetch = 0;              // ring index of the next descriptor to fetch
+  sc_core::sc_event m_cache_ev;           // descriptors arrived in the cache
+  sc_core::sc_event m_cache_drained_ev;   // one was taken from it
+  std::vector<uint8_t> m_wb_buf;          // descriptors done, not yet written back
+  std::vector<uint64_t> m_wb_ids;         // their frames (for observers)
+  unsigned m_wb_count = 0;
+  uint32_t m_next_fetch = 0;                                  // ring index of the next descriptor to fetch
   uint32_t m_crcerrs = 0, m_mpc = 0, m_gprc = 0, m_rnbc = 0;  // read-to-clear statistic registers
   nic_stats m_stats;
 

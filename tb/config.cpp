@@ -38,6 +38,10 @@ config::config() {
       "RX descriptors (ethtool -G rx), a multiple of 8");
   add("nic.rx_fifo_bytes", kind::integer, 2048, 16 * 1024 * 1024, "65536", "B", "RX packet buffer");
   add("nic.desc_fetch_batch", kind::integer, 1, 64, "4", "descriptors", "descriptors fetched per read");
+  add("nic.desc_prefetch_threshold", kind::integer, 0, 64, "0", "descriptors",
+      "RXDCTL.PTHRESH: prefetch while the on-chip cache holds fewer (0: fetch only when empty)");
+  add("nic.desc_wb_batch", kind::integer, 1, 64, "1", "descriptors",
+      "RXDCTL.WTHRESH: descriptors written back per burst while frames keep coming");
   add("nic.rx_csum_offload", kind::choice, 0, 0, "false", "",
       "ethtool -K rx: the RTL front end verifies TCP/UDP checksums and the host skips them",
       {"false", "true"});

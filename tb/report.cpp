@@ -43,6 +43,8 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
               {"frontend_cycles", m_nic->frontend().cycles()},
               {"rx_no_buffer_count", ns_.rx_no_buffer_count},
               {"rx_desc_fetches", ns_.rx_desc_fetches},
+              {"rx_desc_fetch_stalls", ns_.rx_desc_fetch_stalls},
+              {"rx_desc_writebacks", ns_.rx_desc_writebacks},
               {"interrupts", ns_.interrupts},
               {"moderation_evaluations", m_nic->moderation().evaluations()}};
   const auto& up = m_link->stats(tlm::pcie_link::UPSTREAM);

@@ -43,6 +43,8 @@ system_params make_system_params(const config& cfg) {
   p.nic.rx_fifo_bytes = static_cast<uint64_t>(cfg.integer("nic.rx_fifo_bytes"));
   p.nic.desc_fetch_batch = static_cast<unsigned>(cfg.integer("nic.desc_fetch_batch"));
   p.nic.rtl_frontend = cfg.text("nic.rtl_frontend") == "true";
+  p.nic.desc_prefetch_threshold = static_cast<unsigned>(cfg.integer("nic.desc_prefetch_threshold"));
+  p.nic.desc_wb_batch = static_cast<unsigned>(cfg.integer("nic.desc_wb_batch"));
   p.nic.max_payload_bytes = static_cast<unsigned>(cfg.integer("pcie.mps"));
 
   p.link.gbps = cfg.number("pcie.gbps");

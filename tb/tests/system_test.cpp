@@ -264,3 +264,37 @@ TEST(system, rx_checksum_offload_lets_the_host_skip_good_checksums_and_catch_bad
   // Every frame went through the front end: one 64-byte beat per 64 bytes of frame.
   EXPECT_EQ(r.j["nic"]["frontend_cycles"], 200u * ((512 + 63) / 64));
 }
+
+TEST(system, without_prefetch_every_descriptor_fetch_stalls_the_dma_engine) {
+  const auto r = simulate({"traffic.pattern=burst", "traffic.burst_frames=64", "traffic.rate_gbps=2",
+                           "traffic.count=640", "sim.duration_us=5000"});
+  EXPECT_EQ(r.j["nic"]["rx_desc_fetch_stalls"], r.j["nic"]["rx_desc_fetches"]);
+  EXPECT_GT(r.j["nic"]["rx_desc_fetch_stalls"].get<uint64_t>(), 100u);
+  EXPECT_EQ(r.j["nic"]["rx_desc_writebacks"], r.j["nic"]["rx_frames"]);  // WTHRESH 1: one per frame
+}
+
+TEST(system, descriptor_prefetch_below_threshold_hides_the_fetch_latency) {
+  const auto r =
+      simulate({"nic.desc_prefetch_threshold=8", "traffic.pattern=burst", "traffic.burst_frames=64",
+                "traffic.rate_gbps=2", "traffic.count=640", "sim.duration_us=5000"});
+  EXPECT_LE(r.j["nic"]["rx_desc_fetch_stalls"].get<uint64_t>(), 1u);  // at most the very first frame
+  EXPECT_GT(r.j["nic"]["rx_desc_fetches"].get<uint64_t>(), 100u);
+  EXPECT_EQ(r.j["app"]["messages"], 640u);
+  EXPECT_EQ(r.bad_payloads, 0u);
+  EXPECT_TRUE(r.j["conservation"]["ok"].get<bool>());
+}
+
+TEST(system, descriptor_writeback_batching_merges_writes_while_frames_queue) {
+  const auto r = simulate({"nic.desc_wb_batch=8", "traffic.pattern=burst", "traffic.burst_frames=64",
+                           "traffic.rate_gbps=2", "traffic.count=640", "sim.duration_us=5000"});
+  const auto frames = r.j["nic"]["rx_frames"].get<uint64_t>();
+  const auto writebacks = r.j["nic"]["rx_desc_writebacks"].get<uint64_t>();
+  EXPECT_EQ(frames, 640u);
+  EXPECT_LT(writebacks, frames);      // some bursts of descriptors in one TLP
+  EXPECT_GE(writebacks * 8, frames);  // never more than WTHRESH per burst
+  EXPECT_EQ(r.j["app"]["messages"], 640u);
+  EXPECT_EQ(r.j["app"]["out_of_order"], 0u);
+  EXPECT_EQ(r.bad_payloads, 0u);
+  EXPECT_TRUE(r.j["conservation"]["ok"].get<bool>());
+  EXPECT_EQ(r.j["conservation"]["in_flight"], 0u);
+}
