@@ -171,7 +171,7 @@ reg        l4_visible;
 reg [31:0] pseudo_sum;
 reg [31:0] l4_total;
 reg        l4_sum_verifies;
-integer    lane, i;
+integer    lane, i, k;
 
 assign s_axis_tready = 1'b1;
 
@@ -192,9 +192,16 @@ always @* begin
     hdr_next = hdr_reg;
     // Only beats that overlap the header window write it (most of a long frame does not)
     if (offset_reg < HDR_BYTES) begin
-        for (i = 0; i < HDR_BYTES; i = i + 1) begin
-            if (offset_reg == i - i % BEAT_BYTES && s_axis_tkeep[i % BEAT_BYTES]) begin
-                hdr_next[i*8 +: 8] = s_axis_tdata[(i % BEAT_BYTES)*8 +: 8];
+        // One slot per beat position in the window: the beat lands in the slot it addresses
+        for (i = 0; i < HDR_BYTES; i = i + BEAT_BYTES) begin
+            if (offset_reg == i) begin
+                if (&s_axis_tkeep) begin
+                    hdr_next[i*8 +: DATA_W] = s_axis_tdata;
+                end else begin
+                    for (k = 0; k < BEAT_BYTES; k = k + 1) begin
+                        if (s_axis_tkeep[k]) hdr_next[(i+k)*8 +: 8] = s_axis_tdata[k*8 +: 8];
+                    end
+                end
             end
         end
     end
