@@ -95,13 +95,6 @@ unsigned e1000_adapter::desc_unused() const {  // E1000_DESC_UNUSED
   return (m_next_to_clean > m_next_to_use ? 0 : m_params.rx_ring_size) + m_next_to_clean - m_next_to_use - 1;
 }
 
-unsigned e1000_adapter::descriptors_done_uncleaned() const {
-  unsigned n = 0;
-  for (unsigned i = m_next_to_clean; n < m_params.rx_ring_size; i = (i + 1) % m_params.rx_ring_size, ++n)
-    if (!(desc(i)[regs::RXD_STATUS] & regs::RXD_STAT_DD)) break;
-  return n;
-}
-
 void e1000_adapter::e1000_open() {
   const unsigned n = m_params.rx_ring_size;
   std::memset(m_ring, 0, uint64_t{n} * regs::RX_DESC_SIZE);

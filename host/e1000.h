@@ -59,10 +59,6 @@ class e1000_adapter : public sc_core::sc_module {
 
   const e1000_stats& stats() const { return m_stats; }
   const napi_struct& napi() const { return m_napi; }
-  // Descriptors written back by the NIC and not yet cleaned (for the frame ledger).
-  unsigned descriptors_done_uncleaned() const;
-  unsigned next_to_clean() const { return m_next_to_clean; }
-  unsigned next_to_use() const { return m_next_to_use; }
 
  private:
   uint32_t er32(uint32_t reg);

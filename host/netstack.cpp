@@ -408,12 +408,6 @@ udp_sock& netstack::udp_bind(uint16_t port, uint64_t rcvbuf) {
   return *slot;
 }
 
-uint64_t netstack::queued_in_sockets() const {
-  uint64_t n = 0;
-  for (const auto& kv : m_udp_table) n += kv.second->sk_receive_queue.size();
-  return n;
-}
-
 void netstack::lock_sock(udp_sock& sk) {
   cpu::this_cpu().charge(cost::lock_sock);
   while (sk.owned_by_user) {  // __lock_sock: sleep until the owner releases it

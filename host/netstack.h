@@ -122,7 +122,6 @@ class netstack {
   const udp_mib& udp() const { return m_udp; }
   const icmp_mib& icmp() const { return m_icmp; }
   const std::array<uint64_t, skb_drop_reason_count>& drops() const { return m_drops; }
-  uint64_t queued_in_sockets() const;
 
  private:
   int napi_poll(napi_struct& n, std::deque<napi_struct*>& repoll);
