@@ -166,7 +166,8 @@ void nic::probe_ring() {
 
 void nic::mmio_b_transport(::tlm::tlm_generic_payload& trans, sc_time& delay) {
   m_regs.b_transport(trans, delay);
-  if (m_obs && trans.is_write() && trans.is_response_ok()) {
+  // Only when the waves record it: no string building per register write otherwise.
+  if (m_probe.reg_write && trans.is_write() && trans.is_response_ok()) {
     uint32_t v = 0;
     std::memcpy(&v, trans.get_data_ptr(), 4);
     char text[48];
@@ -312,8 +313,10 @@ void nic::desc_prefetch_thread() {
 // moderation block how many frames it completed.
 void nic::flush_writebacks(sc_time& local) {
   const uint64_t desc_addr = ring_base() + uint64_t{m_rdh} * regs::RX_DESC_SIZE;
-  if (m_obs) {
-    sc_core::wait(local);  // show the write-back where it happens
+  {
+    // Sync before the write-back so it books the link in time order with the host's
+    // MMIO completions, whether or not anything is recorded.
+    sc_core::wait(local);
     local = SC_ZERO_TIME;
     m_probe.dma_kind("writeback");
     m_probe.dma_addr(desc_addr);

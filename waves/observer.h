@@ -68,6 +68,7 @@ class text_probe {
   void operator()(const char* text) const {
     if (m_obs) m_obs->set_text(m_id, text);
   }
+  explicit operator bool() const { return m_obs != nullptr; }
 
  private:
   observer* m_obs = nullptr;
