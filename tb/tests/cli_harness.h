@@ -48,5 +48,11 @@ inline nlohmann::json read_json(const std::string& path) {
   std::ifstream in(path);
   return nlohmann::json::parse(in);
 }
+// A run's statistics without what depends on the wall clock, for comparing runs.
+inline nlohmann::json simulated_results(const std::string& path) {
+  auto j = read_json(path);
+  for (const char* k : {"wall_s", "frames_per_wall_s", "slowdown"}) j["sim"].erase(k);
+  return j;
+}
 
 }  // namespace nicsim::test
