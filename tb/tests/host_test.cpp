@@ -22,6 +22,11 @@ const cost_table& costs() {
   static const cost_table t = cost_table::defaults(3.0);
   return t;
 }
+// A test task's last act: it sleeps and is never woken.
+void sleep_forever(cpu& c) {
+  c.current()->state = task_struct::TASK_INTERRUPTIBLE;
+  c.schedule();
+}
 // Raises vector on c at time t from outside the CPU (as the APIC does).
 void raise_at(cpu& c, unsigned vector, sc_time t) {
   sc_core::sc_spawn([&c, vector, t] {
@@ -43,8 +48,7 @@ TEST(host_cpu, hard_irq_interrupts_a_charge_which_then_resumes_its_remaining_tim
     const sc_time start = sc_core::sc_time_stamp();
     c.charge(sc_time(10, SC_US));
     done = sc_core::sc_time_stamp() - start;
-    c.current()->state = task_struct::TASK_INTERRUPTIBLE;
-    c.schedule();
+    sleep_forever(c);
   });
   raise_at(c, 0x30, sc_time(6, SC_US));
   sc_core::sc_start(sc_time(100, SC_US));
@@ -66,8 +70,7 @@ TEST(host_cpu, interrupts_off_delays_the_irq_until_they_are_on) {
     c.charge(sc_time(10, SC_US));
     c.local_irq_enable();
     c.charge(sc_time(1, SC_US));
-    c.current()->state = task_struct::TASK_INTERRUPTIBLE;
-    c.schedule();
+    sleep_forever(c);
   });
   raise_at(c, 0x30, sc_time(2, SC_US));
   sc_core::sc_start(sc_time(100, SC_US));
@@ -144,14 +147,12 @@ TEST(host_wait_queue, exclusive_reader_wait_wakes_one_task_per_wake_up) {
       c.schedule();
       finish_wait(w, c);
       ++woke;
-      c.current()->state = task_struct::TASK_INTERRUPTIBLE;
-      c.schedule();
+      sleep_forever(c);
     });
   c.kthread_create("waker", [&] {
     c.charge(sc_time(10, SC_US));
     __wake_up_common(wq, 1);
-    c.current()->state = task_struct::TASK_INTERRUPTIBLE;
-    c.schedule();
+    sleep_forever(c);
   });
   sc_core::sc_start(sc_time(1, sc_core::SC_MS));
   nicsim::tb::unwind_threads();  // before the modules on this stack go away
@@ -184,8 +185,7 @@ TEST(host_napi, poll_using_whole_weight_is_requeued_and_softirq_raised_again) {
     ASSERT_TRUE(b.stack.napi_schedule_prep(n));
     b.stack.__napi_schedule(n);
     b.stack.net_rx_action();
-    b.c.current()->state = task_struct::TASK_INTERRUPTIBLE;
-    b.c.schedule();
+    sleep_forever(b.c);
   });
   sc_core::sc_start(sc_time(1, sc_core::SC_MS));
   nicsim::tb::unwind_threads();  // before the modules on this stack go away
@@ -207,8 +207,7 @@ TEST(host_napi, netdev_budget_runs_out_across_instances_and_counts_time_squeeze)
       b.stack.__napi_schedule(i);
     }
     b.stack.net_rx_action();
-    b.c.current()->state = task_struct::TASK_INTERRUPTIBLE;
-    b.c.schedule();
+    sleep_forever(b.c);
   });
   sc_core::sc_start(sc_time(1, sc_core::SC_MS));
   nicsim::tb::unwind_threads();  // before the modules on this stack go away
@@ -238,8 +237,7 @@ TEST(host_napi, exact_budget_keeps_polling_and_completion_below_it_leaves_the_li
     EXPECT_TRUE(n.sched);
     EXPECT_EQ(b.stack.softnet(0).poll_list.size(), 1u);
     b.stack.net_rx_action();
-    b.c.current()->state = task_struct::TASK_INTERRUPTIBLE;
-    b.c.schedule();
+    sleep_forever(b.c);
   });
   sc_core::sc_start(sc_time(1, sc_core::SC_MS));
   nicsim::tb::unwind_threads();  // before the modules on this stack go away
@@ -265,8 +263,7 @@ TEST(host_napi, interrupt_during_poll_is_not_lost) {
     ASSERT_TRUE(b.stack.napi_schedule_prep(n));
     b.stack.__napi_schedule(n);
     b.stack.net_rx_action();
-    b.c.current()->state = task_struct::TASK_INTERRUPTIBLE;
-    b.c.schedule();
+    sleep_forever(b.c);
   });
   sc_core::sc_start(sc_time(1, sc_core::SC_MS));
   nicsim::tb::unwind_threads();  // before the modules on this stack go away
@@ -312,8 +309,7 @@ TEST(host_napi, netdev_budget_usecs_squeezes_after_two_jiffies) {
       b.stack.__napi_schedule(i);
     }
     b.stack.net_rx_action();
-    b.c.current()->state = task_struct::TASK_INTERRUPTIBLE;
-    b.c.schedule();
+    sleep_forever(b.c);
   });
   sc_core::sc_start(sc_time(20, sc_core::SC_MS));
   nicsim::tb::unwind_threads();  // before the modules on this stack go away
