@@ -5,6 +5,7 @@
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -21,6 +22,7 @@ namespace nicsim::hw {
 
 class intr_moderation_rtl;
 class rx_frontend_rtl;
+struct rx_status;
 
 struct nic_params {
   uint64_t rx_fifo_bytes = 64 * 1024;  // 82574's RX packet buffer is 20–40 KiB; modern NICs 256 KiB+
@@ -34,8 +36,11 @@ struct nic_params {
   unsigned max_payload_bytes = 256;  // MPS for DMA writes
   sc_core::sc_time fifo_to_dma{20, sc_core::SC_NS};
   // The verilated RX front end checks every frame (and can offload checksums). Off, the
-  // MAC checks only the FCS, in C++: faster, with no checksum offload or length checks.
-  bool rtl_frontend = true;  // internal pipeline from FIFO head to the DMA engine
+  // MAC checks only the FCS, in C++: faster, with no checksum offload, length checks or RSS.
+  bool rtl_frontend = true;
+  // RX queues the hardware has, each a descriptor ring with its own moderation block and
+  // MSI-X vector (ethtool -l: pre-set maximum). The driver enables as many as it wants.
+  unsigned rx_queues = 1;
 };
 
 // ethtool -S style counters.
@@ -52,8 +57,17 @@ struct nic_stats {
   uint64_t rx_desc_fetches = 0;         // descriptor read requests
   uint64_t rx_desc_fetch_stalls = 0;    // frames that waited for a descriptor fetch in flight
   uint64_t rx_desc_writebacks = 0;      // descriptor write-back TLP bursts
-  uint64_t interrupts = 0;              // MSIs sent
+  uint64_t rx_no_dma_resources = 0;     // dropped: its queue had no descriptor and SRRCTL.DROP_EN
+  uint64_t interrupts = 0;              // MSI / MSI-X messages sent
   uint64_t frames_in = 0;               // frames the MAC saw
+};
+
+// ethtool -S rx_queue_<n>_* (igb).
+struct nic_queue_stats {
+  uint64_t packets = 0;
+  uint64_t bytes = 0;
+  uint64_t drops = 0;       // RQDPC: dropped for want of a descriptor (DROP_EN)
+  uint64_t interrupts = 0;  // messages sent for this queue's cause
 };
 
 class nic : public sc_core::sc_module {
@@ -72,57 +86,87 @@ class nic : public sc_core::sc_module {
   // Frames held in the NIC (FIFO and the one in DMA), for the conservation check.
   uint64_t frames_held() const { return m_fifo.size(); }
   uint64_t fifo_bytes_used() const { return m_fifo_used; }
-  uint32_t rdh() const { return m_rdh; }
-  uint32_t rdt() const { return m_rdt; }
-  intr_moderation_rtl& moderation() { return *m_moderation; }
+  unsigned queues() const { return static_cast<unsigned>(m_q.size()); }
+  const nic_queue_stats& queue_stats(unsigned q) const { return m_q.at(q)->stats; }
+  uint32_t rdh(unsigned q = 0) const { return m_q.at(q)->rdh; }
+  uint32_t rdt(unsigned q = 0) const { return m_q.at(q)->rdt; }
+  intr_moderation_rtl& moderation(unsigned q = 0) { return *m_q.at(q)->moderation; }
   rx_frontend_rtl& frontend() { return *m_frontend; }
   // Report signals, timeline slices and frame stages to o (before the run starts).
   void attach(waves::observer* o);
 
  private:
+  struct fifo_entry {
+    proto::wire_frame frame;
+    uint8_t status = 0, errors = 0;  // the descriptor's bits, from the front end
+    unsigned queue = 0;              // where RSS sends it
+  };
+  // One RX queue: its ring registers, descriptor cache, write-back batch, moderation block
+  // and MSI-X table entry.
+  struct rx_queue {
+    unsigned index = 0;
+    uint32_t rdbal = 0, rdbah = 0, rdlen = 0, rdh = 0, rdt = 0, srrctl = 0;
+    uint32_t next_fetch = 0;              // ring index of the next descriptor to fetch
+    std::deque<uint64_t> desc_cache;      // prefetched buffer addresses
+    std::vector<uint8_t> desc_fetch_buf;  // a descriptor read lands here (the thread suspends)
+    std::vector<uint8_t> wb_buf;          // descriptors done, not yet written back
+    std::vector<uint64_t> wb_ids;         // their frames (for observers)
+    unsigned wb_count = 0;
+    unsigned fifo_frames = 0;  // frames in the FIFO bound for this queue
+    std::unique_ptr<intr_moderation_rtl> moderation;
+    uint32_t msix_addr_lo = 0, msix_addr_hi = 0, msix_data = 0, msix_ctrl = MSIX_CTRL_RESET;
+    bool msix_pending = false;  // fired while its vector was masked (the PBA bit)
+    nic_queue_stats stats;
+    struct {
+      waves::probe rdh, rdt, hw_free, masked, pending, timer_armed;
+    } probe;
+    uint32_t ring_size() const { return rdlen / regs::RX_DESC_SIZE; }
+    uint64_t ring_base() const { return (static_cast<uint64_t>(rdbah) << 32) | rdbal; }
+    static constexpr uint32_t MSIX_CTRL_RESET = regs::MSIX_VECTOR_CTRL_MASKED;
+  };
+
+  void add_queue_registers(rx_queue& q);
   void mmio_b_transport(::tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
   void rx_dma_thread();
   void desc_prefetch_thread();
-  uint32_t descriptors_available() const;
-  void flush_writebacks(sc_core::sc_time& local);
-  bool fetch_descriptors(sc_core::sc_time& local);
+  uint32_t descriptors_available(const rx_queue& q) const;
+  void flush_writebacks(rx_queue& q, sc_core::sc_time& local);
+  bool fetch_descriptors(rx_queue& q, sc_core::sc_time& local);
   void dma_write(uint64_t addr, const uint8_t* data, unsigned len, sc_core::sc_time& local);
+  unsigned rss_queue(const rx_status& st) const;
+  void queue_irq(rx_queue& q);
   void send_msi();
-  uint32_t ring_size() const { return m_rdlen / regs::RX_DESC_SIZE; }
-  uint64_t ring_base() const { return (static_cast<uint64_t>(m_rdbah) << 32) | m_rdbal; }
+  void send_msix(rx_queue& q);
+  void post_message(uint64_t addr, uint32_t data);
+  void set_queue_masks(uint32_t eims);
+  bool msix_mode() const { return (m_gpie & regs::GPIE_MSIX_MODE) != 0; }
 
   nic_params m_params;
   reg_file m_regs;
-  std::unique_ptr<intr_moderation_rtl> m_moderation;
+  std::vector<std::unique_ptr<rx_queue>> m_q;
   std::unique_ptr<rx_frontend_rtl> m_frontend;
   uint32_t m_rxcsum = 0;
 
   // Register state with side effects on the model.
   uint32_t m_icr = 0, m_ims = 0, m_rctl = 0;
-  uint32_t m_rdbal = 0, m_rdbah = 0, m_rdlen = 0, m_rdh = 0, m_rdt = 0;
   uint32_t m_msi_addr_lo = 0, m_msi_addr_hi = 0, m_msi_data = 0;
+  uint32_t m_gpie = 0, m_eicr = 0, m_eims = 0, m_eiac = 0, m_eiam = 0;
+  uint32_t m_mrqc = 0;
+  std::array<uint8_t, regs::RETA_ENTRIES> m_reta{};
+  std::array<uint32_t, regs::RSS_KEY_BYTES / 4> m_rssrk{};
 
-  std::deque<proto::wire_frame> m_fifo;
-  // Per FIFO entry: the descriptor's status and error bits from the front end.
-  std::deque<std::pair<uint8_t, uint8_t>> m_fifo_desc_bits;
+  std::deque<fifo_entry> m_fifo;
   uint64_t m_fifo_used = 0;
   sc_core::sc_event m_fifo_ev, m_tail_ev;
-  std::deque<uint64_t> m_desc_cache;      // prefetched buffer addresses
-  std::vector<uint8_t> m_desc_fetch_buf;  // a descriptor read lands here (the thread suspends)
-  sc_core::sc_event m_cache_ev;           // descriptors arrived in the cache
-  sc_core::sc_event m_cache_drained_ev;   // one was taken from it
-  std::vector<uint8_t> m_wb_buf;          // descriptors done, not yet written back
-  std::vector<uint64_t> m_wb_ids;         // their frames (for observers)
-  unsigned m_wb_count = 0;
-  uint32_t m_next_fetch = 0;                                  // ring index of the next descriptor to fetch
+  sc_core::sc_event m_cache_ev;                               // descriptors arrived in a cache
+  sc_core::sc_event m_cache_drained_ev;                       // one was taken from a cache
   uint32_t m_crcerrs = 0, m_mpc = 0, m_gprc = 0, m_rnbc = 0;  // read-to-clear statistic registers
   nic_stats m_stats;
 
   waves::observer* m_obs = nullptr;
   int m_dma_track = -1;
   struct {
-    waves::probe fifo_bytes, fifo_frames, rdh, rdt, hw_free, dma_busy, dma_addr, dma_len, msis, masked,
-        pending, timer_armed, icr;
+    waves::probe fifo_bytes, fifo_frames, dma_busy, dma_addr, dma_len, msis, icr;
     waves::text_probe dma_kind, reg_write;
   } m_probe;
   void probe_ring();

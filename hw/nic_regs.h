@@ -40,6 +40,42 @@ inline constexpr uint32_t MSI_DATA = 0x5F08;
 inline constexpr uint32_t RXCSUM = 0x5000;
 inline constexpr uint32_t RXCSUM_IPOFL = 1u << 8;
 inline constexpr uint32_t RXCSUM_TUOFL = 1u << 9;
+
+// ---- Multi-queue, after the 82576 (igb): queue n's ring registers, RSS and MSI-X.
+inline constexpr unsigned MAX_RX_QUEUES = 16;
+// Queue n's block: RDBAL at +0x0, RDBAH +0x4, RDLEN +0x8, SRRCTL +0xC, RDH +0x10, RDT +0x18.
+// Queue 0's block is the e1000's, so RDBAL(0) == RDBAL.
+inline constexpr uint32_t RXQ_BASE(unsigned n) { return n < 4 ? 0x2800 + 0x100 * n : 0xC000 + 0x40 * n; }
+inline constexpr uint32_t RDBAL_OFF = 0x0, RDBAH_OFF = 0x4, RDLEN_OFF = 0x8, SRRCTL_OFF = 0xC, RDH_OFF = 0x10,
+                          RDT_OFF = 0x18;
+inline constexpr uint32_t SRRCTL_DROP_EN = 1u << 31;  // drop a frame whose queue has no descriptor
+// Extended interrupt registers: bit n is queue n's cause (one MSI-X vector per queue).
+inline constexpr uint32_t GPIE = 0x1514;
+inline constexpr uint32_t GPIE_MSIX_MODE = 1u << 4;  // per-queue causes go to MSI-X vectors
+inline constexpr uint32_t GPIE_EIAME = 1u << 30;     // EIAM applies: a vector's cause masks itself
+inline constexpr uint32_t EICS = 0x1520;
+inline constexpr uint32_t EIMS = 0x1524;
+inline constexpr uint32_t EIMC = 0x1528;
+inline constexpr uint32_t EIAC = 0x152C;  // causes cleared from EICR when their vector fires
+inline constexpr uint32_t EIAM = 0x1530;  // causes masked (EIMS bit cleared) when their vector fires
+inline constexpr uint32_t EICR = 0x1580;
+// RSS: MRQC enables it and picks the hashed fields; RETA maps hash[6:0] to a queue.
+inline constexpr uint32_t MRQC = 0x5818;
+inline constexpr uint32_t MRQC_ENABLE_RSS = 0x2;  // MRQE = RSS (igb's E1000_MRQC_ENABLE_RSS_4Q)
+inline constexpr uint32_t MRQC_ENABLE_MASK = 0x7;
+inline constexpr uint32_t MRQC_RSS_FIELD_IPV4_TCP = 0x00010000;
+inline constexpr uint32_t MRQC_RSS_FIELD_IPV4 = 0x00020000;
+inline constexpr uint32_t MRQC_RSS_FIELD_IPV4_UDP = 0x00400000;
+inline constexpr uint32_t RETA_BASE = 0x5C00;  // 32 registers, 4 one-byte entries each (entry 4i in bits 7:0)
+inline constexpr unsigned RETA_ENTRIES = 128;
+inline constexpr uint32_t RSSRK_BASE = 0x5C80;  // 10 registers; key byte 4i is bits 7:0 of RSSRK(i)
+inline constexpr unsigned RSS_KEY_BYTES = 40;
+// The MSI-X table (the 82576 has it in BAR3; here it is in BAR0): 16 bytes per vector,
+// message address low/high, message data, vector control (bit 0 masks the vector).
+inline constexpr uint32_t MSIX_TABLE = 0x10000;
+inline constexpr uint32_t MSIX_ENTRY_SIZE = 16;
+inline constexpr uint32_t MSIX_VECTOR_CTRL_MASKED = 1u << 0;
+
 // Descriptor error bits
 inline constexpr uint8_t RXD_ERR_CE = 0x01;
 inline constexpr uint8_t RXD_ERR_TCPE = 0x20;

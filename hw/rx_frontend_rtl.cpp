@@ -53,13 +53,15 @@ void reset(Model& m) {
 }
 
 template <typename Model>
-void apply_config(Model& m, const std::array<uint8_t, 40>& key, bool rx_csum) {
+void apply_config(Model& m, const std::array<uint8_t, 40>& key, bool rx_csum, bool l4_tcp, bool l4_udp) {
   // Key byte 0 is the most significant byte of the 320-bit port.
   std::array<uint32_t, 10> words{};
   for (unsigned i = 0; i < key.size(); ++i)
     put_byte(words, static_cast<unsigned>(key.size()) - 1 - i, key[i]);
   assign_port(m.rss_key, words);
   m.rx_csum_en = rx_csum ? 1 : 0;
+  m.rss_l4_tcp = l4_tcp ? 1 : 0;
+  m.rss_l4_udp = l4_udp ? 1 : 0;
 }
 
 template <unsigned DataW, typename Model>
@@ -106,15 +108,19 @@ rx_frontend_rtl::rx_frontend_rtl(unsigned data_w)
   if (data_w == 512) {
     m_model = std::make_unique<Vrx_frontend>(m_context.get(), "rx_frontend");
     reset(*m_model);
-    apply_config(*m_model, m_rss_key, m_rx_csum);
   } else if (data_w == 64) {
     m_model_w64 = std::make_unique<Vrx_frontend_w64>(m_context.get(), "rx_frontend");
     reset(*m_model_w64);
-    apply_config(*m_model_w64, m_rss_key, m_rx_csum);
   } else {
     throw std::invalid_argument("rx_frontend_rtl: data_w " + std::to_string(data_w) +
                                 " is not verilated (512 or 64)");
   }
+  apply();
+}
+
+void rx_frontend_rtl::apply() {
+  if (m_model) apply_config(*m_model, m_rss_key, m_rx_csum, m_rss_l4_tcp, m_rss_l4_udp);
+  if (m_model_w64) apply_config(*m_model_w64, m_rss_key, m_rx_csum, m_rss_l4_tcp, m_rss_l4_udp);
 }
 
 rx_frontend_rtl::~rx_frontend_rtl() {
@@ -124,14 +130,18 @@ rx_frontend_rtl::~rx_frontend_rtl() {
 
 void rx_frontend_rtl::set_rss_key(const std::array<uint8_t, 40>& key) {
   m_rss_key = key;
-  if (m_model) apply_config(*m_model, m_rss_key, m_rx_csum);
-  if (m_model_w64) apply_config(*m_model_w64, m_rss_key, m_rx_csum);
+  apply();
+}
+
+void rx_frontend_rtl::set_rss_l4(bool tcp, bool udp) {
+  m_rss_l4_tcp = tcp;
+  m_rss_l4_udp = udp;
+  apply();
 }
 
 void rx_frontend_rtl::set_rx_csum(bool enable) {
   m_rx_csum = enable;
-  if (m_model) apply_config(*m_model, m_rss_key, m_rx_csum);
-  if (m_model_w64) apply_config(*m_model_w64, m_rss_key, m_rx_csum);
+  apply();
 }
 
 unsigned rx_frontend_rtl::beats(size_t frame_len) const {

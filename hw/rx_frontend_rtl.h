@@ -51,6 +51,9 @@ class rx_frontend_rtl {
 
   // ethtool -X hkey; byte 0 is the most significant key byte.
   void set_rss_key(const std::array<uint8_t, 40>& key);
+  // MRQC's hash fields: TCP / UDP hashed over the 4-tuple (true, "sdfn") or the addresses
+  // only (false, "sd"). Both on after construction.
+  void set_rss_l4(bool tcp, bool udp);
   // ethtool -K rx on|off.
   void set_rx_csum(bool enable);
 
@@ -74,6 +77,8 @@ class rx_frontend_rtl {
 
   std::array<uint8_t, 40> m_rss_key{};
   bool m_rx_csum = true;
+  bool m_rss_l4_tcp = true, m_rss_l4_udp = true;
+  void apply();
   uint64_t m_cycles = 0;
 };
 

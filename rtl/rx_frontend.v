@@ -43,6 +43,10 @@ module rx_frontend #
     input  wire [319:0]      rss_key,
     // TCP/UDP checksum offload enable (NETIF_F_RXCSUM)
     input  wire              rx_csum_en,
+    // MRQC hash fields: hash TCP / UDP over the 4-tuple (ethtool -N rx-flow-hash
+    // tcp4|udp4 sdfn); otherwise over the addresses only (sd)
+    input  wire              rss_l4_tcp,
+    input  wire              rss_l4_udp,
 
     output wire              m_status_valid,
     output wire              fcs_ok,
@@ -280,7 +284,7 @@ always @* begin
     // The hash is registered only with the last beat: compute it only then
     if (!is_ipv4_next || !s_axis_tlast) begin
         rss_hash_next = 32'd0;
-    end else if (is_udp_next || is_tcp_next) begin
+    end else if ((is_udp_next && rss_l4_udp) || (is_tcp_next && rss_l4_tcp)) begin
         rss_hash_next = toeplitz96(rss_key, {ip_saddr, ip_daddr, l4_ports});
     end else begin
         rss_hash_next = toeplitz96(rss_key, {ip_saddr, ip_daddr, 32'd0});
