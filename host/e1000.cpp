@@ -3,6 +3,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "host/apic.h"
 #include "hw/nic_regs.h"
 #include "proto/frame.h"
 #include "tlm/host_memory.h"
@@ -30,27 +31,49 @@ uint32_t rxc_mode(e1000_params::coalesce_mode m) {
 }
 }  // namespace
 
-e1000_adapter::e1000_adapter(const sc_core::sc_module_name& name, const e1000_params& params, cpu& c,
-                             netstack& stack, tlm::host_memory& mem, rx_buffer_pool& buffers, skb_cache& skbs,
-                             uint64_t bar0)
+e1000_adapter::e1000_adapter(const sc_core::sc_module_name& name, const e1000_params& params,
+                             const std::vector<cpu*>& irq_cpus, netstack& stack, tlm::host_memory& mem,
+                             rx_buffer_pool& buffers, skb_cache& skbs, uint64_t bar0)
     : sc_core::sc_module(name),
       mmio("mmio"),
       m_params(params),
-      m_irq_cpu(c),
       m_stack(stack),
       m_mem(mem),
       m_buffers(buffers),
       m_skbs(skbs),
-      m_bar0(bar0),
-      m_buffer_info(params.rx_ring_size, 0) {
-  m_napi.name = "eth0";
-  m_napi.weight = params.napi_weight;
-  m_napi.poll_name = "e1000_clean";
-  m_stack.napi_observe(m_napi);
-  m_napi.poll = [this](napi_struct& n, int budget) { return e1000_clean(n, budget); };
-  m_ring = m_mem.ptr(params.ring_dma, uint64_t{params.rx_ring_size} * regs::RX_DESC_SIZE);
-  m_irq_cpu.request_irq(
-      params.msi_vector, [this](unsigned v) { e1000_intr(v); }, "e1000_intr");
+      m_bar0(bar0) {
+  if (params.rx_queues == 0 || params.rx_queues > regs::MAX_RX_QUEUES || irq_cpus.size() != params.rx_queues)
+    throw std::invalid_argument(std::string(this->name()) + ": rx_queues must be 1.." +
+                                std::to_string(regs::MAX_RX_QUEUES) + ", with one IRQ CPU each");
+  const uint64_t ring_bytes = e1000_ring_bytes(params.rx_ring_size);
+  for (unsigned q = 0; q < params.rx_queues; ++q) {
+    auto r = std::make_unique<e1000_rx_ring>();
+    e1000_rx_ring& ring = *r;
+    ring.index = q;
+    ring.dma = params.ring_dma + q * ring_bytes;
+    ring.desc = m_mem.ptr(ring.dma, uint64_t{params.rx_ring_size} * regs::RX_DESC_SIZE);
+    ring.buffer_info.assign(params.rx_ring_size, 0);
+    ring.irq_cpu = irq_cpus[q];
+    ring.vector = params.msi_vector + q;
+    // igb names its vectors <dev>-rx-<n>; one queue keeps the e1000's single "eth0".
+    ring.napi.name = params.rx_queues == 1 ? std::string(this->name()) : std::string(this->name()) + "-rx-" + std::to_string(q);
+    ring.napi.weight = params.napi_weight;
+    ring.napi.poll_name = params.rx_queues == 1 ? "e1000_clean" : "igb_poll";
+    m_stack.napi_observe(ring.napi);
+    ring.napi.poll = [this, &ring](napi_struct&, int budget) { return e1000_clean(ring, budget); };
+    if (params.rx_queues == 1)
+      ring.irq_cpu->request_irq(
+          ring.vector, [this](unsigned v) { e1000_intr(v); }, "e1000_intr");
+    else
+      ring.irq_cpu->request_irq(
+          ring.vector, [this, &ring](unsigned) { igb_msix_ring(ring); }, "igb_msix_ring");
+    m_rings.push_back(std::move(r));
+  }
+}
+
+uint64_t e1000_ring_bytes(unsigned ring_size) {
+  // Rings sit back to back, each 4 KiB aligned (dma_alloc_coherent's page granularity).
+  return (uint64_t{ring_size} * regs::RX_DESC_SIZE + 0xFFF) & ~uint64_t{0xFFF};
 }
 
 uint32_t e1000_adapter::er32(uint32_t reg) {
@@ -89,20 +112,45 @@ void e1000_adapter::ew32(uint32_t reg, uint32_t value) {
     SC_REPORT_ERROR(name(), ("MMIO write failed: " + t.get_response_string()).c_str());
 }
 
-uint8_t* e1000_adapter::desc(unsigned i) const { return m_ring + uint64_t{i} * regs::RX_DESC_SIZE; }
+unsigned e1000_adapter::desc_unused(const e1000_rx_ring& ring) const {  // E1000_DESC_UNUSED
+  return (ring.next_to_clean > ring.next_to_use ? 0 : m_params.rx_ring_size) + ring.next_to_clean -
+         ring.next_to_use - 1;
+}
 
-unsigned e1000_adapter::desc_unused() const {  // E1000_DESC_UNUSED
-  return (m_next_to_clean > m_next_to_use ? 0 : m_params.rx_ring_size) + m_next_to_clean - m_next_to_use - 1;
+void e1000_adapter::e1000_configure_rx_ring(e1000_rx_ring& ring) {
+  const unsigned n = m_params.rx_ring_size;
+  const uint32_t base = regs::RXQ_BASE(ring.index);
+  std::memset(ring.desc, 0, uint64_t{n} * regs::RX_DESC_SIZE);
+  ew32(base + regs::RDBAL_OFF, static_cast<uint32_t>(ring.dma));
+  ew32(base + regs::RDBAH_OFF, static_cast<uint32_t>(ring.dma >> 32));
+  ew32(base + regs::RDLEN_OFF, n * regs::RX_DESC_SIZE);
+  ew32(base + regs::RDH_OFF, 0);
+  ew32(base + regs::RDT_OFF, 0);
+  // igb_setup_srrctl: with several queues (and no flow control) a queue out of
+  // descriptors drops its frames rather than stall the others.
+  if (msix()) ew32(base + regs::SRRCTL_OFF, regs::SRRCTL_DROP_EN);
+}
+
+// igb_setup_mrqc: the key, the indirection table spread evenly over the queues
+// (ethtool_rxfh_indir_default), and which fields are hashed.
+void e1000_adapter::igb_setup_mrqc() {
+  for (unsigned i = 0; i < regs::RSS_KEY_BYTES / 4; ++i) {
+    uint32_t v = 0;
+    for (unsigned b = 0; b < 4; ++b) v |= uint32_t{m_params.rss_key[4 * i + b]} << (8 * b);
+    ew32(regs::RSSRK_BASE + 4 * i, v);
+  }
+  for (unsigned i = 0; i < regs::RETA_ENTRIES / 4; ++i) {
+    uint32_t v = 0;
+    for (unsigned b = 0; b < 4; ++b) v |= ((4 * i + b) % m_params.rx_queues) << (8 * b);
+    ew32(regs::RETA_BASE + 4 * i, v);
+  }
+  uint32_t mrqc = regs::MRQC_ENABLE_RSS | regs::MRQC_RSS_FIELD_IPV4 | regs::MRQC_RSS_FIELD_IPV4_TCP;
+  if (m_params.rss_udp4_l4) mrqc |= regs::MRQC_RSS_FIELD_IPV4_UDP;
+  ew32(regs::MRQC, mrqc);
 }
 
 void e1000_adapter::e1000_open() {
-  const unsigned n = m_params.rx_ring_size;
-  std::memset(m_ring, 0, uint64_t{n} * regs::RX_DESC_SIZE);
-  ew32(regs::RDBAL, static_cast<uint32_t>(m_params.ring_dma));
-  ew32(regs::RDBAH, static_cast<uint32_t>(m_params.ring_dma >> 32));
-  ew32(regs::RDLEN, n * regs::RX_DESC_SIZE);
-  ew32(regs::RDH, 0);
-  ew32(regs::RDT, 0);
+  for (auto& ring : m_rings) e1000_configure_rx_ring(*ring);
   ew32(regs::RXC_USECS, m_params.rx_usecs);
   ew32(regs::RXC_FRAMES, m_params.rx_frames);
   // e1000_configure_rx: delay timers, then the throttle.
@@ -111,21 +159,49 @@ void e1000_adapter::e1000_open() {
   ew32(regs::ITR, m_params.itr);
   ew32(regs::RXC_MIN_INTERVAL, m_params.min_interval_ns);
   ew32(regs::RXC_MODE, rxc_mode(m_params.coalesce));
-  ew32(regs::MSI_ADDR_LO, static_cast<uint32_t>(m_params.msi_address));
-  ew32(regs::MSI_ADDR_HI, static_cast<uint32_t>(m_params.msi_address >> 32));
-  ew32(regs::MSI_DATA, m_params.msi_vector);
-  e1000_alloc_rx_buffers(desc_unused());
+  if (msix()) {
+    // igb_configure_msix: one vector per queue, each cause auto-cleared and auto-masked
+    // when its vector fires; the driver unmasks it (EIMS) when its NAPI completes.
+    const uint32_t all = (1u << m_rings.size()) - 1;
+    ew32(regs::GPIE, regs::GPIE_MSIX_MODE | regs::GPIE_EIAME);
+    ew32(regs::EIAC, all);
+    ew32(regs::EIAM, all);
+    for (auto& ring : m_rings) {
+      const uint32_t entry = regs::MSIX_TABLE + regs::MSIX_ENTRY_SIZE * ring->index;
+      // pci_enable_msix: address = the destination APIC, data = the vector.
+      const uint64_t addr = apic::MSI_BASE | (uint64_t{static_cast<unsigned>(ring->irq_cpu->id())} << 12);
+      ew32(entry + 0, static_cast<uint32_t>(addr));
+      ew32(entry + 4, static_cast<uint32_t>(addr >> 32));
+      ew32(entry + 8, ring->vector);
+      ew32(entry + 12, 0);  // unmask the vector
+    }
+    igb_setup_mrqc();
+  } else {
+    ew32(regs::MSI_ADDR_LO, static_cast<uint32_t>(m_params.msi_address));
+    ew32(regs::MSI_ADDR_HI, static_cast<uint32_t>(m_params.msi_address >> 32));
+    ew32(regs::MSI_DATA, m_params.msi_vector);
+  }
+  for (auto& ring : m_rings) e1000_alloc_rx_buffers(*ring, desc_unused(*ring));
   ew32(regs::RXCSUM, m_params.rx_csum ? regs::RXCSUM_TUOFL : 0);  // e1000_configure_rx
   ew32(regs::RCTL, regs::RCTL_EN | regs::RCTL_SECRC);
   e1000_irq_enable();
 }
 
 void e1000_adapter::e1000_irq_enable() {
+  if (msix()) ew32(regs::EIMS, (1u << m_rings.size()) - 1);  // igb_irq_enable: every queue's cause
   ew32(regs::IMS, regs::IMS_ENABLE_MASK);
   er32(regs::STATUS);  // E1000_WRITE_FLUSH
 }
 
+// igb_msix_ring: the vector is the queue's alone, so there is no cause register to
+// read; the NIC has already masked the cause (EIAM).
+void e1000_adapter::igb_msix_ring(e1000_rx_ring& ring) {
+  cpu::this_cpu().charge(cost::e1000_intr);
+  if (m_stack.napi_schedule_prep(ring.napi)) m_stack.__napi_schedule(ring.napi);
+}
+
 void e1000_adapter::e1000_intr(unsigned /*vector*/) {
+  e1000_rx_ring& ring = *m_rings.front();
   if (!m_params.napi) {
     e1000_intr_legacy();
     return;
@@ -139,8 +215,8 @@ void e1000_adapter::e1000_intr(unsigned /*vector*/) {
   // Disable interrupts until the poll is done, without the synchronize_irq bit.
   ew32(regs::IMC, ~0u);
   er32(regs::STATUS);  // E1000_WRITE_FLUSH
-  if (m_stack.napi_schedule_prep(m_napi))
-    m_stack.__napi_schedule(m_napi);
+  if (m_stack.napi_schedule_prep(ring.napi))
+    m_stack.__napi_schedule(ring.napi);
   else
     e1000_irq_enable();  // "this really should not happen!"
 }
@@ -156,21 +232,27 @@ void e1000_adapter::e1000_intr_legacy() {
   }
   for (int i = 0; i < E1000_MAX_INTR; ++i) {
     int work_done = 0;
-    e1000_clean_rx_irq(&work_done, static_cast<int>(m_params.rx_ring_size));
+    e1000_clean_rx_irq(*m_rings.front(), &work_done, static_cast<int>(m_params.rx_ring_size));
     if (work_done == 0) break;
   }
 }
 
-int e1000_adapter::e1000_clean(napi_struct& napi, int budget) {
+int e1000_adapter::e1000_clean(e1000_rx_ring& ring, int budget) {
   int work_done = 0;
-  e1000_clean_rx_irq(&work_done, budget);
+  e1000_clean_rx_irq(ring, &work_done, budget);
   if (work_done == budget) return budget;  // stay scheduled, even at exactly the budget
-  if (m_stack.napi_complete_done(napi, work_done)) e1000_irq_enable();
+  if (m_stack.napi_complete_done(ring.napi, work_done)) {
+    if (msix())
+      ew32(regs::EIMS, 1u << ring.index);  // igb_ring_irq_enable: this queue's cause only
+    else
+      e1000_irq_enable();
+  }
   return work_done;
 }
 
-void e1000_adapter::e1000_clean_rx_irq(int* work_done, int work_to_do) {
-  unsigned i = m_next_to_clean;
+void e1000_adapter::e1000_clean_rx_irq(e1000_rx_ring& ring, int* work_done, int work_to_do) {
+  auto desc = [&ring](unsigned i) { return ring.desc + uint64_t{i} * regs::RX_DESC_SIZE; };
+  unsigned i = ring.next_to_clean;
   unsigned cleaned_count = 0;
   while (desc(i)[regs::RXD_STATUS] & regs::RXD_STAT_DD) {
     if (*work_done >= work_to_do) break;
@@ -180,13 +262,14 @@ void e1000_adapter::e1000_clean_rx_irq(int* work_done, int work_to_do) {
     uint16_t length = 0;
     std::memcpy(&length, d + regs::RXD_LENGTH, 2);
     const uint8_t status = d[regs::RXD_STATUS];
-    const uint64_t buffer = m_buffer_info[i];
-    m_buffer_info[i] = 0;
+    const uint64_t buffer = ring.buffer_info[i];
+    ring.buffer_info[i] = 0;
 
     cpu::this_cpu().charge(cost::build_skb);
     sk_buff* skb = m_skbs.alloc();
     ++m_stats.rx_cleaned;
-    skb->napi = &m_napi;
+    ++ring.rx_cleaned;
+    skb->napi = &ring.napi;
     skb->buf_addr = buffer;
     skb->head = m_buffers.ptr(buffer);
     skb->len = length;
@@ -211,24 +294,24 @@ void e1000_adapter::e1000_clean_rx_irq(int* work_done, int work_to_do) {
     }
     d[regs::RXD_STATUS] = 0;
     if (++cleaned_count >= E1000_RX_BUFFER_WRITE) {
-      m_next_to_clean = (i + 1) % m_params.rx_ring_size;
-      e1000_alloc_rx_buffers(cleaned_count);
+      ring.next_to_clean = (i + 1) % m_params.rx_ring_size;
+      e1000_alloc_rx_buffers(ring, cleaned_count);
       cleaned_count = 0;
     }
     i = (i + 1) % m_params.rx_ring_size;
-    m_next_to_clean = i;
+    ring.next_to_clean = i;
     if (m_params.napi)
       m_stack.napi_gro_receive(skb);
     else
       m_stack.netif_rx(skb);
   }
-  m_next_to_clean = i;
-  const unsigned unused = desc_unused();
-  if (unused) e1000_alloc_rx_buffers(unused);
+  ring.next_to_clean = i;
+  const unsigned unused = desc_unused(ring);
+  if (unused) e1000_alloc_rx_buffers(ring, unused);
 }
 
-void e1000_adapter::e1000_alloc_rx_buffers(unsigned cleaned_count) {
-  unsigned i = m_next_to_use;
+void e1000_adapter::e1000_alloc_rx_buffers(e1000_rx_ring& ring, unsigned cleaned_count) {
+  unsigned i = ring.next_to_use;
   while (cleaned_count--) {
     const uint64_t buf = m_buffers.alloc();
     if (buf == 0) {
@@ -236,17 +319,17 @@ void e1000_adapter::e1000_alloc_rx_buffers(unsigned cleaned_count) {
       break;
     }
     cpu::this_cpu().charge(cost::alloc_rx_buffer);
-    m_buffer_info[i] = buf;
-    uint8_t* d = desc(i);
+    ring.buffer_info[i] = buf;
+    uint8_t* d = ring.desc + uint64_t{i} * regs::RX_DESC_SIZE;
     std::memset(d, 0, regs::RX_DESC_SIZE);
     std::memcpy(d + regs::RXD_BUFFER_ADDR, &buf, 8);
     i = (i + 1) % m_params.rx_ring_size;
   }
-  if (m_next_to_use != i) {
-    m_next_to_use = i;
+  if (ring.next_to_use != i) {
+    ring.next_to_use = i;
     const unsigned tail = i == 0 ? m_params.rx_ring_size - 1 : i - 1;
     ++m_stats.rx_tail_writes;
-    ew32(regs::RDT, tail);  // after a write barrier: descriptors before the tail
+    ew32(regs::RXQ_BASE(ring.index) + regs::RDT_OFF, tail);  // after a write barrier: descriptors first
   }
 }
 

@@ -3,9 +3,16 @@
 // ring, e1000_intr masks and schedules NAPI, e1000_clean polls
 // e1000_clean_rx_irq over the real descriptors in host memory and refills with
 // e1000_alloc_rx_buffers, one tail write per batch.
+//
+// With more than one RX queue it works as igb does (drivers/net/ethernet/intel/igb):
+// a ring, a NAPI instance and an MSI-X vector per queue, RSS spreading flows over the
+// queues, igb_msix_ring scheduling the queue's NAPI without touching the NIC, and
+// igb_poll re-enabling only that queue's cause (EIMS) when it completes.
 #include <tlm_utils/simple_initiator_socket.h>
 
+#include <array>
 #include <cstdint>
+#include <memory>
 #include <systemc>
 #include <tlm>
 #include <vector>
@@ -34,7 +41,11 @@ struct e1000_params {
   bool napi = true;             // false: the pre-NAPI driver, cleaning in hard IRQ and calling netif_rx
   uint64_t ring_dma = 0x10000;  // where the descriptor ring lives in host memory
   uint64_t msi_address = 0xFEE00000;
-  unsigned msi_vector = 0x41;
+  unsigned msi_vector = 0x41;  // queue n's MSI-X vector is msi_vector + n
+  // Multi-queue (ethtool -L rx N). More than one enables MSI-X, RSS and SRRCTL.DROP_EN.
+  unsigned rx_queues = 1;
+  std::array<uint8_t, 40> rss_key{};  // ethtool -X hkey (netdev_rss_key)
+  bool rss_udp4_l4 = false;           // ethtool -N rx-flow-hash udp4 sdfn (igb's default is sd)
 };
 
 struct e1000_stats {
@@ -47,43 +58,61 @@ struct e1000_stats {
   uint64_t mmio_reads = 0, mmio_writes = 0;
 };
 
+// One RX queue as the driver sees it (igb_ring plus its q_vector).
+struct e1000_rx_ring {
+  unsigned index = 0;
+  uint64_t dma = 0;        // descriptor ring in host memory
+  uint8_t* desc = nullptr;  // the same, as the CPU sees it
+  std::vector<uint64_t> buffer_info;  // per slot: the buffer posted there, 0 if none
+  unsigned next_to_use = 0;
+  unsigned next_to_clean = 0;
+  napi_struct napi;
+  cpu* irq_cpu = nullptr;  // where its vector is routed (smp_affinity)
+  unsigned vector = 0;
+  uint64_t rx_cleaned = 0;  // ethtool -S rx_queue_<n>_packets, as the driver counts them
+};
+
+// Host memory one descriptor ring takes (rings are 4 KiB aligned, back to back).
+uint64_t e1000_ring_bytes(unsigned ring_size);
+
 class e1000_adapter : public sc_core::sc_module {
  public:
   tlm_utils::simple_initiator_socket<e1000_adapter> mmio;  // the CPU's uncached path to BAR0
 
-  e1000_adapter(const sc_core::sc_module_name& name, const e1000_params& params, cpu& c, netstack& stack,
-                tlm::host_memory& mem, rx_buffer_pool& buffers, skb_cache& skbs, uint64_t bar0);
+  // irq_cpus[n]: the CPU queue n's interrupt is routed to; one per queue.
+  e1000_adapter(const sc_core::sc_module_name& name, const e1000_params& params, const std::vector<cpu*>& irq_cpus,
+                netstack& stack, tlm::host_memory& mem, rx_buffer_pool& buffers, skb_cache& skbs, uint64_t bar0);
 
   // From a task context: program the NIC and post buffers (e1000_open + e1000_configure_rx).
   void e1000_open();
 
   const e1000_stats& stats() const { return m_stats; }
-  const napi_struct& napi() const { return m_napi; }
+  const napi_struct& napi(unsigned queue = 0) const { return m_rings.at(queue)->napi; }
+  unsigned queues() const { return static_cast<unsigned>(m_rings.size()); }
+  const e1000_rx_ring& ring(unsigned queue) const { return *m_rings.at(queue); }
+  bool msix() const { return m_rings.size() > 1; }
 
  private:
   uint32_t er32(uint32_t reg);
   void ew32(uint32_t reg, uint32_t value);
   void e1000_intr(unsigned vector);
-  int e1000_clean(napi_struct& napi, int budget);
-  void e1000_clean_rx_irq(int* work_done, int work_to_do);
+  void igb_msix_ring(e1000_rx_ring& ring);
+  int e1000_clean(e1000_rx_ring& ring, int budget);
+  void e1000_clean_rx_irq(e1000_rx_ring& ring, int* work_done, int work_to_do);
   void e1000_intr_legacy();
-  void e1000_alloc_rx_buffers(unsigned cleaned_count);
+  void e1000_alloc_rx_buffers(e1000_rx_ring& ring, unsigned cleaned_count);
+  void e1000_configure_rx_ring(e1000_rx_ring& ring);
+  void igb_setup_mrqc();
   void e1000_irq_enable();
-  unsigned desc_unused() const;
-  uint8_t* desc(unsigned i) const;
+  unsigned desc_unused(const e1000_rx_ring& ring) const;
 
   e1000_params m_params;
-  cpu& m_irq_cpu;  // where its interrupt is routed (smp_affinity)
   netstack& m_stack;
   tlm::host_memory& m_mem;
   rx_buffer_pool& m_buffers;
   skb_cache& m_skbs;
   uint64_t m_bar0;
-  napi_struct m_napi;
-  std::vector<uint64_t> m_buffer_info;  // per ring slot: the buffer posted there, 0 if none
-  unsigned m_next_to_use = 0;
-  unsigned m_next_to_clean = 0;
-  uint8_t* m_ring = nullptr;
+  std::vector<std::unique_ptr<e1000_rx_ring>> m_rings;
   e1000_stats m_stats;
 };
 

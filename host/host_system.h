@@ -21,7 +21,9 @@ namespace nicsim::host {
 struct host_params {
   double cpu_ghz = 3.0;
   unsigned cpus = 1;
-  unsigned irq_cpu = 0;  // /proc/irq/N/smp_affinity of the NIC's vector
+  // /proc/irq/N/smp_affinity of the NIC's vector; with several queues, queue n's vector
+  // goes to CPU (irq_cpu + n) % cpus, one queue per CPU as set_irq_affinity.sh does it.
+  unsigned irq_cpu = 0;
   unsigned app_cpu = 0;  // where the readers start (pinned there unless app.pinned is false)
   unsigned hz = 1000;    // CONFIG_HZ: the scheduler tick
   netstack_params net;

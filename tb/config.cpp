@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -42,6 +43,16 @@ config::config() {
       "RXDCTL.PTHRESH: prefetch while the on-chip cache holds fewer (0: fetch only when empty)");
   add("nic.desc_wb_batch", kind::integer, 1, 64, "1", "descriptors",
       "RXDCTL.WTHRESH: descriptors written back per burst while frames keep coming");
+  add("nic.rx_queues", kind::integer, 1, 16, "1", "queues",
+      "RX queues, each with a ring, an MSI-X vector and a NAPI instance (ethtool -L rx); "
+      "more than 1 turns on RSS");
+  add("nic.rss_key", kind::hex, 40, 40,
+      "6d5a56da255b0ec24167253d43a38fb0d0ca2bcbae7b30b477cb2da38030f20c6a42b73bbeac01fa", "",
+      "Toeplitz RSS key, 40 bytes (ethtool -X hkey); the default is Microsoft's verification key");
+  add("nic.rx_flow_hash_udp4", kind::choice, 0, 0, "sd", "",
+      "fields RSS hashes for UDP/IPv4 (ethtool -N rx-flow-hash udp4): sd = addresses only, "
+      "as igb does by default; sdfn = addresses and ports",
+      {"sd", "sdfn"});
   add("nic.rx_csum_offload", kind::choice, 0, 0, "false", "",
       "ethtool -K rx: the RTL front end verifies TCP/UDP checksums and the host skips them",
       {"false", "true"});
@@ -121,6 +132,22 @@ void config::set(const std::string& key, const std::string& value, const std::st
     std::string all;
     for (const auto& c : k.choices) all += (all.empty() ? "" : "|") + c;
     throw config_error(origin + ": " + key + " = '" + value + "' is not one of " + all);
+  }
+  if (k.type == kind::hex) {
+    // ethtool's aa:bb:... or plain hex digits; kept as lowercase digits without colons.
+    std::string digits;
+    for (char c : value) {
+      if (c == ':') continue;
+      if (!std::isxdigit(static_cast<unsigned char>(c)))
+        throw config_error(origin + ": " + key + " = '" + value + "' is not hex bytes (e.g. 6d:5a:56:...)");
+      digits += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    if (digits.size() != 2 * static_cast<size_t>(k.min))
+      throw config_error(origin + ": " + key + " has " + std::to_string(digits.size() / 2) +
+                         (digits.size() % 2 ? ".5" : "") + " bytes, needs exactly " +
+                         std::to_string(static_cast<int>(k.min)));
+    k.value = digits;
+    return;
   }
   errno = 0;
   char* end = nullptr;
@@ -202,6 +229,12 @@ void config::validate() const {
   if (text("nic.rx_csum_offload") == "true" && text("nic.rtl_frontend") == "false")
     throw config_error(
         "nic.rx_csum_offload = true needs nic.rtl_frontend = true (the front end does the checking)");
+  if (integer("nic.rx_queues") > 1 && text("nic.rtl_frontend") == "false")
+    throw config_error("nic.rx_queues = " + text("nic.rx_queues") +
+                       " needs nic.rtl_frontend = true (the front end computes the RSS hash)");
+  if (integer("nic.rx_queues") > 1 && text("host.napi") == "false")
+    throw config_error("nic.rx_queues = " + text("nic.rx_queues") +
+                       " needs host.napi = true (the multi-queue driver is igb's, which is NAPI only)");
   if (integer("nic.rx_ring_size") % 8 != 0)
     throw config_error("nic.rx_ring_size = " + text("nic.rx_ring_size") +
                        " must be a multiple of 8 (RDLEN is 128-byte aligned)");

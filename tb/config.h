@@ -16,7 +16,7 @@ struct config_error : std::runtime_error {
 
 class config {
  public:
-  enum class kind { number, integer, choice };
+  enum class kind { number, integer, choice, hex };  // hex: exactly `min` bytes
   struct knob {
     std::string key;
     kind type;

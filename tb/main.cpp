@@ -74,6 +74,8 @@ int cmd_knobs() {
       std::string all;
       for (const auto& c : k.choices) all += (all.empty() ? "" : "|") + c;
       std::cout << "  (" << all << ")";
+    } else if (k.type == nicsim::tb::config::kind::hex) {
+      std::cout << "  (" << k.min << " hex bytes)";
     } else {
       std::cout << "  [" << k.min << ", " << k.max << "]";
     }

@@ -45,8 +45,21 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
               {"rx_desc_fetches", ns_.rx_desc_fetches},
               {"rx_desc_fetch_stalls", ns_.rx_desc_fetch_stalls},
               {"rx_desc_writebacks", ns_.rx_desc_writebacks},
+              {"rx_no_dma_resources", ns_.rx_no_dma_resources},
               {"interrupts", ns_.interrupts},
-              {"moderation_evaluations", m_nic->moderation().evaluations()}};
+              {"rx_queues", m_nic->queues()}};
+  uint64_t evaluations = 0;
+  for (unsigned q = 0; q < m_nic->queues(); ++q) {
+    // ethtool -S (igb): rx_queue_<n>_packets, _bytes, _drops; and how often its block fired.
+    const auto& qs = m_nic->queue_stats(q);
+    const std::string p = "rx_queue_" + std::to_string(q) + "_";
+    j["nic"][p + "packets"] = qs.packets;
+    j["nic"][p + "bytes"] = qs.bytes;
+    j["nic"][p + "drops"] = qs.drops;
+    j["nic"][p + "interrupts"] = qs.interrupts;
+    evaluations += m_nic->moderation(q).evaluations();
+  }
+  j["nic"]["moderation_evaluations"] = evaluations;
   const auto& up = m_link->stats(tlm::pcie_link::UPSTREAM);
   const auto& down = m_link->stats(tlm::pcie_link::DOWNSTREAM);
   auto util = [sim_ns](const tlm::link_direction_stats& s) {
@@ -60,8 +73,16 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
   host::cpu_stats cpu;
   nlohmann::ordered_json per_cpu = nlohmann::ordered_json::array();
   const unsigned eth0 = m_params.host.driver.msi_vector;
+  const unsigned nq = m_nic->queues();
   auto vec = [](const host::cpu_stats& s, unsigned v) {
     return v < s.irq_counts.size() ? s.irq_counts[v] : 0;
+  };
+  // "eth0" sums the NIC's vectors; with several queues each also has its own line, as in
+  // /proc/interrupts (eth0-rx-<n>).
+  auto nic_irqs = [&vec, eth0, nq](const host::cpu_stats& s) {
+    uint64_t n = 0;
+    for (unsigned q = 0; q < nq; ++q) n += vec(s, eth0 + q);
+    return n;
   };
   uint64_t eth0_irqs = 0, loc_irqs = 0, res_irqs = 0, hrt_irqs = 0;
   for (const auto& c : m_host->cpus()) {
@@ -76,18 +97,20 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
     cpu.wakeups += s.wakeups;
     cpu.ksoftirqd_wakeups += s.ksoftirqd_wakeups;
     cpu.softirqs[host::NET_RX_SOFTIRQ] += s.softirqs[host::NET_RX_SOFTIRQ];
-    eth0_irqs += vec(s, eth0);
+    eth0_irqs += nic_irqs(s);
     loc_irqs += vec(s, host::cpu::LOCAL_TIMER_VECTOR);
     res_irqs += vec(s, host::cpu::RESCHEDULE_VECTOR);
     hrt_irqs += vec(s, host::cpu::HRTIMER_VECTOR);
     const auto& sd = stack.softnet(c->id());
+    nlohmann::ordered_json irqs = {{"eth0", nic_irqs(s)},
+                                   {"LOC", vec(s, host::cpu::LOCAL_TIMER_VECTOR)},
+                                   {"RES", vec(s, host::cpu::RESCHEDULE_VECTOR)}};
+    if (nq > 1)
+      for (unsigned q = 0; q < nq; ++q) irqs["eth0-rx-" + std::to_string(q)] = vec(s, eth0 + q);
     per_cpu.push_back(
         {{"cpu", c->id()},
          {"cpu_ns", t},
-         {"interrupts",
-          {{"eth0", vec(s, eth0)},
-           {"LOC", vec(s, host::cpu::LOCAL_TIMER_VECTOR)},
-           {"RES", vec(s, host::cpu::RESCHEDULE_VECTOR)}}},
+         {"interrupts", irqs},
          {"softirqs", {{"NET_RX", s.softirqs[host::NET_RX_SOFTIRQ]}}},
          {"softnet",
           {{"processed", sd.processed}, {"dropped", sd.dropped}, {"time_squeeze", sd.time_squeeze}}},
@@ -99,11 +122,13 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
   for (size_t c = 0; c < host::cpu_ctx_count; ++c)
     cpu_ns[host::cpu_ctx_name(static_cast<host::cpu_ctx>(c))] = ns(cpu.time[c]);
   const auto sd = stack.softnet_total();
+  uint64_t napi_polls = 0;
+  for (unsigned q = 0; q < m_host->driver().queues(); ++q) napi_polls += m_host->driver().napi(q).polls;
   j["host"] = {
       {"cpus", m_host->cpus().size()},
       {"hardirqs", cpu.hardirqs},
       {"interrupts", {{"eth0", eth0_irqs}, {"LOC", loc_irqs}, {"RES", res_irqs}, {"HRT", hrt_irqs}}},
-      {"napi_polls", m_host->driver().napi().polls},
+      {"napi_polls", napi_polls},
       {"napi_watchdog_polls", stack.napi_watchdog_polls()},
       {"softirqs", {{"NET_RX", cpu.softirqs[host::NET_RX_SOFTIRQ]}}},
       {"softnet", {{"processed", sd.processed}, {"dropped", sd.dropped}, {"time_squeeze", sd.time_squeeze}}},

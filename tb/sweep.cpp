@@ -687,7 +687,7 @@ std::vector<std::string> expand_grid_values(const config& scratch, const std::st
   if (it == scratch.knobs().end())
     bad_input(origin + ": unknown key '" + key + "' (aliases: " + alias_list() +
               "; `nicsim knobs` lists every key)");
-  const bool numeric = it->second.type != config::kind::choice;
+  const bool numeric = it->second.type == config::kind::number || it->second.type == config::kind::integer;
   const bool integral = it->second.type == config::kind::integer;
   if (trim(spec).empty()) bad_input(origin + ": " + key + " has no values");
   std::vector<std::string> out;
@@ -919,6 +919,7 @@ const std::vector<std::string>& result_columns() {
       "drops",
       "nic.rx_missed",
       "nic.rx_no_buffer_count",
+      "nic.rx_no_dma_resources",
       "host.softnet.dropped",
       "udp.RcvbufErrors",
       "udp.NoPorts",

@@ -46,6 +46,7 @@ system_params make_system_params(const config& cfg) {
   p.nic.desc_prefetch_threshold = static_cast<unsigned>(cfg.integer("nic.desc_prefetch_threshold"));
   p.nic.desc_wb_batch = static_cast<unsigned>(cfg.integer("nic.desc_wb_batch"));
   p.nic.max_payload_bytes = static_cast<unsigned>(cfg.integer("pcie.mps"));
+  p.nic.rx_queues = static_cast<unsigned>(cfg.integer("nic.rx_queues"));
 
   p.link.gbps = cfg.number("pcie.gbps");
   p.link.latency = sc_time(cfg.number("pcie.latency_ns"), SC_NS);
@@ -81,6 +82,11 @@ system_params make_system_params(const config& cfg) {
   h.driver.napi_weight = static_cast<int>(cfg.integer("host.napi_weight"));
   h.driver.napi = cfg.text("host.napi") == "true";
   h.driver.rx_csum = cfg.text("nic.rx_csum_offload") == "true";
+  h.driver.rx_queues = p.nic.rx_queues;
+  const auto& key = cfg.text("nic.rss_key");  // validated: 80 hex digits
+  for (size_t i = 0; i < h.driver.rss_key.size(); ++i)
+    h.driver.rss_key[i] = static_cast<uint8_t>(std::stoul(key.substr(2 * i, 2), nullptr, 16));
+  h.driver.rss_udp4_l4 = cfg.text("nic.rx_flow_hash_udp4") == "sdfn";
   h.net.netdev_max_backlog = static_cast<unsigned>(cfg.integer("host.netdev_max_backlog"));
   h.app.port = static_cast<uint16_t>(cfg.integer("app.port"));
   h.app.readers = static_cast<unsigned>(cfg.integer("app.readers"));
@@ -112,7 +118,7 @@ system_top::system_top(const sc_core::sc_module_name& name, const system_params&
 
   m_traffic->sink = [this](const proto::wire_frame& f) { m_nic->mac_rx(f); };
   if (hub != nullptr) {
-    hub->set_nic_vector(params.host.driver.msi_vector);
+    hub->set_nic_vectors(params.host.driver.msi_vector, params.nic.rx_queues);
     // The verilated block's own signals, on the same time base, next to the waves.
     if (!hub->options().waves.empty())
       m_nic->moderation().trace_fst(rtl_companion_path(hub->options().waves));
@@ -164,13 +170,14 @@ system_top::ledger system_top::account() const {
   const auto& stack = m_host->stack();
   l.wire = m_traffic->frames_sent();
   l.delivered = m_host->app_totals().messages;
-  l.dropped = ns.rx_crc_errors + ns.rx_missed_errors + ns.rx_short_length_errors + ns.rx_long_length_errors;
+  l.dropped = ns.rx_crc_errors + ns.rx_missed_errors + ns.rx_short_length_errors + ns.rx_long_length_errors +
+              ns.rx_no_dma_resources;
   for (uint64_t d : stack.drops()) l.dropped += d;
   l.on_wire = m_traffic->frames_sent() - m_traffic->frames_delivered();
   // Accepted by the MAC and not yet turned into an skb: FIFO, DMA, link, ring.
   const uint64_t accepted = ns.frames_in - ns.rx_crc_errors - ns.rx_missed_errors -
                             ns.rx_short_length_errors - ns.rx_long_length_errors;
-  l.in_nic = accepted - m_host->driver().stats().rx_cleaned;
+  l.in_nic = accepted - ns.rx_no_dma_resources - m_host->driver().stats().rx_cleaned;
   l.in_host = m_host->skbs().in_use() + m_host->returning();
   l.in_flight = l.on_wire + l.in_nic + l.in_host;
   return l;

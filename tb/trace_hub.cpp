@@ -108,7 +108,7 @@ void trace_hub::finish_journey(const journey& j) {
 }
 
 void trace_hub::hardirq(unsigned vector) {
-  if (vector == m_nic_vector) m_nic_irqs_ps.push_back(now_ps());
+  if (vector >= m_nic_vector && vector - m_nic_vector < m_nic_vectors) m_nic_irqs_ps.push_back(now_ps());
 }
 
 void trace_hub::wire_frame(const proto::wire_frame& f) {

@@ -46,7 +46,11 @@ class trace_hub : public waves::observer {
   // The wire: called by the traffic source with each frame as its first bit leaves.
   void wire_frame(const proto::wire_frame& f);
   void wire_idle();
-  void set_nic_vector(unsigned v) { m_nic_vector = v; }
+  // The NIC's vectors: first, first + 1, ... (one per queue).
+  void set_nic_vectors(unsigned first, unsigned count) {
+    m_nic_vector = first;
+    m_nic_vectors = count;
+  }
 
   // Per-stage latency of delivered frames: {stage: {p50, p99, max, mean}}.
   nlohmann::ordered_json stage_latency() const;
@@ -76,7 +80,7 @@ class trace_hub : public waves::observer {
   std::vector<uint8_t> m_fates;
   std::vector<const char*> m_fate_names{"in_flight"};
   std::vector<uint64_t> m_nic_irqs_ps;
-  unsigned m_nic_vector = ~0u;
+  unsigned m_nic_vector = ~0u, m_nic_vectors = 0;
   int m_wire_track = -1;
   int m_wire_valid = -1, m_wire_seq = -1;
   bool m_finished = false;

@@ -5,6 +5,8 @@
 #include <tlm_utils/simple_target_socket.h>
 
 #include <algorithm>
+#include <array>
+#include <set>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -18,6 +20,8 @@
 #include "tlm/address_router.h"
 #include "tlm/host_memory.h"
 #include "tlm/pcie_link.h"
+#include "tb/tests/rss_reference.h"
+#include "hw/rx_frontend_rtl.h"
 
 namespace {
 
@@ -193,6 +197,79 @@ class nic_bench : public sc_core::sc_module {
     write_reg(regs::RXC_USECS, 0);
     write_reg(regs::IMS, regs::IMS_ENABLE_MASK);
     write_reg(regs::RCTL, rctl);
+  }
+
+  // ---- multi-queue: queue q's ring of up to 8 descriptors at RING_BASE + q * 0x100,
+  // over buffers 8q .. 8q + 7.
+  static constexpr unsigned Q_RING = 8;
+  uint8_t* qdesc(unsigned q, unsigned i) {
+    return mem.ptr(RING_BASE + 0x100 * q + uint64_t{i} * regs::RX_DESC_SIZE, regs::RX_DESC_SIZE);
+  }
+  uint8_t* qbuffer(unsigned q, unsigned i) { return buffer(Q_RING * q + i); }
+  // Programs queues as igb's open does: rings (no descriptor handed over yet), MSI-X
+  // vector q at APIC q with vector MSI_VECTOR + q, auto-clear and auto-mask, RSS with
+  // the default key and RETA[i] = i % queues, all causes enabled.
+  void setup_queues(unsigned queues, uint32_t mrqc) {
+    for (unsigned q = 0; q < queues; ++q) {
+      const uint32_t base = regs::RXQ_BASE(q);
+      for (unsigned i = 0; i < Q_RING; ++i) {
+        std::memset(qdesc(q, i), 0, regs::RX_DESC_SIZE);
+        const uint64_t addr = BUFFER_BASE + (Q_RING * q + i) * BUFFER_SIZE;
+        std::memcpy(qdesc(q, i) + regs::RXD_BUFFER_ADDR, &addr, 8);
+      }
+      write_reg(base + regs::RDBAL_OFF, static_cast<uint32_t>(RING_BASE + 0x100 * q));
+      write_reg(base + regs::RDBAH_OFF, 0);
+      write_reg(base + regs::RDLEN_OFF, Q_RING * regs::RX_DESC_SIZE);
+      write_reg(base + regs::RDH_OFF, 0);
+      write_reg(base + regs::RDT_OFF, 0);
+      const uint32_t entry = regs::MSIX_TABLE + regs::MSIX_ENTRY_SIZE * q;
+      write_reg(entry + 0, static_cast<uint32_t>(MSI_BASE | q << 12));
+      write_reg(entry + 4, 0);
+      write_reg(entry + 8, MSI_VECTOR + q);
+      write_reg(entry + 12, 0);
+    }
+    const uint32_t all = (1u << queues) - 1;
+    write_reg(regs::GPIE, regs::GPIE_MSIX_MODE | regs::GPIE_EIAME);
+    write_reg(regs::EIAC, all);
+    write_reg(regs::EIAM, all);
+    write_key(nicsim::hw::rss_default_key);
+    for (unsigned i = 0; i < regs::RETA_ENTRIES; ++i) set_reta(i, i % queues);
+    write_reg(regs::MRQC, mrqc);
+    write_reg(regs::RXC_USECS, 0);
+    write_reg(regs::EIMS, all);
+    write_reg(regs::RCTL, regs::RCTL_EN | regs::RCTL_SECRC);
+  }
+  void write_key(const std::array<uint8_t, 40>& key) {
+    for (unsigned i = 0; i < 10; ++i) {
+      uint32_t v = 0;
+      for (unsigned b = 0; b < 4; ++b) v |= uint32_t{key[4 * i + b]} << (8 * b);
+      write_reg(regs::RSSRK_BASE + 4 * i, v);
+    }
+  }
+  void set_reta(unsigned entry, unsigned queue) {
+    const uint32_t off = regs::RETA_BASE + 4 * (entry / 4);
+    const unsigned shift = 8 * (entry % 4);
+    write_reg(off, (read_reg(off) & ~(0xFFu << shift)) | queue << shift);
+  }
+  void hand_over(unsigned q, unsigned rdt) { write_reg(regs::RXQ_BASE(q) + regs::RDT_OFF, rdt); }
+  // Messages that arrived for queue q's vector (address APIC q, data MSI_VECTOR + q).
+  unsigned msix_count(unsigned q) {
+    unsigned n = 0;
+    for (const auto& m : msi.log) {
+      uint32_t data = 0;
+      std::memcpy(&data, m.data.data(), 4);
+      if (m.address == uint64_t{q} << 12 && data == MSI_VECTOR + q) ++n;
+    }
+    return n;
+  }
+  static proto::wire_frame flow_frame(uint32_t seq, uint16_t sport, uint16_t dport, size_t frame_bytes = 128) {
+    proto::udp_flow flow;
+    flow.src_port = sport;
+    flow.dst_port = dport;
+    proto::wire_frame f;
+    f.id = seq;
+    f.bytes = proto::build_udp_frame(flow, frame_bytes, {seq, 0});
+    return f;
   }
 
   static proto::wire_frame frame(uint32_t seq, size_t frame_bytes) {
@@ -690,6 +767,230 @@ TEST(nic_test, ics_with_enabled_cause_sends_msi) {
   sc_core::sc_start(us(5));
 
   EXPECT_EQ(bench.msi.log.size(), 1u);
+}
+
+// ---------------------------------------------------------------- multi-queue
+
+constexpr uint32_t MRQC_RSS_ALL = regs::MRQC_ENABLE_RSS | regs::MRQC_RSS_FIELD_IPV4 |
+                                  regs::MRQC_RSS_FIELD_IPV4_TCP | regs::MRQC_RSS_FIELD_IPV4_UDP;
+
+// Where RSS must send a UDP flow from the default udp_flow addresses: RETA[hash & 127].
+unsigned expected_queue(const std::array<uint8_t, 40>& key, uint16_t sport, uint16_t dport, unsigned queues,
+                        bool l4 = true) {
+  const proto::udp_flow flow;
+  const auto input = l4 ? nicsim::test::rss_input(flow.src_ip, flow.dst_ip, sport, dport)
+                        : nicsim::test::rss_input(flow.src_ip, flow.dst_ip);
+  return (nicsim::test::toeplitz(key, input) & 127) % queues;
+}
+
+nic_params queues(unsigned n) {
+  nic_params p;
+  p.rx_queues = n;
+  return p;
+}
+
+TEST(nic_test, rss_sends_each_flow_to_the_queue_reta_names_and_its_vector) {
+  constexpr unsigned Q = 4;
+  constexpr unsigned N = 16;
+  // Source ports picked by the reference hash so that each queue gets four flows.
+  std::vector<uint16_t> sport;
+  std::vector<std::vector<uint32_t>> per_queue(Q);
+  for (uint16_t p = 40000; sport.size() < N; ++p) {
+    const unsigned q = expected_queue(nicsim::hw::rss_default_key, p, 9000, Q);
+    if (per_queue[q].size() == N / Q) continue;
+    per_queue[q].push_back(static_cast<uint32_t>(sport.size()));
+    sport.push_back(p);
+  }
+
+  nic_bench bench("bench", queues(Q), [&](nic_bench& b) {
+    b.setup_queues(Q, MRQC_RSS_ALL);
+    for (unsigned q = 0; q < Q; ++q) b.hand_over(q, nic_bench::Q_RING - 1);
+    for (uint32_t k = 0; k < N; ++k) {
+      b.dut.mac_rx(nic_bench::flow_frame(k, sport[k], 9000));
+      b.wait_for(us(2));
+    }
+    b.wait_for(us(10));
+    // Each queue's ring holds exactly its flows' frames, in arrival order.
+    for (unsigned q = 0; q < Q; ++q) {
+      for (size_t i = 0; i < per_queue[q].size(); ++i) {
+        const uint32_t k = per_queue[q][i];
+        const auto f = nic_bench::flow_frame(k, sport[k], 9000);
+        EXPECT_TRUE(b.qdesc(q, static_cast<unsigned>(i))[regs::RXD_STATUS] & regs::RXD_STAT_DD) << q << "/" << i;
+        EXPECT_EQ(span(b.qbuffer(q, static_cast<unsigned>(i)), 124), span(f.bytes.data(), 124)) << q << "/" << i;
+      }
+      EXPECT_EQ(b.qdesc(q, static_cast<unsigned>(per_queue[q].size()))[regs::RXD_STATUS], 0) << q;
+      EXPECT_EQ(b.read_reg(regs::RXQ_BASE(q) + regs::RDH_OFF), per_queue[q].size()) << q;
+    }
+  });
+  sc_core::sc_start(us(80));
+
+  for (unsigned q = 0; q < Q; ++q) {
+    EXPECT_EQ(bench.dut.queue_stats(q).packets, per_queue[q].size()) << q;
+    // Each vector fires once, to its own APIC and vector, then stays masked (EIAM)
+    // because no driver re-enables it.
+    EXPECT_EQ(bench.msix_count(q), 1u) << q;
+    EXPECT_EQ(bench.dut.queue_stats(q).interrupts, 1u) << q;
+  }
+  EXPECT_EQ(bench.msi.log.size(), Q) << "no message anywhere else";
+  EXPECT_EQ(bench.dut.stats().rx_packets, N);
+}
+
+TEST(nic_test, rss_key_written_through_rssrk_moves_flows) {
+  std::array<uint8_t, 40> key{};
+  for (unsigned i = 0; i < key.size(); ++i) key[i] = static_cast<uint8_t>(0x3b * i + 0x11);
+  constexpr unsigned Q = 4;
+  constexpr unsigned N = 6;
+  unsigned moved = 0;
+  std::vector<unsigned> per_queue(Q, 0);
+  for (uint32_t k = 0; k < N; ++k) {
+    const auto sport = static_cast<uint16_t>(1000 + 3 * k);
+    const unsigned q = expected_queue(key, sport, 7000, Q);
+    moved += q != expected_queue(nicsim::hw::rss_default_key, sport, 7000, Q);
+    ++per_queue[q];
+  }
+  ASSERT_GT(moved, 0u) << "the flows must tell the two keys apart";
+
+  nic_bench bench("bench", queues(Q), [&](nic_bench& b) {
+    b.setup_queues(Q, MRQC_RSS_ALL);
+    b.write_key(key);
+    EXPECT_EQ(b.read_reg(regs::RSSRK_BASE), 0xC287'4C11u) << "key bytes 0..3, byte 0 lowest";
+    for (unsigned q = 0; q < Q; ++q) b.hand_over(q, nic_bench::Q_RING - 1);
+    for (uint32_t k = 0; k < N; ++k) {
+      b.dut.mac_rx(nic_bench::flow_frame(k, static_cast<uint16_t>(1000 + 3 * k), 7000));
+      b.wait_for(us(2));
+    }
+  });
+  sc_core::sc_start(us(40));
+  for (unsigned q = 0; q < Q; ++q) EXPECT_EQ(bench.dut.queue_stats(q).packets, per_queue[q]) << q;
+}
+
+TEST(nic_test, udp_without_the_udp4_field_hashes_addresses_only) {
+  constexpr unsigned Q = 4;
+  const unsigned q2 = expected_queue(nicsim::hw::rss_default_key, 0, 0, Q, false);
+  std::set<unsigned> spread;
+  for (uint32_t k = 0; k < 8; ++k)
+    spread.insert(expected_queue(nicsim::hw::rss_default_key, static_cast<uint16_t>(40000 + 17 * k), 9000, Q));
+  ASSERT_GT(spread.size(), 1u) << "with the ports these flows would spread";
+
+  nic_bench bench("bench", queues(Q), [&](nic_bench& b) {
+    b.setup_queues(Q, regs::MRQC_ENABLE_RSS | regs::MRQC_RSS_FIELD_IPV4 | regs::MRQC_RSS_FIELD_IPV4_TCP);
+    for (unsigned q = 0; q < Q; ++q) b.hand_over(q, nic_bench::Q_RING - 1);
+    for (uint32_t k = 0; k < 6; ++k) {
+      b.dut.mac_rx(nic_bench::flow_frame(k, static_cast<uint16_t>(40000 + 17 * k), 9000));
+      b.wait_for(us(2));
+    }
+  });
+  sc_core::sc_start(us(30));
+  for (unsigned q = 0; q < Q; ++q) EXPECT_EQ(bench.dut.queue_stats(q).packets, q == q2 ? 6u : 0u) << q;
+}
+
+TEST(nic_test, rss_off_keeps_every_frame_on_queue_0) {
+  nic_bench bench("bench", queues(2), [&](nic_bench& b) {
+    b.setup_queues(2, 0);
+    for (unsigned q = 0; q < 2; ++q) b.hand_over(q, nic_bench::Q_RING - 1);
+    for (uint32_t k = 0; k < 6; ++k) {
+      b.dut.mac_rx(nic_bench::flow_frame(k, static_cast<uint16_t>(40000 + 17 * k), 9000));
+      b.wait_for(us(2));
+    }
+  });
+  sc_core::sc_start(us(30));
+  EXPECT_EQ(bench.dut.queue_stats(0).packets, 6u);
+  EXPECT_EQ(bench.dut.queue_stats(1).packets, 0u);
+}
+
+// Two flows: one for each queue.
+std::pair<uint16_t, uint16_t> one_port_per_queue() {
+  uint16_t to[2] = {0, 0};
+  for (uint16_t sport = 1000; sport < 2000 && (to[0] == 0 || to[1] == 0); ++sport) {
+    const unsigned q = expected_queue(nicsim::hw::rss_default_key, sport, 9000, 2);
+    if (to[q] == 0) to[q] = sport;
+  }
+  return {to[0], to[1]};
+}
+
+TEST(nic_test, queue_out_of_descriptors_drops_with_drop_en_and_the_other_keeps_flowing) {
+  const auto [to0, to1] = one_port_per_queue();
+  nic_bench bench("bench", queues(2), [&, to0 = to0, to1 = to1](nic_bench& b) {
+    b.setup_queues(2, MRQC_RSS_ALL);
+    b.write_reg(regs::RXQ_BASE(1) + regs::SRRCTL_OFF, regs::SRRCTL_DROP_EN);
+    b.hand_over(0, nic_bench::Q_RING - 1);  // queue 1 gets no descriptor
+    for (uint32_t k = 0; k < 6; ++k) {
+      b.dut.mac_rx(nic_bench::flow_frame(k, k % 2 ? to1 : to0, 9000));
+      b.wait_for(us(2));
+    }
+  });
+  sc_core::sc_start(us(40));
+  const auto& s = bench.dut.stats();
+  EXPECT_EQ(bench.dut.queue_stats(0).packets, 3u);
+  EXPECT_EQ(bench.dut.queue_stats(1).drops, 3u);
+  EXPECT_EQ(s.rx_no_dma_resources, 3u);
+  EXPECT_EQ(s.rx_missed_errors, 0u);
+  EXPECT_EQ(bench.dut.frames_held(), 0u);
+}
+
+TEST(nic_test, queue_out_of_descriptors_without_drop_en_blocks_every_queue) {
+  const auto [to0, to1] = one_port_per_queue();
+  nic_bench bench("bench", queues(2), [&, to0 = to0, to1 = to1](nic_bench& b) {
+    b.setup_queues(2, MRQC_RSS_ALL);
+    b.hand_over(0, nic_bench::Q_RING - 1);
+    for (uint32_t k = 0; k < 6; ++k) {
+      b.dut.mac_rx(nic_bench::flow_frame(k, k % 2 ? to1 : to0, 9000));
+      b.wait_for(us(2));
+    }
+    // Frame 1 (queue 1) holds the head of the packet buffer, and frames 2-5 behind it.
+    EXPECT_EQ(b.dut.queue_stats(0).packets, 1u);
+    EXPECT_EQ(b.dut.frames_held(), 5u);
+    b.hand_over(1, nic_bench::Q_RING - 1);
+    b.wait_for(us(10));
+  });
+  sc_core::sc_start(us(40));
+  EXPECT_EQ(bench.dut.queue_stats(0).packets, 3u);
+  EXPECT_EQ(bench.dut.queue_stats(1).packets, 3u);
+  EXPECT_EQ(bench.dut.stats().rx_no_dma_resources, 0u);
+  EXPECT_EQ(bench.dut.stats().rx_no_buffer_count, 1u);
+}
+
+TEST(nic_test, msix_vector_masks_itself_until_the_driver_writes_eims) {
+  const auto [to0, to1] = one_port_per_queue();
+  sc_time unmasked_at;
+  nic_bench bench("bench", queues(2), [&, to0 = to0, to1 = to1](nic_bench& b) {
+    b.setup_queues(2, MRQC_RSS_ALL);
+    for (unsigned q = 0; q < 2; ++q) b.hand_over(q, nic_bench::Q_RING - 1);
+    b.dut.mac_rx(nic_bench::flow_frame(0, to1, 9000));
+    b.wait_for(us(3));
+    EXPECT_EQ(b.msix_count(1), 1u);
+    EXPECT_EQ(b.read_reg(regs::EIMS), 0x1u) << "EIAM cleared queue 1's enable";
+    EXPECT_EQ(b.read_reg(regs::EICR), 0u) << "EIAC cleared its cause";
+    b.dut.mac_rx(nic_bench::flow_frame(1, to1, 9000));
+    b.dut.mac_rx(nic_bench::flow_frame(2, to0, 9000));
+    b.wait_for(us(5));
+    EXPECT_EQ(b.msix_count(1), 1u) << "queue 1 is masked";
+    EXPECT_EQ(b.msix_count(0), 1u) << "queue 0 is not";
+    unmasked_at = sc_core::sc_time_stamp();
+    b.write_reg(regs::EIMS, 0x2);  // igb_ring_irq_enable
+    b.wait_for(us(3));
+  });
+  sc_core::sc_start(us(20));
+  ASSERT_EQ(bench.msix_count(1), 2u);
+  EXPECT_GT(bench.msi.log.back().at, unmasked_at);
+}
+
+TEST(nic_test, masked_msix_table_entry_holds_its_message_until_unmasked) {
+  const auto [to0, to1] = one_port_per_queue();
+  (void)to0;
+  nic_bench bench("bench", queues(2), [&, to1 = to1](nic_bench& b) {
+    b.setup_queues(2, MRQC_RSS_ALL);
+    const uint32_t ctrl = regs::MSIX_TABLE + regs::MSIX_ENTRY_SIZE * 1 + 12;
+    b.write_reg(ctrl, regs::MSIX_VECTOR_CTRL_MASKED);
+    for (unsigned q = 0; q < 2; ++q) b.hand_over(q, nic_bench::Q_RING - 1);
+    b.dut.mac_rx(nic_bench::flow_frame(0, to1, 9000));
+    b.wait_for(us(5));
+    EXPECT_EQ(b.msi.log.size(), 0u) << "the vector is masked: the message waits (its PBA bit)";
+    b.write_reg(ctrl, 0);
+    b.wait_for(us(2));
+    EXPECT_EQ(b.msix_count(1), 1u);
+  });
+  sc_core::sc_start(us(20));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "hw/rx_frontend_rtl.h"
+#include "tb/tests/rss_reference.h"
 #include "proto/checksum.h"
 #include "proto/frame.h"
 
@@ -17,6 +18,8 @@ using nicsim::hw::rx_status;
 using namespace nicsim::proto;
 
 using bytes = std::vector<uint8_t>;
+using nicsim::test::rss_input;
+using nicsim::test::toeplitz;
 
 constexpr uint16_t ETH_P_ARP = 0x0806;
 constexpr size_t TCP_HLEN = 20;
@@ -121,38 +124,6 @@ bytes tcp_frame(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, size
   p.proto = IPPROTO_TCP;
   p.l4 = tcp_segment(p, sport, dport, counting_payload(payload_len));
   return build_ipv4_frame(p);
-}
-
-// Reference Toeplitz hash, as in the Microsoft RSS specification.
-uint32_t toeplitz(const std::array<uint8_t, 40>& key, const bytes& input) {
-  uint32_t result = 0;
-  uint64_t window = get_be64(key.data());  // key bits [0, 64) of the sliding window
-  size_t next_key_byte = 8;
-  for (uint8_t byte : input) {
-    for (int bit = 7; bit >= 0; --bit) {
-      if (byte >> bit & 1) result ^= static_cast<uint32_t>(window >> 32);
-      window <<= 1;
-    }
-    // Refill the low byte that the eight shifts emptied.
-    window |= next_key_byte < key.size() ? key[next_key_byte] : 0;
-    ++next_key_byte;
-  }
-  return result;
-}
-
-bytes rss_input(uint32_t src, uint32_t dst) {
-  bytes in(8);
-  put_be32(&in[0], src);
-  put_be32(&in[4], dst);
-  return in;
-}
-
-bytes rss_input(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport) {
-  bytes in = rss_input(src, dst);
-  in.resize(12);
-  put_be16(&in[8], sport);
-  put_be16(&in[10], dport);
-  return in;
 }
 
 // "Verifying the RSS Hash Calculation", Microsoft RSS documentation, IPv4 table.
