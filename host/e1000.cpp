@@ -56,7 +56,8 @@ e1000_adapter::e1000_adapter(const sc_core::sc_module_name& name, const e1000_pa
     ring.irq_cpu = irq_cpus[q];
     ring.vector = params.msi_vector + q;
     // igb names its vectors <dev>-rx-<n>; one queue keeps the e1000's single "eth0".
-    ring.napi.name = params.rx_queues == 1 ? std::string(this->name()) : std::string(this->name()) + "-rx-" + std::to_string(q);
+    ring.napi.name = params.rx_queues == 1 ? std::string(this->name())
+                                           : std::string(this->name()) + "-rx-" + std::to_string(q);
     ring.napi.weight = params.napi_weight;
     ring.napi.poll_name = params.rx_queues == 1 ? "e1000_clean" : "igb_poll";
     m_stack.napi_observe(ring.napi);

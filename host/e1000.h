@@ -61,8 +61,8 @@ struct e1000_stats {
 // One RX queue as the driver sees it (igb_ring plus its q_vector).
 struct e1000_rx_ring {
   unsigned index = 0;
-  uint64_t dma = 0;        // descriptor ring in host memory
-  uint8_t* desc = nullptr;  // the same, as the CPU sees it
+  uint64_t dma = 0;                   // descriptor ring in host memory
+  uint8_t* desc = nullptr;            // the same, as the CPU sees it
   std::vector<uint64_t> buffer_info;  // per slot: the buffer posted there, 0 if none
   unsigned next_to_use = 0;
   unsigned next_to_clean = 0;
@@ -80,8 +80,9 @@ class e1000_adapter : public sc_core::sc_module {
   tlm_utils::simple_initiator_socket<e1000_adapter> mmio;  // the CPU's uncached path to BAR0
 
   // irq_cpus[n]: the CPU queue n's interrupt is routed to; one per queue.
-  e1000_adapter(const sc_core::sc_module_name& name, const e1000_params& params, const std::vector<cpu*>& irq_cpus,
-                netstack& stack, tlm::host_memory& mem, rx_buffer_pool& buffers, skb_cache& skbs, uint64_t bar0);
+  e1000_adapter(const sc_core::sc_module_name& name, const e1000_params& params,
+                const std::vector<cpu*>& irq_cpus, netstack& stack, tlm::host_memory& mem,
+                rx_buffer_pool& buffers, skb_cache& skbs, uint64_t bar0);
 
   // From a task context: program the NIC and post buffers (e1000_open + e1000_configure_rx).
   void e1000_open();

@@ -34,7 +34,8 @@ unsigned host_rx_buffers(const host_params& p) {
   const uint64_t truesize = p.driver.rx_buffer_len + 576;
   // Every place a buffer can wait: the ring, the per-CPU backlog, the socket
   // (which may overshoot its rcvbuf by one skb), and skbs in processing.
-  return static_cast<unsigned>(p.driver.rx_queues * p.driver.rx_ring_size + p.cpus * p.net.netdev_max_backlog + 1 +
+  return static_cast<unsigned>(p.driver.rx_queues * p.driver.rx_ring_size +
+                               p.cpus * p.net.netdev_max_backlog + 1 +
                                p.sockets * 2 * (p.app.rcvbuf_bytes / truesize + 1) + 64);
 }
 
@@ -64,11 +65,13 @@ host_system::host_system(const sc_core::sc_module_name& name, const host_params&
   e1000_params driver = params.driver;
   driver.msi_address = apic::MSI_BASE | (uint64_t{params.irq_cpu} << 12);  // destination APIC ID
   std::vector<cpu*> irq_cpus;
-  for (unsigned q = 0; q < driver.rx_queues; ++q) irq_cpus.push_back(all.at((params.irq_cpu + q) % params.cpus));
+  for (unsigned q = 0; q < driver.rx_queues; ++q)
+    irq_cpus.push_back(all.at((params.irq_cpu + q) % params.cpus));
   if (driver.ring_dma + driver.rx_queues * e1000_ring_bytes(driver.rx_ring_size) > params.rx_buffer_base)
     throw std::invalid_argument("host: " + std::to_string(driver.rx_queues) + " rings of " +
                                 std::to_string(driver.rx_ring_size) + " descriptors overlap the RX buffers");
-  m_driver = std::make_unique<e1000_adapter>("eth0", driver, irq_cpus, *m_stack, mem, *m_buffers, m_skbs, nic_bar0);
+  m_driver =
+      std::make_unique<e1000_adapter>("eth0", driver, irq_cpus, *m_stack, mem, *m_buffers, m_skbs, nic_bar0);
   // Boot: a kernel thread opens the device (ip link set eth0 up), then exits.
   boot.kthread_create("kworker/0:0", [this] {
     cpu::this_cpu().current()->in_kernel = true;

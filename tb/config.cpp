@@ -24,7 +24,7 @@ config::config() {
       "frames per back-to-back burst (burst)");
   add("traffic.dst_port", kind::integer, 1, 65535, "9000", "", "UDP destination port");
   add("traffic.flows", kind::integer, 1, 1024, "1", "flows",
-      "UDP flows: frame i goes to dst_port + i % flows (round robin)");
+      "UDP flows, round robin: frame i belongs to flow k = i % flows, from src_port + k to dst_port + k");
   add("traffic.corrupt", kind::choice, 0, 0, "none", "",
       "damage every corrupt_every-th frame: its FCS, IPv4 header checksum or UDP checksum",
       {"none", "fcs", "ip_csum", "udp_csum"});
@@ -229,6 +229,10 @@ void config::validate() const {
   if (text("nic.rx_csum_offload") == "true" && text("nic.rtl_frontend") == "false")
     throw config_error(
         "nic.rx_csum_offload = true needs nic.rtl_frontend = true (the front end does the checking)");
+  for (const char* port : {"traffic.src_port", "traffic.dst_port"})
+    if (integer(port) + integer("traffic.flows") - 1 > 65535)
+      throw config_error(std::string(port) + " = " + text(port) +
+                         " with traffic.flows = " + text("traffic.flows") + " runs past port 65535");
   if (integer("nic.rx_queues") > 1 && text("nic.rtl_frontend") == "false")
     throw config_error("nic.rx_queues = " + text("nic.rx_queues") +
                        " needs nic.rtl_frontend = true (the front end computes the RSS hash)");

@@ -81,6 +81,8 @@ void traffic_source::run() {
     f.id = i;
     f.first_bit_ps = sc_core::sc_time_stamp().value();
     proto::udp_flow flow = m_params.flow;
+    // Flow k is its own 4-tuple: src_port + k to dst_port + k (so RSS can tell flows apart).
+    flow.src_port = static_cast<uint16_t>(flow.src_port + i % m_params.flows);
     flow.dst_port = static_cast<uint16_t>(flow.dst_port + i % m_params.flows);
     f.bytes = proto::build_udp_frame(flow, m_params.frame_bytes, stamp);
     if (m_params.corrupt != traffic_params::none && m_params.corrupt_every &&

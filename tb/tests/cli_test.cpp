@@ -102,6 +102,50 @@ TEST(cli, non_numeric_value_is_rejected) {
   EXPECT_NE(o.output.find("nic.rx_ring_size"), std::string::npos) << o.output;
 }
 
+TEST(cli, multi_queue_knobs_reject_what_the_hardware_cannot_do) {
+  struct bad {
+    const char* set;
+    const char* message;
+  };
+  for (const bad& b : {
+           bad{"nic.rx_queues=17", "nic.rx_queues = 17 is out of range [1, 16]"},
+           bad{"nic.rss_key=6d:5a:56", "nic.rss_key has 3 bytes, needs exactly 40"},
+           bad{"nic.rss_key=6d5a56da255b0ec24167253d43a38fb0d0ca2bcbae7b30b477cb2da38030f20c6a42b73bbeac01fz",
+               "nic.rss_key = '6d5a"},
+           bad{"nic.rx_flow_hash_udp4=sdf", "is not one of sd|sdfn"},
+           bad{"nic.rx_queues=2 --set nic.rtl_frontend=false", "needs nic.rtl_frontend = true"},
+           bad{"nic.rx_queues=2 --set host.napi=false", "needs host.napi = true"},
+           bad{"traffic.flows=100 --set traffic.src_port=65500",
+               "traffic.src_port = 65500 with traffic.flows = 100"},
+       }) {
+    const auto o = run_cli(std::string("run --set ") + b.set);
+    EXPECT_EQ(o.status, 2) << b.set;
+    EXPECT_NE(o.output.find(b.message), std::string::npos) << b.set << ": " << o.output;
+  }
+}
+
+TEST(cli, rss_key_accepts_ethtool_colons_and_a_different_key_moves_flows) {
+  const std::string base =
+      "run --quiet --set nic.rx_queues=4 --set traffic.flows=16 --set app.sockets=16 "
+      "--set nic.rx_flow_hash_udp4=sdfn --set traffic.count=160 --set sim.duration_us=2000 --json ";
+  const auto a = scratch("key_default.json"), b = scratch("key_other.json");
+  ASSERT_EQ(run_cli(base + a).status, 0);
+  // An all-zero key hashes every flow to 0, so RETA[0] (queue 0) takes them all.
+  std::string key = "00";
+  for (int i = 1; i < 40; ++i) key += ":00";
+  ASSERT_EQ(run_cli(base + b + " --set nic.rss_key=" + key).status, 0);
+  const auto ja = read_json(a), jb = read_json(b);
+  std::vector<uint64_t> qa, qb;
+  for (int q = 0; q < 4; ++q) {
+    qa.push_back(ja["nic"]["rx_queue_" + std::to_string(q) + "_packets"]);
+    qb.push_back(jb["nic"]["rx_queue_" + std::to_string(q) + "_packets"]);
+  }
+  EXPECT_EQ(qa, (std::vector<uint64_t>{40, 40, 40, 40})) << "the default key spreads these 16 flows evenly";
+  EXPECT_EQ(qb, (std::vector<uint64_t>{160, 0, 0, 0}));
+  EXPECT_EQ(jb["config"]["nic.rss_key"].get<std::string>().size(), 80u) << "kept as plain hex digits";
+  EXPECT_EQ(jb["app"]["messages"], 160u);
+}
+
 TEST(cli, malformed_scenario_names_file_and_line) {
   const auto path = scratch("bad.yaml");
   write(path, "traffic:\n  rate_gbps: 1\n   frame_bytes: [\n");

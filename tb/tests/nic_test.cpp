@@ -6,22 +6,22 @@
 
 #include <algorithm>
 #include <array>
-#include <set>
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <set>
 #include <systemc>
 #include <tlm>
 #include <utility>
 #include <vector>
 
 #include "hw/nic_regs.h"
+#include "hw/rx_frontend_rtl.h"
 #include "proto/frame.h"
+#include "tb/tests/rss_reference.h"
 #include "tlm/address_router.h"
 #include "tlm/host_memory.h"
 #include "tlm/pcie_link.h"
-#include "tb/tests/rss_reference.h"
-#include "hw/rx_frontend_rtl.h"
 
 namespace {
 
@@ -262,7 +262,8 @@ class nic_bench : public sc_core::sc_module {
     }
     return n;
   }
-  static proto::wire_frame flow_frame(uint32_t seq, uint16_t sport, uint16_t dport, size_t frame_bytes = 128) {
+  static proto::wire_frame flow_frame(uint32_t seq, uint16_t sport, uint16_t dport,
+                                      size_t frame_bytes = 128) {
     proto::udp_flow flow;
     flow.src_port = sport;
     flow.dst_port = dport;
@@ -815,8 +816,10 @@ TEST(nic_test, rss_sends_each_flow_to_the_queue_reta_names_and_its_vector) {
       for (size_t i = 0; i < per_queue[q].size(); ++i) {
         const uint32_t k = per_queue[q][i];
         const auto f = nic_bench::flow_frame(k, sport[k], 9000);
-        EXPECT_TRUE(b.qdesc(q, static_cast<unsigned>(i))[regs::RXD_STATUS] & regs::RXD_STAT_DD) << q << "/" << i;
-        EXPECT_EQ(span(b.qbuffer(q, static_cast<unsigned>(i)), 124), span(f.bytes.data(), 124)) << q << "/" << i;
+        EXPECT_TRUE(b.qdesc(q, static_cast<unsigned>(i))[regs::RXD_STATUS] & regs::RXD_STAT_DD)
+            << q << "/" << i;
+        EXPECT_EQ(span(b.qbuffer(q, static_cast<unsigned>(i)), 124), span(f.bytes.data(), 124))
+            << q << "/" << i;
       }
       EXPECT_EQ(b.qdesc(q, static_cast<unsigned>(per_queue[q].size()))[regs::RXD_STATUS], 0) << q;
       EXPECT_EQ(b.read_reg(regs::RXQ_BASE(q) + regs::RDH_OFF), per_queue[q].size()) << q;
@@ -869,7 +872,8 @@ TEST(nic_test, udp_without_the_udp4_field_hashes_addresses_only) {
   const unsigned q2 = expected_queue(nicsim::hw::rss_default_key, 0, 0, Q, false);
   std::set<unsigned> spread;
   for (uint32_t k = 0; k < 8; ++k)
-    spread.insert(expected_queue(nicsim::hw::rss_default_key, static_cast<uint16_t>(40000 + 17 * k), 9000, Q));
+    spread.insert(
+        expected_queue(nicsim::hw::rss_default_key, static_cast<uint16_t>(40000 + 17 * k), 9000, Q));
   ASSERT_GT(spread.size(), 1u) << "with the ports these flows would spread";
 
   nic_bench bench("bench", queues(Q), [&](nic_bench& b) {

@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "hw/rx_frontend_rtl.h"
-#include "tb/tests/rss_reference.h"
 #include "proto/checksum.h"
 #include "proto/frame.h"
+#include "tb/tests/rss_reference.h"
 
 namespace {
 
