@@ -43,7 +43,7 @@ e1000_adapter::e1000_adapter(const sc_core::sc_module_name& name, const e1000_pa
       m_skbs(skbs),
       m_bar0(bar0) {
   if (params.rx_queues == 0 || params.rx_queues > regs::MAX_RX_QUEUES || irq_cpus.size() != params.rx_queues)
-    throw std::invalid_argument(std::string(this->name()) + ": rx_queues must be 1.." +
+    throw std::invalid_argument(std::string(name()) + ": rx_queues must be 1.." +
                                 std::to_string(regs::MAX_RX_QUEUES) + ", with one IRQ CPU each");
   const uint64_t ring_bytes = e1000_ring_bytes(params.rx_ring_size);
   for (unsigned q = 0; q < params.rx_queues; ++q) {
@@ -56,8 +56,8 @@ e1000_adapter::e1000_adapter(const sc_core::sc_module_name& name, const e1000_pa
     ring.irq_cpu = irq_cpus[q];
     ring.vector = params.msi_vector + q;
     // igb names its vectors <dev>-rx-<n>; one queue keeps the e1000's single "eth0".
-    ring.napi.name = params.rx_queues == 1 ? std::string(this->name())
-                                           : std::string(this->name()) + "-rx-" + std::to_string(q);
+    ring.napi.name = params.rx_queues == 1 ? std::string(basename())
+                                           : std::string(basename()) + "-rx-" + std::to_string(q);
     ring.napi.weight = params.napi_weight;
     ring.napi.poll_name = params.rx_queues == 1 ? "e1000_clean" : "igb_poll";
     m_stack.napi_observe(ring.napi);
