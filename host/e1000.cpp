@@ -43,7 +43,7 @@ e1000_adapter::e1000_adapter(const sc_core::sc_module_name& name, const e1000_pa
       m_skbs(skbs),
       m_bar0(bar0) {
   if (params.rx_queues == 0 || params.rx_queues > regs::MAX_RX_QUEUES || irq_cpus.size() != params.rx_queues)
-    throw std::invalid_argument(std::string(name()) + ": rx_queues must be 1.." +
+    throw std::invalid_argument(std::string(this->name()) + ": rx_queues must be 1.." +
                                 std::to_string(regs::MAX_RX_QUEUES) + ", with one IRQ CPU each");
   const uint64_t ring_bytes = e1000_ring_bytes(params.rx_ring_size);
   for (unsigned q = 0; q < params.rx_queues; ++q) {
