@@ -225,7 +225,7 @@ void cpu::do_IRQ() {
   ++m_stats.hardirqs;
   if (m_obs) {
     m_obs->begin(m_track, "do_IRQ");
-    m_obs->hardirq(vector);
+    m_obs->hardirq(vector, m_id);
     note_ctx();
   }
   if (vector < m_stats.irq_counts.size()) ++m_stats.irq_counts[vector];

@@ -290,8 +290,10 @@ void e1000_adapter::e1000_clean_rx_irq(e1000_rx_ring& ring, int* work_done, int 
     skb->pull(std::min<unsigned>(skb->len, proto::ETH_HLEN));
     if (auto* o = cpu::this_cpu().observer()) {
       const int64_t seq = skb_frame_seq(*skb);
-      if (seq >= 0)
+      if (seq >= 0) {
         o->frame(static_cast<uint64_t>(seq), waves::frame_stage::driver_clean, cpu::this_cpu().track());
+        o->frame_cpu(static_cast<uint64_t>(seq), cpu::this_cpu().id());
+      }
     }
     d[regs::RXD_STATUS] = 0;
     if (++cleaned_count >= E1000_RX_BUFFER_WRITE) {

@@ -89,9 +89,13 @@ void trace_hub::finish_journey(const journey& j) {
     if (!b) return;
   auto T = [&j](frame_stage s) { return j.t[static_cast<size_t>(s)]; };
   const uint64_t done = T(frame_stage::dma_done), clean = T(frame_stage::driver_clean);
-  // The NIC interrupt that led to this frame's poll: the first one after its write-back.
-  auto it = std::lower_bound(m_nic_irqs_ps.begin(), m_nic_irqs_ps.end(), done);
-  const uint64_t irq = (it != m_nic_irqs_ps.end() && *it <= clean) ? *it : done;  // polled without a new IRQ
+  // The NIC interrupt that led to this frame's poll: the first one after its write-back on
+  // the CPU that cleaned it (with several queues, other queues' vectors go elsewhere).
+  static const std::vector<uint64_t> none;
+  const auto cpu = static_cast<size_t>(j.clean_cpu);
+  const auto& irqs = cpu < m_nic_irqs_ps.size() ? m_nic_irqs_ps[cpu] : none;
+  auto it = std::lower_bound(irqs.begin(), irqs.end(), done);
+  const uint64_t irq = (it != irqs.end() && *it <= clean) ? *it : done;  // polled without a new IRQ
   const uint64_t stage_end[N_SPANS] = {T(frame_stage::mac_last_bit),
                                        T(frame_stage::dma_start),
                                        done,
@@ -107,8 +111,15 @@ void trace_hub::finish_journey(const journey& j) {
   }
 }
 
-void trace_hub::hardirq(unsigned vector) {
-  if (vector >= m_nic_vector && vector - m_nic_vector < m_nic_vectors) m_nic_irqs_ps.push_back(now_ps());
+void trace_hub::hardirq(unsigned vector, int cpu) {
+  if (vector < m_nic_vector || vector - m_nic_vector >= m_nic_vectors || cpu < 0) return;
+  if (static_cast<size_t>(cpu) >= m_nic_irqs_ps.size()) m_nic_irqs_ps.resize(static_cast<size_t>(cpu) + 1);
+  m_nic_irqs_ps[static_cast<size_t>(cpu)].push_back(now_ps());
+}
+
+void trace_hub::frame_cpu(uint64_t seq, int cpu) {
+  auto it = m_open.find(seq);
+  if (it != m_open.end()) it->second.clean_cpu = cpu;
 }
 
 void trace_hub::wire_frame(const proto::wire_frame& f) {

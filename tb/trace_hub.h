@@ -41,7 +41,8 @@ class trace_hub : public waves::observer {
   void end(int track) override;
   void frame(uint64_t seq, waves::frame_stage stage, int track) override;
   void frame_dropped(uint64_t seq, const char* counter) override;
-  void hardirq(unsigned vector) override;
+  void hardirq(unsigned vector, int cpu) override;
+  void frame_cpu(uint64_t seq, int cpu) override;
 
   // The wire: called by the traffic source with each frame as its first bit leaves.
   void wire_frame(const proto::wire_frame& f);
@@ -63,6 +64,7 @@ class trace_hub : public waves::observer {
   struct journey {
     std::array<uint64_t, N_STAGES> t{};  // ps
     std::array<bool, N_STAGES> seen{};
+    int clean_cpu = 0;  // where the driver cleaned it: its interrupt came there
   };
   void finish_journey(const journey& j);
   void set_fate(uint64_t seq, const char* fate);
@@ -79,7 +81,7 @@ class trace_hub : public waves::observer {
   // Fates by sequence number, kept only when a pcap is written: an index into m_fate_names.
   std::vector<uint8_t> m_fates;
   std::vector<const char*> m_fate_names{"in_flight"};
-  std::vector<uint64_t> m_nic_irqs_ps;
+  std::vector<std::vector<uint64_t>> m_nic_irqs_ps;  // per CPU, in time order
   unsigned m_nic_vector = ~0u, m_nic_vectors = 0;
   int m_wire_track = -1;
   int m_wire_valid = -1, m_wire_seq = -1;

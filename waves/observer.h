@@ -38,8 +38,10 @@ class observer {
   // ---- a frame's journey, keyed by the sequence number it carries; track: where it happens.
   virtual void frame(uint64_t seq, frame_stage stage, int track) = 0;
   virtual void frame_dropped(uint64_t seq, const char* counter) = 0;
-  // A hard IRQ is entered for vector (the latency split needs the NIC's).
-  virtual void hardirq(unsigned vector) = 0;
+  // A hard IRQ is entered for vector on CPU cpu (the latency split needs the NIC's).
+  virtual void hardirq(unsigned vector, int cpu) = 0;
+  // Which CPU the driver cleaned frame seq on (called right after its driver_clean stage).
+  virtual void frame_cpu(uint64_t seq, int cpu) = 0;
 };
 
 // A wave signal bound to an observer; no-op without one.

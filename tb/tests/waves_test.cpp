@@ -115,6 +115,30 @@ TEST(waves, fst_shows_timer_then_irq_then_hardirq_then_softirq) {
   EXPECT_LE(rtl_irq >= msi ? rtl_irq - msi : msi - rtl_irq, 2u);  // same instant, up to the clock's ps
 }
 
+TEST(waves, each_queue_has_its_ring_moderation_vector_cpu_and_napi) {
+  // Two queues, their vectors on CPUs 0 and 1; flows 0 and 1 hash to different queues.
+  const auto fst = scratch("queues.fst");
+  ASSERT_EQ(sh(nicsim_bin() + " run --quiet --waves " + fst + burst +
+               " --set host.cpus=2 --set nic.rx_queues=2 --set nic.rx_flow_hash_udp4=sdfn"
+               " --set traffic.flows=2 --set app.sockets=2")
+                .status,
+            0);
+  const auto vcd = sh("fst2vcd " + fst);
+  ASSERT_EQ(vcd.status, 0) << vcd.output;
+  const auto c = parse_vcd(vcd.output);
+  for (const std::string q : {"", "1"}) {
+    const std::string cpu = q.empty() ? "cpu0" : "cpu1", napi = q.empty() ? "eth0-rx-0" : "eth0-rx-1";
+    const uint64_t pending = first_time(c, "nic.moderation" + q + ".pending", 0, nonzero_bits);
+    ASSERT_NE(pending, UINT64_MAX) << q;
+    const uint64_t hardirq =
+        first_time(c, cpu + ".context", pending, [](const std::string& v) { return v == "hardirq"; });
+    ASSERT_NE(hardirq, UINT64_MAX) << q;
+    EXPECT_GE(hardirq, pending + 20'000'000u) << "rx-usecs, then the vector's flight";
+    EXPECT_NE(first_time(c, "host.napi." + napi, hardirq, nonzero_bits), UINT64_MAX) << q;
+    EXPECT_NE(first_time(c, "nic.ring" + q + ".rdh", 0, nonzero_bits), UINT64_MAX) << q;
+  }
+}
+
 TEST(waves, vcd_window_and_groups_keep_only_what_was_asked) {
   const auto vcd = scratch("window.vcd");
   ASSERT_EQ(sh(nicsim_bin() + " run --quiet --waves " + vcd +
