@@ -136,6 +136,7 @@ void cpu::tick_thread() {
 
 // check_preempt_tick: the current task has had its slice, or is too far ahead.
 void cpu::scheduler_tick() {
+  trigger_load_balance();
   if (m_current->is_idle || m_runqueue.empty()) return;
   update_curr();
   const sc_time ideal = std::max(sched_latency / static_cast<double>(nr_running()), sched_min_granularity);
@@ -342,7 +343,7 @@ void cpu::wait_for_cpu(task_struct* t) {
 }
 
 void cpu::idle_loop() {
-  m_current->exec_start = sc_time_stamp();
+  m_current->exec_start = clock_task();
   resume();
   for (;;) {
     while (!m_need_resched) {
@@ -357,13 +358,37 @@ void cpu::idle_loop() {
   }
 }
 
+// rq_clock_task with CONFIG_IRQ_TIME_ACCOUNTING (as distribution kernels build it): time
+// spent in hard and soft interrupts is not charged to the task they interrupted.
+sc_time cpu::clock_task() {
+  account_until_now();
+  return sc_time_stamp() - m_stats.time[static_cast<size_t>(cpu_ctx::hardirq)] -
+         m_stats.time[static_cast<size_t>(cpu_ctx::softirq)];
+}
+
 void cpu::update_curr() {
-  const sc_time now = sc_time_stamp();
+  const sc_time now = clock_task();
   if (!m_current->is_idle) {
     m_current->vruntime += now - m_current->exec_start;
     m_current->sum_exec_runtime += now - m_current->exec_start;
   }
   m_current->exec_start = now;
+  update_min_vruntime();
+}
+
+void cpu::update_min_vruntime() {
+  bool any = false;
+  sc_time v;
+  if (!m_current->is_idle) {
+    v = m_current->vruntime;
+    any = true;
+  }
+  for (const task_struct* t : m_runqueue)
+    if (!any || t->vruntime < v) {
+      v = t->vruntime;
+      any = true;
+    }
+  if (any) m_min_vruntime = std::max(m_min_vruntime, v);
 }
 
 void cpu::enqueue(task_struct* p) {
@@ -389,6 +414,7 @@ void cpu::schedule() {
   update_curr();
   m_need_resched = false;
   if (prev->state == task_struct::TASK_RUNNING) enqueue(prev);
+  if (m_runqueue.empty()) newidle_balance();
   task_struct* next = pick_next();
   if (next == prev) return;
   if (prev->state == task_struct::TASK_RUNNING)
@@ -411,11 +437,66 @@ void cpu::schedule() {
     note_task(next, "running");
   }
   m_current = next;
+  // A wake-up that came while prev was switching out (after it was taken off the run
+  // queue, before another task became current) found it still current and only made it
+  // runnable; queue it now, as ttwu does once p->on_cpu clears, or it is lost.
+  if (prev->state == task_struct::TASK_RUNNING && !prev->on_rq && !prev->is_idle) {
+    place_entity(prev);
+    enqueue(prev);
+    check_preempt_wakeup(prev);
+  }
+  // A task another CPU queued here during the switch was checked against prev, not next:
+  // going idle with it queued would leave it there, so run the scheduler again.
+  if (next->is_idle && !m_runqueue.empty()) m_need_resched = true;
   note_ctx();
-  next->exec_start = sc_time_stamp();
+  next->exec_start = clock_task();
   next->prev_sum_exec_runtime = next->sum_exec_runtime;
   next->run_ev.notify();
   wait_for_cpu(prev);
+}
+
+// ---- load balancing, reduced to what idle CPUs get: a busy CPU's tick hands a waiting
+// task to an idle CPU (nohz idle balance), and a CPU about to go idle pulls one
+// (newidle_balance). Pinned tasks never move.
+
+task_struct* cpu::queued_migratable() const {
+  // Not one still current here (queued as prev of a switch in progress): can_migrate_task
+  // refuses a task that is on a CPU.
+  for (task_struct* t : m_runqueue)
+    if (t->allowed_cpu < 0 && !t->is_ksoftirqd && t != m_current) return t;
+  return nullptr;
+}
+
+void cpu::migrate_queued(task_struct* p, cpu* dst) {
+  m_runqueue.erase(std::find(m_runqueue.begin(), m_runqueue.end(), p));
+  p->on_rq = false;
+  update_min_vruntime();
+  dst->update_min_vruntime();
+  const sc_time lag = p->vruntime > m_min_vruntime ? p->vruntime - m_min_vruntime : SC_ZERO_TIME;
+  p->vruntime = dst->m_min_vruntime + lag;
+  ++p->migrations;
+  p->on_cpu = dst;
+  dst->enqueue(p);
+}
+
+void cpu::trigger_load_balance() {
+  for (cpu* c : m_siblings) {
+    if (c == this || !c->idle()) continue;
+    task_struct* p = queued_migratable();
+    if (p == nullptr) return;
+    migrate_queued(p, c);
+    c->m_need_resched = true;
+    smp_send_reschedule(c);
+  }
+}
+
+void cpu::newidle_balance() {
+  cpu* busiest = nullptr;
+  for (cpu* c : m_siblings)
+    if (c != this && c->queued_migratable() != nullptr &&
+        (busiest == nullptr || c->m_runqueue.size() > busiest->m_runqueue.size()))
+      busiest = c;
+  if (busiest != nullptr) busiest->migrate_queued(busiest->queued_migratable(), this);
 }
 
 void cpu::check_preempt_wakeup(task_struct* p) {
@@ -455,6 +536,14 @@ bool cpu::try_to_wake_up(task_struct* p) {
   if (p != p->on_cpu->m_current) {  // not still on its way into schedule()
     target = select_task_rq(p);
     if (target != p->on_cpu) {
+      // migrate_task_rq_fair: vruntime is relative to its run queue's min_vruntime, so
+      // a task from a busier CPU does not wait there for everyone's runtime to catch up.
+      cpu* from = p->on_cpu;
+      from->update_min_vruntime();
+      target->update_min_vruntime();
+      const sc_time lag =
+          p->vruntime > from->m_min_vruntime ? p->vruntime - from->m_min_vruntime : SC_ZERO_TIME;
+      p->vruntime = target->m_min_vruntime + lag;
       ++p->migrations;
       p->on_cpu = target;
     }

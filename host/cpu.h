@@ -159,6 +159,14 @@ class cpu : public sc_core::sc_module {
   void note_ctx();
   cpu* select_task_rq(task_struct* p);
   void place_entity(task_struct* p);
+  // cfs_rq->min_vruntime: never goes back; a migrating task's vruntime is rebased on it.
+  void update_min_vruntime();
+  sc_core::sc_time clock_task();
+  task_struct* queued_migratable() const;
+  void migrate_queued(task_struct* p, cpu* dst);
+  void trigger_load_balance();
+  void newidle_balance();
+  sc_core::sc_time m_min_vruntime{sc_core::SC_ZERO_TIME};
   void smp_send_reschedule(cpu* target);
   void ipi_method();
   void hrtimer_method();

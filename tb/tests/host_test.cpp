@@ -337,3 +337,73 @@ TEST(host_cpu, scheduler_tick_shares_the_cpu_between_two_busy_tasks) {
   EXPECT_NEAR(ta / (ta + tb), 0.5, 0.1);  // CFS: equal weights, equal shares
   EXPECT_GT(a->nivcsw + b->nivcsw, 5u);   // by preemption at the tick, not by blocking
 }
+
+TEST(host_cpu, irq_time_is_not_charged_to_the_interrupted_task) {
+  // CONFIG_IRQ_TIME_ACCOUNTING: the task's runtime (and so its vruntime) leaves out the
+  // hard IRQ that interrupted it.
+  cpu c("cpu", 0, costs());
+  c.request_irq(0x30, [&](unsigned) { c.charge(sc_time(50, SC_US)); });
+  sc_time ran;
+  task_struct* t = c.kthread_create("worker", [&] {
+    const sc_time before = c.current()->sum_exec_runtime;
+    c.charge(sc_time(100, SC_US));
+    c.schedule();  // nothing else to run: returns, after accounting the runtime
+    ran = c.current()->sum_exec_runtime - before;
+    sleep_forever(c);
+  });
+  raise_at(c, 0x30, sc_time(30, SC_US));
+  sc_core::sc_start(sc_time(1, sc_core::SC_MS));
+  nicsim::tb::unwind_threads();
+  EXPECT_EQ(ran, sc_time(100, SC_US));
+  EXPECT_EQ(t->vruntime, t->sum_exec_runtime);
+}
+
+TEST(host_cpu, wake_up_while_the_task_is_still_switching_out_is_not_lost) {
+  cpu c0("cpu0", 0, costs()), c1("cpu1", 1, costs());
+  const std::vector<cpu*> all{&c0, &c1};
+  c0.set_siblings(all);
+  c1.set_siblings(all);
+  task_struct* sleeper = nullptr;
+  sc_time blocked_at = sc_core::SC_ZERO_TIME;
+  bool ran_again = false;
+  sleeper = c0.kthread_create("sleeper", [&] {
+    c0.charge(sc_time(10, SC_US));
+    blocked_at = sc_core::sc_time_stamp();
+    c0.current()->state = task_struct::TASK_INTERRUPTIBLE;
+    c0.schedule();  // the switch to idle takes cost::context_switch
+    ran_again = true;
+    sleep_forever(c0);
+  });
+  c1.kthread_create("waker", [&] {
+    while (blocked_at == sc_core::SC_ZERO_TIME) c1.charge(sc_time(10, SC_NS));
+    c1.charge(costs()(cost::context_switch) / 2);  // inside the sleeper's switch
+    ASSERT_EQ(c0.current(), sleeper) << "the wake-up must land while it is still current";
+    EXPECT_TRUE(c1.try_to_wake_up(sleeper));
+    sleep_forever(c1);
+  });
+  sc_core::sc_start(sc_time(1, sc_core::SC_MS));
+  nicsim::tb::unwind_threads();
+  EXPECT_TRUE(ran_again);
+}
+
+TEST(host_cpu, idle_cpu_takes_a_waiting_task_from_a_busy_one) {
+  cpu c0("cpu0", 0, costs()), c1("cpu1", 1, costs());
+  const std::vector<cpu*> all{&c0, &c1};
+  c0.set_siblings(all);
+  c1.set_siblings(all);
+  auto busy = [] {
+    for (;;) cpu::this_cpu().charge(sc_time(100, SC_US));
+  };
+  task_struct* a = c0.kthread_create("a", busy, /*pinned=*/false);
+  task_struct* b = c0.kthread_create("b", busy, /*pinned=*/false);
+  task_struct* pinned = c0.kthread_create("pinned", busy);
+  sc_core::sc_start(sc_time(20, sc_core::SC_MS));
+  nicsim::tb::unwind_threads();
+  // c0's tick hands a waiting free task to idle c1; the pinned one stays.
+  EXPECT_EQ(pinned->on_cpu, &c0);
+  EXPECT_EQ(pinned->migrations, 0u);
+  EXPECT_EQ((a->on_cpu == &c1) + (b->on_cpu == &c1), 1);
+  EXPECT_GT(c1.stats().time[static_cast<size_t>(cpu_ctx::system)] +
+                c1.stats().time[static_cast<size_t>(cpu_ctx::user)],
+            sc_time(15, sc_core::SC_MS));
+}
