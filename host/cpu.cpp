@@ -180,6 +180,12 @@ void cpu::charge(sc_time t) {
   while (t > SC_ZERO_TIME) {
     if (m_irqs_off == 0 && !m_irq_pending.empty()) {
       do_IRQ();
+      // Preempted at irq_exit and since moved by load balancing: the rest of the work
+      // runs on the CPU the task is on now.
+      if (s_this != this) {
+        s_this->charge(t);
+        return;
+      }
       continue;
     }
     const sc_time start = sc_time_stamp();
@@ -571,7 +577,13 @@ void cpu::syscall_enter() {
 
 void cpu::syscall_exit() {
   // exit_to_user_mode_loop: reschedule before returning to user space.
-  while (m_need_resched) schedule();
+  while (m_need_resched) {
+    schedule();
+    if (s_this != this) {  // it was moved while preempted: return from the CPU it is on now
+      s_this->syscall_exit();
+      return;
+    }
+  }
   account_until_now();
   m_current->in_kernel = false;
   note_ctx();

@@ -391,19 +391,36 @@ TEST(host_cpu, idle_cpu_takes_a_waiting_task_from_a_busy_one) {
   const std::vector<cpu*> all{&c0, &c1};
   c0.set_siblings(all);
   c1.set_siblings(all);
-  auto busy = [] {
-    for (;;) cpu::this_cpu().charge(sc_time(100, SC_US));
+  // Each task checks, after every stretch of work, that the CPU it runs on has it as
+  // current: a task preempted inside charge() and moved must finish it on its new CPU.
+  int confused = 0;
+  auto busy = [&confused](const std::string& comm) {
+    return [&confused, comm] {
+      for (;;) {
+        cpu::this_cpu().charge(sc_time(100, SC_US));
+        if (cpu::this_cpu().current()->comm != comm) ++confused;
+      }
+    };
   };
-  task_struct* a = c0.kthread_create("a", busy, /*pinned=*/false);
-  task_struct* b = c0.kthread_create("b", busy, /*pinned=*/false);
-  task_struct* pinned = c0.kthread_create("pinned", busy);
+  task_struct* a = c0.kthread_create("a", busy("a"), /*pinned=*/false);
+  task_struct* b = c0.kthread_create("b", busy("b"), /*pinned=*/false);
+  task_struct* pinned = c0.kthread_create("pinned", busy("pinned"));
+  // c1 is busy for the first 5 ms, so a and b have both been preempted on c0 when it
+  // frees up and pulls one of them.
+  c1.kthread_create("first", [&c1] {
+    c1.charge(sc_time(5, sc_core::SC_MS));
+    sleep_forever(c1);
+  });
   sc_core::sc_start(sc_time(20, sc_core::SC_MS));
   nicsim::tb::unwind_threads();
   // c0's tick hands a waiting free task to idle c1; the pinned one stays.
   EXPECT_EQ(pinned->on_cpu, &c0);
   EXPECT_EQ(pinned->migrations, 0u);
   EXPECT_EQ((a->on_cpu == &c1) + (b->on_cpu == &c1), 1);
+  EXPECT_GT(a->nivcsw, 0u);
+  EXPECT_GT(b->nivcsw, 0u);
+  EXPECT_EQ(confused, 0);
   EXPECT_GT(c1.stats().time[static_cast<size_t>(cpu_ctx::system)] +
                 c1.stats().time[static_cast<size_t>(cpu_ctx::user)],
-            sc_time(15, sc_core::SC_MS));
+            sc_time(19, sc_core::SC_MS));
 }
