@@ -44,6 +44,10 @@ const std::vector<workload>& workloads() {
        {"sim.duration_us=20000"},
        true},
       {"idle_100ms", "one frame, then 100 ms of idle link", {"traffic.count=1", "sim.duration_us=100000"}},
+      {"rss4_8gbps",
+       "4 RX queues on 4 CPUs, 8 UDP flows of 512 B at 8 Gb/s, 20 ms",
+       {"host.cpus=4", "nic.rx_queues=4", "nic.rx_flow_hash_udp4=sdfn", "traffic.flows=8", "app.sockets=8",
+        "app.pinned=false", "traffic.rate_gbps=8", "sim.duration_us=20000"}},
   };
   return w;
 }
