@@ -124,8 +124,10 @@ nic::nic(const sc_core::sc_module_name& name, const nic_params& params)
 
   // ---- Multi-queue: extended interrupts, RSS.
   const uint32_t queue_bits = m_params.rx_queues >= 32 ? ~0u : (1u << m_params.rx_queues) - 1;
-  m_regs.add("GPIE", GPIE, 0, reader(m_gpie),
-             [this](uint32_t v) { m_gpie = v & (GPIE_MSIX_MODE | GPIE_EIAME); });
+  m_regs.add("GPIE", GPIE, 0, reader(m_gpie), [this](uint32_t v) {
+    m_gpie = v & (GPIE_MSIX_MODE | GPIE_EIAME);
+    sync_queue_masks();  // EIMS or IMS now decides
+  });
   m_regs.add("EICR", EICR, 0, read_clear(m_eicr), [this](uint32_t v) { m_eicr &= ~v; });
   m_regs.add(
       "EICS", EICS, 0, [this] { return m_eicr; },
@@ -135,10 +137,21 @@ nic::nic(const sc_core::sc_module_name& name, const nic_params& params)
         for (auto& q : m_q)
           if (v & m_eims & (1u << q->index)) queue_irq(*q);
       });
-  m_regs.add("EIMS", EIMS, 0, reader(m_eims),
-             [this, queue_bits](uint32_t v) { set_queue_masks(m_eims | (v & queue_bits)); });
+  // As IMS does for RXT0, every EIMS write of a bit unmasks (in arm mode: re-arms) that queue.
+  m_regs.add("EIMS", EIMS, 0, reader(m_eims), [this, queue_bits](uint32_t v) {
+    m_eims |= v & queue_bits;
+    if (msix_mode())
+      for (auto& q : m_q)
+        if (v & (1u << q->index)) q->moderation->unmask();
+  });
   m_regs.add(
-      "EIMC", EIMC, 0, [] { return 0u; }, [this](uint32_t v) { set_queue_masks(m_eims & ~v); });
+      "EIMC", EIMC, 0, [] { return 0u; },
+      [this, queue_bits](uint32_t v) {
+        m_eims &= ~(v & queue_bits);
+        if (msix_mode())
+          for (auto& q : m_q)
+            if (v & (1u << q->index)) q->moderation->mask();
+      });
   m_regs.add("EIAC", EIAC, 0, reader(m_eiac), [this, queue_bits](uint32_t v) { m_eiac = v & queue_bits; });
   m_regs.add("EIAM", EIAM, 0, reader(m_eiam), [this, queue_bits](uint32_t v) { m_eiam = v & queue_bits; });
   m_regs.add("MRQC", MRQC, 0, reader(m_mrqc), [this](uint32_t v) {
@@ -185,12 +198,16 @@ void nic::add_queue_registers(rx_queue& q) {
   m_regs.add("RDBAH" + sfx, base + RDBAH_OFF, 0, reader(q.rdbah), [qp](uint32_t v) { qp->rdbah = v; });
   m_regs.add("RDLEN" + sfx, base + RDLEN_OFF, 0, reader(q.rdlen),
              [qp](uint32_t v) { qp->rdlen = v & 0xFFF80u; });
-  m_regs.add("SRRCTL" + sfx, base + SRRCTL_OFF, 0, reader(q.srrctl),
-             [qp](uint32_t v) { qp->srrctl = v & SRRCTL_DROP_EN; });
-  m_regs.add("RDH" + sfx, base + RDH_OFF, 0, reader(q.rdh), [qp](uint32_t v) {
+  m_regs.add("SRRCTL" + sfx, base + SRRCTL_OFF, 0, reader(q.srrctl), [this, qp](uint32_t v) {
+    qp->srrctl = v & SRRCTL_DROP_EN;
+    m_tail_ev.notify(SC_ZERO_TIME);  // a frame waiting for this queue may now be dropped
+  });
+  m_regs.add("RDH" + sfx, base + RDH_OFF, 0, reader(q.rdh), [this, qp](uint32_t v) {
     qp->rdh = v;
     qp->next_fetch = v;
     qp->desc_cache.clear();
+    ++qp->fetch_generation;  // a descriptor read in flight lands in a cache that no longer is
+    m_tail_ev.notify(SC_ZERO_TIME);
   });
   m_regs.add("RDT" + sfx, base + RDT_OFF, 0, reader(q.rdt), [this, qp](uint32_t v) {
     qp->rdt = qp->ring_size() ? v % qp->ring_size() : 0;
@@ -210,7 +227,7 @@ void nic::add_queue_registers(rx_queue& q) {
                // Unmasking a vector with its pending bit set sends the message then.
                if (!(qp->msix_ctrl & MSIX_VECTOR_CTRL_MASKED) && qp->msix_pending) {
                  qp->msix_pending = false;
-                 send_msix(*qp);
+                 fire_msix(*qp);
                }
              });
 }
@@ -378,11 +395,13 @@ bool nic::fetch_descriptors(rx_queue& q, sc_time& local) {
   if (available == 0) return false;
   // Fetch up to a batch, never across the end of the ring in one read.
   const uint32_t count = std::min({available, m_params.desc_fetch_batch, n - q.next_fetch});
+  const uint32_t start = q.next_fetch;
+  const uint64_t generation = q.fetch_generation;
   std::vector<uint8_t>& buf = q.desc_fetch_buf;  // a member: the read suspends this thread
   buf.resize(count * regs::RX_DESC_SIZE);
   ::tlm::tlm_generic_payload t;
   t.set_command(::tlm::TLM_READ_COMMAND);
-  t.set_address(q.ring_base() + uint64_t{q.next_fetch} * regs::RX_DESC_SIZE);
+  t.set_address(q.ring_base() + uint64_t{start} * regs::RX_DESC_SIZE);
   t.set_data_ptr(buf.data());
   t.set_data_length(static_cast<unsigned>(buf.size()));
   t.set_streaming_width(static_cast<unsigned>(buf.size()));
@@ -401,12 +420,13 @@ bool nic::fetch_descriptors(rx_queue& q, sc_time& local) {
   }
   if (t.is_response_error())
     SC_REPORT_ERROR(name(), ("descriptor fetch failed: " + t.get_response_string()).c_str());
+  if (generation != q.fetch_generation) return false;  // RDH was rewritten meanwhile: drop the stale read
   for (uint32_t i = 0; i < count; ++i) {
     uint64_t addr = 0;
     std::memcpy(&addr, buf.data() + i * regs::RX_DESC_SIZE + regs::RXD_BUFFER_ADDR, 8);
     q.desc_cache.push_back(addr);
   }
-  q.next_fetch = (q.next_fetch + count) % n;
+  q.next_fetch = (start + count) % n;
   return true;
 }
 
@@ -470,6 +490,11 @@ void nic::flush_writebacks(rx_queue& q, sc_time& local) {
   q.wb_ids.clear();
 }
 
+void nic::flush_all_writebacks(sc_time& local) {
+  for (auto& q : m_q)
+    if (q->wb_count != 0) flush_writebacks(*q, local);
+}
+
 void nic::rx_dma_thread() {
   sc_time local = SC_ZERO_TIME;
   for (;;) {
@@ -480,6 +505,10 @@ void nic::rx_dma_thread() {
     while (q.desc_cache.empty()) {
       sc_core::wait(local);  // sync before a non-posted read or a wait
       local = SC_ZERO_TIME;
+      if (!(m_rctl & regs::RCTL_EN)) {  // receiver off: frames wait in the FIFO
+        sc_core::wait(m_tail_ev);
+        continue;
+      }
       if (descriptors_available(q) == 0) {
         // SRRCTL.DROP_EN: drop rather than block every queue behind this one.
         if (q.srrctl & regs::SRRCTL_DROP_EN) {
@@ -491,8 +520,11 @@ void nic::rx_dma_thread() {
           ++m_rnbc;
           counted_no_buffer = true;
         }
+        // Descriptors done but not written back would never reach the driver while this
+        // frame waits (it may be waiting for exactly those): write every batch back first.
+        flush_all_writebacks(local);
         if (m_params.desc_prefetch_threshold > 0)
-          sc_core::wait(m_cache_ev);
+          sc_core::wait(m_cache_ev | m_tail_ev);
         else
           sc_core::wait(m_tail_ev);
         continue;
@@ -515,6 +547,8 @@ void nic::rx_dma_thread() {
       --q.fifo_frames;
       m_fifo.pop_front();
       if (m_obs) probe_ring();
+      // The flush rule of a delivered frame: its queue's batch must not outlive its frames.
+      if (q.wb_count != 0 && q.fifo_frames == 0) flush_writebacks(q, local);
       continue;
     }
     const uint64_t buffer = q.desc_cache.front();
@@ -560,15 +594,12 @@ void nic::rx_dma_thread() {
   }
 }
 
-// Masks and unmasks each queue's moderation block as its EIMS bit changes (MSI-X mode).
-void nic::set_queue_masks(uint32_t eims) {
-  const uint32_t changed = eims ^ m_eims;
-  m_eims = eims;
-  if (!msix_mode()) return;
+// Brings every queue's moderation block in line with what masks it: its EIMS bit in
+// MSI-X mode, IMS's RXT0 otherwise.
+void nic::sync_queue_masks() {
   for (auto& q : m_q) {
-    const uint32_t bit = 1u << q->index;
-    if (!(changed & bit)) continue;
-    if (eims & bit)
+    const bool enabled = msix_mode() ? ((m_eims >> q->index) & 1u) != 0 : (m_ims & regs::ICR_RXT0) != 0;
+    if (enabled)
       q->moderation->unmask();
     else
       q->moderation->mask();
@@ -577,31 +608,35 @@ void nic::set_queue_masks(uint32_t eims) {
 
 // A queue's moderation block fired: its MSI-X vector, or the one MSI.
 void nic::queue_irq(rx_queue& q) {
-  ++q.stats.interrupts;
   if (!msix_mode()) {
-    send_msi();
+    if (send_msi()) ++q.stats.interrupts;
     return;
   }
+  if (q.msix_ctrl & regs::MSIX_VECTOR_CTRL_MASKED) {
+    q.msix_pending = true;  // the PBA bit: sent when the vector is unmasked
+    return;
+  }
+  fire_msix(q);
+}
+
+// The vector's message goes out: EIAC and EIAM act now, as the message is sent.
+void nic::fire_msix(rx_queue& q) {
   const uint32_t bit = 1u << q.index;
   if (m_eiac & bit) m_eicr &= ~bit;  // auto-cleared: the driver need not read EICR
-  if ((m_gpie & regs::GPIE_EIAME) && (m_eiam & bit)) set_queue_masks(m_eims & ~bit);
-  send_msix(q);
-}
-
-void nic::send_msix(rx_queue& q) {
-  if (q.msix_ctrl & regs::MSIX_VECTOR_CTRL_MASKED) {
-    q.msix_pending = true;
-    return;
+  if ((m_gpie & regs::GPIE_EIAME) && (m_eiam & bit)) {
+    m_eims &= ~bit;  // auto-masked until the driver writes EIMS
+    q.moderation->mask();
   }
-  post_message((static_cast<uint64_t>(q.msix_addr_hi) << 32) | q.msix_addr_lo, q.msix_data);
+  if (post_message((static_cast<uint64_t>(q.msix_addr_hi) << 32) | q.msix_addr_lo, q.msix_data))
+    ++q.stats.interrupts;
 }
 
-void nic::send_msi() {
-  post_message((static_cast<uint64_t>(m_msi_addr_hi) << 32) | m_msi_addr_lo, m_msi_data);
+bool nic::send_msi() {
+  return post_message((static_cast<uint64_t>(m_msi_addr_hi) << 32) | m_msi_addr_lo, m_msi_data);
 }
 
-void nic::post_message(uint64_t addr, uint32_t data) {
-  if (addr == 0) return;  // not configured by the driver yet
+bool nic::post_message(uint64_t addr, uint32_t data) {
+  if (addr == 0) return false;  // not configured by the driver yet
   ++m_stats.interrupts;
   m_probe.msis(m_stats.interrupts);
   ::tlm::tlm_generic_payload t;
@@ -615,6 +650,7 @@ void nic::post_message(uint64_t addr, uint32_t data) {
   dma->b_transport(t, local);  // posted, queued behind the data it announces
   if (t.is_response_error())
     SC_REPORT_ERROR(name(), ("MSI write failed: " + t.get_response_string()).c_str());
+  return true;
 }
 
 }  // namespace nicsim::hw

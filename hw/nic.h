@@ -67,7 +67,7 @@ struct nic_queue_stats {
   uint64_t packets = 0;
   uint64_t bytes = 0;
   uint64_t drops = 0;       // RQDPC: dropped for want of a descriptor (DROP_EN)
-  uint64_t interrupts = 0;  // messages sent for this queue's cause
+  uint64_t interrupts = 0;  // messages sent for this queue's cause (a held MSI-X message counts when sent)
 };
 
 class nic : public sc_core::sc_module {
@@ -107,6 +107,7 @@ class nic : public sc_core::sc_module {
     unsigned index = 0;
     uint32_t rdbal = 0, rdbah = 0, rdlen = 0, rdh = 0, rdt = 0, srrctl = 0;
     uint32_t next_fetch = 0;              // ring index of the next descriptor to fetch
+    uint64_t fetch_generation = 0;        // bumped by an RDH write: reads in flight are stale
     std::deque<uint64_t> desc_cache;      // prefetched buffer addresses
     std::vector<uint8_t> desc_fetch_buf;  // a descriptor read lands here (the thread suspends)
     std::vector<uint8_t> wb_buf;          // descriptors done, not yet written back
@@ -135,10 +136,11 @@ class nic : public sc_core::sc_module {
   void dma_write(uint64_t addr, const uint8_t* data, unsigned len, sc_core::sc_time& local);
   unsigned rss_queue(const rx_status& st) const;
   void queue_irq(rx_queue& q);
-  void send_msi();
-  void send_msix(rx_queue& q);
-  void post_message(uint64_t addr, uint32_t data);
-  void set_queue_masks(uint32_t eims);
+  bool send_msi();
+  void fire_msix(rx_queue& q);
+  bool post_message(uint64_t addr, uint32_t data);  // false: no address programmed, nothing sent
+  void sync_queue_masks();
+  void flush_all_writebacks(sc_core::sc_time& local);
   bool msix_mode() const { return (m_gpie & regs::GPIE_MSIX_MODE) != 0; }
 
   nic_params m_params;

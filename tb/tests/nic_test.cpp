@@ -209,7 +209,7 @@ class nic_bench : public sc_core::sc_module {
   // Programs queues as igb's open does: rings (no descriptor handed over yet), MSI-X
   // vector q at APIC q with vector MSI_VECTOR + q, auto-clear and auto-mask, RSS with
   // the default key and RETA[i] = i % queues, all causes enabled.
-  void setup_queues(unsigned queues, uint32_t mrqc) {
+  void setup_queues(unsigned queues, uint32_t mrqc, uint32_t eims = ~0u) {
     for (unsigned q = 0; q < queues; ++q) {
       const uint32_t base = regs::RXQ_BASE(q);
       for (unsigned i = 0; i < Q_RING; ++i) {
@@ -236,7 +236,7 @@ class nic_bench : public sc_core::sc_module {
     for (unsigned i = 0; i < regs::RETA_ENTRIES; ++i) set_reta(i, i % queues);
     write_reg(regs::MRQC, mrqc);
     write_reg(regs::RXC_USECS, 0);
-    write_reg(regs::EIMS, all);
+    write_reg(regs::EIMS, all & eims);
     write_reg(regs::RCTL, regs::RCTL_EN | regs::RCTL_SECRC);
   }
   void write_key(const std::array<uint8_t, 40>& key) {
@@ -995,6 +995,82 @@ TEST(nic_test, masked_msix_table_entry_holds_its_message_until_unmasked) {
     EXPECT_EQ(b.msix_count(1), 1u);
   });
   sc_core::sc_start(us(20));
+}
+
+TEST(nic_test, a_write_back_batch_is_flushed_when_the_next_frame_must_wait_for_descriptors) {
+  // WTHRESH 8 on a ring where the driver can post only 7: the batch never fills, and the
+  // waiting frame needs exactly the descriptors it holds back, so it must be written back.
+  nic_params p;
+  p.desc_wb_batch = 8;
+  nic_bench bench("bench", p, [&](nic_bench& b) {
+    b.setup(8);
+    b.write_reg(regs::RDT, 7);
+    for (uint32_t k = 0; k < 9; ++k) b.dut.mac_rx(nic_bench::frame(k, 128));
+    b.wait_for(us(20));
+    for (unsigned i = 0; i < 7; ++i) EXPECT_TRUE(b.status(i) & regs::RXD_STAT_DD) << i;
+    EXPECT_EQ(b.read_reg(regs::RDH), 7u);
+    EXPECT_EQ(b.dut.frames_held(), 2u) << "two frames wait for the driver";
+  });
+  sc_core::sc_start(us(40));
+  EXPECT_EQ(bench.dut.stats().rx_desc_writebacks, 1u);
+}
+
+TEST(nic_test, a_drop_leaves_no_write_back_batch_behind) {
+  // Queue 0 has one descriptor: its first frame fills the batch (WTHRESH 8), its second is
+  // dropped (DROP_EN), and with no frame left for the queue the batch must go out.
+  const auto [to0, to1] = one_port_per_queue();
+  (void)to1;
+  nic_params p = queues(2);
+  p.desc_wb_batch = 8;
+  nic_bench bench("bench", p, [&, to0 = to0](nic_bench& b) {
+    b.setup_queues(2, MRQC_RSS_ALL);
+    b.write_reg(regs::RXQ_BASE(0) + regs::SRRCTL_OFF, regs::SRRCTL_DROP_EN);
+    b.hand_over(0, 1);
+    b.dut.mac_rx(nic_bench::flow_frame(0, to0, 9000));
+    b.dut.mac_rx(nic_bench::flow_frame(1, to0, 9000));
+    b.wait_for(us(20));
+    EXPECT_TRUE(b.qdesc(0, 0)[regs::RXD_STATUS] & regs::RXD_STAT_DD);
+    EXPECT_EQ(b.msix_count(0), 1u);
+  });
+  sc_core::sc_start(us(40));
+  EXPECT_EQ(bench.dut.queue_stats(0).packets, 1u);
+  EXPECT_EQ(bench.dut.queue_stats(0).drops, 1u);
+}
+
+TEST(nic_test, msix_mode_keeps_a_queue_quiet_until_its_eims_bit_is_set) {
+  const auto [to0, to1] = one_port_per_queue();
+  nic_bench bench("bench", queues(2), [&, to0 = to0, to1 = to1](nic_bench& b) {
+    b.setup_queues(2, MRQC_RSS_ALL, 0x1);  // EIMS: queue 0 only; queue 1's bit never set since reset
+    for (unsigned q = 0; q < 2; ++q) b.hand_over(q, nic_bench::Q_RING - 1);
+    b.dut.mac_rx(nic_bench::flow_frame(0, to1, 9000));
+    b.dut.mac_rx(nic_bench::flow_frame(1, to0, 9000));
+    b.wait_for(us(5));
+    EXPECT_EQ(b.msix_count(0), 1u);
+    EXPECT_EQ(b.msix_count(1), 0u) << "EIMS bit 1 was never set";
+    b.write_reg(regs::EIMS, 0x2);
+    b.wait_for(us(5));
+    EXPECT_EQ(b.msix_count(1), 1u) << "its pending frame interrupts once enabled";
+  });
+  sc_core::sc_start(us(20));
+}
+
+TEST(nic_test, receiver_off_holds_frames_even_with_drop_en) {
+  const auto [to0, to1] = one_port_per_queue();
+  (void)to1;
+  nic_bench bench("bench", queues(2), [&, to0 = to0](nic_bench& b) {
+    b.setup_queues(2, MRQC_RSS_ALL);
+    b.write_reg(regs::RXQ_BASE(0) + regs::SRRCTL_OFF, regs::SRRCTL_DROP_EN);
+    b.hand_over(0, nic_bench::Q_RING - 1);
+    b.write_reg(regs::RCTL, 0);
+    b.dut.mac_rx(nic_bench::flow_frame(0, to0, 9000));
+    b.wait_for(us(5));
+    EXPECT_EQ(b.dut.frames_held(), 1u);
+    b.write_reg(regs::RCTL, regs::RCTL_EN | regs::RCTL_SECRC);
+    b.wait_for(us(5));
+  });
+  sc_core::sc_start(us(20));
+  EXPECT_EQ(bench.dut.stats().rx_no_dma_resources, 0u);
+  EXPECT_EQ(bench.dut.queue_stats(0).packets, 1u);
 }
 
 }  // namespace
