@@ -338,9 +338,9 @@ task_struct* cpu::kthread_create(const std::string& comm, std::function<void()> 
 void cpu::task_trampoline(task_struct* t) {
   wait_for_cpu(t);
   t->body();
-  // A task whose body returns exits: it never runs again.
+  // A task whose body returns exits: it never runs again (on the CPU it is on by then).
   t->state = task_struct::TASK_INTERRUPTIBLE;
-  schedule();
+  t->on_cpu->schedule();
 }
 
 void cpu::wait_for_cpu(task_struct* t) {
@@ -443,6 +443,9 @@ void cpu::schedule() {
     note_task(next, "running");
   }
   m_current = next;
+  // next's clock starts now, before anything below accounts runtime for it.
+  next->exec_start = clock_task();
+  next->prev_sum_exec_runtime = next->sum_exec_runtime;
   // A wake-up that came while prev was switching out (after it was taken off the run
   // queue, before another task became current) found it still current and only made it
   // runnable; queue it now, as ttwu does once p->on_cpu clears, or it is lost.
@@ -455,8 +458,6 @@ void cpu::schedule() {
   // going idle with it queued would leave it there, so run the scheduler again.
   if (next->is_idle && !m_runqueue.empty()) m_need_resched = true;
   note_ctx();
-  next->exec_start = clock_task();
-  next->prev_sum_exec_runtime = next->sum_exec_runtime;
   next->run_ev.notify();
   wait_for_cpu(prev);
 }
@@ -464,6 +465,14 @@ void cpu::schedule() {
 // ---- load balancing, reduced to what idle CPUs get: a busy CPU's tick hands a waiting
 // task to an idle CPU (nohz idle balance), and a CPU about to go idle pulls one
 // (newidle_balance). Pinned tasks never move.
+
+// vruntime is relative to the run queue's min_vruntime: keep the task's distance from it,
+// ahead or behind (a sleeper's credit survives the move), never below zero.
+sc_time cpu::rebase_vruntime(sc_time v, sc_time from_min, sc_time to_min) {
+  if (v >= from_min) return to_min + (v - from_min);
+  const sc_time credit = from_min - v;
+  return to_min > credit ? to_min - credit : SC_ZERO_TIME;
+}
 
 task_struct* cpu::queued_migratable() const {
   // Not one still current here (queued as prev of a switch in progress): can_migrate_task
@@ -478,8 +487,7 @@ void cpu::migrate_queued(task_struct* p, cpu* dst) {
   p->on_rq = false;
   update_min_vruntime();
   dst->update_min_vruntime();
-  const sc_time lag = p->vruntime > m_min_vruntime ? p->vruntime - m_min_vruntime : SC_ZERO_TIME;
-  p->vruntime = dst->m_min_vruntime + lag;
+  p->vruntime = rebase_vruntime(p->vruntime, m_min_vruntime, dst->m_min_vruntime);
   ++p->migrations;
   p->on_cpu = dst;
   dst->enqueue(p);
@@ -547,9 +555,7 @@ bool cpu::try_to_wake_up(task_struct* p) {
       cpu* from = p->on_cpu;
       from->update_min_vruntime();
       target->update_min_vruntime();
-      const sc_time lag =
-          p->vruntime > from->m_min_vruntime ? p->vruntime - from->m_min_vruntime : SC_ZERO_TIME;
-      p->vruntime = target->m_min_vruntime + lag;
+      p->vruntime = rebase_vruntime(p->vruntime, from->m_min_vruntime, target->m_min_vruntime);
       ++p->migrations;
       p->on_cpu = target;
     }

@@ -163,6 +163,8 @@ class cpu : public sc_core::sc_module {
   void update_min_vruntime();
   sc_core::sc_time clock_task();
   task_struct* queued_migratable() const;
+  static sc_core::sc_time rebase_vruntime(sc_core::sc_time v, sc_core::sc_time from_min,
+                                          sc_core::sc_time to_min);
   void migrate_queued(task_struct* p, cpu* dst);
   void trigger_load_balance();
   void newidle_balance();

@@ -424,3 +424,35 @@ TEST(host_cpu, idle_cpu_takes_a_waiting_task_from_a_busy_one) {
                 c1.stats().time[static_cast<size_t>(cpu_ctx::user)],
             sc_time(19, sc_core::SC_MS));
 }
+
+TEST(host_cpu, a_wake_up_during_a_switch_to_another_task_charges_that_task_nothing) {
+  // A blocks while B waits its first turn; A's wake-up lands inside the switch to B. B's
+  // clock must start at the switch: it has run for nothing when its body begins.
+  cpu c0("cpu0", 0, costs()), c1("cpu1", 1, costs());
+  const std::vector<cpu*> all{&c0, &c1};
+  c0.set_siblings(all);
+  c1.set_siblings(all);
+  task_struct* a = nullptr;
+  sc_time blocked_at = sc_core::SC_ZERO_TIME;
+  sc_time b_runtime_at_start(1, SC_US);
+  a = c0.kthread_create("A", [&] {
+    c0.charge(sc_time(100, SC_US));
+    blocked_at = sc_core::sc_time_stamp();
+    c0.current()->state = task_struct::TASK_INTERRUPTIBLE;
+    c0.schedule();
+    sleep_forever(cpu::this_cpu());
+  });
+  c0.kthread_create("B", [&] {
+    b_runtime_at_start = cpu::this_cpu().current()->sum_exec_runtime;
+    sleep_forever(cpu::this_cpu());
+  });
+  c1.kthread_create("waker", [&] {
+    while (blocked_at == sc_core::SC_ZERO_TIME) c1.charge(sc_time(10, SC_NS));
+    c1.charge(costs()(cost::context_switch) / 2);
+    EXPECT_TRUE(c1.try_to_wake_up(a));
+    sleep_forever(c1);
+  });
+  sc_core::sc_start(sc_time(1, sc_core::SC_MS));
+  nicsim::tb::unwind_threads();
+  EXPECT_EQ(b_runtime_at_start, sc_core::SC_ZERO_TIME);
+}
