@@ -270,6 +270,7 @@ void e1000_adapter::e1000_clean_rx_irq(e1000_rx_ring& ring, int* work_done, int 
     sk_buff* skb = m_skbs.alloc();
     ++m_stats.rx_cleaned;
     ++ring.rx_cleaned;
+    ring.rx_bytes += length;
     skb->napi = &ring.napi;
     skb->buf_addr = buffer;
     skb->head = m_buffers.ptr(buffer);

@@ -69,7 +69,8 @@ struct e1000_rx_ring {
   napi_struct napi;
   cpu* irq_cpu = nullptr;  // where its vector is routed (smp_affinity)
   unsigned vector = 0;
-  uint64_t rx_cleaned = 0;  // ethtool -S rx_queue_<n>_packets, as the driver counts them
+  uint64_t rx_cleaned = 0;  // ethtool -S rx_queue_<n>_packets: igb counts them as it cleans
+  uint64_t rx_bytes = 0;    // rx_queue_<n>_bytes (frame bytes, FCS stripped)
 };
 
 // Host memory one descriptor ring takes (rings are 4 KiB aligned, back to back).

@@ -43,9 +43,9 @@ config::config() {
       "RXDCTL.PTHRESH: prefetch while the on-chip cache holds fewer (0: fetch only when empty)");
   add("nic.desc_wb_batch", kind::integer, 1, 64, "1", "descriptors",
       "RXDCTL.WTHRESH: descriptors written back per burst while frames keep coming");
-  add("nic.rx_queues", kind::integer, 1, 16, "1", "queues",
+  add("nic.rx_queues", kind::integer, 1, 8, "1", "queues",
       "RX queues, each with a ring, an MSI-X vector and a NAPI instance (ethtool -L rx); "
-      "more than 1 turns on RSS");
+      "more than 1 turns on RSS (igb spreads RSS over at most 8 queues on the 82576)");
   add("nic.rss_key", kind::hex, 40, 40,
       "6d5a56da255b0ec24167253d43a38fb0d0ca2bcbae7b30b477cb2da38030f20c6a42b73bbeac01fa", "",
       "Toeplitz RSS key, 40 bytes (ethtool -X hkey); the default is Microsoft's verification key");

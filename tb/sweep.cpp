@@ -696,7 +696,9 @@ std::vector<std::string> expand_grid_values(const config& scratch, const std::st
     const auto item = trim(raw);
     if (item.empty()) bad_input(origin + ": " + key + " = '" + spec + "' has an empty value");
     std::vector<std::string> texts;
-    if (item.find(':') != std::string::npos) {
+    if (it->second.type == config::kind::hex) {
+      texts.push_back(item);  // ethtool's aa:bb:... is a value here, not a range
+    } else if (item.find(':') != std::string::npos) {
       if (!numeric) bad_input(origin + ": " + key + " is not numeric; list its values (a,b,c), not a range");
       for (const double v : expand_range(item, key, integral, origin)) texts.push_back(format_number(v));
     } else {
@@ -706,7 +708,9 @@ std::vector<std::string> expand_grid_values(const config& scratch, const std::st
     for (const auto& t : texts) {
       config probe = scratch;
       probe.set(key, t, origin);  // type and range, with the key and value in the message
-      if (seen.insert(t).second) out.push_back(t);
+      // One spelling per value (hex keys in any case or with colons are the same key).
+      const std::string canonical = it->second.type == config::kind::hex ? probe.text(key) : t;
+      if (seen.insert(canonical).second) out.push_back(canonical);
     }
     if (out.size() > MAX_VALUES_PER_GRID) bad_input(origin + ": " + key + " has too many values");
   }

@@ -11,7 +11,10 @@
 #include <sstream>
 #include <string>
 
+#include "hw/rx_frontend_rtl.h"
+#include "proto/frame.h"
 #include "tb/tests/cli_harness.h"
+#include "tb/tests/rss_reference.h"
 
 namespace {
 
@@ -108,7 +111,7 @@ TEST(cli, multi_queue_knobs_reject_what_the_hardware_cannot_do) {
     const char* message;
   };
   for (const bad& b : {
-           bad{"nic.rx_queues=17", "nic.rx_queues = 17 is out of range [1, 16]"},
+           bad{"nic.rx_queues=9", "nic.rx_queues = 9 is out of range [1, 8]"},
            bad{"nic.rss_key=6d:5a:56", "nic.rss_key has 3 bytes, needs exactly 40"},
            bad{"nic.rss_key=6d5a56da255b0ec24167253d43a38fb0d0ca2bcbae7b30b477cb2da38030f20c6a42b73bbeac01fz",
                "nic.rss_key = '6d5a"},
@@ -124,26 +127,54 @@ TEST(cli, multi_queue_knobs_reject_what_the_hardware_cannot_do) {
   }
 }
 
-TEST(cli, rss_key_accepts_ethtool_colons_and_a_different_key_moves_flows) {
+// Per-queue packet counts the reference Toeplitz hash predicts for flows k = 0..4
+// (40000 + k -> 9000 + k, 10 frames each) over 4 queues.
+std::vector<uint64_t> predicted_queues(const std::array<uint8_t, 40>& key) {
+  std::vector<uint64_t> out(4, 0);
+  const nicsim::proto::udp_flow flow;
+  for (unsigned k = 0; k < 5; ++k) {
+    const auto in = nicsim::test::rss_input(flow.src_ip, flow.dst_ip, static_cast<uint16_t>(40000 + k),
+                                            static_cast<uint16_t>(9000 + k));
+    out[(nicsim::test::toeplitz(key, in) & 127) % 4] += 10;
+  }
+  return out;
+}
+
+TEST(cli, rss_key_in_ethtool_form_reaches_the_hash_byte_for_byte) {
   const std::string base =
-      "run --quiet --set nic.rx_queues=4 --set traffic.flows=16 --set app.sockets=16 "
-      "--set nic.rx_flow_hash_udp4=sdfn --set traffic.count=160 --set sim.duration_us=2000 --json ";
+      "run --quiet --set nic.rx_queues=4 --set traffic.flows=5 --set app.sockets=5 "
+      "--set nic.rx_flow_hash_udp4=sdfn --set traffic.count=50 --set sim.duration_us=2000 --json ";
+  // A key with no symmetry, so that any byte-order slip between the knob, RSSRK and the RTL
+  // puts flows on other queues than the reference hash does.
+  std::array<uint8_t, 40> key{};
+  std::string text;
+  for (unsigned i = 0; i < key.size(); ++i) {
+    key[i] = static_cast<uint8_t>(37 * i + 5 + i * i);
+    char byte[4];
+    std::snprintf(byte, sizeof byte, "%s%02X", i ? ":" : "", key[i]);
+    text += byte;
+  }
+  const auto want_default = predicted_queues(nicsim::hw::rss_default_key), want = predicted_queues(key);
+  ASSERT_NE(want, want_default) << "the two keys must place these flows differently";
   const auto a = scratch("key_default.json"), b = scratch("key_other.json");
   ASSERT_EQ(run_cli(base + a).status, 0);
-  // An all-zero key hashes every flow to 0, so RETA[0] (queue 0) takes them all.
-  std::string key = "00";
-  for (int i = 1; i < 40; ++i) key += ":00";
-  ASSERT_EQ(run_cli(base + b + " --set nic.rss_key=" + key).status, 0);
+  ASSERT_EQ(run_cli(base + b + " --set nic.rss_key=" + text).status, 0);
   const auto ja = read_json(a), jb = read_json(b);
   std::vector<uint64_t> qa, qb;
   for (int q = 0; q < 4; ++q) {
     qa.push_back(ja["nic"]["rx_queue_" + std::to_string(q) + "_packets"]);
     qb.push_back(jb["nic"]["rx_queue_" + std::to_string(q) + "_packets"]);
   }
-  EXPECT_EQ(qa, (std::vector<uint64_t>{40, 40, 40, 40})) << "the default key spreads these 16 flows evenly";
-  EXPECT_EQ(qb, (std::vector<uint64_t>{160, 0, 0, 0}));
-  EXPECT_EQ(jb["config"]["nic.rss_key"].get<std::string>().size(), 80u) << "kept as plain hex digits";
-  EXPECT_EQ(jb["app"]["messages"], 160u);
+  EXPECT_EQ(qa, want_default);
+  EXPECT_EQ(qb, want);
+  std::string plain;
+  for (uint8_t k : key) {
+    char byte[3];
+    std::snprintf(byte, sizeof byte, "%02x", k);
+    plain += byte;
+  }
+  EXPECT_EQ(jb["config"]["nic.rss_key"], plain) << "kept as lower-case hex digits, first byte first";
+  EXPECT_EQ(jb["app"]["messages"], 50u);
 }
 
 TEST(cli, malformed_scenario_names_file_and_line) {

@@ -114,6 +114,20 @@ TEST(sweep_grid, lists_mix_values_and_ranges_and_drop_duplicates) {
   EXPECT_EQ(values("traffic.rate_gbps", "1.50,3e0"), (std::vector<std::string>{"1.5", "3"}));
 }
 
+TEST(sweep_grid, hex_keys_take_ethtool_colons_and_count_once_in_any_spelling) {
+  std::string colons, upper, plain;
+  for (int i = 0; i < 40; ++i) {
+    char b[4];
+    std::snprintf(b, sizeof b, "%02x", (37 * i + 5 + i * i) & 0xFF);
+    plain += b;
+    colons += std::string(i ? ":" : "") + b;
+    std::snprintf(b, sizeof b, "%02X", (37 * i + 5 + i * i) & 0xFF);
+    upper += b;
+  }
+  EXPECT_EQ(values("nic.rss_key", colons + "," + upper + "," + plain), (std::vector<std::string>{plain}));
+  EXPECT_THROW(values("nic.rss_key", "6d:5a"), config_error);  // 2 bytes, not 40
+}
+
 TEST(sweep_grid, bad_specs_name_the_key_and_value) {
   EXPECT_THROW(values("nic.coalesce.rx_usecs", "10:1"), config_error);
   EXPECT_THROW(values("nic.coalesce.rx_usecs", "1:10:0"), config_error);
