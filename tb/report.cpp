@@ -206,6 +206,17 @@ void print_summary(std::ostream& os, const nlohmann::ordered_json& j) {
   row("wire frames", num(j["wire"]["frames"]));
   row("nic rx_frames / rx_missed", num(j["nic"]["rx_frames"]) + " / " + num(j["nic"]["rx_missed"]));
   row("nic interrupts", num(j["nic"]["interrupts"]));
+  const auto queues = j["nic"]["rx_queues"].get<unsigned>();
+  if (queues > 1) {
+    std::string packets, drops;
+    for (unsigned q = 0; q < queues; ++q) {
+      const std::string p = "rx_queue_" + std::to_string(q) + "_";
+      packets += (q ? " / " : "") + num(j["nic"][p + "packets"]);
+      drops += (q ? " / " : "") + num(j["nic"][p + "drops"]);
+    }
+    row("nic rx_queue_<n>_packets", packets);
+    row("nic rx_queue_<n>_drops", drops);
+  }
   row("host hardirqs / napi_polls", num(j["host"]["hardirqs"]) + " / " + num(j["host"]["napi_polls"]));
   row("softnet processed / time_squeeze",
       num(j["host"]["softnet"]["processed"]) + " / " + num(j["host"]["softnet"]["time_squeeze"]));
