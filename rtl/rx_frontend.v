@@ -71,8 +71,9 @@ module rx_frontend #
 localparam BEAT_BYTES = KEEP_W;
 // Ethernet header, the longest IPv4 header and the first 8 bytes of TCP/UDP
 localparam HDR_BYTES = 128;
-// Bits to number a lane
+// Bits to number a lane, and to count the bytes of a beat
 localparam LANE_W = $clog2(BEAT_BYTES);
+localparam NBYTES_W = $clog2(BEAT_BYTES + 1);
 // Bits of the CRC register the first lanes of a beat take in (all of them
 // unless the beat is narrower than the register)
 localparam CRC_IN_W = DATA_W < 32 ? DATA_W : 32;
@@ -166,7 +167,7 @@ function [31:0] beat_sum(input [DATA_W-1:0] d);
     end
 endfunction
 
-// The bits of lanes lo to hi-1 of a beat
+// The bits of lanes lo to hi-1 of a beat (none when hi <= lo)
 function [DATA_W-1:0] lane_bits(input [31:0] lo, input [31:0] hi);
     begin
         lane_bits = ({DATA_W{1'b1}} << (lo*8)) & ~({DATA_W{1'b1}} << (hi*8));
@@ -186,14 +187,17 @@ function [31:0] beat_lane(input [31:0] base, input [31:0] pos);
     end
 endfunction
 
-// Microsoft RSS Toeplitz hash; input bit 0 is the most significant bit of data
+// Microsoft RSS Toeplitz hash; input bit 0 is the most significant bit of data.
+// Each 32-bit word of the input sees a 64-bit window of the key.
 function [31:0] toeplitz96(input [319:0] key, input [95:0] data);
-    integer b;
+    integer w, b;
+    reg [63:0] window;
     begin
         toeplitz96 = 32'd0;
-        for (b = 0; b < 96; b = b + 1) begin
-            if (data[95-b]) begin
-                toeplitz96 = toeplitz96 ^ key[319-b -: 32];
+        for (w = 0; w < 3; w = w + 1) begin
+            window = key[319-32*w -: 64];
+            for (b = 0; b < 32; b = b + 1) begin
+                toeplitz96 = toeplitz96 ^ (window[63-b -: 32] & {32{data[95-32*w-b]}});
             end
         end
     end
@@ -263,8 +267,8 @@ always @(posedge clk) begin : beat_proc
     reg [31:0] l4_len;
     reg [31:0] l4_ports;
     reg [15:0] udp_check;
-    // Lanes of the IPv4 header and of the TCP/UDP datagram in this beat
-    reg [31:0] ip_lo, ip_hi, l4_lo, l4_hi;
+    // Frame offset just past the beat
+    reg [31:0] beat_end;
 
     reg [31:0] frame_len;
     reg        is_ipv4_v, ip_hdr_ok_v, is_udp_v, is_tcp_v;
@@ -286,7 +290,7 @@ always @(posedge clk) begin : beat_proc
             for (lane = 0; lane < BEAT_BYTES; lane = lane + 1) begin
                 if (s_axis_tkeep[lane]) nbytes = lane + 1;
             end
-            data = data & ~({DATA_W{1'b1}} << (nbytes*8));
+            data = data & lane_bits(32'd0, nbytes);
         end
 
         // CRC: the register enters through the first lanes; the part of it
@@ -317,20 +321,21 @@ always @(posedge clk) begin : beat_proc
         // Sum the lanes in range; a beat wholly inside a range needs no mask
         ip_sum = ip_sum_reg;
         l4_sum = l4_sum_reg;
+        beat_end = offset_reg + BEAT_BYTES;
         if (eth_ipv4) begin
-            ip_lo = beat_lane(offset_reg, ETH_HLEN);
-            ip_hi = beat_lane(offset_reg, l4_start);
-            l4_lo = beat_lane(offset_reg, l4_start);
-            l4_hi = beat_lane(offset_reg, ip_end);
-            if (ip_lo == 32'd0 && ip_hi == BEAT_BYTES) begin
+            // IPv4 header: frame bytes ETH_HLEN to l4_start-1
+            if (offset_reg >= ETH_HLEN && beat_end <= l4_start) begin
                 ip_sum = ip_sum + beat_sum(data);
-            end else if (ip_lo < ip_hi) begin
-                ip_sum = ip_sum + beat_sum(data & lane_bits(ip_lo, ip_hi));
+            end else if (offset_reg < l4_start && beat_end > ETH_HLEN) begin
+                ip_sum = ip_sum + beat_sum(data & lane_bits(beat_lane(offset_reg, ETH_HLEN),
+                                                            beat_lane(offset_reg, l4_start)));
             end
-            if (l4_lo == 32'd0 && l4_hi == BEAT_BYTES) begin
+            // TCP/UDP datagram: l4_start to ip_end-1
+            if (offset_reg >= l4_start && beat_end <= ip_end) begin
                 l4_sum = l4_sum + beat_sum(data);
-            end else if (l4_lo < l4_hi) begin
-                l4_sum = l4_sum + beat_sum(data & lane_bits(l4_lo, l4_hi));
+            end else if (offset_reg < ip_end && beat_end > l4_start) begin
+                l4_sum = l4_sum + beat_sum(data & lane_bits(beat_lane(offset_reg, l4_start),
+                                                            beat_lane(offset_reg, ip_end)));
             end
         end
 
@@ -373,7 +378,7 @@ always @(posedge clk) begin : beat_proc
             hdr_reg <= {HDR_BYTES*8{1'b0}};
 
             status_valid_reg <= 1'b1;
-            fcs_ok_reg <= crc == crc_residue_rom[nbytes[LANE_W:0]];
+            fcs_ok_reg <= crc == crc_residue_rom[nbytes[NBYTES_W-1:0]];
             len_reg <= frame_len > 32'hFFFF ? 16'hFFFF : frame_len[15:0];
             is_ipv4_reg <= is_ipv4_v;
             ip_hdr_ok_reg <= ip_hdr_ok_v;
