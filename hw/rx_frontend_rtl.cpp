@@ -64,18 +64,31 @@ void apply_config(Model& m, const std::array<uint8_t, 40>& key, bool rx_csum, bo
   m.rss_l4_udp = l4_udp ? 1 : 0;
 }
 
+// Bytes p[0..3] as a little-endian word (compilers make one load of it).
+uint32_t le32(const uint8_t* p) {
+  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 | static_cast<uint32_t>(p[2]) << 16 |
+         static_cast<uint32_t>(p[3]) << 24;
+}
+
 template <unsigned DataW, typename Model>
 rx_status stream_frame(Model& m, const std::vector<uint8_t>& frame, unsigned beats) {
   constexpr unsigned beat_bytes = DataW / 8;
+  constexpr size_t words = (DataW + 31) / 32;
+  static_assert(beat_bytes % 4 == 0 && beat_bytes <= 64, "beats of whole words, tkeep of at most 64 bits");
+  const uint8_t* p = frame.data();
+  size_t left = frame.size();
   for (unsigned beat = 0; beat < beats; ++beat) {
-    const size_t first = static_cast<size_t>(beat) * beat_bytes;
-    const auto n = static_cast<unsigned>(std::min<size_t>(beat_bytes, frame.size() - first));
-    std::array<uint32_t, (DataW + 31) / 32> data{};
-    uint64_t keep = 0;
-    for (unsigned i = 0; i < n; ++i) {
-      put_byte(data, i, frame[first + i]);
-      keep |= uint64_t{1} << i;
+    const auto n = static_cast<unsigned>(std::min<size_t>(beat_bytes, left));
+    std::array<uint32_t, words> data{};
+    uint64_t keep = ~uint64_t{0};
+    if (n == beat_bytes) {
+      for (size_t w = 0; w < words; ++w) data[w] = le32(p + 4 * w);
+    } else {
+      for (unsigned i = 0; i < n; ++i) put_byte(data, i, p[i]);
+      keep = (uint64_t{1} << n) - 1;
     }
+    p += n;
+    left -= n;
     assign_port(m.s_axis_tdata, data);
     m.s_axis_tkeep = static_cast<std::remove_reference_t<decltype(m.s_axis_tkeep)>>(keep);
     m.s_axis_tvalid = 1;

@@ -2,18 +2,21 @@
  * Receive front end: checks a frame as it streams in from the MAC.
  *
  * The frame arrives on an AXI stream, FCS included, byte 0 in tdata[7:0];
- * every beat but the last is full. The block is clocked only while beats are
- * present, so every sum is accumulated per beat and the status is complete at
- * the clock edge that takes the tlast beat: m_status_valid is then high until
- * the next beat.
+ * every beat but the last is full, and the last one holds its bytes in the
+ * low lanes (tkeep contiguous from bit 0, as a MAC delivers it). The block is
+ * clocked only while beats are present, so every sum is accumulated per beat
+ * and the status is complete at the clock edge that takes the tlast beat:
+ * m_status_valid is then high until the next beat.
  *
  * - FCS: the CRC-32 register runs over the FCS too; a good frame leaves the
  *   IEEE 802.3 residue, so the FCS bytes need not be told apart while streaming.
+ *   A whole beat is taken in at once, one ROM term per lane.
  * - IPv4 header and TCP/UDP checksums: 16-bit one's complement sums of the bytes
  *   in range. Both ranges start at even frame offsets, so a byte's weight in
  *   its 16-bit word follows from its lane alone. The fields that bound the ranges
  *   (IHL, total length) always precede the bytes they bound, and the header
- *   buffer's next-state view lets them bound bytes of their own beat.
+ *   buffer's next-state view lets them bound bytes of their own beat. A beat
+ *   wholly inside a range is summed without a lane mask.
  * - RSS: Toeplitz hash of {src ip, dst ip, src port, dst port} for unfragmented
  *   TCP/UDP, {src ip, dst ip} for other IPv4, computed from the header buffer
  *   at the end of the frame.
@@ -68,6 +71,12 @@ module rx_frontend #
 localparam BEAT_BYTES = KEEP_W;
 // Ethernet header, the longest IPv4 header and the first 8 bytes of TCP/UDP
 localparam HDR_BYTES = 128;
+// Bits to number a lane, and to count the bytes of a beat
+localparam LANE_W = $clog2(BEAT_BYTES);
+localparam NBYTES_W = $clog2(BEAT_BYTES + 1);
+// Bits of the CRC register the first lanes of a beat take in (all of them
+// unless the beat is narrower than the register)
+localparam CRC_IN_W = DATA_W < 32 ? DATA_W : 32;
 
 localparam [31:0] ETH_HLEN = 14;
 localparam [31:0] ETH_FCS_LEN = 4;
@@ -101,13 +110,38 @@ function [31:0] crc32_byte(input [31:0] crc, input [7:0] data);
     end
 endfunction
 
-// The byte-wise CRC-32 table (the ROM a byte-serial CRC unit holds): one
-// lookup per byte instead of eight shift steps.
-reg [31:0] crc_table [0:255];
-integer t;
+// CRC-32 over a whole beat at once. The byte-serial update is linear, so the
+// register after a beat is the XOR of one term per lane:
+// crc_lane_rom[{lane, b}] is what byte b in that lane leaves in a register
+// that was zero before the beat, once the rest of the beat has gone through.
+// The register entering the beat folds into the first four lanes. (Each
+// lane's ROM is a constant linear map of 8 bits: synthesis makes XOR gates of it.)
+//
+// A short last beat is zero-padded to full width. Zero bytes only advance the
+// register by a fixed invertible map, so the padded frame leaves the residue
+// advanced by as many zero bytes exactly when the frame is good:
+// crc_residue_rom[n] is that value for a last beat of n bytes.
+reg [31:0] crc_lane_rom [0:BEAT_BYTES*256-1];
+reg [31:0] crc_residue_rom [0:BEAT_BYTES];
+// The last lane's ROM is the byte-wise CRC table; each earlier lane's term is
+// the next lane's advanced by one zero byte through that table.
+localparam LAST_LANE_ROM = (BEAT_BYTES - 1) * 256;
+reg [31:0] crc_init;
+integer t, l;
 initial begin
     for (t = 0; t < 256; t = t + 1) begin
-        crc_table[t] = crc32_byte(32'd0, t[7:0]);
+        crc_lane_rom[LAST_LANE_ROM + t] = crc32_byte(32'd0, t[7:0]);
+    end
+    for (l = BEAT_BYTES - 2; l >= 0; l = l - 1) begin
+        for (t = 0; t < 256; t = t + 1) begin
+            crc_init = crc_lane_rom[(l+1)*256 + t];
+            crc_lane_rom[l*256 + t] = crc_lane_rom[LAST_LANE_ROM + {24'd0, crc_init[7:0]}] ^ (crc_init >> 8);
+        end
+    end
+    crc_init = CRC_RESIDUE;
+    for (l = BEAT_BYTES; l >= 0; l = l - 1) begin
+        crc_residue_rom[l] = crc_init;
+        crc_init = crc_lane_rom[LAST_LANE_ROM + {24'd0, crc_init[7:0]}] ^ (crc_init >> 8);
     end
 end
 
@@ -119,14 +153,51 @@ function [15:0] csum_fold(input [31:0] sum);
     end
 endfunction
 
-// Microsoft RSS Toeplitz hash; input bit 0 is the most significant bit of data
+// One's complement sum of a beat taken as 16-bit words in lane order (byte 0
+// in the low half): the byte-swapped form of the network-order sum. One's
+// complement sums do not depend on byte order (RFC 1071), so the folded sum
+// is swapped back once, at the end of the frame.
+function [31:0] beat_sum(input [DATA_W-1:0] d);
+    integer w;
+    begin
+        beat_sum = 32'd0;
+        for (w = 0; w < DATA_W/16; w = w + 1) begin
+            beat_sum = beat_sum + {16'd0, d[w*16 +: 16]};
+        end
+    end
+endfunction
+
+// The bits of lanes lo to hi-1 of a beat (none when hi <= lo)
+function [DATA_W-1:0] lane_bits(input [31:0] lo, input [31:0] hi);
+    begin
+        lane_bits = ({DATA_W{1'b1}} << (lo*8)) & ~({DATA_W{1'b1}} << (hi*8));
+    end
+endfunction
+
+// A frame offset as a lane of the beat at offset `base`, clamped to 0..BEAT_BYTES
+function [31:0] beat_lane(input [31:0] base, input [31:0] pos);
+    begin
+        if (pos <= base) begin
+            beat_lane = 32'd0;
+        end else if (pos - base >= BEAT_BYTES) begin
+            beat_lane = BEAT_BYTES;
+        end else begin
+            beat_lane = pos - base;
+        end
+    end
+endfunction
+
+// Microsoft RSS Toeplitz hash; input bit 0 is the most significant bit of data.
+// Each 32-bit word of the input sees a 64-bit window of the key.
 function [31:0] toeplitz96(input [319:0] key, input [95:0] data);
-    integer b;
+    integer w, b;
+    reg [63:0] window;
     begin
         toeplitz96 = 32'd0;
-        for (b = 0; b < 96; b = b + 1) begin
-            if (data[95-b]) begin
-                toeplitz96 = toeplitz96 ^ key[319-b -: 32];
+        for (w = 0; w < 3; w = w + 1) begin
+            window = key[319-32*w -: 64];
+            for (b = 0; b < 32; b = b + 1) begin
+                toeplitz96 = toeplitz96 ^ (window[63-b -: 32] & {32{data[95-32*w-b]}});
             end
         end
     end
@@ -134,48 +205,24 @@ endfunction
 
 // Bytes before the current beat
 reg [31:0]             offset_reg = 32'd0;
-reg [31:0]             crc_reg = 32'hFFFFFFFF, crc_next;
-reg [31:0]             ip_sum_reg = 32'd0, ip_sum_next;
-reg [31:0]             l4_sum_reg = 32'd0, l4_sum_next;
-reg [HDR_BYTES*8-1:0]  hdr_reg = {HDR_BYTES*8{1'b0}}, hdr_next;
+reg [31:0]             crc_reg = 32'hFFFFFFFF;
+// Sums in lane order (see beat_sum)
+reg [31:0]             ip_sum_reg = 32'd0;
+reg [31:0]             l4_sum_reg = 32'd0;
+reg [HDR_BYTES*8-1:0]  hdr_reg = {HDR_BYTES*8{1'b0}};
 
 reg        status_valid_reg = 1'b0;
-reg        fcs_ok_reg = 1'b0, fcs_ok_next;
-reg [15:0] len_reg = 16'd0, len_next;
-reg        is_ipv4_reg = 1'b0, is_ipv4_next;
-reg        ip_hdr_ok_reg = 1'b0, ip_hdr_ok_next;
-reg [7:0]  l4_proto_reg = 8'd0, l4_proto_next;
-reg        is_udp_reg = 1'b0, is_udp_next;
-reg        is_tcp_reg = 1'b0, is_tcp_next;
-reg        l4_csum_ok_reg = 1'b0, l4_csum_ok_next;
-reg [31:0] rss_hash_reg = 32'd0, rss_hash_next;
-reg        runt_reg = 1'b0, runt_next;
-reg        oversize_reg = 1'b0, oversize_next;
-
-// Header fields as seen with the current beat merged in
-reg        eth_ipv4;
-reg [3:0]  ip_version;
-reg [31:0] ip_hlen;
-reg [31:0] ip_total_len;
-reg        ip_fragment;
-reg [7:0]  ip_proto;
-reg [31:0] ip_saddr;
-reg [31:0] ip_daddr;
-reg [31:0] l4_start;
-reg [31:0] ip_end;
-reg [31:0] l4_len;
-reg [31:0] l4_ports;
-reg [15:0] udp_check;
-
-reg [31:0] frame_len;
-reg [31:0] pos;
-reg [7:0]  lane_byte;
-reg [15:0] lane_word;
-reg        l4_visible;
-reg [31:0] pseudo_sum;
-reg [31:0] l4_total;
-reg        l4_sum_verifies;
-integer    lane, i, k;
+reg        fcs_ok_reg = 1'b0;
+reg [15:0] len_reg = 16'd0;
+reg        is_ipv4_reg = 1'b0;
+reg        ip_hdr_ok_reg = 1'b0;
+reg [7:0]  l4_proto_reg = 8'd0;
+reg        is_udp_reg = 1'b0;
+reg        is_tcp_reg = 1'b0;
+reg        l4_csum_ok_reg = 1'b0;
+reg [31:0] rss_hash_reg = 32'd0;
+reg        runt_reg = 1'b0;
+reg        oversize_reg = 1'b0;
 
 assign s_axis_tready = 1'b1;
 
@@ -192,110 +239,138 @@ assign rss_hash = rss_hash_reg;
 assign runt = runt_reg;
 assign oversize = oversize_reg;
 
-always @* begin
-    hdr_next = hdr_reg;
-    // Only beats that overlap the header window write it (most of a long frame does not)
-    if (offset_reg < HDR_BYTES) begin
-        // One slot per beat position in the window: the beat lands in the slot it addresses
-        for (i = 0; i < HDR_BYTES; i = i + BEAT_BYTES) begin
-            if (offset_reg == i) begin
-                if (&s_axis_tkeep) begin
-                    hdr_next[i*8 +: DATA_W] = s_axis_tdata;
-                end else begin
-                    for (k = 0; k < BEAT_BYTES; k = k + 1) begin
-                        if (s_axis_tkeep[k]) hdr_next[(i+k)*8 +: 8] = s_axis_tdata[k*8 +: 8];
-                    end
-                end
-            end
-        end
-    end
-end
+// The beat's logic is computed in the clocked process, in variables local to
+// it: it is needed only at the clock edge that takes a beat, and all outputs
+// are registered.
+always @(posedge clk) begin : beat_proc
+    // Valid bytes in the beat (tkeep is contiguous from lane 0) and the beat
+    // with the bytes past them zeroed
+    reg [31:0]             nbytes;
+    reg [DATA_W-1:0]       data;
+    reg [DATA_W-1:0]       crc_data;
+    reg [31:0]             crc;
+    reg [31:0]             ip_sum;
+    reg [31:0]             l4_sum;
+    // The header buffer with the current beat merged in
+    reg [HDR_BYTES*8-1:0]  hdr;
 
-always @* begin
-    eth_ipv4 = hdr_next[12*8 +: 8] == ETH_P_IP[15:8] && hdr_next[13*8 +: 8] == ETH_P_IP[7:0];
-    ip_version = hdr_next[14*8+4 +: 4];
-    ip_hlen = {26'd0, hdr_next[14*8 +: 4], 2'b00};
-    ip_total_len = {16'd0, hdr_next[16*8 +: 8], hdr_next[17*8 +: 8]};
-    // MF set or a non-zero fragment offset: ports and checksum are not all here
-    ip_fragment = hdr_next[20*8+5] || hdr_next[20*8 +: 5] != 5'd0 || hdr_next[21*8 +: 8] != 8'd0;
-    ip_proto = hdr_next[23*8 +: 8];
-    ip_saddr = {hdr_next[26*8 +: 8], hdr_next[27*8 +: 8], hdr_next[28*8 +: 8], hdr_next[29*8 +: 8]};
-    ip_daddr = {hdr_next[30*8 +: 8], hdr_next[31*8 +: 8], hdr_next[32*8 +: 8], hdr_next[33*8 +: 8]};
-    l4_start = ETH_HLEN + ip_hlen;
-    ip_end = ETH_HLEN + ip_total_len;
-    l4_len = ip_total_len - ip_hlen;
-    l4_ports = {hdr_next[l4_start*8 +: 8], hdr_next[(l4_start+1)*8 +: 8],
-                hdr_next[(l4_start+2)*8 +: 8], hdr_next[(l4_start+3)*8 +: 8]};
-    udp_check = {hdr_next[(l4_start+6)*8 +: 8], hdr_next[(l4_start+7)*8 +: 8]};
-end
+    reg        eth_ipv4;
+    reg [3:0]  ip_version;
+    reg [31:0] ip_hlen;
+    reg [31:0] ip_total_len;
+    reg        ip_fragment;
+    reg [7:0]  ip_proto;
+    reg [31:0] ip_saddr;
+    reg [31:0] ip_daddr;
+    reg [31:0] l4_start;
+    reg [31:0] ip_end;
+    reg [31:0] l4_len;
+    reg [31:0] l4_ports;
+    reg [15:0] udp_check;
+    // Frame offset just past the beat
+    reg [31:0] beat_end;
 
-always @* begin
-    crc_next = crc_reg;
-    ip_sum_next = ip_sum_reg;
-    l4_sum_next = l4_sum_reg;
-    frame_len = offset_reg;
-    pos = offset_reg;
-    lane_byte = 8'd0;
-    lane_word = 16'd0;
+    reg [31:0] frame_len;
+    reg        is_ipv4_v, ip_hdr_ok_v, is_udp_v, is_tcp_v;
+    reg        l4_visible;
+    reg [15:0] l4_fold;
+    reg [31:0] pseudo_sum;
+    reg [31:0] l4_total;
+    reg        l4_sum_verifies;
+    reg        hash_l4;
+    integer    lane, i;
 
-    for (lane = 0; lane < BEAT_BYTES; lane = lane + 1) begin
-        if (s_axis_tkeep[lane]) begin
-            pos = offset_reg + lane;
-            lane_byte = s_axis_tdata[lane*8 +: 8];
-            // Frames start at an even offset: even bytes are the high half of a word
-            lane_word = pos[0] ? {8'd0, lane_byte} : {lane_byte, 8'd0};
-            frame_len = pos + 1;
-            crc_next = crc_table[crc_next[7:0] ^ lane_byte] ^ (crc_next >> 8);
-            if (eth_ipv4 && pos >= ETH_HLEN && pos < l4_start) begin
-                ip_sum_next = ip_sum_next + {16'd0, lane_word};
-            end
-            if (eth_ipv4 && pos >= l4_start && pos < ip_end) begin
-                l4_sum_next = l4_sum_next + {16'd0, lane_word};
-            end
-        end
-    end
-
-    fcs_ok_next = crc_next == CRC_RESIDUE;
-    len_next = frame_len > 32'hFFFF ? 16'hFFFF : frame_len[15:0];
-    runt_next = frame_len < MIN_FRAME;
-    oversize_next = frame_len > MAX_FRAME;
-
-    is_ipv4_next = eth_ipv4 && frame_len >= ETH_HLEN;
-    // The datagram must fit in the frame: a truncated one is no good header either
-    ip_hdr_ok_next = is_ipv4_next && ip_version == 4'd4 && ip_hlen >= 32'd20 &&
-        csum_fold(ip_sum_next) == 16'hFFFF && ip_total_len >= ip_hlen &&
-        ip_end + ETH_FCS_LEN <= frame_len;
-    l4_proto_next = is_ipv4_next ? ip_proto : 8'd0;
-
-    l4_visible = ip_hdr_ok_next && !ip_fragment;
-    is_udp_next = l4_visible && ip_proto == IPPROTO_UDP && l4_len >= UDP_HLEN;
-    is_tcp_next = l4_visible && ip_proto == IPPROTO_TCP && l4_len >= TCP_HLEN;
-
-    pseudo_sum = {16'd0, ip_saddr[31:16]} + {16'd0, ip_saddr[15:0]} +
-        {16'd0, ip_daddr[31:16]} + {16'd0, ip_daddr[15:0]} +
-        {24'd0, ip_proto} + {16'd0, l4_len[15:0]};
-    l4_total = l4_sum_next + pseudo_sum;
-    l4_sum_verifies = csum_fold(l4_total) == 16'hFFFF;
-    // RFC 768: a zero UDP checksum means the sender did not compute one
-    l4_csum_ok_next = rx_csum_en &&
-        ((is_udp_next && (udp_check == 16'd0 || l4_sum_verifies)) ||
-         (is_tcp_next && l4_sum_verifies));
-
-    // The hash is registered only with the last beat: compute it only then
-    if (!is_ipv4_next || !s_axis_tlast) begin
-        rss_hash_next = 32'd0;
-    end else if ((is_udp_next && rss_l4_udp) || (is_tcp_next && rss_l4_tcp)) begin
-        rss_hash_next = toeplitz96(rss_key, {ip_saddr, ip_daddr, l4_ports});
-    end else begin
-        rss_hash_next = toeplitz96(rss_key, {ip_saddr, ip_daddr, 32'd0});
-    end
-end
-
-always @(posedge clk) begin
     status_valid_reg <= 1'b0;
 
     if (s_axis_tvalid) begin
+        data = s_axis_tdata;
+        nbytes = BEAT_BYTES;
+        if (!(&s_axis_tkeep)) begin
+            nbytes = 32'd0;
+            for (lane = 0; lane < BEAT_BYTES; lane = lane + 1) begin
+                if (s_axis_tkeep[lane]) nbytes = lane + 1;
+            end
+            data = data & lane_bits(32'd0, nbytes);
+        end
+
+        // CRC: the register enters through the first lanes; the part of it
+        // that a narrow beat does not reach is shifted along
+        crc_data = data;
+        crc_data[CRC_IN_W-1:0] = crc_data[CRC_IN_W-1:0] ^ crc_reg[CRC_IN_W-1:0];
+        crc = CRC_IN_W < 32 ? crc_reg >> CRC_IN_W : 32'd0;
+        for (lane = 0; lane < BEAT_BYTES; lane = lane + 1) begin
+            crc = crc ^ crc_lane_rom[{lane[LANE_W-1:0], crc_data[lane*8 +: 8]}];
+        end
+
+        // Only beats that overlap the header window write it (most of a long frame does not)
+        hdr = hdr_reg;
+        if (offset_reg < HDR_BYTES) begin
+            // One slot per beat position in the window: the beat lands in the slot it addresses
+            for (i = 0; i < HDR_BYTES; i = i + BEAT_BYTES) begin
+                if (offset_reg == i) hdr[i*8 +: DATA_W] = data;
+            end
+        end
+
+        eth_ipv4 = hdr[12*8 +: 8] == ETH_P_IP[15:8] && hdr[13*8 +: 8] == ETH_P_IP[7:0];
+        ip_version = hdr[14*8+4 +: 4];
+        ip_hlen = {26'd0, hdr[14*8 +: 4], 2'b00};
+        ip_total_len = {16'd0, hdr[16*8 +: 8], hdr[17*8 +: 8]};
+        l4_start = ETH_HLEN + ip_hlen;
+        ip_end = ETH_HLEN + ip_total_len;
+
+        // Sum the lanes in range; a beat wholly inside a range needs no mask
+        ip_sum = ip_sum_reg;
+        l4_sum = l4_sum_reg;
+        beat_end = offset_reg + BEAT_BYTES;
+        if (eth_ipv4) begin
+            // IPv4 header: frame bytes ETH_HLEN to l4_start-1
+            if (offset_reg >= ETH_HLEN && beat_end <= l4_start) begin
+                ip_sum = ip_sum + beat_sum(data);
+            end else if (offset_reg < l4_start && beat_end > ETH_HLEN) begin
+                ip_sum = ip_sum + beat_sum(data & lane_bits(beat_lane(offset_reg, ETH_HLEN),
+                                                            beat_lane(offset_reg, l4_start)));
+            end
+            // TCP/UDP datagram: l4_start to ip_end-1
+            if (offset_reg >= l4_start && beat_end <= ip_end) begin
+                l4_sum = l4_sum + beat_sum(data);
+            end else if (offset_reg < ip_end && beat_end > l4_start) begin
+                l4_sum = l4_sum + beat_sum(data & lane_bits(beat_lane(offset_reg, l4_start),
+                                                            beat_lane(offset_reg, ip_end)));
+            end
+        end
+
         if (s_axis_tlast) begin
+            // MF set or a non-zero fragment offset: ports and checksum are not all here
+            ip_fragment = hdr[20*8+5] || hdr[20*8 +: 5] != 5'd0 || hdr[21*8 +: 8] != 8'd0;
+            ip_proto = hdr[23*8 +: 8];
+            ip_saddr = {hdr[26*8 +: 8], hdr[27*8 +: 8], hdr[28*8 +: 8], hdr[29*8 +: 8]};
+            ip_daddr = {hdr[30*8 +: 8], hdr[31*8 +: 8], hdr[32*8 +: 8], hdr[33*8 +: 8]};
+            l4_len = ip_total_len - ip_hlen;
+            l4_ports = {hdr[l4_start*8 +: 8], hdr[(l4_start+1)*8 +: 8],
+                        hdr[(l4_start+2)*8 +: 8], hdr[(l4_start+3)*8 +: 8]};
+            udp_check = {hdr[(l4_start+6)*8 +: 8], hdr[(l4_start+7)*8 +: 8]};
+
+            frame_len = offset_reg + nbytes;
+            is_ipv4_v = eth_ipv4 && frame_len >= ETH_HLEN;
+            // The datagram must fit in the frame: a truncated one is no good header either
+            ip_hdr_ok_v = is_ipv4_v && ip_version == 4'd4 && ip_hlen >= 32'd20 &&
+                csum_fold(ip_sum) == 16'hFFFF && ip_total_len >= ip_hlen &&
+                ip_end + ETH_FCS_LEN <= frame_len;
+
+            l4_visible = ip_hdr_ok_v && !ip_fragment;
+            is_udp_v = l4_visible && ip_proto == IPPROTO_UDP && l4_len >= UDP_HLEN;
+            is_tcp_v = l4_visible && ip_proto == IPPROTO_TCP && l4_len >= TCP_HLEN;
+
+            // The datagram's folded sum back in network byte order, plus the pseudo header
+            l4_fold = csum_fold(l4_sum);
+            pseudo_sum = {16'd0, ip_saddr[31:16]} + {16'd0, ip_saddr[15:0]} +
+                {16'd0, ip_daddr[31:16]} + {16'd0, ip_daddr[15:0]} +
+                {24'd0, ip_proto} + {16'd0, l4_len[15:0]};
+            l4_total = {16'd0, l4_fold[7:0], l4_fold[15:8]} + pseudo_sum;
+            l4_sum_verifies = csum_fold(l4_total) == 16'hFFFF;
+
+            hash_l4 = (is_udp_v && rss_l4_udp) || (is_tcp_v && rss_l4_tcp);
+
             offset_reg <= 32'd0;
             crc_reg <= 32'hFFFFFFFF;
             ip_sum_reg <= 32'd0;
@@ -303,23 +378,27 @@ always @(posedge clk) begin
             hdr_reg <= {HDR_BYTES*8{1'b0}};
 
             status_valid_reg <= 1'b1;
-            fcs_ok_reg <= fcs_ok_next;
-            len_reg <= len_next;
-            is_ipv4_reg <= is_ipv4_next;
-            ip_hdr_ok_reg <= ip_hdr_ok_next;
-            l4_proto_reg <= l4_proto_next;
-            is_udp_reg <= is_udp_next;
-            is_tcp_reg <= is_tcp_next;
-            l4_csum_ok_reg <= l4_csum_ok_next;
-            rss_hash_reg <= rss_hash_next;
-            runt_reg <= runt_next;
-            oversize_reg <= oversize_next;
+            fcs_ok_reg <= crc == crc_residue_rom[nbytes[NBYTES_W-1:0]];
+            len_reg <= frame_len > 32'hFFFF ? 16'hFFFF : frame_len[15:0];
+            is_ipv4_reg <= is_ipv4_v;
+            ip_hdr_ok_reg <= ip_hdr_ok_v;
+            l4_proto_reg <= is_ipv4_v ? ip_proto : 8'd0;
+            is_udp_reg <= is_udp_v;
+            is_tcp_reg <= is_tcp_v;
+            // RFC 768: a zero UDP checksum means the sender did not compute one
+            l4_csum_ok_reg <= rx_csum_en &&
+                ((is_udp_v && (udp_check == 16'd0 || l4_sum_verifies)) ||
+                 (is_tcp_v && l4_sum_verifies));
+            rss_hash_reg <= is_ipv4_v ?
+                toeplitz96(rss_key, {ip_saddr, ip_daddr, hash_l4 ? l4_ports : 32'd0}) : 32'd0;
+            runt_reg <= frame_len < MIN_FRAME;
+            oversize_reg <= frame_len > MAX_FRAME;
         end else begin
             offset_reg <= offset_reg + BEAT_BYTES;
-            crc_reg <= crc_next;
-            ip_sum_reg <= ip_sum_next;
-            l4_sum_reg <= l4_sum_next;
-            hdr_reg <= hdr_next;
+            crc_reg <= crc;
+            ip_sum_reg <= ip_sum;
+            l4_sum_reg <= l4_sum;
+            if (offset_reg < HDR_BYTES) hdr_reg <= hdr;
         end
     end
 

@@ -3,6 +3,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -464,6 +465,136 @@ TEST_P(rx_frontend, idle_block_costs_no_cycles) {
   dut.set_rss_key(nicsim::hw::rss_default_key);
   dut.set_rx_csum(false);
   EXPECT_EQ(dut.cycles(), expected);
+}
+
+// What the front end reports for a frame, computed from the bytes in plain C++:
+// the reference for frames that go wrong in every way. Header bytes past the
+// end of the frame read as zero; a one's complement sum verifies when it folds
+// to all ones, that is when it is a non-zero multiple of 0xFFFF.
+struct frontend_config {
+  std::array<uint8_t, 40> key = nicsim::hw::rss_default_key;
+  bool rx_csum = true, l4_tcp = true, l4_udp = true;
+};
+
+rx_status reference_status(const bytes& f, const frontend_config& c) {
+  const size_t n = f.size();
+  const auto at = [&](size_t i) -> uint32_t { return i < n ? f[i] : 0; };
+  const auto range_sum = [&](size_t first, size_t past) {
+    uint64_t sum = 0;
+    for (size_t i = first; i < past && i < n; ++i) sum += i % 2 == 0 ? f[i] << 8 : f[i];
+    return sum;
+  };
+  const auto verifies = [](uint64_t sum) { return sum != 0 && sum % 0xFFFF == 0; };
+
+  rx_status s;
+  uint32_t crc = 0xFFFFFFFF;  // the register runs over the FCS and must end at the residue
+  for (uint8_t b : f) {
+    crc ^= b;
+    for (int k = 0; k < 8; ++k) crc = (crc & 1) ? (crc >> 1) ^ 0xEDB88320u : crc >> 1;
+  }
+  s.fcs_ok = crc == 0xDEBB20E3;
+  s.len = static_cast<uint16_t>(std::min<size_t>(n, 0xFFFF));
+  s.runt = n < ETH_MIN_FRAME;
+  s.oversize = n > ETH_MAX_FRAME;
+  s.is_ipv4 = n >= ETH_HLEN && at(12) == 0x08 && at(13) == 0x00;
+  if (!s.is_ipv4) return s;
+
+  const uint32_t hlen = 4 * (at(14) & 0xF), total = at(16) << 8 | at(17);
+  const size_t l4_start = ETH_HLEN + hlen, ip_end = ETH_HLEN + total;
+  const uint32_t proto = at(23);
+  const uint32_t src = at(26) << 24 | at(27) << 16 | at(28) << 8 | at(29);
+  const uint32_t dst = at(30) << 24 | at(31) << 16 | at(32) << 8 | at(33);
+  const bool fragment = (at(20) & 0x3F) != 0 || at(21) != 0;
+  const uint32_t l4_len = total - hlen;
+  s.l4_proto = static_cast<uint8_t>(proto);
+  s.ip_hdr_ok = at(14) >> 4 == 4 && hlen >= 20 && verifies(range_sum(ETH_HLEN, l4_start)) && total >= hlen &&
+                ip_end + ETH_FCS_LEN <= n;
+  s.is_udp = s.ip_hdr_ok && !fragment && proto == IPPROTO_UDP && l4_len >= UDP_HLEN;
+  s.is_tcp = s.ip_hdr_ok && !fragment && proto == IPPROTO_TCP && l4_len >= TCP_HLEN;
+  const uint64_t pseudo =
+      (src >> 16) + (src & 0xFFFF) + (dst >> 16) + (dst & 0xFFFF) + proto + (l4_len & 0xFFFF);
+  const bool l4_verifies = verifies(range_sum(l4_start, ip_end) + pseudo);
+  const bool udp_unchecked = (at(l4_start + 6) | at(l4_start + 7)) == 0;
+  s.l4_csum_ok = c.rx_csum && ((s.is_udp && (udp_unchecked || l4_verifies)) || (s.is_tcp && l4_verifies));
+  const bool hash_l4 = (s.is_udp && c.l4_udp) || (s.is_tcp && c.l4_tcp);
+  const uint16_t sport = static_cast<uint16_t>(at(l4_start) << 8 | at(l4_start + 1));
+  const uint16_t dport = static_cast<uint16_t>(at(l4_start + 2) << 8 | at(l4_start + 3));
+  s.rss_hash = toeplitz(c.key, hash_l4 ? rss_input(src, dst, sport, dport) : rss_input(src, dst));
+  return s;
+}
+
+std::string describe(const rx_status& s) {
+  return "fcs_ok " + std::to_string(s.fcs_ok) + " len " + std::to_string(s.len) + " is_ipv4 " +
+         std::to_string(s.is_ipv4) + " ip_hdr_ok " + std::to_string(s.ip_hdr_ok) + " l4_proto " +
+         std::to_string(s.l4_proto) + " is_udp " + std::to_string(s.is_udp) + " is_tcp " +
+         std::to_string(s.is_tcp) + " l4_csum_ok " + std::to_string(s.l4_csum_ok) + " rss_hash " +
+         std::to_string(s.rss_hash) + " runt " + std::to_string(s.runt) + " oversize " +
+         std::to_string(s.oversize);
+}
+
+// A UDP, TCP or other IPv4 frame, then as often as not broken: IHL, total
+// length, EtherType, a flipped bit, truncation, bytes after the datagram, the FCS.
+bytes random_frame(std::mt19937& rng) {
+  const auto pick = [&](uint32_t n) { return static_cast<uint32_t>(rng() % n); };
+  ipv4_packet p;
+  p.src = static_cast<uint32_t>(rng());
+  p.dst = static_cast<uint32_t>(rng());
+  p.proto = pick(5) == 0 ? static_cast<uint8_t>(rng()) : pick(2) ? IPPROTO_UDP : IPPROTO_TCP;
+  p.ihl = static_cast<uint8_t>(pick(3) == 0 ? 5 + pick(11) : 5);
+  p.frag = pick(4) == 0 ? static_cast<uint16_t>(rng()) : 0x4000;
+  const bytes payload = counting_payload(pick(2) ? pick(100) : pick(1500), static_cast<uint8_t>(rng()));
+  const auto sport = static_cast<uint16_t>(rng()), dport = static_cast<uint16_t>(rng());
+  p.l4 = p.proto == IPPROTO_UDP   ? udp_segment(p, sport, dport, payload)
+         : p.proto == IPPROTO_TCP ? tcp_segment(p, sport, dport, payload)
+                                  : payload;
+  if (p.proto == IPPROTO_UDP && pick(8) == 0) put_be16(&p.l4[6], 0);
+  bytes f = build_ipv4_frame(p);
+  f.resize(f.size() - ETH_FCS_LEN);
+  switch (pick(12)) {
+    case 0:
+      f[ETH_HLEN] = static_cast<uint8_t>(0x40 | pick(5));
+      break;
+    case 1:
+      put_be16(&f[ETH_HLEN + 2], static_cast<uint16_t>(pick(3) ? f.size() - ETH_HLEN - pick(3) : rng()));
+      break;
+    case 2:
+      f[pick(static_cast<uint32_t>(f.size()))] ^= static_cast<uint8_t>(1 << pick(8));
+      break;
+    case 3:
+      put_be16(&f[12], pick(2) ? ETH_P_ARP : static_cast<uint16_t>(rng()));
+      break;
+    case 4:
+      f.resize(pick(static_cast<uint32_t>(f.size())));
+      break;
+    case 5:
+      f.resize(f.size() + pick(70), static_cast<uint8_t>(rng()));
+      break;
+    default:
+      break;
+  }
+  append_fcs(f);
+  if (pick(10) == 0) f[f.size() - 1 - pick(4)] ^= 0x80;
+  if (pick(15) == 0) f.resize(pick(static_cast<uint32_t>(f.size()) + 1));
+  return f;
+}
+
+TEST_P(rx_frontend, every_status_matches_a_reference_model_on_random_frames) {
+  std::mt19937 rng(20240611);
+  frontend_config c;
+  for (int i = 0; i < 2000; ++i) {
+    if (i % 50 == 0) {
+      for (auto& k : c.key) k = static_cast<uint8_t>(rng());
+      c.rx_csum = rng() % 4 != 0;
+      c.l4_tcp = rng() % 2 != 0;
+      c.l4_udp = rng() % 2 != 0;
+      dut.set_rss_key(c.key);
+      dut.set_rx_csum(c.rx_csum);
+      dut.set_rss_l4(c.l4_tcp, c.l4_udp);
+    }
+    const bytes f = random_frame(rng);
+    const std::string got = describe(dut.check(f)), want = describe(reference_status(f, c));
+    ASSERT_EQ(got, want) << "frame " << i << " of " << f.size() << " bytes";
+  }
 }
 
 TEST(rx_frontend_widths, datapath_of_512_bits_takes_a_beat_per_64_bytes) {
