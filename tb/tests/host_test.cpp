@@ -456,3 +456,34 @@ TEST(host_cpu, a_wake_up_during_a_switch_to_another_task_charges_that_task_nothi
   nicsim::tb::unwind_threads();
   EXPECT_EQ(b_runtime_at_start, sc_core::SC_ZERO_TIME);
 }
+
+TEST(host_cpu, a_task_queued_during_a_switch_to_idle_still_runs) {
+  // c0 is switching from A to idle when c1 wakes B, which belongs to c0: B is queued on
+  // c0 and checked against A, so c0 must look at its run queue again once idle.
+  cpu c0("cpu0", 0, costs()), c1("cpu1", 1, costs());
+  const std::vector<cpu*> all{&c0, &c1};
+  c0.set_siblings(all);
+  c1.set_siblings(all);
+  sc_time blocked_at = sc_core::SC_ZERO_TIME;
+  bool b_ran_again = false;
+  task_struct* b = c0.kthread_create("B", [&] {
+    c0.current()->state = task_struct::TASK_INTERRUPTIBLE;
+    c0.schedule();
+    b_ran_again = true;
+    sleep_forever(c0);
+  });
+  c0.kthread_create("A", [&] {
+    c0.charge(sc_time(10, SC_US));
+    blocked_at = sc_core::sc_time_stamp();
+    sleep_forever(c0);  // the switch to idle takes cost::context_switch
+  });
+  c1.kthread_create("waker", [&] {
+    while (blocked_at == sc_core::SC_ZERO_TIME) c1.charge(sc_time(10, SC_NS));
+    c1.charge(costs()(cost::context_switch) / 2);
+    EXPECT_TRUE(c1.try_to_wake_up(b));
+    for (;;) c1.charge(sc_time(100, SC_US));  // c1 stays busy: it does not come to pull B
+  });
+  sc_core::sc_start(sc_time(1, sc_core::SC_MS));
+  nicsim::tb::unwind_threads();
+  EXPECT_TRUE(b_ran_again);
+}
