@@ -173,7 +173,36 @@ struct napi_bench {
   skb_cache skbs;
   rx_buffer_pool buffers{mem, 0x10000, 2048, 16};
   netstack stack{{&c}, skbs, buffers, netstack_params{}};
+  // From a task: schedules every instance, runs one net_rx_action, then sleeps.
+  void one_net_rx_action(std::vector<napi_struct>& n) {
+    c.kthread_create("t", [this, &n] {
+      for (auto& i : n) {
+        ASSERT_TRUE(stack.napi_schedule_prep(i));
+        stack.__napi_schedule(i);
+      }
+      stack.net_rx_action();
+      sleep_forever(c);
+    });
+  }
 };
+
+// Two CPUs that know each other, for wake-ups and migrations between them.
+struct two_cpus {
+  cpu c0{"cpu0", 0, costs()};
+  cpu c1{"cpu1", 1, costs()};
+  two_cpus() {
+    const std::vector<cpu*> all{&c0, &c1};
+    c0.set_siblings(all);
+    c1.set_siblings(all);
+  }
+};
+
+// From a task on waker: waits until blocked_at is set (a task has called schedule()), then
+// half a context switch more, so that the caller acts while that switch is in progress.
+void wait_until_inside_the_switch(cpu& waker, const sc_time& blocked_at) {
+  while (blocked_at == sc_core::SC_ZERO_TIME) waker.charge(sc_time(10, SC_NS));
+  waker.charge(costs()(cost::context_switch) / 2);
+}
 }  // namespace
 
 TEST(host_napi, poll_using_whole_weight_is_requeued_and_softirq_raised_again) {
@@ -201,14 +230,7 @@ TEST(host_napi, netdev_budget_runs_out_across_instances_and_counts_time_squeeze)
   napi_bench b;
   std::vector<napi_struct> n(6);
   for (auto& i : n) i.poll = [](napi_struct&, int budget) { return budget; };
-  b.c.kthread_create("t", [&] {
-    for (auto& i : n) {
-      ASSERT_TRUE(b.stack.napi_schedule_prep(i));
-      b.stack.__napi_schedule(i);
-    }
-    b.stack.net_rx_action();
-    sleep_forever(b.c);
-  });
+  b.one_net_rx_action(n);
   sc_core::sc_start(sc_time(1, sc_core::SC_MS));
   nicsim::tb::unwind_threads();  // before the modules on this stack go away
   uint64_t polls = 0;
@@ -303,14 +325,7 @@ TEST(host_napi, netdev_budget_usecs_squeezes_after_two_jiffies) {
       b.stack.napi_complete_done(self, 1);
       return 1;
     };
-  b.c.kthread_create("t", [&] {
-    for (auto& i : n) {
-      ASSERT_TRUE(b.stack.napi_schedule_prep(i));
-      b.stack.__napi_schedule(i);
-    }
-    b.stack.net_rx_action();
-    sleep_forever(b.c);
-  });
+  b.one_net_rx_action(n);
   sc_core::sc_start(sc_time(20, sc_core::SC_MS));
   nicsim::tb::unwind_threads();  // before the modules on this stack go away
   uint64_t polls = 0;
@@ -359,10 +374,8 @@ TEST(host_cpu, irq_time_is_not_charged_to_the_interrupted_task) {
 }
 
 TEST(host_cpu, wake_up_while_the_task_is_still_switching_out_is_not_lost) {
-  cpu c0("cpu0", 0, costs()), c1("cpu1", 1, costs());
-  const std::vector<cpu*> all{&c0, &c1};
-  c0.set_siblings(all);
-  c1.set_siblings(all);
+  two_cpus m;
+  cpu &c0 = m.c0, &c1 = m.c1;
   task_struct* sleeper = nullptr;
   sc_time blocked_at = sc_core::SC_ZERO_TIME;
   bool ran_again = false;
@@ -375,8 +388,7 @@ TEST(host_cpu, wake_up_while_the_task_is_still_switching_out_is_not_lost) {
     sleep_forever(c0);
   });
   c1.kthread_create("waker", [&] {
-    while (blocked_at == sc_core::SC_ZERO_TIME) c1.charge(sc_time(10, SC_NS));
-    c1.charge(costs()(cost::context_switch) / 2);  // inside the sleeper's switch
+    wait_until_inside_the_switch(c1, blocked_at);
     ASSERT_EQ(c0.current(), sleeper) << "the wake-up must land while it is still current";
     EXPECT_TRUE(c1.try_to_wake_up(sleeper));
     sleep_forever(c1);
@@ -387,10 +399,8 @@ TEST(host_cpu, wake_up_while_the_task_is_still_switching_out_is_not_lost) {
 }
 
 TEST(host_cpu, idle_cpu_takes_a_waiting_task_from_a_busy_one) {
-  cpu c0("cpu0", 0, costs()), c1("cpu1", 1, costs());
-  const std::vector<cpu*> all{&c0, &c1};
-  c0.set_siblings(all);
-  c1.set_siblings(all);
+  two_cpus m;
+  cpu &c0 = m.c0, &c1 = m.c1;
   // Each task checks, after every stretch of work, that the CPU it runs on has it as
   // current: a task preempted inside charge() and moved must finish it on its new CPU.
   int confused = 0;
@@ -428,10 +438,8 @@ TEST(host_cpu, idle_cpu_takes_a_waiting_task_from_a_busy_one) {
 TEST(host_cpu, a_wake_up_during_a_switch_to_another_task_charges_that_task_nothing) {
   // A blocks while B waits its first turn; A's wake-up lands inside the switch to B. B's
   // clock must start at the switch: it has run for nothing when its body begins.
-  cpu c0("cpu0", 0, costs()), c1("cpu1", 1, costs());
-  const std::vector<cpu*> all{&c0, &c1};
-  c0.set_siblings(all);
-  c1.set_siblings(all);
+  two_cpus m;
+  cpu &c0 = m.c0, &c1 = m.c1;
   task_struct* a = nullptr;
   sc_time blocked_at = sc_core::SC_ZERO_TIME;
   sc_time b_runtime_at_start(1, SC_US);
@@ -447,8 +455,7 @@ TEST(host_cpu, a_wake_up_during_a_switch_to_another_task_charges_that_task_nothi
     sleep_forever(cpu::this_cpu());
   });
   c1.kthread_create("waker", [&] {
-    while (blocked_at == sc_core::SC_ZERO_TIME) c1.charge(sc_time(10, SC_NS));
-    c1.charge(costs()(cost::context_switch) / 2);
+    wait_until_inside_the_switch(c1, blocked_at);
     EXPECT_TRUE(c1.try_to_wake_up(a));
     sleep_forever(c1);
   });
@@ -460,10 +467,8 @@ TEST(host_cpu, a_wake_up_during_a_switch_to_another_task_charges_that_task_nothi
 TEST(host_cpu, a_task_queued_during_a_switch_to_idle_still_runs) {
   // c0 is switching from A to idle when c1 wakes B, which belongs to c0: B is queued on
   // c0 and checked against A, so c0 must look at its run queue again once idle.
-  cpu c0("cpu0", 0, costs()), c1("cpu1", 1, costs());
-  const std::vector<cpu*> all{&c0, &c1};
-  c0.set_siblings(all);
-  c1.set_siblings(all);
+  two_cpus m;
+  cpu &c0 = m.c0, &c1 = m.c1;
   sc_time blocked_at = sc_core::SC_ZERO_TIME;
   bool b_ran_again = false;
   task_struct* b = c0.kthread_create("B", [&] {
@@ -478,8 +483,7 @@ TEST(host_cpu, a_task_queued_during_a_switch_to_idle_still_runs) {
     sleep_forever(c0);  // the switch to idle takes cost::context_switch
   });
   c1.kthread_create("waker", [&] {
-    while (blocked_at == sc_core::SC_ZERO_TIME) c1.charge(sc_time(10, SC_NS));
-    c1.charge(costs()(cost::context_switch) / 2);
+    wait_until_inside_the_switch(c1, blocked_at);
     EXPECT_TRUE(c1.try_to_wake_up(b));
     for (;;) c1.charge(sc_time(100, SC_US));  // c1 stays busy: it does not come to pull B
   });
