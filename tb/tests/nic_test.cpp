@@ -252,6 +252,10 @@ class nic_bench : public sc_core::sc_module {
     write_reg(off, (read_reg(off) & ~(0xFFu << shift)) | queue << shift);
   }
   void hand_over(unsigned q, unsigned rdt) { write_reg(regs::RXQ_BASE(q) + regs::RDT_OFF, rdt); }
+  // Every queue gets all but one of its descriptors.
+  void hand_over_all(unsigned queues) {
+    for (unsigned q = 0; q < queues; ++q) hand_over(q, Q_RING - 1);
+  }
   // Messages that arrived for queue q's vector (address APIC q, data MSI_VECTOR + q).
   unsigned msix_count(unsigned q) {
     unsigned n = 0;
@@ -805,7 +809,7 @@ TEST(nic_test, rss_sends_each_flow_to_the_queue_reta_names_and_its_vector) {
 
   nic_bench bench("bench", queues(Q), [&](nic_bench& b) {
     b.setup_queues(Q, MRQC_RSS_ALL);
-    for (unsigned q = 0; q < Q; ++q) b.hand_over(q, nic_bench::Q_RING - 1);
+    b.hand_over_all(Q);
     for (uint32_t k = 0; k < N; ++k) {
       b.dut.mac_rx(nic_bench::flow_frame(k, sport[k], 9000));
       b.wait_for(us(2));
@@ -857,7 +861,7 @@ TEST(nic_test, rss_key_written_through_rssrk_moves_flows) {
     b.setup_queues(Q, MRQC_RSS_ALL);
     b.write_key(key);
     EXPECT_EQ(b.read_reg(regs::RSSRK_BASE), 0xC287'4C11u) << "key bytes 0..3, byte 0 lowest";
-    for (unsigned q = 0; q < Q; ++q) b.hand_over(q, nic_bench::Q_RING - 1);
+    b.hand_over_all(Q);
     for (uint32_t k = 0; k < N; ++k) {
       b.dut.mac_rx(nic_bench::flow_frame(k, static_cast<uint16_t>(1000 + 3 * k), 7000));
       b.wait_for(us(2));
@@ -878,7 +882,7 @@ TEST(nic_test, udp_without_the_udp4_field_hashes_addresses_only) {
 
   nic_bench bench("bench", queues(Q), [&](nic_bench& b) {
     b.setup_queues(Q, regs::MRQC_ENABLE_RSS | regs::MRQC_RSS_FIELD_IPV4 | regs::MRQC_RSS_FIELD_IPV4_TCP);
-    for (unsigned q = 0; q < Q; ++q) b.hand_over(q, nic_bench::Q_RING - 1);
+    b.hand_over_all(Q);
     for (uint32_t k = 0; k < 6; ++k) {
       b.dut.mac_rx(nic_bench::flow_frame(k, static_cast<uint16_t>(40000 + 17 * k), 9000));
       b.wait_for(us(2));
@@ -891,7 +895,7 @@ TEST(nic_test, udp_without_the_udp4_field_hashes_addresses_only) {
 TEST(nic_test, rss_off_keeps_every_frame_on_queue_0) {
   nic_bench bench("bench", queues(2), [&](nic_bench& b) {
     b.setup_queues(2, 0);
-    for (unsigned q = 0; q < 2; ++q) b.hand_over(q, nic_bench::Q_RING - 1);
+    b.hand_over_all(2);
     for (uint32_t k = 0; k < 6; ++k) {
       b.dut.mac_rx(nic_bench::flow_frame(k, static_cast<uint16_t>(40000 + 17 * k), 9000));
       b.wait_for(us(2));
@@ -902,24 +906,24 @@ TEST(nic_test, rss_off_keeps_every_frame_on_queue_0) {
   EXPECT_EQ(bench.dut.queue_stats(1).packets, 0u);
 }
 
-// Two flows: one for each queue.
-std::pair<uint16_t, uint16_t> one_port_per_queue() {
-  uint16_t to[2] = {0, 0};
+// Two flows: port[q] is a source port whose flow RSS sends to queue q.
+std::array<uint16_t, 2> one_port_per_queue() {
+  std::array<uint16_t, 2> to{};
   for (uint16_t sport = 1000; sport < 2000 && (to[0] == 0 || to[1] == 0); ++sport) {
     const unsigned q = expected_queue(nicsim::hw::rss_default_key, sport, 9000, 2);
     if (to[q] == 0) to[q] = sport;
   }
-  return {to[0], to[1]};
+  return to;
 }
 
 TEST(nic_test, queue_out_of_descriptors_drops_with_drop_en_and_the_other_keeps_flowing) {
-  const auto [to0, to1] = one_port_per_queue();
-  nic_bench bench("bench", queues(2), [&, to0 = to0, to1 = to1](nic_bench& b) {
+  const auto port = one_port_per_queue();
+  nic_bench bench("bench", queues(2), [&](nic_bench& b) {
     b.setup_queues(2, MRQC_RSS_ALL);
     b.write_reg(regs::RXQ_BASE(1) + regs::SRRCTL_OFF, regs::SRRCTL_DROP_EN);
     b.hand_over(0, nic_bench::Q_RING - 1);  // queue 1 gets no descriptor
     for (uint32_t k = 0; k < 6; ++k) {
-      b.dut.mac_rx(nic_bench::flow_frame(k, k % 2 ? to1 : to0, 9000));
+      b.dut.mac_rx(nic_bench::flow_frame(k, k % 2 ? port[1] : port[0], 9000));
       b.wait_for(us(2));
     }
   });
@@ -933,12 +937,12 @@ TEST(nic_test, queue_out_of_descriptors_drops_with_drop_en_and_the_other_keeps_f
 }
 
 TEST(nic_test, queue_out_of_descriptors_without_drop_en_blocks_every_queue) {
-  const auto [to0, to1] = one_port_per_queue();
-  nic_bench bench("bench", queues(2), [&, to0 = to0, to1 = to1](nic_bench& b) {
+  const auto port = one_port_per_queue();
+  nic_bench bench("bench", queues(2), [&](nic_bench& b) {
     b.setup_queues(2, MRQC_RSS_ALL);
     b.hand_over(0, nic_bench::Q_RING - 1);
     for (uint32_t k = 0; k < 6; ++k) {
-      b.dut.mac_rx(nic_bench::flow_frame(k, k % 2 ? to1 : to0, 9000));
+      b.dut.mac_rx(nic_bench::flow_frame(k, k % 2 ? port[1] : port[0], 9000));
       b.wait_for(us(2));
     }
     // Frame 1 (queue 1) holds the head of the packet buffer, and frames 2-5 behind it.
@@ -955,18 +959,18 @@ TEST(nic_test, queue_out_of_descriptors_without_drop_en_blocks_every_queue) {
 }
 
 TEST(nic_test, msix_vector_masks_itself_until_the_driver_writes_eims) {
-  const auto [to0, to1] = one_port_per_queue();
+  const auto port = one_port_per_queue();
   sc_time unmasked_at;
-  nic_bench bench("bench", queues(2), [&, to0 = to0, to1 = to1](nic_bench& b) {
+  nic_bench bench("bench", queues(2), [&](nic_bench& b) {
     b.setup_queues(2, MRQC_RSS_ALL);
-    for (unsigned q = 0; q < 2; ++q) b.hand_over(q, nic_bench::Q_RING - 1);
-    b.dut.mac_rx(nic_bench::flow_frame(0, to1, 9000));
+    b.hand_over_all(2);
+    b.dut.mac_rx(nic_bench::flow_frame(0, port[1], 9000));
     b.wait_for(us(3));
     EXPECT_EQ(b.msix_count(1), 1u);
     EXPECT_EQ(b.read_reg(regs::EIMS), 0x1u) << "EIAM cleared queue 1's enable";
     EXPECT_EQ(b.read_reg(regs::EICR), 0u) << "EIAC cleared its cause";
-    b.dut.mac_rx(nic_bench::flow_frame(1, to1, 9000));
-    b.dut.mac_rx(nic_bench::flow_frame(2, to0, 9000));
+    b.dut.mac_rx(nic_bench::flow_frame(1, port[1], 9000));
+    b.dut.mac_rx(nic_bench::flow_frame(2, port[0], 9000));
     b.wait_for(us(5));
     EXPECT_EQ(b.msix_count(1), 1u) << "queue 1 is masked";
     EXPECT_EQ(b.msix_count(0), 1u) << "queue 0 is not";
@@ -980,14 +984,13 @@ TEST(nic_test, msix_vector_masks_itself_until_the_driver_writes_eims) {
 }
 
 TEST(nic_test, masked_msix_table_entry_holds_its_message_until_unmasked) {
-  const auto [to0, to1] = one_port_per_queue();
-  (void)to0;
-  nic_bench bench("bench", queues(2), [&, to1 = to1](nic_bench& b) {
+  const auto port = one_port_per_queue();
+  nic_bench bench("bench", queues(2), [&](nic_bench& b) {
     b.setup_queues(2, MRQC_RSS_ALL);
     const uint32_t ctrl = regs::MSIX_TABLE + regs::MSIX_ENTRY_SIZE * 1 + 12;
     b.write_reg(ctrl, regs::MSIX_VECTOR_CTRL_MASKED);
-    for (unsigned q = 0; q < 2; ++q) b.hand_over(q, nic_bench::Q_RING - 1);
-    b.dut.mac_rx(nic_bench::flow_frame(0, to1, 9000));
+    b.hand_over_all(2);
+    b.dut.mac_rx(nic_bench::flow_frame(0, port[1], 9000));
     b.wait_for(us(5));
     EXPECT_EQ(b.msi.log.size(), 0u) << "the vector is masked: the message waits (its PBA bit)";
     b.write_reg(ctrl, 0);
@@ -1018,16 +1021,15 @@ TEST(nic_test, a_write_back_batch_is_flushed_when_the_next_frame_must_wait_for_d
 TEST(nic_test, a_drop_leaves_no_write_back_batch_behind) {
   // Queue 0 has one descriptor: its first frame fills the batch (WTHRESH 8), its second is
   // dropped (DROP_EN), and with no frame left for the queue the batch must go out.
-  const auto [to0, to1] = one_port_per_queue();
-  (void)to1;
+  const auto port = one_port_per_queue();
   nic_params p = queues(2);
   p.desc_wb_batch = 8;
-  nic_bench bench("bench", p, [&, to0 = to0](nic_bench& b) {
+  nic_bench bench("bench", p, [&](nic_bench& b) {
     b.setup_queues(2, MRQC_RSS_ALL);
     b.write_reg(regs::RXQ_BASE(0) + regs::SRRCTL_OFF, regs::SRRCTL_DROP_EN);
     b.hand_over(0, 1);
-    b.dut.mac_rx(nic_bench::flow_frame(0, to0, 9000));
-    b.dut.mac_rx(nic_bench::flow_frame(1, to0, 9000));
+    b.dut.mac_rx(nic_bench::flow_frame(0, port[0], 9000));
+    b.dut.mac_rx(nic_bench::flow_frame(1, port[0], 9000));
     b.wait_for(us(20));
     EXPECT_TRUE(b.qdesc(0, 0)[regs::RXD_STATUS] & regs::RXD_STAT_DD);
     EXPECT_EQ(b.msix_count(0), 1u);
@@ -1038,12 +1040,12 @@ TEST(nic_test, a_drop_leaves_no_write_back_batch_behind) {
 }
 
 TEST(nic_test, msix_mode_keeps_a_queue_quiet_until_its_eims_bit_is_set) {
-  const auto [to0, to1] = one_port_per_queue();
-  nic_bench bench("bench", queues(2), [&, to0 = to0, to1 = to1](nic_bench& b) {
+  const auto port = one_port_per_queue();
+  nic_bench bench("bench", queues(2), [&](nic_bench& b) {
     b.setup_queues(2, MRQC_RSS_ALL, 0x1);  // EIMS: queue 0 only; queue 1's bit never set since reset
-    for (unsigned q = 0; q < 2; ++q) b.hand_over(q, nic_bench::Q_RING - 1);
-    b.dut.mac_rx(nic_bench::flow_frame(0, to1, 9000));
-    b.dut.mac_rx(nic_bench::flow_frame(1, to0, 9000));
+    b.hand_over_all(2);
+    b.dut.mac_rx(nic_bench::flow_frame(0, port[1], 9000));
+    b.dut.mac_rx(nic_bench::flow_frame(1, port[0], 9000));
     b.wait_for(us(5));
     EXPECT_EQ(b.msix_count(0), 1u);
     EXPECT_EQ(b.msix_count(1), 0u) << "EIMS bit 1 was never set";
@@ -1055,14 +1057,13 @@ TEST(nic_test, msix_mode_keeps_a_queue_quiet_until_its_eims_bit_is_set) {
 }
 
 TEST(nic_test, receiver_off_holds_frames_even_with_drop_en) {
-  const auto [to0, to1] = one_port_per_queue();
-  (void)to1;
-  nic_bench bench("bench", queues(2), [&, to0 = to0](nic_bench& b) {
+  const auto port = one_port_per_queue();
+  nic_bench bench("bench", queues(2), [&](nic_bench& b) {
     b.setup_queues(2, MRQC_RSS_ALL);
     b.write_reg(regs::RXQ_BASE(0) + regs::SRRCTL_OFF, regs::SRRCTL_DROP_EN);
     b.hand_over(0, nic_bench::Q_RING - 1);
     b.write_reg(regs::RCTL, 0);
-    b.dut.mac_rx(nic_bench::flow_frame(0, to0, 9000));
+    b.dut.mac_rx(nic_bench::flow_frame(0, port[0], 9000));
     b.wait_for(us(5));
     EXPECT_EQ(b.dut.frames_held(), 1u);
     b.write_reg(regs::RCTL, regs::RCTL_EN | regs::RCTL_SECRC);
