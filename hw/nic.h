@@ -89,7 +89,6 @@ class nic : public sc_core::sc_module {
   unsigned queues() const { return static_cast<unsigned>(m_q.size()); }
   const nic_queue_stats& queue_stats(unsigned q) const { return m_q.at(q)->stats; }
   uint32_t rdh(unsigned q = 0) const { return m_q.at(q)->rdh; }
-  uint32_t rdt(unsigned q = 0) const { return m_q.at(q)->rdt; }
   intr_moderation_rtl& moderation(unsigned q = 0) { return *m_q.at(q)->moderation; }
   rx_frontend_rtl& frontend() { return *m_frontend; }
   // Report signals, timeline slices and frame stages to o (before the run starts).

@@ -794,6 +794,18 @@ nic_params queues(unsigned n) {
   return p;
 }
 
+// Queue q's ring holds exactly these frames, in order (FCS stripped), and nothing after them.
+void expect_ring_holds(nic_bench& b, unsigned q, const std::vector<proto::wire_frame>& frames) {
+  for (size_t i = 0; i < frames.size(); ++i) {
+    const auto slot = static_cast<unsigned>(i);
+    const size_t len = frames[i].bytes.size() - proto::ETH_FCS_LEN;
+    EXPECT_TRUE(b.qdesc(q, slot)[regs::RXD_STATUS] & regs::RXD_STAT_DD) << q << "/" << i;
+    EXPECT_EQ(span(b.qbuffer(q, slot), len), span(frames[i].bytes.data(), len)) << q << "/" << i;
+  }
+  EXPECT_EQ(b.qdesc(q, static_cast<unsigned>(frames.size()))[regs::RXD_STATUS], 0) << q;
+  EXPECT_EQ(b.read_reg(regs::RXQ_BASE(q) + regs::RDH_OFF), frames.size()) << q;
+}
+
 TEST(nic_test, rss_sends_each_flow_to_the_queue_reta_names_and_its_vector) {
   constexpr unsigned Q = 4;
   constexpr unsigned N = 16;
@@ -817,16 +829,9 @@ TEST(nic_test, rss_sends_each_flow_to_the_queue_reta_names_and_its_vector) {
     b.wait_for(us(10));
     // Each queue's ring holds exactly its flows' frames, in arrival order.
     for (unsigned q = 0; q < Q; ++q) {
-      for (size_t i = 0; i < per_queue[q].size(); ++i) {
-        const uint32_t k = per_queue[q][i];
-        const auto f = nic_bench::flow_frame(k, sport[k], 9000);
-        EXPECT_TRUE(b.qdesc(q, static_cast<unsigned>(i))[regs::RXD_STATUS] & regs::RXD_STAT_DD)
-            << q << "/" << i;
-        EXPECT_EQ(span(b.qbuffer(q, static_cast<unsigned>(i)), 124), span(f.bytes.data(), 124))
-            << q << "/" << i;
-      }
-      EXPECT_EQ(b.qdesc(q, static_cast<unsigned>(per_queue[q].size()))[regs::RXD_STATUS], 0) << q;
-      EXPECT_EQ(b.read_reg(regs::RXQ_BASE(q) + regs::RDH_OFF), per_queue[q].size()) << q;
+      std::vector<proto::wire_frame> want;
+      for (const uint32_t k : per_queue[q]) want.push_back(nic_bench::flow_frame(k, sport[k], 9000));
+      expect_ring_holds(b, q, want);
     }
   });
   sc_core::sc_start(us(80));
@@ -848,12 +853,12 @@ TEST(nic_test, rss_key_written_through_rssrk_moves_flows) {
   constexpr unsigned Q = 4;
   constexpr unsigned N = 6;
   unsigned moved = 0;
-  std::vector<unsigned> per_queue(Q, 0);
+  std::vector<std::vector<proto::wire_frame>> per_queue(Q);
   for (uint32_t k = 0; k < N; ++k) {
     const auto sport = static_cast<uint16_t>(1000 + 3 * k);
     const unsigned q = expected_queue(key, sport, 7000, Q);
     moved += q != expected_queue(nicsim::hw::rss_default_key, sport, 7000, Q);
-    ++per_queue[q];
+    per_queue[q].push_back(nic_bench::flow_frame(k, sport, 7000));
   }
   ASSERT_GT(moved, 0u) << "the flows must tell the two keys apart";
 
@@ -866,9 +871,12 @@ TEST(nic_test, rss_key_written_through_rssrk_moves_flows) {
       b.dut.mac_rx(nic_bench::flow_frame(k, static_cast<uint16_t>(1000 + 3 * k), 7000));
       b.wait_for(us(2));
     }
+    b.wait_for(us(10));
+    for (unsigned q = 0; q < Q; ++q)
+      expect_ring_holds(b, q, per_queue[q]);  // each flow where the new key puts it
   });
   sc_core::sc_start(us(40));
-  for (unsigned q = 0; q < Q; ++q) EXPECT_EQ(bench.dut.queue_stats(q).packets, per_queue[q]) << q;
+  for (unsigned q = 0; q < Q; ++q) EXPECT_EQ(bench.dut.queue_stats(q).packets, per_queue[q].size()) << q;
 }
 
 TEST(nic_test, udp_without_the_udp4_field_hashes_addresses_only) {
