@@ -7,6 +7,7 @@
 #include "hw/nic_regs.h"
 #include "proto/frame.h"
 #include "tlm/host_memory.h"
+#include "tlm/payload.h"
 
 namespace nicsim::host {
 
@@ -80,12 +81,7 @@ uint64_t e1000_ring_bytes(unsigned ring_size) {
 uint32_t e1000_adapter::er32(uint32_t reg) {
   uint32_t v = 0;
   ::tlm::tlm_generic_payload t;
-  t.set_command(::tlm::TLM_READ_COMMAND);
-  t.set_address(m_bar0 + reg);
-  t.set_data_ptr(reinterpret_cast<unsigned char*>(&v));
-  t.set_data_length(4);
-  t.set_streaming_width(4);
-  t.set_response_status(::tlm::TLM_INCOMPLETE_RESPONSE);
+  tlm::prepare_payload(t, ::tlm::TLM_READ_COMMAND, m_bar0 + reg, &v, 4);
   sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
   ++m_stats.mmio_reads;
   cpu& c = cpu::this_cpu();
@@ -100,12 +96,7 @@ uint32_t e1000_adapter::er32(uint32_t reg) {
 void e1000_adapter::ew32(uint32_t reg, uint32_t value) {
   cpu::this_cpu().charge(cost::mmio_write);
   ::tlm::tlm_generic_payload t;
-  t.set_command(::tlm::TLM_WRITE_COMMAND);
-  t.set_address(m_bar0 + reg);
-  t.set_data_ptr(reinterpret_cast<unsigned char*>(&value));
-  t.set_data_length(4);
-  t.set_streaming_width(4);
-  t.set_response_status(::tlm::TLM_INCOMPLETE_RESPONSE);
+  tlm::prepare_payload(t, ::tlm::TLM_WRITE_COMMAND, m_bar0 + reg, &value, 4);
   sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
   ++m_stats.mmio_writes;
   mmio->b_transport(t, delay);  // posted: the store buffer takes it

@@ -8,6 +8,7 @@
 #include "hw/intr_moderation_rtl.h"
 #include "hw/nic_regs.h"
 #include "hw/rx_frontend_rtl.h"
+#include "tlm/payload.h"
 
 namespace nicsim::hw {
 
@@ -376,13 +377,7 @@ void nic::dma_write(uint64_t addr, const uint8_t* data, unsigned len, sc_time& l
   ::tlm::tlm_generic_payload t;
   for (unsigned off = 0; off < len; off += m_params.max_payload_bytes) {
     const unsigned n = std::min(m_params.max_payload_bytes, len - off);
-    t.set_command(::tlm::TLM_WRITE_COMMAND);
-    t.set_address(addr + off);
-    t.set_data_ptr(const_cast<uint8_t*>(data + off));
-    t.set_data_length(n);
-    t.set_streaming_width(n);
-    t.set_byte_enable_ptr(nullptr);
-    t.set_response_status(::tlm::TLM_INCOMPLETE_RESPONSE);
+    tlm::prepare_payload(t, ::tlm::TLM_WRITE_COMMAND, addr + off, const_cast<uint8_t*>(data + off), n);
     dma->b_transport(t, local);
     if (t.is_response_error())
       SC_REPORT_ERROR(name(), ("DMA write failed: " + t.get_response_string()).c_str());
@@ -400,12 +395,8 @@ bool nic::fetch_descriptors(rx_queue& q, sc_time& local) {
   std::vector<uint8_t>& buf = q.desc_fetch_buf;  // a member: the read suspends this thread
   buf.resize(count * regs::RX_DESC_SIZE);
   ::tlm::tlm_generic_payload t;
-  t.set_command(::tlm::TLM_READ_COMMAND);
-  t.set_address(q.ring_base() + uint64_t{start} * regs::RX_DESC_SIZE);
-  t.set_data_ptr(buf.data());
-  t.set_data_length(static_cast<unsigned>(buf.size()));
-  t.set_streaming_width(static_cast<unsigned>(buf.size()));
-  t.set_response_status(::tlm::TLM_INCOMPLETE_RESPONSE);
+  tlm::prepare_payload(t, ::tlm::TLM_READ_COMMAND, q.ring_base() + uint64_t{start} * regs::RX_DESC_SIZE,
+                       buf.data(), static_cast<unsigned>(buf.size()));
   ++m_stats.rx_desc_fetches;
   if (m_obs) {
     m_probe.dma_busy(1);
@@ -640,12 +631,7 @@ bool nic::post_message(uint64_t addr, uint32_t data) {
   ++m_stats.interrupts;
   m_probe.msis(m_stats.interrupts);
   ::tlm::tlm_generic_payload t;
-  t.set_command(::tlm::TLM_WRITE_COMMAND);
-  t.set_address(addr);
-  t.set_data_ptr(reinterpret_cast<unsigned char*>(&data));
-  t.set_data_length(4);
-  t.set_streaming_width(4);
-  t.set_response_status(::tlm::TLM_INCOMPLETE_RESPONSE);
+  tlm::prepare_payload(t, ::tlm::TLM_WRITE_COMMAND, addr, &data, 4);
   sc_time local = SC_ZERO_TIME;
   dma->b_transport(t, local);  // posted, queued behind the data it announces
   if (t.is_response_error())

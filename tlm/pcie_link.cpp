@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "tlm/payload.h"
+
 namespace nicsim::tlm {
 
 using sc_core::sc_time;
@@ -115,12 +117,7 @@ void pcie_link::deliver(direction d) {
     sc_time target_delay = sc_core::SC_ZERO_TIME;
     if (p.read == nullptr) {
       ::tlm::tlm_generic_payload t;
-      t.set_command(p.cmd);
-      t.set_address(p.address);
-      t.set_data_ptr(p.data.data());
-      t.set_data_length(static_cast<unsigned>(p.data.size()));
-      t.set_streaming_width(static_cast<unsigned>(p.data.size()));
-      t.set_response_status(::tlm::TLM_INCOMPLETE_RESPONSE);
+      prepare_payload(t, p.cmd, p.address, p.data.data(), static_cast<unsigned>(p.data.size()));
       out(d)->b_transport(t, target_delay);
       if (t.is_response_error()) {
         // A posted write has no completion to carry the error back: report it.

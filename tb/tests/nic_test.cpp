@@ -21,6 +21,7 @@
 #include "tb/tests/rss_reference.h"
 #include "tlm/address_router.h"
 #include "tlm/host_memory.h"
+#include "tlm/payload.h"
 #include "tlm/pcie_link.h"
 
 namespace {
@@ -137,12 +138,7 @@ class nic_bench : public sc_core::sc_module {
 
   ::tlm::tlm_response_status access(::tlm::tlm_command cmd, uint64_t offset, uint8_t* data, unsigned len) {
     ::tlm::tlm_generic_payload t;
-    t.set_command(cmd);
-    t.set_address(offset);
-    t.set_data_ptr(data);
-    t.set_data_length(len);
-    t.set_streaming_width(len);
-    t.set_response_status(::tlm::TLM_INCOMPLETE_RESPONSE);
+    nicsim::tlm::prepare_payload(t, cmd, offset, data, len);
     sc_time delay = sc_core::SC_ZERO_TIME;
     mmio->b_transport(t, delay);
     return t.get_response_status();

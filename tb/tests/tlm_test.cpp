@@ -14,6 +14,7 @@
 
 #include "tlm/address_router.h"
 #include "tlm/host_memory.h"
+#include "tlm/payload.h"
 #include "tlm/pcie_link.h"
 
 namespace {
@@ -232,11 +233,7 @@ TEST(tlm_test, host_memory_dmi_pointer_sees_the_same_bytes) {
     i.write(0x200, pattern(8, 0xC0));
     ::tlm::tlm_generic_payload t;
     bytes data = pattern(4, 0);
-    t.set_command(::tlm::TLM_READ_COMMAND);
-    t.set_address(0x200);
-    t.set_data_ptr(data.data());
-    t.set_data_length(4);
-    t.set_streaming_width(4);
+    nicsim::tlm::prepare_payload(t, ::tlm::TLM_READ_COMMAND, 0x200, data.data(), 4);
     sc_time d = sc_core::SC_ZERO_TIME;
     i.socket->b_transport(t, d);
     dmi_hint = t.is_dmi_allowed();
@@ -263,11 +260,7 @@ TEST(tlm_test, host_memory_debug_transport_copies_without_counting) {
   initiator cpu("cpu", [&](initiator& i) {
     bytes data = pattern(12, 0x21);
     ::tlm::tlm_generic_payload t;
-    t.set_command(::tlm::TLM_WRITE_COMMAND);
-    t.set_address(0x30);
-    t.set_data_ptr(data.data());
-    t.set_data_length(12);
-    t.set_streaming_width(12);
+    nicsim::tlm::prepare_payload(t, ::tlm::TLM_WRITE_COMMAND, 0x30, data.data(), 12);
     written = i.socket->transport_dbg(t);
     t.set_address(4090);
     out_of_range = i.socket->transport_dbg(t);
@@ -531,11 +524,7 @@ TEST(tlm_test, address_router_routes_by_range_and_subtracts_the_base) {
     bytes data = pattern(4, 1);
     results.push_back(i.transport(::tlm::TLM_WRITE_COMMAND, 0x1010, data));
     ::tlm::tlm_generic_payload t;
-    t.set_command(::tlm::TLM_WRITE_COMMAND);
-    t.set_address(0x8FFC);
-    t.set_data_ptr(data.data());
-    t.set_data_length(4);
-    t.set_streaming_width(4);
+    nicsim::tlm::prepare_payload(t, ::tlm::TLM_WRITE_COMMAND, 0x8FFC, data.data(), 4);
     sc_time d = sc_core::SC_ZERO_TIME;
     i.socket->b_transport(t, d);
     results.push_back({t.get_response_status(), d, sc_core::sc_time_stamp()});
