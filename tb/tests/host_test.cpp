@@ -118,7 +118,7 @@ TEST(host_wait_queue, nr_exclusive_limits_only_exclusive_waiters) {
   std::vector<std::string> woken;
   wait_queue_entry a, b, c, d;
   auto waker = [&woken](const std::string& name) {
-    return [&woken, name](wait_queue_entry&) {
+    return [&woken, name](wait_queue_entry&, ttwu_batch&) {
       woken.push_back(name);
       return 1;
     };
@@ -131,7 +131,8 @@ TEST(host_wait_queue, nr_exclusive_limits_only_exclusive_waiters) {
   add_wait_queue_exclusive(wq, b);
   add_wait_queue(wq, c);  // non-exclusive waiters go to the head
   add_wait_queue(wq, d);
-  EXPECT_EQ(__wake_up_common(wq, 1), 3);
+  ttwu_batch done;
+  EXPECT_EQ(__wake_up_common(wq, 1, done), 3);
   EXPECT_EQ(woken, (std::vector<std::string>{"shared-d", "shared-c", "excl-a"}));
 }
 
@@ -151,7 +152,7 @@ TEST(host_wait_queue, exclusive_reader_wait_wakes_one_task_per_wake_up) {
     });
   c.kthread_create("waker", [&] {
     c.charge(sc_time(10, SC_US));
-    __wake_up_common(wq, 1);
+    __wake_up(wq, 1);
     sleep_forever(c);
   });
   sc_core::sc_start(sc_time(1, sc_core::SC_MS));
