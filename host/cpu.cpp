@@ -542,8 +542,11 @@ cpu* cpu::select_task_rq(task_struct* p) {
   return p->on_cpu;
 }
 
-bool cpu::try_to_wake_up(task_struct* p) {
-  if (p->state != task_struct::TASK_INTERRUPTIBLE) return false;
+// try_to_wake_up (kernel/sched/core.c) in two halves. ttwu_locked is what the kernel does
+// under p->pi_lock and the run queue's lock, where nothing sleeps: it takes no simulated
+// time, so a wait-queue walk that calls it never yields while it holds an entry.
+cpu* cpu::ttwu_locked(task_struct* p) {
+  if (p->state != task_struct::TASK_INTERRUPTIBLE) return nullptr;
   p->state = task_struct::TASK_RUNNING;
   ++m_stats.wakeups;
   cpu* target = p->on_cpu;
@@ -564,9 +567,20 @@ bool cpu::try_to_wake_up(task_struct* p) {
     target->enqueue(p);
     target->check_preempt_wakeup(p);
   }
+  return target;
+}
+
+// The waker's time for one wake-up, and resched_curr's IPI to a target CPU it asked to
+// reschedule (sent once that time is spent, as before the split).
+void cpu::ttwu_finish(cpu* target) {
   charge(cost::ttwu);
-  // resched_curr on another CPU: tell it with an IPI.
   if (target != this && target->m_need_resched) smp_send_reschedule(target);
+}
+
+bool cpu::try_to_wake_up(task_struct* p) {
+  cpu* target = ttwu_locked(p);
+  if (target == nullptr) return false;
+  ttwu_finish(target);
   return true;
 }
 

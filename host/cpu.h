@@ -124,7 +124,16 @@ class cpu : public sc_core::sc_module {
   // The current task gives up the CPU. Its state says whether it stays runnable.
   void schedule();
   // Returns true when p was sleeping and is now runnable (and charges the waker).
+  // Equal to ttwu_finish(ttwu_locked(p)) when ttwu_locked finds p asleep.
   bool try_to_wake_up(task_struct* p);
+  // try_to_wake_up's work under its locks, in zero simulated time (it never yields):
+  // p's state, the CPU it will run on, the enqueue and the preemption check. Returns
+  // that CPU, or nullptr when p was not sleeping. For wake functions inside a
+  // wait-queue walk, which must pay with ttwu_finish after the walk.
+  cpu* ttwu_locked(task_struct* p);
+  // The current CPU's time for one wake-up ttwu_locked made, then the reschedule IPI
+  // it owes target. May yield: call it with no wait-queue entry in hand.
+  void ttwu_finish(cpu* target);
   bool need_resched() const { return m_need_resched; }
   void cond_resched();
   // Enter/leave a syscall: accounting moves between user and system time.

@@ -262,7 +262,6 @@ void e1000_adapter::e1000_clean_rx_irq(e1000_rx_ring& ring, int* work_done, int 
     ++m_stats.rx_cleaned;
     ++ring.rx_cleaned;
     ring.rx_bytes += length;
-    skb->napi = &ring.napi;
     skb->buf_addr = buffer;
     skb->head = m_buffers.ptr(buffer);
     skb->len = length;
@@ -296,9 +295,9 @@ void e1000_adapter::e1000_clean_rx_irq(e1000_rx_ring& ring, int* work_done, int 
     i = (i + 1) % m_params.rx_ring_size;
     ring.next_to_clean = i;
     if (m_params.napi)
-      m_stack.napi_gro_receive(skb);
+      m_stack.napi_gro_receive(ring.napi, skb);  // e1000_receive_skb
     else
-      m_stack.netif_rx(skb);
+      m_stack.netif_rx(skb);  // no NAPI instance: the skb carries no napi_id
   }
   ring.next_to_clean = i;
   const unsigned unused = desc_unused(ring);

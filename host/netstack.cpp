@@ -340,7 +340,7 @@ void netstack::__udp_enqueue_schedule_skb(udp_sock& sk, sk_buff* skb) {
 
 void netstack::sock_def_readable(udp_sock& sk) {
   cpu::this_cpu().charge(cost::sock_def_readable);
-  if (sk.sk_wq.active()) __wake_up_common(sk.sk_wq, 1);  // wake_up_interruptible_sync_poll
+  if (sk.sk_wq.active()) __wake_up(sk.sk_wq, 1);  // wake_up_interruptible_sync_poll
 }
 
 // ------------------------------------------------------------------ ICMP
@@ -430,7 +430,7 @@ void netstack::release_sock(udp_sock& sk) {
   }
   sk.owned_by_user = false;
   cpu::this_cpu().charge(cost::lock_sock);
-  if (sk.sk_lock_wq.active()) __wake_up_common(sk.sk_lock_wq, 1);
+  if (sk.sk_lock_wq.active()) __wake_up(sk.sk_lock_wq, 1);  // wake_up
 }
 
 void netstack::napi_busy_loop(udp_sock& sk, napi_struct& n, sc_time end) {
@@ -461,6 +461,8 @@ void netstack::napi_busy_loop(udp_sock& sk, napi_struct& n, sc_time end) {
 long netstack::udp_recvmsg(udp_sock& sk, uint8_t* buf, size_t len, bool dontwait) {
   cpu::this_cpu().charge(cost::recvmsg);
   for (;;) {  // try_again
+    // sk_can_busy_loop + sk_busy_loop: only when the socket's last skb came from a NAPI
+    // instance (sk_napi_id >= MIN_NAPI_ID); netif_rx'd skbs leave it without one.
     if (sk.sk_receive_queue.empty() && sk.busy_poll > SC_ZERO_TIME && sk.napi != nullptr)
       napi_busy_loop(sk, *sk.napi, sc_time_stamp() + sk.busy_poll);
     if (sk.sk_receive_queue.empty() && dontwait) return EAGAIN_;

@@ -98,7 +98,12 @@ class netstack {
   void net_rx_action();
 
   // ---- receive
-  void napi_gro_receive(sk_buff* skb) { netif_receive_skb(skb); }  // no GRO aggregation for UDP here
+  // napi_gro_receive (net/core/gro.c, v6.x): skb_mark_napi_id, then up the stack (no GRO
+  // aggregation for UDP here). Only skbs received this way carry an instance for busy polling.
+  void napi_gro_receive(napi_struct& napi, sk_buff* skb) {
+    skb_mark_napi_id(skb, &napi);
+    netif_receive_skb(skb);
+  }
   void netif_receive_skb(sk_buff* skb);
   // The pre-NAPI entry: queue to this CPU's backlog, processed by process_backlog in softirq.
   void netif_rx(sk_buff* skb);

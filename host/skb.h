@@ -49,13 +49,21 @@ struct sk_buff {
   unsigned network_header = 0;
   unsigned transport_header = 0;
   ip_summed_t ip_summed = CHECKSUM_NONE;
-  napi_struct* napi = nullptr;  // the instance that received it (skb->napi_id)
+  // skb->napi_id: the NAPI instance that received it; nullptr for an skb that came through
+  // netif_rx (below MIN_NAPI_ID: nothing a socket could busy poll).
+  napi_struct* napi = nullptr;
   uint8_t* data_ptr() const { return head + data; }
   void pull(unsigned n) {
     data += n;
     len -= n;
   }
 };
+
+// skb_mark_napi_id (include/net/busy_poll.h, v6.x): a NAPI receive path records its
+// instance unless the skb carries a valid one already.
+inline void skb_mark_napi_id(sk_buff* skb, napi_struct* napi) {
+  if (skb->napi == nullptr) skb->napi = napi;
+}
 
 // The sequence number the sender stamped in a UDP frame's payload, read from
 // the bytes at skb->head (for observers only); -1 when there is none.

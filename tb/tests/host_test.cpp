@@ -4,6 +4,7 @@
 #include <tlm_utils/simple_initiator_socket.h>
 
 #include <memory>
+#include <optional>
 
 #include "host/cost_table.h"
 #include "host/cpu.h"
@@ -21,6 +22,13 @@ namespace {
 const cost_table& costs() {
   static const cost_table t = cost_table::defaults(3.0);
   return t;
+}
+// The default cost table with one step's cycles replaced (key as costs.yaml spells it).
+cost_table costs_with(const std::string& key, const std::string& cycles) {
+  std::string yaml = cost_table::default_yaml();
+  const size_t at = yaml.find("{cycles:", yaml.find("\n" + key + ":"));
+  yaml.replace(at, yaml.find('}', at) + 1 - at, "{cycles: " + cycles + "}");
+  return cost_table::parse(yaml, "test_costs.yaml", 3.0);
 }
 // A test task's last act: it sleeps and is never woken.
 void sleep_forever(cpu& c) {
@@ -118,7 +126,7 @@ TEST(host_wait_queue, nr_exclusive_limits_only_exclusive_waiters) {
   std::vector<std::string> woken;
   wait_queue_entry a, b, c, d;
   auto waker = [&woken](const std::string& name) {
-    return [&woken, name](wait_queue_entry&) {
+    return [&woken, name](wait_queue_entry&, ttwu_batch&) {
       woken.push_back(name);
       return 1;
     };
@@ -131,7 +139,8 @@ TEST(host_wait_queue, nr_exclusive_limits_only_exclusive_waiters) {
   add_wait_queue_exclusive(wq, b);
   add_wait_queue(wq, c);  // non-exclusive waiters go to the head
   add_wait_queue(wq, d);
-  EXPECT_EQ(__wake_up_common(wq, 1), 3);
+  ttwu_batch done;
+  EXPECT_EQ(__wake_up_common(wq, 1, done), 3);
   EXPECT_EQ(woken, (std::vector<std::string>{"shared-d", "shared-c", "excl-a"}));
 }
 
@@ -151,7 +160,7 @@ TEST(host_wait_queue, exclusive_reader_wait_wakes_one_task_per_wake_up) {
     });
   c.kthread_create("waker", [&] {
     c.charge(sc_time(10, SC_US));
-    __wake_up_common(wq, 1);
+    __wake_up(wq, 1);
     sleep_forever(c);
   });
   sc_core::sc_start(sc_time(1, sc_core::SC_MS));
@@ -490,4 +499,120 @@ TEST(host_cpu, a_task_queued_during_a_switch_to_idle_still_runs) {
   sc_core::sc_start(sc_time(1, sc_core::SC_MS));
   nicsim::tb::unwind_threads();
   EXPECT_TRUE(b_ran_again);
+}
+
+// Issue 10: a wake function charged cost::ttwu inside the walk, so the waker yielded while it
+// still held the entry; the woken reader ran on another CPU, returned (its entry died) and
+// waited again in the same place, and the waker's autoremove then unlinked that new entry.
+// Here the wake-up costs the waker longer than the reader needs to come back (20 µs of ttwu
+// against 1.5 µs switches). The walk must be over, the entry unlinked, before the waker
+// spends any time.
+TEST(host_wait_queue, a_wakee_that_returns_while_its_waker_pays_keeps_its_next_wait) {
+  static const cost_table slow_ttwu = costs_with("ttwu", "60000");
+  cpu c0("cpu0", 0, slow_ttwu), c1("cpu1", 1, slow_ttwu);
+  const std::vector<cpu*> all{&c0, &c1};
+  c0.set_siblings(all);
+  c1.set_siblings(all);
+  wait_queue_head wq;
+  std::optional<wait_queue_entry> slot;  // one place for both waits, as a reader's stack frame is
+  sc_time blocked_at = sc_core::SC_ZERO_TIME;
+  int woke = 0;
+  c0.kthread_create("reader", [&] {
+    c0.charge(sc_time(10, SC_US));
+    for (int i = 0; i < 2; ++i) {
+      slot.emplace();
+      init_wait(*slot, c0);
+      prepare_to_wait_exclusive(wq, *slot, c0);
+      if (i == 0) blocked_at = sc_core::sc_time_stamp();
+      c0.schedule();
+      finish_wait(*slot, c0);
+      slot.reset();  // out of scope
+      ++woke;
+    }
+    sleep_forever(c0);
+  });
+  size_t queued_after_first = 99;
+  int second = -1;
+  c1.kthread_create("waker", [&] {
+    // The reader is still switching out, so it runs again without waiting for an IPI.
+    wait_until_inside_the_switch(c1, blocked_at);
+    const sc_time start = sc_core::sc_time_stamp();
+    EXPECT_EQ(__wake_up(wq, 1), 1);
+    EXPECT_GE(sc_core::sc_time_stamp() - start, slow_ttwu(cost::ttwu));
+    queued_after_first = wq.head.size();
+    c1.charge(sc_time(100, SC_US));
+    second = __wake_up(wq, 1);
+    sleep_forever(c1);
+  });
+  sc_core::sc_start(sc_time(1, sc_core::SC_MS));
+  nicsim::tb::unwind_threads();
+  EXPECT_EQ(queued_after_first, 1u) << "the reader's second wait must still be queued";
+  EXPECT_EQ(second, 1);
+  EXPECT_EQ(woke, 2);
+  EXPECT_TRUE(wq.head.empty());
+}
+
+// A walk that wakes several waiters (non-exclusive ones and the first exclusive one) decides
+// and unlinks all of them before the waker spends time on any: seen from outside during the
+// first wake-up's cost, every woken task is runnable and off the queue, the rest still on it.
+TEST(host_wait_queue, a_walk_wakes_and_unlinks_every_waiter_before_the_waker_spends_time) {
+  two_cpus m;
+  cpu &c0 = m.c0, &c1 = m.c1;
+  wait_queue_head wq;
+  struct waiter {
+    const char* comm;
+    bool exclusive;
+    task_struct* task = nullptr;
+    int runs = 0;
+  };
+  std::vector<waiter> w{{"shared-a", false}, {"shared-b", false}, {"excl-c", true}, {"excl-d", true}};
+  for (auto& x : w)
+    x.task = c0.kthread_create(x.comm, [&c0, &wq, &x] {
+      wait_queue_entry e;
+      init_wait(e, c0);
+      if (x.exclusive)
+        prepare_to_wait_exclusive(wq, e, c0);
+      else
+        prepare_to_wait(wq, e, c0);
+      c0.schedule();
+      finish_wait(e, c0);
+      ++x.runs;
+      sleep_forever(c0);
+    });
+  sc_time walk_at = sc_core::SC_ZERO_TIME, waker_spent = sc_core::SC_ZERO_TIME;
+  int woken = 0;
+  c1.kthread_create("waker", [&] {
+    c1.charge(sc_time(20, SC_US));  // every waiter is asleep by now
+    walk_at = sc_core::sc_time_stamp();
+    woken = __wake_up(wq, 1);
+    waker_spent = sc_core::sc_time_stamp() - walk_at;
+    sleep_forever(c1);
+  });
+  // Outside any CPU, 10 ns into the waker's first wake-up cost.
+  size_t queued_mid = 99;
+  std::vector<task_struct::state_t> state_mid;
+  sc_core::sc_spawn([&] {
+    while (walk_at == sc_core::SC_ZERO_TIME) sc_core::wait(sc_time(1, SC_NS));
+    sc_core::wait(sc_time(10, SC_NS));
+    queued_mid = wq.head.size();
+    for (const auto& x : w) state_mid.push_back(x.task->state);
+  });
+  sc_core::sc_start(sc_time(1, sc_core::SC_MS));
+  const size_t queued_end = wq.head.size();  // entries live on stacks the unwinding ends
+  const task_struct* still_waiting = queued_end == 1 ? wq.head.front()->private_ : nullptr;
+  nicsim::tb::unwind_threads();
+  ASSERT_LT(sc_time(10, SC_NS), costs()(cost::ttwu));
+  EXPECT_EQ(woken, 3);
+  EXPECT_EQ(queued_mid, 1u);
+  EXPECT_EQ(state_mid,
+            (std::vector<task_struct::state_t>{task_struct::TASK_RUNNING, task_struct::TASK_RUNNING,
+                                               task_struct::TASK_RUNNING, task_struct::TASK_INTERRUPTIBLE}));
+  // The waker pays each wake-up once the walk is over (and the IPIs it sends).
+  EXPECT_GE(waker_spent, 3 * costs()(cost::ttwu));
+  EXPECT_GE(c1.stats().ipis_sent, 1u);
+  std::vector<int> runs;
+  for (const auto& x : w) runs.push_back(x.runs);
+  EXPECT_EQ(runs, (std::vector<int>{1, 1, 1, 0}));
+  EXPECT_EQ(queued_end, 1u);
+  EXPECT_EQ(still_waiting, w[3].task);
 }
