@@ -2,7 +2,11 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cmath>
+#include <cstdio>
 #include <stdexcept>
+
+#include "host/yaml_input.h"
 
 namespace nicsim::host {
 namespace {
@@ -17,6 +21,12 @@ constexpr std::array<const char*, cost_count> names = {
     "context_switch", "syscall",         "recvmsg",
     "copy_to_user",   "kfree_skb",       "busy_poll_relax",
     "lock_sock",      "icmp_send",       "ksoftirqd_loop"};
+// 1000000000, not 1e+09.
+std::string format_bound(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.0f", v);
+  return buf;
+}
 }  // namespace
 
 extern const char* const costs_yaml_text;  // generated from host/costs.yaml
@@ -33,19 +43,16 @@ cost_table cost_table::defaults(double cpu_ghz) {
 }
 
 cost_table cost_table::parse(const std::string& yaml_text, const std::string& origin, double cpu_ghz) {
-  if (!(cpu_ghz > 0)) throw std::invalid_argument(origin + ": cpu_ghz must be positive");
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml_text);
-  } catch (const YAML::Exception& e) {
-    throw std::invalid_argument(origin + ": " + e.what());
-  }
+  if (!(cpu_ghz > 0) || !std::isfinite(cpu_ghz))
+    throw std::invalid_argument(origin + ": cpu_ghz must be positive");
+  // One document, every key a plain name given once (throws naming line and column).
+  const YAML::Node root = yaml_input::load(yaml_text, origin);
   if (!root.IsMap()) throw std::invalid_argument(origin + ": expected a map of cost entries");
   cost_table t;
   t.m_ns_per_cycle = 1.0 / cpu_ghz;
   std::array<bool, cost_count> seen{};
   for (const auto& kv : root) {
-    const auto key = kv.first.as<std::string>();
+    const auto& key = kv.first.Scalar();
     size_t i = 0;
     while (i < cost_count && key != names[i]) ++i;
     if (i == cost_count) throw std::invalid_argument(origin + ": unknown cost entry '" + key + "'");
@@ -53,18 +60,31 @@ cost_table cost_table::parse(const std::string& yaml_text, const std::string& or
     if (!v.IsMap() || !v["cycles"])
       throw std::invalid_argument(origin + ": entry '" + key + "' needs {cycles: N}");
     for (const auto& f : v) {
-      const auto field = f.first.as<std::string>();
+      const auto& field = f.first.Scalar();
       if (field != "cycles" && field != "per_byte")
         throw std::invalid_argument(origin + ": entry '" + key + "' has unknown field '" + field + "'");
+      const double max = field == "cycles" ? max_cycles : max_per_byte;
+      double n = 0;
+      try {
+        n = f.second.as<double>();
+      } catch (const YAML::Exception&) {
+        throw std::invalid_argument(origin + ": entry '" + key + "' must hold numbers");
+      }
+      // The bounds keep every charge a finite time that SystemC's integer
+      // picoseconds can hold (.nan, .inf or 1e308 cycles would not).
+      const std::string range = field + " must be within [0, " + format_bound(max) + "]";
+      const std::string line = " (" + yaml_input::at(origin, f.second.Mark()) + ")";
+      if (std::isnan(n))
+        throw std::invalid_argument(origin + ": entry '" + key + "' " + field + " = " + f.second.Scalar() +
+                                    " is not a number; " + range + line);
+      if (n < 0)
+        throw std::invalid_argument(origin + ": entry '" + key + "' is negative (" + field + " = " +
+                                    f.second.Scalar() + "); " + range + line);
+      if (n > max)
+        throw std::invalid_argument(origin + ": entry '" + key + "' " + field + " = " + f.second.Scalar() +
+                                    " is too large; " + range + line);
+      (field == "cycles" ? t.m_entries[i].cycles : t.m_entries[i].per_byte) = n;
     }
-    try {
-      t.m_entries[i].cycles = v["cycles"].as<double>();
-      t.m_entries[i].per_byte = v["per_byte"] ? v["per_byte"].as<double>() : 0.0;
-    } catch (const YAML::Exception&) {
-      throw std::invalid_argument(origin + ": entry '" + key + "' must hold numbers");
-    }
-    if (t.m_entries[i].cycles < 0 || t.m_entries[i].per_byte < 0)
-      throw std::invalid_argument(origin + ": entry '" + key + "' is negative");
     seen[i] = true;
   }
   for (size_t i = 0; i < cost_count; ++i)

@@ -52,8 +52,14 @@ class cost_table {
   };
   // The built-in table (host/costs.yaml, compiled in).
   static cost_table defaults(double cpu_ghz);
+  // Bounds of an entry's fields: far above any real step (a context switch is
+  // some 10^4 cycles), low enough that a charge stays a finite time SystemC holds.
+  static constexpr double max_cycles = 1e9;
+  static constexpr double max_per_byte = 1e6;
   // A complete table from YAML text; `origin` names it in errors. Unknown,
-  // missing or negative entries throw std::invalid_argument naming the key.
+  // missing, non-numeric or out-of-bounds entries throw std::invalid_argument
+  // naming the key and the bounds; a malformed document (two documents, a
+  // key given twice, a complex key) names the line and column.
   static cost_table parse(const std::string& yaml_text, const std::string& origin, double cpu_ghz);
   static const std::string& default_yaml();
 

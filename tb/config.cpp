@@ -1,13 +1,19 @@
 #include "tb/config.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cctype>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
-#include <fstream>
+#include <cstring>
 #include <sstream>
+
+#include "host/yaml_input.h"
 
 namespace nicsim::tb {
 
@@ -151,16 +157,25 @@ void config::set(const std::string& key, const std::string& value, const std::st
   }
   errno = 0;
   char* end = nullptr;
-  const double v = std::strtod(value.c_str(), &end);
-  if (value.empty() || end == value.c_str() || *end != '\0' || errno == ERANGE || !std::isfinite(v))
-    throw config_error(origin + ": " + key + " = '" + value + "' is not a number");
-  if (k.type == kind::integer && std::floor(v) != v)
-    throw config_error(origin + ": " + key + " = '" + value + "' must be an integer");
-  if (v < k.min || v > k.max) {
-    std::ostringstream os;
-    os << origin << ": " << key << " = " << value << " is out of range [" << k.min << ", " << k.max << "]";
-    throw config_error(os.str());
+  double v = std::strtod(value.c_str(), &end);
+  bool parsed = !value.empty() && end != value.c_str() && *end == '\0';
+  // YAML spells infinity .inf, which strtod does not know: a number, outside any range.
+  const std::string unsigned_value =
+      !value.empty() && (value[0] == '-' || value[0] == '+') ? value.substr(1) : value;
+  if (!parsed && (unsigned_value == ".inf" || unsigned_value == ".Inf" || unsigned_value == ".INF")) {
+    v = value[0] == '-' ? -HUGE_VAL : HUGE_VAL;
+    parsed = true;
   }
+  if (!parsed || std::isnan(v))
+    throw config_error(origin + ": " + key + " = '" + value + "' is not a number");
+  // strtod says ERANGE for magnitudes beyond a double (v is then +-inf) and for
+  // ones below the smallest normal double (v is then tiny or 0): both are real
+  // numbers, so they meet the range check, not "not a number".
+  const bool underflow = errno == ERANGE && std::isfinite(v);
+  if (k.type == kind::integer && std::isfinite(v) && (std::floor(v) != v || underflow))
+    throw config_error(origin + ": " + key + " = '" + value + "' must be an integer");
+  if (!(v >= k.min && v <= k.max))
+    throw config_error(origin + ": " + key + " = " + value + " is out of range " + range_text(k));
   std::ostringstream canon;
   canon.precision(17);
   canon << v;
@@ -174,41 +189,138 @@ void config::set_assignment(const std::string& assignment) {
   set(assignment.substr(0, eq), assignment.substr(eq + 1), "--set");
 }
 
-namespace {
-void flatten(const YAML::Node& node, const std::string& prefix, const std::string& origin, config& cfg) {
-  if (node.IsMap()) {
-    for (const auto& kv : node) {
-      const auto key = kv.first.as<std::string>();
-      flatten(kv.second, prefix.empty() ? key : prefix + "." + key, origin, cfg);
-    }
-    return;
+std::string config::format_number(double v) {
+  // Whole numbers up to 2^53 are exact in a double: print every digit.
+  if (std::isfinite(v) && std::floor(v) == v && std::fabs(v) <= 9007199254740992.0) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+    return buf;
   }
-  if (!node.IsScalar()) throw config_error(origin + ": " + prefix + " must be a single value");
-  cfg.set(prefix, node.Scalar(), origin);
+  char buf[40];
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*g", precision, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  return buf;
 }
+
+std::string config::range_text(const knob& k) {
+  return "[" + format_number(k.min) + ", " + format_number(k.max) + "]";
+}
+
+namespace {
+
+namespace yaml_input = host::yaml_input;
+
+// Sets the knobs of a scenario's YAML map. A key is a dotted path, whether it
+// is written nested (sim: {seed: 1}) or dotted (sim.seed: 1); each may be given once.
+class yaml_knob_reader {
+ public:
+  yaml_knob_reader(const std::string& origin, config& cfg) : m_origin(origin), m_cfg(cfg) {}
+
+  void read(const YAML::Node& root) {
+    for (const auto& kv : root) {
+      const auto& key = kv.first.Scalar();  // keys are scalars: yaml_input::load checked
+      if (key == "sweep") continue;         // a study's sweep: section is for `nicsim sweep`
+      flatten(kv.second, key, kv.first.Mark());
+    }
+  }
+
+ private:
+  // The first knobs under `prefix`, for a section given no keys: "sim.duration_us, sim.seed",
+  // "host.cpu_ghz, host.cpus, host.gro_flush_timeout_ns, ...".
+  std::string keys_under(const std::string& prefix) const {
+    std::string keys;
+    size_t n = 0;
+    for (const auto& [k, knob] : m_cfg.knobs())
+      if (k.rfind(prefix + ".", 0) == 0 && ++n <= 4)
+        keys += (keys.empty() ? "" : ", ") + (n == 4 ? "..." : k);
+    return keys;
+  }
+
+  void flatten(const YAML::Node& node, const std::string& key, const YAML::Mark& mark) {
+    if (node.IsMap()) {
+      for (const auto& kv : node) flatten(kv.second, key + "." + kv.first.Scalar(), kv.first.Mark());
+      return;
+    }
+    const std::string where = yaml_input::at(m_origin, mark);
+    const auto [it, fresh] = m_seen.emplace(key, mark);
+    if (!fresh)
+      throw config_error(where + ": " + key + " is given a second time (first at " +
+                         yaml_input::line_of(it->second) + "); give each key once, nested or dotted");
+    if (node.IsScalar()) {
+      m_cfg.set(key, node.Scalar(), m_origin);
+      return;
+    }
+    if (!m_cfg.has(key)) {
+      const auto under = keys_under(key);
+      if (under.empty()) m_cfg.set(key, "", m_origin);  // throws: unknown key
+      throw config_error(where + ": " + key + (node.IsSequence() ? " is a list" : " is empty") +
+                         "; it is a section, so give keys under it (" + under + ")" +
+                         (node.IsSequence() ? "" : " or remove it"));
+    }
+    throw config_error(where + ": " + key +
+                       (node.IsSequence() ? " must be a single value, not a list" : " has no value"));
+  }
+
+  const std::string& m_origin;
+  config& m_cfg;
+  std::map<std::string, YAML::Mark> m_seen;
+};
+
 }  // namespace
 
 void config::load_yaml_text(const std::string& text, const std::string& origin) {
   YAML::Node root;
   try {
-    root = YAML::Load(text);
-  } catch (const YAML::ParserException& e) {
-    throw config_error(origin + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+    root = yaml_input::load(text, origin);
+  } catch (const std::invalid_argument& e) {
+    throw config_error(e.what());
   }
   if (root.IsNull()) return;  // an empty scenario keeps the defaults
   if (!root.IsMap()) throw config_error(origin + ": a scenario is a map of keys");
-  // A study's `sweep:` section is for `nicsim sweep`; `run` takes the file's base point.
-  YAML::Node knobs = YAML::Clone(root);
-  knobs.remove("sweep");
-  flatten(knobs, "", origin, *this);
+  yaml_knob_reader(origin, *this).read(root);
 }
 
 void config::load_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw config_error(path + ": cannot read the scenario file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  load_yaml_text(ss.str(), path);
+  load_yaml_text(read_input_file(path, "scenario file"), path);
+}
+
+std::string read_input_file(const std::string& path, const std::string& what) {
+  const std::string limit = "at most " + std::to_string(max_input_file_bytes / 1024 / 1024) + " MiB";
+  // stat first: opening a device or a fifo can block or act on the device.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    throw config_error(path + ": cannot read the " + what + ": " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode))
+    throw config_error(path + ": the " + what + " is not a regular file" +
+                       (S_ISDIR(st.st_mode) ? " (a directory)" : ""));
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) throw config_error(path + ": cannot read the " + what + ": " + std::strerror(errno));
+  struct closer {
+    int fd;
+    ~closer() { ::close(fd); }
+  } close_on_return{fd};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))  // replaced since the stat
+    throw config_error(path + ": the " + what + " is not a regular file");
+  if (static_cast<uint64_t>(st.st_size) > max_input_file_bytes)
+    throw config_error(path + ": the " + what + " is " + std::to_string(st.st_size) +
+                       " bytes; input files are " + limit);
+  // Read to the end, never past the limit (files in /proc say size 0 and may
+  // still hold more, or fail to read: /proc/self/mem).
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw config_error(path + ": cannot read the " + what + ": " + std::strerror(errno));
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+    if (text.size() > max_input_file_bytes)
+      throw config_error(path + ": the " + what + " is larger than " + std::to_string(max_input_file_bytes) +
+                         " bytes; input files are " + limit);
+  }
+  return text;
 }
 
 double config::number(const std::string& key) const {
@@ -233,6 +345,9 @@ void config::validate() const {
     if (integer(port) + integer("traffic.flows") - 1 > 65535)
       throw config_error(std::string(port) + " = " + text(port) +
                          " with traffic.flows = " + text("traffic.flows") + " runs past port 65535");
+  if (integer("app.port") + integer("app.sockets") - 1 > 65535)
+    throw config_error("app.port = " + text("app.port") + " with app.sockets = " + text("app.sockets") +
+                       " runs past port 65535 (socket i binds app.port + i)");
   if (integer("nic.rx_queues") > 1 && text("nic.rtl_frontend") == "false")
     throw config_error("nic.rx_queues = " + text("nic.rx_queues") +
                        " needs nic.rtl_frontend = true (the front end computes the RSS hash)");

@@ -2,6 +2,7 @@
 // Scenario knobs: a flat registry of dotted keys (YAML nesting = dots), each
 // with a type, a range, a default and a help text. Unknown keys, wrong types
 // and out-of-range values are errors naming the file and key.
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <stdexcept>
@@ -13,6 +14,15 @@ namespace nicsim::tb {
 struct config_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+// Every input file (scenario, cost table, sweep scenario) is a regular file of
+// at most this many bytes; the largest shipped one is a few kB.
+inline constexpr size_t max_input_file_bytes = 1024 * 1024;
+
+// The contents of an input file. Throws config_error naming the file (`what`
+// says which kind, e.g. "scenario file") when it is not a regular file, is
+// larger than max_input_file_bytes, or cannot be read to its end.
+std::string read_input_file(const std::string& path, const std::string& what);
 
 class config {
  public:
@@ -29,7 +39,15 @@ class config {
 
   config();  // every knob at its default
 
-  // Reads a scenario file; errors name the file and the key.
+  // A knob's bound or value as a person writes it: whole numbers in full
+  // (4294967295, not 4.29497e+09), others in the fewest digits that read back.
+  static std::string format_number(double v);
+  // "[min, max]" of a numeric knob, exact.
+  static std::string range_text(const knob& k);
+
+  // Reads a scenario file; errors name the file and the key. The YAML must be
+  // one document with each key once (nested or dotted); errors about the
+  // document's shape name the line and column.
   void load_file(const std::string& path);
   void load_yaml_text(const std::string& text, const std::string& origin);
   // KEY=VALUE from the command line.

@@ -11,6 +11,9 @@
 // frame conservation check).
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <iostream>
 #include <systemc>
@@ -26,12 +29,81 @@ namespace {
 
 constexpr int EXIT_BAD_INPUT = 2;
 constexpr int EXIT_INTERNAL = 1;
+// Sweep points run at once; each is a process of its own.
+constexpr unsigned MAX_JOBS = 1024;
+
+// A wave window edge in us: a finite time no later than the longest run
+// (sim.duration_us's maximum); 0 only for --waves-from.
+CLI::Validator waves_time(bool zero_ok) {
+  const double max = nicsim::tb::config().knobs().at("sim.duration_us").max;
+  const std::string range =
+      std::string(zero_ok ? "[0, " : "(0, ") + nicsim::tb::config::format_number(max) + "]";
+  return CLI::Validator(
+      [zero_ok, max, range](std::string& in) -> std::string {
+        errno = 0;
+        char* end = nullptr;
+        const double v = std::strtod(in.c_str(), &end);
+        if (in.empty() || end == in.c_str() || *end != '\0' || !std::isfinite(v) || v < 0 ||
+            (v == 0 && !zero_ok) || v > max)
+          return "'" + in + "' is not a time in " + range + " us";
+        return std::string();
+      },
+      "US in " + range);
+}
+
+// --waves-groups names: the first component of the signals' paths.
+std::vector<std::string> split_groups(const std::string& list) {
+  std::vector<std::string> out;
+  for (size_t start = 0; start <= list.size();) {
+    const size_t comma = std::min(list.find(',', start), list.size());
+    out.push_back(list.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+// cpuN (N without leading zeros) -> N; -1 for any other name.
+long wave_group_cpu(const std::string& g) {
+  if (g.size() < 4 || g.size() > 6 || g.compare(0, 3, "cpu") != 0 || (g[3] == '0' && g.size() > 4)) return -1;
+  for (size_t i = 3; i < g.size(); ++i)
+    if (!std::isdigit(static_cast<unsigned char>(g[i]))) return -1;
+  return std::stol(g.substr(3));
+}
+
+std::string wave_group_list(int64_t cpus) {
+  return "wire, nic, host, " + std::string(cpus == 1   ? "cpu0"
+                                           : cpus == 2 ? "cpu0, cpu1"
+                                                       : "cpu0 ... cpu" + std::to_string(cpus - 1));
+}
+
+CLI::Validator waves_groups_check() {
+  const double max_cpus = nicsim::tb::config().knobs().at("host.cpus").max;
+  return CLI::Validator(
+      [max_cpus](std::string& in) -> std::string {
+        for (const auto& g : split_groups(in))
+          if (g != "wire" && g != "nic" && g != "host" &&
+              !(wave_group_cpu(g) >= 0 && wave_group_cpu(g) < max_cpus))
+            return "'" + g + "' is not a signal group; the groups are " +
+                   wave_group_list(static_cast<int64_t>(max_cpus));
+        return std::string();
+      },
+      "GROUP,...");
+}
+
+// A cpuN group needs the host to have CPU N.
+void check_wave_cpus(const std::vector<std::string>& groups, int64_t cpus) {
+  for (const auto& g : groups)
+    if (wave_group_cpu(g) >= cpus)
+      throw nicsim::tb::config_error("--waves-groups " + g + ": the host has host.cpus = " +
+                                     std::to_string(cpus) + "; the groups are " + wave_group_list(cpus));
+}
 
 int cmd_run(const std::string& scenario, const std::vector<std::string>& sets, const std::string& json_path,
             bool quiet, const nicsim::tb::trace_options& trace, const std::string& costs_path) {
   nicsim::tb::config cfg;
   try {
     cfg = nicsim::tb::load_config(scenario, sets);
+    check_wave_cpus(trace.waves_groups, cfg.integer("host.cpus"));
   } catch (const nicsim::tb::config_error& e) {
     std::cerr << "nicsim: " << e.what() << "\n";
     return EXIT_BAD_INPUT;
@@ -77,7 +149,7 @@ int cmd_knobs() {
     } else if (k.type == nicsim::tb::config::kind::hex) {
       std::cout << "  (" << k.min << " hex bytes)";
     } else {
-      std::cout << "  [" << k.min << ", " << k.max << "]";
+      std::cout << "  " << nicsim::tb::config::range_text(k);
     }
     std::cout << "  " << k.help << "\n";
   }
@@ -106,11 +178,12 @@ int sc_main(int argc, char* argv[]) {
   std::string waves_groups;
   run->add_option("--waves", trace.waves, "write waves to FILE (.fst, or .vcd)");
   run->add_option("--waves-from", waves_from_us, "start the wave window at this time (us)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(waves_time(true));
   run->add_option("--waves-to", waves_to_us, "end the wave window at this time (us)")
-      ->check(CLI::PositiveNumber);
+      ->check(waves_time(false));
   run->add_option("--waves-groups", waves_groups,
-                  "only these signal groups, comma-separated (wire,nic,cpu0,host)");
+                  "only these signal groups, comma-separated (wire,nic,host,cpu0,cpu1,...)")
+      ->check(waves_groups_check());
   run->add_option("--timeline", trace.timeline,
                   "write the software timeline (Chrome trace JSON, for Perfetto)");
   run->add_option("--pcap", trace.pcap, "write the frames on the wire as pcap (fates in FILE.fates.csv)");
@@ -134,7 +207,7 @@ int sc_main(int argc, char* argv[]) {
   sweep->add_option("--set", sweep_opts.sets, "KEY=VALUE for every point (repeatable)")
       ->allow_extra_args(false);
   sweep->add_option("--jobs,-j", sweep_opts.jobs, "points at a time (default: one per core)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1u, MAX_JOBS));
   sweep->add_option("--shard", sweep_opts.shard, "K/N: run only the points with index % N == K-1");
   sweep->add_option("--out,-o", sweep_opts.out, "directory of the results (resumes a sweep already there)");
   sweep->add_flag("--no-report", no_report, "skip report.html and the plots");
@@ -160,11 +233,7 @@ int sc_main(int argc, char* argv[]) {
     if (*run) {
       trace.waves_from_ps = static_cast<uint64_t>(waves_from_us * 1e6);
       if (waves_to_us > 0) trace.waves_to_ps = static_cast<uint64_t>(waves_to_us * 1e6);
-      for (size_t start = 0; !waves_groups.empty() && start <= waves_groups.size();) {
-        const size_t comma = std::min(waves_groups.find(',', start), waves_groups.size());
-        trace.waves_groups.push_back(waves_groups.substr(start, comma - start));
-        start = comma + 1;
-      }
+      if (!waves_groups.empty()) trace.waves_groups = split_groups(waves_groups);
       return cmd_run(scenario, sets, json_path, quiet, trace, costs_path);
     }
     sweep_opts.report = !no_report;

@@ -29,18 +29,15 @@ namespace {
 
 host::cost_table load_costs(const std::string& path, double cpu_ghz) {
   if (path.empty()) return host::cost_table::defaults(cpu_ghz);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw config_error(path + ": cannot read the cost table");
-  std::stringstream text;
-  text << in.rdbuf();
+  const std::string text = read_input_file(path, "cost table");
   host::cost_table t;
   try {
-    t = host::cost_table::parse(text.str(), path, cpu_ghz);
+    t = host::cost_table::parse(text, path, cpu_ghz);
   } catch (const std::invalid_argument& e) {
     throw config_error(e.what());
   }
   // Cycles measured at one clock and charged at another scale every cost.
-  const double calibrated = calibrated_cpu_ghz(text.str());
+  const double calibrated = calibrated_cpu_ghz(text);
   if (calibrated > 0 && std::abs(calibrated / cpu_ghz - 1) > 0.01)
     std::cerr << "nicsim: warning: " << path << " was calibrated at cpu_ghz " << calibrated
               << " but host.cpu_ghz is " << cpu_ghz << "; add --set host.cpu_ghz=" << calibrated << "\n";

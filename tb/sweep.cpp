@@ -23,6 +23,7 @@
 #include <sstream>
 #include <thread>
 
+#include "host/yaml_input.h"
 #include "tb/run.h"
 
 namespace nicsim::tb {
@@ -606,46 +607,48 @@ std::map<size_t, std::vector<std::string>> finished_rows(const sweep_plan& plan,
 }
 
 void load_scenario(const std::string& path, config& cfg, std::vector<grid_axis>& grids, std::string& title) {
-  std::string text;
-  if (!read_text(path, text)) bad_input(path + ": cannot read the scenario file");
+  const std::string text = read_input_file(path, "scenario file");
+  // The knobs first: that also checks the whole document, sweep: included (one
+  // YAML document, every key a plain name given once).
+  cfg.load_yaml_text(text, path);
   YAML::Node root;
   try {
     root = YAML::Load(text);
-  } catch (const YAML::ParserException& e) {
-    bad_input(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  } catch (const YAML::Exception& e) {
+    bad_input(host::yaml_input::at(path, e.mark) + ": " + e.msg);
   }
   const YAML::Node& croot = root;
-  if (root.IsMap() && croot["sweep"]) {
-    const YAML::Node sw = croot["sweep"];
-    if (!sw.IsMap()) bad_input(path + ": sweep must be a map with grid: and title:");
-    for (const auto& kv : sw) {
-      const auto key = kv.first.as<std::string>();
-      if (key == "title" && kv.second.IsScalar()) {
-        title = kv.second.Scalar();
-      } else if (key == "grid" && kv.second.IsMap()) {
-        for (const auto& g : kv.second) {
-          const auto name = g.first.as<std::string>();
-          std::string spec;
-          if (g.second.IsScalar()) {
-            spec = g.second.Scalar();
-          } else if (g.second.IsSequence()) {
-            for (const auto& v : g.second) {
-              if (!v.IsScalar()) bad_input(path + ": sweep.grid." + name + " must list single values");
-              spec += (spec.empty() ? "" : ",") + v.Scalar();
-            }
-          } else {
-            bad_input(path + ": sweep.grid." + name + " must be a spec (1:10:1) or a list of values");
+  if (!root.IsMap() || !croot["sweep"]) return;
+  const YAML::Node sw = croot["sweep"];
+  const auto where = [&path](const YAML::Node& n) { return host::yaml_input::at(path, n.Mark()); };
+  if (!sw.IsMap()) bad_input(where(sw) + ": sweep must be a map with grid: and title:");
+  for (const auto& kv : sw) {
+    const auto& key = kv.first.Scalar();  // a plain name: load_yaml_text checked
+    if (key == "title") {
+      if (!kv.second.IsScalar()) bad_input(where(kv.second) + ": sweep.title must be a single line of text");
+      title = kv.second.Scalar();
+    } else if (key == "grid") {
+      if (!kv.second.IsMap())
+        bad_input(where(kv.second) + ": sweep.grid must be a map of KEY: SPEC (e.g. rate: 1:10:1)");
+      for (const auto& g : kv.second) {
+        const auto& name = g.first.Scalar();
+        std::string spec;
+        if (g.second.IsScalar()) {
+          spec = g.second.Scalar();
+        } else if (g.second.IsSequence()) {
+          for (const auto& v : g.second) {
+            if (!v.IsScalar()) bad_input(where(v) + ": sweep.grid." + name + " must list single values");
+            spec += (spec.empty() ? "" : ",") + v.Scalar();
           }
-          grids.push_back({name, spec, {}});
+        } else {
+          bad_input(where(g.first) + ": sweep.grid." + name + " must be a spec (1:10:1) or a list of values");
         }
-      } else {
-        bad_input(path + ": unknown key 'sweep." + key + "' (a sweep section has grid: and title:)");
+        grids.push_back({name, spec, {}});
       }
+    } else {
+      bad_input(where(kv.first) + ": unknown key 'sweep." + key + "' (a sweep section has grid: and title:)");
     }
-    root.remove("sweep");
-    text = YAML::Dump(root);
   }
-  cfg.load_yaml_text(text, path);
 }
 
 }  // namespace
