@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "hw/nic_regs.h"
+#include "abi/e1000_hw.h"
 #include "hw/rx_frontend_rtl.h"
 #include "proto/frame.h"
 #include "tb/tests/rss_reference.h"
@@ -26,7 +26,7 @@
 
 namespace {
 
-namespace regs = nicsim::hw::regs;
+namespace regs = nicsim::abi;
 namespace proto = nicsim::proto;
 using nicsim::hw::nic;
 using nicsim::hw::nic_params;
@@ -156,26 +156,17 @@ class nic_bench : public sc_core::sc_module {
     return v;
   }
 
-  uint8_t* desc(unsigned i) {
-    return mem.ptr(RING_BASE + uint64_t{i} * regs::RX_DESC_SIZE, regs::RX_DESC_SIZE);
-  }
+  uint8_t* ring(unsigned q = 0) { return mem.ptr(RING_BASE + 0x100 * q, 0x1000); }
+  regs::e1000_rx_desc desc(unsigned i) { return regs::read_desc<regs::e1000_rx_desc>(ring(), i); }
   uint8_t* buffer(unsigned i) { return mem.ptr(BUFFER_BASE + i * BUFFER_SIZE, BUFFER_SIZE); }
-  uint8_t status(unsigned i) { return desc(i)[regs::RXD_STATUS]; }
-  uint16_t length(unsigned i) {
-    uint16_t v = 0;
-    std::memcpy(&v, desc(i) + regs::RXD_LENGTH, 2);
-    return v;
-  }
-  uint64_t buffer_addr(unsigned i) {
-    uint64_t v = 0;
-    std::memcpy(&v, desc(i) + regs::RXD_BUFFER_ADDR, 8);
-    return v;
-  }
+  uint8_t status(unsigned i) { return desc(i).status; }
+  uint16_t length(unsigned i) { return desc(i).length; }
+  uint64_t buffer_addr(unsigned i) { return desc(i).buffer_addr; }
   // The driver's refill: a fresh descriptor pointing at buffer i.
   void give(unsigned i) {
-    std::memset(desc(i), 0, regs::RX_DESC_SIZE);
-    const uint64_t addr = BUFFER_BASE + i * BUFFER_SIZE;
-    std::memcpy(desc(i) + regs::RXD_BUFFER_ADDR, &addr, 8);
+    regs::e1000_rx_desc d{};
+    d.buffer_addr = BUFFER_BASE + i * BUFFER_SIZE;
+    regs::write_desc(ring(), i, d);
   }
 
   // Programs a ring of n descriptors as the driver's open does, leaving RDT at 0
@@ -198,8 +189,8 @@ class nic_bench : public sc_core::sc_module {
   // ---- multi-queue: queue q's ring of up to 8 descriptors at RING_BASE + q * 0x100,
   // over buffers 8q .. 8q + 7.
   static constexpr unsigned Q_RING = 8;
-  uint8_t* qdesc(unsigned q, unsigned i) {
-    return mem.ptr(RING_BASE + 0x100 * q + uint64_t{i} * regs::RX_DESC_SIZE, regs::RX_DESC_SIZE);
+  regs::e1000_rx_desc qdesc(unsigned q, unsigned i) {
+    return regs::read_desc<regs::e1000_rx_desc>(ring(q), i);
   }
   uint8_t* qbuffer(unsigned q, unsigned i) { return buffer(Q_RING * q + i); }
   // Programs queues as igb's open does: rings (no descriptor handed over yet), MSI-X
@@ -209,9 +200,9 @@ class nic_bench : public sc_core::sc_module {
     for (unsigned q = 0; q < queues; ++q) {
       const uint32_t base = regs::RXQ_BASE(q);
       for (unsigned i = 0; i < Q_RING; ++i) {
-        std::memset(qdesc(q, i), 0, regs::RX_DESC_SIZE);
-        const uint64_t addr = BUFFER_BASE + (Q_RING * q + i) * BUFFER_SIZE;
-        std::memcpy(qdesc(q, i) + regs::RXD_BUFFER_ADDR, &addr, 8);
+        regs::e1000_rx_desc d{};
+        d.buffer_addr = BUFFER_BASE + (Q_RING * q + i) * BUFFER_SIZE;
+        regs::write_desc(ring(q), i, d);
       }
       write_reg(base + regs::RDBAL_OFF, static_cast<uint32_t>(RING_BASE + 0x100 * q));
       write_reg(base + regs::RDBAH_OFF, 0);
@@ -795,10 +786,10 @@ void expect_ring_holds(nic_bench& b, unsigned q, const std::vector<proto::wire_f
   for (size_t i = 0; i < frames.size(); ++i) {
     const auto slot = static_cast<unsigned>(i);
     const size_t len = frames[i].bytes.size() - proto::ETH_FCS_LEN;
-    EXPECT_TRUE(b.qdesc(q, slot)[regs::RXD_STATUS] & regs::RXD_STAT_DD) << q << "/" << i;
+    EXPECT_TRUE(b.qdesc(q, slot).status & regs::RXD_STAT_DD) << q << "/" << i;
     EXPECT_EQ(span(b.qbuffer(q, slot), len), span(frames[i].bytes.data(), len)) << q << "/" << i;
   }
-  EXPECT_EQ(b.qdesc(q, static_cast<unsigned>(frames.size()))[regs::RXD_STATUS], 0) << q;
+  EXPECT_EQ(b.qdesc(q, static_cast<unsigned>(frames.size())).status, 0) << q;
   EXPECT_EQ(b.read_reg(regs::RXQ_BASE(q) + regs::RDH_OFF), frames.size()) << q;
 }
 
@@ -1035,7 +1026,7 @@ TEST(nic_test, a_drop_leaves_no_write_back_batch_behind) {
     b.dut.mac_rx(nic_bench::flow_frame(0, port[0], 9000));
     b.dut.mac_rx(nic_bench::flow_frame(1, port[0], 9000));
     b.wait_for(us(20));
-    EXPECT_TRUE(b.qdesc(0, 0)[regs::RXD_STATUS] & regs::RXD_STAT_DD);
+    EXPECT_TRUE(b.qdesc(0, 0).status & regs::RXD_STAT_DD);
     EXPECT_EQ(b.msix_count(0), 1u);
   });
   sc_core::sc_start(us(40));
