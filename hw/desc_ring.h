@@ -113,7 +113,8 @@ class desc_ring {
   // WTHRESH reached, or the batch ends at the ring's end (one burst never wraps).
   bool write_back_due() const {
     const uint32_t n = size();
-    return m_batched >= m_params.writeback_threshold || (n != 0 && (head + m_batched) % n == 0);
+    return m_batched != 0 &&
+           (m_batched >= m_params.writeback_threshold || (n != 0 && (head + m_batched) % n == 0));
   }
   // Writes the batch back at head in one burst and moves head past it; returns how many.
   unsigned write_back(sc_core::sc_time& local) {
