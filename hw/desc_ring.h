@@ -68,7 +68,7 @@ class desc_ring {
 
   ring_dir direction() const { return m_dir; }
   unsigned index() const { return m_index; }
-  uint32_t size() const { return len / sizeof(Desc); }
+  uint32_t size() const { return static_cast<uint32_t>(len / sizeof(Desc)); }
   uint64_t base() const { return (static_cast<uint64_t>(bah) << 32) | bal; }
   // Descriptors the driver has handed over that are not fetched yet.
   uint32_t unfetched() const {

@@ -44,7 +44,7 @@ class reg {
 
   // ---- the model's view of the contents
   uint32_t get() const { return m_value; }
-  operator uint32_t() const { return m_value; }  // NOLINT: a register reads like its value
+  operator uint32_t() const { return m_value; }  // a register reads as its contents
   reg& operator=(uint32_t v) {
     m_value = v;
     return *this;
