@@ -3,15 +3,15 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "abi/e1000_hw.h"
 #include "host/apic.h"
-#include "hw/nic_regs.h"
 #include "proto/frame.h"
 #include "tlm/host_memory.h"
 #include "tlm/payload.h"
 
 namespace nicsim::host {
 
-namespace regs = nicsim::hw::regs;
+namespace regs = nicsim::abi;
 
 namespace {
 constexpr unsigned E1000_RX_BUFFER_WRITE = 16;  // refill in batches of this many
@@ -126,16 +126,12 @@ void e1000_adapter::e1000_configure_rx_ring(e1000_rx_ring& ring) {
 // igb_setup_mrqc: the key, the indirection table spread evenly over the queues
 // (ethtool_rxfh_indir_default), and which fields are hashed.
 void e1000_adapter::igb_setup_mrqc() {
-  for (unsigned i = 0; i < regs::RSS_KEY_BYTES / 4; ++i) {
-    uint32_t v = 0;
-    for (unsigned b = 0; b < 4; ++b) v |= uint32_t{m_params.rss_key[4 * i + b]} << (8 * b);
-    ew32(regs::RSSRK_BASE + 4 * i, v);
-  }
-  for (unsigned i = 0; i < regs::RETA_ENTRIES / 4; ++i) {
-    uint32_t v = 0;
-    for (unsigned b = 0; b < 4; ++b) v |= ((4 * i + b) % m_params.rx_queues) << (8 * b);
-    ew32(regs::RETA_BASE + 4 * i, v);
-  }
+  for (unsigned i = 0; i < regs::RSS_KEY_BYTES / 4; ++i)
+    ew32(regs::RSSRK_BASE + 4 * i, regs::rssrk_word(m_params.rss_key, i));
+  regs::rss_reta reta{};
+  for (unsigned i = 0; i < regs::RETA_ENTRIES; ++i) reta[i] = static_cast<uint8_t>(i % m_params.rx_queues);
+  for (unsigned i = 0; i < regs::RETA_ENTRIES / 4; ++i)
+    ew32(regs::RETA_BASE + 4 * i, regs::reta_word(reta, i));
   uint32_t mrqc = regs::MRQC_ENABLE_RSS | regs::MRQC_RSS_FIELD_IPV4 | regs::MRQC_RSS_FIELD_IPV4_TCP;
   if (m_params.rss_udp4_l4) mrqc |= regs::MRQC_RSS_FIELD_IPV4_UDP;
   ew32(regs::MRQC, mrqc);
@@ -243,17 +239,16 @@ int e1000_adapter::e1000_clean(e1000_rx_ring& ring, int budget) {
 }
 
 void e1000_adapter::e1000_clean_rx_irq(e1000_rx_ring& ring, int* work_done, int work_to_do) {
-  auto desc = [&ring](unsigned i) { return ring.desc + uint64_t{i} * regs::RX_DESC_SIZE; };
+  auto rx_desc = [&ring](unsigned i) { return regs::read_desc<regs::e1000_rx_desc>(ring.desc, i); };
   unsigned i = ring.next_to_clean;
   unsigned cleaned_count = 0;
-  while (desc(i)[regs::RXD_STATUS] & regs::RXD_STAT_DD) {
+  while (rx_desc(i).status & regs::RXD_STAT_DD) {
     if (*work_done >= work_to_do) break;
     (*work_done)++;
     cpu::this_cpu().charge(cost::clean_rx_desc);  // dma_rmb, read the written-back descriptor
-    uint8_t* d = desc(i);
-    uint16_t length = 0;
-    std::memcpy(&length, d + regs::RXD_LENGTH, 2);
-    const uint8_t status = d[regs::RXD_STATUS];
+    regs::e1000_rx_desc d = rx_desc(i);
+    const uint16_t length = d.length;
+    const uint8_t status = d.status;
     const uint64_t buffer = ring.buffer_info[i];
     ring.buffer_info[i] = 0;
 
@@ -269,7 +264,7 @@ void e1000_adapter::e1000_clean_rx_irq(e1000_rx_ring& ring, int* work_done, int 
     // e1000_rx_checksum: IXSM says the hardware did not check; TCPE that it found an error.
     skb->ip_summed = CHECKSUM_NONE;
     if (!(status & regs::RXD_STAT_IXSM)) {
-      if (d[regs::RXD_ERRORS] & regs::RXD_ERR_TCPE) {
+      if (d.errors & regs::RXD_ERR_TCPE) {
         ++m_stats.hw_csum_err;  // let the stack find and count it
       } else if (status & regs::RXD_STAT_TCPCS) {
         skb->ip_summed = CHECKSUM_UNNECESSARY;
@@ -286,7 +281,8 @@ void e1000_adapter::e1000_clean_rx_irq(e1000_rx_ring& ring, int* work_done, int 
         o->frame_cpu(static_cast<uint64_t>(seq), cpu::this_cpu().id());
       }
     }
-    d[regs::RXD_STATUS] = 0;
+    d.status = 0;
+    regs::write_desc(ring.desc, i, d);
     if (++cleaned_count >= E1000_RX_BUFFER_WRITE) {
       ring.next_to_clean = (i + 1) % m_params.rx_ring_size;
       e1000_alloc_rx_buffers(ring, cleaned_count);
@@ -314,9 +310,9 @@ void e1000_adapter::e1000_alloc_rx_buffers(e1000_rx_ring& ring, unsigned cleaned
     }
     cpu::this_cpu().charge(cost::alloc_rx_buffer);
     ring.buffer_info[i] = buf;
-    uint8_t* d = ring.desc + uint64_t{i} * regs::RX_DESC_SIZE;
-    std::memset(d, 0, regs::RX_DESC_SIZE);
-    std::memcpy(d + regs::RXD_BUFFER_ADDR, &buf, 8);
+    regs::e1000_rx_desc d{};
+    d.buffer_addr = buf;
+    regs::write_desc(ring.desc, i, d);
     i = (i + 1) % m_params.rx_ring_size;
   }
   if (ring.next_to_use != i) {

@@ -30,9 +30,16 @@ intr_moderation_rtl::intr_moderation_rtl(const sc_core::sc_module_name& name)
     SC_REPORT_FATAL(this->name(), "intr_moderation_rtl needs a SystemC time resolution of 1 ns or finer");
   }
   m_model = std::make_unique<Vintr_moderation>(m_context.get(), this->name());
-
-  m_model->rst_n = 0;
   m_model->now_ns = 0;
+  assert_reset();
+
+  SC_METHOD(evaluate);
+  sensitive << m_wake;
+  dont_initialize();
+}
+
+void intr_moderation_rtl::assert_reset() {
+  m_model->rst_n = 0;
   m_model->rx_usecs = 0;
   m_model->rx_frames = 0;
   m_model->mode = 0;
@@ -50,10 +57,22 @@ intr_moderation_rtl::intr_moderation_rtl(const sc_core::sc_module_name& name)
     m_model->eval();
   }
   m_model->rst_n = 1;
+}
 
-  SC_METHOD(evaluate);
-  sensitive << m_wake;
-  dont_initialize();
+void intr_moderation_rtl::reset() {
+  m_rx_usecs = 0;
+  m_rx_frames = 0;
+  m_mode = mode::ethtool;
+  m_itr = 0;
+  m_rdtr = 0;
+  m_radv = 0;
+  m_min_interval_ns = 0;
+  m_pkt_done = 0;
+  m_mask_set = false;
+  m_mask_clr = false;
+  m_wake.cancel();  // a deadline armed before the reset is gone with it
+  assert_reset();
+  if (on_evaluate) on_evaluate();
 }
 
 intr_moderation_rtl::~intr_moderation_rtl() {

@@ -64,15 +64,20 @@ class intr_moderation_rtl : public sc_core::sc_module {
   bool masked() const;
   unsigned pending() const;
   bool timer_armed() const;
-  // Clock cycles evaluated since reset; stays flat while the block is idle.
+  // Clock cycles evaluated since construction; stays flat while the block is idle.
   uint64_t evaluations() const;
   uint64_t interrupts() const;
 
   // Dump every evaluated cycle to an FST file until the adapter is destroyed.
   void trace_fst(const std::string& path);
 
+  // rst_n asserted for a few clocks, every setting back to its reset value and requests not
+  // yet evaluated dropped: the block as constructed. The counters above keep counting.
+  void reset();
+
  private:
   void evaluate();
+  void assert_reset();
   void clock_cycle(uint64_t now_ns, uint8_t pkt_done, bool mask_set, bool mask_clr);
   void dump_trace(uint64_t time_ps);
 

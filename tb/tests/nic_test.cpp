@@ -9,13 +9,15 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <set>
 #include <systemc>
 #include <tlm>
 #include <utility>
 #include <vector>
 
-#include "hw/nic_regs.h"
+#include "abi/e1000_hw.h"
+#include "hw/intr_moderation_rtl.h"
 #include "hw/rx_frontend_rtl.h"
 #include "proto/frame.h"
 #include "tb/tests/rss_reference.h"
@@ -26,7 +28,7 @@
 
 namespace {
 
-namespace regs = nicsim::hw::regs;
+namespace regs = nicsim::abi;
 namespace proto = nicsim::proto;
 using nicsim::hw::nic;
 using nicsim::hw::nic_params;
@@ -155,27 +157,38 @@ class nic_bench : public sc_core::sc_module {
     std::memcpy(&v, data, 4);
     return v;
   }
+  // The debug path: no time passes and no side effects; returns the bytes transferred.
+  unsigned debug(::tlm::tlm_command cmd, uint64_t offset, void* data, unsigned len) {
+    ::tlm::tlm_generic_payload t;
+    nicsim::tlm::prepare_payload(t, cmd, offset, data, len);
+    return mmio->transport_dbg(t);
+  }
+  uint32_t peek(uint32_t offset) {
+    uint32_t v = 0;
+    EXPECT_EQ(debug(::tlm::TLM_READ_COMMAND, offset, &v, 4), 4u) << offset;
+    return v;
+  }
+  // Every register of BAR0 as the debug path reads it.
+  std::map<uint32_t, uint32_t> snapshot() {
+    std::map<uint32_t, uint32_t> words;
+    for (uint32_t offset = 0; offset < regs::BAR0_SIZE; offset += 4) {
+      uint32_t v = 0;
+      if (debug(::tlm::TLM_READ_COMMAND, offset, &v, 4) == 4) words[offset] = v;
+    }
+    return words;
+  }
 
-  uint8_t* desc(unsigned i) {
-    return mem.ptr(RING_BASE + uint64_t{i} * regs::RX_DESC_SIZE, regs::RX_DESC_SIZE);
-  }
+  uint8_t* ring(unsigned q = 0) { return mem.ptr(RING_BASE + 0x100 * q, 0x1000); }
+  regs::e1000_rx_desc desc(unsigned i) { return regs::read_desc<regs::e1000_rx_desc>(ring(), i); }
   uint8_t* buffer(unsigned i) { return mem.ptr(BUFFER_BASE + i * BUFFER_SIZE, BUFFER_SIZE); }
-  uint8_t status(unsigned i) { return desc(i)[regs::RXD_STATUS]; }
-  uint16_t length(unsigned i) {
-    uint16_t v = 0;
-    std::memcpy(&v, desc(i) + regs::RXD_LENGTH, 2);
-    return v;
-  }
-  uint64_t buffer_addr(unsigned i) {
-    uint64_t v = 0;
-    std::memcpy(&v, desc(i) + regs::RXD_BUFFER_ADDR, 8);
-    return v;
-  }
+  uint8_t status(unsigned i) { return desc(i).status; }
+  uint16_t length(unsigned i) { return desc(i).length; }
+  uint64_t buffer_addr(unsigned i) { return desc(i).buffer_addr; }
   // The driver's refill: a fresh descriptor pointing at buffer i.
   void give(unsigned i) {
-    std::memset(desc(i), 0, regs::RX_DESC_SIZE);
-    const uint64_t addr = BUFFER_BASE + i * BUFFER_SIZE;
-    std::memcpy(desc(i) + regs::RXD_BUFFER_ADDR, &addr, 8);
+    regs::e1000_rx_desc d{};
+    d.buffer_addr = BUFFER_BASE + i * BUFFER_SIZE;
+    regs::write_desc(ring(), i, d);
   }
 
   // Programs a ring of n descriptors as the driver's open does, leaving RDT at 0
@@ -198,8 +211,8 @@ class nic_bench : public sc_core::sc_module {
   // ---- multi-queue: queue q's ring of up to 8 descriptors at RING_BASE + q * 0x100,
   // over buffers 8q .. 8q + 7.
   static constexpr unsigned Q_RING = 8;
-  uint8_t* qdesc(unsigned q, unsigned i) {
-    return mem.ptr(RING_BASE + 0x100 * q + uint64_t{i} * regs::RX_DESC_SIZE, regs::RX_DESC_SIZE);
+  regs::e1000_rx_desc qdesc(unsigned q, unsigned i) {
+    return regs::read_desc<regs::e1000_rx_desc>(ring(q), i);
   }
   uint8_t* qbuffer(unsigned q, unsigned i) { return buffer(Q_RING * q + i); }
   // Programs queues as igb's open does: rings (no descriptor handed over yet), MSI-X
@@ -209,9 +222,9 @@ class nic_bench : public sc_core::sc_module {
     for (unsigned q = 0; q < queues; ++q) {
       const uint32_t base = regs::RXQ_BASE(q);
       for (unsigned i = 0; i < Q_RING; ++i) {
-        std::memset(qdesc(q, i), 0, regs::RX_DESC_SIZE);
-        const uint64_t addr = BUFFER_BASE + (Q_RING * q + i) * BUFFER_SIZE;
-        std::memcpy(qdesc(q, i) + regs::RXD_BUFFER_ADDR, &addr, 8);
+        regs::e1000_rx_desc d{};
+        d.buffer_addr = BUFFER_BASE + (Q_RING * q + i) * BUFFER_SIZE;
+        regs::write_desc(ring(q), i, d);
       }
       write_reg(base + regs::RDBAL_OFF, static_cast<uint32_t>(RING_BASE + 0x100 * q));
       write_reg(base + regs::RDBAH_OFF, 0);
@@ -795,10 +808,10 @@ void expect_ring_holds(nic_bench& b, unsigned q, const std::vector<proto::wire_f
   for (size_t i = 0; i < frames.size(); ++i) {
     const auto slot = static_cast<unsigned>(i);
     const size_t len = frames[i].bytes.size() - proto::ETH_FCS_LEN;
-    EXPECT_TRUE(b.qdesc(q, slot)[regs::RXD_STATUS] & regs::RXD_STAT_DD) << q << "/" << i;
+    EXPECT_TRUE(b.qdesc(q, slot).status & regs::RXD_STAT_DD) << q << "/" << i;
     EXPECT_EQ(span(b.qbuffer(q, slot), len), span(frames[i].bytes.data(), len)) << q << "/" << i;
   }
-  EXPECT_EQ(b.qdesc(q, static_cast<unsigned>(frames.size()))[regs::RXD_STATUS], 0) << q;
+  EXPECT_EQ(b.qdesc(q, static_cast<unsigned>(frames.size())).status, 0) << q;
   EXPECT_EQ(b.read_reg(regs::RXQ_BASE(q) + regs::RDH_OFF), frames.size()) << q;
 }
 
@@ -1035,7 +1048,7 @@ TEST(nic_test, a_drop_leaves_no_write_back_batch_behind) {
     b.dut.mac_rx(nic_bench::flow_frame(0, port[0], 9000));
     b.dut.mac_rx(nic_bench::flow_frame(1, port[0], 9000));
     b.wait_for(us(20));
-    EXPECT_TRUE(b.qdesc(0, 0)[regs::RXD_STATUS] & regs::RXD_STAT_DD);
+    EXPECT_TRUE(b.qdesc(0, 0).status & regs::RXD_STAT_DD);
     EXPECT_EQ(b.msix_count(0), 1u);
   });
   sc_core::sc_start(us(40));
@@ -1076,6 +1089,172 @@ TEST(nic_test, receiver_off_holds_frames_even_with_drop_en) {
   sc_core::sc_start(us(20));
   EXPECT_EQ(bench.dut.stats().rx_no_dma_resources, 0u);
   EXPECT_EQ(bench.dut.queue_stats(0).packets, 1u);
+}
+
+// ---------------------------------------------------------- debug and reset
+
+TEST(nic_test, debug_reads_of_read_to_clear_registers_clear_nothing) {
+  nic_params p;
+  p.rx_fifo_bytes = 200;  // one 128-byte frame fits, the next is missed
+  std::map<uint32_t, uint32_t> seen;
+  nic_bench bench("bench", p, [&](nic_bench& b) {
+    b.setup(8);
+    b.write_reg(regs::IMC, ~0u);
+    b.write_reg(regs::ICS, regs::ICR_RXDMT0);
+    proto::wire_frame bad = nic_bench::frame(0, 128);
+    bad.bytes[40] ^= 1;
+    b.dut.mac_rx(bad);                       // CRCERRS
+    b.dut.mac_rx(nic_bench::frame(1, 128));  // waits for a descriptor: RNBC
+    b.dut.mac_rx(nic_bench::frame(2, 128));  // no room: MPC, ICR.RXO
+    b.wait_for(us(5));
+    b.write_reg(regs::RDT, 1);
+    b.wait_for(us(5));  // GPRC
+    for (uint32_t r : {regs::ICR, regs::CRCERRS, regs::MPC, regs::GPRC, regs::RNBC}) {
+      seen[r] = b.peek(r);
+      EXPECT_EQ(b.peek(r), seen[r]) << std::hex << r << ": a second debug read sees the same";
+      EXPECT_EQ(b.read_reg(r), seen[r]) << std::hex << r << ": the bus read still finds it";
+      EXPECT_EQ(b.peek(r), 0u) << std::hex << r << ": the bus read cleared it";
+    }
+  });
+  sc_core::sc_start(us(20));
+  EXPECT_EQ(seen[regs::ICR], regs::ICR_RXDMT0 | regs::ICR_RXO | regs::ICR_RXT0);
+  EXPECT_EQ(seen[regs::CRCERRS], 1u);
+  EXPECT_EQ(seen[regs::MPC], 1u);
+  EXPECT_EQ(seen[regs::GPRC], 1u);
+  EXPECT_EQ(seen[regs::RNBC], 1u);
+}
+
+TEST(nic_test, debug_read_of_eicr_clears_nothing) {
+  nic_bench bench("bench", queues(2), [&](nic_bench& b) {
+    b.write_reg(regs::EICS, 0x3);  // EIMS is 0: causes latch, no message
+    EXPECT_EQ(b.peek(regs::EICR), 0x3u);
+    EXPECT_EQ(b.read_reg(regs::EICR), 0x3u);
+    EXPECT_EQ(b.peek(regs::EICR), 0u);
+  });
+  sc_core::sc_start(us(1));
+  EXPECT_TRUE(bench.msi.log.empty());
+}
+
+TEST(nic_test, debug_writes_store_without_acting) {
+  const proto::wire_frame f = nic_bench::frame(1, 128);
+  sc_time before, after;
+  size_t upstream_after_debug_writes = ~size_t{0};
+  uint64_t held_after_debug_writes = 0;
+  nic_bench bench("bench", {}, [&](nic_bench& b) {
+    b.setup(8);  // MSI programmed, every cause enabled, receiver on, no descriptor yet
+    b.dut.mac_rx(f);
+    b.wait_for(us(1));  // the frame waits for a descriptor
+    uint32_t v = regs::ICR_RXO;
+    before = sc_core::sc_time_stamp();
+    EXPECT_EQ(b.debug(::tlm::TLM_WRITE_COMMAND, regs::ICS, &v, 4), 4u);
+    EXPECT_EQ(b.peek(regs::ICR), 0u) << "ICS's action (set ICR, send an MSI) does not run";
+    v = 7;
+    EXPECT_EQ(b.debug(::tlm::TLM_WRITE_COMMAND, regs::RDT, &v, 4), 4u);
+    EXPECT_EQ(b.peek(regs::RDT), 7u);
+    v = 0xCAFE;
+    EXPECT_EQ(b.debug(::tlm::TLM_WRITE_COMMAND, regs::CTRL, &v, 4), 4u);
+    EXPECT_EQ(b.read_reg(regs::CTRL), 0xCAFEu);
+    v = static_cast<uint32_t>(RING_BASE) | 0xF;
+    EXPECT_EQ(b.debug(::tlm::TLM_WRITE_COMMAND, regs::RDBAL, &v, 4), 4u);
+    EXPECT_EQ(b.peek(regs::RDBAL), RING_BASE) << "reserved bits stay 0";
+    v = 0;
+    EXPECT_EQ(b.debug(::tlm::TLM_WRITE_COMMAND, regs::STATUS, &v, 4), 0u) << "read-only";
+    EXPECT_EQ(b.debug(::tlm::TLM_WRITE_COMMAND, regs::GPRC, &v, 4), 0u) << "read-only";
+    EXPECT_EQ(b.peek(regs::STATUS), 0x2u);
+    after = sc_core::sc_time_stamp();
+    b.wait_for(us(10));
+    upstream_after_debug_writes = b.tap.log.size();
+    held_after_debug_writes = b.dut.frames_held();
+    b.write_reg(regs::RDT, 7);  // the same tail through the bus
+    b.wait_for(us(10));
+  });
+  sc_core::sc_start(us(30));
+  EXPECT_EQ(after, before) << "no time passes";
+  EXPECT_EQ(upstream_after_debug_writes, 0u) << "the tail written through the debug path woke no DMA";
+  EXPECT_EQ(held_after_debug_writes, 1u);
+  EXPECT_EQ(bench.dut.stats().rx_packets, 1u) << "the bus write did";
+  EXPECT_EQ(bench.msi.log.size(), 1u) << "the frame's, and none from the debug ICS write";
+}
+
+TEST(nic_test, debug_access_spans_registers_and_stops_at_a_hole) {
+  nic_bench bench("bench", queues(2), [&](nic_bench& b) {
+    const uint32_t entry = regs::MSIX_TABLE + regs::MSIX_ENTRY_SIZE;
+    b.write_reg(entry + 0, 0xFEE01000);
+    b.write_reg(entry + 8, 0x42);
+    uint32_t words[4] = {};
+    EXPECT_EQ(b.debug(::tlm::TLM_READ_COMMAND, entry, words, 16), 16u);
+    EXPECT_EQ(words[0], 0xFEE01000u);
+    EXPECT_EQ(words[1], 0u);
+    EXPECT_EQ(words[2], 0x42u);
+    EXPECT_EQ(words[3], regs::MSIX_VECTOR_CTRL_MASKED);
+    // CTRL at 0x0, then no register at 0x4.
+    EXPECT_EQ(b.debug(::tlm::TLM_READ_COMMAND, regs::CTRL, words, 8), 4u);
+    EXPECT_EQ(b.debug(::tlm::TLM_READ_COMMAND, regs::CTRL + 2, words, 4), 0u) << "misaligned";
+    EXPECT_EQ(b.debug(::tlm::TLM_READ_COMMAND, regs::CTRL, words, 3), 0u) << "not whole registers";
+  });
+  sc_core::sc_start(us(1));
+}
+
+TEST(nic_test, reset_restores_every_register) {
+  std::map<uint32_t, uint32_t> at_power_on, programmed, after_reset;
+  const auto port = one_port_per_queue();
+  nic_bench bench("bench", queues(2), [&](nic_bench& b) {
+    at_power_on = b.snapshot();
+    b.setup_queues(2, MRQC_RSS_ALL);
+    b.write_reg(regs::RXQ_BASE(1) + regs::SRRCTL_OFF, regs::SRRCTL_DROP_EN);
+    b.write_reg(regs::CTRL, 0xCAFE);
+    b.write_reg(regs::RXCSUM, regs::RXCSUM_TUOFL | regs::RXCSUM_IPOFL);
+    b.write_reg(regs::ITR, 10);
+    b.write_reg(regs::MSI_ADDR_LO, static_cast<uint32_t>(MSI_BASE));
+    b.write_reg(regs::IMS, regs::IMS_ENABLE_MASK);
+    b.hand_over_all(2);
+    b.dut.mac_rx(nic_bench::flow_frame(0, port[0], 9000));
+    b.dut.mac_rx(nic_bench::flow_frame(1, port[1], 9000));
+    b.wait_for(us(10));
+    programmed = b.snapshot();
+    b.dut.reset();
+    after_reset = b.snapshot();
+  });
+  sc_core::sc_start(us(20));
+
+  ASSERT_FALSE(at_power_on.empty());
+  EXPECT_NE(programmed, at_power_on);
+  EXPECT_EQ(after_reset, at_power_on);
+  EXPECT_EQ(after_reset.at(regs::STATUS), 0x2u);
+  EXPECT_EQ(after_reset.at(regs::MSIX_TABLE + 12), regs::MSIX_VECTOR_CTRL_MASKED);
+}
+
+TEST(nic_test, after_reset_the_nic_receives_as_if_new) {
+  const auto port = one_port_per_queue();
+  unsigned pending_after_reset = ~0u;
+  nic_bench bench("bench", queues(2), [&](nic_bench& b) {
+    b.setup_queues(2, MRQC_RSS_ALL);
+    b.write_reg(regs::RXC_USECS, 1000);  // queue 0's frame waits in its moderation block
+    b.write_reg(regs::MSIX_TABLE + regs::MSIX_ENTRY_SIZE + 12, regs::MSIX_VECTOR_CTRL_MASKED);
+    b.write_reg(regs::EICS, 0x2);  // queue 1's vector is masked: its message is held (PBA)
+    b.hand_over_all(2);
+    b.dut.mac_rx(nic_bench::flow_frame(0, port[0], 9000));
+    b.wait_for(us(10));
+    EXPECT_EQ(b.msi.log.size(), 0u);
+    EXPECT_EQ(b.dut.moderation(0).pending(), 1u);
+    b.dut.reset();
+    pending_after_reset = b.dut.moderation(0).pending();
+    // The driver's open again, over fresh descriptors: rings restart at slot 0.
+    b.setup_queues(2, MRQC_RSS_ALL);
+    b.hand_over_all(2);
+    b.wait_for(us(10));
+    EXPECT_EQ(b.msi.log.size(), 0u) << "no message survived the reset, and none was pending";
+    b.dut.mac_rx(nic_bench::flow_frame(2, port[1], 9000));
+    b.wait_for(us(10));
+    EXPECT_TRUE(b.qdesc(1, 0).status & regs::RXD_STAT_DD);
+    EXPECT_EQ(b.read_reg(regs::RXQ_BASE(1) + regs::RDH_OFF), 1u);
+    EXPECT_EQ(b.msix_count(1), 1u);
+  });
+  sc_core::sc_start(us(40));
+  EXPECT_EQ(pending_after_reset, 0u);
+  EXPECT_EQ(bench.msi.log.size(), 1u);
+  EXPECT_EQ(bench.dut.queue_stats(0).packets, 1u) << "counters are not registers: they keep counting";
+  EXPECT_EQ(bench.dut.queue_stats(1).packets, 1u);
 }
 
 }  // namespace
