@@ -1,5 +1,7 @@
 #include "host/host_system.h"
 
+#include <algorithm>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -16,8 +18,7 @@ udp_app_stats host_system::app_totals() const {
     t.bad_payloads += s.bad_payloads;
     t.out_of_order += s.out_of_order;
     t.eagain += s.eagain;
-    t.latency_ns.insert(t.latency_ns.end(), s.latency_ns.begin(), s.latency_ns.end());
-    t.seqs.insert(t.seqs.end(), s.seqs.begin(), s.seqs.end());
+    t.latency_ns.merge(s.latency_ns);
     t.per_reader.insert(t.per_reader.end(), s.per_reader.begin(), s.per_reader.end());
   }
   return t;
@@ -32,15 +33,27 @@ unsigned host_system::returning() const {
 unsigned host_rx_buffers(const host_params& p) {
   if (p.rx_buffers) return p.rx_buffers;
   const uint64_t truesize = p.driver.rx_buffer_len + 576;
+  const uint64_t rings = uint64_t{p.driver.rx_queues} * p.driver.rx_ring_size;
   // Every place a buffer can wait: the ring, the per-CPU backlog, the socket
   // (which may overshoot its rcvbuf by one skb), and skbs in processing.
-  return static_cast<unsigned>(p.driver.rx_queues * p.driver.rx_ring_size +
-                               p.cpus * p.net.netdev_max_backlog + 1 +
-                               p.sockets * 2 * (p.app.rcvbuf_bytes / truesize + 1) + 64);
+  uint64_t n = rings + uint64_t{p.cpus} * p.net.netdev_max_backlog + 1 +
+               uint64_t{p.sockets} * 2 * (p.app.rcvbuf_bytes / truesize + 1) + 64;
+  // A buffer is either posted on a ring or holds a frame that came off the wire, so a
+  // run never has more in use than the rings post plus the frames it can receive.
+  if (p.max_rx_frames != 0) n = std::min(n, rings + p.max_rx_frames + 1 + 64);
+  if (n > std::numeric_limits<unsigned>::max())
+    throw std::invalid_argument("host: " + std::to_string(n) + " receive buffers do not fit a pool");
+  return static_cast<unsigned>(n);
+}
+
+uint64_t host_rx_buffer_base(const host_params& p) {
+  const uint64_t slab = uint64_t{host_rx_buffers(p)} * p.driver.rx_buffer_len;
+  if (p.rx_buffer_base < PCI_HOLE_BASE && slab <= PCI_HOLE_BASE - p.rx_buffer_base) return p.rx_buffer_base;
+  return std::max(p.rx_buffer_base, HIGH_MEMORY_BASE);
 }
 
 uint64_t host_memory_bytes(const host_params& p) {
-  return p.rx_buffer_base + uint64_t{host_rx_buffers(p)} * p.driver.rx_buffer_len;
+  return host_rx_buffer_base(p) + uint64_t{host_rx_buffers(p)} * p.driver.rx_buffer_len;
 }
 
 host_system::host_system(const sc_core::sc_module_name& name, const host_params& params,
@@ -59,7 +72,7 @@ host_system::host_system(const sc_core::sc_module_name& name, const host_params&
   }
   cpu& boot = *m_cpus.front();
   m_apic = std::make_unique<apic>("apic", all);
-  m_buffers = std::make_unique<rx_buffer_pool>(mem, params.rx_buffer_base, params.driver.rx_buffer_len,
+  m_buffers = std::make_unique<rx_buffer_pool>(mem, host_rx_buffer_base(params), params.driver.rx_buffer_len,
                                                host_rx_buffers(params));
   m_stack = std::make_unique<netstack>(all, m_skbs, *m_buffers, params.net);
   e1000_params driver = params.driver;

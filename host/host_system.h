@@ -30,13 +30,33 @@ struct host_params {
   e1000_params driver;
   udp_app_params app;
   unsigned sockets = 1;  // applications, each a socket on port app.port + i with app.readers readers
+  // Where the receive buffers start when they fit below the PCI hole; when they do not,
+  // they go to high memory (above 4 GiB) instead.
   uint64_t rx_buffer_base = 0x200000;
   unsigned rx_buffers = 0;  // 0: enough for the ring plus a full receive buffer
+  // Frames the run can put on the wire at most (0: no bound). No more buffers than the
+  // rings post plus these can ever be in use, so the pool need not be larger.
+  uint64_t max_rx_frames = 0;
 };
 
-// Host memory the layout above needs.
+// The host's physical address map, as a PC has it: DRAM below the PCI hole, the hole
+// [PCI_HOLE_BASE, 4 GiB) for MMIO and the MSI window (0xFEE00000), and DRAM remapped
+// above 4 GiB for whatever does not fit below. However large memory gets, it never
+// reaches into the hole, so no knob can make memory overlap the MSI window.
+inline constexpr uint64_t PCI_HOLE_BASE = 0xC0000000;      // TOLUD: top of low DRAM, 3 GiB
+inline constexpr uint64_t HIGH_MEMORY_BASE = 0x100000000;  // 4 GiB: DRAM remapped above the hole
+static_assert(apic::MSI_BASE >= PCI_HOLE_BASE && apic::MSI_BASE + apic::MSI_SIZE <= HIGH_MEMORY_BASE,
+              "the MSI window lies in the PCI hole");
+
+// Host memory the layout above needs: the end of its highest byte. Memory is sparse
+// (tlm::host_memory), so only what the run touches costs.
 uint64_t host_memory_bytes(const host_params& p);
+// Receive buffers in the pool: enough for every place one can wait, and no more than
+// the run can fill (max_rx_frames).
 unsigned host_rx_buffers(const host_params& p);
+// Where the pool's slab starts: rx_buffer_base, or HIGH_MEMORY_BASE when the slab
+// would otherwise reach into the PCI hole.
+uint64_t host_rx_buffer_base(const host_params& p);
 
 class host_system : public sc_core::sc_module {
  public:
@@ -50,7 +70,7 @@ class host_system : public sc_core::sc_module {
   netstack& stack() { return *m_stack; }
   udp_app& app() { return *m_apps.front(); }
   const std::vector<std::unique_ptr<udp_app>>& apps() const { return m_apps; }
-  // Every application's statistics together (delivery order is per socket, then by socket).
+  // Every application's statistics together.
   udp_app_stats app_totals() const;
   unsigned returning() const;  // datagrams between copy and recvfrom's return, all readers
   const skb_cache& skbs() const { return m_skbs; }

@@ -4,12 +4,17 @@
 
 namespace nicsim::host {
 
+namespace {
+constexpr size_t USER_BUFFER_BYTES = 65536;  // recvfrom(fd, buf, sizeof buf, ...): any datagram fits
+}  // namespace
+
 udp_app::udp_app(cpu& c, netstack& stack, const udp_app_params& params)
     : m_home(c), m_stack(stack), m_params(params), m_sock(stack.udp_bind(params.port, params.rcvbuf_bytes)) {
   m_sock.busy_poll = params.busy_poll;
   m_stats.per_reader.assign(params.readers, 0);
   m_last_seq.assign(params.readers, -1);
-  m_user_buffers.assign(params.readers, std::vector<uint8_t>(65536));
+  for (unsigned i = 0; i < params.readers; ++i)
+    m_user_buffers.push_back(std::unique_ptr<uint8_t[]>(new uint8_t[USER_BUFFER_BYTES]));
   for (unsigned i = 0; i < params.readers; ++i)
     m_readers.push_back(m_home.kthread_create(
         params.comm + "/" + std::to_string(i), [this, i] { reader(i); }, params.pinned));
@@ -18,14 +23,14 @@ udp_app::udp_app(cpu& c, netstack& stack, const udp_app_params& params)
 void udp_app::reader(unsigned index) {
   // The user buffer lives in the app, not on the task's stack: a run may end
   // while the task is suspended, and SystemC does not unwind suspended threads.
-  std::vector<uint8_t>& buf = m_user_buffers[index];
+  uint8_t* const buf = m_user_buffers[index].get();
   cpu::this_cpu().current()->in_kernel = false;
   for (;;) {
     waves::observer* obs = cpu::this_cpu().observer();
     const int track = cpu::this_cpu().current()->track;
     if (obs) obs->begin(track, "recvfrom");
     cpu::this_cpu().syscall_enter();  // recvfrom(fd, buf, sizeof buf, 0, ...)
-    const long n = m_stack.udp_recvmsg(m_sock, buf.data(), buf.size(), m_params.nonblocking);
+    const long n = m_stack.udp_recvmsg(m_sock, buf, USER_BUFFER_BYTES, m_params.nonblocking);
     if (n == netstack::EAGAIN_) {
       ++m_stats.eagain;
       cpu::this_cpu().syscall_exit();
@@ -36,7 +41,7 @@ void udp_app::reader(unsigned index) {
     cpu::this_cpu().syscall_exit();
     --m_returning;
     if (obs) obs->end(track);
-    received(buf.data(), static_cast<size_t>(n), index);
+    received(buf, static_cast<size_t>(n), index);
     waves::slice work(obs, track, "work");
     cpu::this_cpu().charge(m_params.work);
   }
@@ -59,9 +64,12 @@ void udp_app::received(const uint8_t* buf, size_t n, unsigned index) {
   }
   if (static_cast<int64_t>(stamp.seq) < m_last_seq[index]) ++m_stats.out_of_order;
   m_last_seq[index] = stamp.seq;
-  m_stats.seqs.push_back(stamp.seq);
   const auto now_ns = static_cast<uint64_t>(sc_core::sc_time_stamp().value() / 1000);  // ps → ns
-  m_stats.latency_ns.push_back(now_ns - stamp.tx_ns);
+  m_stats.latency_ns.add(now_ns - stamp.tx_ns);
+  if (m_params.record) {
+    m_record.seqs.push_back(stamp.seq);
+    m_record.latency_ns.push_back(now_ns - stamp.tx_ns);
+  }
   if (auto* o = cpu::this_cpu().observer())
     o->frame(stamp.seq, waves::frame_stage::delivered, cpu::this_cpu().current()->track);
 }

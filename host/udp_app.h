@@ -4,11 +4,13 @@
 // every byte they read against what the sender stamped and filled in.
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <systemc>
 #include <vector>
 
 #include "host/netstack.h"
+#include "host/value_histogram.h"
 
 namespace nicsim::host {
 
@@ -21,6 +23,7 @@ struct udp_app_params {
   std::string comm = "udp_reader";                    // readers are comm/0, comm/1, ...
   uint64_t rcvbuf_bytes = 212992;                     // net.core.rmem_default
   sc_core::sc_time work{500, sc_core::SC_NS};
+  bool record = false;  // keep every message's sequence number and latency (udp_app::record())
 };
 
 struct udp_app_stats {
@@ -29,15 +32,22 @@ struct udp_app_stats {
   uint64_t bad_payloads = 0;         // bytes differ from what the sender wrote
   uint64_t out_of_order = 0;         // sequence went backwards (within one reader)
   uint64_t eagain = 0;               // recvfrom returned EAGAIN (non-blocking readers)
-  std::vector<uint64_t> latency_ns;  // first bit on the wire → recvfrom returns
-  std::vector<uint32_t> seqs;        // delivery order, all readers
+  value_histogram latency_ns;        // first bit on the wire → recvfrom returns, ns → messages
   std::vector<uint64_t> per_reader;  // messages per reader
+};
+
+// Every message in delivery order (all readers), when udp_app_params::record asks for it:
+// this grows with every message, so a run keeps it only on request.
+struct udp_app_record {
+  std::vector<uint32_t> seqs;
+  std::vector<uint64_t> latency_ns;
 };
 
 class udp_app {
  public:
   udp_app(cpu& c, netstack& stack, const udp_app_params& params);
   const udp_app_stats& stats() const { return m_stats; }
+  const udp_app_record& record() const { return m_record; }
   const udp_sock& sock() const { return m_sock; }
   const std::vector<task_struct*>& readers() const { return m_readers; }
   // Messages copied to a reader whose recvfrom has not returned yet (in flight).
@@ -53,10 +63,13 @@ class udp_app {
   udp_app_params m_params;
   udp_sock& m_sock;
   std::vector<task_struct*> m_readers;
-  std::vector<int64_t> m_last_seq;
+  std::vector<int64_t> m_last_seq;  // per reader: the in-order check is running state
   unsigned m_returning = 0;
-  std::vector<std::vector<uint8_t>> m_user_buffers;  // one recvfrom buffer per reader
+  // One recvfrom buffer per reader, left uninitialized: the host OS commits only the
+  // pages a datagram is copied into, not 64 KiB for every reader of every socket.
+  std::vector<std::unique_ptr<uint8_t[]>> m_user_buffers;
   udp_app_stats m_stats;
+  udp_app_record m_record;
 };
 
 }  // namespace nicsim::host

@@ -92,6 +92,13 @@ system_params make_system_params(const config& cfg) {
   h.app.readers = static_cast<unsigned>(cfg.integer("app.readers"));
   h.app.rcvbuf_bytes = static_cast<uint64_t>(cfg.integer("app.rcvbuf_bytes"));
   h.app.work = sc_time(cfg.number("app.work_ns"), SC_NS);
+  // The receive buffers a run can fill are bounded by the frames it can put on the wire:
+  // traffic_source starts frames at least one slot (preamble + frame + gap at line rate)
+  // apart, whatever the pattern, and never more than traffic.count of them.
+  const double slot_ns = 8.0 * (proto::ETH_PREAMBLE_SFD + t.frame_bytes + proto::ETH_IFG) / t.line_rate_gbps;
+  const double wire_frames = std::floor(p.duration.to_seconds() * 1e9 / slot_ns) + 2;
+  h.max_rx_frames = wire_frames >= 1e15 ? 0 : static_cast<uint64_t>(wire_frames);
+  if (t.count != 0 && (h.max_rx_frames == 0 || t.count < h.max_rx_frames)) h.max_rx_frames = t.count;
   return p;
 }
 
@@ -110,7 +117,14 @@ system_top::system_top(const sc_core::sc_module_name& name, const system_params&
 
   m_nic->dma.bind(m_link->up_in);
   m_link->up_out.bind(m_upstream->in);
-  m_upstream->map(m_mem->socket, 0, m_mem->size(), "host memory");
+  // DRAM below the PCI hole, and what lies above 4 GiB through a second window; the
+  // hole between holds the MSI window (host/host_system.h).
+  const uint64_t mem_top = m_mem->size();
+  const unsigned dram =
+      m_upstream->map(m_mem->socket, 0, std::min(mem_top, host::PCI_HOLE_BASE), "host memory");
+  if (mem_top > host::HIGH_MEMORY_BASE)
+    m_upstream->alias(dram, host::HIGH_MEMORY_BASE, mem_top - host::HIGH_MEMORY_BASE, host::HIGH_MEMORY_BASE,
+                      "host memory above 4 GiB");
   m_upstream->map(m_host->interrupt_controller().socket, host::apic::MSI_BASE, host::apic::MSI_SIZE, "MSI");
   m_host->driver().mmio.bind(m_link->down_in);
   m_link->down_out.bind(m_downstream->in);
@@ -169,7 +183,7 @@ system_top::ledger system_top::account() const {
   const auto& ns = m_nic->stats();
   const auto& stack = m_host->stack();
   l.wire = m_traffic->frames_sent();
-  l.delivered = m_host->app_totals().messages;
+  for (const auto& a : m_host->apps()) l.delivered += a->stats().messages;
   l.dropped = ns.rx_crc_errors + ns.rx_missed_errors + ns.rx_short_length_errors + ns.rx_long_length_errors +
               ns.rx_no_dma_resources;
   for (uint64_t d : stack.drops()) l.dropped += d;

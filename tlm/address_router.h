@@ -19,12 +19,18 @@ class address_router : public sc_core::sc_module {
 
   explicit address_router(const sc_core::sc_module_name& name);
 
-  // Binds the next `out` port to target and maps [base, base + size) to it.
+  // Binds the next `out` port to target and maps [base, base + size) to it, at the
+  // target's addresses [0, size). Returns the port.
   template <typename Socket>
-  void map(Socket& target, uint64_t base, uint64_t size, const std::string& what) {
-    add_range(base, size, what);
+  unsigned map(Socket& target, uint64_t base, uint64_t size, const std::string& what) {
+    add_range(base, size, what, m_ports, 0);
     out.bind(target);
+    return m_ports++;
   }
+  // Maps [base, base + size) to the target already bound to port, at its addresses
+  // [target_base, target_base + size): one target seen through a second window, as a
+  // root complex remaps DRAM above the PCI hole.
+  void alias(unsigned port, uint64_t base, uint64_t size, uint64_t target_base, const std::string& what);
 
   uint64_t decode_errors() const { return m_decode_errors; }
 
@@ -32,13 +38,17 @@ class address_router : public sc_core::sc_module {
   struct range {
     uint64_t base, size;
     std::string what;
+    unsigned port;
+    uint64_t target_base;  // the target's address of base
   };
-  void add_range(uint64_t base, uint64_t size, const std::string& what);
+  void add_range(uint64_t base, uint64_t size, const std::string& what, unsigned port, uint64_t target_base);
   void b_transport(::tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
   unsigned int transport_dbg(::tlm::tlm_generic_payload& trans);
-  int decode(uint64_t address, unsigned len) const;
+  // The range holding [address, address + len), or null.
+  const range* decode(uint64_t address, unsigned len) const;
 
   std::vector<range> m_ranges;
+  unsigned m_ports = 0;
   uint64_t m_decode_errors = 0;
 };
 

@@ -1,5 +1,9 @@
 #include "tlm/host_memory.h"
 
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <cstring>
 #include <sstream>
 #include <stdexcept>
 
@@ -7,20 +11,36 @@ namespace nicsim::tlm {
 
 host_memory::host_memory(const sc_core::sc_module_name& name, uint64_t size_bytes,
                          sc_core::sc_time access_latency)
-    : sc_core::sc_module(name), socket("socket"), m_bytes(size_bytes, 0), m_latency(access_latency) {
+    : sc_core::sc_module(name), socket("socket"), m_size(size_bytes), m_latency(access_latency) {
+  if (size_bytes != 0) {
+    // MAP_NORESERVE: no swap is set aside either; pages are committed one by one when written.
+    void* p = ::mmap(nullptr, size_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                     -1, 0);
+    if (p == MAP_FAILED) {
+      std::ostringstream os;
+      os << this->name() << ": cannot reserve " << size_bytes
+         << " bytes of address space for host memory: " << std::strerror(errno);
+      throw std::runtime_error(os.str());
+    }
+    m_bytes = static_cast<uint8_t*>(p);
+  }
   socket.register_b_transport(this, &host_memory::b_transport);
   socket.register_transport_dbg(this, &host_memory::transport_dbg);
   socket.register_get_direct_mem_ptr(this, &host_memory::get_direct_mem_ptr);
 }
 
+host_memory::~host_memory() {
+  if (m_bytes != nullptr) ::munmap(m_bytes, m_size);
+}
+
 uint8_t* host_memory::ptr(uint64_t addr, uint64_t len) {
-  if (addr > m_bytes.size() || len > m_bytes.size() - addr) {
+  if (addr > m_size || len > m_size - addr) {
     std::ostringstream os;
-    os << name() << ": access [0x" << std::hex << addr << ", +0x" << len << ") outside memory of 0x"
-       << m_bytes.size() << " bytes";
+    os << name() << ": access [0x" << std::hex << addr << ", +0x" << len << ") outside memory of 0x" << m_size
+       << " bytes";
     throw std::out_of_range(os.str());
   }
-  return m_bytes.data() + addr;
+  return m_bytes + addr;
 }
 
 const uint8_t* host_memory::ptr(uint64_t addr, uint64_t len) const {
@@ -31,11 +51,11 @@ const uint8_t* host_memory::ptr(uint64_t addr, uint64_t len) const {
   const uint64_t addr = trans.get_address();
   const unsigned len = trans.get_data_length();
   const unsigned width = trans.get_streaming_width();
-  if (addr > m_bytes.size() || len > m_bytes.size() - addr) return ::tlm::TLM_ADDRESS_ERROR_RESPONSE;
+  if (addr > m_size || len > m_size - addr) return ::tlm::TLM_ADDRESS_ERROR_RESPONSE;
   if (width != 0 && width < len) return ::tlm::TLM_BURST_ERROR_RESPONSE;  // no streaming into DRAM
   const auto cmd = trans.get_command();
   if (cmd == ::tlm::TLM_IGNORE_COMMAND) return ::tlm::TLM_OK_RESPONSE;
-  uint8_t* mem = m_bytes.data() + addr;
+  uint8_t* mem = m_bytes + addr;
   uint8_t* data = trans.get_data_ptr();
   const uint8_t* be = trans.get_byte_enable_ptr();
   const unsigned be_len = trans.get_byte_enable_length();
@@ -68,9 +88,12 @@ unsigned int host_memory::transport_dbg(::tlm::tlm_generic_payload& trans) {
 }
 
 bool host_memory::get_direct_mem_ptr(::tlm::tlm_generic_payload& /*trans*/, ::tlm::tlm_dmi& dmi) {
-  dmi.set_dmi_ptr(m_bytes.data());
+  if (m_size == 0) return false;
+  // The whole memory in one grant: pages still untouched are committed by the host OS
+  // when the initiator first writes them through the pointer.
+  dmi.set_dmi_ptr(m_bytes);
   dmi.set_start_address(0);
-  dmi.set_end_address(m_bytes.size() - 1);
+  dmi.set_end_address(m_size - 1);
   dmi.set_read_latency(m_latency);
   dmi.set_write_latency(m_latency);
   dmi.allow_read_write();

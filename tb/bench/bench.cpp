@@ -1,7 +1,9 @@
 // nicsim_bench: simulated frames per wall-clock second and the slowdown
 // against real time for fixed workloads. Each workload runs in its own
 // process (SystemC elaborates once per process); run without arguments for
-// the table, or with a workload name for one JSON line.
+// the table, or with a workload name for one JSON line; `memory` gives the peak
+// resident set of the default scenario at two run lengths (it must not grow with them).
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -77,6 +79,57 @@ int run_one(const workload& w) {
   return 0;
 }
 
+// One run of the default scenario for duration_us (a child of `memory`): prints its frames.
+int run_length(const std::string& duration_us) {
+  const auto cfg = nicsim::tb::load_config("", {"sim.duration_us=" + duration_us});
+  const auto j = nicsim::tb::run_simulation(cfg);
+  std::cout << j["app"]["messages"].get<uint64_t>() << std::endl;
+  return 0;
+}
+
+// Peak RSS of the default scenario at two run lengths, each in its own process.
+int memory_table() {
+  std::printf("%-12s %12s %14s\n", "duration_ms", "delivered", "peak_rss_MiB");
+  struct point {
+    uint64_t delivered;
+    double rss_mib;
+  };
+  std::vector<point> points;
+  for (const char* us : {"50000", "500000"}) {
+    int fd[2];
+    if (pipe(fd) != 0) return 1;
+    const pid_t pid = fork();
+    if (pid < 0) return 1;
+    if (pid == 0) {
+      dup2(fd[1], STDOUT_FILENO);
+      close(fd[0]);
+      close(fd[1]);
+      const std::string self = "/proc/" + std::to_string(getppid()) + "/exe";
+      execl(self.c_str(), self.c_str(), "length", us, static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(fd[1]);
+    std::string out;
+    std::array<char, 256> buf{};
+    ssize_t n;
+    while ((n = read(fd[0], buf.data(), buf.size())) > 0) out.append(buf.data(), static_cast<size_t>(n));
+    close(fd[0]);
+    int status = 0;
+    rusage u{};
+    if (wait4(pid, &status, 0, &u) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      std::cerr << "nicsim_bench: the " << us << " us run failed\n";
+      return 1;
+    }
+    points.push_back({std::stoull(out), static_cast<double>(u.ru_maxrss) / 1024.0});
+    std::printf("%-12.0f %12llu %14.1f\n", std::stod(us) / 1000.0,
+                static_cast<unsigned long long>(points.back().delivered), points.back().rss_mib);
+  }
+  const double frames = static_cast<double>(points[1].delivered - points[0].delivered);
+  std::printf("growth: %.1f bytes of peak RSS per delivered frame\n",
+              frames > 0 ? (points[1].rss_mib - points[0].rss_mib) * 1048576.0 / frames : 0.0);
+  return 0;
+}
+
 }  // namespace
 
 // Wall time the verilated RX front end alone spends per frame (no SystemC).
@@ -100,6 +153,8 @@ int sc_main(int argc, char* argv[]) {
                   frontend_ns_per_frame(bytes));
     return 0;
   }
+  if (argc == 2 && std::string(argv[1]) == "memory") return memory_table();
+  if (argc == 3 && std::string(argv[1]) == "length") return run_length(argv[2]);
   if (argc == 2) {
     for (const auto& w : workloads())
       if (w.name == std::string(argv[1])) return run_one(w);

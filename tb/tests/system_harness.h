@@ -25,13 +25,14 @@ inline run_result simulate(const std::vector<std::string>& sets) {
   for (const auto& s : sets) cfg.set_assignment(s);
   run_result r;
   r.params = tb::make_system_params(cfg);
+  r.params.host.app.record = true;  // the tests look at every message
   static const auto costs = host::cost_table::defaults(r.params.host.cpu_ghz);
   static tb::system_top* top = nullptr;  // kept alive to the end of the process, like the simulation
   top = new tb::system_top("top", r.params, costs);
   top->run();
   r.j = top->results(0.0);
-  r.seqs = top->host().app().stats().seqs;
-  r.latency_ns = top->host().app().stats().latency_ns;
+  r.seqs = top->host().app().record().seqs;
+  r.latency_ns = top->host().app().record().latency_ns;
   r.bad_payloads = top->host().app().stats().bad_payloads;
   return r;
 }

@@ -1,10 +1,12 @@
 #include <gtest/gtest.h>
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <fstream>
 #include <functional>
 #include <stdexcept>
 #include <systemc>
@@ -281,6 +283,123 @@ TEST(tlm_test, host_memory_pointer_outside_memory_throws) {
   EXPECT_THROW(mem.ptr(4095, 2), std::out_of_range);
   EXPECT_THROW(mem.ptr(4097, 0), std::out_of_range);
   EXPECT_THROW(mem.ptr(16, ~uint64_t{0}), std::out_of_range);
+}
+
+// ---------------------------------------------------------------- sparse host memory
+// Memory is reserved, not committed: a size no knob's worst case can make too large costs
+// only the pages written. Before, the whole size was allocated and zero-filled up front.
+
+constexpr uint64_t TiB = uint64_t{1} << 40;
+constexpr uint64_t PAGE = 4096;
+
+// The resident set of this process, from /proc/self/statm.
+uint64_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+TEST(tlm_test, host_memory_of_a_tebibyte_commits_only_what_is_written) {
+  const uint64_t rss_before = resident_bytes();
+  host_memory mem("mem", TiB, ns(60));
+  EXPECT_EQ(mem.size(), TiB);
+  const uint64_t top = TiB - PAGE;  // the last page
+  bytes untouched_read(64, 0xEE), untouched_dbg(64, 0xEE), across(32, 0), across_dbg(32, 0), last(1, 0xEE);
+  outcome rd_untouched, wr_across, rd_across, rd_last;
+  unsigned dbg_untouched = 0, dbg_across = 0;
+  initiator cpu("cpu", [&](initiator& i) {
+    rd_untouched = i.read(TiB / 2, untouched_read);  // never written: zeros
+    ::tlm::tlm_generic_payload t;
+    nicsim::tlm::prepare_payload(t, ::tlm::TLM_READ_COMMAND, TiB / 3, untouched_dbg.data(), 64);
+    dbg_untouched = i.socket->transport_dbg(t);
+    // 32 bytes across the boundary between the last two pages: 16 on each side.
+    wr_across = i.write(top - 16, pattern(32, 0x40));
+    rd_across = i.read(top - 16, across);
+    nicsim::tlm::prepare_payload(t, ::tlm::TLM_READ_COMMAND, top - 16, across_dbg.data(), 32);
+    dbg_across = i.socket->transport_dbg(t);
+    rd_last = i.read(TiB - 1, last);
+  });
+  cpu.socket.bind(mem.socket);
+  sc_core::sc_start(ns(1000));
+
+  EXPECT_EQ(rd_untouched.status, ::tlm::TLM_OK_RESPONSE);
+  EXPECT_EQ(untouched_read, bytes(64, 0));
+  EXPECT_EQ(dbg_untouched, 64u);
+  EXPECT_EQ(untouched_dbg, bytes(64, 0));
+  EXPECT_EQ(wr_across.status, ::tlm::TLM_OK_RESPONSE);
+  EXPECT_EQ(rd_across.status, ::tlm::TLM_OK_RESPONSE);
+  EXPECT_EQ(across, pattern(32, 0x40));
+  EXPECT_EQ(dbg_across, 32u);
+  EXPECT_EQ(across_dbg, pattern(32, 0x40));
+  EXPECT_EQ(rd_last.status, ::tlm::TLM_OK_RESPONSE);
+  EXPECT_EQ(last, bytes(1, 0));
+  // The CPU's view agrees on both sides of the boundary, and around it nothing else moved.
+  EXPECT_EQ(bytes(mem.ptr(top - 16, 32), mem.ptr(top - 16, 32) + 32), pattern(32, 0x40));
+  EXPECT_EQ(mem.ptr(top - 17, 1)[0], 0);
+  EXPECT_EQ(mem.ptr(top + 16, 1)[0], 0);
+  // A store through the CPU's pointer into yet another page, seen by a later read.
+  mem.ptr(TiB / 4 + PAGE - 2, 4)[1] = 0x99;
+  EXPECT_EQ(mem.ptr(TiB / 4 + PAGE - 1, 1)[0], 0x99);
+  EXPECT_LT(resident_bytes() - std::min(rss_before, resident_bytes()), uint64_t{64} << 20)
+      << "a tebibyte of memory must cost only the pages written";
+}
+
+TEST(tlm_test, host_memory_out_of_range_of_a_large_memory_answers_address_error) {
+  host_memory mem("mem", TiB, ns(60));
+  std::vector<outcome> results;
+  unsigned dbg_past = 0, dbg_straddle = 0;
+  initiator cpu("cpu", [&](initiator& i) {
+    results.push_back(i.write(TiB, pattern(1, 1)));      // the first byte past the end
+    results.push_back(i.write(TiB - 4, pattern(8, 1)));  // straddles the end
+    bytes b(16);
+    results.push_back(i.read(TiB + PAGE, b));        // well past it
+    results.push_back(i.read(~uint64_t{0} - 7, b));  // wraps around 2^64
+    ::tlm::tlm_generic_payload t;
+    nicsim::tlm::prepare_payload(t, ::tlm::TLM_READ_COMMAND, TiB, b.data(), 16);
+    dbg_past = i.socket->transport_dbg(t);
+    t.set_address(TiB - 8);
+    dbg_straddle = i.socket->transport_dbg(t);
+  });
+  cpu.socket.bind(mem.socket);
+  sc_core::sc_start(ns(1000));
+
+  ASSERT_EQ(results.size(), 4u);
+  for (size_t k = 0; k < results.size(); ++k)
+    EXPECT_EQ(results[k].status, ::tlm::TLM_ADDRESS_ERROR_RESPONSE) << k;
+  EXPECT_EQ(dbg_past, 0u);
+  EXPECT_EQ(dbg_straddle, 0u);
+  EXPECT_EQ(mem.ptr(TiB - 4, 4)[0], 0) << "a failed write must not touch memory";
+  EXPECT_THROW(mem.ptr(TiB - 1, 2), std::out_of_range);
+}
+
+TEST(tlm_test, host_memory_dmi_of_a_large_memory_covers_it_and_agrees_with_transport) {
+  host_memory mem("mem", TiB, ns(60));
+  ::tlm::tlm_dmi dmi;
+  bool granted = false;
+  bytes seen(8, 0xEE);
+  outcome rd;
+  const uint64_t addr = TiB - 3 * PAGE - 4;  // a store across a page boundary high up
+  initiator cpu("cpu", [&](initiator& i) {
+    ::tlm::tlm_generic_payload t;
+    bytes none(4);
+    nicsim::tlm::prepare_payload(t, ::tlm::TLM_READ_COMMAND, addr, none.data(), 4);
+    granted = i.socket->get_direct_mem_ptr(t, dmi);
+    if (!granted) return;
+    for (unsigned k = 0; k < 8; ++k) dmi.get_dmi_ptr()[addr + k] = static_cast<uint8_t>(0xD0 + k);
+    rd = i.read(addr, seen);  // the device side sees the CPU's stores
+  });
+  cpu.socket.bind(mem.socket);
+  sc_core::sc_start(ns(1000));
+
+  ASSERT_TRUE(granted);
+  EXPECT_EQ(dmi.get_start_address(), 0u);
+  EXPECT_EQ(dmi.get_end_address(), TiB - 1);
+  EXPECT_TRUE(dmi.is_read_write_allowed());
+  EXPECT_EQ(dmi.get_dmi_ptr(), mem.ptr(0, 1));
+  EXPECT_EQ(rd.status, ::tlm::TLM_OK_RESPONSE);
+  EXPECT_EQ(seen, pattern(8, 0xD0));
+  EXPECT_EQ(dmi.get_dmi_ptr()[addr + 8], 0) << "untouched bytes read as zero through DMI too";
 }
 
 // ------------------------------------------------------------------ pcie_link
@@ -563,6 +682,44 @@ TEST(tlm_test, address_router_unmapped_address_answers_address_error) {
   for (const auto& r : results) EXPECT_EQ(r.status, ::tlm::TLM_ADDRESS_ERROR_RESPONSE);
   EXPECT_TRUE(low.log.empty());
   EXPECT_EQ(router.decode_errors(), 3u);
+}
+
+// One target through two windows, as a root complex remaps DRAM above the PCI hole: the
+// second window reaches the target's addresses from target_base on; the gap between is not
+// the target's.
+TEST(tlm_test, address_router_alias_reaches_the_same_target_at_its_own_addresses) {
+  address_router router("router");
+  recording_target mem("mem", 0x3000);
+  recording_target msi("msi", 0x100);
+  std::vector<outcome> results;
+  initiator cpu("cpu", [&](initiator& i) {
+    results.push_back(i.write(0x0FF0, pattern(4, 1)));   // low window
+    results.push_back(i.write(0x10010, pattern(4, 2)));  // high window → target 0x2010
+    results.push_back(i.write(0x8000, pattern(4, 3)));   // the other target in the gap
+    results.push_back(i.write(0x1800, pattern(4, 4)));   // the gap: nobody's
+    results.push_back(i.write(0x10FFE, pattern(4, 5)));  // straddles the high window's end
+  });
+  cpu.socket.bind(router.in);
+  const unsigned port = router.map(mem.socket, 0, 0x1000, "mem");
+  router.map(msi.socket, 0x8000, 0x100, "msi");
+  router.alias(port, 0x10000, 0x1000, 0x2000, "mem high");
+  EXPECT_THROW(router.alias(port, 0x80F0, 0x100, 0x2000, "mem overlap"), std::invalid_argument);
+  EXPECT_THROW(router.alias(7, 0x20000, 0x100, 0, "nobody"), std::invalid_argument);
+  sc_core::sc_start(ns(100));
+
+  ASSERT_EQ(results.size(), 5u);
+  EXPECT_EQ(results[0].status, ::tlm::TLM_OK_RESPONSE);
+  EXPECT_EQ(results[1].status, ::tlm::TLM_OK_RESPONSE);
+  EXPECT_EQ(results[2].status, ::tlm::TLM_OK_RESPONSE);
+  EXPECT_EQ(results[3].status, ::tlm::TLM_ADDRESS_ERROR_RESPONSE);
+  EXPECT_EQ(results[4].status, ::tlm::TLM_ADDRESS_ERROR_RESPONSE);
+  ASSERT_EQ(mem.log.size(), 2u);
+  EXPECT_EQ(mem.log[0].address, 0x0FF0u);
+  EXPECT_EQ(mem.log[1].address, 0x2010u);
+  EXPECT_EQ(bytes(mem.memory.begin() + 0x2010, mem.memory.begin() + 0x2014), pattern(4, 2));
+  ASSERT_EQ(msi.log.size(), 1u);
+  EXPECT_EQ(msi.log[0].address, 0u);
+  EXPECT_EQ(router.decode_errors(), 2u);
 }
 
 TEST(tlm_test, address_router_overlapping_or_empty_map_throws) {
