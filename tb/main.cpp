@@ -73,8 +73,8 @@ int cmd_run(const std::string& scenario, const std::vector<std::string>& sets, c
   if (results.contains("recording") && results["recording"]["stopped"].get<bool>()) {
     const auto& r = results["recording"];
     stopped = "recording stopped at " + std::to_string(r["stopped_at_ns"].get<uint64_t>() / 1000) +
-              " us: the outputs reached --max-output-mb " + std::to_string(r["max_output_mb"].get<uint64_t>()) +
-              " (the simulation ran to its end)";
+              " us: the outputs reached --max-output-mb " +
+              std::to_string(r["max_output_mb"].get<uint64_t>()) + " (the simulation ran to its end)";
     std::cerr << "nicsim: note: " << stopped << "\n";
   }
   if (!quiet) {
@@ -138,7 +138,8 @@ int sc_main(int argc, char* argv[]) {
                   "write the software timeline (Chrome trace JSON, for Perfetto)");
   auto* pcap_opt =
       run->add_option("--pcap", trace.pcap, "write the frames on the wire as pcap (fates in FILE.fates.csv)");
-  run->add_option("--fates", trace.fates, "write each pcap packet's fate to this CSV instead of FILE.fates.csv")
+  run->add_option("--fates", trace.fates,
+                  "write each pcap packet's fate to this CSV instead of FILE.fates.csv")
       ->needs(pcap_opt);
   uint64_t max_output_mb = 0;
   run->add_option("--max-output-mb", max_output_mb,

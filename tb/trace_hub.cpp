@@ -44,7 +44,8 @@ trace_hub::trace_hub(const trace_options& options) : m_opt(options) {
   if (!m_opt.pcap.empty()) m_pcap = std::make_unique<waves::pcap_writer>(m_opt.pcap, m_opt.names.pcap);
   m_recording = m_waves || m_timeline || m_pcap;
   if (m_opt.max_output_bytes != 0)
-    m_cap_bytes = m_opt.max_output_bytes > CLOSE_RESERVE_BYTES ? m_opt.max_output_bytes - CLOSE_RESERVE_BYTES : 0;
+    m_cap_bytes =
+        m_opt.max_output_bytes > CLOSE_RESERVE_BYTES ? m_opt.max_output_bytes - CLOSE_RESERVE_BYTES : 0;
   m_wire_valid = signal("wire.frame_valid", 1);
   m_wire_seq = signal("wire.frame_seq", 32);
   m_wire_track = track("wire", "rx");
@@ -253,7 +254,8 @@ nlohmann::ordered_json trace_hub::stage_latency() const {
   nlohmann::ordered_json out;
   for (size_t s = 0; s < N_SPANS; ++s) {
     auto& h = m_span_ns[s];
-    out[names[s]] = {{"p50", h.percentile(0.5)}, {"p99", h.percentile(0.99)}, {"max", h.max()}, {"mean", h.mean()}};
+    out[names[s]] = {
+        {"p50", h.percentile(0.5)}, {"p99", h.percentile(0.99)}, {"max", h.max()}, {"mean", h.mean()}};
   }
   out["frames"] = m_span_ns[0].count();
   return out;

@@ -38,7 +38,9 @@ class value_histogram {
     merge();
     return m_table.empty() ? 0 : m_table.back().first;
   }
-  double mean() const { return m_count == 0 ? 0.0 : static_cast<double>(m_sum) / static_cast<double>(m_count); }
+  double mean() const {
+    return m_count == 0 ? 0.0 : static_cast<double>(m_sum) / static_cast<double>(m_count);
+  }
   size_t distinct() {
     merge();
     return m_table.size();

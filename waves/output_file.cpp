@@ -1,6 +1,5 @@
 #include "waves/output_file.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -9,9 +8,9 @@
 
 #include <array>
 #include <atomic>
-#include <csignal>
 #include <cerrno>
 #include <climits>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -44,9 +43,32 @@ bool is_null_device(const output_target& t) {
   return t.stream && t.exists && S_ISCHR(t.mode) && major(t.rdev) == 1 && minor(t.rdev) == 3;
 }
 
+// Whether path reaches its file through a process's descriptor (/dev/stdout,
+// /dev/fd/N, /proc/self/fd/N): what that descriptor is open on is written in
+// place, never replaced -- replacing would cut it off from whoever opened it.
+bool through_descriptor(std::string p) {
+  auto is_fd_path = [](const std::string& s) {
+    if (s.rfind("/dev/fd/", 0) == 0) return true;
+    if (s.rfind("/proc/", 0) != 0) return false;
+    const size_t fd = s.find("/fd/");
+    return fd != std::string::npos && s.find('/', 6) == fd;  // /proc/<pid or self>/fd/N
+  };
+  struct stat st {};
+  for (int hops = 0; hops < 40; ++hops) {
+    if (is_fd_path(p)) return true;
+    if (::lstat(p.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return false;
+    std::array<char, PATH_MAX> link{};
+    const ssize_t n = ::readlink(p.c_str(), link.data(), link.size() - 1);
+    if (n < 0) return false;
+    const std::string to(link.data(), static_cast<size_t>(n));
+    p = (!to.empty() && to[0] == '/') ? to : parent_of(p) + "/" + to;
+  }
+  return false;
+}
+
 // A name no other file has in dir, made with O_EXCL; returns the open descriptor.
 int create_unique(const std::string& stem, const std::string& suffix, std::string* name) {
-  static std::mt19937_64 rng{std::random_device{}() ^ static_cast<uint64_t>(::getpid())};
+  thread_local std::mt19937_64 rng{std::random_device{}() ^ static_cast<uint64_t>(::getpid())};
   static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
   for (int attempt = 0; attempt < 100; ++attempt) {
     std::string tag(6, 'x');
@@ -146,7 +168,8 @@ void publish_staging(const staging_list* list) {
   static const bool installed = [] {
     for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) {
       struct sigaction old {};
-      if (::sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_DFL) std::signal(sig, remove_staging_on_signal);
+      if (::sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_DFL)
+        std::signal(sig, remove_staging_on_signal);
     }
     return true;
   }();
@@ -174,54 +197,57 @@ output_target resolve_output(const std::string& path, const std::string& option)
   output_target t;
   t.option = option;
   t.path = path;
-  // Follow symlinks one by one, so that a dangling one names the file to create.
-  std::string p = path;
   struct stat st {};
-  for (int hops = 0;; ++hops) {
-    if (::lstat(p.c_str(), &st) != 0) {
-      const int err = errno;
-      if (err == ENOENT) break;
-      if (err == ENOTDIR) throw bad("a part of the path is not a directory");
-      throw bad(errno_text(err));
-    }
-    if (!S_ISLNK(st.st_mode)) {
-      t.exists = true;
-      break;
-    }
-    if (hops >= 40) throw bad("too many levels of symbolic links");
-    std::array<char, PATH_MAX> link{};
-    const ssize_t n = ::readlink(p.c_str(), link.data(), link.size() - 1);
-    if (n < 0) throw bad(errno_text(errno));
-    const std::string to(link.data(), static_cast<size_t>(n));
-    p = (!to.empty() && to[0] == '/') ? to : parent_of(p) + "/" + to;
-  }
-  if (t.exists) {
+  std::string p = path;
+  if (::stat(path.c_str(), &st) == 0) {
+    // It exists (through any symlinks, /proc/self/fd/N ones included).
+    t.exists = true;
     if (S_ISDIR(st.st_mode)) throw bad("is a directory");
     if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)) {
       t.stream = true;
     } else if (!S_ISREG(st.st_mode)) {
       throw bad("is not a regular file, a character device or a FIFO");
+    } else {
+      t.stream = through_descriptor(path);
     }
-    if (::access(p.c_str(), W_OK) != 0) throw bad("cannot be written: " + errno_text(errno));
+    if (::access(path.c_str(), W_OK) != 0) throw bad("cannot be written: " + errno_text(errno));
     t.dev = st.st_dev;
     t.ino = st.st_ino;
     t.rdev = st.st_rdev;
     t.mode = st.st_mode;
-  } else if (base_of(p).empty() || base_of(p) == "." || base_of(p) == "..") {
-    throw bad("names a directory");
-  }
-  const std::string dir = parent_of(p);
-  if (!t.stream) {
-    // A new file, or one replaced by a rename, needs its directory.
-    struct stat ds {};
-    if (::stat(dir.c_str(), &ds) != 0) {
-      if (errno == ENOENT) throw bad("directory " + dir + " does not exist");
-      throw bad("directory " + dir + ": " + errno_text(errno));
+    if (t.stream) {
+      t.target = path;  // opened by the name given; the same device is found by dev/ino
+      return t;
     }
-    if (!S_ISDIR(ds.st_mode)) throw bad(dir + " is not a directory");
-    if (::access(dir.c_str(), W_OK | X_OK) != 0)
-      throw bad("cannot create files in directory " + dir + ": " + errno_text(errno));
+    char real[PATH_MAX];
+    if (::realpath(path.c_str(), real) == nullptr) throw bad(errno_text(errno));
+    p = real;
+  } else {
+    const int err = errno;
+    if (err == ENOTDIR) throw bad("a part of the path is not a directory");
+    if (err != ENOENT) throw bad(errno_text(err));
+    // A new file, maybe named by a dangling symlink: follow it link by link.
+    for (int hops = 0; ::lstat(p.c_str(), &st) == 0 && S_ISLNK(st.st_mode); ++hops) {
+      if (hops >= 40) throw bad("too many levels of symbolic links");
+      std::array<char, PATH_MAX> link{};
+      const ssize_t n = ::readlink(p.c_str(), link.data(), link.size() - 1);
+      if (n < 0) throw bad(errno_text(errno));
+      const std::string to(link.data(), static_cast<size_t>(n));
+      p = (!to.empty() && to[0] == '/') ? to : parent_of(p) + "/" + to;
+    }
+    if (base_of(p).empty() || base_of(p) == "." || base_of(p) == "..") throw bad("names a directory");
   }
+  // A new file, or one replaced by a rename, needs its directory.
+  const std::string dir = parent_of(p);
+  struct stat ds {};
+  if (::stat(dir.c_str(), &ds) != 0) {
+    if (errno == ENOENT) throw bad("directory " + dir + " does not exist");
+    if (errno == ENOTDIR) throw bad("a part of the path is not a directory");
+    throw bad("directory " + dir + ": " + errno_text(errno));
+  }
+  if (!S_ISDIR(ds.st_mode)) throw bad(dir + " is not a directory");
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    throw bad("cannot create files in directory " + dir + ": " + errno_text(errno));
   t.target = absolute_dir(dir) + "/" + base_of(p);
   return t;
 }
@@ -275,7 +301,8 @@ size_t output_set::add(const std::string& path, const std::string& option) {
   if (m_open) throw std::logic_error("output_set::add after open");
   output_target t = resolve_output(path, option);
   for (const entry& e : m_out) {
-    const bool same = e.t.target == t.target || (e.t.exists && t.exists && e.t.dev == t.dev && e.t.ino == t.ino);
+    const bool same =
+        e.t.target == t.target || (e.t.exists && t.exists && e.t.dev == t.dev && e.t.ino == t.ino);
     if (same && !(is_null_device(e.t) && is_null_device(t)))
       throw output_path_error(e.t.option + " " + e.t.path + " and " + t.option + " " + t.path +
                               " are one file (" + t.target + "): give each output its own path");
@@ -325,8 +352,8 @@ void output_set::set_write_path(size_t i, const std::string& staged) {
 
 void output_set::write_text(size_t i, const std::string& text) {
   const entry& e = m_out.at(i);
-  const int fd = ::open(e.write.c_str(), e.t.stream ? O_WRONLY | O_CLOEXEC : O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                        0666);
+  const int fd = ::open(e.write.c_str(),
+                        e.t.stream ? O_WRONLY | O_CLOEXEC : O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
   if (fd < 0) throw std::runtime_error(e.t.path + ": cannot write: " + errno_text(errno));
   bool ok = write_all(fd, text.data(), text.size());
   int err = errno;
@@ -416,7 +443,8 @@ bool fst_file_complete(const std::string& path, std::string* why) {
   }
   if (size == 0) return fail("the file is empty");
   if (vc != sections)
-    return fail(std::to_string(vc) + " value-change blocks where the header counts " + std::to_string(sections));
+    return fail(std::to_string(vc) + " value-change blocks where the header counts " +
+                std::to_string(sections));
   if (maxhandle > 0 && !geom) return fail("the geometry block is missing");
   if (vars > 0 && !hier) return fail("the hierarchy block is missing");
   return true;

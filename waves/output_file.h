@@ -6,8 +6,9 @@
 // - a regular file, or a new name in an existing writable directory, is written
 //   under a temporary name next to it and renamed into place only when the whole
 //   command succeeded, so a failed run leaves the old file (or nothing);
-// - a character device or a FIFO (/dev/null, /dev/stdout, a named pipe) is
-//   written in place and never replaced;
+// - a character device or a FIFO (/dev/null, a named pipe), and whatever a path
+//   through a descriptor names (/dev/stdout, /dev/fd/N), is written in place and
+//   never replaced;
 // - anything else (a directory, a block device, a socket, a missing directory,
 //   one we may not write) is bad input, named.
 #include <sys/types.h>
@@ -26,14 +27,14 @@ struct output_path_error : std::runtime_error {
 };
 
 struct output_target {
-  std::string option;  // what asked for it, for messages ("--json")
-  std::string path;    // as given
-  std::string target;  // absolute, symlinks followed: the file that ends up holding the output
-  bool stream = false; // a character device or a FIFO: written in place
+  std::string option;   // what asked for it, for messages ("--json")
+  std::string path;     // as given
+  std::string target;   // absolute, symlinks followed: the file that ends up holding the output
+  bool stream = false;  // a character device, a FIFO or a descriptor's file: written in place
   bool exists = false;
   dev_t dev = 0;  // of an existing target
   ino_t ino = 0;
-  dev_t rdev = 0;  // of a device
+  dev_t rdev = 0;   // of a device
   mode_t mode = 0;  // of an existing target: the finished file keeps it
 };
 

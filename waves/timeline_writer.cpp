@@ -21,7 +21,8 @@ std::string json_escape(const std::string& s) {
 
 timeline_writer::timeline_writer(const std::string& path, const std::string& name)
     : m_file(std::fopen(path.c_str(), "w")), m_name(name.empty() ? path : name) {
-  if (m_file == nullptr) throw std::runtime_error(m_name + ": cannot write the timeline: " + std::strerror(errno));
+  if (m_file == nullptr)
+    throw std::runtime_error(m_name + ": cannot write the timeline: " + std::strerror(errno));
   put("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n");
 }
 
@@ -52,7 +53,7 @@ void timeline_writer::event_prefix() {
 void timeline_writer::write_ts(uint64_t time_ps) {
   // Microseconds with picosecond digits, printed exactly.
   put("\"ts\":%llu.%06llu", static_cast<unsigned long long>(time_ps / 1000000),
-               static_cast<unsigned long long>(time_ps % 1000000));
+      static_cast<unsigned long long>(time_ps % 1000000));
 }
 
 int timeline_writer::track(const std::string& group, const std::string& name) {
@@ -60,19 +61,16 @@ int timeline_writer::track(const std::string& group, const std::string& name) {
   const int pid = it->second;
   if (fresh) {
     event_prefix();
-    put("{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%d,\"args\":{\"name\":\"%s\"}}",
-                 pid, json_escape(group).c_str());
+    put("{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%d,\"args\":{\"name\":\"%s\"}}", pid,
+        json_escape(group).c_str());
     event_prefix();
-    put(
-                 "{\"ph\":\"M\",\"name\":\"process_sort_index\",\"pid\":%d,\"args\":{\"sort_index\":%d}}",
-                 pid, pid);
+    put("{\"ph\":\"M\",\"name\":\"process_sort_index\",\"pid\":%d,\"args\":{\"sort_index\":%d}}", pid, pid);
   }
   const int tid = static_cast<int>(m_tracks.size()) + 1;
   m_tracks.push_back({pid, tid, {}});
   event_prefix();
-  put(
-               "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%d,\"tid\":%d,\"args\":{\"name\":\"%s\"}}",
-               pid, tid, json_escape(name).c_str());
+  put("{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%d,\"tid\":%d,\"args\":{\"name\":\"%s\"}}", pid, tid,
+      json_escape(name).c_str());
   return static_cast<int>(m_tracks.size()) - 1;
 }
 
@@ -81,8 +79,7 @@ void timeline_writer::begin(int track, uint64_t time_ps, const char* name) {
   track_info& t = m_tracks[static_cast<size_t>(track)];
   t.open.emplace_back(name);
   event_prefix();
-  put("{\"ph\":\"B\",\"name\":\"%s\",\"pid\":%d,\"tid\":%d,", json_escape(name).c_str(),
-               t.pid, t.tid);
+  put("{\"ph\":\"B\",\"name\":\"%s\",\"pid\":%d,\"tid\":%d,", json_escape(name).c_str(), t.pid, t.tid);
   write_ts(time_ps);
   put("}");
 }
@@ -102,10 +99,9 @@ void timeline_writer::flow(int track, uint64_t time_ps, uint64_t id, char phase,
   if (track < 0 || !m_file) return;
   const track_info& t = m_tracks[static_cast<size_t>(track)];
   event_prefix();
-  put(
-               "{\"ph\":\"%c\",\"name\":\"%s\",\"cat\":\"frame\",\"id\":%llu,\"pid\":%d,\"tid\":%d,%s", phase,
-               json_escape(name).c_str(), static_cast<unsigned long long>(id), t.pid, t.tid,
-               phase == 'f' ? "\"bp\":\"e\"," : "");
+  put("{\"ph\":\"%c\",\"name\":\"%s\",\"cat\":\"frame\",\"id\":%llu,\"pid\":%d,\"tid\":%d,%s", phase,
+      json_escape(name).c_str(), static_cast<unsigned long long>(id), t.pid, t.tid,
+      phase == 'f' ? "\"bp\":\"e\"," : "");
   write_ts(time_ps);
   put("}");
 }

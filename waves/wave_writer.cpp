@@ -1,7 +1,6 @@
 #include "waves/wave_writer.h"
 
 #include <gtkwave/fstapi.h>
-
 #include <sys/stat.h>
 
 #include <algorithm>
