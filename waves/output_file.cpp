@@ -160,13 +160,22 @@ extern "C" void remove_staging_on_signal(int sig) {
   for (auto& slot : g_staging)
     if (const staging_list* l = slot.load())
       for (const auto& d : l->dirs) remove_directory_tree_on_signal(d.c_str());
+  if (sig == SIGBUS) {
+    // The FST library maps its hierarchy file to compress it; when the disk filled
+    // up while that file was written, touching the mapping past its end lands here.
+    static const char msg[] =
+        "nicsim: internal failure: bus error (a file mapped past its end: is the disk full?)\n";
+    if (::write(STDERR_FILENO, msg, sizeof msg - 1) < 0) {
+    }
+    ::_exit(1);
+  }
   std::signal(sig, SIG_DFL);
   std::raise(sig);
 }
 
 void publish_staging(const staging_list* list) {
   static const bool installed = [] {
-    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) {
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGBUS}) {
       struct sigaction old {};
       if (::sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_DFL)
         std::signal(sig, remove_staging_on_signal);

@@ -54,7 +54,8 @@ void write_output_file(const std::string& path, const std::string& text);
 //   commit() renames every staged file onto its target.
 // Until commit(), discard() -- also run by the destructor -- removes everything
 // staged; so does SIGINT, SIGTERM, SIGHUP or SIGPIPE (when not otherwise handled),
-// before the signal ends the process as it would have.
+// before the signal ends the process as it would have. A SIGBUS (the FST library
+// touching a file that a full disk left short) ends it with exit status 1.
 class output_set {
  public:
   output_set();
