@@ -1,6 +1,10 @@
 #include "tb/run.h"
 
+#include <pthread.h>
 #include <sys/statvfs.h>
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#endif
 
 #include <algorithm>
 #include <cerrno>
@@ -51,6 +55,24 @@ host::cost_table load_costs(const std::string& path, double cpu_ghz) {
     std::cerr << "nicsim: warning: " << path << " was calibrated at cpu_ghz " << calibrated
               << " but host.cpu_ghz is " << cpu_ghz << "; add --set host.cpu_ghz=" << calibrated << "\n";
   return t;
+}
+
+// SystemC runs its threads on stacks of its own and does not tell AddressSanitizer
+// when it switches; afterwards ASan's idea of the current stack is wrong, and an
+// exception thrown then (a failed write) leaves stale poison that later shows as
+// false stack-buffer-overflows. Announcing a switch onto the main stack, from the
+// main stack, sets it right. Nothing in builds without ASan.
+void sanitizer_back_on_main_stack() {
+#if defined(__SANITIZE_ADDRESS__)
+  pthread_attr_t attr;
+  if (pthread_getattr_np(pthread_self(), &attr) != 0) return;
+  void* bottom = nullptr;
+  size_t size = 0;
+  pthread_attr_getstack(&attr, &bottom, &size);
+  pthread_attr_destroy(&attr);
+  __sanitizer_start_switch_fiber(nullptr, bottom, size);
+  __sanitizer_finish_switch_fiber(nullptr, nullptr, nullptr);
+#endif
 }
 
 bool ends_with(const std::string& s, const std::string& suffix) {
@@ -161,12 +183,18 @@ nlohmann::ordered_json run_simulation(const config& cfg, const trace_options& tr
   if (!hub.failure().empty()) throw std::runtime_error(hub.failure());
   const auto t0 = std::chrono::steady_clock::now();
   top->run();
+  sanitizer_back_on_main_stack();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  // A failed write stopped the simulation: nothing of this run is kept.
-  if (!hub.failure().empty()) throw std::runtime_error(hub.failure());
+  // A failed write paused the simulation early: nothing of this run is kept.
+  if (!hub.failure().empty()) {
+    unwind_threads();
+    sanitizer_back_on_main_stack();
+    throw std::runtime_error(hub.failure());
+  }
   auto j = top->results(wall);
   j["latency_stages_ns"] = hub.stage_latency();
   unwind_threads();
+  sanitizer_back_on_main_stack();
   const uint64_t end_ps = sc_core::sc_time_stamp().value();
   hub.finish(end_ps);
   // The Verilated block writes and closes its own wave file when it is destroyed.

@@ -85,11 +85,9 @@ void trace_hub::write_failed(const std::string& what) {
   if (!m_failure.empty()) return;
   m_failure = what;
   m_recording = false;
-  // Nothing the run does now can be kept: end it at once (and quietly: the caller reports).
-  if (sc_core::sc_is_running()) {
-    sc_core::sc_report_handler::set_actions("/OSCI/SystemC", sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
-    sc_core::sc_stop();
-  }
+  // Nothing the run does now can be kept: end it at once. Paused, not stopped, so
+  // that the caller can still unwind the threads' stacks (unwind_threads).
+  if (sc_core::sc_is_running()) sc_core::sc_pause();
 }
 
 int trace_hub::signal(const std::string& path, unsigned width) {

@@ -75,7 +75,7 @@ class trace_hub : public waves::observer {
   const trace_options& options() const { return m_opt; }
 
   // A write failed during the run (recording stopped then, and the simulation was
-  // asked to stop): what failed, naming the file; empty when nothing did.
+  // paused: sc_start returns): what failed, naming the file; empty when nothing did.
   const std::string& failure() const { return m_failure; }
   // Where the size cap stopped recording (ps); UINT64_MAX when it did not.
   uint64_t stopped_at_ps() const { return m_stopped_ps; }
