@@ -19,6 +19,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -31,6 +32,7 @@
 
 #include "host/cost_table.h"
 #include "tb/run.h"
+#include "waves/output_file.h"
 
 namespace nicsim::tb {
 namespace {
@@ -843,14 +845,16 @@ void print_calibration(std::ostream& os, const calibration& c) {
 }
 
 int calibrate_command(const calibrate_options& opt) {
-  for (const std::string* path : {&opt.out, &opt.json}) {  // before seconds of measuring, not after
-    if (path->empty()) continue;
-    const std::string probe = *path + ".tmp";
-    if (!std::ofstream(probe)) {
-      std::cerr << "nicsim calibrate: " << *path << ": cannot write\n";
-      return 2;
-    }
-    std::remove(probe.c_str());
+  // The outputs are checked before seconds of measuring, not after; nothing is
+  // created until they are written (waves/output_file.h).
+  waves::output_set outputs;
+  size_t out_file = SIZE_MAX, json_file = SIZE_MAX;
+  try {
+    if (!opt.out.empty()) out_file = outputs.add(opt.out, "--out");
+    if (!opt.json.empty()) json_file = outputs.add(opt.json, "--json");
+  } catch (const waves::output_path_error& e) {
+    std::cerr << "nicsim calibrate: " << e.what() << "\n";
+    return 2;
   }
   calibration c;
   try {
@@ -867,11 +871,13 @@ int calibrate_command(const calibrate_options& opt) {
     return 1;
   }
   try {
-    if (!opt.json.empty()) write_file_atomic(opt.json, calibration_json(c).dump(2) + "\n");
-    if (!opt.out.empty()) write_file_atomic(opt.out, yaml);
-  } catch (const std::exception& e) {
+    outputs.open();
+    if (json_file != SIZE_MAX) outputs.write_text(json_file, calibration_json(c).dump(2) + "\n");
+    if (out_file != SIZE_MAX) outputs.write_text(out_file, yaml);
+    outputs.commit();
+  } catch (const std::exception& e) {  // a full disk, say: nothing is left behind
     std::cerr << "nicsim calibrate: " << e.what() << "\n";
-    return 2;
+    return 1;
   }
   print_calibration(opt.out.empty() ? std::cerr : std::cout, c);
   if (opt.out.empty())

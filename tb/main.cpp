@@ -1,7 +1,7 @@
 // nicsim: the command-line front end.
 //   nicsim run [SCENARIO.yaml] [--set KEY=VALUE]... [--json FILE] [--costs FILE] [--quiet]
 //              [--waves FILE.fst|.vcd [--waves-from US] [--waves-to US] [--waves-groups G,...]]
-//              [--timeline FILE.json] [--pcap FILE]
+//              [--timeline FILE.json] [--pcap FILE [--fates FILE.csv]] [--max-output-mb N]
 //   nicsim sweep [SCENARIO.yaml] --grid KEY=SPEC... [--jobs N] [--shard K/N] --out DIR
 //   nicsim merge OUT SHARD_DIR...   /   nicsim report DIR
 //   nicsim calibrate [--out FILE] [--seconds S] [--cpu-ghz G]   measure this machine's cost table
@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <systemc>
 
 #include "host/cost_table.h"
@@ -108,9 +109,21 @@ int cmd_run(const std::string& scenario, const std::vector<std::string>& sets, c
     std::cerr << "nicsim: " << e.what() << "\n";
     return EXIT_BAD_INPUT;
   }
+  // Every output is checked before anything runs or is created; a run that fails
+  // leaves none of them behind (outputs' destructor), one that succeeds all of them.
+  std::unique_ptr<nicsim::tb::run_outputs> outputs;
+  try {
+    outputs = std::make_unique<nicsim::tb::run_outputs>(trace, json_path);
+  } catch (const nicsim::tb::output_error& e) {
+    std::cerr << "nicsim: " << e.what() << "\n";
+    return EXIT_BAD_INPUT;
+  }
+  for (const auto& note : outputs->notes()) std::cerr << "nicsim: note: " << note << "\n";
+  const std::string size_warning = nicsim::tb::output_size_warning(cfg, trace);
+  if (!size_warning.empty()) std::cerr << "nicsim: warning: " << size_warning << "\n";
   nlohmann::ordered_json results;
   try {
-    results = nicsim::tb::run_simulation(cfg, trace, costs_path);
+    results = nicsim::tb::run_simulation(cfg, trace, costs_path, outputs.get());
   } catch (const nicsim::tb::config_error& e) {
     std::cerr << "nicsim: " << e.what() << "\n";
     return EXIT_BAD_INPUT;
@@ -121,15 +134,25 @@ int cmd_run(const std::string& scenario, const std::vector<std::string>& sets, c
     std::cerr << "nicsim: internal failure: " << e.what() << "\n";
     return EXIT_INTERNAL;
   }
-  if (!json_path.empty()) {
-    try {
-      nicsim::tb::write_file_atomic(json_path, results.dump(2) + "\n");
-    } catch (const std::exception& e) {
-      std::cerr << "nicsim: " << e.what() << "\n";
-      return EXIT_BAD_INPUT;
-    }
+  try {
+    outputs->write_json(results.dump(2) + "\n");
+    outputs->commit();
+  } catch (const std::exception& e) {
+    std::cerr << "nicsim: " << e.what() << "\n";
+    return EXIT_INTERNAL;
   }
-  if (!quiet) nicsim::tb::print_summary(std::cout, results);
+  std::string stopped;
+  if (results.contains("recording") && results["recording"]["stopped"].get<bool>()) {
+    const auto& r = results["recording"];
+    stopped = "recording stopped at " + std::to_string(r["stopped_at_ns"].get<uint64_t>() / 1000) +
+              " us: the outputs reached --max-output-mb " +
+              std::to_string(r["max_output_mb"].get<uint64_t>()) + " (the simulation ran to its end)";
+    std::cerr << "nicsim: note: " << stopped << "\n";
+  }
+  if (!quiet) {
+    nicsim::tb::print_summary(std::cout, results);
+    if (!stopped.empty()) std::cout << "  " << stopped << "\n";
+  }
   if (!results["conservation"]["ok"].get<bool>()) {
     std::cerr << "nicsim: frame conservation broken: " << results["conservation"].dump() << "\n";
     return EXIT_INTERNAL;
@@ -186,7 +209,15 @@ int sc_main(int argc, char* argv[]) {
       ->check(waves_groups_check());
   run->add_option("--timeline", trace.timeline,
                   "write the software timeline (Chrome trace JSON, for Perfetto)");
-  run->add_option("--pcap", trace.pcap, "write the frames on the wire as pcap (fates in FILE.fates.csv)");
+  auto* pcap_opt =
+      run->add_option("--pcap", trace.pcap, "write the frames on the wire as pcap (fates in FILE.fates.csv)");
+  run->add_option("--fates", trace.fates,
+                  "write each pcap packet's fate to this CSV instead of FILE.fates.csv")
+      ->needs(pcap_opt);
+  uint64_t max_output_mb = 0;
+  run->add_option("--max-output-mb", max_output_mb,
+                  "stop recording waves, timeline and pcap once they take N MB (the run goes on)")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1000000000}));
   app.add_subcommand("knobs", "list every scenario key with its default and range");
   app.add_subcommand("costs", "print the built-in cost table (host/costs.yaml)");
   nicsim::tb::calibrate_options calib;
@@ -234,6 +265,7 @@ int sc_main(int argc, char* argv[]) {
       trace.waves_from_ps = static_cast<uint64_t>(waves_from_us * 1e6);
       if (waves_to_us > 0) trace.waves_to_ps = static_cast<uint64_t>(waves_to_us * 1e6);
       if (!waves_groups.empty()) trace.waves_groups = split_groups(waves_groups);
+      trace.max_output_bytes = max_output_mb * 1000000;
       return cmd_run(scenario, sets, json_path, quiet, trace, costs_path);
     }
     sweep_opts.report = !no_report;

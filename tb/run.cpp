@@ -1,8 +1,17 @@
 #include "tb/run.h"
 
+#include <pthread.h>
+#include <sys/statvfs.h>
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -12,6 +21,7 @@
 #include "tb/calibrate.h"
 #include "tb/system_top.h"
 #include "tb/trace_hub.h"
+#include "waves/output_file.h"
 
 namespace nicsim::tb {
 
@@ -44,46 +54,263 @@ host::cost_table load_costs(const std::string& path, double cpu_ghz) {
   return t;
 }
 
+// SystemC runs its threads on stacks of its own and does not tell AddressSanitizer
+// when it switches; afterwards ASan's idea of the current stack is wrong, and an
+// exception thrown then (a failed write) leaves stale poison that later shows as
+// false stack-buffer-overflows. Announcing a switch onto the main stack, from the
+// main stack, sets it right. Nothing in builds without ASan.
+void sanitizer_back_on_main_stack() {
+#if defined(__SANITIZE_ADDRESS__)
+  pthread_attr_t attr;
+  if (pthread_getattr_np(pthread_self(), &attr) != 0) return;
+  void* bottom = nullptr;
+  size_t size = 0;
+  pthread_attr_getstack(&attr, &bottom, &size);
+  pthread_attr_destroy(&attr);
+  __sanitizer_start_switch_fiber(nullptr, bottom, size);
+  __sanitizer_finish_switch_fiber(nullptr, nullptr, nullptr);
+#endif
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string directory_of(const std::string& path) { return path.substr(0, path.find_last_of('/')); }
+
 }  // namespace
 
+// ------------------------------------------------------------------ run_outputs
+
+run_outputs::run_outputs(const trace_options& trace, const std::string& json_path)
+    : m_set(std::make_unique<waves::output_set>()) {
+  try {
+    if (!trace.waves.empty()) {
+      m_waves_ext = ends_with(trace.waves, ".vcd") ? ".vcd" : ".fst";
+      if (!ends_with(trace.waves, ".fst") && !ends_with(trace.waves, ".vcd"))
+        throw output_error("--waves " + trace.waves + ": wave files end in .fst or .vcd");
+      if (trace.waves_from_ps >= trace.waves_to_ps)
+        throw output_error("--waves-from must be before --waves-to");
+      m_waves = m_set->add(trace.waves, "--waves");
+      const auto& w = m_set->target(m_waves);
+      // The RTL companion goes next to the wave file, and both need a file.
+      if (w.stream)
+        throw output_error("--waves " + trace.waves +
+                           ": is a device or FIFO; waves need a file (FST seeks in it, and its RTL "
+                           "companion goes next to it)");
+      m_companion = m_set->add(rtl_companion_path(w.target), "--waves (its RTL companion)");
+      if (m_set->target(m_companion).stream)
+        throw output_error("--waves (its RTL companion) " + m_set->target(m_companion).path +
+                           ": is a device or FIFO; the RTL companion needs a file");
+    }
+    if (!trace.timeline.empty()) m_timeline = m_set->add(trace.timeline, "--timeline");
+    if (!trace.pcap.empty()) {
+      m_pcap = m_set->add(trace.pcap, "--pcap");
+      const auto& p = m_set->target(m_pcap);
+      if (!trace.fates.empty())
+        m_fates = m_set->add(trace.fates, "--fates");
+      else if (!p.stream)
+        m_fates = m_set->add(p.target + ".fates.csv", "--pcap (its fates CSV)");
+      else
+        m_notes.push_back("--pcap " + trace.pcap +
+                          " is a device or FIFO, so no fates CSV goes next to it (--fates FILE writes one)");
+    } else if (!trace.fates.empty()) {
+      throw output_error("--fates " + trace.fates + ": needs --pcap (it gives each pcap packet's fate)");
+    }
+    if (!json_path.empty()) m_json = m_set->add(json_path, "--json");
+  } catch (const waves::output_path_error& e) {
+    throw output_error(e.what());
+  }
+}
+
+run_outputs::~run_outputs() = default;
+
+trace_options run_outputs::open(const trace_options& trace) {
+  try {
+    m_set->open();
+  } catch (const waves::output_path_error& e) {
+    throw output_error(e.what());
+  }
+  trace_options t = trace;
+  auto staged = [this](size_t i) { return i == NONE ? std::string() : m_set->write_path(i); };
+  if (m_waves != NONE) {
+    // The format follows the name given; the Verilated block's tracer writes its
+    // companion under a name it derives from the wave file's (rtl_companion_path).
+    const std::string w = directory_of(m_set->write_path(m_waves)) + "/waves" + m_waves_ext;
+    m_set->set_write_path(m_waves, w);
+    m_set->set_write_path(m_companion, rtl_companion_path(w));
+  }
+  t.waves = staged(m_waves);
+  t.timeline = staged(m_timeline);
+  t.pcap = staged(m_pcap);
+  t.fates = staged(m_fates);
+  t.names.waves = trace.waves;
+  t.names.timeline = trace.timeline;
+  t.names.pcap = trace.pcap;
+  t.names.fates = m_fates == NONE ? std::string() : m_set->target(m_fates).path;
+  return t;
+}
+
+void run_outputs::write_json(const std::string& text) {
+  if (m_json != NONE) m_set->write_text(m_json, text);
+}
+
+void run_outputs::commit() { m_set->commit(); }
+
+// ------------------------------------------------------------------ running
+
 nlohmann::ordered_json run_simulation(const config& cfg, const trace_options& trace,
-                                      const std::string& costs_path) {
+                                      const std::string& costs_path, run_outputs* outputs) {
   const system_params params = make_system_params(cfg);
   const auto costs = load_costs(costs_path, params.host.cpu_ghz);
+  std::unique_ptr<run_outputs> own;
+  if (outputs == nullptr) {
+    own = std::make_unique<run_outputs>(trace, std::string());
+    outputs = own.get();
+  }
+  const trace_options staged = outputs->open(trace);
   std::unique_ptr<trace_hub> hub_ptr;
   try {
-    hub_ptr = std::make_unique<trace_hub>(trace);
+    hub_ptr = std::make_unique<trace_hub>(staged);
   } catch (const std::runtime_error& e) {
     throw output_error(e.what());
   }
   trace_hub& hub = *hub_ptr;
-  system_top top("top", params, costs, &hub);
+  auto top = std::make_unique<system_top>("top", params, costs, &hub);
+  if (!hub.failure().empty()) throw std::runtime_error(hub.failure());
   const auto t0 = std::chrono::steady_clock::now();
-  top.run();
+  top->run();
+  sanitizer_back_on_main_stack();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  auto j = top.results(wall);
+  // A failed write paused the simulation early: nothing of this run is kept.
+  if (!hub.failure().empty()) {
+    unwind_threads();
+    sanitizer_back_on_main_stack();
+    throw std::runtime_error(hub.failure());
+  }
+  auto j = top->results(wall);
   j["latency_stages_ns"] = hub.stage_latency();
   unwind_threads();
-  hub.finish(sc_core::sc_time_stamp().value());
+  sanitizer_back_on_main_stack();
+  const uint64_t end_ps = sc_core::sc_time_stamp().value();
+  hub.finish(end_ps);
+  // The Verilated block writes and closes its own wave file when it is destroyed.
+  top.reset();
+  if (!staged.waves.empty()) {
+    std::string why;
+    const std::string rtl = rtl_companion_path(staged.waves);
+    if (!waves::fst_file_complete(rtl, &why))
+      throw std::runtime_error(rtl_companion_path(trace.waves) +
+                               ": write failed: the file did not come out whole (" + why + ")");
+  }
+  if (trace.max_output_bytes != 0) {
+    const bool stopped = hub.stopped_at_ps() != UINT64_MAX;
+    nlohmann::ordered_json rec;
+    rec["max_output_mb"] = trace.max_output_bytes / 1000000;
+    rec["output_bytes"] = hub.output_bytes();
+    rec["stopped"] = stopped;
+    rec["stopped_at_ns"] =
+        stopped ? nlohmann::ordered_json(hub.stopped_at_ps() / 1000) : nlohmann::ordered_json();
+    j["recording"] = rec;
+  }
   nlohmann::ordered_json knobs;
   for (const auto& [k, v] : cfg.knobs()) knobs[k] = v.value;
   j["config"] = knobs;
   j["costs"] = costs_path.empty() ? std::string("built-in") : costs_path;
+  if (own) own->commit();
   return j;
 }
 
-void write_file_atomic(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error(path + ": cannot write");
-    out << text;
-    out.flush();
-    if (!out) throw std::runtime_error(path + ": write failed");
+// ------------------------------------------------------------------ size estimate
+
+std::string output_size_warning(const config& cfg, const trace_options& trace) {
+  // Frames on the wire: offered load over the run, preamble and inter-frame gap included.
+  const double run_s = std::max(0.0, cfg.number("sim.duration_us") - cfg.number("traffic.start_us")) * 1e-6;
+  const double frame_bytes = static_cast<double>(cfg.integer("traffic.frame_bytes"));
+  double frames = cfg.number("traffic.rate_gbps") * 1e9 * run_s / ((frame_bytes + 20) * 8);
+  if (cfg.integer("traffic.count") > 0)
+    frames = std::min(frames, static_cast<double>(cfg.integer("traffic.count")));
+  // Bytes per wire frame, measured on the shipped scenarios and the README's set-ups
+  // (about the heaviest seen: the timeline takes 250 to 1600, VCD 100 to 720, FST
+  // 7 to 20 and its RTL companion 1 to 12; the pcap its frames and 16 bytes each).
+  struct part {
+    std::string name, path;
+    double bytes;
+  };
+  std::vector<part> parts;
+  if (!trace.waves.empty()) {
+    const double window_s = (std::min(static_cast<double>(trace.waves_to_ps), run_s * 1e12) -
+                             static_cast<double>(trace.waves_from_ps)) *
+                            1e-12;
+    const double share = run_s > 0 ? std::clamp(window_s / run_s, 0.0, 1.0) : 0.0;
+    const double per_frame = ends_with(trace.waves, ".vcd") ? 750 : 25;
+    parts.push_back({"waves", trace.waves, frames * share * per_frame + frames * 15});
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error(path + ": cannot rename the finished file into place");
+  if (!trace.timeline.empty()) parts.push_back({"timeline", trace.timeline, frames * 1600});
+  if (!trace.pcap.empty())
+    parts.push_back({"pcap", trace.pcap, frames * (16 + frame_bytes - 4 + 40)});  // + fates
+  // What goes to a device or FIFO takes no disk.
+  struct disk {
+    unsigned long fsid;
+    std::string dir;
+    double free_bytes, bytes;
+  };
+  std::vector<disk> disks;
+  double total = 0;
+  std::vector<const part*> on_disk;
+  for (const auto& p : parts) {
+    waves::output_target t;
+    try {
+      t = waves::resolve_output(p.path, "");
+    } catch (const waves::output_path_error&) {
+      continue;  // reported as bad input before this matters
+    }
+    if (t.stream) continue;
+    total += p.bytes;
+    on_disk.push_back(&p);
+    const std::string dir = directory_of(t.target).empty() ? "/" : directory_of(t.target);
+    struct statvfs vfs {};
+    if (::statvfs(dir.c_str(), &vfs) != 0) continue;
+    auto it =
+        std::find_if(disks.begin(), disks.end(), [&vfs](const disk& d) { return d.fsid == vfs.f_fsid; });
+    if (it == disks.end())
+      it = disks.insert(
+          disks.end(),
+          {vfs.f_fsid, dir, static_cast<double>(vfs.f_bavail) * static_cast<double>(vfs.f_frsize), 0.0});
+    it->bytes += p.bytes;
+  }
+  const disk* short_of_space = nullptr;
+  for (const auto& d : disks)
+    if (d.bytes >= d.free_bytes) short_of_space = &d;
+  if (total < 1e9 && short_of_space == nullptr) return {};
+  auto size = [](double b) {
+    char buf[32];
+    if (b >= 1e9)
+      std::snprintf(buf, sizeof buf, "%.1f GB", b / 1e9);
+    else if (b >= 1e6)
+      std::snprintf(buf, sizeof buf, "%.0f MB", b / 1e6);
+    else
+      std::snprintf(buf, sizeof buf, "%.0f kB", b / 1e3);
+    return std::string(buf);
+  };
+  std::string msg = "the trace outputs may take about " + size(total) + " (";
+  for (size_t i = 0; i < on_disk.size(); ++i)
+    msg += (i ? ", " : "") + on_disk[i]->name + " " + size(on_disk[i]->bytes);
+  msg += ")";
+  if (short_of_space != nullptr)
+    msg += ", more than the " + size(short_of_space->free_bytes) + " free in " + short_of_space->dir;
+  if (trace.max_output_bytes != 0 && static_cast<double>(trace.max_output_bytes) < total)
+    msg += "; --max-output-mb " + std::to_string(trace.max_output_bytes / 1000000) + " stops recording there";
+  else
+    msg += "; --max-output-mb N stops recording cleanly at N MB, --waves-from/--waves-to narrow the waves";
+  return msg;
+}
+
+void write_file_atomic(const std::string& path, const std::string& text) {
+  try {
+    waves::write_output_file(path, text);
+  } catch (const waves::output_path_error& e) {
+    throw output_error(e.what());
   }
 }
 

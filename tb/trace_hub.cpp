@@ -1,27 +1,51 @@
 #include "tb/trace_hub.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <stdexcept>
 #include <systemc>
-
-#include "tb/percentile.h"
 
 namespace nicsim::tb {
 
 using waves::frame_stage;
 
+namespace {
+// Room left under the size cap for what closing the files writes (the timeline's
+// open slices, the FST hierarchy and geometry).
+constexpr uint64_t CLOSE_RESERVE_BYTES = 64 * 1024;
+// Upper bound of a fates CSV line's fate name ("nic.rx_short_length_errors" is 26).
+constexpr uint64_t FATE_NAME_BYTES = 32;
+
+uint64_t decimal_digits(uint64_t v) {
+  uint64_t d = 1;
+  while (v >= 10) {
+    v /= 10;
+    ++d;
+  }
+  return d;
+}
+}  // namespace
+
 trace_hub::trace_hub(const trace_options& options) : m_opt(options) {
   if (!m_opt.waves.empty()) {
     waves::wave_options w;
     w.path = m_opt.waves;
+    w.name = m_opt.names.waves;
     w.from_ps = m_opt.waves_from_ps;
     w.to_ps = m_opt.waves_to_ps;
     w.groups = m_opt.waves_groups;
+    w.measure_size = m_opt.max_output_bytes != 0;
     m_waves = std::make_unique<waves::wave_writer>(w);
   }
-  if (!m_opt.timeline.empty()) m_timeline = std::make_unique<waves::timeline_writer>(m_opt.timeline);
-  if (!m_opt.pcap.empty()) m_pcap = std::make_unique<waves::pcap_writer>(m_opt.pcap);
+  if (!m_opt.timeline.empty())
+    m_timeline = std::make_unique<waves::timeline_writer>(m_opt.timeline, m_opt.names.timeline);
+  if (!m_opt.pcap.empty()) m_pcap = std::make_unique<waves::pcap_writer>(m_opt.pcap, m_opt.names.pcap);
+  m_recording = m_waves || m_timeline || m_pcap;
+  if (m_opt.max_output_bytes != 0)
+    m_cap_bytes =
+        m_opt.max_output_bytes > CLOSE_RESERVE_BYTES ? m_opt.max_output_bytes - CLOSE_RESERVE_BYTES : 0;
   m_wire_valid = signal("wire.frame_valid", 1);
   m_wire_seq = signal("wire.frame_seq", 32);
   m_wire_track = track("wire", "rx");
@@ -33,48 +57,104 @@ trace_hub::~trace_hub() = default;
 
 uint64_t trace_hub::now_ps() { return sc_core::sc_time_stamp().value(); }
 
+uint64_t trace_hub::output_bytes() const {
+  return (m_waves ? m_waves->bytes() : 0) + (m_timeline ? m_timeline->bytes() : 0) +
+         (m_pcap ? m_pcap->bytes() : 0) + m_fates_bytes;
+}
+
+size_t trace_hub::irq_times_kept() const { return m_irq_times; }
+
+void trace_hub::wrote() {
+  if (m_cap_bytes != 0 && output_bytes() >= m_cap_bytes) stop_recording();
+  if (m_waves && m_waves->failed())
+    write_failed(m_waves->error());
+  else if (m_timeline && m_timeline->failed())
+    write_failed(m_timeline->error());
+  else if (m_pcap && m_pcap->failed())
+    write_failed(m_pcap->error());
+}
+
+void trace_hub::stop_recording() {
+  if (!m_recording) return;
+  m_recording = false;
+  m_stopped_ps = now_ps();
+  if (m_waves) m_waves->stop(m_stopped_ps);
+}
+
+void trace_hub::write_failed(const std::string& what) {
+  if (!m_failure.empty()) return;
+  m_failure = what;
+  m_recording = false;
+  // Nothing the run does now can be kept: end it at once. Paused, not stopped, so
+  // that the caller can still unwind the threads' stacks (unwind_threads).
+  if (sc_core::sc_is_running()) sc_core::sc_pause();
+}
+
 int trace_hub::signal(const std::string& path, unsigned width) {
   return m_waves ? m_waves->declare(path, width, false) : -1;
 }
 int trace_hub::text_signal(const std::string& path) { return m_waves ? m_waves->declare(path, 1, true) : -1; }
 void trace_hub::set(int id, uint64_t value) {
-  if (m_waves && id >= 0) m_waves->change(id, now_ps(), value);
+  if (m_recording && m_waves && id >= 0) {
+    m_waves->change(id, now_ps(), value);
+    wrote();
+  }
 }
 void trace_hub::set_text(int id, const char* text) {
-  if (m_waves && id >= 0) m_waves->change_text(id, now_ps(), text);
+  if (m_recording && m_waves && id >= 0) {
+    m_waves->change_text(id, now_ps(), text);
+    wrote();
+  }
 }
 int trace_hub::track(const std::string& group, const std::string& name) {
-  return m_timeline ? m_timeline->track(group, name) : -1;
+  if (!m_timeline) return -1;
+  const int id = m_timeline->track(group, name);
+  wrote();
+  return id;
 }
 void trace_hub::begin(int track, const char* name) {
-  if (m_timeline) m_timeline->begin(track, now_ps(), name);
+  if (m_recording && m_timeline) {
+    m_timeline->begin(track, now_ps(), name);
+    wrote();
+  }
 }
 void trace_hub::end(int track) {
-  if (m_timeline) m_timeline->end(track, now_ps());
+  if (m_recording && m_timeline) {
+    m_timeline->end(track, now_ps());
+    wrote();
+  }
 }
 
 void trace_hub::set_fate(uint64_t seq, const char* fate) {
-  if (!m_pcap) return;
+  // Only the packets in the pcap have a line in the fates CSV.
+  if (!m_pcap || m_opt.fates.empty() || seq >= m_pcap->packets()) return;
   size_t code = 0;
-  while (code < m_fate_names.size() && std::string(m_fate_names[code]) != fate) ++code;
+  while (code < m_fate_names.size() && std::strcmp(m_fate_names[code], fate) != 0) ++code;
   if (code == m_fate_names.size()) m_fate_names.push_back(fate);
   if (seq >= m_fates.size()) m_fates.resize(std::max<size_t>(seq + 1, m_fates.size() * 2), 0);
   m_fates[seq] = static_cast<uint8_t>(code);
 }
 
 void trace_hub::frame(uint64_t seq, frame_stage stage, int track) {
-  journey& j = m_open[seq];
   const auto s = static_cast<size_t>(stage);
-  j.t[s] = now_ps();
-  j.seen[s] = true;
-  if (m_timeline && track >= 0) {
+  // A frame's journey starts on the wire; a later stage of a frame whose fate is
+  // already known (or that never started) keeps nothing.
+  auto it = stage == frame_stage::wire_first_bit ? m_open.try_emplace(seq).first : m_open.find(seq);
+  if (it != m_open.end()) {
+    it->second.t[s] = now_ps();
+    it->second.seen[s] = true;
+  }
+  if (m_recording && m_timeline && track >= 0) {
     const char phase = stage == frame_stage::delivered ? 'f' : 't';
     m_timeline->flow(track, now_ps(), seq, phase, "frame");
+    wrote();
   }
   if (stage == frame_stage::delivered) {
     set_fate(seq, "delivered");
-    finish_journey(j);
-    m_open.erase(seq);
+    if (it != m_open.end()) {
+      finish_journey(it->second);
+      m_open.erase(it);
+    }
   }
 }
 
@@ -91,7 +171,7 @@ void trace_hub::finish_journey(const journey& j) {
   const uint64_t done = T(frame_stage::dma_done), clean = T(frame_stage::driver_clean);
   // The NIC interrupt that led to this frame's poll: the first one after its write-back on
   // the CPU that cleaned it (with several queues, other queues' vectors go elsewhere).
-  static const std::vector<uint64_t> none;
+  static const std::deque<uint64_t> none;
   const auto cpu = static_cast<size_t>(j.clean_cpu);
   const auto& irqs = cpu < m_nic_irqs_ps.size() ? m_nic_irqs_ps[cpu] : none;
   auto it = std::lower_bound(irqs.begin(), irqs.end(), done);
@@ -106,7 +186,7 @@ void trace_hub::finish_journey(const journey& j) {
                                        T(frame_stage::delivered)};
   uint64_t prev = T(frame_stage::wire_first_bit);
   for (size_t s = 0; s < N_SPANS; ++s) {
-    m_span_ns[s].push_back((stage_end[s] - prev) / 1000);
+    m_span_ns[s].add((stage_end[s] - prev) / 1000);
     prev = stage_end[s];
   }
 }
@@ -115,6 +195,23 @@ void trace_hub::hardirq(unsigned vector, int cpu) {
   if (vector < m_nic_vector || vector - m_nic_vector >= m_nic_vectors || cpu < 0) return;
   if (static_cast<size_t>(cpu) >= m_nic_irqs_ps.size()) m_nic_irqs_ps.resize(static_cast<size_t>(cpu) + 1);
   m_nic_irqs_ps[static_cast<size_t>(cpu)].push_back(now_ps());
+  if (++m_irq_times >= m_irq_prune_at) prune_irq_times();
+}
+
+// A frame looks up the first interrupt at or after its write-back (dma_done), so
+// interrupts before the earliest write-back of a frame still in flight, and before
+// now (frames not written back yet will be later), can match no frame any more.
+void trace_hub::prune_irq_times() {
+  uint64_t keep_from = now_ps();
+  constexpr auto DONE = static_cast<size_t>(frame_stage::dma_done);
+  for (const auto& [seq, j] : m_open)
+    if (j.seen[DONE]) keep_from = std::min(keep_from, j.t[DONE]);
+  m_irq_times = 0;
+  for (auto& irqs : m_nic_irqs_ps) {
+    while (!irqs.empty() && irqs.front() < keep_from) irqs.pop_front();
+    m_irq_times += irqs.size();
+  }
+  m_irq_prune_at = std::max<size_t>(1024, 2 * m_irq_times);
 }
 
 void trace_hub::frame_cpu(uint64_t seq, int cpu) {
@@ -126,59 +223,71 @@ void trace_hub::wire_frame(const proto::wire_frame& f) {
   frame(f.id, frame_stage::wire_first_bit, -1);
   set(m_wire_valid, 1);
   set(m_wire_seq, f.id);
+  if (!m_recording) return;
   if (m_timeline) {
     char name[32];
     std::snprintf(name, sizeof name, "frame %llu", static_cast<unsigned long long>(f.id));
     m_timeline->begin(m_wire_track, now_ps(), name);
     m_timeline->flow(m_wire_track, now_ps(), f.id, 's', "frame");
   }
-  if (m_pcap) m_pcap->write(f.first_bit_ps, f.bytes);
+  if (m_pcap) {
+    m_pcap->write(f.first_bit_ps, f.bytes);
+    // Its line in the fates CSV: "packet,seq,fate\n".
+    if (!m_opt.fates.empty()) m_fates_bytes += 2 * decimal_digits(f.id + 1) + 3 + FATE_NAME_BYTES;
+  }
+  wrote();
 }
 
 void trace_hub::wire_idle() {
   set(m_wire_valid, 0);
-  if (m_timeline) m_timeline->end(m_wire_track, now_ps());
+  if (m_recording && m_timeline) {
+    m_timeline->end(m_wire_track, now_ps());
+    wrote();
+  }
 }
 
 nlohmann::ordered_json trace_hub::stage_latency() const {
   static constexpr const char* names[N_SPANS] = {"wire",         "fifo",     "dma",         "irq_delay",
                                                  "softirq_wait", "protocol", "socket_wait", "copy"};
-  auto v = m_span_ns;
   nlohmann::ordered_json out;
   for (size_t s = 0; s < N_SPANS; ++s) {
-    auto& x = v[s];
-    std::sort(x.begin(), x.end());
-    double sum = 0;
-    for (uint64_t y : x) sum += static_cast<double>(y);
-    out[names[s]] = {{"p50", percentile_sorted(x, 0.5)},
-                     {"p99", percentile_sorted(x, 0.99)},
-                     {"max", x.empty() ? 0 : x.back()},
-                     {"mean", x.empty() ? 0.0 : sum / static_cast<double>(x.size())}};
+    auto& h = m_span_ns[s];
+    out[names[s]] = {
+        {"p50", h.percentile(0.5)}, {"p99", h.percentile(0.99)}, {"max", h.max()}, {"mean", h.mean()}};
   }
-  out["frames"] = v[0].size();
+  out["frames"] = m_span_ns[0].count();
   return out;
 }
 
 void trace_hub::finish(uint64_t end_ps) {
   if (m_finished) return;
   m_finished = true;
+  if (!m_failure.empty()) throw std::runtime_error(m_failure);
+  const uint64_t last_ps = std::min(end_ps, m_stopped_ps);
   if (m_waves) m_waves->close();
-  if (m_timeline) m_timeline->close(end_ps);
-  if (m_pcap) {
-    m_pcap->close();
-    const std::string path = m_opt.pcap + ".fates.csv";
-    std::FILE* f = std::fopen((path + ".tmp").c_str(), "w");
-    if (f == nullptr) throw std::runtime_error(path + ": cannot write");
-    std::fprintf(f, "packet,seq,fate\n");
+  if (m_timeline) m_timeline->close(last_ps);
+  if (m_pcap) m_pcap->close();
+  if (m_pcap && !m_opt.fates.empty()) {
+    const std::string& name = m_opt.names.fates.empty() ? m_opt.fates : m_opt.names.fates;
+    std::FILE* f = std::fopen(m_opt.fates.c_str(), "w");
+    if (f == nullptr) throw std::runtime_error(name + ": cannot write: " + std::strerror(errno));
+    bool ok = std::fprintf(f, "packet,seq,fate\n") >= 0;
     const uint64_t n = m_pcap->packets();
-    for (uint64_t seq = 0; seq < n; ++seq) {
+    for (uint64_t seq = 0; seq < n && ok; ++seq) {
       const char* fate = m_fate_names[seq < m_fates.size() ? m_fates[seq] : 0];
-      std::fprintf(f, "%llu,%llu,%s\n", static_cast<unsigned long long>(seq + 1),
-                   static_cast<unsigned long long>(seq), fate);
+      ok = std::fprintf(f, "%llu,%llu,%s\n", static_cast<unsigned long long>(seq + 1),
+                        static_cast<unsigned long long>(seq), fate) >= 0;
     }
-    const bool ok = std::fclose(f) == 0;
-    if (!ok || std::rename((path + ".tmp").c_str(), path.c_str()) != 0)
-      throw std::runtime_error(path + ": write failed");
+    int err = errno;
+    if (ok && std::fflush(f) != 0) {
+      ok = false;
+      err = errno;
+    }
+    if (std::fclose(f) != 0 && ok) {
+      ok = false;
+      err = errno;
+    }
+    if (!ok) throw std::runtime_error(name + ": write failed: " + std::strerror(err != 0 ? err : EIO));
   }
 }
 

@@ -1,9 +1,11 @@
 #pragma once
 // The observer the whole system reports to: it feeds the wave file, the
-// timeline and the pcap when they are asked for, and always keeps each
-// frame's stage times (for the latency split) and its fate.
+// timeline and the pcap when they are asked for, and always keeps the stage
+// times of each frame in flight (for the latency split). Nothing it keeps per
+// frame outlives the frame, unless a recording needs it (the pcap's fates).
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -11,6 +13,7 @@
 #include <vector>
 
 #include "proto/frame.h"
+#include "tb/value_histogram.h"
 #include "waves/observer.h"
 #include "waves/pcap_writer.h"
 #include "waves/timeline_writer.h"
@@ -25,6 +28,17 @@ struct trace_options {
   std::vector<std::string> waves_groups;
   std::string timeline;  // Chrome trace JSON; empty: none
   std::string pcap;      // empty: none
+  // Each pcap packet's fate as CSV. Empty: FILE.fates.csv next to a pcap that is
+  // a file, none for a pcap that is a device or FIFO (run_simulation decides; the
+  // hub writes exactly this path, if any).
+  std::string fates;
+  // Stop recording (cleanly: the files stay whole) once waves, timeline, pcap and
+  // fates together reach this many bytes; 0: no cap. The simulation runs on.
+  uint64_t max_output_bytes = 0;
+  // What messages call each output (the path the user gave); empty: the path itself.
+  struct output_names {
+    std::string waves, timeline, pcap, fates;
+  } names;
 };
 
 class trace_hub : public waves::observer {
@@ -55,9 +69,21 @@ class trace_hub : public waves::observer {
 
   // Per-stage latency of delivered frames: {stage: {p50, p99, max, mean}}.
   nlohmann::ordered_json stage_latency() const;
-  // Writes and closes every file; the fates file goes next to the pcap.
+  // Writes and closes every file (and the fates CSV); throws std::runtime_error
+  // naming the file when a write failed.
   void finish(uint64_t end_ps);
   const trace_options& options() const { return m_opt; }
+
+  // A write failed during the run (recording stopped then, and the simulation was
+  // paused: sc_start returns): what failed, naming the file; empty when nothing did.
+  const std::string& failure() const { return m_failure; }
+  // Where the size cap stopped recording (ps); UINT64_MAX when it did not.
+  uint64_t stopped_at_ps() const { return m_stopped_ps; }
+  // What the outputs take so far (the measure of max_output_bytes).
+  uint64_t output_bytes() const;
+  // Per-frame state held now: frames in flight, NIC interrupt times kept for them.
+  size_t frames_tracked() const { return m_open.size(); }
+  size_t irq_times_kept() const;
 
  private:
   static constexpr size_t N_STAGES = static_cast<size_t>(waves::frame_stage::count_);
@@ -69,19 +95,34 @@ class trace_hub : public waves::observer {
   void finish_journey(const journey& j);
   void set_fate(uint64_t seq, const char* fate);
   static uint64_t now_ps();
+  // After a write: stops recording at the size cap, or on a failed write.
+  void wrote();
+  void stop_recording();
+  void write_failed(const std::string& what);
+  void prune_irq_times();
 
   trace_options m_opt;
   std::unique_ptr<waves::wave_writer> m_waves;
   std::unique_ptr<waves::timeline_writer> m_timeline;
   std::unique_ptr<waves::pcap_writer> m_pcap;
-  // Frames on their way (memory stays bounded by what is in flight, not by the run's length).
+  // Frames on their way, erased when their fate is known (memory stays bounded by
+  // what is in flight, not by the run's length).
   std::unordered_map<uint64_t, journey> m_open;
   static constexpr size_t N_SPANS = 8;
-  std::array<std::vector<uint64_t>, N_SPANS> m_span_ns;  // per delivered frame, per stage
-  // Fates by sequence number, kept only when a pcap is written: an index into m_fate_names.
+  // Per stage, the spans of delivered frames (ns): exact percentiles in memory
+  // bounded by distinct values. mutable: reading merges what is buffered.
+  mutable std::array<value_histogram, N_SPANS> m_span_ns;
+  // Fates by sequence number, kept only when the fates CSV is written: an index into m_fate_names.
   std::vector<uint8_t> m_fates;
   std::vector<const char*> m_fate_names{"in_flight"};
-  std::vector<std::vector<uint64_t>> m_nic_irqs_ps;  // per CPU, in time order
+  uint64_t m_fates_bytes = 0;  // what the fates CSV will take, at most
+  // Per CPU, in time order, the NIC interrupts a frame in flight may still match.
+  std::vector<std::deque<uint64_t>> m_nic_irqs_ps;
+  size_t m_irq_times = 0, m_irq_prune_at = 1024;
+  bool m_recording = false;  // some output is written and recording has not stopped
+  uint64_t m_cap_bytes = 0;  // stop recording above this (room for the files' endings kept)
+  uint64_t m_stopped_ps = UINT64_MAX;
+  std::string m_failure;
   unsigned m_nic_vector = ~0u, m_nic_vectors = 0;
   int m_wire_track = -1;
   int m_wire_valid = -1, m_wire_seq = -1;

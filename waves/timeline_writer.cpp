@@ -1,5 +1,8 @@
 #include "waves/timeline_writer.h"
 
+#include <cerrno>
+#include <cstdarg>
+#include <cstring>
 #include <stdexcept>
 
 namespace nicsim::waves {
@@ -16,22 +19,41 @@ std::string json_escape(const std::string& s) {
 }
 }  // namespace
 
-timeline_writer::timeline_writer(const std::string& path)
-    : m_file(std::fopen(path.c_str(), "w")), m_path(path) {
-  if (m_file == nullptr) throw std::runtime_error(path + ": cannot write the timeline");
-  std::fprintf(m_file, "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n");
+timeline_writer::timeline_writer(const std::string& path, const std::string& name)
+    : m_file(std::fopen(path.c_str(), "w")), m_name(name.empty() ? path : name) {
+  if (m_file == nullptr)
+    throw std::runtime_error(m_name + ": cannot write the timeline: " + std::strerror(errno));
+  put("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n");
 }
 
 timeline_writer::~timeline_writer() {
-  if (m_file) close(0);
+  if (m_file) std::fclose(m_file);  // unfinished: whoever owns the file removes it
 }
 
-void timeline_writer::event_prefix() { std::fprintf(m_file, "%s", m_events++ ? ",\n" : ""); }
+std::string timeline_writer::error() const {
+  return failed() ? m_name + ": write failed: " + std::strerror(m_errno) : std::string();
+}
+
+void timeline_writer::put(const char* format, ...) {
+  if (m_errno != 0 || m_file == nullptr) return;
+  va_list args;
+  va_start(args, format);
+  const int n = std::vfprintf(m_file, format, args);
+  va_end(args);
+  if (n < 0)
+    m_errno = errno != 0 ? errno : EIO;
+  else
+    m_bytes += static_cast<uint64_t>(n);
+}
+
+void timeline_writer::event_prefix() {
+  if (m_events++) put(",\n");
+}
 
 void timeline_writer::write_ts(uint64_t time_ps) {
   // Microseconds with picosecond digits, printed exactly.
-  std::fprintf(m_file, "\"ts\":%llu.%06llu", static_cast<unsigned long long>(time_ps / 1000000),
-               static_cast<unsigned long long>(time_ps % 1000000));
+  put("\"ts\":%llu.%06llu", static_cast<unsigned long long>(time_ps / 1000000),
+      static_cast<unsigned long long>(time_ps % 1000000));
 }
 
 int timeline_writer::track(const std::string& group, const std::string& name) {
@@ -39,19 +61,16 @@ int timeline_writer::track(const std::string& group, const std::string& name) {
   const int pid = it->second;
   if (fresh) {
     event_prefix();
-    std::fprintf(m_file, "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%d,\"args\":{\"name\":\"%s\"}}",
-                 pid, json_escape(group).c_str());
+    put("{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%d,\"args\":{\"name\":\"%s\"}}", pid,
+        json_escape(group).c_str());
     event_prefix();
-    std::fprintf(m_file,
-                 "{\"ph\":\"M\",\"name\":\"process_sort_index\",\"pid\":%d,\"args\":{\"sort_index\":%d}}",
-                 pid, pid);
+    put("{\"ph\":\"M\",\"name\":\"process_sort_index\",\"pid\":%d,\"args\":{\"sort_index\":%d}}", pid, pid);
   }
   const int tid = static_cast<int>(m_tracks.size()) + 1;
   m_tracks.push_back({pid, tid, {}});
   event_prefix();
-  std::fprintf(m_file,
-               "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%d,\"tid\":%d,\"args\":{\"name\":\"%s\"}}",
-               pid, tid, json_escape(name).c_str());
+  put("{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%d,\"tid\":%d,\"args\":{\"name\":\"%s\"}}", pid, tid,
+      json_escape(name).c_str());
   return static_cast<int>(m_tracks.size()) - 1;
 }
 
@@ -60,10 +79,9 @@ void timeline_writer::begin(int track, uint64_t time_ps, const char* name) {
   track_info& t = m_tracks[static_cast<size_t>(track)];
   t.open.emplace_back(name);
   event_prefix();
-  std::fprintf(m_file, "{\"ph\":\"B\",\"name\":\"%s\",\"pid\":%d,\"tid\":%d,", json_escape(name).c_str(),
-               t.pid, t.tid);
+  put("{\"ph\":\"B\",\"name\":\"%s\",\"pid\":%d,\"tid\":%d,", json_escape(name).c_str(), t.pid, t.tid);
   write_ts(time_ps);
-  std::fprintf(m_file, "}");
+  put("}");
 }
 
 void timeline_writer::end(int track, uint64_t time_ps) {
@@ -72,32 +90,31 @@ void timeline_writer::end(int track, uint64_t time_ps) {
   if (t.open.empty()) return;
   t.open.pop_back();
   event_prefix();
-  std::fprintf(m_file, "{\"ph\":\"E\",\"pid\":%d,\"tid\":%d,", t.pid, t.tid);
+  put("{\"ph\":\"E\",\"pid\":%d,\"tid\":%d,", t.pid, t.tid);
   write_ts(time_ps);
-  std::fprintf(m_file, "}");
+  put("}");
 }
 
 void timeline_writer::flow(int track, uint64_t time_ps, uint64_t id, char phase, const char* name) {
   if (track < 0 || !m_file) return;
   const track_info& t = m_tracks[static_cast<size_t>(track)];
   event_prefix();
-  std::fprintf(m_file,
-               "{\"ph\":\"%c\",\"name\":\"%s\",\"cat\":\"frame\",\"id\":%llu,\"pid\":%d,\"tid\":%d,%s", phase,
-               json_escape(name).c_str(), static_cast<unsigned long long>(id), t.pid, t.tid,
-               phase == 'f' ? "\"bp\":\"e\"," : "");
+  put("{\"ph\":\"%c\",\"name\":\"%s\",\"cat\":\"frame\",\"id\":%llu,\"pid\":%d,\"tid\":%d,%s", phase,
+      json_escape(name).c_str(), static_cast<unsigned long long>(id), t.pid, t.tid,
+      phase == 'f' ? "\"bp\":\"e\"," : "");
   write_ts(time_ps);
-  std::fprintf(m_file, "}");
+  put("}");
 }
 
 void timeline_writer::close(uint64_t end_ps) {
   if (!m_file) return;
   for (size_t i = 0; i < m_tracks.size(); ++i)
     while (!m_tracks[i].open.empty()) end(static_cast<int>(i), end_ps);
-  std::fprintf(m_file, "\n]}\n");
-  const bool ok = std::fflush(m_file) == 0;
-  std::fclose(m_file);
+  put("\n]}\n");
+  if (m_errno == 0 && std::fflush(m_file) != 0) m_errno = errno != 0 ? errno : EIO;
+  if (std::fclose(m_file) != 0 && m_errno == 0) m_errno = errno != 0 ? errno : EIO;
   m_file = nullptr;
-  if (!ok) throw std::runtime_error(m_path + ": write failed");
+  if (m_errno != 0) throw std::runtime_error(error());
 }
 
 }  // namespace nicsim::waves

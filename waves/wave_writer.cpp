@@ -1,9 +1,15 @@
 #include "waves/wave_writer.h"
 
 #include <gtkwave/fstapi.h>
+#include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdarg>
+#include <cstring>
 #include <stdexcept>
+
+#include "waves/output_file.h"
 
 namespace nicsim::waves {
 
@@ -31,23 +37,60 @@ std::string vcd_code(size_t index) {
 }
 }  // namespace
 
+// Bytes an FST change costs before compression (value, handle and time deltas).
+constexpr uint64_t FST_CHANGE_OVERHEAD = 4;
+// With measure_size, the FST writer is flushed after this many bytes of changes.
+constexpr uint64_t FST_MEASURE_CHUNK = 4u << 20;
+
 wave_writer::wave_writer(const wave_options& options)
     : m_opt(options), m_vcd(ends_with(options.path, ".vcd")) {
+  if (m_opt.name.empty()) m_opt.name = m_opt.path;
+  // Everything that can be checked before a file exists is.
+  if (m_opt.from_ps >= m_opt.to_ps) throw std::runtime_error("--waves-from must be before --waves-to");
+  if (!m_vcd && !ends_with(options.path, ".fst"))
+    throw std::runtime_error(m_opt.name + ": wave files end in .fst or .vcd");
   if (m_vcd) {
     m_file = std::fopen(options.path.c_str(), "w");
-    if (m_file == nullptr) throw std::runtime_error(options.path + ": cannot write the wave file");
+    if (m_file == nullptr)
+      throw std::runtime_error(m_opt.name + ": cannot write the wave file: " + std::strerror(errno));
   } else {
-    if (!ends_with(options.path, ".fst"))
-      throw std::runtime_error(options.path + ": wave files end in .fst or .vcd");
     m_fst = fstWriterCreate(options.path.c_str(), 1);
-    if (m_fst == nullptr) throw std::runtime_error(options.path + ": cannot write the wave file");
+    if (m_fst == nullptr) throw std::runtime_error(m_opt.name + ": cannot write the wave file");
     fstWriterSetTimescale(m_fst, -12);
     fstWriterSetPackType(m_fst, FST_WR_PT_LZ4);
   }
-  if (m_opt.from_ps >= m_opt.to_ps) throw std::runtime_error("--waves-from must be before --waves-to");
 }
 
-wave_writer::~wave_writer() { close(); }
+wave_writer::~wave_writer() {
+  // Unfinished: whoever owns the file removes it; nothing here may throw.
+  if (m_fst) fstWriterClose(m_fst);
+  if (m_file) std::fclose(m_file);
+}
+
+std::string wave_writer::error() const {
+  return m_opt.name + ": write failed: " + std::strerror(m_errno != 0 ? m_errno : EIO);
+}
+
+void wave_writer::put(const char* format, ...) {
+  if (m_errno != 0) return;
+  va_list args;
+  va_start(args, format);
+  const int n = std::vfprintf(m_file, format, args);
+  va_end(args);
+  if (n < 0)
+    m_errno = errno != 0 ? errno : EIO;
+  else
+    m_disk_bytes += static_cast<uint64_t>(n);
+}
+
+void wave_writer::fst_wrote(uint64_t bytes) {
+  m_pending_bytes += bytes;
+  if (!m_opt.measure_size || m_pending_bytes < FST_MEASURE_CHUNK) return;
+  fstWriterFlushContext(m_fst);
+  struct stat st {};
+  if (::stat(m_opt.path.c_str(), &st) == 0) m_disk_bytes = static_cast<uint64_t>(st.st_size);
+  m_pending_bytes = 0;
+}
 
 int wave_writer::declare(const std::string& path, unsigned width, bool text) {
   if (m_header_done) throw std::logic_error("wave signal declared after the first change: " + path);
@@ -70,7 +113,7 @@ void wave_writer::start_header() {
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(),
                    [this](size_t a, size_t b) { return m_sigs[a].path < m_sigs[b].path; });
-  if (m_vcd) std::fprintf(m_file, "$version nicsim $end\n$timescale 1ps $end\n");
+  if (m_vcd) put("$version nicsim $end\n$timescale 1ps $end\n");
   std::vector<std::string> open;
   for (size_t i : order) {
     sig& s = m_sigs[i];
@@ -81,14 +124,14 @@ void wave_writer::start_header() {
     while (common < open.size() && common < parts.size() && open[common] == parts[common]) ++common;
     while (open.size() > common) {
       if (m_vcd)
-        std::fprintf(m_file, "$upscope $end\n");
+        put("$upscope $end\n");
       else
         fstWriterSetUpscope(m_fst);
       open.pop_back();
     }
     for (size_t k = common; k < parts.size(); ++k) {
       if (m_vcd)
-        std::fprintf(m_file, "$scope module %s $end\n", parts[k].c_str());
+        put("$scope module %s $end\n", parts[k].c_str());
       else
         fstWriterSetScope(m_fst, FST_ST_VCD_MODULE, parts[k].c_str(), nullptr);
       open.push_back(parts[k]);
@@ -96,9 +139,9 @@ void wave_writer::start_header() {
     if (m_vcd) {
       s.code = vcd_code(i);
       if (s.text)
-        std::fprintf(m_file, "$var string 1 %s %s $end\n", s.code.c_str(), leaf.c_str());
+        put("$var string 1 %s %s $end\n", s.code.c_str(), leaf.c_str());
       else
-        std::fprintf(m_file, "$var wire %u %s %s $end\n", s.width, s.code.c_str(), leaf.c_str());
+        put("$var wire %u %s %s $end\n", s.width, s.code.c_str(), leaf.c_str());
     } else if (s.text) {
       s.handle = fstWriterCreateVar(m_fst, FST_VT_GEN_STRING, FST_VD_IMPLICIT, 0, leaf.c_str(), 0);
     } else {
@@ -107,12 +150,12 @@ void wave_writer::start_header() {
   }
   while (!open.empty()) {
     if (m_vcd)
-      std::fprintf(m_file, "$upscope $end\n");
+      put("$upscope $end\n");
     else
       fstWriterSetUpscope(m_fst);
     open.pop_back();
   }
-  if (m_vcd) std::fprintf(m_file, "$enddefinitions $end\n");
+  if (m_vcd) put("$enddefinitions $end\n");
 }
 
 void wave_writer::advance(uint64_t time_ps) {
@@ -120,9 +163,10 @@ void wave_writer::advance(uint64_t time_ps) {
   m_time = time_ps;
   m_time_emitted = true;
   if (m_vcd)
-    std::fprintf(m_file, "#%llu\n", static_cast<unsigned long long>(time_ps));
+    put("#%llu\n", static_cast<unsigned long long>(time_ps));
   else
     fstWriterEmitTimeChange(m_fst, time_ps);
+  if (m_fst) fst_wrote(FST_CHANGE_OVERHEAD);
 }
 
 void wave_writer::emit(sig& s) {
@@ -131,9 +175,10 @@ void wave_writer::emit(sig& s) {
     std::string t = s.text_value.empty() ? "-" : s.text_value;
     if (m_vcd) {
       std::replace(t.begin(), t.end(), ' ', '_');
-      std::fprintf(m_file, "s%s %s\n", t.c_str(), s.code.c_str());
+      put("s%s %s\n", t.c_str(), s.code.c_str());
     } else {
       fstWriterEmitVariableLengthValueChange(m_fst, s.handle, t.data(), static_cast<uint32_t>(t.size()));
+      fst_wrote(t.size() + FST_CHANGE_OVERHEAD);
     }
     return;
   }
@@ -142,11 +187,12 @@ void wave_writer::emit(sig& s) {
     if ((s.value >> b) & 1u) m_bits[s.width - 1 - b] = '1';
   if (m_vcd) {
     if (s.width == 1)
-      std::fprintf(m_file, "%c%s\n", m_bits[0], s.code.c_str());
+      put("%c%s\n", m_bits[0], s.code.c_str());
     else
-      std::fprintf(m_file, "b%s %s\n", m_bits.c_str(), s.code.c_str());
+      put("b%s %s\n", m_bits.c_str(), s.code.c_str());
   } else {
     fstWriterEmitValueChange(m_fst, s.handle, m_bits.data());
+    fst_wrote(s.width + FST_CHANGE_OVERHEAD);
   }
 }
 
@@ -169,7 +215,7 @@ bool wave_writer::open_window(uint64_t time_ps) {
 }
 
 void wave_writer::change(int id, uint64_t time_ps, uint64_t value) {
-  if (id < 0) return;
+  if (id < 0 || m_stopped) return;
   sig& s = m_sigs[static_cast<size_t>(id)];
   if (s.width < 64) value &= (uint64_t{1} << s.width) - 1;
   if (s.known && s.value == value) return;
@@ -179,7 +225,7 @@ void wave_writer::change(int id, uint64_t time_ps, uint64_t value) {
 }
 
 void wave_writer::change_text(int id, uint64_t time_ps, const std::string& text) {
-  if (id < 0) return;
+  if (id < 0 || m_stopped) return;
   sig& s = m_sigs[static_cast<size_t>(id)];
   if (s.known && s.text_value == text) return;
   s.text_value = text;
@@ -187,18 +233,34 @@ void wave_writer::change_text(int id, uint64_t time_ps, const std::string& text)
   if (open_window(time_ps)) emit(s);
 }
 
+void wave_writer::stop(uint64_t time_ps) {
+  if (m_stopped) return;
+  // The file's last time stamp is where recording stopped.
+  if (m_window_open && time_ps >= m_opt.from_ps && time_ps < m_opt.to_ps) advance(time_ps);
+  m_stopped = true;
+}
+
 void wave_writer::close() {
-  if (!m_window_open && (m_fst || m_file)) {
+  if (!m_fst && !m_file) return;
+  if (!m_window_open) {
     if (!m_header_done) start_header();
-    if (m_opt.from_ps == 0) open_window(0);
+    if (m_opt.from_ps == 0 && !m_stopped) open_window(0);
   }
   if (m_fst) {
     fstWriterClose(m_fst);
     m_fst = nullptr;
+    std::string why;
+    if (!fst_file_complete(m_opt.path, &why))
+      throw std::runtime_error(m_opt.name + ": write failed: the file did not come out whole (" + why + ")");
+    struct stat st {};
+    if (::stat(m_opt.path.c_str(), &st) == 0) m_disk_bytes = static_cast<uint64_t>(st.st_size);
+    m_pending_bytes = 0;
   }
   if (m_file) {
-    std::fclose(m_file);
+    if (m_errno == 0 && std::fflush(m_file) != 0) m_errno = errno != 0 ? errno : EIO;
+    if (std::fclose(m_file) != 0 && m_errno == 0) m_errno = errno != 0 ? errno : EIO;
     m_file = nullptr;
+    if (m_errno != 0) throw std::runtime_error(error());
   }
 }
 

@@ -1,15 +1,18 @@
 // The nicsim command line as a user meets it: exit codes, error messages that
 // name the file, key or value, the JSON contract, and determinism.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "hw/rx_frontend_rtl.h"
 #include "proto/frame.h"
@@ -275,4 +278,165 @@ TEST(cli, results_are_the_same_with_or_without_the_rtl_front_end_for_good_frames
   const auto bad = run_cli("run --set nic.rtl_frontend=false --set nic.rx_csum_offload=true");
   EXPECT_EQ(bad.status, 2);
   EXPECT_NE(bad.output.find("nic.rtl_frontend"), std::string::npos) << bad.output;
+}
+
+// ---- Output files (issue 10, items 5, 6, 7 and 8): never replace a device, follow
+// symlinks, leave nothing behind on a failed run, and one file per output.
+
+namespace {
+std::string out_dir(const std::string& name) { return nicsim::test::scratch_dir("out", name); }
+using nicsim::test::dir_entries;
+using nicsim::test::joined;
+const std::string short_run = " --quiet --set sim.duration_us=200";
+// "D/x" → "<dir>/x"
+std::string in_dir(std::string s, const std::string& dir) {
+  for (size_t at = 0; (at = s.find("D/", at)) != std::string::npos; at += dir.size())
+    if (at == 0 || s[at - 1] == ' ') s.replace(at, 1, dir);
+  return s;
+}
+}  // namespace
+
+TEST(cli_outputs, json_onto_a_character_device_keeps_the_device) {
+  // A node of our own with /dev/null's numbers: the old code, run as root,
+  // replaced the real /dev/null with a regular file.
+  const auto dir = out_dir("device");
+  const auto null = dir + "/null";
+  if (!nicsim::test::make_char_device(null, 1, 3)) GTEST_SKIP() << "mknod needs root";
+  const auto o = run_cli("run --json " + null + short_run);
+  EXPECT_EQ(o.status, 0) << o.output;
+  EXPECT_TRUE(nicsim::test::is_char_device(null, 1, 3)) << "the device node was replaced";
+  EXPECT_EQ(joined(dir_entries(dir)), "null");
+}
+
+TEST(cli_outputs, a_failing_device_fails_the_run_and_stays_a_device) {
+  // /dev/full's numbers: every write fails with ENOSPC. Streamed, so the failure shows.
+  const auto dir = out_dir("full");
+  const auto full = dir + "/full";
+  if (!nicsim::test::make_char_device(full, 1, 7)) GTEST_SKIP() << "mknod needs root";
+  const auto o = run_cli("run --json " + full + short_run);
+  EXPECT_EQ(o.status, 1) << o.output;
+  EXPECT_NE(o.output.find(full + ": write failed: No space left on device"), std::string::npos) << o.output;
+  EXPECT_TRUE(nicsim::test::is_char_device(full, 1, 7));
+  EXPECT_EQ(joined(dir_entries(dir)), "full");
+}
+
+TEST(cli_outputs, a_symlink_is_followed_not_replaced) {
+  const auto dir = out_dir("symlink");
+  std::filesystem::create_directories(dir + "/data");
+  std::filesystem::create_symlink("data/stats.json",
+                                  dir + "/latest.json");  // dangling: names the file to make
+  std::filesystem::create_symlink(dir + "/data/old.json", dir + "/old.json");
+  write(dir + "/data/old.json", "old");
+  ASSERT_EQ(run_cli("run --json " + dir + "/latest.json" + short_run).status, 0);
+  ASSERT_EQ(run_cli("run --json " + dir + "/old.json" + short_run).status, 0);
+  EXPECT_TRUE(std::filesystem::is_symlink(dir + "/latest.json"));
+  EXPECT_TRUE(std::filesystem::is_symlink(dir + "/old.json"));
+  EXPECT_EQ(read_json(dir + "/data/stats.json").at("sim").at("sim_time_ns"), 200000);
+  EXPECT_EQ(read_json(dir + "/data/old.json").at("sim").at("sim_time_ns"), 200000);
+  EXPECT_EQ(joined(dir_entries(dir)), "data latest.json old.json");
+  EXPECT_EQ(joined(dir_entries(dir + "/data")), "old.json stats.json") << "no temporaries left";
+}
+
+TEST(cli_outputs, json_into_a_fifo_is_streamed) {
+  const auto dir = out_dir("fifo");
+  const auto fifo = dir + "/fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  // A reader that gives up after a while, so a wrong writer cannot hang the test.
+  const auto o = nicsim::test::sh("(timeout 60 cat " + fifo + " > " + dir + "/read.json &) ; " +
+                                  nicsim::test::nicsim_bin() + " run --json " + fifo + short_run +
+                                  "; rc=$?; sleep 0.2; exit $rc");
+  EXPECT_EQ(o.status, 0) << o.output;
+  struct stat st {};
+  ASSERT_EQ(lstat(fifo.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode)) << "the FIFO was replaced";
+  EXPECT_EQ(read_json(dir + "/read.json").at("sim").at("sim_time_ns"), 200000);
+}
+
+TEST(cli_outputs, pcap_onto_a_device_gets_no_fates_file_beside_it_unless_asked) {
+  const auto dir = out_dir("pcap_device");
+  const auto null = dir + "/null";
+  if (!nicsim::test::make_char_device(null, 1, 3)) GTEST_SKIP() << "mknod needs root";
+  const auto o = run_cli("run --pcap " + null + short_run);
+  EXPECT_EQ(o.status, 0) << o.output;
+  EXPECT_NE(o.output.find("no fates CSV"), std::string::npos) << o.output;
+  EXPECT_TRUE(nicsim::test::is_char_device(null, 1, 3));
+  EXPECT_EQ(joined(dir_entries(dir)), "null") << "no null.fates.csv next to a device";
+  const auto asked = run_cli("run --pcap " + null + " --fates " + dir + "/fates.csv" + short_run);
+  EXPECT_EQ(asked.status, 0) << asked.output;
+  std::ifstream fates(dir + "/fates.csv");
+  std::string header, first;
+  std::getline(fates, header);
+  std::getline(fates, first);
+  EXPECT_EQ(header, "packet,seq,fate");
+  EXPECT_EQ(first, "1,0,delivered");
+  EXPECT_EQ(run_cli("run --fates " + dir + "/alone.csv" + short_run).status, 2) << "--fates needs --pcap";
+}
+
+TEST(cli_outputs, calibrate_out_onto_a_character_device_keeps_the_device) {
+  const auto dir = out_dir("calibrate_device");
+  const auto null = dir + "/null";
+  if (!nicsim::test::make_char_device(null, 1, 3)) GTEST_SKIP() << "mknod needs root";
+  const auto o = run_cli("calibrate --seconds 0.2 --out " + null);
+  EXPECT_EQ(o.status, 0) << o.output;
+  EXPECT_TRUE(nicsim::test::is_char_device(null, 1, 3)) << "the device node was replaced";
+  EXPECT_EQ(joined(dir_entries(dir)), "null");
+}
+
+TEST(cli_outputs, every_bad_output_is_found_before_anything_is_written) {
+  struct bad {
+    std::string args;  // in the scratch directory D
+    std::string message;
+  };
+  const auto dir = out_dir("exit2");
+  const std::vector<bad> cases = {
+      {"--waves D/w.fst --waves-from 40 --waves-to 10", "--waves-from"},
+      {"--waves D/ok.fst --timeline D/nodir/t.json", "D/nodir does not exist"},
+      {"--pcap D/p.pcap --json D/nodir/s.json", "D/nodir does not exist"},
+      {"--waves D/ok.fst --timeline D/.", "is a directory"},
+      {"--pcap D/p.pcap --waves D/w.txt", "wave files end in .fst or .vcd"},
+      {"--timeline D/t.json --json D/file/x.json", "not a directory"},
+  };
+  write(dir + "/file", "a file, not a directory");
+  for (const auto& c : cases) {
+    const std::string args = in_dir(c.args, dir), message = in_dir(c.message, dir);
+    const auto o = run_cli("run " + args + short_run);
+    EXPECT_EQ(o.status, 2) << args << ": " << o.output;
+    EXPECT_NE(o.output.find(message), std::string::npos) << args << ": " << o.output;
+    EXPECT_EQ(joined(dir_entries(dir)), "file") << args << " left files behind";
+  }
+}
+
+TEST(cli_outputs, two_outputs_on_one_file_are_bad_input) {
+  const auto dir = out_dir("clash");
+  const auto keep = dir + "/X";
+  write(keep, "keep");
+  std::filesystem::create_symlink("X", dir + "/alias");
+  for (const char* args : {
+           "--timeline D/X --pcap D/X",
+           "--pcap D/p --json D/p.fates.csv",
+           "--waves D/a.fst --pcap D/a.rtl.fst",
+           "--json D/alias --timeline D/X",
+           "--pcap D/p --fates D/X --json D/alias",
+           "--waves D/sub/../X.fst --timeline D/X.fst",
+       }) {
+    const std::string a = in_dir(args, dir);
+    std::filesystem::create_directories(dir + "/sub");
+    const auto o = run_cli("run " + a + short_run);
+    EXPECT_EQ(o.status, 2) << a << ": " << o.output;
+    EXPECT_NE(o.output.find("are one file"), std::string::npos) << a << ": " << o.output;
+    EXPECT_EQ(nicsim::test::read_file(keep), "keep") << a;
+    EXPECT_EQ(joined(dir_entries(dir)), "X alias sub") << a << " left files behind";
+  }
+}
+
+TEST(cli_outputs, json_on_a_full_disk_fails_and_leaves_nothing) {
+  const auto dir = out_dir("full_disk_json");
+  // Fill the disk, then ask for the JSON.
+  const auto o =
+      nicsim::test::on_small_disk(dir, "head -c 60000 /dev/zero > fill; " + nicsim::test::nicsim_bin() +
+                                           " run --json j.json" + short_run + "; echo rc=$?; ls -A");
+  if (o.output.rfind(nicsim::test::SMALL_DISK, 0) != 0) GTEST_SKIP() << "no tmpfs in a mount namespace here";
+  EXPECT_NE(o.output.find("j.json: write failed: No space left on device"), std::string::npos) << o.output;
+  EXPECT_NE(o.output.find("rc=1\nfill\n"), std::string::npos)
+      << "exit 1 and only the filler left: " << o.output;
 }

@@ -260,3 +260,109 @@ TEST(waves, unwritable_wave_file_is_bad_input_naming_it) {
   const auto bad_ext = sh(nicsim_bin() + " run --waves " + scratch("x.txt"));
   EXPECT_EQ(bad_ext.status, 2);
 }
+
+// ---- A full disk (issue 10, item 7): every writer checks its writes and its
+// close, and a failed run removes everything it started.
+
+TEST(waves, a_full_disk_fails_the_run_and_leaves_no_output) {
+  const auto dir = nicsim::test::scratch_dir("waves", "full_disk");
+  for (const char* args : {
+           "--waves w.vcd",
+           "--waves w.fst --set sim.duration_us=20000",
+           "--timeline t.json",
+           "--pcap p.pcap",
+           "--waves w.fst --timeline t.json --pcap p.pcap --json j.json",
+       }) {
+    const auto o = nicsim::test::on_small_disk(
+        dir, nicsim_bin() + " run --quiet " + std::string(args) + "; echo rc=$?; ls -A");
+    if (o.output.rfind(nicsim::test::SMALL_DISK, 0) != 0)
+      GTEST_SKIP() << "no tmpfs in a mount namespace here";
+    EXPECT_NE(o.output.find("write failed"), std::string::npos) << args << ": " << o.output;
+    // The exit status, then what ls found: nothing.
+    EXPECT_EQ(o.output.substr(o.output.size() - 5), "rc=1\n") << args << ": " << o.output;
+  }
+}
+
+// ---- Output size (issue 10, item 15).
+
+TEST(waves, a_large_recording_is_announced_before_it_starts) {
+  const auto dir = nicsim::test::scratch_dir("waves", "large");
+  // 10 s at 10 Gb/s would take tens of GB; the warning comes before the run, which
+  // is stopped (as a user would) and leaves nothing behind.
+  const auto o = sh("timeout -s INT 3 " + nicsim_bin() + " run --quiet --set sim.duration_us=10000000" +
+                    " --set traffic.rate_gbps=10 --timeline " + dir + "/t.json --pcap " + dir + "/p.pcap");
+  EXPECT_NE(o.output.find("nicsim: warning: the trace outputs may take about"), std::string::npos)
+      << o.output;
+  EXPECT_NE(o.output.find(" GB (timeline "), std::string::npos) << o.output;
+  EXPECT_NE(o.output.find("--max-output-mb"), std::string::npos) << o.output;
+  EXPECT_EQ(nicsim::test::joined(nicsim::test::dir_entries(dir)), "") << "an interrupted run leaves nothing";
+  // Where the disk is smaller than the estimate, the warning says so.
+  const auto small = nicsim::test::on_small_disk(dir, nicsim_bin() + " run --quiet --timeline t.json");
+  if (small.output.rfind(nicsim::test::SMALL_DISK, 0) != 0)
+    GTEST_SKIP() << "no tmpfs in a mount namespace here";
+  const auto warned = small.output.find("free in");
+  EXPECT_NE(warned, std::string::npos) << small.output;
+  EXPECT_LT(warned, small.output.find("write failed")) << small.output;
+}
+
+TEST(waves, max_output_mb_stops_recording_cleanly_and_keeps_the_results) {
+  const auto dir = nicsim::test::scratch_dir("waves", "cap");
+  const std::string args = " --quiet --set sim.duration_us=20000";
+  ASSERT_EQ(sh(nicsim_bin() + " run --json " + dir + "/plain.json" + args).status, 0);
+  const auto o =
+      sh(nicsim_bin() + " run --json " + dir + "/capped.json --waves " + dir + "/w.fst --timeline " + dir +
+         "/t.json --pcap " + dir + "/p.pcap --max-output-mb 1" + args);
+  ASSERT_EQ(o.status, 0) << o.output;
+  auto capped = nicsim::test::simulated_results(dir + "/capped.json");
+  const auto rec = capped.at("recording");
+  ASSERT_TRUE(rec.at("stopped").get<bool>());
+  const uint64_t stopped_ns = rec.at("stopped_at_ns");
+  EXPECT_GT(stopped_ns, 0u);
+  EXPECT_LT(stopped_ns, 20'000'000u);
+  EXPECT_NE(o.output.find("recording stopped at " + std::to_string(stopped_ns / 1000) + " us"),
+            std::string::npos)
+      << o.output;
+  // The simulation itself is the same as without any recording.
+  capped.erase("recording");
+  EXPECT_EQ(capped, nicsim::test::simulated_results(dir + "/plain.json"));
+  // Within the cap, and every file whole: the timeline parses with its slices closed,
+  // the pcap reads to its end, the FST converts, all ending where recording stopped.
+  uint64_t total = 0;
+  for (const char* f : {"w.fst", "t.json", "p.pcap", "p.pcap.fates.csv"})
+    total += std::filesystem::file_size(dir + "/" + f);
+  EXPECT_LE(total, 1'000'000u);
+  EXPECT_GT(total, 500'000u) << "recording went on until near the cap";
+  const auto t = read_json(dir + "/t.json");
+  std::map<int, int> depth;
+  double last_ts = 0;
+  for (const auto& e : t.at("traceEvents")) {
+    if (e.at("ph") == "B") ++depth[e.at("tid").get<int>()];
+    if (e.at("ph") == "E") --depth[e.at("tid").get<int>()];
+    if (e.contains("ts")) last_ts = std::max(last_ts, e.at("ts").get<double>());
+  }
+  for (const auto& [tid, d] : depth) EXPECT_EQ(d, 0) << tid;
+  EXPECT_LE(last_ts * 1000, static_cast<double>(stopped_ns) + 1);
+  char err[PCAP_ERRBUF_SIZE];
+  pcap_t* p =
+      pcap_open_offline_with_tstamp_precision((dir + "/p.pcap").c_str(), PCAP_TSTAMP_PRECISION_NANO, err);
+  ASSERT_NE(p, nullptr) << err;
+  pcap_pkthdr* h;
+  const u_char* data;
+  int packets = 0, rc;
+  uint64_t last_ns = 0;
+  while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
+    ++packets;
+    last_ns = static_cast<uint64_t>(h->ts.tv_sec) * 1000000000u + static_cast<uint64_t>(h->ts.tv_usec);
+  }
+  pcap_close(p);
+  EXPECT_EQ(rc, PCAP_ERROR_BREAK) << "the pcap ends cleanly";
+  EXPECT_GT(packets, 0);
+  EXPECT_LE(last_ns, stopped_ns);
+  std::ifstream fates(dir + "/p.pcap.fates.csv");
+  int lines = -1;
+  for (std::string line; std::getline(fates, line);) ++lines;
+  EXPECT_EQ(lines, packets) << "a fate for each packet recorded";
+  const auto vcd = sh("fst2vcd " + dir + "/w.fst | grep '^#' | tail -1");
+  ASSERT_EQ(vcd.status, 0) << vcd.output;
+  EXPECT_LE(std::stoull(vcd.output.substr(1)), (stopped_ns + 1) * 1000) << vcd.output;  // ns, truncated
+}
