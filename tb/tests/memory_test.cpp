@@ -182,6 +182,32 @@ TEST(memory_test, memory_beyond_the_pci_hole_is_remapped_above_4_gib) {
   EXPECT_EQ(j.at("nic").at("interrupts"), j.at("host").at("interrupts").at("eth0"));
 }
 
+// The pool is sized from the frames the run can carry (max_rx_frames) when that is less than
+// the knobs' worst case. That bound must hold for every traffic pattern, or the pool would run
+// dry where it did not before: here it binds (short runs at line rate) and never runs dry.
+void pool_bound_holds(const std::string& pattern) {
+  auto p = params_of({"traffic.pattern=" + pattern, "traffic.rate_gbps=10", "traffic.frame_bytes=64",
+                      "sim.duration_us=60", "host.netdev_max_backlog=100000"});
+  ASSERT_LT(host::host_rx_buffers(p.host), [&] {
+    auto unbounded = p.host;
+    unbounded.max_rx_frames = 0;
+    return host::host_rx_buffers(unbounded);
+  }()) << "the bound must be the one in force";
+  static const auto costs = host::cost_table::defaults(p.host.cpu_ghz);
+  static tb::system_top* top = nullptr;
+  top = new tb::system_top("top", p, costs);
+  top->run();
+  const auto j = top->results(0.0);
+  EXPECT_GT(j.at("wire").at("frames").get<uint64_t>(), 100u);
+  EXPECT_LE(j.at("wire").at("frames").get<uint64_t>(), p.host.max_rx_frames);
+  EXPECT_EQ(j.at("host").at("driver").at("alloc_rx_buff_failed"), 0u);
+  EXPECT_TRUE(j.at("conservation").at("ok").get<bool>());
+}
+
+TEST(memory_test, pool_bound_holds_for_constant_traffic) { pool_bound_holds("constant"); }
+TEST(memory_test, pool_bound_holds_for_poisson_traffic) { pool_bound_holds("poisson"); }
+TEST(memory_test, pool_bound_holds_for_burst_traffic) { pool_bound_holds("burst"); }
+
 // The default layout keeps its addresses: buffers below the hole, where they always were.
 TEST(memory_test, default_buffers_stay_below_the_pci_hole) {
   const auto p = params_of({});
