@@ -85,9 +85,11 @@ class initiator : public sc_core::sc_module {
  private:
   void run() {
     if (m_stimulus) m_stimulus(*this);
+    sc_core::wait(m_never);  // stays suspended: the test's end unwinds it (LeakSanitizer needs its stack)
   }
 
   stimulus_fn m_stimulus;
+  sc_core::sc_event m_never;
 };
 
 // A target with its own bytes that records every access and when it arrived.
