@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <systemc>
 
+#include "tb/percentile.h"
+
 namespace nicsim::tb {
 
 using waves::frame_stage;
@@ -186,7 +188,9 @@ void trace_hub::finish_journey(const journey& j) {
                                        T(frame_stage::delivered)};
   uint64_t prev = T(frame_stage::wire_first_bit);
   for (size_t s = 0; s < N_SPANS; ++s) {
-    m_span_ns[s].add((stage_end[s] - prev) / 1000);
+    const uint64_t ns = (stage_end[s] - prev) / 1000;
+    m_span_ns[s].ns.add(ns);
+    m_span_ns[s].sum_ns += ns;
     prev = stage_end[s];
   }
 }
@@ -251,11 +255,13 @@ nlohmann::ordered_json trace_hub::stage_latency() const {
                                                  "softirq_wait", "protocol", "socket_wait", "copy"};
   nlohmann::ordered_json out;
   for (size_t s = 0; s < N_SPANS; ++s) {
-    auto& h = m_span_ns[s];
+    const auto& h = m_span_ns[s].ns;
+    const double mean =
+        h.empty() ? 0.0 : static_cast<double>(m_span_ns[s].sum_ns) / static_cast<double>(h.samples());
     out[names[s]] = {
-        {"p50", h.percentile(0.5)}, {"p99", h.percentile(0.99)}, {"max", h.max()}, {"mean", h.mean()}};
+        {"p50", percentile(h, 0.5)}, {"p99", percentile(h, 0.99)}, {"max", h.max()}, {"mean", mean}};
   }
-  out["frames"] = m_span_ns[0].count();
+  out["frames"] = m_span_ns[0].ns.samples();
   return out;
 }
 

@@ -12,8 +12,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "host/value_histogram.h"
 #include "proto/frame.h"
-#include "tb/value_histogram.h"
 #include "waves/observer.h"
 #include "waves/pcap_writer.h"
 #include "waves/timeline_writer.h"
@@ -110,8 +110,12 @@ class trace_hub : public waves::observer {
   std::unordered_map<uint64_t, journey> m_open;
   static constexpr size_t N_SPANS = 8;
   // Per stage, the spans of delivered frames (ns): exact percentiles in memory
-  // bounded by distinct values. mutable: reading merges what is buffered.
-  mutable std::array<value_histogram, N_SPANS> m_span_ns;
+  // bounded by the values' range, and an exact sum for the mean.
+  struct span_stats {
+    host::value_histogram ns;
+    uint64_t sum_ns = 0;
+  };
+  std::array<span_stats, N_SPANS> m_span_ns;
   // Fates by sequence number, kept only when the fates CSV is written: an index into m_fate_names.
   std::vector<uint8_t> m_fates;
   std::vector<const char*> m_fate_names{"in_flight"};
