@@ -10,6 +10,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libpcap-dev gtkwave tshark
   python3 python3-matplotlib
+  strace                            # sweep tests kill -9 a sweep at exact moments (fault injection)
+  clang libclang-rt-14-dev          # libFuzzer targets: scripts/fuzz.sh (clang 14 is Debian 12's)
 )
 
 missing=()

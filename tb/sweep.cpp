@@ -2,12 +2,16 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -21,6 +25,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 
 #include "host/yaml_input.h"
@@ -200,9 +205,6 @@ json load_point_json(const fs::path& path, const sweep_plan& plan, const sweep_p
   return j;
 }
 
-fs::path points_dir(const std::string& dir) { return fs::path(dir) / "points"; }
-fs::path running_dir(const std::string& dir) { return fs::path(dir) / "running"; }
-
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
   std::string q = "\"";
@@ -230,41 +232,261 @@ std::vector<std::string> csv_row(const sweep_point& p, const json& j) {
   return cells;
 }
 
-// Creates DIR (and points/, running/) for the plan, or checks that an existing
-// DIR holds the same sweep. Throws config_error when it does not.
-void prepare_sweep_dir(const sweep_plan& plan, const std::string& dir) {
-  const fs::path sweep_json = fs::path(dir) / "sweep.json";
-  std::error_code ec;
-  if (fs::exists(sweep_json, ec)) {
-    const auto diff = plan.difference(load_sweep_plan(sweep_json.string()));
-    if (!diff.empty())
-      bad_input(dir + " holds a different sweep (" + sweep_json.string() + "): " + diff +
-                ". Use another --out directory, or remove " + dir + " to start over.");
-  } else if (fs::exists(dir, ec)) {
-    if (!fs::is_directory(dir, ec)) bad_input(dir + " exists and is not a directory");
-    if (!fs::is_empty(dir, ec))
-      bad_input(dir + " exists and is not a sweep directory (no sweep.json); choose another --out");
+// The sweep directory cannot be written (a full disk, a read-only file system)
+// once points have started: the sweep stops, keeps what finished, exits with 1.
+struct sweep_io_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+// Writes `path` whole or not at all: the text goes to path.tmp, which replaces
+// path only once every byte is written and the file is closed. On any failure
+// path.tmp is removed, path is left as it was, and sweep_io_error names both.
+void write_whole_file(const fs::path& path, const std::string& text) {
+  const std::string tmp = path.string() + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw sweep_io_error(tmp + ": cannot create: " + errno_text(errno));
+  int err = 0;
+  for (size_t done = 0; done < text.size();) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      err = n < 0 ? errno : EIO;
+      break;
+    }
+    done += static_cast<size_t>(n);
   }
-  fs::create_directories(points_dir(dir), ec);
-  if (ec) bad_input(dir + ": cannot create: " + ec.message());
-  fs::create_directories(running_dir(dir), ec);
-  if (ec) bad_input(dir + ": cannot create: " + ec.message());
-  if (!fs::exists(sweep_json)) write_file_atomic(sweep_json.string(), plan.to_json().dump(2) + "\n");
+  if (::close(fd) != 0 && err == 0) err = errno;
+  if (err == 0 && ::rename(tmp.c_str(), path.c_str()) != 0) err = errno;
+  if (err != 0) {
+    ::unlink(tmp.c_str());
+    throw sweep_io_error(path.string() + ": cannot write: " + errno_text(err));
+  }
 }
 
-void append_log(const std::string& dir, const std::string& line) {
+// Appends `text` whole or not at all (a full disk leaves no half line behind).
+// Returns 0 or the errno of the failure.
+int append_whole(const fs::path& path, const std::string& text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return errno;
+  struct stat st {};
+  int err = ::fstat(fd, &st) != 0 ? errno : 0;
+  for (size_t done = 0; err == 0 && done < text.size();) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0)
+      err = n < 0 ? errno : EIO;
+    else
+      done += static_cast<size_t>(n);
+  }
+  if (err != 0 && st.st_size >= 0) {
+    const int ignored = ::ftruncate(fd, st.st_size);
+    (void)ignored;
+  }
+  if (::close(fd) != 0 && err == 0) err = errno;
+  return err;
+}
+
+fs::path points_dir(const std::string& dir) { return fs::path(dir) / "points"; }
+fs::path running_dir(const std::string& dir) { return fs::path(dir) / "running"; }
+
+// p0007-1a2b3c4d.json, .err, .failed.json, .log, .json.tmp: a point's file.
+bool is_point_file(const std::string& name) {
+  size_t i = 1;
+  if (name.empty() || name[0] != 'p') return false;
+  while (i < name.size() && std::isdigit(static_cast<unsigned char>(name[i]))) ++i;
+  if (i == 1 || i >= name.size() || name[i] != '-') return false;
+  for (size_t k = 0; k < 8; ++k)
+    if (++i >= name.size() || !std::isxdigit(static_cast<unsigned char>(name[i]))) return false;
+  return ++i < name.size() && name[i] == '.';
+}
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+// A directory without sweep.json is a sweep's only when it holds nothing but
+// what a sweep killed before writing sweep.json leaves: sweep.lock,
+// sweep.json.tmp, and points/ and running/ holding only point files. Returns
+// the first entry that is not, or "" when every one is.
+std::string foreign_entry(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const auto name = e.path().filename().string();
+    if ((name == "sweep.lock" || name == "sweep.json.tmp") && e.is_regular_file(ec)) continue;
+    if ((name == "points" || name == "running") && e.is_directory(ec) && !e.is_symlink(ec)) {
+      for (const auto& f : fs::directory_iterator(e.path(), ec))
+        if (!is_point_file(f.path().filename().string()) || !f.is_regular_file(ec))
+          return (fs::path(name) / f.path().filename()).string();
+      if (!ec) continue;
+    }
+    return name;
+  }
+  if (ec) return "entries it cannot list (" + ec.message() + ")";
+  return "";
+}
+
+// What an interrupted sweep, merge or report leaves behind: half-written
+// *.tmp files and the files of points that were running. Removed with the
+// directory locked, so nothing of another sweep can be in flight.
+void remove_leftovers(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& sub : {dir, dir / "points", dir / "plots"})
+    for (const auto& e : fs::directory_iterator(sub, ec))
+      if (ends_with(e.path().filename().string(), ".tmp") && e.is_regular_file(ec)) fs::remove(e.path(), ec);
+  for (const auto& e : fs::directory_iterator(dir / "running", ec))
+    if (is_point_file(e.path().filename().string()) && e.is_regular_file(ec)) fs::remove(e.path(), ec);
+}
+
+std::string now_text() {
   const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   std::tm tm{};
   localtime_r(&now, &tm);
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-  const std::string text = std::string(stamp) + " " + line + "\n";
-  const std::string path = (fs::path(dir) / "sweep.log").string();
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) return;
-  ssize_t ignored = ::write(fd, text.data(), text.size());
-  (void)ignored;
-  ::close(fd);
+  return stamp;
+}
+
+std::string host_name() {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0) return "?";
+  return name;
+}
+
+// This process's command line, for the lock's holder line.
+std::string own_command_line() {
+  std::string text;
+  if (!read_text("/proc/self/cmdline", text)) return "nicsim";
+  std::replace(text.begin(), text.end(), '\0', ' ');
+  return trim(text);
+}
+
+// One sweep, merge into, or report of a directory at a time: an exclusive
+// flock(2) on DIR/sweep.lock. The descriptor is inherited by the points (it is
+// not close-on-exec), so the lock is held until the sweep and every point it
+// started have exited. The kernel drops it when they die, even by kill -9; a
+// lock never outlives its holders. The file itself says who holds it.
+class dir_lock {
+ public:
+  dir_lock() = default;
+  dir_lock(const dir_lock&) = delete;
+  dir_lock& operator=(const dir_lock&) = delete;
+  ~dir_lock() { release(); }
+
+  // Takes the lock; throws config_error naming the holder when another process has it.
+  void acquire(const fs::path& dir, const std::string& what) {
+    const auto path = (dir / "sweep.lock").string();
+    m_fd = ::open(path.c_str(), O_RDWR | O_CREAT, 0644);  // not O_CLOEXEC: the points inherit it
+    if (m_fd < 0) bad_input(path + ": cannot create the lock: " + errno_text(errno));
+    // The points of a sweep killed just now hold the lock until the kernel has
+    // delivered their parent-death signal: wait for them, not for a live sweep.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (::flock(m_fd, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      if (err == EINTR) continue;
+      std::string holder;
+      read_text(path, holder);
+      holder = trim(split(holder, '\n').front());
+      if (err != EWOULDBLOCK) {
+        release();
+        bad_input(path + ": cannot lock: " + errno_text(err));
+      }
+      if (holder_gone(holder) && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        continue;
+      }
+      release();
+      bad_input(dir.string() + " is in use by another " +
+                (holder.empty() ? std::string("nicsim (it holds ") + path + ")" : holder) +
+                (holder_gone(holder) ? " (that process has exited, but points it started still run)" : "") +
+                ". Wait for it to end, or choose another directory.");
+    }
+    const std::string line = what + ": pid " + std::to_string(getpid()) + " on " + host_name() + " since " +
+                             now_text() + ": " + own_command_line() + "\n";
+    // Who holds it is information only; a full disk does not stop the lock.
+    if (::ftruncate(m_fd, 0) == 0) {
+      const ssize_t ignored = ::pwrite(m_fd, line.data(), line.size(), 0);
+      (void)ignored;
+    }
+  }
+
+  void release() {
+    if (m_fd >= 0) ::close(m_fd);
+    m_fd = -1;
+  }
+
+ private:
+  // True when the holder line names a process of this host that no longer exists.
+  static bool holder_gone(const std::string& holder) {
+    const auto words = split(holder, ' ');
+    for (size_t i = 0; i + 3 < words.size(); ++i)
+      if (words[i] == "pid" && words[i + 2] == "on") {
+        if (words[i + 3] != host_name()) return false;
+        char* end = nullptr;
+        const long pid = std::strtol(words[i + 1].c_str(), &end, 10);
+        return pid > 0 && *end == '\0' && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+      }
+    return false;
+  }
+
+  int m_fd = -1;
+};
+
+// Creates DIR for the plan, or checks that an existing DIR holds the same
+// sweep, and locks it for `what` (sweep or merge). A DIR that a sweep killed
+// before writing sweep.json left is taken over; leftovers of an interrupted
+// sweep are removed. Throws config_error when DIR cannot be used, and then
+// leaves nothing behind that it created.
+void open_sweep_dir(const sweep_plan& plan, const std::string& dir, dir_lock& lock, const std::string& what) {
+  const fs::path d(dir);
+  const fs::path sweep_json = d / "sweep.json";
+  std::error_code ec;
+  bool created = false;
+  if (fs::exists(d, ec)) {
+    if (!fs::is_directory(d, ec)) bad_input(dir + " exists and is not a directory");
+    if (!fs::exists(sweep_json, ec)) {
+      const auto foreign = foreign_entry(d);
+      if (!foreign.empty())
+        bad_input(dir + " exists and is not a sweep directory (no sweep.json, and it holds " + foreign +
+                  "); choose another --out");
+    }
+  } else {
+    created = fs::create_directories(d, ec);
+    if (ec) bad_input(dir + ": cannot create: " + ec.message());
+  }
+  try {
+    lock.acquire(d, what);
+    if (fs::exists(sweep_json, ec)) {
+      const auto diff = plan.difference(load_sweep_plan(sweep_json.string()));
+      if (!diff.empty())
+        bad_input(dir + " holds a different sweep (" + sweep_json.string() + "): " + diff +
+                  ". Use another --out directory, or remove " + dir + " to start over.");
+    }
+    remove_leftovers(d);
+    if (!fs::exists(sweep_json, ec)) write_whole_file(sweep_json, plan.to_json().dump(2) + "\n");
+    for (const auto& sub : {points_dir(dir), running_dir(dir)}) {
+      fs::create_directories(sub, ec);
+      if (ec) bad_input(sub.string() + ": cannot create: " + ec.message());
+    }
+  } catch (const sweep_io_error& e) {
+    if (created) {
+      lock.release();
+      fs::remove_all(d, ec);
+    }
+    bad_input(e.what());
+  } catch (...) {
+    if (created) {
+      lock.release();
+      fs::remove_all(d, ec);
+    }
+    throw;
+  }
+}
+
+// sweep.log: one line per event. Best effort, but never half a line.
+void append_log(const std::string& dir, const std::string& line) {
+  append_whole(fs::path(dir) / "sweep.log", now_text() + " " + line + "\n");
 }
 
 std::string format_duration(double secs) {
@@ -363,8 +585,12 @@ class sweep_runner {
 
   void add_finished(const sweep_point& p, const json& j) { m_rows[p.index] = csv_row(p, j); }
 
-  // Returns true when every pending point ran (failed or not), false when interrupted.
-  bool run(std::vector<sweep_point> pending, size_t shard_total, size_t already_done) {
+  enum class outcome { complete, interrupted, cannot_write };
+
+  // complete: every pending point ran (failed or not); interrupted: a signal
+  // stopped the sweep; cannot_write: the sweep directory could not be written
+  // (io_error() says why) and the points not yet started were left for a rerun.
+  outcome run(std::vector<sweep_point> pending, size_t shard_total, size_t already_done) {
     m_total = shard_total;
     m_done = already_done;
     m_start = std::chrono::steady_clock::now();
@@ -374,8 +600,8 @@ class sweep_runner {
     for (const int s : {SIGCHLD, SIGINT, SIGTERM, SIGHUP}) sigaddset(&mask, s);
     sigprocmask(SIG_BLOCK, &mask, &old);
     std::reverse(pending.begin(), pending.end());
-    while (!m_running.empty() || (!pending.empty() && !m_stopping)) {
-      while (!m_stopping && !pending.empty() && m_running.size() < m_jobs) {
+    while (!m_running.empty() || (!pending.empty() && may_spawn())) {
+      while (may_spawn() && !pending.empty() && m_running.size() < m_jobs) {
         spawn(pending.back());
         pending.pop_back();
       }
@@ -397,16 +623,13 @@ class sweep_runner {
     sigprocmask(SIG_SETMASK, &old, nullptr);
     if (m_tty && m_printed_progress) std::cerr << "\n";
     write_csv();
-    return !m_stopping;
+    if (m_stopping) return outcome::interrupted;
+    return m_io_error.empty() ? outcome::complete : outcome::cannot_write;
   }
 
   const std::vector<failure>& failures() const { return m_failures; }
   size_t ran() const { return m_ran; }
-
-  void write_csv() {
-    write_file_atomic((fs::path(m_dir) / "results.csv").string(), csv_text(m_plan, m_rows));
-    m_last_csv = std::chrono::steady_clock::now();
-  }
+  const std::string& io_error() const { return m_io_error; }
 
  private:
   struct child {
@@ -421,20 +644,49 @@ class sweep_runner {
     return s;
   }
 
+  bool may_spawn() const { return !m_stopping && m_io_error.empty(); }
+
+  // The sweep cannot write its directory: no new points start; those running finish.
+  void cannot_write(const std::string& why) {
+    if (!m_io_error.empty()) return;
+    m_io_error = why;
+    if (m_tty && m_printed_progress) std::cerr << "\r\x1b[K";
+    std::cerr << "nicsim sweep: " << why << "; no more points start\n";
+  }
+
+  void write_csv() {
+    try {
+      write_whole_file(fs::path(m_dir) / "results.csv", csv_text(m_plan, m_rows));
+    } catch (const sweep_io_error& e) {
+      cannot_write(e.what());
+    }
+    m_last_csv = std::chrono::steady_clock::now();
+  }
+
+  // A child's files in running/: its JSON, the .tmp its writer may leave, its output.
+  static void remove_child_files(const child& c) {
+    std::error_code ec;
+    fs::remove(c.json_tmp, ec);
+    fs::remove(c.json_tmp.string() + ".tmp", ec);
+    fs::remove(c.log, ec);
+  }
+
   void spawn(const sweep_point& p) {
     child c{p, running_dir(m_dir) / (p.id + ".json"), running_dir(m_dir) / (p.id + ".log"),
             std::chrono::steady_clock::now()};
     std::error_code ec;
-    fs::remove(c.json_tmp, ec);
+    remove_child_files(c);
     const char* wrapper = std::getenv("NICSIM_SWEEP_CHILD");
     const std::string exe = wrapper ? wrapper : "/proc/self/exe";
     std::vector<std::string> args{wrapper ? wrapper : self_path(), "run", "--quiet", "--json",
                                   c.json_tmp.string()};
     for (const auto& s : m_plan.child_sets) args.insert(args.end(), {"--set", s});
     for (const auto& [k, v] : p.values) args.insert(args.end(), {"--set", k + "=" + v});
-    {
-      std::ofstream log(c.log, std::ios::trunc);
-      log << "$ " << child_command_line(args) << "\n";
+    // The output file starts with the command, so that a failed point's .err is never empty.
+    if (const int err = append_whole(c.log, "$ " + child_command_line(args) + "\n")) {
+      fs::remove(c.log, ec);
+      cannot_write("cannot write " + c.log.string() + ": " + errno_text(err));
+      return;
     }
     std::vector<char*> argv;
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -465,7 +717,7 @@ class sweep_runner {
     }
     if (pid < 0) {
       ++m_ran;
-      record_failure(c, std::string("cannot start: ") + std::strerror(errno));
+      record_failure(c, std::string("cannot start: ") + errno_text(errno));
       return;
     }
     append_log(m_dir, "start " + p.id + " " + describe(p.values));
@@ -489,8 +741,7 @@ class sweep_runner {
         (WTERMSIG(status) == SIGINT || WTERMSIG(status) == SIGTERM || WTERMSIG(status) == SIGHUP)) {
       // Interrupted with the sweep (Ctrl-C reaches the whole process group): not a failure.
       stop();
-      fs::remove(c.json_tmp, ec);
-      fs::remove(c.log, ec);
+      remove_child_files(c);
       append_log(m_dir, "interrupted " + c.point.id);
       return;
     }
@@ -502,7 +753,7 @@ class sweep_runner {
         const auto final_path = points_dir(m_dir) / (c.point.id + ".json");
         fs::rename(c.json_tmp, final_path, ec);
         if (!ec) {
-          fs::remove(c.log, ec);
+          remove_child_files(c);
           fs::remove(points_dir(m_dir) / (c.point.id + ".err"), ec);
           fs::remove(points_dir(m_dir) / (c.point.id + ".failed.json"), ec);
           append_log(m_dir, "done " + c.point.id + " " + format_derived(secs) + "s");
@@ -525,17 +776,32 @@ class sweep_runner {
     else
       why = "status " + std::to_string(status);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) why = "exit 0 without writing its JSON";
-    record_failure(c, why);
+    record_failure(c, why + low_space_note());
+  }
+
+  // A point that fails on a nearly full disk most likely failed because of it.
+  std::string low_space_note() const {
+    struct statvfs st {};
+    if (::statvfs(m_dir.c_str(), &st) != 0) return "";
+    const auto free_bytes = static_cast<unsigned long long>(st.f_bavail) * st.f_frsize;
+    if (free_bytes >= (1ull << 20)) return "";
+    return " (the file system of " + m_dir + " has " + std::to_string(free_bytes / 1024) + " KiB free)";
   }
 
   void record_failure(const child& c, const std::string& why) {
     std::error_code ec;
     const auto err_path = points_dir(m_dir) / (c.point.id + ".err");
+    // The output holds at least the command line (spawn wrote it), so the .err is never empty.
+    std::string text;
     fs::rename(c.log, err_path, ec);
+    if (!ec) {
+      read_text(err_path, text);
+      if (const int err = append_whole(err_path, "nicsim sweep: " + why + "\n"))
+        cannot_write("cannot write " + err_path.string() + ": " + errno_text(err));
+    }
     if (fs::exists(c.json_tmp, ec))
       fs::rename(c.json_tmp, points_dir(m_dir) / (c.point.id + ".failed.json"), ec);
-    std::string text;
-    read_text(err_path, text);
+    remove_child_files(c);
     append_log(m_dir, "failed " + c.point.id + " " + why);
     m_failures.push_back({c.point, why});
     ++m_done;
@@ -585,6 +851,7 @@ class sweep_runner {
   std::map<pid_t, child> m_running;
   std::map<size_t, std::vector<std::string>> m_rows;
   std::vector<failure> m_failures;
+  std::string m_io_error;
 };
 
 // Every finished point of the plan in DIR, as results.csv rows.
@@ -1009,6 +1276,7 @@ std::string results_csv(const sweep_plan& plan, const std::string& dir) {
 int sweep_command(const sweep_options& opts) {
   sweep_plan plan;
   shard_spec shard;
+  dir_lock lock;  // held until the sweep returns
   try {
     if (opts.out.empty() && !opts.dry_run) bad_input("--out DIR is required");
     plan = make_sweep_plan(opts.scenario, opts.grids, opts.sets);
@@ -1026,7 +1294,7 @@ int sweep_command(const sweep_options& opts) {
         }
       return EXIT_OK;
     }
-    prepare_sweep_dir(plan, opts.out);
+    open_sweep_dir(plan, opts.out, lock, "nicsim sweep");
   } catch (const config_error& e) {
     std::cerr << "nicsim sweep: " << e.what() << "\n";
     return EXIT_BAD_INPUT;
@@ -1045,7 +1313,7 @@ int sweep_command(const sweep_options& opts) {
     bool mismatch = false;
     if (fs::exists(path, ec)) j = load_point_json(path, plan, p, &mismatch);
     if (mismatch)
-      std::cerr << "nicsim sweep: " << path.string() << " does not hold point " << p.id
+      std::cerr << "nicsim sweep: " << path.string() << " is not a complete result of point " << p.id
                 << "; it runs again\n";
     if (!j.is_null()) runner.add_finished(p, j);
     if (!shard.contains(i)) continue;
@@ -1067,16 +1335,24 @@ int sweep_command(const sweep_options& opts) {
              "sweep " + std::to_string(pending.size()) + " to run" +
                  (shard.n > 1 ? " (shard " + std::to_string(shard.k) + "/" + std::to_string(shard.n) + ")"
                               : std::string()));
-  const bool complete = runner.run(pending, in_shard, already);
-  // Another shard may share the directory: the CSV holds every finished point found there.
-  try {
-    write_file_atomic((fs::path(opts.out) / "results.csv").string(), results_csv(plan, opts.out));
-  } catch (const std::exception& e) {
-    std::cerr << "nicsim sweep: " << e.what() << "\n";
-    return EXIT_INTERNAL;
+  const auto outcome = runner.run(pending, in_shard, already);
+  // The CSV holds every finished point found in the directory (a merge may have added some).
+  std::string io_error = runner.io_error();
+  if (io_error.empty()) {
+    try {
+      write_whole_file(fs::path(opts.out) / "results.csv", results_csv(plan, opts.out));
+    } catch (const sweep_io_error& e) {
+      io_error = e.what();
+    }
   }
   const auto csv = (fs::path(opts.out) / "results.csv").string();
-  if (!complete) {
+  if (!io_error.empty()) {
+    append_log(opts.out, "stopped: " + io_error);
+    std::cerr << "nicsim sweep: stopped: " << io_error << ". The finished points are kept in "
+              << points_dir(opts.out).string() << "; make room and run the same command again to resume.\n";
+    return EXIT_INTERNAL;
+  }
+  if (outcome == sweep_runner::outcome::interrupted) {
     append_log(opts.out, "interrupted");
     std::cerr << "nicsim sweep: interrupted; finished points are kept in " << csv
               << ". Run the same command again to resume.\n";
@@ -1094,8 +1370,8 @@ int sweep_command(const sweep_options& opts) {
       std::cerr
           << "nicsim sweep: no report for a shard; `nicsim merge OUT SHARD_DIR...` joins the shards and "
              "draws it\n";
-    else
-      draw_report(opts.out);
+    else if (!draw_report(opts.out))
+      remove_leftovers(opts.out);  // what a failed report script left half-written
   }
   if (!failed.empty()) {
     std::cerr << "nicsim sweep: failed points (their output is in points/<id>.err; rerun the same command to "
@@ -1110,6 +1386,7 @@ int sweep_command(const sweep_options& opts) {
 int merge_command(const std::string& out, const std::vector<std::string>& shard_dirs, bool report) {
   sweep_plan plan;
   std::vector<sweep_plan> plans;
+  dir_lock lock;  // held until the merge returns
   try {
     if (shard_dirs.empty()) bad_input("merge: name at least one shard directory");
     for (const auto& d : shard_dirs) plans.push_back(load_sweep_plan((fs::path(d) / "sweep.json").string()));
@@ -1119,7 +1396,7 @@ int merge_command(const std::string& out, const std::vector<std::string>& shard_
       if (!diff.empty())
         bad_input(shard_dirs[i] + " is not a shard of the same sweep as " + shard_dirs.front() + ": " + diff);
     }
-    prepare_sweep_dir(plan, out);
+    open_sweep_dir(plan, out, lock, "nicsim merge");
   } catch (const config_error& e) {
     std::cerr << "nicsim merge: " << e.what() << "\n";
     return EXIT_BAD_INPUT;
@@ -1144,8 +1421,8 @@ int merge_command(const std::string& out, const std::vector<std::string>& shard_
           continue;
         }
         std::string text;
-        read_text(source, text);
-        write_file_atomic(target.string(), text);
+        if (!read_text(source, text)) continue;
+        write_whole_file(target, text);
         ++copied;
         have = true;
       }
@@ -1154,9 +1431,11 @@ int merge_command(const std::string& out, const std::vector<std::string>& shard_
       else
         missing.push_back(p);
     }
-    write_file_atomic((fs::path(out) / "results.csv").string(), results_csv(plan, out));
+    write_whole_file(fs::path(out) / "results.csv", results_csv(plan, out));
   } catch (const std::exception& e) {
-    std::cerr << "nicsim merge: " << e.what() << "\n";
+    append_log(out, "merge stopped: " + std::string(e.what()));
+    std::cerr << "nicsim merge: stopped: " << e.what() << "; the points copied so far are kept in "
+              << points_dir(out).string() << "; make room and run the same command again.\n";
     return EXIT_INTERNAL;
   }
   append_log(out, "merge " + std::to_string(copied) + " points copied from " +
@@ -1164,7 +1443,7 @@ int merge_command(const std::string& out, const std::vector<std::string>& shard_
   std::cerr << "nicsim merge: " << present << " of " << plan.size() << " points (" << copied
             << " copied from " << shard_dirs.size() << " directories); results in "
             << (fs::path(out) / "results.csv").string() << "\n";
-  if (report) draw_report(out);
+  if (report && !draw_report(out)) remove_leftovers(out);
   if (!missing.empty()) {
     std::cerr << "nicsim merge: " << missing.size() << " points have no result yet:\n";
     for (size_t i = 0; i < missing.size() && i < 20; ++i)
@@ -1199,9 +1478,10 @@ std::string sweep_help_footer() {
          "Every point is a `nicsim run` child process. Points are validated before any runs.\n"
          "DIR gets sweep.json, points/<id>.json (full statistics), results.csv (one row per point),\n"
          "sweep.log, and report.html with plots/ (drawn by /usr/bin/python3 scripts/sweep_report.py).\n"
-         "Rerunning the same command resumes: finished points are skipped, failed ones retried.\n"
-         "Exit status: 0 all points done, 1 some points failed (the rest still ran), 2 bad input,\n"
-         "130 interrupted.";
+         "Rerunning the same command resumes: finished points are skipped, failed ones retried, and\n"
+         "what a killed sweep left half-written is removed. One sweep at a time uses DIR (DIR/sweep.lock).\n"
+         "Exit status: 0 all points done, 1 some points failed (the rest still ran) or DIR could not be\n"
+         "written (a full disk), 2 bad input or DIR in use, 130 interrupted.";
 }
 
 }  // namespace nicsim::tb

@@ -11,6 +11,7 @@
 //   DIR/running/            points in progress (a point is finished once renamed into points/)
 //   DIR/results.csv         one row per finished point, in point order
 //   DIR/sweep.log           start/done/failed per point, appended
+//   DIR/sweep.lock          flock(2)ed by the one sweep or merge using DIR; says who that is
 //   DIR/report.html, DIR/plots/   drawn by scripts/sweep_report.py from results.csv
 #include <cstddef>
 #include <map>
@@ -104,7 +105,8 @@ struct sweep_options {
   bool dry_run = false;
 };
 
-// The subcommands; each returns the process exit code (0, 1 internal/failed points, 2 bad input).
+// The subcommands; each returns the process exit code (0, 1 internal/failed points or a
+// directory that could not be written once points ran, 2 bad input or a directory in use).
 int sweep_command(const sweep_options& opts);
 int merge_command(const std::string& out, const std::vector<std::string>& shard_dirs, bool report);
 int report_command(const std::string& dir);

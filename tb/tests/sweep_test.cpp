@@ -460,3 +460,312 @@ TEST(sweep, scenario_grid_is_replaced_by_a_grid_on_the_same_key) {
   EXPECT_EQ(plan.grids[1].values, (std::vector<std::string>{"64", "128"}));
   EXPECT_EQ(plan.size(), 8u);
 }
+
+// ---- The sweep directory: a lock, and every interrupted state resumes (issue 10, item 13) ----
+
+namespace {
+
+// Every regular file under dir with its size, relative paths.
+std::map<std::string, uintmax_t> files_under(const std::string& dir) {
+  std::map<std::string, uintmax_t> files;
+  if (!fs::exists(dir)) return files;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) files[fs::relative(e.path(), dir).string()] = e.file_size();
+  return files;
+}
+
+// What a sweep directory must look like whenever no sweep runs in it: nothing
+// half-written (no *.tmp, no empty file, no partial log line), nothing left
+// in running/, every point's JSON complete and the point's own, every failed
+// point's .err telling its command.
+void expect_clean_sweep_dir(const std::string& dir, const std::string& context) {
+  SCOPED_TRACE(context);
+  const auto plan = nicsim::tb::load_sweep_plan(dir + "/sweep.json");
+  std::map<std::string, size_t> index_of;
+  for (size_t i = 0; i < plan.size(); ++i) index_of[plan.point(i).id] = i;
+  for (const auto& [name, size] : files_under(dir)) {
+    EXPECT_FALSE(name.size() > 4 && name.substr(name.size() - 4) == ".tmp") << name << " left behind";
+    EXPECT_NE(name.rfind("running/", 0), 0u) << name << " left in running/";
+    if (name != "sweep.lock") {
+      EXPECT_GT(size, 0u) << name << " is empty";
+    }
+    if (name.rfind("points/", 0) == 0 && name.size() > 12 && name.substr(name.size() - 5) == ".json" &&
+        name.find(".failed") == std::string::npos) {
+      const auto id = name.substr(7, name.size() - 12);
+      ASSERT_EQ(index_of.count(id), 1u) << name << " is no point of this sweep";
+      const auto j = nlohmann::json::parse(read(dir + "/" + name), nullptr, false);
+      ASSERT_FALSE(j.is_discarded()) << name << " is not complete JSON";
+      for (const auto& [key, value] : plan.point(index_of.at(id)).values) {
+        EXPECT_EQ(j.at("config").at(key).get<std::string>(), value) << name;
+      }
+    }
+    if (name.size() > 4 && name.substr(name.size() - 4) == ".err") {
+      EXPECT_EQ(read(dir + "/" + name).rfind("$ ", 0), 0u) << name << " does not start with its command";
+    }
+  }
+  const auto log = read(dir + "/sweep.log");
+  if (!log.empty()) {
+    EXPECT_EQ(log.back(), '\n') << "sweep.log ends in half a line";
+  }
+  for (const auto& line : split(log, '\n')) {
+    EXPECT_EQ(line.substr(0, 2), "20") << "sweep.log line: " << line;
+  }
+  if (fs::exists(dir + "/results.csv")) {
+    EXPECT_EQ(read_csv(dir + "/results.csv").size(), point_jsons(dir).size()) << "results.csv rows";
+  }
+}
+
+// Starts `nicsim ARGS...` without waiting; its output goes to output_path.
+pid_t start_nicsim(const std::vector<std::string>& args, const std::string& output_path) {
+  std::vector<std::string> all{nicsim_bin()};
+  all.insert(all.end(), args.begin(), args.end());
+  const pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<char*> argv;
+    for (const auto& a : all) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    if (!freopen(output_path.c_str(), "w", stderr)) _exit(126);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+std::vector<std::string> sweep_args(const std::string& dir, const std::string& grid,
+                                    const std::string& duration_us, const std::string& jobs) {
+  return {"sweep",  "--grid", grid,          "--set", "sim.duration_us=" + duration_us,
+          "--jobs", jobs,     "--no-report", "--out", dir};
+}
+
+std::string command_line(const std::vector<std::string>& args) {
+  std::string s;
+  for (const auto& a : args) s += " " + a;
+  return s;
+}
+
+// The ids each sweep.log "start" line names, over the whole log.
+std::vector<std::string> started_points(const std::string& dir) {
+  std::vector<std::string> ids;
+  for (const auto& line : split(read(dir + "/sweep.log"), '\n')) {
+    const auto words = split(line, ' ');
+    if (words.size() >= 3 && words[1] == "start") ids.push_back(words[2]);
+  }
+  return ids;
+}
+
+bool have_strace() { return std::system("strace -V >/dev/null 2>&1") == 0; }
+
+}  // namespace
+
+TEST(sweep_dir, a_directory_killed_before_sweep_json_is_taken_over) {
+  const std::string grid = "seed=1:3";
+  // What the old layout left when killed between making points/ and writing sweep.json.
+  const auto dir = scratch("killed_early");
+  fs::create_directories(dir + "/points");
+  fs::create_directories(dir + "/running");
+  nicsim::test::write_file(dir + "/sweep.json.tmp", "{\n  \"format\": \"nicsim-sw");
+  const auto args = sweep_args(dir, grid, "300", "2");
+  auto o = cli(command_line(args));
+  ASSERT_EQ(o.status, 0) << o.output;
+  EXPECT_EQ(point_jsons(dir).size(), 3u);
+  expect_clean_sweep_dir(dir, "taken over");
+
+  // The same with a real kill -9 at the moment sweep.json is being written.
+  if (have_strace()) {
+    const auto killed = scratch("killed_at_sweep_json");
+    const auto k = sh("strace -qq -o /dev/null -P " + killed +
+                      "/sweep.json.tmp -e trace=openat,write,rename -e inject=all:signal=KILL " +
+                      nicsim_bin() + command_line(sweep_args(killed, grid, "300", "2")));
+    ASSERT_FALSE(fs::exists(killed + "/sweep.json")) << "the kill did not land; " << k.output;
+    ASSERT_TRUE(fs::exists(killed)) << k.output;
+    o = cli(command_line(sweep_args(killed, grid, "300", "2")));
+    ASSERT_EQ(o.status, 0) << o.output;
+    EXPECT_EQ(point_jsons(killed).size(), 3u);
+    expect_clean_sweep_dir(killed, "after kill -9 at sweep.json");
+  }
+
+  // A directory holding anything a sweep would not have left is not taken over, and not touched.
+  for (const auto& stray : {std::string("notes.txt"), std::string("points/notes.txt")}) {
+    const auto other = scratch("not_a_sweep");
+    fs::create_directories(other + "/points");
+    nicsim::test::write_file(other + "/" + stray, "mine\n");
+    o = cli(command_line(sweep_args(other, grid, "300", "2")));
+    EXPECT_EQ(o.status, 2) << o.output;
+    EXPECT_NE(o.output.find("not a sweep directory"), std::string::npos) << o.output;
+    EXPECT_NE(o.output.find(fs::path(stray).filename().string()), std::string::npos) << o.output;
+    EXPECT_EQ(files_under(other), (std::map<std::string, uintmax_t>{{stray, 5}})) << stray;
+  }
+}
+
+TEST(sweep_dir, leftovers_of_an_interrupted_sweep_are_removed_and_half_written_points_rerun) {
+  const auto dir = scratch("leftovers");
+  const auto args = sweep_args(dir, "seed=1:3", "300", "1");
+  ASSERT_EQ(cli(command_line(args)).status, 0);
+  const auto plan = nicsim::tb::load_sweep_plan(dir + "/sweep.json");
+  const auto p0 = plan.point(0).id, p1 = plan.point(1).id, p2 = plan.point(2).id;
+  // Everything a kill -9 (of the sweep, a point, a merge or the report script) can leave.
+  const std::map<std::string, std::string> leftovers{
+      {"results.csv.tmp", "point,id,sim.se"},
+      {"sweep.json.tmp", "{\"format\""},
+      {"report.html.tmp", "<html><bo"},
+      {"plots/delivered.png.tmp", "\x89PNG"},
+      {"points/" + p2 + ".json.tmp", "{\"config\": {"},
+      {"running/" + p0 + ".json", "{}"},
+      {"running/" + p0 + ".json.tmp", "{\"sim\""},
+      {"running/" + p0 + ".log", "$ nicsim run\n"},
+  };
+  fs::create_directories(dir + "/plots");
+  for (const auto& [name, text] : leftovers) nicsim::test::write_file(dir + "/" + name, text);
+  // A point's JSON cut short (e.g. copied in by hand from a full disk) is no result.
+  const auto full = read(dir + "/points/" + p1 + ".json");
+  nicsim::test::write_file(dir + "/points/" + p1 + ".json", full.substr(0, full.size() / 2));
+  const auto starts_before = started_points(dir).size();
+
+  const auto o = cli(command_line(args));
+  ASSERT_EQ(o.status, 0) << o.output;
+  EXPECT_NE(o.output.find("2 already finished"), std::string::npos) << o.output;
+  EXPECT_NE(o.output.find(p1 + ".json is not a complete result"), std::string::npos) << o.output;
+  const auto started = started_points(dir);
+  ASSERT_EQ(started.size(), starts_before + 1) << read(dir + "/sweep.log");
+  EXPECT_EQ(started.back(), p1);
+  for (const auto& [name, text] : leftovers) {
+    EXPECT_FALSE(fs::exists(dir + "/" + name)) << name;
+  }
+  expect_clean_sweep_dir(dir, "after resume");
+}
+
+TEST(sweep_dir, kill_9_at_any_moment_then_resume_loses_no_point_and_leaves_nothing_half_written) {
+  const auto dir = scratch("kill9");
+  const auto args = sweep_args(dir, "seed=1:6", "3000", "2");
+  const auto out = dir + ".out";
+  // Kills at staggered moments: while starting, between points, mid-CSV. Each
+  // next sweep starts at once, while the killed one's points may still be dying.
+  int kills = 0;
+  for (const int delay_ms : {0, 2, 5, 10, 20, 35, 50, 80, 120, 170, 250}) {
+    const pid_t pid = start_nicsim(args, out);
+    ASSERT_GT(pid, 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (WIFSIGNALED(status)) {
+      ++kills;
+      continue;
+    }
+    ASSERT_TRUE(WIFEXITED(status));
+    ASSERT_EQ(WEXITSTATUS(status), 0) << "delay " << delay_ms << " ms: " << read(out);
+    break;  // it finished before the kill
+  }
+  EXPECT_GE(kills, 3);
+  const auto o = cli(command_line(args));
+  ASSERT_EQ(o.status, 0) << o.output;
+  EXPECT_EQ(point_jsons(dir).size(), 6u);
+  EXPECT_EQ(read_csv(dir + "/results.csv").size(), 6u);
+  expect_clean_sweep_dir(dir, "after " + std::to_string(kills) + " kills");
+
+  // Real kills at exact moments, through strace's fault injection: while the
+  // CSV is half written, and as a finished point is moved from running/ into points/.
+  if (!have_strace()) return;
+  const auto second_point =
+      nicsim::tb::make_sweep_plan("", {"seed=1:4"}, {"sim.duration_us=300"}).point(1).id;
+  for (const auto& [what, trace] : std::vector<std::pair<std::string, std::string>>{
+           {"results.csv.tmp", "-e trace=write -e inject=write:signal=KILL"},
+           {"running/" + second_point + ".json", "-e trace=rename -e inject=rename:signal=KILL"}}) {
+    const auto d = scratch(what == "results.csv.tmp" ? "kill9_at_csv" : "kill9_at_point");
+    const auto grid_args = sweep_args(d, "seed=1:4", "300", "1");
+    const auto k = sh("strace -qq -o /dev/null -P " + d + "/" + what + " " + trace + " " + nicsim_bin() +
+                      command_line(grid_args));
+    ASSERT_TRUE(fs::exists(d + "/sweep.json")) << what << ": " << k.output;
+    if (what != "results.csv.tmp") {
+      ASSERT_EQ(point_jsons(d).size(), 1u) << "the kill did not land: " << k.output;
+    } else {
+      ASSERT_TRUE(fs::exists(d + "/" + what)) << "the kill did not land: " << k.output;
+    }
+    const auto r = cli(command_line(grid_args));
+    ASSERT_EQ(r.status, 0) << what << ": " << r.output;
+    EXPECT_EQ(point_jsons(d).size(), 4u) << what;
+    expect_clean_sweep_dir(d, "after kill -9 at " + what);
+  }
+}
+
+TEST(sweep_dir, a_second_sweep_into_a_directory_in_use_exits_2_naming_the_holder) {
+  const auto dir = scratch("locked");
+  const auto args = sweep_args(dir, "seed=1:4", "20000", "1");
+  const auto out = dir + ".out";
+  const pid_t first = start_nicsim(args, out);
+  ASSERT_GT(first, 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (started_points(dir).empty() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  ASSERT_FALSE(started_points(dir).empty()) << read(out);
+  // The same sweep, another sweep, and a merge into it: all refused while it runs.
+  for (const auto& second : {command_line(args), command_line(sweep_args(dir, "seed=1:8", "20000", "1")),
+                             "merge --no-report " + dir + " " + dir}) {
+    const auto o = cli(second);
+    EXPECT_EQ(o.status, 2) << second << ": " << o.output;
+    EXPECT_NE(o.output.find(dir + " is in use by another nicsim sweep: pid " + std::to_string(first) + " "),
+              std::string::npos)
+        << o.output;
+  }
+  int status = 0;
+  waitpid(first, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << read(out);
+  const auto started = started_points(dir);
+  EXPECT_EQ(std::set<std::string>(started.begin(), started.end()).size(), started.size())
+      << "a point ran twice: " << read(dir + "/sweep.log");
+  EXPECT_EQ(started.size(), 4u);
+  expect_clean_sweep_dir(dir, "after the first sweep");
+  EXPECT_EQ(cli(command_line(args)).status, 0) << "the lock outlived its sweep";
+
+  // kill -9 leaves no stale lock: the next sweep takes the directory over at once.
+  const auto dir2 = scratch("locked_killed");
+  const auto args2 = sweep_args(dir2, "seed=1:4", "20000", "2");
+  const pid_t killed = start_nicsim(args2, out);
+  while (started_points(dir2).empty() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  kill(killed, SIGKILL);
+  waitpid(killed, &status, 0);
+  const auto o = cli(command_line(args2));
+  ASSERT_EQ(o.status, 0) << o.output;
+  EXPECT_EQ(point_jsons(dir2).size(), 4u);
+  expect_clean_sweep_dir(dir2, "after kill -9 and resume");
+}
+
+TEST(sweep_dir, a_full_disk_stops_the_sweep_with_nothing_half_written_and_it_resumes_once_there_is_room) {
+  // A 64 KiB tmpfs in a private mount namespace (it disappears with the shell,
+  // whatever happens): root mounts it directly, others through a user namespace.
+  const auto base = scratch("full_disk");
+  const auto mnt = base + "/mnt";
+  const auto keep = base + "/kept";
+  fs::create_directories(mnt);
+  fs::create_directories(keep);
+  const std::string sweep = nicsim_bin() + command_line(sweep_args(mnt + "/s", "seed=1:10", "300", "2"));
+  const std::string script = "mount -t tmpfs -o size=64k tmpfs " + mnt + " || exit 99\n" + sweep + " > " +
+                             keep + "/first.out 2>&1; echo $? > " + keep + "/first.status\n" + "cp -a " +
+                             mnt + "/s " + keep + "/first\n" + "mount -o remount,size=16m " + mnt +
+                             " || exit 98\n" + sweep + " > " + keep + "/second.out 2>&1; echo $? > " + keep +
+                             "/second.status\n" + "cp -a " + mnt + "/s " + keep + "/second\n";
+  nicsim::test::write_file(base + "/script.sh", script);
+  const std::string ns = geteuid() == 0 ? "unshare -m" : "unshare -rm";
+  const auto o = sh(ns + " sh " + base + "/script.sh");
+  if (o.status == 99 || (o.status != 0 && !fs::exists(keep + "/first.status")))
+    GTEST_SKIP() << "cannot mount a small tmpfs here (" << ns << "): " << o.output;
+  ASSERT_EQ(o.status, 0) << o.output;
+
+  const auto first_out = read(keep + "/first.out");
+  EXPECT_EQ(read(keep + "/first.status"), "1\n") << first_out;
+  EXPECT_NE(first_out.find("No space left on device"), std::string::npos) << first_out;
+  EXPECT_NE(first_out.find("run the same command again to resume"), std::string::npos) << first_out;
+  const auto finished = point_jsons(keep + "/first").size();
+  EXPECT_GT(finished, 0u);
+  EXPECT_LT(finished, 10u) << "the disk did not fill up; the test proves nothing";
+  expect_clean_sweep_dir(keep + "/first", "on the full disk");
+
+  EXPECT_EQ(read(keep + "/second.status"), "0\n") << read(keep + "/second.out");
+  EXPECT_EQ(point_jsons(keep + "/second").size(), 10u);
+  EXPECT_EQ(read_csv(keep + "/second/results.csv").size(), 10u);
+  for (const auto& [name, size] : files_under(keep + "/second")) {
+    EXPECT_EQ(name.find(".err"), std::string::npos) << name << " outlived its point's success";
+  }
+  expect_clean_sweep_dir(keep + "/second", "after making room");
+}
