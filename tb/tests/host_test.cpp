@@ -7,9 +7,9 @@
 #include <optional>
 
 #include "host/cost_table.h"
-#include "host/cpu.h"
-#include "host/netstack.h"
-#include "host/wait_queue.h"
+#include "host/kernel/cpu.h"
+#include "host/kernel/sched/wait.h"
+#include "host/net/netstack.h"
 #include "tb/system_top.h"
 #include "tlm/host_memory.h"
 

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "host/cpu.h"
-#include "host/skb.h"
-#include "host/wait_queue.h"
+#include "host/kernel/cpu.h"
+#include "host/kernel/sched/wait.h"
+#include "host/net/core/skbuff.h"
 
 namespace nicsim::host {
 
