@@ -11,7 +11,7 @@ using sc_core::SC_ZERO_TIME;
 
 netstack::netstack(const std::vector<cpu*>& cpus, skb_cache& skbs, rx_buffer_pool& buffers,
                    const netstack_params& params)
-    : m_skbs(skbs), m_buffers(buffers), m_params(params), m_icmp_credit(params.icmp_msgs_burst) {
+    : m_skbs(skbs), m_buffers(buffers), m_params(params) {
   for (cpu* c : cpus) {
     auto sd = std::make_unique<softnet_data>();
     sd->backlog.name = "backlog" + std::to_string(c->id());
@@ -22,6 +22,7 @@ netstack::netstack(const std::vector<cpu*>& cpus, skb_cache& skbs, rx_buffer_poo
     m_sd.push_back(std::move(sd));
   }
   for (auto& sd : m_sd) napi_observe(sd->backlog);
+  inet_init();
 }
 
 softnet_data netstack::softnet_total() const {
@@ -143,8 +144,10 @@ void netstack::netif_receive_skb(sk_buff* skb) {
   cpu::this_cpu().charge(cost::netif_receive_skb);
   ++sd().processed;  // __netif_receive_skb_core
   skb->network_header = skb->data;
-  if (skb->protocol == proto::ETH_P_IP) {
-    ip_rcv(skb);
+  // deliver_ptype_list_skb over ptype_base: the handler dev_add_pack registered for the type.
+  for (const packet_type& pt : m_ptype_base) {
+    if (pt.type != skb->protocol) continue;
+    pt.func(skb);
     return;
   }
   kfree_skb(skb, skb_drop_reason::UNHANDLED_PROTO);

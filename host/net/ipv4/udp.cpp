@@ -25,31 +25,38 @@ bool udp_checksum_ok(const sk_buff& skb) {
 }
 }  // namespace
 
+// udp_protocol (net/ipv4/af_inet.c: inet_init's inet_add_protocol(&udp_protocol, IPPROTO_UDP)).
+void netstack::udp_init() {
+  m_udp_protocol.handler = [this](sk_buff* skb) { udp_rcv(skb); };
+  inet_add_protocol(&m_udp_protocol, proto::IPPROTO_UDP);
+}
+
+// udp_rcv → __udp4_lib_rcv (v6.x).
 void netstack::udp_rcv(sk_buff* skb) {
   waves::slice s(cpu::this_cpu().observer(), cpu::this_cpu().track(), "udp_rcv");
   cpu::this_cpu().charge(cost::udp_rcv);
   if (skb->len < proto::UDP_HLEN) {
-    ++m_udp.InErrors;
+    ++m_net.mib.udp_statistics.InErrors;
     kfree_skb(skb, skb_drop_reason::PKT_TOO_SMALL);
     return;
   }
   const uint8_t* uh = skb->data_ptr();
   const unsigned ulen = proto::get_be16(uh + 4);
   if (ulen > skb->len || ulen < proto::UDP_HLEN) {
-    ++m_udp.InErrors;
+    ++m_net.mib.udp_statistics.InErrors;
     kfree_skb(skb, skb_drop_reason::PKT_TOO_SMALL);
     return;
   }
   skb->len = ulen;
-  auto it = m_udp_table.find(proto::get_be16(uh + 2));  // __udp4_lib_lookup_skb
-  if (it != m_udp_table.end()) {
+  auto it = m_net.ipv4.udp_table.find(proto::get_be16(uh + 2));  // __udp4_lib_lookup_skb
+  if (it != m_net.ipv4.udp_table.end()) {
     udp_sock& sk = *it->second;
     sk.napi = skb->napi;  // sk_mark_napi_id
     if (m_params.udp_backlog && sk.owned_by_user) {
       // sk_add_backlog: the owner processes it at release_sock.
       if (sk.sk_backlog_len + sk.sk_rmem_alloc > sk.sk_rcvbuf) {
         ++sk.sk_drops;
-        ++m_udp.InErrors;
+        ++m_net.mib.udp_statistics.InErrors;
         kfree_skb(skb, skb_drop_reason::SOCKET_BACKLOG);
         return;
       }
@@ -65,13 +72,13 @@ void netstack::udp_rcv(sk_buff* skb) {
   if (skb->ip_summed != CHECKSUM_UNNECESSARY) {
     cpu::this_cpu().charge(cost::csum, skb->len);
     if (!udp_checksum_ok(*skb)) {
-      ++m_udp.InCsumErrors;
-      ++m_udp.InErrors;
+      ++m_net.mib.udp_statistics.InCsumErrors;
+      ++m_net.mib.udp_statistics.InErrors;
       kfree_skb(skb, skb_drop_reason::UDP_CSUM);
       return;
     }
   }
-  ++m_udp.NoPorts;
+  ++m_net.mib.udp_statistics.NoPorts;
   icmp_send_port_unreach(proto::get_be32(skb->head + skb->network_header + 12));
   kfree_skb(skb, skb_drop_reason::NO_SOCKET);
 }
@@ -81,8 +88,8 @@ void netstack::__udp_enqueue_schedule_skb(udp_sock& sk, sk_buff* skb) {
   // The check comes before the charge, so a socket may overshoot by one skb, as in the kernel.
   if (sk.sk_rmem_alloc > sk.sk_rcvbuf) {
     ++sk.sk_drops;
-    ++m_udp.RcvbufErrors;
-    ++m_udp.InErrors;
+    ++m_net.mib.udp_statistics.RcvbufErrors;
+    ++m_net.mib.udp_statistics.InErrors;
     kfree_skb(skb, skb_drop_reason::SOCKET_RCVBUFF);
     return;
   }
@@ -98,7 +105,7 @@ void netstack::__udp_enqueue_schedule_skb(udp_sock& sk, sk_buff* skb) {
 }
 
 udp_sock& netstack::udp_bind(uint16_t port, uint64_t rcvbuf) {
-  auto& slot = m_udp_table[port];
+  auto& slot = m_net.ipv4.udp_table[port];
   if (!slot) {
     slot = std::make_unique<udp_sock>();
     slot->port = port;
@@ -141,8 +148,8 @@ long netstack::udp_recvmsg(udp_sock& sk, uint8_t* buf, size_t len, bool dontwait
     if (skb->ip_summed != CHECKSUM_UNNECESSARY) {
       cpu::this_cpu().charge(cost::csum, skb->len);  // skb_copy_and_csum_datagram_msg
       if (!udp_checksum_ok(*skb)) {
-        ++m_udp.InCsumErrors;
-        ++m_udp.InErrors;
+        ++m_net.mib.udp_statistics.InCsumErrors;
+        ++m_net.mib.udp_statistics.InErrors;
         sk.sk_rmem_alloc -= skb->truesize;
         kfree_skb(skb, skb_drop_reason::UDP_CSUM);
         cpu::this_cpu().cond_resched();
@@ -155,7 +162,7 @@ long netstack::udp_recvmsg(udp_sock& sk, uint8_t* buf, size_t len, bool dontwait
     cpu::this_cpu().charge(cost::copy_to_user, copied);
     cpu::this_cpu().charge(cost::kfree_skb);
     std::memcpy(buf, payload, copied);
-    ++m_udp.InDatagrams;
+    ++m_net.mib.udp_statistics.InDatagrams;
     sk.sk_rmem_alloc -= skb->truesize;  // skb_consume_udp → udp_rmem_release
     m_buffers.free(skb->buf_addr);
     m_skbs.free(skb);
