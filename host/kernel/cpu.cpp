@@ -20,8 +20,8 @@ cpu::cpu(const sc_core::sc_module_name& name, int id, const cost_table& costs)
   idle->on_cpu = this;
   idle->allowed_cpu = id;
   idle->in_kernel = true;
-  m_idle = idle.get();
-  m_current = m_idle;
+  m_rq.idle = idle.get();
+  m_rq.curr = m_rq.idle;
   m_tasks.push_back(std::move(idle));
   m_ksoftirqd = kthread_create("ksoftirqd/" + std::to_string(id), [this] { ksoftirqd_fn(); });
   m_ksoftirqd->is_ksoftirqd = true;
@@ -42,7 +42,7 @@ cpu::cpu(const sc_core::sc_module_name& name, int id, const cost_table& costs)
   request_irq(
       HRTIMER_VECTOR, [this](unsigned) { hrtimer_interrupt(); }, "hrtimer_interrupt");
   SC_METHOD(hrtimer_method);
-  sensitive << m_hrtimer_ev;
+  sensitive << m_hrtimer_base.next_event;
   dont_initialize();
 }
 
@@ -56,7 +56,7 @@ void cpu::attach(waves::observer* o) {
   m_probe.softirq_pending.attach(o, name + ".softirq_pending", NR_SOFTIRQS);
   m_probe.need_resched.attach(o, name + ".need_resched", 1);
   for (auto& t : m_tasks) attach_task(t.get());
-  o->begin(m_track, m_current->comm.c_str());
+  o->begin(m_track, m_rq.curr->comm.c_str());
   note_ctx();
 }
 
@@ -67,15 +67,15 @@ void cpu::attach_task(task_struct* t) {
   std::replace(scope.begin(), scope.end(), '/', '_');
   std::replace(scope.begin(), scope.end(), ':', '_');
   t->state_probe.attach(m_obs, "host.task_state." + scope);
-  t->state_probe(t == m_current ? "running" : t->state == task_struct::TASK_RUNNING ? "runnable" : "blocked");
+  t->state_probe(t == m_rq.curr ? "running" : t->state == task_struct::TASK_RUNNING ? "runnable" : "blocked");
 }
 
 void cpu::note_ctx() {
   if (m_obs == nullptr) return;
   m_probe.ctx(cpu_ctx_name(current_ctx()));
-  m_probe.current(m_current->comm.c_str());
-  m_probe.softirq_pending(m_softirq_pending);
-  m_probe.need_resched(m_need_resched);
+  m_probe.current(m_rq.curr->comm.c_str());
+  m_probe.softirq_pending(m_softirq.pending);
+  m_probe.need_resched(m_rq.need_resched);
 }
 
 void cpu::note_task(task_struct* t, const char* state) {

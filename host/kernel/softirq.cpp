@@ -9,36 +9,34 @@ using sc_core::SC_ZERO_TIME;
 
 // ---------------------------------------------------------------- softirqs
 
-void cpu::open_softirq(softirq_nr nr, std::function<void()> action) {
-  m_softirq_actions[nr] = std::move(action);
-}
+void cpu::open_softirq(softirq_nr nr, std::function<void()> action) { m_softirq.vec[nr] = std::move(action); }
 
 void cpu::do_softirq() {
   account_until_now();
   // MAX_SOFTIRQ_TIME is msecs_to_jiffies(2): jiffies-grained like the kernel's check.
-  const uint64_t end = jiffies() + usecs_to_jiffies(m_max_softirq_time.to_seconds() * 1e6);
-  int restart = MAX_SOFTIRQ_RESTART;
-  ++m_softirq_depth;  // __local_bh_disable_ip(SOFTIRQ_OFFSET)
+  const uint64_t end = jiffies() + usecs_to_jiffies(m_softirq.max_time.to_seconds() * 1e6);
+  int restart = softirq_state::MAX_SOFTIRQ_RESTART;
+  ++m_softirq.depth;  // __local_bh_disable_ip(SOFTIRQ_OFFSET)
   waves::slice s(m_obs, m_track, "__do_softirq");
   note_ctx();
   for (;;) {
-    uint32_t pending = m_softirq_pending;
-    m_softirq_pending = 0;
+    uint32_t pending = m_softirq.pending;
+    m_softirq.pending = 0;
     local_irq_enable();
     charge(cost::softirq_entry);
     for (unsigned nr = 0; pending != 0; ++nr, pending >>= 1) {
       if (!(pending & 1u)) continue;
       ++m_stats.softirqs[nr];
-      if (m_softirq_actions[nr]) m_softirq_actions[nr]();
+      if (m_softirq.vec[nr]) m_softirq.vec[nr]();
     }
     local_irq_disable();
-    if (m_softirq_pending == 0) break;
-    if (jiffies() < end && !m_need_resched && --restart > 0) continue;
+    if (m_softirq.pending == 0) break;
+    if (jiffies() < end && !m_rq.need_resched && --restart > 0) continue;
     wakeup_softirqd();
     break;
   }
   account_until_now();
-  --m_softirq_depth;
+  --m_softirq.depth;
   note_ctx();
 }
 
@@ -50,9 +48,9 @@ void cpu::wakeup_softirqd() {
 
 void cpu::ksoftirqd_fn() {
   for (;;) {
-    m_current->state = task_struct::TASK_INTERRUPTIBLE;  // set_current_state
+    m_rq.curr->state = task_struct::TASK_INTERRUPTIBLE;  // set_current_state
     if (!softirq_pending()) schedule();
-    m_current->state = task_struct::TASK_RUNNING;
+    m_rq.curr->state = task_struct::TASK_RUNNING;
     while (softirq_pending()) {  // run_ksoftirqd
       charge(cost::ksoftirqd_loop);
       local_irq_disable();

@@ -10,14 +10,14 @@ using sc_core::SC_ZERO_TIME;
 
 void cpu::syscall_enter() {
   account_until_now();
-  m_current->in_kernel = true;
+  m_rq.curr->in_kernel = true;
   note_ctx();
   charge(cost::syscall);
 }
 
 void cpu::syscall_exit() {
   // exit_to_user_mode_loop: reschedule before returning to user space.
-  while (m_need_resched) {
+  while (m_rq.need_resched) {
     schedule();
     if (s_this != this) {  // it was moved while preempted: return from the CPU it is on now
       s_this->syscall_exit();
@@ -25,7 +25,7 @@ void cpu::syscall_exit() {
     }
   }
   account_until_now();
-  m_current->in_kernel = false;
+  m_rq.curr->in_kernel = false;
   note_ctx();
 }
 }  // namespace nicsim::host

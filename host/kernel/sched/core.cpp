@@ -23,9 +23,9 @@ task_struct* cpu::kthread_create(const std::string& comm, std::function<void()> 
   task_struct* p = t.get();
   m_tasks.push_back(std::move(t));
   attach_task(p);
-  p->vruntime = m_current->is_idle ? SC_ZERO_TIME : m_current->vruntime;
+  p->vruntime = m_rq.curr->is_idle ? SC_ZERO_TIME : m_rq.curr->vruntime;
   enqueue(p);
-  m_need_resched = true;
+  m_rq.need_resched = true;
   m_resched_ev.notify(SC_ZERO_TIME);
   sc_core::sc_spawn([this, p] { task_trampoline(p); }, (comm + "_thread").c_str());
   return p;
@@ -40,15 +40,15 @@ void cpu::task_trampoline(task_struct* t) {
 }
 
 void cpu::wait_for_cpu(task_struct* t) {
-  while (t->on_cpu->m_current != t) sc_core::wait(t->run_ev);
+  while (t->on_cpu->m_rq.curr != t) sc_core::wait(t->run_ev);
   t->on_cpu->resume();
 }
 
 void cpu::idle_loop() {
-  m_current->exec_start = clock_task();
+  m_rq.curr->exec_start = clock_task();
   resume();
   for (;;) {
-    while (!m_need_resched) {
+    while (!m_rq.need_resched) {
       if (!m_irq_pending.empty()) {
         do_IRQ();
         continue;
@@ -69,12 +69,12 @@ sc_time cpu::clock_task() {
 }
 
 void cpu::schedule() {
-  task_struct* prev = m_current;
+  task_struct* prev = m_rq.curr;
   if (m_irqs_off != 0 || in_interrupt()) throw std::logic_error("schedule() in atomic context");
   update_curr();
-  m_need_resched = false;
+  m_rq.need_resched = false;
   if (prev->state == task_struct::TASK_RUNNING) enqueue(prev);
-  if (m_runqueue.empty()) newidle_balance();
+  if (m_rq.cfs.tasks.empty()) newidle_balance();
   task_struct* next = pick_next();
   if (next == prev) return;
   if (prev->state == task_struct::TASK_RUNNING)
@@ -96,7 +96,7 @@ void cpu::schedule() {
     note_task(prev, prev->state == task_struct::TASK_RUNNING ? "runnable" : "blocked");
     note_task(next, "running");
   }
-  m_current = next;
+  m_rq.curr = next;
   // next's clock starts now, before anything below accounts runtime for it.
   next->exec_start = clock_task();
   next->prev_sum_exec_runtime = next->sum_exec_runtime;
@@ -110,7 +110,7 @@ void cpu::schedule() {
   }
   // A task another CPU queued here during the switch was checked against prev, not next:
   // going idle with it queued would leave it there, so run the scheduler again.
-  if (next->is_idle && !m_runqueue.empty()) m_need_resched = true;
+  if (next->is_idle && !m_rq.cfs.tasks.empty()) m_rq.need_resched = true;
   note_ctx();
   next->run_ev.notify();
   wait_for_cpu(prev);
@@ -124,7 +124,7 @@ cpu* cpu::ttwu_locked(task_struct* p) {
   p->state = task_struct::TASK_RUNNING;
   ++m_stats.wakeups;
   cpu* target = p->on_cpu;
-  if (p != p->on_cpu->m_current) {  // not still on its way into schedule()
+  if (p != p->on_cpu->m_rq.curr) {  // not still on its way into schedule()
     target = select_task_rq(p);
     if (target != p->on_cpu) {
       // migrate_task_rq_fair: vruntime is relative to its run queue's min_vruntime, so
@@ -132,7 +132,7 @@ cpu* cpu::ttwu_locked(task_struct* p) {
       cpu* from = p->on_cpu;
       from->update_min_vruntime();
       target->update_min_vruntime();
-      p->vruntime = rebase_vruntime(p->vruntime, from->m_min_vruntime, target->m_min_vruntime);
+      p->vruntime = rebase_vruntime(p->vruntime, from->m_rq.cfs.min_vruntime, target->m_rq.cfs.min_vruntime);
       ++p->migrations;
       p->on_cpu = target;
     }
@@ -148,7 +148,7 @@ cpu* cpu::ttwu_locked(task_struct* p) {
 // reschedule (sent once that time is spent, as before the split).
 void cpu::ttwu_finish(cpu* target) {
   charge(cost::ttwu);
-  if (target != this && target->m_need_resched) smp_send_reschedule(target);
+  if (target != this && target->m_rq.need_resched) smp_send_reschedule(target);
 }
 
 bool cpu::try_to_wake_up(task_struct* p) {
@@ -159,6 +159,6 @@ bool cpu::try_to_wake_up(task_struct* p) {
 }
 
 void cpu::cond_resched() {
-  if (m_need_resched) schedule();
+  if (m_rq.need_resched) schedule();
 }
 }  // namespace nicsim::host

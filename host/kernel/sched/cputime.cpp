@@ -16,11 +16,11 @@ const char* cpu_ctx_name(cpu_ctx c) {
 
 cpu_ctx cpu::current_ctx() const {
   if (m_hardirq_depth > 0) return cpu_ctx::hardirq;
-  if (m_softirq_depth > 0) return m_current->is_ksoftirqd ? cpu_ctx::ksoftirqd : cpu_ctx::softirq;
+  if (m_softirq.depth > 0) return m_rq.curr->is_ksoftirqd ? cpu_ctx::ksoftirqd : cpu_ctx::softirq;
   if (m_in_switch) return cpu_ctx::system;
-  if (m_current->is_idle) return cpu_ctx::idle;
-  if (m_current->is_ksoftirqd) return cpu_ctx::ksoftirqd;
-  return m_current->in_kernel ? cpu_ctx::system : cpu_ctx::user;
+  if (m_rq.curr->is_idle) return cpu_ctx::idle;
+  if (m_rq.curr->is_ksoftirqd) return cpu_ctx::ksoftirqd;
+  return m_rq.curr->in_kernel ? cpu_ctx::system : cpu_ctx::user;
 }
 
 void cpu::account_until_now() {

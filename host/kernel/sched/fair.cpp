@@ -20,59 +20,59 @@ const sc_time sched_min_granularity(750, sc_core::SC_US);
 // check_preempt_tick: the current task has had its slice, or is too far ahead.
 void cpu::scheduler_tick() {
   trigger_load_balance();
-  if (m_current->is_idle || m_runqueue.empty()) return;
+  if (m_rq.curr->is_idle || m_rq.cfs.tasks.empty()) return;
   update_curr();
   const sc_time ideal = std::max(sched_latency / static_cast<double>(nr_running()), sched_min_granularity);
-  const sc_time ran = m_current->sum_exec_runtime - m_current->prev_sum_exec_runtime;
+  const sc_time ran = m_rq.curr->sum_exec_runtime - m_rq.curr->prev_sum_exec_runtime;
   if (ran > ideal) {
-    m_need_resched = true;
+    m_rq.need_resched = true;
     return;
   }
   if (ran < sched_min_granularity) return;
   const task_struct* leftmost =
-      *std::min_element(m_runqueue.begin(), m_runqueue.end(),
+      *std::min_element(m_rq.cfs.tasks.begin(), m_rq.cfs.tasks.end(),
                         [](const task_struct* a, const task_struct* b) { return a->vruntime < b->vruntime; });
-  if (m_current->vruntime > leftmost->vruntime + ideal) m_need_resched = true;
+  if (m_rq.curr->vruntime > leftmost->vruntime + ideal) m_rq.need_resched = true;
 }
 
 void cpu::update_curr() {
   const sc_time now = clock_task();
-  if (!m_current->is_idle) {
-    m_current->vruntime += now - m_current->exec_start;
-    m_current->sum_exec_runtime += now - m_current->exec_start;
+  if (!m_rq.curr->is_idle) {
+    m_rq.curr->vruntime += now - m_rq.curr->exec_start;
+    m_rq.curr->sum_exec_runtime += now - m_rq.curr->exec_start;
   }
-  m_current->exec_start = now;
+  m_rq.curr->exec_start = now;
   update_min_vruntime();
 }
 
 void cpu::update_min_vruntime() {
   bool any = false;
   sc_time v;
-  if (!m_current->is_idle) {
-    v = m_current->vruntime;
+  if (!m_rq.curr->is_idle) {
+    v = m_rq.curr->vruntime;
     any = true;
   }
-  for (const task_struct* t : m_runqueue)
+  for (const task_struct* t : m_rq.cfs.tasks)
     if (!any || t->vruntime < v) {
       v = t->vruntime;
       any = true;
     }
-  if (any) m_min_vruntime = std::max(m_min_vruntime, v);
+  if (any) m_rq.cfs.min_vruntime = std::max(m_rq.cfs.min_vruntime, v);
 }
 
 void cpu::enqueue(task_struct* p) {
   if (p->on_rq || p->is_idle) return;
   p->on_rq = true;
-  m_runqueue.push_back(p);
+  m_rq.cfs.tasks.push_back(p);
 }
 
 task_struct* cpu::pick_next() {
-  if (m_runqueue.empty()) return m_idle;
+  if (m_rq.cfs.tasks.empty()) return m_rq.idle;
   auto it =
-      std::min_element(m_runqueue.begin(), m_runqueue.end(),
+      std::min_element(m_rq.cfs.tasks.begin(), m_rq.cfs.tasks.end(),
                        [](const task_struct* a, const task_struct* b) { return a->vruntime < b->vruntime; });
   task_struct* next = *it;
-  m_runqueue.erase(it);
+  m_rq.cfs.tasks.erase(it);
   next->on_rq = false;
   return next;
 }
@@ -92,17 +92,17 @@ sc_time cpu::rebase_vruntime(sc_time v, sc_time from_min, sc_time to_min) {
 task_struct* cpu::queued_migratable() const {
   // Not one still current here (queued as prev of a switch in progress): can_migrate_task
   // refuses a task that is on a CPU.
-  for (task_struct* t : m_runqueue)
-    if (t->allowed_cpu < 0 && !t->is_ksoftirqd && t != m_current) return t;
+  for (task_struct* t : m_rq.cfs.tasks)
+    if (t->allowed_cpu < 0 && !t->is_ksoftirqd && t != m_rq.curr) return t;
   return nullptr;
 }
 
 void cpu::migrate_queued(task_struct* p, cpu* dst) {
-  m_runqueue.erase(std::find(m_runqueue.begin(), m_runqueue.end(), p));
+  m_rq.cfs.tasks.erase(std::find(m_rq.cfs.tasks.begin(), m_rq.cfs.tasks.end(), p));
   p->on_rq = false;
   update_min_vruntime();
   dst->update_min_vruntime();
-  p->vruntime = rebase_vruntime(p->vruntime, m_min_vruntime, dst->m_min_vruntime);
+  p->vruntime = rebase_vruntime(p->vruntime, m_rq.cfs.min_vruntime, dst->m_rq.cfs.min_vruntime);
   ++p->migrations;
   p->on_cpu = dst;
   dst->enqueue(p);
@@ -114,7 +114,7 @@ void cpu::trigger_load_balance() {
     task_struct* p = queued_migratable();
     if (p == nullptr) return;
     migrate_queued(p, c);
-    c->m_need_resched = true;
+    c->m_rq.need_resched = true;
     smp_send_reschedule(c);
   }
 }
@@ -123,25 +123,25 @@ void cpu::newidle_balance() {
   cpu* busiest = nullptr;
   for (cpu* c : m_siblings)
     if (c != this && c->queued_migratable() != nullptr &&
-        (busiest == nullptr || c->m_runqueue.size() > busiest->m_runqueue.size()))
+        (busiest == nullptr || c->m_rq.cfs.tasks.size() > busiest->m_rq.cfs.tasks.size()))
       busiest = c;
   if (busiest != nullptr) busiest->migrate_queued(busiest->queued_migratable(), this);
 }
 
 void cpu::check_preempt_wakeup(task_struct* p) {
-  if (m_current->is_idle) {
-    m_need_resched = true;
+  if (m_rq.curr->is_idle) {
+    m_rq.need_resched = true;
     if (this == &this_cpu()) m_resched_ev.notify();  // a remote idle CPU needs the IPI
     return;
   }
   update_curr();
-  if (m_current->vruntime > p->vruntime + sched_wakeup_granularity) m_need_resched = true;
+  if (m_rq.curr->vruntime > p->vruntime + sched_wakeup_granularity) m_rq.need_resched = true;
 }
 
 // place_entity: a sleeper gets at most half a latency period of credit.
 void cpu::place_entity(task_struct* p) {
-  sc_time min_vruntime = m_current->is_idle ? p->vruntime : m_current->vruntime;
-  for (const task_struct* t : m_runqueue) min_vruntime = std::min(min_vruntime, t->vruntime);
+  sc_time min_vruntime = m_rq.curr->is_idle ? p->vruntime : m_rq.curr->vruntime;
+  for (const task_struct* t : m_rq.cfs.tasks) min_vruntime = std::min(min_vruntime, t->vruntime);
   const sc_time floor = min_vruntime > sched_latency / 2 ? min_vruntime - sched_latency / 2 : SC_ZERO_TIME;
   p->vruntime = std::max(p->vruntime, floor);
 }

@@ -54,8 +54,8 @@ void cpu::do_IRQ() {
   --m_irqs_off;  // iret
   if (m_obs) m_obs->end(m_track);
   // Return to the interrupted context: PREEMPT_VOLUNTARY preempts only user mode here.
-  if (m_need_resched && m_irqs_off == 0 && !in_interrupt() && !m_current->is_idle && !m_current->in_kernel &&
-      !m_in_switch) {
+  if (m_rq.need_resched && m_irqs_off == 0 && !in_interrupt() && !m_rq.curr->is_idle &&
+      !m_rq.curr->in_kernel && !m_in_switch) {
     schedule();
   }
 }
