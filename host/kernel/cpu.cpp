@@ -1,4 +1,6 @@
-// The CPU token: the running context's charge() and stall(), and the CPU's observation.
+// The CPU token (model machinery, no kernel counterpart): the running context's charge()
+// and stall(), the per-CPU state it holds, and its observation. cpu::this_cpu() is the
+// kernel's smp_processor_id()/this_cpu_ptr (include/linux/smp.h, v6.x).
 #include "host/kernel/cpu.h"
 
 #include <algorithm>

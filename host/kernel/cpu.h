@@ -187,6 +187,11 @@ class cpu : public sc_core::sc_module {
   std::vector<cpu*> m_siblings;
   sc_core::sc_event m_ipi_ev;
   hrtimer_cpu_base m_hrtimer_base;
+  // The CPU whose code runs now. SystemC runs one process at a time, and every wait in
+  // the CPU model sets it again when it returns (resume), so it is what the kernel's
+  // per-CPU register (%gs) is on one core. Deriving it from the running task instead
+  // would need a process-to-task lookup on every access, and code outside any task
+  // (the tests' threads, SC_METHODs) has no task to derive it from.
   static cpu* s_this;
   struct {
     waves::text_probe ctx, current;

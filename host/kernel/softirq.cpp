@@ -1,4 +1,4 @@
-// Softirqs (kernel/softirq.c): open_softirq, raise_softirq, __do_softirq, ksoftirqd.
+// Softirqs (kernel/softirq.c, v6.x): open_softirq, raise_softirq, __do_softirq, ksoftirqd.
 #include "host/kernel/cpu.h"
 
 namespace nicsim::host {

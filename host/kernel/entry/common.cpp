@@ -1,4 +1,4 @@
-// Syscall entry and exit (kernel/entry/common.c: syscall_enter_from_user_mode,
+// Syscall entry and exit (kernel/entry/common.c, v6.x: syscall_enter_from_user_mode,
 // exit_to_user_mode_loop).
 #include "host/kernel/cpu.h"
 

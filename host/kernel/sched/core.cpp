@@ -1,4 +1,4 @@
-// The scheduler core (kernel/sched/core.c): schedule, try_to_wake_up, cond_resched;
+// The scheduler core (kernel/sched/core.c, v6.x): schedule, try_to_wake_up, cond_resched;
 // kthread_create (kernel/kthread.c) and the idle loop (kernel/sched/idle.c: do_idle).
 #include <algorithm>
 #include <stdexcept>

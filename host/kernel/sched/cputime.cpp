@@ -1,4 +1,4 @@
-// CPU time accounting by context (kernel/sched/cputime.c, /proc/stat).
+// CPU time accounting by context (kernel/sched/cputime.c, v6.x; /proc/stat).
 #include "host/kernel/cpu.h"
 
 namespace nicsim::host {

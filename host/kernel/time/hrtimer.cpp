@@ -1,4 +1,5 @@
-// High-resolution timers on the local APIC in one-shot mode (kernel/time/hrtimer.c).
+// High-resolution timers on the local APIC in one-shot mode (kernel/time/hrtimer.c, v6.x:
+// hrtimer_start, hrtimer_interrupt).
 #include <algorithm>
 
 #include "host/kernel/cpu.h"

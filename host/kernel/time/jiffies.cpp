@@ -1,4 +1,5 @@
-// The periodic tick at HZ and jiffies conversions (kernel/time/tick-common.c, kernel/time/time.c).
+// The periodic tick at HZ and jiffies conversions (v6.x: kernel/time/tick-common.c
+// tick_periodic, kernel/time/time.c usecs_to_jiffies).
 #include <cmath>
 
 #include "host/kernel/cpu.h"

@@ -1,4 +1,4 @@
-// Hard IRQ entry and exit (arch/x86/kernel/irq.c: common_interrupt/do_IRQ, kernel/softirq.c:
+// Hard IRQ entry and exit (v6.x arch/x86/kernel/irq.c: common_interrupt/do_IRQ, kernel/softirq.c:
 // irq_exit) and request_irq (kernel/irq/manage.c).
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-// Reschedule IPIs (arch/x86/kernel/smp.c: native_smp_send_reschedule, sysvec_reschedule_ipi).
+// Reschedule IPIs (v6.x arch/x86/kernel/smp.c: native_smp_send_reschedule, sysvec_reschedule_ipi).
 #include "host/kernel/cpu.h"
 
 namespace nicsim::host {
