@@ -4,13 +4,13 @@
 #include <memory>
 #include <systemc>
 
-#include "host/apic.h"
+#include "host/apps/udp_app.h"
+#include "host/arch/x86/kernel/apic/apic.h"
 #include "host/cost_table.h"
-#include "host/cpu.h"
-#include "host/e1000.h"
-#include "host/netstack.h"
-#include "host/skb.h"
-#include "host/udp_app.h"
+#include "host/drivers/net/ethernet/intel/e1000/e1000.h"
+#include "host/kernel/cpu.h"
+#include "host/net/core/skbuff.h"
+#include "host/net/netstack.h"
 
 namespace nicsim::tlm {
 class host_memory;

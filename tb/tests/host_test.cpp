@@ -3,13 +3,16 @@
 #include <gtest/gtest.h>
 #include <tlm_utils/simple_initiator_socket.h>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 
 #include "host/cost_table.h"
-#include "host/cpu.h"
-#include "host/netstack.h"
-#include "host/wait_queue.h"
+#include "host/kernel/cpu.h"
+#include "host/kernel/sched/wait.h"
+#include "host/net/netstack.h"
+#include "proto/checksum.h"
+#include "proto/frame.h"
 #include "tb/system_top.h"
 #include "tlm/host_memory.h"
 
@@ -615,4 +618,50 @@ TEST(host_wait_queue, a_walk_wakes_and_unlinks_every_waiter_before_the_waker_spe
   EXPECT_EQ(runs, (std::vector<int>{1, 1, 1, 0}));
   EXPECT_EQ(queued_end, 1u);
   EXPECT_EQ(still_waiting, w[3].task);
+}
+
+// ip_local_deliver dispatches through inet_protos[]: UDP and ICMP hold their slots, and a
+// protocol that registers with inet_add_protocol gets its frames with no change elsewhere.
+TEST(host_net, a_protocol_registered_in_inet_protos_receives_its_frames) {
+  napi_bench b;
+  net_protocol tcp;
+  int delivered = 0;
+  tcp.handler = [&](sk_buff* skb) {
+    ++delivered;
+    b.stack.kfree_skb(skb, skb_drop_reason::NOT_SPECIFIED);
+  };
+  EXPECT_FALSE(b.stack.inet_add_protocol(&tcp, nicsim::proto::IPPROTO_UDP));
+  EXPECT_FALSE(b.stack.inet_add_protocol(&tcp, nicsim::proto::IPPROTO_ICMP));
+  // A frame for IPPROTO_TCP before and after TCP registers.
+  auto tcp_frame = [&] {
+    const uint64_t addr = b.buffers.alloc();
+    uint8_t* iph = b.buffers.ptr(addr);
+    std::fill(iph, iph + 40, uint8_t{0});
+    iph[0] = 0x45;
+    nicsim::proto::put_be16(iph + 2, 40);
+    iph[8] = 64;
+    iph[9] = nicsim::proto::IPPROTO_TCP;
+    nicsim::proto::put_be32(iph + 12, 0x0A000001);
+    nicsim::proto::put_be32(iph + 16, netstack_params{}.local_ip);
+    nicsim::proto::put_be16(iph + 10, nicsim::proto::csum_fold(nicsim::proto::csum_partial(iph, 20)));
+    sk_buff* skb = b.skbs.alloc();
+    *skb = sk_buff{};
+    skb->buf_addr = addr;
+    skb->head = iph;
+    skb->len = 40;
+    skb->truesize = 2048;
+    skb->protocol = nicsim::proto::ETH_P_IP;
+    return skb;
+  };
+  b.c.kthread_create("t", [&] {
+    b.stack.netif_receive_skb(tcp_frame());
+    EXPECT_TRUE(b.stack.inet_add_protocol(&tcp, nicsim::proto::IPPROTO_TCP));
+    b.stack.netif_receive_skb(tcp_frame());
+    sleep_forever(b.c);
+  });
+  sc_core::sc_start(sc_time(1, sc_core::SC_MS));
+  nicsim::tb::unwind_threads();  // before the modules on this stack go away
+  EXPECT_EQ(b.stack.ip().InUnknownProtos, 1u);
+  EXPECT_EQ(b.stack.ip().InDelivers, 1u);
+  EXPECT_EQ(delivered, 1);
 }

@@ -1,8 +1,8 @@
-#include "host/wait_queue.h"
+#include "host/kernel/sched/wait.h"
 
 #include <algorithm>
 
-#include "host/cpu.h"
+#include "host/kernel/cpu.h"
 
 namespace nicsim::host {
 

@@ -1,10 +1,9 @@
-#include "host/e1000.h"
-
 #include <cstring>
 #include <stdexcept>
 
 #include "abi/e1000_hw.h"
-#include "host/apic.h"
+#include "host/arch/x86/kernel/apic/apic.h"
+#include "host/drivers/net/ethernet/intel/e1000/e1000.h"
 #include "proto/frame.h"
 #include "tlm/host_memory.h"
 #include "tlm/payload.h"
@@ -123,20 +122,6 @@ void e1000_adapter::e1000_configure_rx_ring(e1000_rx_ring& ring) {
   if (msix()) ew32(base + regs::SRRCTL_OFF, regs::SRRCTL_DROP_EN);
 }
 
-// igb_setup_mrqc: the key, the indirection table spread evenly over the queues
-// (ethtool_rxfh_indir_default), and which fields are hashed.
-void e1000_adapter::igb_setup_mrqc() {
-  for (unsigned i = 0; i < regs::RSS_KEY_BYTES / 4; ++i)
-    ew32(regs::RSSRK_BASE + 4 * i, regs::rssrk_word(m_params.rss_key, i));
-  regs::rss_reta reta{};
-  for (unsigned i = 0; i < regs::RETA_ENTRIES; ++i) reta[i] = static_cast<uint8_t>(i % m_params.rx_queues);
-  for (unsigned i = 0; i < regs::RETA_ENTRIES / 4; ++i)
-    ew32(regs::RETA_BASE + 4 * i, regs::reta_word(reta, i));
-  uint32_t mrqc = regs::MRQC_ENABLE_RSS | regs::MRQC_RSS_FIELD_IPV4 | regs::MRQC_RSS_FIELD_IPV4_TCP;
-  if (m_params.rss_udp4_l4) mrqc |= regs::MRQC_RSS_FIELD_IPV4_UDP;
-  ew32(regs::MRQC, mrqc);
-}
-
 void e1000_adapter::e1000_open() {
   for (auto& ring : m_rings) e1000_configure_rx_ring(*ring);
   ew32(regs::RXC_USECS, m_params.rx_usecs);
@@ -179,13 +164,6 @@ void e1000_adapter::e1000_irq_enable() {
   if (msix()) ew32(regs::EIMS, (1u << m_rings.size()) - 1);  // igb_irq_enable: every queue's cause
   ew32(regs::IMS, regs::IMS_ENABLE_MASK);
   er32(regs::STATUS);  // E1000_WRITE_FLUSH
-}
-
-// igb_msix_ring: the vector is the queue's alone, so there is no cause register to
-// read; the NIC has already masked the cause (EIAM).
-void e1000_adapter::igb_msix_ring(e1000_rx_ring& ring) {
-  cpu::this_cpu().charge(cost::e1000_intr);
-  if (m_stack.napi_schedule_prep(ring.napi)) m_stack.__napi_schedule(ring.napi);
 }
 
 void e1000_adapter::e1000_intr(unsigned /*vector*/) {

@@ -2,7 +2,10 @@
 // The kernel's receive path above the driver: NAPI and net_rx_action
 // (net/core/dev.c), ip_rcv (net/ipv4/ip_input.c), udp_rcv and the UDP socket
 // receive queue (net/ipv4/udp.c), icmp_send with its rate limits
-// (net/ipv4/icmp.c), and the blocking recvfrom of a reader.
+// (net/ipv4/icmp.c), and the blocking recvfrom of a reader. Its member functions are
+// defined in the files of the kernel's tree that have them (net/core/, net/ipv4/);
+// netif_receive_skb and ip_local_deliver dispatch through the ptype_base and
+// inet_protos[] tables that inet_init fills.
 #include <array>
 #include <cstdint>
 #include <deque>
@@ -12,63 +15,15 @@
 #include <string>
 #include <vector>
 
-#include "host/cpu.h"
-#include "host/skb.h"
-#include "host/wait_queue.h"
+#include "host/kernel/cpu.h"
+#include "host/kernel/sched/wait.h"
+#include "host/net/core/dev.h"
+#include "host/net/core/skbuff.h"
+#include "host/net/core/sock.h"
+#include "host/net/ipv4/protocol.h"
+#include "host/net/net_namespace.h"
 
 namespace nicsim::host {
-
-struct napi_struct {
-  std::string name;
-  const char* poll_name = "napi_poll";  // the driver's poll function, for the timeline
-  std::function<int(napi_struct&, int budget)> poll;
-  int weight = 64;      // NAPI_POLL_WEIGHT
-  bool sched = false;   // NAPI_STATE_SCHED
-  bool missed = false;  // NAPI_STATE_MISSED
-  bool in_busy_poll = false;
-  int defer_hard_irqs_count = 0;  // polls left before interrupts come back (napi_defer_hard_irqs)  //
-                                  // NAPI_STATE_IN_BUSY_POLL: a reader polls it from process context
-  waves::probe state_probe;       // NAPI_STATE_SCHED as a wave
-  uint64_t polls = 0;
-};
-
-struct softnet_data {  // per CPU; the counters are /proc/net/softnet_stat's
-  std::deque<napi_struct*> poll_list;
-  uint64_t processed = 0;
-  uint64_t dropped = 0;
-  uint64_t time_squeeze = 0;
-  napi_struct backlog;                   // the non-NAPI path's instance
-  std::deque<sk_buff*> input_pkt_queue;  // netif_rx's per-CPU queue
-};
-
-struct ip_mib {  // netstat -s: Ip
-  uint64_t InReceives = 0, InHdrErrors = 0, InAddrErrors = 0, InUnknownProtos = 0, InDelivers = 0,
-           InCsumErrors = 0;
-};
-struct udp_mib {  // netstat -su: Udp
-  uint64_t InDatagrams = 0, NoPorts = 0, InErrors = 0, RcvbufErrors = 0, InCsumErrors = 0;
-};
-struct icmp_mib {  // netstat -s: Icmp
-  uint64_t InMsgs = 0, OutMsgs = 0, OutDestUnreachs = 0, OutRateLimitGlobal = 0, OutRateLimitHost = 0;
-};
-
-struct udp_sock {
-  uint16_t port = 0;
-  std::deque<sk_buff*> sk_receive_queue;
-  uint64_t sk_rmem_alloc = 0;
-  uint64_t sk_rcvbuf = 0;
-  uint64_t sk_drops = 0;
-  wait_queue_head sk_wq;
-  // The socket lock's owner flag (lock_sock) and the backlog softirq uses while it is owned.
-  bool owned_by_user = false;
-  wait_queue_head sk_lock_wq;
-  std::deque<sk_buff*> sk_backlog;
-  uint64_t sk_backlog_len = 0;
-  uint64_t sk_backlogged = 0;                         // skbs that went through the backlog
-  sc_core::sc_time busy_poll{sc_core::SC_ZERO_TIME};  // SO_BUSY_POLL
-  napi_struct* napi = nullptr;                        // sk_napi_id: where its packets come from
-  waves::probe queue_probe;                           // receive queue length
-};
 
 struct netstack_params {
   int netdev_budget = 300;
@@ -88,6 +43,8 @@ class netstack {
  public:
   netstack(const std::vector<cpu*>& cpus, skb_cache& skbs, rx_buffer_pool& buffers,
            const netstack_params& params);
+  netstack(const netstack&) = delete;  // its registered handlers point back at it
+  netstack& operator=(const netstack&) = delete;
 
   // ---- NAPI
   bool napi_schedule_prep(napi_struct& n);
@@ -123,17 +80,31 @@ class netstack {
   const softnet_data& softnet(int cpu) const { return *m_sd.at(static_cast<size_t>(cpu)); }
   softnet_data softnet_total() const;  // counters summed over CPUs
   size_t cpus() const { return m_sd.size(); }
-  const ip_mib& ip() const { return m_ip; }
-  const udp_mib& udp() const { return m_udp; }
-  const icmp_mib& icmp() const { return m_icmp; }
+  const ip_mib& ip() const { return m_net.mib.ip_statistics; }
+  const udp_mib& udp() const { return m_net.mib.udp_statistics; }
+  const icmp_mib& icmp() const { return m_net.mib.icmp_statistics; }
+  // The namespace's state (MIBs, socket table, inet_peer, ICMP rate limit).
+  const struct net& init_net() const { return m_net; }
+
+  // ---- registration (net/core/dev.c, net/ipv4/protocol.c)
+  void dev_add_pack(packet_type pt) { m_ptype_base.push_back(std::move(pt)); }
+  bool inet_add_protocol(const net_protocol* prot, uint8_t protocol) {
+    return host::inet_add_protocol(m_inet_protos, prot, protocol);
+  }
   const std::array<uint64_t, skb_drop_reason_count>& drops() const { return m_drops; }
 
  private:
   int napi_poll(napi_struct& n, std::deque<napi_struct*>& repoll);
   int process_backlog(napi_struct& n, int quota);
+  // inet_init (net/ipv4/af_inet.c): each protocol registers itself.
+  void inet_init();
+  void ip_init();    // dev_add_pack(&ip_packet_type)
+  void udp_init();   // inet_add_protocol(&udp_protocol, IPPROTO_UDP)
+  void icmp_init();  // inet_add_protocol(&icmp_protocol, IPPROTO_ICMP)
   void ip_rcv(sk_buff* skb);
   void ip_local_deliver(sk_buff* skb, uint8_t protocol);
   void udp_rcv(sk_buff* skb);
+  void icmp_rcv(sk_buff* skb);
   void __udp_enqueue_schedule_skb(udp_sock& sk, sk_buff* skb);
   void sock_def_readable(udp_sock& sk);
   void lock_sock(udp_sock& sk);
@@ -149,22 +120,14 @@ class netstack {
   netstack_params m_params;
   softnet_data& sd() { return *m_sd[static_cast<size_t>(cpu::this_cpu().id())]; }
   std::vector<std::unique_ptr<softnet_data>> m_sd;  // per CPU
-  ip_mib m_ip;
-  udp_mib m_udp;
-  icmp_mib m_icmp;
+  struct net m_net;                                 // init_net: the one namespace
+  std::vector<packet_type> m_ptype_base;            // ptype_base (one list: the model has few types)
+  inet_protos_table m_inet_protos{};                // inet_protos[]
+  net_protocol m_udp_protocol, m_icmp_protocol;
   std::array<uint64_t, skb_drop_reason_count> m_drops{};
-  std::map<uint16_t, std::unique_ptr<udp_sock>> m_udp_table;
-  // icmp_global: a token bucket refilled at icmp_msgs_per_sec.
-  double m_icmp_credit;
-  sc_core::sc_time m_icmp_stamp{sc_core::SC_ZERO_TIME};
-  struct peer {
-    sc_core::sc_time rate_last{sc_core::SC_ZERO_TIME};
-    sc_core::sc_time rate_tokens{sc_core::SC_ZERO_TIME};
-  };
-  std::map<uint32_t, peer> m_peers;  // inet_peer per destination
-  uint64_t m_busy_poll_rx = 0;       // LINUX_MIB_BUSYPOLLRXPACKETS
-  uint64_t m_watchdog_polls = 0;     // NAPIs rescheduled by their gro_flush_timeout timer
-  unsigned m_returning = 0;          // datagrams copied out while their reader still holds the socket
+  uint64_t m_busy_poll_rx = 0;    // LINUX_MIB_BUSYPOLLRXPACKETS
+  uint64_t m_watchdog_polls = 0;  // NAPIs rescheduled by their gro_flush_timeout timer
+  unsigned m_returning = 0;       // datagrams copied out while their reader still holds the socket
 };
 
 }  // namespace nicsim::host

@@ -17,7 +17,7 @@
 #include <tlm>
 #include <vector>
 
-#include "host/netstack.h"
+#include "host/net/netstack.h"
 
 namespace nicsim::tlm {
 class host_memory;

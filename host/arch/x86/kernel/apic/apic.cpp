@@ -1,8 +1,8 @@
-#include "host/apic.h"
+#include "host/arch/x86/kernel/apic/apic.h"
 
 #include <cstring>
 
-#include "host/cpu.h"
+#include "host/kernel/cpu.h"
 
 namespace nicsim::host {
 

@@ -15,6 +15,9 @@
 #include <vector>
 
 #include "host/cost_table.h"
+#include "host/kernel/sched/sched.h"
+#include "host/kernel/softirq.h"
+#include "host/kernel/time/hrtimer.h"
 #include "waves/observer.h"
 
 namespace nicsim::host {
@@ -24,33 +27,7 @@ enum class cpu_ctx : unsigned { user, system, hardirq, softirq, ksoftirqd, idle,
 inline constexpr size_t cpu_ctx_count = static_cast<size_t>(cpu_ctx::count_);
 const char* cpu_ctx_name(cpu_ctx c);
 
-enum softirq_nr : unsigned { NET_RX_SOFTIRQ = 3, NR_SOFTIRQS = 10 };
-
 class cpu;
-
-struct task_struct {
-  enum state_t { TASK_RUNNING, TASK_INTERRUPTIBLE };
-  std::string comm;
-  int pid = 0;
-  state_t state = TASK_RUNNING;
-  bool on_rq = false;      // queued on the run queue (runnable, not current)
-  bool in_kernel = false;  // in a syscall (system time) rather than user code
-  bool is_idle = false;
-  bool is_ksoftirqd = false;
-  sc_core::sc_time vruntime{sc_core::SC_ZERO_TIME};
-  sc_core::sc_time sum_exec_runtime{sc_core::SC_ZERO_TIME};
-  sc_core::sc_time prev_sum_exec_runtime{sc_core::SC_ZERO_TIME};  // at the last pick
-  sc_core::sc_time exec_start{sc_core::SC_ZERO_TIME};
-  uint64_t nvcsw = 0;     // voluntary context switches (blocked)
-  uint64_t nivcsw = 0;    // involuntary (preempted)
-  cpu* on_cpu = nullptr;  // the run queue it belongs to
-  int allowed_cpu = -1;   // pinned to this CPU (sched_setaffinity), or -1: any
-  uint64_t migrations = 0;
-  sc_core::sc_event run_ev;
-  int track = -1;  // timeline track of the task's own activity (syscalls, work)
-  waves::text_probe state_probe;
-  std::function<void()> body;
-};
 
 struct cpu_stats {
   std::array<sc_core::sc_time, cpu_ctx_count> time{};
@@ -89,14 +66,14 @@ class cpu : public sc_core::sc_module {
   // ---- softirqs
   void open_softirq(softirq_nr nr, std::function<void()> action);
   void raise_softirq(softirq_nr nr) {
-    m_softirq_pending |= 1u << nr;
-    m_probe.softirq_pending(m_softirq_pending);
+    m_softirq.pending |= 1u << nr;
+    m_probe.softirq_pending(m_softirq.pending);
   }
-  bool softirq_pending() const { return m_softirq_pending != 0; }
+  bool softirq_pending() const { return m_softirq.pending != 0; }
   bool in_hardirq() const { return m_hardirq_depth > 0; }
-  bool in_serving_softirq() const { return m_softirq_depth > 0; }
+  bool in_serving_softirq() const { return m_softirq.depth > 0; }
   bool in_interrupt() const { return in_hardirq() || in_serving_softirq(); }
-  void set_max_softirq_time(sc_core::sc_time t) { m_max_softirq_time = t; }
+  void set_max_softirq_time(sc_core::sc_time t) { m_softirq.max_time = t; }
   // The scheduler tick (local APIC timer) at HZ; it only fires while more than
   // one task is runnable, since that is the only time it can change anything.
   static constexpr unsigned LOCAL_TIMER_VECTOR = 0xEC;
@@ -109,7 +86,7 @@ class cpu : public sc_core::sc_module {
   static cpu& this_cpu() { return *s_this; }
   // All CPUs of the machine, for wake-ups across them (set once by the host).
   void set_siblings(const std::vector<cpu*>& all) { m_siblings = all; }
-  bool idle() const { return m_current->is_idle && m_runqueue.empty(); }
+  bool idle() const { return m_rq.curr->is_idle && m_rq.cfs.tasks.empty(); }
   // This CPU's code runs again after a wait outside the CPU model (an MMIO read).
   void resume() { s_this = this; }
   void set_hz(unsigned hz) { m_tick = sc_core::sc_time(1.0 / hz, sc_core::SC_SEC); }
@@ -120,7 +97,7 @@ class cpu : public sc_core::sc_module {
   // ---- tasks and the scheduler
   // A task on this CPU's run queue; pinned to it unless allowed_cpu says -1 (free).
   task_struct* kthread_create(const std::string& comm, std::function<void()> body, bool pinned = true);
-  task_struct* current() const { return m_current; }
+  task_struct* current() const { return m_rq.curr; }
   // The current task gives up the CPU. Its state says whether it stays runnable.
   void schedule();
   // Returns true when p was sleeping and is now runnable (and charges the waker).
@@ -134,7 +111,7 @@ class cpu : public sc_core::sc_module {
   // The current CPU's time for one wake-up ttwu_locked made, then the reschedule IPI
   // it owes target. May yield: call it with no wait-queue entry in hand.
   void ttwu_finish(cpu* target);
-  bool need_resched() const { return m_need_resched; }
+  bool need_resched() const { return m_rq.need_resched; }
   void cond_resched();
   // Enter/leave a syscall: accounting moves between user and system time.
   void syscall_enter();
@@ -142,7 +119,7 @@ class cpu : public sc_core::sc_module {
   void wakeup_softirqd();
 
   const cpu_stats& stats() const;  // accounting brought up to now
-  uint64_t nr_running() const { return m_runqueue.size() + (m_current->is_idle ? 0 : 1); }
+  uint64_t nr_running() const { return m_rq.cfs.tasks.size() + (m_rq.curr->is_idle ? 0 : 1); }
   const std::vector<std::unique_ptr<task_struct>>& tasks() const { return m_tasks; }
 
   // ---- observation (waves, timeline); nullptr when nothing records
@@ -177,7 +154,6 @@ class cpu : public sc_core::sc_module {
   void migrate_queued(task_struct* p, cpu* dst);
   void trigger_load_balance();
   void newidle_balance();
-  sc_core::sc_time m_min_vruntime{sc_core::SC_ZERO_TIME};
   void smp_send_reschedule(cpu* target);
   void ipi_method();
   void hrtimer_method();
@@ -187,27 +163,20 @@ class cpu : public sc_core::sc_module {
 
   int m_id;
   const cost_table& m_costs;
-  task_struct* m_current = nullptr;
-  task_struct* m_idle = nullptr;
+  struct rq m_rq;  // curr, idle, the CFS tasks, need_resched
   task_struct* m_ksoftirqd = nullptr;
   std::vector<std::unique_ptr<task_struct>> m_tasks;
-  std::deque<task_struct*> m_runqueue;
-  bool m_need_resched = false;
 
   unsigned m_irqs_off = 0;
   unsigned m_hardirq_depth = 0;
-  unsigned m_softirq_depth = 0;
-  uint32_t m_softirq_pending = 0;
+  softirq_state m_softirq;
   std::vector<irq_handler> m_irq_handlers;
   std::vector<const char*> m_irq_names;
   std::vector<unsigned> m_irq_pending;  // vectors raised and not yet taken, in order
   sc_core::sc_event m_irq_ev;
   sc_core::sc_event m_resched_ev;
   bool m_in_switch = false;
-  std::array<std::function<void()>, NR_SOFTIRQS> m_softirq_actions{};
-  sc_core::sc_time m_max_softirq_time{2, sc_core::SC_MS};  // MAX_SOFTIRQ_TIME
-  sc_core::sc_time m_tick{1, sc_core::SC_MS};              // 1/HZ
-  static constexpr int MAX_SOFTIRQ_RESTART = 10;
+  sc_core::sc_time m_tick{1, sc_core::SC_MS};  // 1/HZ
 
   mutable cpu_stats m_stats;
   mutable sc_core::sc_time m_accounted_to{sc_core::SC_ZERO_TIME};
@@ -217,8 +186,12 @@ class cpu : public sc_core::sc_module {
   int m_track = -1;
   std::vector<cpu*> m_siblings;
   sc_core::sc_event m_ipi_ev;
-  sc_core::sc_event m_hrtimer_ev;
-  std::vector<std::pair<sc_core::sc_time, std::function<void()>>> m_hrtimers;  // armed, any order
+  hrtimer_cpu_base m_hrtimer_base;
+  // The CPU whose code runs now. SystemC runs one process at a time, and every wait in
+  // the CPU model sets it again when it returns (resume), so it is what the kernel's
+  // per-CPU register (%gs) is on one core. Deriving it from the running task instead
+  // would need a process-to-task lookup on every access, and code outside any task
+  // (the tests' threads, SC_METHODs) has no task to derive it from.
   static cpu* s_this;
   struct {
     waves::text_probe ctx, current;

@@ -9,7 +9,7 @@
 #include <systemc>
 #include <vector>
 
-#include "host/netstack.h"
+#include "host/net/netstack.h"
 #include "host/value_histogram.h"
 
 namespace nicsim::host {

@@ -1,4 +1,4 @@
-#include "host/udp_app.h"
+#include "host/apps/udp_app.h"
 
 #include "proto/frame.h"
 

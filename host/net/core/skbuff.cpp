@@ -1,7 +1,8 @@
-#include "host/skb.h"
+#include "host/net/core/skbuff.h"
 
 #include <stdexcept>
 
+#include "host/net/netstack.h"
 #include "proto/frame.h"
 #include "tlm/host_memory.h"
 
@@ -100,6 +101,21 @@ sk_buff* skb_cache::alloc() {
 void skb_cache::free(sk_buff* skb) {
   --m_in_use;
   m_free.push_back(skb);
+}
+
+// kfree_skb (net/core/skbuff.c, v6.x: kfree_skb_reason): the drop's reason is counted and
+// traced (trace_kfree_skb), then the buffer goes back.
+// The frame's fate is recorded and its memory released before the time is
+// charged, so a run that ends mid-charge still counts every frame once.
+void netstack::kfree_skb(sk_buff* skb, skb_drop_reason reason) {
+  ++m_drops[static_cast<size_t>(reason)];
+  if (auto* o = cpu::this_cpu().observer()) {
+    const int64_t seq = skb_frame_seq(*skb);
+    if (seq >= 0) o->frame_dropped(static_cast<uint64_t>(seq), skb_drop_reason_counter(reason));
+  }
+  m_buffers.free(skb->buf_addr);
+  m_skbs.free(skb);
+  cpu::this_cpu().charge(cost::kfree_skb);
 }
 
 }  // namespace nicsim::host

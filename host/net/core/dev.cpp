@@ -1,0 +1,213 @@
+// The device layer (net/core/dev.c, v6.x): NAPI, net_rx_action, the per-CPU backlog
+// (netif_rx, process_backlog), netif_receive_skb and busy polling (napi_busy_loop).
+#include "host/net/netstack.h"
+#include "proto/frame.h"
+
+namespace nicsim::host {
+
+using sc_core::sc_time;
+using sc_core::sc_time_stamp;
+using sc_core::SC_ZERO_TIME;
+
+netstack::netstack(const std::vector<cpu*>& cpus, skb_cache& skbs, rx_buffer_pool& buffers,
+                   const netstack_params& params)
+    : m_skbs(skbs), m_buffers(buffers), m_params(params) {
+  for (cpu* c : cpus) {
+    auto sd = std::make_unique<softnet_data>();
+    sd->backlog.name = "backlog" + std::to_string(c->id());
+    sd->backlog.poll_name = "process_backlog";
+    sd->backlog.weight = params.dev_weight;
+    sd->backlog.poll = [this](napi_struct& n, int quota) { return process_backlog(n, quota); };
+    c->open_softirq(NET_RX_SOFTIRQ, [this] { net_rx_action(); });
+    m_sd.push_back(std::move(sd));
+  }
+  for (auto& sd : m_sd) napi_observe(sd->backlog);
+  inet_init();
+}
+
+softnet_data netstack::softnet_total() const {
+  softnet_data t;
+  for (const auto& sd : m_sd) {
+    t.processed += sd->processed;
+    t.dropped += sd->dropped;
+    t.time_squeeze += sd->time_squeeze;
+  }
+  return t;
+}
+
+// ------------------------------------------------------------------ NAPI
+
+void netstack::napi_observe(napi_struct& n) {
+  n.state_probe.attach(cpu::this_cpu().observer(), "host.napi." + n.name, 1);
+  n.state_probe(n.sched);
+}
+
+bool netstack::napi_schedule_prep(napi_struct& n) {
+  if (n.sched) {
+    n.missed = true;  // NAPIF_STATE_MISSED: poll again before completing
+    return false;
+  }
+  n.sched = true;
+  n.state_probe(1);
+  return true;
+}
+
+void netstack::__napi_schedule(napi_struct& n) {
+  cpu::this_cpu().charge(cost::napi_schedule);
+  sd().poll_list.push_back(&n);
+  cpu::this_cpu().raise_softirq(NET_RX_SOFTIRQ);
+}
+
+void netstack::napi_watchdog(napi_struct& n) {
+  if (n.sched) return;  // polled meanwhile
+  ++m_watchdog_polls;
+  napi_schedule_prep(n);
+  __napi_schedule(n);
+}
+
+bool netstack::napi_complete_done(napi_struct& n, int work_done) {
+  if (n.in_busy_poll) return false;  // the busy poller owns it; interrupts stay off
+  // napi_defer_hard_irqs: after work, keep interrupts off for that many empty
+  // polls, each started by a gro_flush_timeout timer instead of the device.
+  bool ret = true;
+  sc_time timeout = SC_ZERO_TIME;
+  if (work_done) n.defer_hard_irqs_count = m_params.napi_defer_hard_irqs;
+  if (n.defer_hard_irqs_count > 0) {
+    --n.defer_hard_irqs_count;
+    timeout = m_params.gro_flush_timeout;
+    if (timeout > SC_ZERO_TIME) ret = false;
+  }
+  if (n.missed) {
+    // An interrupt came while polling: stay scheduled and poll again.
+    n.missed = false;
+    sd().poll_list.push_back(&n);
+    cpu::this_cpu().raise_softirq(NET_RX_SOFTIRQ);
+    return false;
+  }
+  n.sched = false;
+  n.state_probe(0);
+  if (timeout > SC_ZERO_TIME) cpu::this_cpu().hrtimer_start(timeout, [this, &n] { napi_watchdog(n); });
+  return ret;
+}
+
+int netstack::napi_poll(napi_struct& n, std::deque<napi_struct*>& repoll) {
+  cpu::this_cpu().charge(cost::napi_poll);
+  ++n.polls;
+  waves::slice s(cpu::this_cpu().observer(), cpu::this_cpu().track(), n.poll_name);
+  const int work = n.poll(n, n.weight);
+  if (work < n.weight) return work;
+  // The driver consumed its whole weight and did not complete: net_rx_action owns it still.
+  repoll.push_back(&n);
+  return work;
+}
+
+void netstack::net_rx_action() {
+  waves::slice s(cpu::this_cpu().observer(), cpu::this_cpu().track(), "net_rx_action");
+  cpu::this_cpu().charge(cost::net_rx_action);
+  cpu& c = cpu::this_cpu();
+  const double hz = static_cast<double>(c.usecs_to_jiffies(1e6));
+  const double budget_usecs = m_params.netdev_budget_usecs ? m_params.netdev_budget_usecs : 2e6 / hz;
+  const uint64_t time_limit = c.jiffies() + c.usecs_to_jiffies(budget_usecs);
+  int budget = m_params.netdev_budget;
+  std::deque<napi_struct*> list;
+  std::deque<napi_struct*> repoll;
+  list.swap(sd().poll_list);
+  for (;;) {
+    if (list.empty()) {
+      if (repoll.empty() && sd().poll_list.empty()) return;
+      if (repoll.empty()) {  // scheduled again while we ran: start over
+        list.swap(sd().poll_list);
+        continue;
+      }
+      break;
+    }
+    napi_struct* n = list.front();
+    list.pop_front();
+    budget -= napi_poll(*n, repoll);
+    if (budget <= 0 || c.jiffies() >= time_limit) {
+      ++sd().time_squeeze;
+      break;
+    }
+  }
+  // list_splice_tail_init(&sd->poll_list, &list); list_splice_tail(&repoll, &list); list_splice(&list,
+  // &sd->poll_list)
+  for (napi_struct* n : sd().poll_list) list.push_back(n);
+  for (napi_struct* n : repoll) list.push_back(n);
+  sd().poll_list.swap(list);
+  if (!sd().poll_list.empty()) cpu::this_cpu().raise_softirq(NET_RX_SOFTIRQ);
+}
+
+// ------------------------------------------------------------------ receive
+
+void netstack::netif_receive_skb(sk_buff* skb) {
+  waves::slice s(cpu::this_cpu().observer(), cpu::this_cpu().track(), "netif_receive_skb");
+  cpu::this_cpu().charge(cost::netif_receive_skb);
+  ++sd().processed;  // __netif_receive_skb_core
+  skb->network_header = skb->data;
+  // deliver_ptype_list_skb over ptype_base: the handler dev_add_pack registered for the type.
+  for (const packet_type& pt : m_ptype_base) {
+    if (pt.type != skb->protocol) continue;
+    pt.func(skb);
+    return;
+  }
+  kfree_skb(skb, skb_drop_reason::UNHANDLED_PROTO);
+}
+
+void netstack::netif_rx(sk_buff* skb) {
+  cpu::this_cpu().charge(cost::netif_rx);
+  // enqueue_to_backlog
+  softnet_data& q = sd();
+  if (q.input_pkt_queue.size() > m_params.netdev_max_backlog) {
+    ++sd().dropped;
+    kfree_skb(skb, skb_drop_reason::CPU_BACKLOG);
+    return;
+  }
+  q.input_pkt_queue.push_back(skb);
+  if (q.input_pkt_queue.size() == 1 && napi_schedule_prep(q.backlog)) {
+    q.poll_list.push_back(&q.backlog);  // ____napi_schedule
+    cpu::this_cpu().raise_softirq(NET_RX_SOFTIRQ);
+  }
+}
+
+int netstack::process_backlog(napi_struct& n, int quota) {
+  int work = 0;
+  while (work < quota) {
+    if (sd().input_pkt_queue.empty()) {
+      n.sched = false;  // napi->state = 0: the backlog completes without napi_complete
+      n.missed = false;
+      n.state_probe(0);
+      break;
+    }
+    sk_buff* skb = sd().input_pkt_queue.front();
+    sd().input_pkt_queue.pop_front();
+    netif_receive_skb(skb);
+    ++work;
+  }
+  return work;
+}
+
+void netstack::napi_busy_loop(udp_sock& sk, napi_struct& n, sc_time end) {
+  constexpr int BUSY_POLL_BUDGET = 8;
+  bool owned = false;
+  for (;;) {
+    if (!owned && !n.sched) {  // take the instance unless softirq has it
+      n.sched = true;
+      n.in_busy_poll = true;
+      owned = true;
+    }
+    if (owned) {
+      const size_t before = sk.sk_receive_queue.size();
+      cpu::this_cpu().charge(cost::napi_poll);
+      n.poll(n, BUSY_POLL_BUDGET);
+      if (sk.sk_receive_queue.size() > before) m_busy_poll_rx += sk.sk_receive_queue.size() - before;
+    }
+    if (!sk.sk_receive_queue.empty() || sc_time_stamp() >= end || cpu::this_cpu().need_resched()) break;
+    cpu::this_cpu().charge(cost::busy_poll_relax);
+  }
+  if (!owned) return;
+  // busy_poll_stop: one last poll as softirq would, which completes and unmasks, or reschedules.
+  n.in_busy_poll = false;
+  cpu::this_cpu().charge(cost::napi_poll);
+  if (n.poll(n, n.weight) == n.weight) __napi_schedule(n);
+}
+}  // namespace nicsim::host

@@ -1,0 +1,177 @@
+// UDP (net/ipv4/udp.c, v6.x): udp_rcv, the socket lookup, queueing and udp_recvmsg.
+#include <algorithm>
+#include <cstring>
+
+#include "host/net/netstack.h"
+#include "proto/checksum.h"
+#include "proto/frame.h"
+
+namespace nicsim::host {
+
+using sc_core::sc_time;
+using sc_core::sc_time_stamp;
+using sc_core::SC_ZERO_TIME;
+
+namespace {
+// udp_lib_checksum_complete over the pseudo header and the datagram.
+bool udp_checksum_ok(const sk_buff& skb) {
+  const uint8_t* iph = skb.head + skb.network_header;
+  const uint8_t* uh = skb.data_ptr();
+  if (proto::get_be16(uh + 6) == 0) return true;  // sender did not compute one
+  const uint32_t sum = proto::csum_tcpudp_nofold(proto::get_be32(iph + 12), proto::get_be32(iph + 16),
+                                                 static_cast<uint16_t>(skb.len), proto::IPPROTO_UDP,
+                                                 proto::csum_partial(uh, skb.len));
+  return proto::csum_fold(sum) == 0;
+}
+}  // namespace
+
+// udp_protocol (net/ipv4/af_inet.c: inet_init's inet_add_protocol(&udp_protocol, IPPROTO_UDP)).
+void netstack::udp_init() {
+  m_udp_protocol.handler = [this](sk_buff* skb) { udp_rcv(skb); };
+  inet_add_protocol(&m_udp_protocol, proto::IPPROTO_UDP);
+}
+
+// udp_rcv → __udp4_lib_rcv (v6.x).
+void netstack::udp_rcv(sk_buff* skb) {
+  waves::slice s(cpu::this_cpu().observer(), cpu::this_cpu().track(), "udp_rcv");
+  cpu::this_cpu().charge(cost::udp_rcv);
+  if (skb->len < proto::UDP_HLEN) {
+    ++m_net.mib.udp_statistics.InErrors;
+    kfree_skb(skb, skb_drop_reason::PKT_TOO_SMALL);
+    return;
+  }
+  const uint8_t* uh = skb->data_ptr();
+  const unsigned ulen = proto::get_be16(uh + 4);
+  if (ulen > skb->len || ulen < proto::UDP_HLEN) {
+    ++m_net.mib.udp_statistics.InErrors;
+    kfree_skb(skb, skb_drop_reason::PKT_TOO_SMALL);
+    return;
+  }
+  skb->len = ulen;
+  auto it = m_net.ipv4.udp_table.find(proto::get_be16(uh + 2));  // __udp4_lib_lookup_skb
+  if (it != m_net.ipv4.udp_table.end()) {
+    udp_sock& sk = *it->second;
+    sk.napi = skb->napi;  // sk_mark_napi_id
+    if (m_params.udp_backlog && sk.owned_by_user) {
+      // sk_add_backlog: the owner processes it at release_sock.
+      if (sk.sk_backlog_len + sk.sk_rmem_alloc > sk.sk_rcvbuf) {
+        ++sk.sk_drops;
+        ++m_net.mib.udp_statistics.InErrors;
+        kfree_skb(skb, skb_drop_reason::SOCKET_BACKLOG);
+        return;
+      }
+      sk.sk_backlog.push_back(skb);
+      sk.sk_backlog_len += skb->truesize;
+      ++sk.sk_backlogged;
+      return;
+    }
+    __udp_enqueue_schedule_skb(sk, skb);
+    return;
+  }
+  // No socket: drop silently if the checksum is wrong, else answer port unreachable.
+  if (skb->ip_summed != CHECKSUM_UNNECESSARY) {
+    cpu::this_cpu().charge(cost::csum, skb->len);
+    if (!udp_checksum_ok(*skb)) {
+      ++m_net.mib.udp_statistics.InCsumErrors;
+      ++m_net.mib.udp_statistics.InErrors;
+      kfree_skb(skb, skb_drop_reason::UDP_CSUM);
+      return;
+    }
+  }
+  ++m_net.mib.udp_statistics.NoPorts;
+  icmp_send_port_unreach(proto::get_be32(skb->head + skb->network_header + 12));
+  kfree_skb(skb, skb_drop_reason::NO_SOCKET);
+}
+
+void netstack::__udp_enqueue_schedule_skb(udp_sock& sk, sk_buff* skb) {
+  cpu::this_cpu().charge(cost::udp_enqueue);
+  // The check comes before the charge, so a socket may overshoot by one skb, as in the kernel.
+  if (sk.sk_rmem_alloc > sk.sk_rcvbuf) {
+    ++sk.sk_drops;
+    ++m_net.mib.udp_statistics.RcvbufErrors;
+    ++m_net.mib.udp_statistics.InErrors;
+    kfree_skb(skb, skb_drop_reason::SOCKET_RCVBUFF);
+    return;
+  }
+  sk.sk_rmem_alloc += skb->truesize;
+  sk.sk_receive_queue.push_back(skb);
+  if (auto* o = cpu::this_cpu().observer()) {
+    const int64_t seq = skb_frame_seq(*skb);
+    if (seq >= 0)
+      o->frame(static_cast<uint64_t>(seq), waves::frame_stage::socket_enqueue, cpu::this_cpu().track());
+    sk.queue_probe(sk.sk_receive_queue.size());
+  }
+  sock_def_readable(sk);
+}
+
+udp_sock& netstack::udp_bind(uint16_t port, uint64_t rcvbuf) {
+  auto& slot = m_net.ipv4.udp_table[port];
+  if (!slot) {
+    slot = std::make_unique<udp_sock>();
+    slot->port = port;
+    slot->sk_rcvbuf = rcvbuf;
+    slot->queue_probe.attach(cpu::this_cpu().observer(),
+                             "host.sock.udp_" + std::to_string(port) + ".rx_queue", 16);
+    slot->queue_probe(0);
+  }
+  return *slot;
+}
+
+long netstack::udp_recvmsg(udp_sock& sk, uint8_t* buf, size_t len, bool dontwait) {
+  cpu::this_cpu().charge(cost::recvmsg);
+  for (;;) {  // try_again
+    // sk_can_busy_loop + sk_busy_loop: only when the socket's last skb came from a NAPI
+    // instance (sk_napi_id >= MIN_NAPI_ID); netif_rx'd skbs leave it without one.
+    if (sk.sk_receive_queue.empty() && sk.busy_poll > SC_ZERO_TIME && sk.napi != nullptr)
+      napi_busy_loop(sk, *sk.napi, sc_time_stamp() + sk.busy_poll);
+    if (sk.sk_receive_queue.empty() && dontwait) return EAGAIN_;
+    // __skb_recv_udp: take the head of the queue or sleep on the socket's wait queue.
+    while (sk.sk_receive_queue.empty()) {
+      wait_queue_entry wait;  // DEFINE_WAIT_FUNC(wait, receiver_wake_function)
+      init_wait(wait, cpu::this_cpu());
+      prepare_to_wait_exclusive(sk.sk_wq, wait, cpu::this_cpu());
+      if (sk.sk_receive_queue.empty()) cpu::this_cpu().schedule();
+      finish_wait(wait, cpu::this_cpu());  // maybe another CPU than the one it slept on
+    }
+    sk_buff* skb = sk.sk_receive_queue.front();
+    sk.sk_receive_queue.pop_front();
+    if (auto* o = cpu::this_cpu().observer()) {
+      const int64_t seq = skb_frame_seq(*skb);
+      if (seq >= 0)
+        o->frame(static_cast<uint64_t>(seq), waves::frame_stage::socket_dequeue,
+                 cpu::this_cpu().current()->track);
+      sk.queue_probe(sk.sk_receive_queue.size());
+    }
+    const size_t ulen = skb->len - proto::UDP_HLEN;
+    const size_t copied = std::min(len, ulen);
+    const uint8_t* payload = skb->data_ptr() + proto::UDP_HLEN;
+    if (skb->ip_summed != CHECKSUM_UNNECESSARY) {
+      cpu::this_cpu().charge(cost::csum, skb->len);  // skb_copy_and_csum_datagram_msg
+      if (!udp_checksum_ok(*skb)) {
+        ++m_net.mib.udp_statistics.InCsumErrors;
+        ++m_net.mib.udp_statistics.InErrors;
+        sk.sk_rmem_alloc -= skb->truesize;
+        kfree_skb(skb, skb_drop_reason::UDP_CSUM);
+        cpu::this_cpu().cond_resched();
+        continue;
+      }
+    }
+    // Charge first, then hand over in zero time: the frame is in exactly one
+    // place (this skb, or the caller's buffer) whenever the run may stop.
+    if (m_params.udp_backlog) lock_sock(sk);  // the reader owns the socket while it copies
+    cpu::this_cpu().charge(cost::copy_to_user, copied);
+    cpu::this_cpu().charge(cost::kfree_skb);
+    std::memcpy(buf, payload, copied);
+    ++m_net.mib.udp_statistics.InDatagrams;
+    sk.sk_rmem_alloc -= skb->truesize;  // skb_consume_udp → udp_rmem_release
+    m_buffers.free(skb->buf_addr);
+    m_skbs.free(skb);
+    if (m_params.udp_backlog) {
+      ++m_returning;  // the datagram is the reader's while it works off the backlog
+      release_sock(sk);
+      --m_returning;
+    }
+    return static_cast<long>(copied);
+  }
+}
+}  // namespace nicsim::host

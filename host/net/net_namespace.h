@@ -1,0 +1,52 @@
+#pragma once
+// struct net (include/net/net_namespace.h, v6.x): what the kernel keeps per network
+// namespace — the SNMP MIBs (netns_mib), the UDP socket table (net->ipv4.udp_table),
+// the inet_peer tree (net->ipv4.peers) and the ICMP global rate limit's token bucket
+// (net->ipv4.icmp_global_credit/stamp, per netns since v6.11). The model has one.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <systemc>
+
+#include "host/net/core/sock.h"
+
+namespace nicsim::host {
+
+// The MIB counters (include/uapi/linux/snmp.h) the model keeps, by name.
+struct ip_mib {  // netstat -s: Ip
+  uint64_t InReceives = 0, InHdrErrors = 0, InAddrErrors = 0, InUnknownProtos = 0, InDelivers = 0,
+           InCsumErrors = 0;
+};
+struct udp_mib {  // netstat -su: Udp
+  uint64_t InDatagrams = 0, NoPorts = 0, InErrors = 0, RcvbufErrors = 0, InCsumErrors = 0;
+};
+struct icmp_mib {  // netstat -s: Icmp
+  uint64_t InMsgs = 0, OutMsgs = 0, OutDestUnreachs = 0, OutRateLimitGlobal = 0, OutRateLimitHost = 0;
+};
+
+struct netns_mib {
+  ip_mib ip_statistics;
+  udp_mib udp_statistics;
+  icmp_mib icmp_statistics;
+};
+
+// struct inet_peer (include/net/inetpeer.h): per-destination state; here the ICMP
+// rate limit's token bucket (rate_last, rate_tokens).
+struct inet_peer {
+  sc_core::sc_time rate_last{sc_core::SC_ZERO_TIME};
+  sc_core::sc_time rate_tokens{sc_core::SC_ZERO_TIME};
+};
+
+struct netns_ipv4 {
+  std::map<uint16_t, std::unique_ptr<udp_sock>> udp_table;  // bound sockets by local port
+  std::map<uint32_t, inet_peer> peers;                      // inet_peer_base, by daddr
+  double icmp_global_credit = 0;                            // icmp_global_allow's bucket
+  sc_core::sc_time icmp_global_stamp{sc_core::SC_ZERO_TIME};
+};
+
+struct net {
+  netns_mib mib;
+  netns_ipv4 ipv4;
+};
+
+}  // namespace nicsim::host
