@@ -1,9 +1,9 @@
 #pragma once
-// The NIC: a register file on BAR0, the receive side of the MAC with its packet buffer
-// (hw/rx_mac), one descriptor ring per RX queue (hw/desc_ring), the RX DMA engine that
-// moves frames from the packet buffer into those rings, and the interrupt unit
-// (hw/interrupts) with a verilated moderation block per queue. Offsets, bits and
-// descriptor layouts are the ABI the driver shares (abi/e1000_hw.h).
+// The NIC: a register file on BAR0, an Ethernet port to the link partner (tlm/eth_port),
+// the receive side of the MAC with its packet buffer (hw/rx_mac), one descriptor ring per
+// RX queue (hw/desc_ring), the RX DMA engine that moves frames from the packet buffer into
+// those rings, and the interrupt unit (hw/interrupts) with a verilated moderation block per
+// queue. Offsets, bits and descriptor layouts are the ABI the driver shares (abi/e1000_hw.h).
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
 
