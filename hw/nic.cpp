@@ -48,6 +48,7 @@ nic::nic(const sc_core::sc_module_name& name, const nic_params& params)
       rnbc("RNBC", abi::RNBC),
       mmio("mmio"),
       dma("dma"),
+      port("port"),
       m_params(checked(params, this->name())),
       m_queue_stats(m_params.rx_queues),
       m_mac(std::make_unique<rx_mac>(m_params, m_regs, m_stats)),
@@ -64,6 +65,7 @@ nic::nic(const sc_core::sc_module_name& name, const nic_params& params)
   for (unsigned i = 0; i < m_params.rx_queues; ++i)
     m_q.push_back(std::make_unique<rx_queue>(i, m_params, m_regs, ring_dma, m_tail_ev));
 
+  port.register_receive([this](const proto::wire_frame& f) { mac_rx(f); });
   mmio.register_b_transport(this, &nic::mmio_b_transport);
   mmio.register_transport_dbg(this, &nic::mmio_transport_dbg);
   SC_HAS_PROCESS(nic);
@@ -177,6 +179,8 @@ void nic::mac_rx(const proto::wire_frame& frame) {
     probe_ring();
   }
 }
+
+void nic::mac_tx(const proto::wire_frame& frame) { port.transmit(frame); }
 
 void nic::dma_write(uint64_t addr, const uint8_t* data, unsigned len, sc_time& local) {
   ::tlm::tlm_generic_payload t;

@@ -1,9 +1,9 @@
 #pragma once
-// The NIC: a register file on BAR0, the receive side of the MAC with its packet buffer
-// (hw/rx_mac), one descriptor ring per RX queue (hw/desc_ring), the RX DMA engine that
-// moves frames from the packet buffer into those rings, and the interrupt unit
-// (hw/interrupts) with a verilated moderation block per queue. Offsets, bits and
-// descriptor layouts are the ABI the driver shares (abi/e1000_hw.h).
+// The NIC: a register file on BAR0, an Ethernet port to the link partner (tlm/eth_port),
+// the receive side of the MAC with its packet buffer (hw/rx_mac), one descriptor ring per
+// RX queue (hw/desc_ring), the RX DMA engine that moves frames from the packet buffer into
+// those rings, and the interrupt unit (hw/interrupts) with a verilated moderation block per
+// queue. Offsets, bits and descriptor layouts are the ABI the driver shares (abi/e1000_hw.h).
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
 
@@ -19,6 +19,7 @@
 #include "hw/nic_stats.h"
 #include "hw/reg_file.h"
 #include "proto/frame.h"
+#include "tlm/eth_port.h"
 #include "waves/observer.h"
 
 namespace nicsim::hw {
@@ -36,12 +37,20 @@ class nic : public sc_core::sc_module, private desc_ring_dma {
 
   tlm_utils::simple_target_socket<nic> mmio;    // BAR0
   tlm_utils::simple_initiator_socket<nic> dma;  // toward the PCIe link
+  // The MAC's Ethernet port toward the link partner: frames arriving here go to mac_rx, and
+  // mac_tx sends through it. Its line rate is the partner's (autonegotiated).
+  tlm::eth_port port;
 
   nic(const sc_core::sc_module_name& name, const nic_params& params);
   ~nic() override;
 
-  // The wire hands a frame over when its last bit has arrived.
+  // The wire hands a frame over when its last bit has arrived (the port calls this; tests
+  // may call it directly).
   void mac_rx(const proto::wire_frame& frame);
+  // The MAC's transmit side: puts a frame on the wire through the port, from a SystemC
+  // thread, and returns when its last bit has reached the partner. Nothing in the NIC sends
+  // yet (the transmit DMA engine comes with the TX path).
+  void mac_tx(const proto::wire_frame& frame);
 
   // Every register back to its reset value and what the units hold on chip dropped:
   // descriptor caches and write-back batches, pending MSI-X messages, the moderation

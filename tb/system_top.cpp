@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+#include <string>
 
 #include "hw/intr_moderation_rtl.h"
 #include "hw/nic_regs.h"
@@ -105,15 +107,19 @@ system_params make_system_params(const config& cfg) {
 system_top::system_top(const sc_core::sc_module_name& name, const system_params& params,
                        const host::cost_table& costs, trace_hub* hub)
     : sc_core::sc_module(name), m_params(params) {
+  // An external partner's frames are not bounded by the traffic knobs.
+  if (m_params.partner == system_params::partner_kind::external) m_params.host.max_rx_frames = 0;
   m_mem =
-      std::make_unique<tlm::host_memory>("dram", host::host_memory_bytes(params.host), sc_time(60, SC_NS));
+      std::make_unique<tlm::host_memory>("dram", host::host_memory_bytes(m_params.host), sc_time(60, SC_NS));
   m_link = std::make_unique<tlm::pcie_link>("pcie", params.link);
   m_upstream = std::make_unique<tlm::address_router>("root_complex");
   m_downstream = std::make_unique<tlm::address_router>("bar_decoder");
   m_nic = std::make_unique<hw::nic>("nic", params.nic);
-  m_host = std::make_unique<host::host_system>("host", params.host, costs, *m_mem, NIC_BAR0, hub);
+  m_host = std::make_unique<host::host_system>("host", m_params.host, costs, *m_mem, NIC_BAR0, hub);
   m_nic->attach(hub);
-  m_traffic = std::make_unique<traffic_source>("wire", params.traffic);
+  if (m_params.partner == system_params::partner_kind::builtin)
+    m_partner = std::make_unique<traffic_source>("wire", params.traffic);
+  m_traffic = std::make_unique<wire_account>(m_nic->port, m_partner.get());
 
   m_nic->dma.bind(m_link->up_in);
   m_link->up_out.bind(m_upstream->in);
@@ -130,16 +136,24 @@ system_top::system_top(const sc_core::sc_module_name& name, const system_params&
   m_link->down_out.bind(m_downstream->in);
   m_downstream->map(m_nic->mmio, NIC_BAR0, hw::regs::BAR0_SIZE, "nic BAR0");
 
-  m_traffic->sink = [this](const proto::wire_frame& f) { m_nic->mac_rx(f); };
   if (hub != nullptr) {
     hub->set_nic_vectors(params.host.driver.msi_vector, params.nic.rx_queues);
     // The verilated block's own signals, on the same time base, next to the waves.
     if (!hub->options().waves.empty())
       m_nic->moderation().trace_fst(rtl_companion_path(hub->options().waves));
-    m_traffic->on_first_bit = [hub](const proto::wire_frame& f) { hub->wire_frame(f); };
-    m_traffic->on_last_bit = [hub](const proto::wire_frame&) { hub->wire_idle(); };
+    // Taps on the NIC's side of the link, so they see any partner's frames.
+    m_nic->port.on_rx_first_bit = [hub](const proto::wire_frame& f) { hub->wire_frame(f); };
+    m_nic->port.on_rx_last_bit = [hub](const proto::wire_frame&) { hub->wire_idle(); };
   }
-  m_traffic->start_after(m_host->link_up());
+  if (m_partner) {
+    m_partner->port().bind(m_nic->port);
+    m_partner->start_after(m_host->link_up());
+  }
+}
+
+traffic_source& system_top::traffic() {
+  if (!m_partner) throw std::logic_error(std::string(name()) + ": the link partner is external");
+  return *m_partner;
 }
 
 std::string rtl_companion_path(const std::string& waves_path) {
@@ -182,12 +196,13 @@ system_top::ledger system_top::account() const {
   ledger l;
   const auto& ns = m_nic->stats();
   const auto& stack = m_host->stack();
-  l.wire = m_traffic->frames_sent();
+  const wire_account& w = *m_traffic;
+  l.wire = w.frames_sent();
   for (const auto& a : m_host->apps()) l.delivered += a->stats().messages;
   l.dropped = ns.rx_crc_errors + ns.rx_missed_errors + ns.rx_short_length_errors + ns.rx_long_length_errors +
               ns.rx_no_dma_resources;
   for (uint64_t d : stack.drops()) l.dropped += d;
-  l.on_wire = m_traffic->frames_sent() - m_traffic->frames_delivered();
+  l.on_wire = w.frames_sent() - w.frames_delivered();
   // Accepted by the MAC and not yet turned into an skb: FIFO, DMA, link, ring.
   const uint64_t accepted = ns.frames_in - ns.rx_crc_errors - ns.rx_missed_errors -
                             ns.rx_short_length_errors - ns.rx_long_length_errors;

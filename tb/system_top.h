@@ -1,6 +1,6 @@
 #pragma once
-// The whole system on one time axis: wire → NIC → PCIe link → host memory and
-// interrupt controller; CPU → link → NIC registers.
+// The whole system on one time axis: link partner ⇄ Ethernet port ⇄ NIC → PCIe link → host
+// memory and interrupt controller; CPU → link → NIC registers.
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <systemc>
@@ -11,6 +11,7 @@
 #include "tb/config.h"
 #include "tb/traffic_source.h"
 #include "tlm/address_router.h"
+#include "tlm/eth_port.h"
 #include "tlm/host_memory.h"
 #include "tlm/pcie_link.h"
 
@@ -22,6 +23,11 @@ struct system_params {
   tlm::link_params link;
   host::host_params host;
   sc_core::sc_time duration{1, sc_core::SC_MS};
+  // Who is at the far end of the NIC's Ethernet port. builtin: the traffic source
+  // (traffic.*), bound and started after link-up. external: nothing; the caller binds its
+  // own module's tlm::eth_port to system_top::nic_port() before the run (the traffic.*
+  // generator knobs then do nothing, and the host's receive buffers are not bounded by them).
+  enum class partner_kind { builtin, external } partner = partner_kind::builtin;
 };
 
 // Where the RTL's internal signals go next to a run's waves: run.fst → run.rtl.fst.
@@ -44,7 +50,8 @@ class system_top : public sc_core::sc_module {
   // Runs for the configured duration.
   void run();
 
-  // Every frame on the wire: delivered, dropped under one named counter, or in flight.
+  // Every frame on the wire (counted at the NIC's port, whatever partner sends them):
+  // delivered, dropped under one named counter, or in flight.
   struct ledger {
     uint64_t wire = 0;
     uint64_t delivered = 0;
@@ -56,7 +63,10 @@ class system_top : public sc_core::sc_module {
   ledger account() const;
   nlohmann::ordered_json results(double wall_s) const;
 
-  traffic_source& traffic() { return *m_traffic; }
+  // The built-in link partner (std::logic_error with an external partner).
+  traffic_source& traffic();
+  // The NIC's end of the Ethernet link, where an external partner binds its port.
+  tlm::eth_port& nic_port() { return m_nic->port; }
   hw::nic& nic() { return *m_nic; }
   host::host_system& host() { return *m_host; }
   tlm::pcie_link& link() { return *m_link; }
@@ -71,7 +81,29 @@ class system_top : public sc_core::sc_module {
   std::unique_ptr<tlm::address_router> m_downstream;  // BARs
   std::unique_ptr<hw::nic> m_nic;
   std::unique_ptr<host::host_system> m_host;
-  std::unique_ptr<traffic_source> m_traffic;
+  std::unique_ptr<traffic_source> m_partner;  // null with an external partner
+
+ public:
+  // What came over the wire toward the NIC, counted at its port whoever sent it.
+  class wire_account {
+   public:
+    wire_account(const tlm::eth_port& nic_port, const traffic_source* builtin)
+        : m_port(nic_port), m_builtin(builtin) {}
+    uint64_t frames_sent() const { return m_port.stats().rx_started; }  // first bit on the wire
+    uint64_t bytes_sent() const { return m_port.stats().rx_started_bytes; }
+    uint64_t frames_delivered() const { return m_port.stats().rx_frames; }  // last bit at the MAC
+    // Damaged on purpose by the built-in source (an external partner's are not known).
+    uint64_t frames_corrupted() const { return m_builtin != nullptr ? m_builtin->frames_corrupted() : 0; }
+
+   private:
+    const tlm::eth_port& m_port;
+    const traffic_source* m_builtin;
+  };
+  const wire_account& wire() const { return *m_traffic; }
+
+ private:
+  // The report's "wire" keys come from here (tb/report.cpp reads m_traffic).
+  std::unique_ptr<wire_account> m_traffic;
 };
 
 }  // namespace nicsim::tb

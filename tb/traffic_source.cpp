@@ -9,7 +9,7 @@ namespace nicsim::tb {
 using sc_core::sc_time;
 
 traffic_source::traffic_source(const sc_core::sc_module_name& name, const traffic_params& params)
-    : sc_core::sc_module(name), m_params(params), m_rng(params.seed) {
+    : sc_core::sc_module(name), m_params(params), m_port("port", params.line_rate_gbps), m_rng(params.seed) {
   SC_HAS_PROCESS(traffic_source);
   SC_THREAD(run);
 }
@@ -90,14 +90,8 @@ void traffic_source::run() {
       corrupt(f.bytes, m_params.corrupt);
       ++m_corrupted;
     }
-    ++m_sent;
-    m_bytes += f.bytes.size();
-    next = sc_core::sc_time_stamp() + gap_after(i);
-    if (on_first_bit) on_first_bit(f);
-    sc_core::wait(frame_time());  // the last bit arrives
-    ++m_delivered;
-    if (on_last_bit) on_last_bit(f);
-    if (sink) sink(f);
+    next = sc_core::sc_time_stamp() + gap_after(i);  // ≥ one slot: the port does not wait for the gap
+    m_port.transmit(f);                              // returns when the last bit has arrived
   }
 }
 

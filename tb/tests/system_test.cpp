@@ -429,3 +429,109 @@ TEST(system, busy_polling_without_napi_polls_nothing_and_every_buffer_is_freed_o
   EXPECT_EQ(r.j.at("conservation").at("dropped").get<uint64_t>(), 0u);
   EXPECT_LE(r.j.at("conservation").at("in_flight").get<uint64_t>(), 2u);
 }
+
+// Issue 11 item 4: a user's own SystemC module takes the link partner's place on the NIC's
+// Ethernet port. The built-in source is not built (it once had to be silenced with
+// traffic.start_us=10000000, and the ledger then said wire: 0); the frames are counted at
+// the port, so the ledger holds with wire == the frames the module sent.
+namespace {
+class user_partner : public sc_core::sc_module {
+ public:
+  SC_HAS_PROCESS(user_partner);
+  user_partner(const sc_core::sc_module_name& name, const proto::udp_flow& flow, unsigned frames,
+               const sc_core::sc_event& link_up)
+      : sc_core::sc_module(name), port("port", 10), m_flow(flow), m_frames(frames), m_link_up(link_up) {
+    SC_THREAD(run);
+  }
+  nicsim::tlm::eth_port port;
+
+ private:
+  void run() {
+    sc_core::wait(m_link_up);
+    for (unsigned i = 0; i < m_frames; ++i) {
+      proto::payload_stamp stamp;
+      stamp.seq = i;
+      stamp.tx_ns = sc_core::sc_time_stamp().value() / 1000;
+      proto::wire_frame f;
+      f.id = i;
+      f.first_bit_ps = sc_core::sc_time_stamp().value();
+      f.bytes = proto::build_udp_frame(m_flow, 200 + 10 * i, stamp);
+      port.transmit(f);
+      sc_core::wait(1, sc_core::SC_US);
+    }
+  }
+  proto::udp_flow m_flow;
+  unsigned m_frames;
+  const sc_core::sc_event& m_link_up;
+};
+}  // namespace
+
+TEST(system,
+     a_user_module_bound_to_the_nic_port_replaces_the_built_in_source_and_the_ledger_counts_its_frames) {
+  constexpr unsigned N = 25;
+  tb::config cfg;
+  cfg.set_assignment("sim.duration_us=300");
+  auto params = tb::make_system_params(cfg);
+  params.partner = tb::system_params::partner_kind::external;
+  params.host.app.record = true;
+  static const auto costs = host::cost_table::defaults(params.host.cpu_ghz);
+  auto* top = new tb::system_top("top", params, costs);  // lives to the end of the process
+  auto* user = new user_partner("user", params.traffic.flow, N, top->host().link_up());
+  user->port.bind(top->nic_port());
+  EXPECT_THROW(top->traffic(), std::logic_error);
+  top->run();
+
+  const auto l = top->account();
+  EXPECT_EQ(l.wire, N);
+  EXPECT_EQ(l.delivered, N);
+  EXPECT_EQ(l.in_flight, 0u);
+  EXPECT_TRUE(l.ok());
+  const auto j = top->results(0.0);
+  EXPECT_EQ(j.at("conservation").at("wire").get<uint64_t>(), N);
+  EXPECT_TRUE(j.at("conservation").at("ok").get<bool>());
+  EXPECT_EQ(j.at("wire").at("frames").get<uint64_t>(), N);
+  uint64_t bytes = 0;
+  for (unsigned i = 0; i < N; ++i) bytes += 200 + 10 * i;
+  EXPECT_EQ(j.at("wire").at("bytes").get<uint64_t>(), bytes);
+  EXPECT_EQ(j.at("app").at("messages").get<uint64_t>(), N);
+  EXPECT_EQ(top->host().app().stats().bad_payloads, 0u);
+  std::vector<uint32_t> expect(N);
+  std::iota(expect.begin(), expect.end(), 0u);
+  EXPECT_EQ(top->host().app().record().seqs, expect);
+}
+
+// The MAC's transmit direction: a frame the NIC sends reaches the built-in partner, which
+// counts it, while the partner's own frames keep flowing the other way.
+TEST(system, a_frame_the_nic_sends_reaches_the_link_partner_at_line_rate) {
+  tb::config cfg;
+  cfg.set_assignment("sim.duration_us=50");
+  cfg.set_assignment("traffic.rate_gbps=5");
+  const auto params = tb::make_system_params(cfg);
+  static const auto costs = host::cost_table::defaults(params.host.cpu_ghz);
+  auto* top = new tb::system_top("top", params, costs);
+  struct sender : sc_core::sc_module {
+    SC_HAS_PROCESS(sender);
+    sender(const sc_core::sc_module_name& n, hw::nic& nic) : sc_core::sc_module(n), m_nic(nic) {
+      SC_THREAD(run);
+    }
+    void run() {
+      sc_core::wait(20, sc_core::SC_US);
+      proto::wire_frame f;
+      f.id = 99;
+      f.bytes = proto::build_udp_frame(proto::udp_flow{}, 128, proto::payload_stamp{});
+      m_nic.mac_tx(f);
+      done_at = sc_core::sc_time_stamp();
+    }
+    hw::nic& m_nic;
+    sc_core::sc_time done_at;
+  };
+  auto* s = new sender("sender", top->nic());
+  top->run();
+  EXPECT_EQ(top->traffic().frames_received(), 1u);
+  EXPECT_EQ(top->traffic().bytes_received(), 128u);
+  // Its last bit arrives (8 + 128) * 8 bits at 10 Gb/s after it started.
+  EXPECT_EQ(s->done_at, sc_core::sc_time(20000 + 108.8, sc_core::SC_NS));
+  EXPECT_GT(top->traffic().frames_sent(), 10u);
+  EXPECT_TRUE(top->account().ok());
+  EXPECT_EQ(top->nic().port.stats().tx_frames, 1u);
+}

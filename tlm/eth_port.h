@@ -1,0 +1,74 @@
+#pragma once
+// One end of a full-duplex, point-to-point Ethernet link (after gem5's EtherInt and VCML's
+// eth_initiator_socket/eth_target_socket): two ports bound to each other, each of which can
+// send and receive frames. The sending port is the PHY: it serializes at the link's line
+// rate, so a frame's first bit leaves when transmit() is called and its last bit reaches the
+// peer one preamble+SFD (8) + frame (FCS included) later; the next frame's first bit leaves
+// no earlier than the inter-frame gap (12 bytes) after that. Counts are kept at the port,
+// whoever is behind it.
+#include <cstdint>
+#include <functional>
+#include <systemc>
+
+#include "proto/frame.h"
+
+namespace nicsim::tlm {
+
+struct eth_port_stats {
+  // Sent by this port: first bit on the wire (frames, bytes) and last bit at the peer.
+  uint64_t tx_frames = 0, tx_bytes = 0, tx_done = 0;
+  // Coming in: first bit seen (frames, bytes) and last bit arrived (handed to the receiver).
+  uint64_t rx_started = 0, rx_started_bytes = 0, rx_frames = 0, rx_bytes = 0;
+};
+
+class eth_port : public sc_core::sc_object {
+ public:
+  using handler = std::function<void(const proto::wire_frame&)>;
+
+  // line_rate_gbps = 0: the port takes its peer's rate when bound (autonegotiation); two
+  // ports with different nonzero rates cannot be bound.
+  explicit eth_port(const char* name, double line_rate_gbps = 0);
+  eth_port(const eth_port&) = delete;
+  eth_port& operator=(const eth_port&) = delete;
+
+  const char* kind() const override { return "eth_port"; }
+
+  // Binds both directions at once; each port has exactly one peer (std::logic_error otherwise).
+  void bind(eth_port& peer);
+  bool bound() const { return m_peer != nullptr; }
+  eth_port* peer() const { return m_peer; }
+  double line_rate_gbps() const { return m_gbps; }
+
+  // Where a frame goes when its last bit has arrived at this port (the MAC, the partner).
+  // A frame with no receiver registered is counted and discarded.
+  void register_receive(handler fn) { m_receive = std::move(fn); }
+  // Taps on frames coming in: the first bit is seen, the last bit has arrived (before the
+  // receiver is called). For observers; they must not send.
+  handler on_rx_first_bit, on_rx_last_bit;
+
+  // Puts a frame on the wire from a SystemC thread and returns when its last bit has reached
+  // the peer. Waits first while this port is still sending or inside the inter-frame gap.
+  // The frame must stay valid until the call returns.
+  void transmit(const proto::wire_frame& frame);
+  bool busy() const { return m_busy; }
+
+  // Wire time of a frame of `bytes` (FCS included): preamble+SFD and frame; and with the gap.
+  sc_core::sc_time frame_time(size_t bytes) const;
+  sc_core::sc_time slot_time(size_t bytes) const;
+
+  const eth_port_stats& stats() const { return m_stats; }
+  // Frames this port has started and whose last bit has not reached the peer yet.
+  uint64_t tx_in_flight() const { return m_stats.tx_frames - m_stats.tx_done; }
+
+ private:
+  eth_port* m_peer = nullptr;
+  double m_gbps;
+  handler m_receive;
+  bool m_busy = false;
+  sc_core::sc_time m_free_at{sc_core::SC_ZERO_TIME};  // the gap after the last frame ends here
+  sc_core::sc_event m_idle_ev;  // notified when the port stops sending, if a thread waits
+  unsigned m_waiting = 0;
+  eth_port_stats m_stats;
+};
+
+}  // namespace nicsim::tlm
