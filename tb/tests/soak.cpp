@@ -6,11 +6,11 @@
 // that reproduces it.
 //
 // Environment (all optional):
-//   NICSIM_SOAK_RUNS=300         configurations to run
+//   NICSIM_SOAK_RUNS=400         configurations to run
 //   NICSIM_SOAK_SEED=1           seed of the draw (same seed, same configurations)
 //   NICSIM_SOAK_JOBS=2           runs at a time
 //   NICSIM_SOAK_TIMEOUT_S=30     wall-time limit of one run
-//   NICSIM_SOAK_MAX_US=2000      longest sim.duration_us drawn
+//   NICSIM_SOAK_MAX_US=5000      longest sim.duration_us drawn (log-uniform from 100)
 //   NICSIM_SOAK_MEMORY_MB=1024   resident memory one run may use (it is killed above it; its
 //                                address space is capped at four times this as a safety net)
 //   NICSIM_SOAK_INVALID_PCT=5    share of draws left invalid by cross-knob rules (exit 2 expected)
@@ -273,11 +273,11 @@ std::string signature_of(const std::string& path) {
 }  // namespace
 
 int main() {
-  const uint64_t runs = env_number("NICSIM_SOAK_RUNS", 300);
+  const uint64_t runs = env_number("NICSIM_SOAK_RUNS", 400);
   const uint64_t seed = env_number("NICSIM_SOAK_SEED", 1);
   const uint64_t jobs = std::max<uint64_t>(1, env_number("NICSIM_SOAK_JOBS", 2));
   const uint64_t timeout_s = env_number("NICSIM_SOAK_TIMEOUT_S", 30);
-  const double max_us = static_cast<double>(std::max<uint64_t>(10, env_number("NICSIM_SOAK_MAX_US", 2000)));
+  const double max_us = static_cast<double>(std::max<uint64_t>(10, env_number("NICSIM_SOAK_MAX_US", 5000)));
   const uint64_t memory_mb = env_number("NICSIM_SOAK_MEMORY_MB", 1024);
   const double invalid_share = static_cast<double>(env_number("NICSIM_SOAK_INVALID_PCT", 5)) / 100.0;
   const char* bin_env = std::getenv("NICSIM_BIN");
