@@ -534,9 +534,13 @@ int run_and_wait(const std::vector<std::string>& args) {
   return status;
 }
 
+// The build copies scripts/sweep_report.py next to the nicsim binary; it is
+// looked up there, through /proc/self/exe (NICSIM_REPORT_SCRIPT overrides).
 std::string report_script() {
   if (const char* s = std::getenv("NICSIM_REPORT_SCRIPT")) return s;
-  return std::string(NICSIM_SOURCE_DIR) + "/scripts/sweep_report.py";
+  std::error_code ec;
+  const auto exe = fs::read_symlink("/proc/self/exe", ec);
+  return ((ec ? fs::path(".") : exe.parent_path()) / "sweep_report.py").string();
 }
 
 std::string report_python() {

@@ -80,14 +80,14 @@ TEST(cli, json_holds_the_contract_keys) {
                           "/conservation/ok",
                           "/conservation/in_flight"})
     EXPECT_TRUE(j.contains(nlohmann::json::json_pointer(ptr))) << ptr;
-  EXPECT_EQ(j["sim"]["sim_time_ns"], 500000);
-  EXPECT_GT(j["wire"]["frames"].get<uint64_t>(), 0u);
+  EXPECT_EQ(j.at("sim").at("sim_time_ns"), 500000);
+  EXPECT_GT(j.at("wire").at("frames").get<uint64_t>(), 0u);
   // CPU time adds up to the simulated time.
   uint64_t total = 0;
-  for (const auto& [k, v] : j["host"]["cpu_ns"].items()) total += v.get<uint64_t>();
+  for (const auto& [k, v] : j.at("host").at("cpu_ns").items()) total += v.get<uint64_t>();
   // Each bucket is floored to whole ns, so the sum may miss up to one ns per bucket.
   EXPECT_LE(total, 500000u);
-  EXPECT_GE(total, 500000u - j["host"]["cpu_ns"].size());
+  EXPECT_GE(total, 500000u - j.at("host").at("cpu_ns").size());
 }
 
 TEST(cli, unknown_key_is_rejected_with_its_name) {
@@ -165,8 +165,8 @@ TEST(cli, rss_key_in_ethtool_form_reaches_the_hash_byte_for_byte) {
   const auto ja = read_json(a), jb = read_json(b);
   std::vector<uint64_t> qa, qb;
   for (int q = 0; q < 4; ++q) {
-    qa.push_back(ja["nic"]["rx_queue_" + std::to_string(q) + "_packets"]);
-    qb.push_back(jb["nic"]["rx_queue_" + std::to_string(q) + "_packets"]);
+    qa.push_back(ja.at("nic").at("rx_queue_" + std::to_string(q) + "_packets"));
+    qb.push_back(jb.at("nic").at("rx_queue_" + std::to_string(q) + "_packets"));
   }
   EXPECT_EQ(qa, want_default);
   EXPECT_EQ(qb, want);
@@ -176,8 +176,8 @@ TEST(cli, rss_key_in_ethtool_form_reaches_the_hash_byte_for_byte) {
     std::snprintf(byte, sizeof byte, "%02x", k);
     plain += byte;
   }
-  EXPECT_EQ(jb["config"]["nic.rss_key"], plain) << "kept as lower-case hex digits, first byte first";
-  EXPECT_EQ(jb["app"]["messages"], 50u);
+  EXPECT_EQ(jb.at("config").at("nic.rss_key"), plain) << "kept as lower-case hex digits, first byte first";
+  EXPECT_EQ(jb.at("app").at("messages"), 50u);
 }
 
 TEST(cli, malformed_scenario_names_file_and_line) {
@@ -217,9 +217,9 @@ TEST(cli, scenario_file_values_apply_and_set_overrides_them) {
   const auto o = run_cli("run " + path + " --quiet --json " + out + " --set traffic.rate_gbps=4");
   ASSERT_EQ(o.status, 0) << o.output;
   const auto j = read_json(out);
-  EXPECT_EQ(j["sim"]["sim_time_ns"], 300000);
-  EXPECT_EQ(j["config"]["traffic.frame_bytes"], "1024");
-  EXPECT_EQ(j["config"]["traffic.rate_gbps"], "4");
+  EXPECT_EQ(j.at("sim").at("sim_time_ns"), 300000);
+  EXPECT_EQ(j.at("config").at("traffic.frame_bytes"), "1024");
+  EXPECT_EQ(j.at("config").at("traffic.rate_gbps"), "4");
 }
 
 TEST(cli, same_config_and_seed_give_same_results) {
@@ -232,7 +232,7 @@ TEST(cli, same_config_and_seed_give_same_results) {
   const auto ja = nicsim::test::simulated_results(a), jb = nicsim::test::simulated_results(b),
              jc = nicsim::test::simulated_results(c);
   EXPECT_EQ(ja, jb);
-  EXPECT_NE(ja["wire"], jc["wire"]);  // the seed does drive the Poisson arrivals
+  EXPECT_NE(ja.at("wire"), jc.at("wire"));  // the seed does drive the Poisson arrivals
 }
 
 TEST(cli, multi_queue_runs_with_free_readers_are_deterministic) {
@@ -247,7 +247,7 @@ TEST(cli, multi_queue_runs_with_free_readers_are_deterministic) {
   ASSERT_EQ(run_cli("run --json " + b + args).status, 0);
   const auto ja = nicsim::test::simulated_results(a), jb = nicsim::test::simulated_results(b);
   EXPECT_EQ(ja, jb);
-  EXPECT_GT(ja["host"]["per_cpu"][3]["context_switches"].get<uint64_t>(), 0u);
+  EXPECT_GT(ja.at("host").at("per_cpu")[3].at("context_switches").get<uint64_t>(), 0u);
 }
 
 TEST(cli, costs_prints_the_documented_table) {
@@ -271,10 +271,10 @@ TEST(cli, results_are_the_same_with_or_without_the_rtl_front_end_for_good_frames
   ASSERT_EQ(run_cli("run --json " + a + args).status, 0);
   ASSERT_EQ(run_cli("run --json " + b + args + " --set nic.rtl_frontend=false").status, 0);
   auto ja = read_json(a), jb = read_json(b);
-  EXPECT_EQ(ja["app"], jb["app"]);
-  EXPECT_EQ(ja["latency_ns"], jb["latency_ns"]);  // the check takes no simulated time either way
-  EXPECT_GT(ja["nic"]["frontend_cycles"].get<uint64_t>(), 0u);
-  EXPECT_EQ(jb["nic"]["frontend_cycles"], 0u);
+  EXPECT_EQ(ja.at("app"), jb.at("app"));
+  EXPECT_EQ(ja.at("latency_ns"), jb.at("latency_ns"));  // the check takes no simulated time either way
+  EXPECT_GT(ja.at("nic").at("frontend_cycles").get<uint64_t>(), 0u);
+  EXPECT_EQ(jb.at("nic").at("frontend_cycles"), 0u);
   const auto bad = run_cli("run --set nic.rtl_frontend=false --set nic.rx_csum_offload=true");
   EXPECT_EQ(bad.status, 2);
   EXPECT_NE(bad.output.find("nic.rtl_frontend"), std::string::npos) << bad.output;
