@@ -329,6 +329,29 @@ double config::number(const std::string& key) const {
 int64_t config::integer(const std::string& key) const { return static_cast<int64_t>(number(key)); }
 const std::string& config::text(const std::string& key) const { return m_knobs.at(key).value; }
 
+std::string config::markdown_table() const {
+  // A cell never holds '|' (it would end the cell): choices are listed with commas.
+  const auto cell = [](std::string text) {
+    for (auto at = text.find('|'); at != std::string::npos; at = text.find('|', at + 2))
+      text.replace(at, 1, "\\|");
+    return text;
+  };
+  std::string out = "| key | default | unit | range | meaning |\n| --- | --- | --- | --- | --- |\n";
+  for (const auto& [key, k] : m_knobs) {
+    std::string range;
+    if (k.type == kind::choice) {
+      for (const auto& c : k.choices) range += (range.empty() ? "" : ", ") + ("`" + c + "`");
+    } else if (k.type == kind::hex) {
+      range = format_number(k.min) + " bytes, hex";
+    } else {
+      range = range_text(k);
+    }
+    out += "| `" + key + "` | " + (k.value.empty() ? "" : "`" + k.value + "`") + " | " + cell(k.unit) +
+           " | " + range + " | " + cell(k.help) + " |\n";
+  }
+  return out;
+}
+
 void config::validate() const {
   if (number("traffic.rate_gbps") > number("nic.line_rate_gbps"))
     throw config_error("traffic.rate_gbps = " + text("traffic.rate_gbps") +

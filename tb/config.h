@@ -59,6 +59,9 @@ class config {
   const std::string& text(const std::string& key) const;
   bool has(const std::string& key) const { return m_knobs.count(key) != 0; }
   const std::map<std::string, knob>& knobs() const { return m_knobs; }
+  // Every knob as a Markdown table (key, default, unit, range, meaning): the
+  // README's knob table, printed by `nicsim knobs --markdown`.
+  std::string markdown_table() const;
   // Checks that span several knobs (e.g. rate within line rate).
   void validate() const;
 

@@ -29,6 +29,21 @@ void write(const std::string& path, const std::string& text) { nicsim::test::wri
 
 }  // namespace
 
+// The README's knob table is `nicsim knobs --markdown`, between its markers: one declaration
+// of each knob, and the README cannot drift from it.
+TEST(cli, readme_knob_table_is_the_generated_one) {
+  const std::string readme = nicsim::test::read_file(std::string(NICSIM_SOURCE_DIR) + "/README.md");
+  const std::string begin = "<!-- knobs:begin -->\n", end = "<!-- knobs:end -->";
+  const auto b = readme.find(begin), e = readme.find(end);
+  ASSERT_NE(b, std::string::npos) << "README.md has no " << begin;
+  ASSERT_NE(e, std::string::npos) << "README.md has no " << end;
+  ASSERT_LT(b, e);
+  const auto o = run_cli("knobs --markdown");
+  ASSERT_EQ(o.status, 0) << o.output;
+  EXPECT_EQ(readme.substr(b + begin.size(), e - b - begin.size()), o.output)
+      << "paste `nicsim knobs --markdown` between the knobs markers of README.md";
+}
+
 TEST(cli, default_scenario_runs_and_prints_summary) {
   const auto o = run_cli("run");
   EXPECT_EQ(o.status, 0) << o.output;
