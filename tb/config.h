@@ -24,6 +24,18 @@ inline constexpr size_t max_input_file_bytes = 1024 * 1024;
 // larger than max_input_file_bytes, or cannot be read to its end.
 std::string read_input_file(const std::string& path, const std::string& what);
 
+// The names a knob can also be given by, in `run --set` and `sweep --grid`
+// alike: ethtool's where they exist (rx-usecs, rx-frames, rx), and a few short ones.
+struct key_alias {
+  const char* alias;
+  const char* key;
+};
+const std::vector<key_alias>& key_aliases();
+// An alias or a full key to the full key; unknown names are returned unchanged.
+std::string resolve_key(const std::string& name);
+// The alias of a full key if it has one, else the key.
+std::string short_name(const std::string& key);
+
 class config {
  public:
   enum class kind { number, integer, choice, hex };  // hex: exactly `min` bytes

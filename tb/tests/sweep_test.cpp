@@ -151,6 +151,16 @@ TEST(sweep_grid, ethtool_names_resolve_to_knobs) {
   for (const auto& a : nicsim::tb::key_aliases()) EXPECT_TRUE(cfg.has(a.key)) << a.alias << " -> " << a.key;
 }
 
+// `run --set` takes the sweep's aliases, from the same table: rx-usecs=50 is nic.coalesce.rx_usecs=50.
+TEST(sweep_grid, run_set_takes_the_same_aliases) {
+  config cfg;
+  cfg.set_assignment("rx-usecs=50");
+  EXPECT_EQ(cfg.text("nic.coalesce.rx_usecs"), "50");
+  for (const auto& a : nicsim::tb::key_aliases())
+    EXPECT_NO_THROW(cfg.set_assignment(std::string(a.alias) + "=" + cfg.text(a.key))) << a.alias;
+  EXPECT_THROW(cfg.set_assignment("rx-usec=50"), config_error);
+}
+
 TEST(sweep_grid, point_ids_are_stable_and_shards_partition_the_grid) {
   const auto a = nicsim::tb::make_sweep_plan("", {"rx-usecs=0,20,50", "rate=1:3"}, {});
   const auto b = nicsim::tb::make_sweep_plan("", {"rx-usecs=0,20,50", "rate=1:3"}, {});
