@@ -656,12 +656,6 @@ calibration measure_machine(const calibrate_options& opt) {
   return c;
 }
 
-double calibrated_cpu_ghz(const std::string& yaml_text) {
-  static const std::string marker = "# calibrated at cpu_ghz:";
-  const size_t at = yaml_text.find(marker);
-  return at == std::string::npos ? 0 : std::strtod(yaml_text.c_str() + at + marker.size(), nullptr);
-}
-
 std::string calibrated_costs_yaml(const calibration& c) {
   const double ghz = c.cpu_ghz;
   const auto defaults = host::cost_table::defaults(ghz);

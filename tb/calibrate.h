@@ -4,6 +4,7 @@
 // complete cost table in the format of host/costs.yaml. Entries it cannot
 // measure from user space keep their built-in defaults and sources.
 #include <cstdint>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
@@ -106,7 +107,12 @@ void print_calibration(std::ostream& os, const calibration& c);
 int calibrate_command(const calibrate_options& opt);
 
 // The cpu_ghz a calibrated cost table was written for (its "# calibrated at
-// cpu_ghz:" line), or 0 if the text has none.
-double calibrated_cpu_ghz(const std::string& yaml_text);
+// cpu_ghz:" line), or 0 if the text has none. Inline: `nicsim run` (nicsim_tb)
+// reads it without linking the calibrate tool.
+inline double calibrated_cpu_ghz(const std::string& yaml_text) {
+  static const std::string marker = "# calibrated at cpu_ghz:";
+  const size_t at = yaml_text.find(marker);
+  return at == std::string::npos ? 0 : std::strtod(yaml_text.c_str() + at + marker.size(), nullptr);
+}
 
 }  // namespace nicsim::tb

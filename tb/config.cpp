@@ -182,11 +182,42 @@ void config::set(const std::string& key, const std::string& value, const std::st
   k.value = canon.str();
 }
 
+const std::vector<key_alias>& key_aliases() {
+  static const std::vector<key_alias> aliases{
+      {"rx-usecs", "nic.coalesce.rx_usecs"},  // ethtool -C
+      {"rx-frames", "nic.coalesce.rx_frames"},
+      {"rx", "nic.rx_ring_size"},  // ethtool -G
+      {"rate", "traffic.rate_gbps"},
+      {"frame", "traffic.frame_bytes"},
+      {"pattern", "traffic.pattern"},
+      {"burst", "traffic.burst_frames"},
+      {"napi", "host.napi"},
+      {"weight", "host.napi_weight"},
+      {"budget", "host.netdev_budget"},
+      {"cpus", "host.cpus"},
+      {"duration", "sim.duration_us"},
+      {"seed", "sim.seed"},
+  };
+  return aliases;
+}
+
+std::string resolve_key(const std::string& name) {
+  for (const auto& a : key_aliases())
+    if (name == a.alias) return a.key;
+  return name;
+}
+
+std::string short_name(const std::string& key) {
+  for (const auto& a : key_aliases())
+    if (key == a.key) return a.alias;
+  return key;
+}
+
 void config::set_assignment(const std::string& assignment) {
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
     throw config_error("--set '" + assignment + "': expected KEY=VALUE");
-  set(assignment.substr(0, eq), assignment.substr(eq + 1), "--set");
+  set(resolve_key(assignment.substr(0, eq)), assignment.substr(eq + 1), "--set");
 }
 
 std::string config::format_number(double v) {
@@ -328,6 +359,29 @@ double config::number(const std::string& key) const {
 }
 int64_t config::integer(const std::string& key) const { return static_cast<int64_t>(number(key)); }
 const std::string& config::text(const std::string& key) const { return m_knobs.at(key).value; }
+
+std::string config::markdown_table() const {
+  // A cell never holds '|' (it would end the cell): choices are listed with commas.
+  const auto cell = [](std::string text) {
+    for (auto at = text.find('|'); at != std::string::npos; at = text.find('|', at + 2))
+      text.replace(at, 1, "\\|");
+    return text;
+  };
+  std::string out = "| key | default | unit | range | meaning |\n| --- | --- | --- | --- | --- |\n";
+  for (const auto& [key, k] : m_knobs) {
+    std::string range;
+    if (k.type == kind::choice) {
+      for (const auto& c : k.choices) range += (range.empty() ? "" : ", ") + ("`" + c + "`");
+    } else if (k.type == kind::hex) {
+      range = format_number(k.min) + " bytes, hex";
+    } else {
+      range = range_text(k);
+    }
+    out += "| `" + key + "` | " + (k.value.empty() ? "" : "`" + k.value + "`") + " | " + cell(k.unit) +
+           " | " + range + " | " + cell(k.help) + " |\n";
+  }
+  return out;
+}
 
 void config::validate() const {
   if (number("traffic.rate_gbps") > number("nic.line_rate_gbps"))

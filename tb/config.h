@@ -24,6 +24,18 @@ inline constexpr size_t max_input_file_bytes = 1024 * 1024;
 // larger than max_input_file_bytes, or cannot be read to its end.
 std::string read_input_file(const std::string& path, const std::string& what);
 
+// The names a knob can also be given by, in `run --set` and `sweep --grid`
+// alike: ethtool's where they exist (rx-usecs, rx-frames, rx), and a few short ones.
+struct key_alias {
+  const char* alias;
+  const char* key;
+};
+const std::vector<key_alias>& key_aliases();
+// An alias or a full key to the full key; unknown names are returned unchanged.
+std::string resolve_key(const std::string& name);
+// The alias of a full key if it has one, else the key.
+std::string short_name(const std::string& key);
+
 class config {
  public:
   enum class kind { number, integer, choice, hex };  // hex: exactly `min` bytes
@@ -59,6 +71,9 @@ class config {
   const std::string& text(const std::string& key) const;
   bool has(const std::string& key) const { return m_knobs.count(key) != 0; }
   const std::map<std::string, knob>& knobs() const { return m_knobs; }
+  // Every knob as a Markdown table (key, default, unit, range, meaning): the
+  // README's knob table, printed by `nicsim knobs --markdown`.
+  std::string markdown_table() const;
   // Checks that span several knobs (e.g. rate within line rate).
   void validate() const;
 

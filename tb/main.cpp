@@ -160,8 +160,12 @@ int cmd_run(const std::string& scenario, const std::vector<std::string>& sets, c
   return 0;
 }
 
-int cmd_knobs() {
+int cmd_knobs(bool markdown) {
   nicsim::tb::config cfg;
+  if (markdown) {
+    std::cout << cfg.markdown_table();
+    return 0;
+  }
   for (const auto& [key, k] : cfg.knobs()) {
     std::cout << key << " = " << k.value;
     if (!k.unit.empty()) std::cout << " " << k.unit;
@@ -218,7 +222,9 @@ int sc_main(int argc, char* argv[]) {
   run->add_option("--max-output-mb", max_output_mb,
                   "stop recording waves, timeline and pcap once they take N MB (the run goes on)")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1000000000}));
-  app.add_subcommand("knobs", "list every scenario key with its default and range");
+  auto* knobs = app.add_subcommand("knobs", "list every scenario key with its default and range");
+  bool knobs_markdown = false;
+  knobs->add_flag("--markdown", knobs_markdown, "print the README's knob table (Markdown)");
   app.add_subcommand("costs", "print the built-in cost table (host/costs.yaml)");
   nicsim::tb::calibrate_options calib;
   auto* calibrate = app.add_subcommand("calibrate", "measure this machine's kernel and write a cost table");
@@ -273,7 +279,7 @@ int sc_main(int argc, char* argv[]) {
     if (*merge) return nicsim::tb::merge_command(merge_out, merge_dirs, !no_report);
     if (*report) return nicsim::tb::report_command(report_dir);
     if (*calibrate) return nicsim::tb::calibrate_command(calib);
-    if (app.got_subcommand("knobs")) return cmd_knobs();
+    if (app.got_subcommand("knobs")) return cmd_knobs(knobs_markdown);
     if (app.got_subcommand("costs")) {
       std::cout << nicsim::host::cost_table::default_yaml();
       return 0;

@@ -534,9 +534,13 @@ int run_and_wait(const std::vector<std::string>& args) {
   return status;
 }
 
+// The build copies scripts/sweep_report.py next to the nicsim binary; it is
+// looked up there, through /proc/self/exe (NICSIM_REPORT_SCRIPT overrides).
 std::string report_script() {
   if (const char* s = std::getenv("NICSIM_REPORT_SCRIPT")) return s;
-  return std::string(NICSIM_SOURCE_DIR) + "/scripts/sweep_report.py";
+  std::error_code ec;
+  const auto exe = fs::read_symlink("/proc/self/exe", ec);
+  return ((ec ? fs::path(".") : exe.parent_path()) / "sweep_report.py").string();
 }
 
 std::string report_python() {
@@ -919,37 +923,6 @@ void load_scenario(const std::string& path, config& cfg, std::vector<grid_axis>&
 }
 
 }  // namespace
-
-const std::vector<key_alias>& key_aliases() {
-  static const std::vector<key_alias> aliases{
-      {"rx-usecs", "nic.coalesce.rx_usecs"},  // ethtool -C
-      {"rx-frames", "nic.coalesce.rx_frames"},
-      {"rx", "nic.rx_ring_size"},  // ethtool -G
-      {"rate", "traffic.rate_gbps"},
-      {"frame", "traffic.frame_bytes"},
-      {"pattern", "traffic.pattern"},
-      {"burst", "traffic.burst_frames"},
-      {"napi", "host.napi"},
-      {"weight", "host.napi_weight"},
-      {"budget", "host.netdev_budget"},
-      {"cpus", "host.cpus"},
-      {"duration", "sim.duration_us"},
-      {"seed", "sim.seed"},
-  };
-  return aliases;
-}
-
-std::string resolve_key(const std::string& name) {
-  for (const auto& a : key_aliases())
-    if (name == a.alias) return a.key;
-  return name;
-}
-
-std::string short_name(const std::string& key) {
-  for (const auto& a : key_aliases())
-    if (key == a.key) return a.alias;
-  return key;
-}
 
 std::vector<std::string> expand_grid_values(const config& scratch, const std::string& key,
                                             const std::string& spec, const std::string& origin) {

@@ -27,16 +27,7 @@ namespace nicsim::tb {
 // KEY=VALUE pairs in the order they apply.
 using assignment = std::vector<std::pair<std::string, std::string>>;
 
-// ethtool's names where they exist (rx-usecs, rx-frames, rx), and a few short ones.
-struct key_alias {
-  const char* alias;
-  const char* key;
-};
-const std::vector<key_alias>& key_aliases();
-// An alias or a full key to the full key; unknown names are returned unchanged.
-std::string resolve_key(const std::string& name);
-// The alias of a full key if it has one, else the key.
-std::string short_name(const std::string& key);
+// key_aliases, resolve_key, short_name: tb/config.h (one alias table for run --set and sweep --grid).
 
 // Expands a grid spec for one knob into its values, each checked against the
 // knob's type and range. A spec is a comma-separated list whose items are

@@ -46,7 +46,7 @@ nlohmann::json run_json(const std::string& name, const std::string& args) {
 }
 
 nlohmann::json without_wall_time(nlohmann::json j) {
-  for (const char* k : {"wall_s", "frames_per_wall_s", "slowdown"}) j["sim"].erase(k);
+  for (const char* k : {"wall_s", "frames_per_wall_s", "slowdown"}) j.at("sim").erase(k);
   j.erase("costs");
   return j;
 }
@@ -55,7 +55,7 @@ nlohmann::json without_wall_time(nlohmann::json j) {
 
 TEST(calibrate, run_records_the_built_in_cost_table) {
   const auto j = run_json("builtin", "--set sim.duration_us=200");
-  EXPECT_EQ(j["costs"], "built-in");
+  EXPECT_EQ(j.at("costs"), "built-in");
 }
 
 TEST(calibrate, costs_file_equal_to_the_built_in_table_gives_identical_results) {
@@ -63,7 +63,7 @@ TEST(calibrate, costs_file_equal_to_the_built_in_table_gives_identical_results) 
   write(costs, nicsim::host::cost_table::default_yaml());
   const auto a = run_json("same_a", "--set sim.duration_us=500");
   const auto b = run_json("same_b", "--set sim.duration_us=500 --costs " + costs);
-  EXPECT_EQ(b["costs"], costs);
+  EXPECT_EQ(b.at("costs"), costs);
   EXPECT_EQ(without_wall_time(a), without_wall_time(b));
 }
 
@@ -75,9 +75,9 @@ TEST(calibrate, doubling_context_switch_adds_its_cost_to_system_time) {
                              "context_switch: {cycles: " + std::to_string(2 * cs_cycles) + "}  # doubled"));
   const auto a = run_json("cs_a", "");
   const auto b = run_json("cs_b", "--costs " + costs);
-  const double sys_a = a["host"]["cpu_ns"]["system"].get<double>();
-  const double sys_b = b["host"]["cpu_ns"]["system"].get<double>();
-  const double switches = b["host"]["context_switches"].get<double>();
+  const double sys_a = a.at("host").at("cpu_ns").at("system").get<double>();
+  const double sys_b = b.at("host").at("cpu_ns").at("system").get<double>();
+  const double switches = b.at("host").at("context_switches").get<double>();
   ASSERT_GT(switches, 10);
   // Every switch now stalls cs_cycles longer at 3 GHz, all of it system time;
   // the rest of the run moves only a little (a few switches more or fewer).
@@ -85,9 +85,9 @@ TEST(calibrate, doubling_context_switch_adds_its_cost_to_system_time) {
   EXPECT_GT(sys_b - sys_a, 0.7 * expected) << sys_a << " -> " << sys_b;
   EXPECT_LT(sys_b - sys_a, 1.3 * expected) << sys_a << " -> " << sys_b;
   // Light load: slower switches delay frames (one more may be in flight at the end) but drop none.
-  EXPECT_EQ(b["udp"]["RcvbufErrors"], 0);
-  EXPECT_EQ(b["nic"]["rx_missed"], 0);
-  EXPECT_NEAR(b["app"]["messages"].get<double>(), a["app"]["messages"].get<double>(), 2);
+  EXPECT_EQ(b.at("udp").at("RcvbufErrors"), 0);
+  EXPECT_EQ(b.at("nic").at("rx_missed"), 0);
+  EXPECT_NEAR(b.at("app").at("messages").get<double>(), a.at("app").at("messages").get<double>(), 2);
 }
 
 TEST(calibrate, unknown_cost_entry_is_bad_input_naming_file_and_key) {
@@ -154,18 +154,18 @@ TEST(calibrate, measured_table_is_complete_plausible_and_accepted_by_run) {
             nicsim::host::cost_table::defaults(2.5).at(nicsim::host::cost::ttwu).cycles);
 
   const auto m = read_json(meas);
-  ASSERT_GE(m["udp_loopback"].size(), 2u);
-  for (const auto& r : m["udp_loopback"]) {
-    EXPECT_GT(r["received"].get<double>(), 100) << r;
-    EXPECT_GT(r["rate_dgram_s"].get<double>(), 1e3) << r;
-    EXPECT_LT(r["rate_dgram_s"].get<double>(), 1e8) << r;
-    EXPECT_GT(r["receiver_cpu_ns_per_dgram"].get<double>(), 20) << r;
+  ASSERT_GE(m.at("udp_loopback").size(), 2u);
+  for (const auto& r : m.at("udp_loopback")) {
+    EXPECT_GT(r.at("received").get<double>(), 100) << r;
+    EXPECT_GT(r.at("rate_dgram_s").get<double>(), 1e3) << r;
+    EXPECT_LT(r.at("rate_dgram_s").get<double>(), 1e8) << r;
+    EXPECT_GT(r.at("receiver_cpu_ns_per_dgram").get<double>(), 20) << r;
   }
 
   const auto j =
       run_json("measured_run", "--set sim.duration_us=300 --set host.cpu_ghz=2.5 --costs " + costs);
-  EXPECT_EQ(j["costs"], costs);
-  EXPECT_TRUE(j["conservation"]["ok"].get<bool>());
+  EXPECT_EQ(j.at("costs"), costs);
+  EXPECT_TRUE(j.at("conservation").at("ok").get<bool>());
 }
 
 TEST(calibrate, run_warns_when_the_clock_differs_from_the_calibrated_one) {

@@ -1,6 +1,7 @@
 #pragma once
 // Running the real nicsim binary from a test, as a user would: exit status and
 // everything it printed, plus small file helpers. One simulation per process.
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -38,9 +39,16 @@ inline outcome sh(const std::string& cmd) {
 
 inline std::string nicsim_bin() { return std::string(NICSIM_BINARY_DIR) + "/tb/nicsim"; }
 inline outcome nicsim_cli(const std::string& args) { return sh(nicsim_bin() + " " + args); }
-// A file in the build tree for one test's scratch output.
+// A file in the build tree for one test's scratch output. The running test's
+// suite and name are part of it, so no two tests share a scratch file even when
+// they pick the same prefix and name (ctest -j runs them at the same time).
 inline std::string scratch_path(const std::string& prefix, const std::string& name) {
-  return std::string(NICSIM_BINARY_DIR) + "/test_" + prefix + "_" + name;
+  std::string test;
+  if (const auto* info = ::testing::UnitTest::GetInstance()->current_test_info())
+    test = std::string(info->test_suite_name()) + "." + info->name() + "_";
+  for (char& c : test)
+    if (c == '/') c = '_';  // parameterized tests: Suite/Name.Case/0
+  return std::string(NICSIM_BINARY_DIR) + "/test_" + prefix + "_" + test + name;
 }
 
 // A fresh, empty directory in the build tree for one test's output files.
@@ -101,7 +109,7 @@ inline nlohmann::json read_json(const std::string& path) {
 // A run's statistics without what depends on the wall clock, for comparing runs.
 inline nlohmann::json simulated_results(const std::string& path) {
   auto j = read_json(path);
-  for (const char* k : {"wall_s", "frames_per_wall_s", "slowdown"}) j["sim"].erase(k);
+  for (const char* k : {"wall_s", "frames_per_wall_s", "slowdown"}) j.at("sim").erase(k);
   return j;
 }
 

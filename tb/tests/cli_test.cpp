@@ -29,6 +29,21 @@ void write(const std::string& path, const std::string& text) { nicsim::test::wri
 
 }  // namespace
 
+// The README's knob table is `nicsim knobs --markdown`, between its markers: one declaration
+// of each knob, and the README cannot drift from it.
+TEST(cli, readme_knob_table_is_the_generated_one) {
+  const std::string readme = nicsim::test::read_file(std::string(NICSIM_SOURCE_DIR) + "/README.md");
+  const std::string begin = "<!-- knobs:begin -->\n", end = "<!-- knobs:end -->";
+  const auto b = readme.find(begin), e = readme.find(end);
+  ASSERT_NE(b, std::string::npos) << "README.md has no " << begin;
+  ASSERT_NE(e, std::string::npos) << "README.md has no " << end;
+  ASSERT_LT(b, e);
+  const auto o = run_cli("knobs --markdown");
+  ASSERT_EQ(o.status, 0) << o.output;
+  EXPECT_EQ(readme.substr(b + begin.size(), e - b - begin.size()), o.output)
+      << "paste `nicsim knobs --markdown` between the knobs markers of README.md";
+}
+
 TEST(cli, default_scenario_runs_and_prints_summary) {
   const auto o = run_cli("run");
   EXPECT_EQ(o.status, 0) << o.output;
@@ -80,14 +95,14 @@ TEST(cli, json_holds_the_contract_keys) {
                           "/conservation/ok",
                           "/conservation/in_flight"})
     EXPECT_TRUE(j.contains(nlohmann::json::json_pointer(ptr))) << ptr;
-  EXPECT_EQ(j["sim"]["sim_time_ns"], 500000);
-  EXPECT_GT(j["wire"]["frames"].get<uint64_t>(), 0u);
+  EXPECT_EQ(j.at("sim").at("sim_time_ns"), 500000);
+  EXPECT_GT(j.at("wire").at("frames").get<uint64_t>(), 0u);
   // CPU time adds up to the simulated time.
   uint64_t total = 0;
-  for (const auto& [k, v] : j["host"]["cpu_ns"].items()) total += v.get<uint64_t>();
+  for (const auto& [k, v] : j.at("host").at("cpu_ns").items()) total += v.get<uint64_t>();
   // Each bucket is floored to whole ns, so the sum may miss up to one ns per bucket.
   EXPECT_LE(total, 500000u);
-  EXPECT_GE(total, 500000u - j["host"]["cpu_ns"].size());
+  EXPECT_GE(total, 500000u - j.at("host").at("cpu_ns").size());
 }
 
 TEST(cli, unknown_key_is_rejected_with_its_name) {
@@ -165,8 +180,8 @@ TEST(cli, rss_key_in_ethtool_form_reaches_the_hash_byte_for_byte) {
   const auto ja = read_json(a), jb = read_json(b);
   std::vector<uint64_t> qa, qb;
   for (int q = 0; q < 4; ++q) {
-    qa.push_back(ja["nic"]["rx_queue_" + std::to_string(q) + "_packets"]);
-    qb.push_back(jb["nic"]["rx_queue_" + std::to_string(q) + "_packets"]);
+    qa.push_back(ja.at("nic").at("rx_queue_" + std::to_string(q) + "_packets"));
+    qb.push_back(jb.at("nic").at("rx_queue_" + std::to_string(q) + "_packets"));
   }
   EXPECT_EQ(qa, want_default);
   EXPECT_EQ(qb, want);
@@ -176,8 +191,8 @@ TEST(cli, rss_key_in_ethtool_form_reaches_the_hash_byte_for_byte) {
     std::snprintf(byte, sizeof byte, "%02x", k);
     plain += byte;
   }
-  EXPECT_EQ(jb["config"]["nic.rss_key"], plain) << "kept as lower-case hex digits, first byte first";
-  EXPECT_EQ(jb["app"]["messages"], 50u);
+  EXPECT_EQ(jb.at("config").at("nic.rss_key"), plain) << "kept as lower-case hex digits, first byte first";
+  EXPECT_EQ(jb.at("app").at("messages"), 50u);
 }
 
 TEST(cli, malformed_scenario_names_file_and_line) {
@@ -217,9 +232,9 @@ TEST(cli, scenario_file_values_apply_and_set_overrides_them) {
   const auto o = run_cli("run " + path + " --quiet --json " + out + " --set traffic.rate_gbps=4");
   ASSERT_EQ(o.status, 0) << o.output;
   const auto j = read_json(out);
-  EXPECT_EQ(j["sim"]["sim_time_ns"], 300000);
-  EXPECT_EQ(j["config"]["traffic.frame_bytes"], "1024");
-  EXPECT_EQ(j["config"]["traffic.rate_gbps"], "4");
+  EXPECT_EQ(j.at("sim").at("sim_time_ns"), 300000);
+  EXPECT_EQ(j.at("config").at("traffic.frame_bytes"), "1024");
+  EXPECT_EQ(j.at("config").at("traffic.rate_gbps"), "4");
 }
 
 TEST(cli, same_config_and_seed_give_same_results) {
@@ -232,7 +247,7 @@ TEST(cli, same_config_and_seed_give_same_results) {
   const auto ja = nicsim::test::simulated_results(a), jb = nicsim::test::simulated_results(b),
              jc = nicsim::test::simulated_results(c);
   EXPECT_EQ(ja, jb);
-  EXPECT_NE(ja["wire"], jc["wire"]);  // the seed does drive the Poisson arrivals
+  EXPECT_NE(ja.at("wire"), jc.at("wire"));  // the seed does drive the Poisson arrivals
 }
 
 TEST(cli, multi_queue_runs_with_free_readers_are_deterministic) {
@@ -247,7 +262,7 @@ TEST(cli, multi_queue_runs_with_free_readers_are_deterministic) {
   ASSERT_EQ(run_cli("run --json " + b + args).status, 0);
   const auto ja = nicsim::test::simulated_results(a), jb = nicsim::test::simulated_results(b);
   EXPECT_EQ(ja, jb);
-  EXPECT_GT(ja["host"]["per_cpu"][3]["context_switches"].get<uint64_t>(), 0u);
+  EXPECT_GT(ja.at("host").at("per_cpu")[3].at("context_switches").get<uint64_t>(), 0u);
 }
 
 TEST(cli, costs_prints_the_documented_table) {
@@ -271,10 +286,10 @@ TEST(cli, results_are_the_same_with_or_without_the_rtl_front_end_for_good_frames
   ASSERT_EQ(run_cli("run --json " + a + args).status, 0);
   ASSERT_EQ(run_cli("run --json " + b + args + " --set nic.rtl_frontend=false").status, 0);
   auto ja = read_json(a), jb = read_json(b);
-  EXPECT_EQ(ja["app"], jb["app"]);
-  EXPECT_EQ(ja["latency_ns"], jb["latency_ns"]);  // the check takes no simulated time either way
-  EXPECT_GT(ja["nic"]["frontend_cycles"].get<uint64_t>(), 0u);
-  EXPECT_EQ(jb["nic"]["frontend_cycles"], 0u);
+  EXPECT_EQ(ja.at("app"), jb.at("app"));
+  EXPECT_EQ(ja.at("latency_ns"), jb.at("latency_ns"));  // the check takes no simulated time either way
+  EXPECT_GT(ja.at("nic").at("frontend_cycles").get<uint64_t>(), 0u);
+  EXPECT_EQ(jb.at("nic").at("frontend_cycles"), 0u);
   const auto bad = run_cli("run --set nic.rtl_frontend=false --set nic.rx_csum_offload=true");
   EXPECT_EQ(bad.status, 2);
   EXPECT_NE(bad.output.find("nic.rtl_frontend"), std::string::npos) << bad.output;

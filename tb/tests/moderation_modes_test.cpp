@@ -18,12 +18,12 @@ TEST(moderation_modes, e1000_itr_bounds_interrupt_rate_and_every_frame_is_delive
   const auto r = simulate({"nic.coalesce.mode=e1000", "nic.coalesce.itr=" + std::to_string(itr),
                            "nic.coalesce.rdtr=0", "traffic.rate_gbps=1", "traffic.frame_bytes=512",
                            "traffic.count=2000", "sim.duration_us=10000"});
-  ASSERT_EQ(r.j["wire"]["frames"], 2000u);
-  EXPECT_EQ(r.j["app"]["messages"], 2000u);
-  EXPECT_TRUE(r.j["conservation"]["ok"].get<bool>());
-  EXPECT_EQ(r.j["conservation"]["in_flight"], 0u);
+  ASSERT_EQ(r.j.at("wire").at("frames"), 2000u);
+  EXPECT_EQ(r.j.at("app").at("messages"), 2000u);
+  EXPECT_TRUE(r.j.at("conservation").at("ok").get<bool>());
+  EXPECT_EQ(r.j.at("conservation").at("in_flight"), 0u);
 
-  const auto interrupts = r.j["nic"]["interrupts"].get<uint64_t>();
+  const auto interrupts = r.j.at("nic").at("interrupts").get<uint64_t>();
   const double gap_s = itr * 256e-9;
   const double duration_s = duration_us * 1e-6;
   EXPECT_GE(interrupts, 1u);

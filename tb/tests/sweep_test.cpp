@@ -151,6 +151,16 @@ TEST(sweep_grid, ethtool_names_resolve_to_knobs) {
   for (const auto& a : nicsim::tb::key_aliases()) EXPECT_TRUE(cfg.has(a.key)) << a.alias << " -> " << a.key;
 }
 
+// `run --set` takes the sweep's aliases, from the same table: rx-usecs=50 is nic.coalesce.rx_usecs=50.
+TEST(sweep_grid, run_set_takes_the_same_aliases) {
+  config cfg;
+  cfg.set_assignment("rx-usecs=50");
+  EXPECT_EQ(cfg.text("nic.coalesce.rx_usecs"), "50");
+  for (const auto& a : nicsim::tb::key_aliases())
+    EXPECT_NO_THROW(cfg.set_assignment(std::string(a.alias) + "=" + cfg.text(a.key))) << a.alias;
+  EXPECT_THROW(cfg.set_assignment("rx-usec=50"), config_error);
+}
+
 TEST(sweep_grid, point_ids_are_stable_and_shards_partition_the_grid) {
   const auto a = nicsim::tb::make_sweep_plan("", {"rx-usecs=0,20,50", "rate=1:3"}, {});
   const auto b = nicsim::tb::make_sweep_plan("", {"rx-usecs=0,20,50", "rate=1:3"}, {});
@@ -169,6 +179,20 @@ TEST(sweep_grid, point_ids_are_stable_and_shards_partition_the_grid) {
   EXPECT_THROW(nicsim::tb::parse_shard("5/4"), config_error);
 }
 
+// The report script is found next to the binary (the build copies it there), not through
+// a path into the source tree compiled into the binary: a copy of nicsim elsewhere looks
+// beside itself.
+TEST(sweep, report_script_is_found_next_to_the_binary) {
+  EXPECT_EQ(read(nicsim_bin().substr(0, nicsim_bin().rfind('/')) + "/sweep_report.py"),
+            read(std::string(NICSIM_SOURCE_DIR) + "/scripts/sweep_report.py"));
+  const auto dir = nicsim::test::scratch_dir("scratch_sweep", "moved");
+  fs::copy_file(nicsim_bin(), dir + "/nicsim");
+  std::ofstream(dir + "/results.csv") << "point\n0\n";
+  const auto o = sh("env -u NICSIM_REPORT_SCRIPT NICSIM_PYTHON=/bin/true " + dir + "/nicsim report " + dir);
+  EXPECT_EQ(o.status, 1) << o.output;
+  EXPECT_NE(o.output.find("no report: " + dir + "/sweep_report.py not found"), std::string::npos) << o.output;
+}
+
 TEST(sweep, small_sweep_produces_exactly_the_expected_rows) {
   const auto dir = scratch("rows");
   const auto o = cli("sweep --grid rx-usecs=0,20 --grid rate=1,2 --jobs 2 --out " + dir + quick);
@@ -184,8 +208,8 @@ TEST(sweep, small_sweep_produces_exactly_the_expected_rows) {
     EXPECT_EQ(rows[i].at("sim_time_ns"), "300000");
     EXPECT_EQ(rows[i].at("conservation.ok"), "true");
     const auto j = nlohmann::json::parse(read(dir + "/points/" + rows[i].at("id") + ".json"));
-    EXPECT_EQ(j["config"]["nic.coalesce.rx_usecs"], expected[i].first);
-    EXPECT_EQ(rows[i].at("app.messages"), j["app"]["messages"].dump());
+    EXPECT_EQ(j.at("config").at("nic.coalesce.rx_usecs"), expected[i].first);
+    EXPECT_EQ(rows[i].at("app.messages"), j.at("app").at("messages").dump());
   }
   EXPECT_EQ(point_jsons(dir).size(), 4u);
   // A point is the same simulation as the standalone run with the same knobs.
@@ -342,7 +366,7 @@ TEST(sweep, rerun_with_another_grid_into_the_same_directory_is_refused) {
 
 TEST(sweep, failing_point_is_reported_and_the_rest_still_run) {
   const auto dir = scratch("failing");
-  const auto wrapper = std::string(NICSIM_BINARY_DIR) + "/test_scratch_sweep_wrapper.sh";
+  const auto wrapper = nicsim::test::scratch_path("scratch_sweep", "wrapper.sh");
   std::ofstream(wrapper)
       << "#!/bin/sh\n"
          "for a in \"$@\"; do\n"
@@ -384,35 +408,35 @@ TEST(sweep, plots_are_made_from_the_csv_they_claim_to_show) {
     const auto html = read(dir + "/report.html");
     EXPECT_NE(html.find("<code id='csv-sha256'>" + sha + "</code>"), std::string::npos);
     const auto figures = nlohmann::json::parse(read(dir + "/plots/figures.json"));
-    EXPECT_EQ(figures["csv_sha256"], sha);
+    EXPECT_EQ(figures.at("csv_sha256"), sha);
     std::map<std::string, row> by_point;
     for (const auto& r : read_csv(dir + "/results.csv")) by_point[r.at("point")] = r;
     std::set<std::string> files;
     size_t checked = 0;
-    for (const auto& f : figures["figures"]) {
-      files.insert(f["file"].get<std::string>());
-      if (f["file"] == "plots/cpu_by_context.png") {
+    for (const auto& f : figures.at("figures")) {
+      files.insert(f.at("file").get<std::string>());
+      if (f.at("file") == "plots/cpu_by_context.png") {
         std::map<int, double> total;
-        for (const auto& s : f["series"])
-          for (size_t i = 0; i < s["points"].size(); ++i)
-            total[s["points"][i].get<int>()] += s["y"][i].get<double>();
+        for (const auto& s : f.at("series"))
+          for (size_t i = 0; i < s.at("points").size(); ++i)
+            total[s.at("points")[i].get<int>()] += s.at("y")[i].get<double>();
         EXPECT_EQ(total.size(), 4u);
         for (const auto& [point, pct] : total) EXPECT_NEAR(pct, 100.0, 0.01) << "point " << point;
       }
-      EXPECT_TRUE(fs::exists(dir + "/" + f["file"].get<std::string>()));
-      EXPECT_NE(html.find(f["file"].get<std::string>()), std::string::npos);
-      for (const auto& s : f["series"]) {
-        for (size_t i = 0; i < s["points"].size(); ++i) {
-          const auto& r = by_point.at(std::to_string(s["points"][i].get<int>()));
+      EXPECT_TRUE(fs::exists(dir + "/" + f.at("file").get<std::string>()));
+      EXPECT_NE(html.find(f.at("file").get<std::string>()), std::string::npos);
+      for (const auto& s : f.at("series")) {
+        for (size_t i = 0; i < s.at("points").size(); ++i) {
+          const auto& r = by_point.at(std::to_string(s.at("points")[i].get<int>()));
           if (s.contains("x_column")) {
-            EXPECT_DOUBLE_EQ(s["x"][i].get<double>(), std::stod(r.at(s["x_column"].get<std::string>())));
+            EXPECT_DOUBLE_EQ(s.at("x")[i].get<double>(), std::stod(r.at(s.at("x_column").get<std::string>())));
           }
-          double y = std::stod(r.at(s["y_column"].get<std::string>())) * s["y_factor"].get<double>();
+          double y = std::stod(r.at(s.at("y_column").get<std::string>())) * s.at("y_factor").get<double>();
           if (s.contains("y_per_columns"))
-            for (const auto& per : s["y_per_columns"]) y /= std::stod(r.at(per.get<std::string>()));
-          EXPECT_NEAR(s["y"][i].get<double>(), y, 1e-9 * std::max(1.0, std::fabs(y))) << f["file"];
-          if (r.at("point") == tampered_point && s["y_column"] == "delivered_kpps") {
-            EXPECT_EQ(s["y"][i].get<double>(), 12345.0);
+            for (const auto& per : s.at("y_per_columns")) y /= std::stod(r.at(per.get<std::string>()));
+          EXPECT_NEAR(s.at("y")[i].get<double>(), y, 1e-9 * std::max(1.0, std::fabs(y))) << f.at("file");
+          if (r.at("point") == tampered_point && s.at("y_column") == "delivered_kpps") {
+            EXPECT_EQ(s.at("y")[i].get<double>(), 12345.0);
           }
           ++checked;
         }

@@ -185,32 +185,33 @@ TEST(waves, timeline_flows_end_in_the_reader_and_slices_balance) {
   std::map<int, int> depth;
   std::map<std::string, int> slice_names;
   int flow_ends = 0, flow_ends_in_reader = 0;
-  for (const auto& e : t["traceEvents"]) {
-    const std::string ph = e["ph"];
-    if (ph == "M" && e["name"] == "thread_name") thread_names[e["tid"].get<int>()] = e["args"]["name"];
+  for (const auto& e : t.at("traceEvents")) {
+    const std::string ph = e.at("ph");
+    if (ph == "M" && e.at("name") == "thread_name")
+      thread_names[e.at("tid").get<int>()] = e.at("args").at("name");
     if (ph == "B") {
-      ++depth[e["tid"].get<int>()];
-      ++slice_names[e["name"].get<std::string>()];
+      ++depth[e.at("tid").get<int>()];
+      ++slice_names[e.at("name").get<std::string>()];
     }
     if (ph == "E") {
-      EXPECT_GE(--depth[e["tid"].get<int>()], 0);
+      EXPECT_GE(--depth[e.at("tid").get<int>()], 0);
     }
     if (ph == "f") {
       ++flow_ends;
-      if (thread_names[e["tid"].get<int>()] == "udp_reader/0") ++flow_ends_in_reader;
+      if (thread_names[e.at("tid").get<int>()] == "udp_reader/0") ++flow_ends_in_reader;
     }
   }
   for (const auto& [tid, d] : depth) EXPECT_EQ(d, 0) << thread_names[tid];
-  EXPECT_EQ(flow_ends, s["app"]["messages"].get<int>());
+  EXPECT_EQ(flow_ends, s.at("app").at("messages").get<int>());
   EXPECT_EQ(flow_ends_in_reader, flow_ends);
   for (const char* fn : {"do_IRQ", "e1000_intr", "__do_softirq", "net_rx_action", "e1000_clean", "ip_rcv",
                          "udp_rcv", "recvfrom", "__schedule"})
     EXPECT_GT(slice_names[fn], 0) << fn;
   // Stage latencies add up to the end-to-end mean.
-  EXPECT_EQ(s["latency_stages_ns"]["frames"], s["app"]["messages"]);
+  EXPECT_EQ(s.at("latency_stages_ns").at("frames"), s.at("app").at("messages"));
   double sum = 0;
-  for (const auto& [k, v] : s["latency_stages_ns"].items()) {
-    if (k != "frames") sum += v["mean"].get<double>();
+  for (const auto& [k, v] : s.at("latency_stages_ns").items()) {
+    if (k != "frames") sum += v.at("mean").get<double>();
   }
   EXPECT_GT(sum, 0);
 }
@@ -234,7 +235,7 @@ TEST(waves, pcap_holds_every_wire_frame_with_ns_times_and_fates) {
     EXPECT_EQ(h->len, 512u - 4u);  // FCS stripped, as captures show frames
   }
   pcap_close(p);
-  ASSERT_EQ(ts.size(), s["wire"]["frames"].get<size_t>());
+  ASSERT_EQ(ts.size(), s.at("wire").at("frames").get<size_t>());
   // Constant 1 Gb/s of 512-byte frames: 4256 ns apart, to the nanosecond.
   for (size_t i = 1; i < ts.size(); ++i) EXPECT_EQ(ts[i] - ts[i - 1], 4256u) << i;
   std::ifstream fates(pcap_path + ".fates.csv");
@@ -243,8 +244,8 @@ TEST(waves, pcap_holds_every_wire_frame_with_ns_times_and_fates) {
   EXPECT_EQ(line, "packet,seq,fate");
   std::map<std::string, int> count;
   while (std::getline(fates, line)) ++count[line.substr(line.rfind(',') + 1)];
-  EXPECT_EQ(count["udp.NoPorts"], s["udp"]["NoPorts"].get<int>());
-  EXPECT_EQ(count["udp.NoPorts"], 40);
+  EXPECT_EQ(count.at("udp.NoPorts"), s.at("udp").at("NoPorts").get<int>());
+  EXPECT_EQ(count.at("udp.NoPorts"), 40);
   // tshark agrees: the frames are real UDP to the closed port.
   const auto tshark =
       sh("tshark -r " + pcap_path + " -Y udp.dstport==7777 -T fields -e frame.number | wc -l");
