@@ -402,6 +402,13 @@ void config::validate() const {
   if (integer("app.port") + integer("app.sockets") - 1 > 65535)
     throw config_error("app.port = " + text("app.port") + " with app.sockets = " + text("app.sockets") +
                        " runs past port 65535 (socket i binds app.port + i)");
+  // Each reader is a SystemC thread with a stack of its own: past this many the stacks alone
+  // take gigabytes of address space, so the model refuses rather than fail to allocate them.
+  if (integer("app.sockets") * integer("app.readers") > max_reader_tasks)
+    throw config_error("app.sockets = " + text("app.sockets") + " with app.readers = " + text("app.readers") +
+                       " makes " + std::to_string(integer("app.sockets") * integer("app.readers")) +
+                       " reader tasks; the model runs at most " + std::to_string(max_reader_tasks) +
+                       " (each is a SystemC thread with its own stack)");
   if (integer("nic.rx_queues") > 1 && text("nic.rtl_frontend") == "false")
     throw config_error("nic.rx_queues = " + text("nic.rx_queues") +
                        " needs nic.rtl_frontend = true (the front end computes the RSS hash)");

@@ -18,6 +18,8 @@ struct config_error : std::runtime_error {
 // Every input file (scenario, cost table, sweep scenario) is a regular file of
 // at most this many bytes; the largest shipped one is a few kB.
 inline constexpr size_t max_input_file_bytes = 1024 * 1024;
+// Reader tasks (app.sockets x app.readers) one run may have: each is a SystemC thread.
+inline constexpr int64_t max_reader_tasks = 4096;
 
 // The contents of an input file. Throws config_error naming the file (`what`
 // says which kind, e.g. "scenario file") when it is not a regular file, is

@@ -253,6 +253,17 @@ TEST(cross_knob, sockets_may_not_run_past_port_65535) {
   EXPECT_NO_THROW(ok.validate());
 }
 
+TEST(cross_knob, reader_tasks_are_bounded_since_each_is_a_systemc_thread) {
+  // 1024 sockets of 64 readers used to fail inside SystemC allocating 65536 stacks (exit 1).
+  const auto e = validate_error({"app.sockets=1024", "app.readers=64"});
+  EXPECT_TRUE(has(e, "app.sockets = 1024 with app.readers = 64 makes 65536 reader tasks")) << e;
+  EXPECT_TRUE(has(validate_error({"app.sockets=1024", "app.readers=5"}), "at most 4096")) << e;
+  config ok;  // exactly at the bound
+  ok.set_assignment("app.sockets=1024");
+  ok.set_assignment("app.readers=4");
+  EXPECT_NO_THROW(ok.validate());
+}
+
 TEST(cross_knob, flows_may_not_run_past_port_65535) {
   EXPECT_TRUE(has(validate_error({"traffic.dst_port=65535", "traffic.flows=2"}), "traffic.dst_port = 65535"));
   EXPECT_TRUE(
