@@ -95,6 +95,14 @@ bool write_all(int fd, const char* data, size_t size) {
   return true;
 }
 
+// Writes text whole and closes fd; returns 0, or the errno of the first failure (a close
+// that fails after good writes is a failure too: NFS and full disks report there).
+int write_all_and_close(int fd, const std::string& text) {
+  int err = write_all(fd, text.data(), text.size()) ? 0 : errno;
+  if (::close(fd) != 0 && err == 0) err = errno;
+  return err;
+}
+
 // Moves a finished staged file onto its target (same directory or not).
 void move_into_place(const std::string& staged, const output_target& t) {
   if (t.exists) ::chmod(staged.c_str(), t.mode & 07777);
@@ -268,25 +276,15 @@ void write_output_file(const std::string& path, const std::string& text) {
   if (t.stream) {
     const int fd = ::open(t.target.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0) throw std::runtime_error(path + ": cannot write: " + errno_text(errno));
-    bool ok = write_all(fd, text.data(), text.size());
-    int err = errno;
-    if (::close(fd) != 0 && ok) {
-      ok = false;
-      err = errno;
-    }
-    if (!ok) throw std::runtime_error(path + ": write failed: " + errno_text(err));
+    const int err = write_all_and_close(fd, text);
+    if (err != 0) throw std::runtime_error(path + ": write failed: " + errno_text(err));
     return;
   }
   std::string tmp;
   const int fd = create_unique(t.target, ".tmp", &tmp);
   if (fd < 0) throw std::runtime_error(path + ": cannot write: " + errno_text(errno));
-  bool ok = write_all(fd, text.data(), text.size());
-  int err = errno;
-  if (::close(fd) != 0 && ok) {
-    ok = false;
-    err = errno;
-  }
-  if (!ok) {
+  const int err = write_all_and_close(fd, text);
+  if (err != 0) {
     ::unlink(tmp.c_str());
     throw std::runtime_error(path + ": write failed: " + errno_text(err));
   }
@@ -296,6 +294,14 @@ void write_output_file(const std::string& path, const std::string& text) {
     ::unlink(tmp.c_str());
     throw;
   }
+}
+
+void checked_vfprintf(std::FILE* file, int& err, uint64_t& bytes, const char* format, va_list args) {
+  const int n = std::vfprintf(file, format, args);
+  if (n < 0)
+    err = errno != 0 ? errno : EIO;
+  else
+    bytes += static_cast<uint64_t>(n);
 }
 
 // ------------------------------------------------------------------ output_set

@@ -13,7 +13,9 @@
 //   one we may not write) is bad input, named.
 #include <sys/types.h>
 
+#include <cstdarg>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -46,6 +48,10 @@ output_target resolve_output(const std::string& path, const std::string& option)
 // output_path_error for a path that cannot be an output, std::runtime_error when
 // writing fails (the temporary is removed then).
 void write_output_file(const std::string& path, const std::string& text);
+
+// vfprintf for the writers: adds what it wrote to bytes, or keeps the errno of the first
+// failure in err (EIO when the C library gives none) so that the run can report it.
+void checked_vfprintf(std::FILE* file, int& err, uint64_t& bytes, const char* format, va_list args);
 
 // The outputs of one command, written together or not at all.
 //   add() each path (checked, nothing created; two outputs on one file are bad input),

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "waves/output_file.h"
+
 namespace nicsim::waves {
 
 namespace {
@@ -38,12 +40,8 @@ void timeline_writer::put(const char* format, ...) {
   if (m_errno != 0 || m_file == nullptr) return;
   va_list args;
   va_start(args, format);
-  const int n = std::vfprintf(m_file, format, args);
+  checked_vfprintf(m_file, m_errno, m_bytes, format, args);
   va_end(args);
-  if (n < 0)
-    m_errno = errno != 0 ? errno : EIO;
-  else
-    m_bytes += static_cast<uint64_t>(n);
 }
 
 void timeline_writer::event_prefix() {

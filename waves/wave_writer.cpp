@@ -75,12 +75,8 @@ void wave_writer::put(const char* format, ...) {
   if (m_errno != 0) return;
   va_list args;
   va_start(args, format);
-  const int n = std::vfprintf(m_file, format, args);
+  checked_vfprintf(m_file, m_errno, m_disk_bytes, format, args);
   va_end(args);
-  if (n < 0)
-    m_errno = errno != 0 ? errno : EIO;
-  else
-    m_disk_bytes += static_cast<uint64_t>(n);
 }
 
 void wave_writer::fst_wrote(uint64_t bytes) {
