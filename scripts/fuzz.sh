@@ -30,8 +30,9 @@ for t in "${targets[@]}"; do
   [ -f "tb/fuzz/${t#fuzz_}.dict" ] && dict=(-dict="tb/fuzz/${t#fuzz_}.dict")
   echo "== $t: ${seconds} s"
   log=$build_dir/fuzz-$t.log
-  if "$build_dir/tb/fuzz/$t" "$corpus" "$seeds" "${dict[@]}" -max_total_time="$seconds" -timeout=25 \
-       -rss_limit_mb=2048 -max_len=4096 -print_final_stats=1 -artifact_prefix="$artifacts" >"$log" 2>&1; then
+  # KILL after a grace period: a libFuzzer that stops on OOM has hung in its exit path here.
+  if ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} timeout -s KILL $((seconds + 120)) "$build_dir/tb/fuzz/$t" "$corpus" "$seeds" "${dict[@]}" -max_total_time="$seconds" -timeout=25 \
+       -rss_limit_mb=6144 -max_len=4096 -print_final_stats=1 -artifact_prefix="$artifacts" >"$log" 2>&1; then
     grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units|stat::peak_rss_mb)' "$log" || true
   else
     failed+=("$t")
