@@ -5,9 +5,11 @@
 // lets a later duplicate key win over an earlier one in our walks, and throws
 // a bad-conversion error (not a parse error) on a key such as `? [a, b]`.
 // Errors are std::invalid_argument, "ORIGIN:LINE:COLUMN: what".
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <map>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -64,23 +66,76 @@ inline void check_node(const YAML::Node& node, const std::string& origin, int de
 
 }  // namespace detail
 
+namespace detail {
+
+// Records where each document's root node starts; the pre-pass that counts
+// documents.
+class document_marks final : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> roots;
+  void OnDocumentStart(const YAML::Mark&) override { m_root_seen = false; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string&) override {
+    node(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    node(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    node(mark);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void node(const YAML::Mark& mark) {
+    if (m_root_seen) return;
+    m_root_seen = true;
+    roots.push_back(mark);
+  }
+  bool m_root_seen = false;
+};
+
+}  // namespace detail
+
 // The one document of `text` (a null node when the text holds none), checked
 // as described above.
+//
+// Documents are counted with our own bounded loop, not YAML::LoadAll: in
+// yaml-cpp 0.7.0 (Debian 12) a token that starts no node, such as a leading
+// ',', makes HandleNextDocument report a new, empty document without consuming
+// anything, so LoadAll loops forever and allocates until the process dies
+// (jbeder/yaml-cpp#1040, fixed upstream by PR #1319 after 0.8.0).
 inline YAML::Node load(const std::string& text, const std::string& origin) {
-  std::vector<YAML::Node> docs;
+  YAML::Node doc;
   try {
-    docs = YAML::LoadAll(text);
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    detail::document_marks marks;
+    for (int call = 0; call < 3 && marks.roots.size() < 2 && parser.HandleNextDocument(marks); ++call) {
+    }
+    if (marks.roots.empty()) return YAML::Node();
+    if (marks.roots.size() > 1) {
+      const YAML::Mark& second = marks.roots[1];
+      if (second.pos == marks.roots[0].pos) {
+        const size_t pos = static_cast<size_t>(second.pos);
+        const std::string token = pos < text.size() ? std::string(1, text[pos]) : std::string("end of input");
+        throw std::invalid_argument(at(origin, second) + ": '" + token +
+                                    "' starts no YAML value (a stray flow indicator?)");
+      }
+      throw std::invalid_argument(at(origin, second) + ": a second YAML document (after '---'); the file " +
+                                  "must hold exactly one");
+    }
+    doc = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     throw std::invalid_argument(at(origin, e.mark) + ": " + e.msg);
   }
-  if (docs.empty()) return YAML::Node();
-  if (docs.size() > 1)
-    throw std::invalid_argument(at(origin, docs[1].Mark()) +
-                                ": a second YAML document (after '---'); the file " +
-                                "must hold exactly one");
   size_t visited = 0;
-  detail::check_node(docs[0], origin, 0, visited);
-  return docs[0];
+  detail::check_node(doc, origin, 0, visited);
+  return doc;
 }
 
 }  // namespace nicsim::host::yaml_input

@@ -190,6 +190,15 @@ TEST(yaml_shape, second_document_is_refused) {
   EXPECT_TRUE(has(e, "a second YAML document")) << e;
 }
 
+// yaml-cpp 0.7.0's LoadAll loops forever, allocating, on a leading ',' (the
+// fuzzer found it in both parsers); the loader must refuse it and return.
+TEST(yaml_shape, stray_flow_indicator_is_refused_not_looped_on) {
+  const auto e = scenario_error(",sim: {duration_us: 5}\n");
+  EXPECT_TRUE(has(e, "s.yaml:1:1: ',' starts no YAML value")) << e;
+  const auto c = costs_error(",  [perf]  perf p}rofil\n");
+  EXPECT_TRUE(has(c, "',' starts no YAML value")) << c;
+}
+
 TEST(yaml_shape, duplicate_cost_entry_or_field_is_refused) {
   EXPECT_TRUE(has(costs_error(costs_with("", "syscall: {cycles: 1}")), "key 'syscall' appears twice"));
   EXPECT_TRUE(has(costs_error(costs_with("syscall", "syscall: {cycles: 1, cycles: 2}")),
