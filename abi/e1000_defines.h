@@ -8,6 +8,7 @@
 namespace nicsim::abi {
 
 // ICR / ICS / IMS / IMC
+inline constexpr uint32_t ICR_TXDW = 1u << 0;    // transmit descriptor written back
 inline constexpr uint32_t ICR_RXDMT0 = 1u << 4;  // descriptor minimum threshold
 inline constexpr uint32_t ICR_RXO = 1u << 6;     // receiver overrun (FIFO drop)
 inline constexpr uint32_t ICR_RXT0 = 1u << 7;    // receiver timer: frames written back
@@ -62,6 +63,16 @@ inline constexpr uint32_t TXD_CMD_EOP = 0x01000000;
 inline constexpr uint32_t TXD_CMD_IFCS = 0x02000000;  // insert the FCS
 inline constexpr uint32_t TXD_CMD_RS = 0x08000000;    // report status: write DD back
 inline constexpr uint32_t TXD_STAT_DD = 0x00000001;
+inline constexpr uint32_t TXD_CMD_IDE = 0x80000000;  // interrupt delay enable: TIDV/TADV apply
+
+// TCTL (e1000_configure_tx: EN | PSP | CT | COLD; e1000_hw.h E1000_TCTL_*)
+inline constexpr uint32_t TCTL_EN = 1u << 1;   // transmit enable
+inline constexpr uint32_t TCTL_PSP = 1u << 3;  // pad short packets
+inline constexpr unsigned TCTL_CT_SHIFT = 4;   // collision threshold
+inline constexpr unsigned TCTL_COLD_SHIFT = 12;
+inline constexpr uint32_t TCTL_RTLC = 1u << 24;  // re-transmit on late collision
+// TIPG for copper (e1000_hw.h DEFAULT_82543_TIPG_*): IPGT 8, IPGR1 8, IPGR2 6.
+inline constexpr uint32_t TIPG_DEFAULT = 8u | 8u << 10 | 6u << 20;
 
 // Advanced transmit data descriptor (82576): read.cmd_type_len, read.olinfo_status; the
 // write-back's status carries TXD_STAT_DD.

@@ -104,6 +104,7 @@ static_assert(sizeof(e1000_tx_desc) == 16 && offsetof(e1000_tx_desc, lower) == 8
 static_assert(sizeof(e1000_adv_rx_desc) == 16 && sizeof(e1000_adv_tx_desc) == 16);
 
 inline constexpr unsigned RX_DESC_SIZE = sizeof(e1000_rx_desc);
+inline constexpr unsigned TX_DESC_SIZE = sizeof(e1000_tx_desc);
 
 // Descriptor i of a ring in memory the CPU sees as bytes (the kernel's E1000_RX_DESC(R, i)).
 // A copy in or out rather than a cast keeps C++'s aliasing rules, as the kernel's

@@ -76,6 +76,9 @@ inline constexpr uint32_t MSIX_ENTRY_SIZE = 16;
 // these yet (they answer TLM_ADDRESS_ERROR_RESPONSE). Queue n's block (igb's
 // E1000_TDBAL(n) ...) has the receive block's shape, TDH/TDT where RDH/RDT are.
 inline constexpr uint32_t TCTL = 0x0400;
+inline constexpr uint32_t TIPG = 0x0410;  // transmit inter-packet gap
+inline constexpr uint32_t TIDV = 0x3820;  // transmit interrupt delay, 1.024 us units (TXD_CMD_IDE)
+inline constexpr uint32_t TADV = 0x382C;  // transmit absolute interrupt delay, 1.024 us units
 inline constexpr uint32_t TXQ_BASE(unsigned n) { return n < 4 ? 0x3800 + 0x100 * n : 0xE000 + 0x40 * n; }
 inline constexpr uint32_t TDBAL_OFF = 0x0, TDBAH_OFF = 0x4, TDLEN_OFF = 0x8, TDH_OFF = 0x10, TDT_OFF = 0x18;
 

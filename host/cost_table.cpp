@@ -20,7 +20,12 @@ constexpr std::array<const char*, cost_count> names = {
     "ttwu",           "ipi_send",        "ipi_delivery",
     "context_switch", "syscall",         "recvmsg",
     "copy_to_user",   "kfree_skb",       "busy_poll_relax",
-    "lock_sock",      "icmp_send",       "ksoftirqd_loop"};
+    "lock_sock",      "icmp_send",       "ksoftirqd_loop",
+    "udp_sendmsg",    "alloc_tx_skb",    "copy_from_user",
+    "udp_send_skb",   "ip_make_skb",     "ip_output",
+    "neigh_output",   "dev_queue_xmit",  "qdisc_enqueue",
+    "qdisc_restart",  "net_tx_action",   "e1000_xmit_frame",
+    "clean_tx_desc",  "sock_wfree"};
 // 1000000000, not 1e+09.
 std::string format_bound(double v) {
   char buf[32];

@@ -39,6 +39,21 @@ enum class cost : unsigned {
   lock_sock,
   icmp_send,
   ksoftirqd_loop,
+  // transmit
+  udp_sendmsg,
+  alloc_tx_skb,
+  copy_from_user,
+  udp_send_skb,
+  ip_make_skb,
+  ip_output,
+  neigh_output,
+  dev_queue_xmit,
+  qdisc_enqueue,
+  qdisc_restart,
+  net_tx_action,
+  e1000_xmit_frame,
+  clean_tx_desc,
+  sock_wfree,
   count_
 };
 inline constexpr size_t cost_count = static_cast<size_t>(cost::count_);

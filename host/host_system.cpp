@@ -18,6 +18,9 @@ udp_app_stats host_system::app_totals() const {
     t.bad_payloads += s.bad_payloads;
     t.out_of_order += s.out_of_order;
     t.eagain += s.eagain;
+    t.sent += s.sent;
+    t.sent_bytes += s.sent_bytes;
+    t.send_errors += s.send_errors;
     t.latency_ns.merge(s.latency_ns);
     t.per_reader.insert(t.per_reader.end(), s.per_reader.begin(), s.per_reader.end());
   }
@@ -52,8 +55,28 @@ uint64_t host_rx_buffer_base(const host_params& p) {
   return std::max(p.rx_buffer_base, HIGH_MEMORY_BASE);
 }
 
+namespace {
+constexpr unsigned TX_BUFFER_LEN = 2048;  // one MTU frame and its headroom per buffer
+unsigned tx_skbs_per_sndbuf(uint64_t sndbuf) {
+  return static_cast<unsigned>(sndbuf / (TX_BUFFER_LEN + 576) + 2);
+}
+}  // namespace
+
+unsigned host_tx_buffers(const host_params& p) {
+  const uint64_t n = uint64_t{p.sockets} * tx_skbs_per_sndbuf(p.net.wmem_default) +
+                     uint64_t{p.cpus} * tx_skbs_per_sndbuf(p.net.icmp_sndbuf);
+  return static_cast<unsigned>(n);
+}
+
+uint64_t host_tx_buffer_base(const host_params& p) {
+  const uint64_t rx_end = host_rx_buffer_base(p) + uint64_t{host_rx_buffers(p)} * p.driver.rx_buffer_len;
+  const uint64_t slab = uint64_t{host_tx_buffers(p)} * TX_BUFFER_LEN;
+  if (rx_end < PCI_HOLE_BASE && slab <= PCI_HOLE_BASE - rx_end) return rx_end;
+  return std::max(rx_end, HIGH_MEMORY_BASE);
+}
+
 uint64_t host_memory_bytes(const host_params& p) {
-  return host_rx_buffer_base(p) + uint64_t{host_rx_buffers(p)} * p.driver.rx_buffer_len;
+  return host_tx_buffer_base(p) + uint64_t{host_tx_buffers(p)} * TX_BUFFER_LEN;
 }
 
 host_system::host_system(const sc_core::sc_module_name& name, const host_params& params,
@@ -74,13 +97,18 @@ host_system::host_system(const sc_core::sc_module_name& name, const host_params&
   m_apic = std::make_unique<apic>("apic", all);
   m_buffers = std::make_unique<rx_buffer_pool>(mem, host_rx_buffer_base(params), params.driver.rx_buffer_len,
                                                host_rx_buffers(params));
+  m_tx_buffers = std::make_unique<rx_buffer_pool>(mem, host_tx_buffer_base(params), TX_BUFFER_LEN,
+                                                  host_tx_buffers(params));
   m_stack = std::make_unique<netstack>(all, m_skbs, *m_buffers, params.net);
+  m_stack->set_tx_buffers(m_tx_buffers.get());
   e1000_params driver = params.driver;
   driver.msi_address = apic::MSI_BASE | (uint64_t{params.irq_cpu} << 12);  // destination APIC ID
   std::vector<cpu*> irq_cpus;
   for (unsigned q = 0; q < driver.rx_queues; ++q)
     irq_cpus.push_back(all.at((params.irq_cpu + q) % params.cpus));
-  if (driver.ring_dma + driver.rx_queues * e1000_ring_bytes(driver.rx_ring_size) > params.rx_buffer_base)
+  if (e1000_adapter::tx_ring_dma(driver) +
+          (driver.tx ? driver.rx_queues * e1000_ring_bytes(driver.tx_ring_size) : 0) >
+      params.rx_buffer_base)
     throw std::invalid_argument("host: " + std::to_string(driver.rx_queues) + " rings of " +
                                 std::to_string(driver.rx_ring_size) + " descriptors overlap the RX buffers");
   m_driver =
@@ -95,6 +123,7 @@ host_system::host_system(const sc_core::sc_module_name& name, const host_params&
   for (unsigned i = 0; i < params.sockets; ++i) {
     udp_app_params a = params.app;
     a.port = static_cast<uint16_t>(params.app.port + i);
+    a.sndbuf_bytes = params.net.wmem_default;
     if (params.sockets > 1) a.comm = "udp" + std::to_string(a.port);
     m_apps.push_back(std::make_unique<udp_app>(*all.at(params.app_cpu), *m_stack, a));
   }

@@ -57,6 +57,13 @@ unsigned host_rx_buffers(const host_params& p);
 // Where the pool's slab starts: rx_buffer_base, or HIGH_MEMORY_BASE when the slab
 // would otherwise reach into the PCI hole.
 uint64_t host_rx_buffer_base(const host_params& p);
+// Transmit data buffers: every transmit skb is charged to a socket's send buffer (an
+// application's SO_SNDBUF, or a CPU's ICMP socket), so their number is bounded by what those
+// send buffers admit (sock_alloc_send_skb checks before it allocates: one skb over each).
+unsigned host_tx_buffers(const host_params& p);
+// Where the transmit slab starts: right after the receive slab (or above 4 GiB when that
+// would reach into the PCI hole).
+uint64_t host_tx_buffer_base(const host_params& p);
 
 class host_system : public sc_core::sc_module {
  public:
@@ -84,6 +91,7 @@ class host_system : public sc_core::sc_module {
   std::unique_ptr<apic> m_apic;
   skb_cache m_skbs;
   std::unique_ptr<rx_buffer_pool> m_buffers;
+  std::unique_ptr<rx_buffer_pool> m_tx_buffers;  // the same slab allocator, for transmit data
   std::unique_ptr<netstack> m_stack;
   std::unique_ptr<e1000_adapter> m_driver;
   std::vector<std::unique_ptr<udp_app>> m_apps;

@@ -116,6 +116,17 @@ config::config() {
   add("app.rcvbuf_bytes", kind::integer, 256, 2147483647.0, "212992", "B",
       "socket receive buffer (SO_RCVBUF)");
   add("app.work_ns", kind::number, 0, 1e9, "500", "ns", "user-mode work per message");
+  // ---- transmit (issue 12: the host's transmit path)
+  add("app.role", kind::choice, 0, 0, "reader", "",
+      "reader: read and count; echo: send every message back to its sender (sendto)", {"reader", "echo"});
+  add("host.txqueuelen", kind::integer, 1, 1000000, "1000", "packets",
+      "ip link set txqueuelen: each pfifo_fast band holds this many packets");
+  add("host.bql", kind::choice, 0, 0, "true", "",
+      "byte queue limits on the transmit queues (netdev_tx_sent_queue / dql)", {"true", "false"});
+  add("nic.tx_ring_size", kind::integer, 48, 4096, "256", "descriptors",
+      "TX descriptors per queue (ethtool -G tx), a multiple of 8");
+  add("nic.coalesce.tx_usecs", kind::integer, 0, 65535, "8", "1.024 us",
+      "TIDV: transmit interrupt delay (e1000 TxIntDelay; 0: no delay, IDE off)");
 }
 
 void config::add(const std::string& key, kind type, double min, double max, const std::string& def,
@@ -418,6 +429,9 @@ void config::validate() const {
   if (integer("nic.rx_ring_size") % 8 != 0)
     throw config_error("nic.rx_ring_size = " + text("nic.rx_ring_size") +
                        " must be a multiple of 8 (RDLEN is 128-byte aligned)");
+  if (integer("nic.tx_ring_size") % 8 != 0)
+    throw config_error("nic.tx_ring_size = " + text("nic.tx_ring_size") +
+                       " must be a multiple of 8 (TDLEN is 128-byte aligned)");
   if (integer("nic.rx_fifo_bytes") < integer("traffic.frame_bytes"))
     throw config_error("nic.rx_fifo_bytes = " + text("nic.rx_fifo_bytes") + " cannot hold one frame of " +
                        text("traffic.frame_bytes") + " bytes");

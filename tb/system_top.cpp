@@ -94,6 +94,15 @@ system_params make_system_params(const config& cfg) {
   h.app.readers = static_cast<unsigned>(cfg.integer("app.readers"));
   h.app.rcvbuf_bytes = static_cast<uint64_t>(cfg.integer("app.rcvbuf_bytes"));
   h.app.work = sc_time(cfg.number("app.work_ns"), SC_NS);
+  // ---- transmit (issue 12). The driver sets up its TX rings (e1000_configure_tx) only when
+  // the run can transmit, so receive-only runs keep their register writes and timing.
+  h.app.role = cfg.text("app.role") == "echo" ? host::udp_app_params::role_t::echo
+                                              : host::udp_app_params::role_t::reader;
+  h.driver.tx_queue_len = static_cast<unsigned>(cfg.integer("host.txqueuelen"));
+  h.driver.bql = cfg.text("host.bql") == "true";
+  h.driver.tx_ring_size = static_cast<unsigned>(cfg.integer("nic.tx_ring_size"));
+  h.driver.tidv = static_cast<unsigned>(cfg.integer("nic.coalesce.tx_usecs"));
+  h.driver.tx = h.app.role == host::udp_app_params::role_t::echo;
   // The receive buffers a run can fill are bounded by the frames it can put on the wire:
   // traffic_source starts frames at least one slot (preamble + frame + gap at line rate)
   // apart, whatever the pattern, and never more than traffic.count of them.

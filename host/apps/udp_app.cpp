@@ -11,6 +11,7 @@ constexpr size_t USER_BUFFER_BYTES = 65536;  // recvfrom(fd, buf, sizeof buf, ..
 udp_app::udp_app(cpu& c, netstack& stack, const udp_app_params& params)
     : m_home(c), m_stack(stack), m_params(params), m_sock(stack.udp_bind(params.port, params.rcvbuf_bytes)) {
   m_sock.busy_poll = params.busy_poll;
+  m_sock.sk_sndbuf = params.sndbuf_bytes;
   m_stats.per_reader.assign(params.readers, 0);
   m_last_seq.assign(params.readers, -1);
   for (unsigned i = 0; i < params.readers; ++i)
@@ -30,7 +31,8 @@ void udp_app::reader(unsigned index) {
     const int track = cpu::this_cpu().current()->track;
     if (obs) obs->begin(track, "recvfrom");
     cpu::this_cpu().syscall_enter();  // recvfrom(fd, buf, sizeof buf, 0, ...)
-    const long n = m_stack.udp_recvmsg(m_sock, buf, USER_BUFFER_BYTES, m_params.nonblocking);
+    sockaddr_in from;
+    const long n = m_stack.udp_recvmsg(m_sock, buf, USER_BUFFER_BYTES, m_params.nonblocking, &from);
     if (n == netstack::EAGAIN_) {
       ++m_stats.eagain;
       cpu::this_cpu().syscall_exit();
@@ -42,6 +44,19 @@ void udp_app::reader(unsigned index) {
     --m_returning;
     if (obs) obs->end(track);
     received(buf, static_cast<size_t>(n), index);
+    if (m_params.role == udp_app_params::role_t::echo) {
+      if (obs) obs->begin(track, "sendto");
+      cpu::this_cpu().syscall_enter();  // sendto(fd, buf, n, 0, &from, sizeof from)
+      const long sent = m_stack.udp_sendmsg(m_sock, buf, static_cast<size_t>(n), from, m_params.nonblocking);
+      cpu::this_cpu().syscall_exit();
+      if (obs) obs->end(track);
+      if (sent < 0) {
+        ++m_stats.send_errors;
+      } else {
+        ++m_stats.sent;
+        m_stats.sent_bytes += static_cast<uint64_t>(sent);
+      }
+    }
     waves::slice work(obs, track, "work");
     cpu::this_cpu().charge(m_params.work);
   }

@@ -24,6 +24,11 @@ struct udp_app_params {
   uint64_t rcvbuf_bytes = 212992;                     // net.core.rmem_default
   sc_core::sc_time work{500, sc_core::SC_NS};
   bool record = false;  // keep every message's sequence number and latency (udp_app::record())
+  // reader: read and count; echo: every message read is sent back with sendto to the address
+  // and port it came from, its bytes (and so the sender's stamp) unchanged.
+  enum class role_t { reader, echo };
+  role_t role = role_t::reader;
+  uint64_t sndbuf_bytes = 212992;  // SO_SNDBUF (net.core.wmem_default)
 };
 
 struct udp_app_stats {
@@ -34,6 +39,9 @@ struct udp_app_stats {
   uint64_t eagain = 0;               // recvfrom returned EAGAIN (non-blocking readers)
   value_histogram latency_ns;        // first bit on the wire → recvfrom returns, ns → messages
   std::vector<uint64_t> per_reader;  // messages per reader
+  uint64_t sent = 0;                 // echo: datagrams sendto accepted
+  uint64_t sent_bytes = 0;
+  uint64_t send_errors = 0;  // echo: sendto returned an error
 };
 
 // Every message in delivery order (all readers), when udp_app_params::record asks for it:

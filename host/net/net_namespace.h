@@ -16,12 +16,15 @@ namespace nicsim::host {
 struct ip_mib {  // netstat -s: Ip
   uint64_t InReceives = 0, InHdrErrors = 0, InAddrErrors = 0, InUnknownProtos = 0, InDelivers = 0,
            InCsumErrors = 0;
+  uint64_t OutRequests = 0, OutDiscards = 0, OutNoRoutes = 0;  // transmit (ip_output, ip_send_skb)
 };
 struct udp_mib {  // netstat -su: Udp
   uint64_t InDatagrams = 0, NoPorts = 0, InErrors = 0, RcvbufErrors = 0, InCsumErrors = 0;
+  uint64_t OutDatagrams = 0, SndbufErrors = 0;  // udp_send_skb
 };
 struct icmp_mib {  // netstat -s: Icmp
   uint64_t InMsgs = 0, OutMsgs = 0, OutDestUnreachs = 0, OutRateLimitGlobal = 0, OutRateLimitHost = 0;
+  uint64_t OutErrors = 0;  // icmp_push_reply: ip_append_data failed (no send buffer)
 };
 
 struct netns_mib {
@@ -42,6 +45,7 @@ struct netns_ipv4 {
   std::map<uint32_t, inet_peer> peers;                      // inet_peer_base, by daddr
   double icmp_global_credit = 0;                            // icmp_global_allow's bucket
   sc_core::sc_time icmp_global_stamp{sc_core::SC_ZERO_TIME};
+  uint16_t ip_id = 0;  // ip_select_ident's counter (one for all destinations here)
 };
 
 struct net {

@@ -19,9 +19,14 @@ netstack::netstack(const std::vector<cpu*>& cpus, skb_cache& skbs, rx_buffer_poo
     sd->backlog.weight = params.dev_weight;
     sd->backlog.poll = [this](napi_struct& n, int quota) { return process_backlog(n, quota); };
     c->open_softirq(NET_RX_SOFTIRQ, [this] { net_rx_action(); });
+    c->open_softirq(NET_TX_SOFTIRQ, [this] { net_tx_action(); });
     m_sd.push_back(std::move(sd));
   }
   for (auto& sd : m_sd) napi_observe(sd->backlog);
+  for (size_t i = 0; i < cpus.size(); ++i) {  // icmp_sk_init: one ICMP socket per CPU
+    m_icmp_sk.push_back(std::make_unique<udp_sock>());
+    m_icmp_sk.back()->sk_sndbuf = params.icmp_sndbuf;
+  }
   inet_init();
 }
 
@@ -209,5 +214,132 @@ void netstack::napi_busy_loop(udp_sock& sk, napi_struct& n, sc_time end) {
   n.in_busy_poll = false;
   cpu::this_cpu().charge(cost::napi_poll);
   if (n.poll(n, n.weight) == n.weight) __napi_schedule(n);
+}
+
+// ------------------------------------------------------------------ transmit
+
+// netdev_pick_tx (net/core/dev.c, v6.6) without XPS (igb sets none): skb_tx_hash, which
+// scales the flow hash onto the real queues (reciprocal_scale). The kernel's flow hash is
+// siphash over the flow keys with a seed drawn at boot, so any fixed mix of the same keys
+// spreads flows as faithfully; the model's is a multiplicative mix of them.
+netdev_queue& netstack::netdev_pick_tx(sk_buff* skb) {
+  auto& txqs = m_dev->tx;
+  if (txqs.size() > 1) {
+    const uint64_t scaled = uint64_t{skb->hash} * txqs.size();
+    skb->queue_mapping = static_cast<uint16_t>(scaled >> 32);  // reciprocal_scale
+  } else {
+    skb->queue_mapping = 0;
+  }
+  return *txqs[skb->queue_mapping];
+}
+
+// __dev_queue_xmit (v6.6): pick the queue and hand the skb to its qdisc. A device whose
+// transmit side is not up drops it (dev_core_stats_tx_dropped_inc, -ENETDOWN).
+int netstack::dev_queue_xmit(sk_buff* skb) {
+  waves::slice s(cpu::this_cpu().observer(), cpu::this_cpu().track(), "dev_queue_xmit");
+  cpu::this_cpu().charge(cost::dev_queue_xmit);
+  if (m_dev == nullptr || !m_dev->up || m_dev->tx.empty()) {
+    if (m_dev) ++m_dev->tx_dropped;
+    kfree_skb_tx(skb, skb_drop_reason::DEV_READY);
+    return ENETDOWN_;
+  }
+  netdev_queue& txq = netdev_pick_tx(skb);
+  return __dev_xmit_skb(skb, txq.qdisc, txq);
+}
+
+// __dev_xmit_skb for a TCQ_F_NOLOCK | TCQ_F_CAN_BYPASS qdisc (pfifo_fast, v6.6): an empty
+// qdisc that nobody runs is bypassed (sch_direct_xmit straight away, counted as sent by the
+// qdisc); otherwise enqueue and qdisc_run. A qdisc another CPU runs gets the skb enqueued
+// and that CPU sends it (qdisc_run_begin fails, MISSED is set).
+int netstack::__dev_xmit_skb(sk_buff* skb, Qdisc& q, netdev_queue& txq) {
+  if (q.empty() && !q.running) {
+    q.running = true;           // qdisc_run_begin
+    q.stats.bytes += skb->len;  // qdisc_bstats_cpu_update
+    ++q.stats.packets;
+    if (sch_direct_xmit(skb, q, txq) && !q.empty()) __qdisc_run(q);
+    q.running = false;  // qdisc_run_end
+    if (q.missed && !q.empty()) __netif_schedule(q);
+    q.missed = false;
+    return NET_XMIT_SUCCESS;
+  }
+  const int rc = pfifo_fast_enqueue(skb, q);
+  qdisc_run(q);
+  return rc;
+}
+
+// qdisc_run (include/net/pkt_sched.h): run the qdisc unless someone else is.
+void netstack::qdisc_run(Qdisc& q) {
+  if (q.running) {
+    q.missed = true;  // the runner sees MISSED at qdisc_run_end and reschedules
+    return;
+  }
+  q.running = true;
+  __qdisc_run(q);
+  q.running = false;
+  if (q.missed && !q.empty()) __netif_schedule(q);
+  q.missed = false;
+}
+
+// dev_hard_start_xmit → xmit_one → netdev_start_xmit (v6.6): the driver's ndo_start_xmit,
+// and txq_trans_update when it took the skb.
+netdev_tx_t netstack::dev_hard_start_xmit(sk_buff* skb, netdev_queue& txq) {
+  const netdev_tx_t rc = m_dev->ndo_start_xmit(skb);
+  if (rc == NETDEV_TX_OK) txq.trans_start = cpu::this_cpu().jiffies();
+  return rc;
+}
+
+// __netif_schedule (v6.6): put the qdisc on this CPU's output_queue once
+// (__QDISC_STATE_SCHED) and raise NET_TX_SOFTIRQ.
+void netstack::__netif_schedule(Qdisc& q) {
+  if (q.sched) return;
+  q.sched = true;
+  sd().output_queue.push_back(&q);
+  cpu::this_cpu().raise_softirq(NET_TX_SOFTIRQ);
+}
+
+// net_tx_action (v6.6; the completion queue is empty: drivers free with napi_consume_skb):
+// run every qdisc scheduled on this CPU.
+void netstack::net_tx_action() {
+  waves::slice s(cpu::this_cpu().observer(), cpu::this_cpu().track(), "net_tx_action");
+  cpu::this_cpu().charge(cost::net_tx_action);
+  std::deque<Qdisc*> head;
+  head.swap(sd().output_queue);
+  for (Qdisc* q : head) {
+    q->sched = false;  // clear_bit(__QDISC_STATE_SCHED) before running it
+    qdisc_run(*q);
+  }
+}
+
+// netif_tx_wake_queue: clear DRV_XOFF and, if it was set, schedule the qdisc.
+void netstack::netif_tx_wake_queue(netdev_queue& q) {
+  if (!q.drv_xoff) return;
+  q.drv_xoff = false;
+  __netif_schedule(q.qdisc);
+}
+
+// netdev_tx_sent_queue (include/linux/netdevice.h, v6.6): BQL counts the bytes and stops the
+// queue (STACK_XOFF) when over its limit.
+void netstack::netdev_tx_sent_queue(netdev_queue& q, unsigned bytes) {
+  if (!m_dev->bql) return;
+  dql_queued(q.dql, bytes);
+  if (dql_avail(q.dql) >= 0) return;
+  q.stack_xoff = true;
+}
+
+// netdev_tx_completed_queue (v6.6): completed bytes move the limit; a queue BQL stopped
+// restarts once there is room again (netif_schedule_queue).
+void netstack::netdev_tx_completed_queue(netdev_queue& q, unsigned /*pkts*/, unsigned bytes) {
+  if (!m_dev->bql || bytes == 0) return;
+  dql_completed(q.dql, bytes, cpu::this_cpu().jiffies());
+  if (dql_avail(q.dql) < 0) return;
+  if (q.stack_xoff) {
+    q.stack_xoff = false;
+    if (!q.xmit_stopped()) __netif_schedule(q.qdisc);
+  }
+}
+
+void netstack::netdev_tx_reset_queue(netdev_queue& q) {
+  q.stack_xoff = false;
+  dql_reset(q.dql, cpu::this_cpu().jiffies());
 }
 }  // namespace nicsim::host

@@ -12,6 +12,8 @@
 
 namespace nicsim::host {
 
+struct Qdisc;
+
 struct napi_struct {
   std::string name;
   const char* poll_name = "napi_poll";  // the driver's poll function, for the timeline
@@ -33,6 +35,7 @@ struct softnet_data {  // per CPU; the counters are /proc/net/softnet_stat's
   uint64_t time_squeeze = 0;
   napi_struct backlog;                   // the non-NAPI path's instance
   std::deque<sk_buff*> input_pkt_queue;  // netif_rx's per-CPU queue
+  std::deque<Qdisc*> output_queue;       // qdiscs __netif_schedule left for net_tx_action
 };
 
 // struct packet_type (include/linux/netdevice.h): a handler for one ethertype, added

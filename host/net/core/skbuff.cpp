@@ -10,9 +10,10 @@ namespace nicsim::host {
 
 const char* skb_drop_reason_name(skb_drop_reason r) {
   static constexpr const char* names[] = {
-      "NOT_SPECIFIED",  "UNHANDLED_PROTO", "IP_CSUM",    "IP_INHDR",  "IP_INADDRERRORS",
-      "IP_NOPROTO",     "PKT_TOO_SMALL",   "UDP_CSUM",   "NO_SOCKET", "SOCKET_RCVBUFF",
-      "SOCKET_BACKLOG", "ICMP_CONSUMED",   "CPU_BACKLOG"};
+      "NOT_SPECIFIED",   "UNHANDLED_PROTO", "IP_CSUM",          "IP_INHDR",
+      "IP_INADDRERRORS", "IP_NOPROTO",      "PKT_TOO_SMALL",    "UDP_CSUM",
+      "NO_SOCKET",       "SOCKET_RCVBUFF",  "SOCKET_BACKLOG",   "ICMP_CONSUMED",
+      "CPU_BACKLOG",     "QDISC_DROP",      "NEIGH_CREATEFAIL", "DEV_READY"};
   static_assert(sizeof(names) / sizeof(names[0]) == skb_drop_reason_count);
   return names[static_cast<size_t>(r)];
 }
@@ -43,6 +44,12 @@ const char* skb_drop_reason_counter(skb_drop_reason r) {
       return "softnet.dropped";
     case skb_drop_reason::SOCKET_BACKLOG:
       return "udp.InErrors";
+    case skb_drop_reason::QDISC_DROP:
+      return "qdisc.drops";
+    case skb_drop_reason::NEIGH_CREATEFAIL:
+      return "ip.OutDiscards";
+    case skb_drop_reason::DEV_READY:
+      return "netdev.tx_dropped";
     default:
       return "drop.NOT_SPECIFIED";
   }
@@ -115,6 +122,53 @@ void netstack::kfree_skb(sk_buff* skb, skb_drop_reason reason) {
   }
   m_buffers.free(skb->buf_addr);
   m_skbs.free(skb);
+  cpu::this_cpu().charge(cost::kfree_skb);
+}
+
+}  // namespace nicsim::host
+
+namespace nicsim::host {
+
+// alloc_skb + skb_reserve for transmit: the data buffer comes from the transmit pool in host
+// memory (the driver DMA-maps it and the NIC reads it over PCIe).
+sk_buff* netstack::alloc_skb_tx(unsigned headroom) {
+  if (m_tx_buffers == nullptr) return nullptr;
+  const uint64_t buf = m_tx_buffers->alloc();
+  if (buf == 0) return nullptr;
+  sk_buff* skb = m_skbs.alloc();
+  skb->buf_addr = buf;
+  skb->head = m_tx_buffers->ptr(buf);
+  skb->pool = m_tx_buffers;
+  skb->data = headroom;
+  skb->len = 0;
+  skb->truesize = m_tx_buffers->buffer_len() + 256 + 320;  // SKB_TRUESIZE, as on receive
+  ++m_tx_skbs;
+  return skb;
+}
+
+// skb_release_all for a transmit skb: the destructor (sock_wfree: give back sk_wmem_alloc and
+// wake a writer once the socket is writeable, sock_def_write_space), then data and head.
+void netstack::__kfree_skb_tx(sk_buff* skb) {
+  udp_sock* sk = skb->sk;
+  if (sk != nullptr) sk->sk_wmem_alloc -= skb->truesize;
+  skb->pool->free(skb->buf_addr);
+  m_skbs.free(skb);
+  --m_tx_skbs;
+  if (sk == nullptr) return;
+  cpu::this_cpu().charge(cost::sock_wfree);
+  // sock_writeable: sk_wmem_alloc < sk_sndbuf / 2
+  if (sk->sk_wmem_alloc < sk->sk_sndbuf / 2 && sk->sk_wmem_wq.active()) __wake_up(sk->sk_wmem_wq, 1);
+}
+
+void netstack::kfree_skb_tx(sk_buff* skb, skb_drop_reason reason) {
+  ++m_tx_drops[static_cast<size_t>(reason)];
+  __kfree_skb_tx(skb);
+  cpu::this_cpu().charge(cost::kfree_skb);
+}
+
+// napi_consume_skb (v6.6): a transmitted skb freed from NAPI (budget != 0) or elsewhere.
+void netstack::napi_consume_skb(sk_buff* skb, int /*budget*/) {
+  __kfree_skb_tx(skb);
   cpu::this_cpu().charge(cost::kfree_skb);
 }
 

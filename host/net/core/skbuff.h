@@ -13,6 +13,8 @@ class host_memory;
 namespace nicsim::host {
 
 struct napi_struct;
+struct udp_sock;
+class rx_buffer_pool;
 
 enum ip_summed_t : uint8_t { CHECKSUM_NONE = 0, CHECKSUM_UNNECESSARY = 1 };
 
@@ -32,6 +34,10 @@ enum class skb_drop_reason : unsigned {
   SOCKET_BACKLOG,   // sk_add_backlog over its limit (udp InErrors)
   ICMP_CONSUMED,    // an ICMP message for the host (consumed, not an application's)
   CPU_BACKLOG,      // netif_rx: the per-CPU backlog is full (softnet dropped)
+  // Transmit side (counted apart from the receive ledger: netstack::tx_drops()).
+  QDISC_DROP,        // the qdisc's band is full (tc -s qdisc: dropped)
+  NEIGH_CREATEFAIL,  // no neighbour entry for the next hop (ip_finish_output2)
+  DEV_READY,         // the device's transmit side is not up (netdev tx_dropped)
   count_
 };
 inline constexpr size_t skb_drop_reason_count = static_cast<size_t>(skb_drop_reason::count_);
@@ -52,10 +58,25 @@ struct sk_buff {
   // skb->napi_id: the NAPI instance that received it; nullptr for an skb that came through
   // netif_rx (below MIN_NAPI_ID: nothing a socket could busy poll).
   napi_struct* napi = nullptr;
+  // Transmit side (v6.6 struct sk_buff): the pool the data buffer came from (nullptr: the
+  // receive pool), the sending socket whose sk_wmem_alloc holds truesize (skb_set_owner_w;
+  // nullptr: none), skb->priority (TC_PRIO_*), the transmit queue netdev_pick_tx chose and
+  // skb->hash.
+  rx_buffer_pool* pool = nullptr;
+  udp_sock* sk = nullptr;
+  uint32_t priority = 0;
+  uint16_t queue_mapping = 0;
+  uint32_t hash = 0;
   uint8_t* data_ptr() const { return head + data; }
   void pull(unsigned n) {
     data += n;
     len -= n;
+  }
+  // skb_push: prepend n bytes of header into the headroom.
+  uint8_t* push(unsigned n) {
+    data -= n;
+    len += n;
+    return data_ptr();
   }
 };
 

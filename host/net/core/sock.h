@@ -30,6 +30,13 @@ struct udp_sock {
   sc_core::sc_time busy_poll{sc_core::SC_ZERO_TIME};  // SO_BUSY_POLL
   napi_struct* napi = nullptr;                        // sk_napi_id: where its packets come from
   waves::probe queue_probe;                           // receive queue length
+  // Transmit: the send buffer (SO_SNDBUF) and the bytes of skbs not yet freed by the driver
+  // (sk_wmem_alloc). Writers wait on sk_wmem_wq: the kernel's sk_sleep queue, which readers
+  // share, woken with EPOLLOUT that receiver_wake_function ignores; kept apart here.
+  uint64_t sk_sndbuf = 212992;
+  uint64_t sk_wmem_alloc = 0;
+  wait_queue_head sk_wmem_wq;
+  uint32_t saddr = 0;  // inet_saddr: the address sendto sends from
 };
 
 }  // namespace nicsim::host

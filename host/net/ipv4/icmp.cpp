@@ -1,8 +1,10 @@
 // ICMP (net/ipv4/icmp.c, v6.x): icmp_send with its global and per-destination rate limits.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "host/net/netstack.h"
+#include "proto/checksum.h"
 #include "proto/frame.h"
 
 namespace nicsim::host {
@@ -63,17 +65,53 @@ bool netstack::icmpv4_xrlim_allow(uint32_t daddr) {
   return ok;
 }
 
-void netstack::icmp_send_port_unreach(uint32_t daddr) {
+// __icmp_send (net/ipv4/icmp.c, v6.6) for an skb being received: the global limit, the route
+// back (on-link), the per-destination limit, then icmp_push_reply: ip_append_data copies the
+// offending datagram behind the ICMP header into an skb of the per-CPU ICMP socket
+// (MSG_DONTWAIT: no send buffer is OutErrors), the checksum over the message, and
+// ip_push_pending_frames → ip_send_skb. As the kernel, it quotes as much of the datagram as
+// fits in 576 bytes (RFC 1812), not just the IP header and 8 bytes (RFC 792's minimum).
+void netstack::icmp_send(const sk_buff* skb_in, uint8_t type, uint8_t code) {
+  const uint8_t* iph = skb_in->head + skb_in->network_header;
   if (!icmp_global_allow()) {
     ++m_net.mib.icmp_statistics.OutRateLimitGlobal;
     return;
   }
+  const uint32_t saddr = proto::get_be32(iph + 16);  // the address the datagram was sent to
+  const uint32_t daddr = proto::get_be32(iph + 12);
   if (!icmpv4_xrlim_allow(daddr)) {
     ++m_net.mib.icmp_statistics.OutRateLimitHost;
     return;
   }
+  waves::slice s(cpu::this_cpu().observer(), cpu::this_cpu().track(), "icmp_send");
   cpu::this_cpu().charge(cost::icmp_send);
-  ++m_net.mib.icmp_statistics.OutMsgs;
-  ++m_net.mib.icmp_statistics.OutDestUnreachs;
+  // icmp_param.data_len: from the network header to the end of the datagram, at most room.
+  constexpr unsigned ICMP_HLEN = 8;
+  constexpr unsigned room = 576 - proto::IPV4_HLEN - ICMP_HLEN;
+  const unsigned in_len = skb_in->data + skb_in->len - skb_in->network_header;
+  const unsigned data_len = std::min(in_len, room);
+  // icmp_push_reply → ip_append_data on the per-CPU ICMP socket, MSG_DONTWAIT.
+  udp_sock& sk = *m_icmp_sk.at(static_cast<size_t>(cpu::this_cpu().id()));
+  long err = 0;
+  sk_buff* skb = sock_alloc_send_skb(sk, ICMP_HLEN + data_len, true, &err);
+  if (skb == nullptr) {
+    ++m_net.mib.icmp_statistics.OutErrors;
+    return;
+  }
+  uint8_t* icmph = skb->data_ptr();
+  icmph[0] = type;
+  icmph[1] = code;
+  proto::put_be16(icmph + 2, 0);
+  proto::put_be32(icmph + 4, 0);  // unused (no next-hop MTU for a port unreachable)
+  std::memcpy(icmph + ICMP_HLEN, iph, data_len);
+  skb->len = ICMP_HLEN + data_len;
+  skb->transport_header = skb->data;
+  cpu::this_cpu().charge(cost::csum, skb->len);  // csum_partial_copy_nocheck + the quoted data's csum
+  proto::put_be16(icmph + 2, proto::csum_fold(proto::csum_partial(icmph, skb->len)));
+  skb->hash = (saddr ^ daddr) * 0x9E3779B9u;
+  // ip_push_pending_frames → __ip_make_skb (tos: the datagram's TOS | IPTOS_PREC_INTERNETCONTROL)
+  __ip_make_skb(skb,
+                ip_cork{saddr, daddr, proto::IPPROTO_ICMP, static_cast<uint8_t>((iph[1] & 0x1E) | 0xC0), 64});
+  ip_send_skb(skb);
 }
 }  // namespace nicsim::host

@@ -79,7 +79,7 @@ void netstack::udp_rcv(sk_buff* skb) {
     }
   }
   ++m_net.mib.udp_statistics.NoPorts;
-  icmp_send_port_unreach(proto::get_be32(skb->head + skb->network_header + 12));
+  icmp_send(skb, 3, 3);  // ICMP_DEST_UNREACH, ICMP_PORT_UNREACH
   kfree_skb(skb, skb_drop_reason::NO_SOCKET);
 }
 
@@ -117,7 +117,7 @@ udp_sock& netstack::udp_bind(uint16_t port, uint64_t rcvbuf) {
   return *slot;
 }
 
-long netstack::udp_recvmsg(udp_sock& sk, uint8_t* buf, size_t len, bool dontwait) {
+long netstack::udp_recvmsg(udp_sock& sk, uint8_t* buf, size_t len, bool dontwait, sockaddr_in* from) {
   cpu::this_cpu().charge(cost::recvmsg);
   for (;;) {  // try_again
     // sk_can_busy_loop + sk_busy_loop: only when the socket's last skb came from a NAPI
@@ -162,6 +162,10 @@ long netstack::udp_recvmsg(udp_sock& sk, uint8_t* buf, size_t len, bool dontwait
     cpu::this_cpu().charge(cost::copy_to_user, copied);
     cpu::this_cpu().charge(cost::kfree_skb);
     std::memcpy(buf, payload, copied);
+    if (from != nullptr) {  // msg_name: the sender's address and port
+      from->addr = proto::get_be32(skb->head + skb->network_header + 12);
+      from->port = proto::get_be16(skb->data_ptr());
+    }
     ++m_net.mib.udp_statistics.InDatagrams;
     sk.sk_rmem_alloc -= skb->truesize;  // skb_consume_udp → udp_rmem_release
     m_buffers.free(skb->buf_addr);
@@ -173,5 +177,98 @@ long netstack::udp_recvmsg(udp_sock& sk, uint8_t* buf, size_t len, bool dontwait
     }
     return static_cast<long>(copied);
   }
+}
+
+// ------------------------------------------------------------------ transmit
+
+namespace {
+// The flow hash skb_get_hash would give (see netdev_pick_tx): a mix of the flow's keys.
+uint32_t flow_hash(uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport, uint8_t protocol) {
+  uint64_t h = (uint64_t{saddr} << 32 | daddr) * 0x9E3779B97F4A7C15ull;
+  h ^= (uint64_t{sport} << 24 | uint64_t{dport} << 8 | protocol) * 0xC2B2AE3D27D4EB4Full;
+  return static_cast<uint32_t>(h >> 32);
+}
+constexpr unsigned TX_HEADROOM = 128;  // NET_SKB_PAD + LL_RESERVED_SPACE + IP + UDP, rounded
+constexpr long EMSGSIZE_ = -90;
+}  // namespace
+
+// sock_alloc_send_skb → sock_alloc_send_pskb (net/core/sock.c, v6.6): wait while the
+// socket's unfreed transmit skbs fill its send buffer (sock_wait_for_wmem), then allocate and
+// charge the skb to it (skb_set_owner_w).
+sk_buff* netstack::sock_alloc_send_skb(udp_sock& sk, unsigned /*size*/, bool dontwait, long* err) {
+  while (sk.sk_wmem_alloc >= sk.sk_sndbuf) {
+    if (dontwait) {
+      *err = EAGAIN_;
+      return nullptr;
+    }
+    wait_queue_entry wait;
+    init_wait(wait, cpu::this_cpu());
+    prepare_to_wait(sk.sk_wmem_wq, wait, cpu::this_cpu());
+    if (sk.sk_wmem_alloc >= sk.sk_sndbuf) cpu::this_cpu().schedule();
+    finish_wait(wait, cpu::this_cpu());
+  }
+  cpu::this_cpu().charge(cost::alloc_tx_skb);
+  sk_buff* skb = alloc_skb_tx(TX_HEADROOM);
+  if (skb == nullptr) {
+    *err = ENOBUFS_;
+    return nullptr;
+  }
+  skb->sk = &sk;
+  sk.sk_wmem_alloc += skb->truesize;
+  return skb;
+}
+
+// udp_sendmsg (net/ipv4/udp.c, v6.6) on the uncorked path: ip_make_skb with the payload
+// copied from user memory (ip_generic_getfrag), then udp_send_skb. The route is the
+// connected subnet's and cached; no fragmentation (a datagram beyond the MTU: EMSGSIZE).
+long netstack::udp_sendmsg(udp_sock& sk, const uint8_t* buf, size_t len, const sockaddr_in& to,
+                           bool dontwait) {
+  waves::slice s(cpu::this_cpu().observer(), cpu::this_cpu().track(), "udp_sendmsg");
+  cpu::this_cpu().charge(cost::udp_sendmsg);
+  constexpr size_t MTU = 1500;
+  if (len > MTU - proto::IPV4_HLEN - proto::UDP_HLEN) return EMSGSIZE_;
+  long err = 0;
+  sk_buff* skb = sock_alloc_send_skb(sk, static_cast<unsigned>(len), dontwait, &err);
+  if (skb == nullptr) {
+    if (err == ENOBUFS_) ++m_net.mib.udp_statistics.SndbufErrors;
+    return err;
+  }
+  cpu::this_cpu().charge(cost::copy_from_user, len);
+  std::memcpy(skb->data_ptr(), buf, len);
+  skb->len = static_cast<unsigned>(len);
+  const int rc = udp_send_skb(skb, sk, to);
+  return rc != 0 ? rc : static_cast<long>(len);
+}
+
+// udp_send_skb (v6.6): the UDP header and its checksum in software (the model's driver
+// offers no transmit checksum offload), then ip_send_skb. A qdisc drop (-ENOBUFS) is
+// SndbufErrors and not an error for the caller (no IP_RECVERR).
+int netstack::udp_send_skb(sk_buff* skb, udp_sock& sk, const sockaddr_in& to) {
+  cpu::this_cpu().charge(cost::udp_send_skb);
+  const uint32_t saddr = sk.saddr != 0 ? sk.saddr : m_params.local_ip;
+  uint8_t* uh = skb->push(proto::UDP_HLEN);
+  skb->transport_header = skb->data;
+  proto::put_be16(uh, sk.port);
+  proto::put_be16(uh + 2, to.port);
+  proto::put_be16(uh + 4, static_cast<uint16_t>(skb->len));
+  proto::put_be16(uh + 6, 0);
+  cpu::this_cpu().charge(cost::csum, skb->len);
+  uint16_t csum =
+      proto::csum_fold(proto::csum_tcpudp_nofold(saddr, to.addr, static_cast<uint16_t>(skb->len),
+                                                 proto::IPPROTO_UDP, proto::csum_partial(uh, skb->len)));
+  if (csum == 0) csum = 0xFFFF;  // CSUM_MANGLED_0
+  proto::put_be16(uh + 6, csum);
+  skb->hash = flow_hash(saddr, to.addr, sk.port, to.port, proto::IPPROTO_UDP);
+  __ip_make_skb(skb, ip_cork{saddr, to.addr, proto::IPPROTO_UDP, 0, 64});
+  int err = ip_send_skb(skb);
+  if (err != 0) {
+    if (err == ENOBUFS_) {
+      ++m_net.mib.udp_statistics.SndbufErrors;
+      err = 0;
+    }
+  } else {
+    ++m_net.mib.udp_statistics.OutDatagrams;
+  }
+  return err;
 }
 }  // namespace nicsim::host

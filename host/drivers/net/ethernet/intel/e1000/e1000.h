@@ -46,6 +46,17 @@ struct e1000_params {
   unsigned rx_queues = 1;
   std::array<uint8_t, 40> rss_key{};  // ethtool -X hkey (netdev_rss_key)
   bool rss_udp4_l4 = false;           // ethtool -N rx-flow-hash udp4 sdfn (igb's default is sd)
+  // ---- transmit: one TX ring per RX queue (igb), legacy descriptors (e1000_tx_desc).
+  // tx: e1000_configure_tx runs at open and the queues start. The kernel always does this;
+  // the model skips it (nine register writes) when the run cannot transmit, so receive-only
+  // runs stay as they were; then dev_queue_xmit drops (netdev tx_dropped, DEV_READY).
+  bool tx = false;
+  unsigned tx_ring_size = 256;   // ethtool -G tx (E1000_DEFAULT_TXD)
+  unsigned tidv = 8;             // TIDV, 1.024 us units (e1000_param.c DEFAULT_TIDV); 0: no IDE
+  unsigned tadv = 32;            // TADV (DEFAULT_TADV)
+  unsigned tx_queue_len = 1000;  // ip link set txqueuelen: the pfifo_fast bands' length
+  bool bql = true;               // byte queue limits
+  std::array<uint8_t, 6> mac{0x02, 0x00, 0x00, 0x00, 0x00, 0x02};  // the device's address
 };
 
 struct e1000_stats {
@@ -56,6 +67,37 @@ struct e1000_stats {
   uint64_t rx_tail_writes = 0;
   uint64_t spurious_irqs = 0;  // ICR read as zero
   uint64_t mmio_reads = 0, mmio_writes = 0;
+  // transmit (ethtool -S): restart_queue is e1000's tx_restart_queue, the sum of igb's
+  // tx_queue_<n>_restart; tx_busy counts NETDEV_TX_BUSY returns; no watchdog is modelled,
+  // so tx_timeout_count stays 0.
+  uint64_t tx_restart_queue = 0;
+  uint64_t tx_timeout_count = 0;
+  uint64_t tx_busy = 0;
+  uint64_t tx_tail_writes = 0;
+  uint64_t tx_cleaned = 0;
+};
+
+// One TX queue as the driver sees it (e1000_tx_ring / igb_ring); queue n is cleaned by RX
+// queue n's NAPI (its q_vector).
+struct e1000_tx_buffer {  // struct e1000_tx_buffer
+  sk_buff* skb = nullptr;
+  uint64_t dma = 0;
+  unsigned length = 0;
+  unsigned bytecount = 0;
+  unsigned next_to_watch = 0;  // the packet's last descriptor
+  bool in_use = false;
+};
+struct e1000_tx_ring {
+  unsigned index = 0;
+  uint64_t dma = 0;
+  uint8_t* desc = nullptr;
+  std::vector<e1000_tx_buffer> buffer_info;
+  unsigned next_to_use = 0;
+  unsigned next_to_clean = 0;
+  netdev_queue* txq = nullptr;
+  uint64_t tx_packets = 0;     // ethtool -S tx_queue_<n>_packets
+  uint64_t tx_bytes = 0;       // tx_queue_<n>_bytes
+  uint64_t restart_queue = 0;  // tx_queue_<n>_restart
 };
 
 // One RX queue as the driver sees it (igb_ring plus its q_vector).
@@ -69,8 +111,9 @@ struct e1000_rx_ring {
   napi_struct napi;
   cpu* irq_cpu = nullptr;  // where its vector is routed (smp_affinity)
   unsigned vector = 0;
-  uint64_t rx_cleaned = 0;  // ethtool -S rx_queue_<n>_packets: igb counts them as it cleans
-  uint64_t rx_bytes = 0;    // rx_queue_<n>_bytes (frame bytes, FCS stripped)
+  uint64_t rx_cleaned = 0;      // ethtool -S rx_queue_<n>_packets: igb counts them as it cleans
+  uint64_t rx_bytes = 0;        // rx_queue_<n>_bytes (frame bytes, FCS stripped)
+  e1000_tx_ring* tx = nullptr;  // the TX queue this vector also cleans (nullptr: no TX)
 };
 
 // Host memory one descriptor ring takes (rings are 4 KiB aligned, back to back).
@@ -93,6 +136,13 @@ class e1000_adapter : public sc_core::sc_module {
   unsigned queues() const { return static_cast<unsigned>(m_rings.size()); }
   const e1000_rx_ring& ring(unsigned queue) const { return *m_rings.at(queue); }
   bool msix() const { return m_rings.size() > 1; }
+  const e1000_tx_ring& tx_ring(unsigned queue) const { return *m_tx_rings.at(queue); }
+  const net_device& netdev() const { return m_netdev; }
+  // Where the TX rings go: after the RX rings.
+  static uint64_t tx_ring_dma(const e1000_params& p);
+  // Public for the tests: ndo_start_xmit and the TX clean.
+  netdev_tx_t e1000_xmit_frame(sk_buff* skb);
+  bool e1000_clean_tx_irq(e1000_tx_ring& ring);
 
  private:
   uint32_t er32(uint32_t reg);
@@ -107,6 +157,9 @@ class e1000_adapter : public sc_core::sc_module {
   void igb_setup_mrqc();
   void e1000_irq_enable();
   unsigned desc_unused(const e1000_rx_ring& ring) const;
+  unsigned desc_unused(const e1000_tx_ring& ring) const;
+  void e1000_configure_tx();
+  bool e1000_maybe_stop_tx(e1000_tx_ring& ring, unsigned size);
 
   e1000_params m_params;
   netstack& m_stack;
@@ -115,6 +168,10 @@ class e1000_adapter : public sc_core::sc_module {
   skb_cache& m_skbs;
   uint64_t m_bar0;
   std::vector<std::unique_ptr<e1000_rx_ring>> m_rings;
+  std::vector<std::unique_ptr<e1000_tx_ring>> m_tx_rings;
+  net_device m_netdev;
+  uint32_t m_txd_cmd = 0;
+  bool m_tx_up = false;
   e1000_stats m_stats;
 };
 

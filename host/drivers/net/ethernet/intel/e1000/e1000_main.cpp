@@ -70,10 +70,42 @@ e1000_adapter::e1000_adapter(const sc_core::sc_module_name& name, const e1000_pa
           ring.vector, [this, &ring](unsigned) { igb_msix_ring(ring); }, "igb_msix_ring");
     m_rings.push_back(std::move(r));
   }
+  // The netdev's transmit queues, one per RX queue (igb: num_tx_queues = rss queues), each
+  // with its TX ring and a pfifo_fast qdisc; started at open when the TX path is set up.
+  m_netdev.name = basename();
+  m_netdev.dev_addr = params.mac;
+  m_netdev.tx_queue_len = params.tx_queue_len;
+  m_netdev.bql = params.bql;
+  m_netdev.ndo_start_xmit = [this](sk_buff* skb) { return e1000_xmit_frame(skb); };
+  const uint64_t tx_ring_bytes = e1000_ring_bytes(params.tx_ring_size);
+  for (unsigned q = 0; params.tx && q < params.rx_queues; ++q) {
+    auto txq = std::make_unique<netdev_queue>();
+    txq->dev = &m_netdev;
+    txq->index = q;
+    txq->qdisc.limit = params.tx_queue_len;
+    txq->qdisc.dev_queue = txq.get();
+    txq->drv_xoff = true;  // stopped until e1000_open starts it
+    auto t = std::make_unique<e1000_tx_ring>();
+    t->index = q;
+    t->dma = tx_ring_dma(params) + q * tx_ring_bytes;
+    t->desc = m_mem.ptr(t->dma, uint64_t{params.tx_ring_size} * regs::TX_DESC_SIZE);
+    t->buffer_info.assign(params.tx_ring_size, e1000_tx_buffer{});
+    t->txq = txq.get();
+    m_rings[q]->tx = t.get();
+    m_netdev.tx.push_back(std::move(txq));
+    m_tx_rings.push_back(std::move(t));
+  }
+  m_stack.register_netdev(m_netdev);
+}
+
+uint64_t e1000_adapter::tx_ring_dma(const e1000_params& p) {
+  return p.ring_dma + p.rx_queues * e1000_ring_bytes(p.rx_ring_size);
 }
 
 uint64_t e1000_ring_bytes(unsigned ring_size) {
   // Rings sit back to back, each 4 KiB aligned (dma_alloc_coherent's page granularity).
+  // TX descriptors are as large as RX ones (16 bytes), so one size serves both.
+  static_assert(regs::TX_DESC_SIZE == regs::RX_DESC_SIZE);
   return (uint64_t{ring_size} * regs::RX_DESC_SIZE + 0xFFF) & ~uint64_t{0xFFF};
 }
 
@@ -123,6 +155,7 @@ void e1000_adapter::e1000_configure_rx_ring(e1000_rx_ring& ring) {
 }
 
 void e1000_adapter::e1000_open() {
+  if (m_params.tx) e1000_configure_tx();  // e1000_configure: TX first, then RX
   for (auto& ring : m_rings) e1000_configure_rx_ring(*ring);
   ew32(regs::RXC_USECS, m_params.rx_usecs);
   ew32(regs::RXC_FRAMES, m_params.rx_frames);
@@ -158,11 +191,16 @@ void e1000_adapter::e1000_open() {
   ew32(regs::RXCSUM, m_params.rx_csum ? regs::RXCSUM_TUOFL : 0);  // e1000_configure_rx
   ew32(regs::RCTL, regs::RCTL_EN | regs::RCTL_SECRC);
   e1000_irq_enable();
+  if (m_tx_up) {  // netif_start_queue / netif_tx_start_all_queues
+    m_netdev.up = true;
+    for (auto& q : m_netdev.tx) m_stack.netif_tx_start_queue(*q);
+  }
 }
 
 void e1000_adapter::e1000_irq_enable() {
   if (msix()) ew32(regs::EIMS, (1u << m_rings.size()) - 1);  // igb_irq_enable: every queue's cause
-  ew32(regs::IMS, regs::IMS_ENABLE_MASK);
+  // e1000's IMS_ENABLE_MASK has TXDW; the model asks for it only when it transmits.
+  ew32(regs::IMS, regs::IMS_ENABLE_MASK | (m_tx_up ? regs::ICR_TXDW : 0u));
   er32(regs::STATUS);  // E1000_WRITE_FLUSH
 }
 
@@ -199,14 +237,19 @@ void e1000_adapter::e1000_intr_legacy() {
   for (int i = 0; i < E1000_MAX_INTR; ++i) {
     int work_done = 0;
     e1000_clean_rx_irq(*m_rings.front(), &work_done, static_cast<int>(m_params.rx_ring_size));
-    if (work_done == 0) break;
+    // if (!clean_rx & !e1000_clean_tx_irq) break;
+    const bool tx_more = m_rings.front()->tx != nullptr && !e1000_clean_tx_irq(*m_rings.front()->tx);
+    if (work_done == 0 && !tx_more) break;
   }
 }
 
 int e1000_adapter::e1000_clean(e1000_rx_ring& ring, int budget) {
+  // e1000_clean / igb_poll: TX first; a TX clean that did not finish keeps the poll going
+  // with its whole budget.
+  const bool tx_clean_complete = ring.tx == nullptr || e1000_clean_tx_irq(*ring.tx);
   int work_done = 0;
   e1000_clean_rx_irq(ring, &work_done, budget);
-  if (work_done == budget) return budget;  // stay scheduled, even at exactly the budget
+  if (!tx_clean_complete || work_done == budget) return budget;  // stay scheduled, even at exactly the budget
   if (m_stack.napi_complete_done(ring.napi, work_done)) {
     if (msix())
       ew32(regs::EIMS, 1u << ring.index);  // igb_ring_irq_enable: this queue's cause only
