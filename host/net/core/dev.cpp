@@ -338,8 +338,12 @@ void netstack::netdev_tx_completed_queue(netdev_queue& q, unsigned /*pkts*/, uns
   }
 }
 
+// netdev_tx_reset_queue; the first one also does netdev_init_one_queue's dql_init(HZ): the
+// queue is made before any CPU runs, and the slack hold time is a second in jiffies.
 void netstack::netdev_tx_reset_queue(netdev_queue& q) {
   q.stack_xoff = false;
-  dql_reset(q.dql, cpu::this_cpu().jiffies());
+  cpu& c = cpu::this_cpu();
+  if (q.dql.max_limit == 0) dql_init(q.dql, c.usecs_to_jiffies(1e6), c.jiffies());
+  dql_reset(q.dql, c.jiffies());
 }
 }  // namespace nicsim::host
