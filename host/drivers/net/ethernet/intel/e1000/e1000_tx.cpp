@@ -26,6 +26,10 @@ constexpr unsigned IGB_DEFAULT_TX_WORK = 128;          // q_vector->tx.work_limi
 constexpr unsigned E1000_MAX_DATA_PER_TXD = 1u << 12;  // max_txd_pwr 12 (TXD_USE_COUNT)
 constexpr unsigned E1000_COLLISION_THRESHOLD = 15;
 constexpr unsigned E1000_COLLISION_DISTANCE = 63;
+// TIPG for copper (e1000_hw.h DEFAULT_82543_TIPG_*).
+constexpr uint32_t DEFAULT_82543_TIPG_IPGT_COPPER = 8, DEFAULT_82543_TIPG_IPGR1 = 8,
+                   DEFAULT_82543_TIPG_IPGR2 = 6;
+constexpr unsigned E1000_TIPG_IPGR1_SHIFT = 10, E1000_TIPG_IPGR2_SHIFT = 20;
 }  // namespace
 
 unsigned e1000_adapter::desc_unused(const e1000_tx_ring& ring) const {  // E1000_DESC_UNUSED
@@ -48,12 +52,13 @@ void e1000_adapter::e1000_configure_tx() {
     ring->next_to_use = ring->next_to_clean = 0;
     m_stack.netdev_tx_reset_queue(*ring->txq);  // e1000_clean_tx_ring: netdev_reset_queue
   }
-  ew32(regs::TIPG, regs::TIPG_DEFAULT);
+  ew32(regs::TIPG, DEFAULT_82543_TIPG_IPGT_COPPER | DEFAULT_82543_TIPG_IPGR1 << E1000_TIPG_IPGR1_SHIFT |
+                       DEFAULT_82543_TIPG_IPGR2 << E1000_TIPG_IPGR2_SHIFT);
   ew32(regs::TIDV, m_params.tidv);
   ew32(regs::TADV, m_params.tadv);
   ew32(regs::TCTL, regs::TCTL_EN | regs::TCTL_PSP | regs::TCTL_RTLC |
-                       E1000_COLLISION_THRESHOLD << regs::TCTL_CT_SHIFT |
-                       E1000_COLLISION_DISTANCE << regs::TCTL_COLD_SHIFT);
+                       E1000_COLLISION_THRESHOLD << regs::CT_SHIFT |
+                       E1000_COLLISION_DISTANCE << regs::COLD_SHIFT);
   m_txd_cmd = regs::TXD_CMD_EOP | regs::TXD_CMD_IFCS | regs::TXD_CMD_RS;
   if (m_params.tidv) m_txd_cmd |= regs::TXD_CMD_IDE;
   m_tx_up = true;
