@@ -107,7 +107,7 @@ host_system::host_system(const sc_core::sc_module_name& name, const host_params&
   for (unsigned q = 0; q < driver.rx_queues; ++q)
     irq_cpus.push_back(all.at((params.irq_cpu + q) % params.cpus));
   if (e1000_adapter::tx_ring_dma(driver) +
-          (driver.tx ? driver.rx_queues * e1000_ring_bytes(driver.tx_ring_size) : 0) >
+          driver.rx_queues * e1000_ring_bytes(driver.tx_ring_size) >
       params.rx_buffer_base)
     throw std::invalid_argument("host: " + std::to_string(driver.rx_queues) + " rings of " +
                                 std::to_string(driver.rx_ring_size) + " descriptors overlap the RX buffers");

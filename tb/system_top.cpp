@@ -27,17 +27,6 @@ system_params make_system_params(const config& cfg) {
   p.link.max_payload_bytes = p.nic.max_payload_bytes;  // pcie.mps: the link and the device agree
   h.driver.rx_queues = p.nic.rx_queues;                // the driver enables every queue the NIC has
   h.net.local_ip = t.flow.dst_ip;
-  // The transmit path (issue 12): the kernel always sets up TX at open; the model does it
-  // (e1000_configure_tx, TXDW enabled) only when the run transmits — an echo application, an
-  // external partner, or traffic to a port no socket is bound to (ICMP port unreachables) —
-  // so receive-only runs keep their register writes and timing.
-  {
-    const uint32_t first = t.flow.dst_port, last = first + t.flows - 1;
-    const uint32_t bound_first = h.app.port, bound_last = bound_first + h.sockets - 1;
-    const bool closed_port = first < bound_first || last > bound_last;
-    h.driver.tx = h.app.role == host::udp_app_params::role_t::echo ||
-                  p.partner == system_params::partner_kind::external || closed_port;
-  }
   // The receive buffers a run can fill are bounded by the frames it can put on the wire:
   // traffic_source starts frames at least one slot (preamble + frame + gap at line rate)
   // apart, whatever the pattern, and never more than traffic.count of them.
@@ -53,8 +42,6 @@ system_top::system_top(const sc_core::sc_module_name& name, const system_params&
     : sc_core::sc_module(name), m_params(params) {
   // An external partner's frames are not bounded by the traffic knobs.
   if (m_params.partner == system_params::partner_kind::external) m_params.host.max_rx_frames = 0;
-  // An external partner may be answered (echo, ICMP): the driver sets up its TX path.
-  if (m_params.partner == system_params::partner_kind::external) m_params.host.driver.tx = true;
   m_mem =
       std::make_unique<tlm::host_memory>("dram", host::host_memory_bytes(m_params.host), sc_time(60, SC_NS));
   m_link = std::make_unique<tlm::pcie_link>("pcie", params.link);

@@ -75,7 +75,6 @@ struct tx_bench {
   explicit tx_bench(e1000_params p) : stack({&c}, skbs, rx, net()) {
     dma.socket.bind(mem.socket);
     stack.set_tx_buffers(&txbufs);
-    p.tx = true;
     p.rx_ring_size = 16;
     drv = std::make_unique<e1000_adapter>("eth0", p, std::vector<cpu*>{&c}, stack, mem, rx, skbs, 0);
     drv->mmio.bind(sink.socket);

@@ -46,11 +46,8 @@ struct e1000_params {
   unsigned rx_queues = 1;
   std::array<uint8_t, 40> rss_key{};  // ethtool -X hkey (netdev_rss_key)
   bool rss_udp4_l4 = false;           // ethtool -N rx-flow-hash udp4 sdfn (igb's default is sd)
-  // ---- transmit: one TX ring per RX queue (igb), legacy descriptors (e1000_tx_desc).
-  // tx: e1000_configure_tx runs at open and the queues start. The kernel always does this;
-  // the model skips it (nine register writes) when the run cannot transmit, so receive-only
-  // runs stay as they were; then dev_queue_xmit drops (netdev tx_dropped, DEV_READY).
-  bool tx = false;
+  // ---- transmit: one TX ring per RX queue (igb), legacy descriptors (e1000_tx_desc),
+  // configured at every open (e1000_configure_tx) as the kernel does.
   unsigned tx_ring_size = 256;   // ethtool -G tx (E1000_DEFAULT_TXD)
   unsigned tidv = 8;             // TIDV, 1.024 us units (e1000_param.c DEFAULT_TIDV); 0: no IDE
   unsigned tadv = 32;            // TADV (DEFAULT_TADV)

@@ -78,7 +78,7 @@ e1000_adapter::e1000_adapter(const sc_core::sc_module_name& name, const e1000_pa
   m_netdev.bql = params.bql;
   m_netdev.ndo_start_xmit = [this](sk_buff* skb) { return e1000_xmit_frame(skb); };
   const uint64_t tx_ring_bytes = e1000_ring_bytes(params.tx_ring_size);
-  for (unsigned q = 0; params.tx && q < params.rx_queues; ++q) {
+  for (unsigned q = 0; q < params.rx_queues; ++q) {
     auto txq = std::make_unique<netdev_queue>();
     txq->dev = &m_netdev;
     txq->index = q;
@@ -155,7 +155,7 @@ void e1000_adapter::e1000_configure_rx_ring(e1000_rx_ring& ring) {
 }
 
 void e1000_adapter::e1000_open() {
-  if (m_params.tx) e1000_configure_tx();  // e1000_configure: TX first, then RX
+  e1000_configure_tx();  // e1000_configure: TX first, then RX
   for (auto& ring : m_rings) e1000_configure_rx_ring(*ring);
   ew32(regs::RXC_USECS, m_params.rx_usecs);
   ew32(regs::RXC_FRAMES, m_params.rx_frames);
