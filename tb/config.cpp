@@ -24,8 +24,9 @@ config::config() {
   add("traffic.rate_gbps", kind::number, 1e-6, 400, "1", "Gb/s",
       "offered load in bits on the wire, preamble and inter-frame gap included");
   add("traffic.frame_bytes", kind::integer, 64, 1518, "512", "B", "Ethernet frame size, FCS included");
-  add("traffic.pattern", kind::choice, 0, 0, "constant", "", "departure process",
-      {"constant", "poisson", "burst"});
+  add("traffic.pattern", kind::choice, 0, 0, "constant", "",
+      "departure process; rr: netperf UDP_RR, requests answered by the host's echo (not paced by rate_gbps)",
+      {"constant", "poisson", "burst", "rr"});
   add("traffic.burst_frames", kind::integer, 1, 1000000, "32", "frames",
       "frames per back-to-back burst (burst)");
   add("traffic.dst_port", kind::integer, 1, 65535, "9000", "", "UDP destination port");
@@ -116,6 +117,14 @@ config::config() {
   add("app.rcvbuf_bytes", kind::integer, 256, 2147483647.0, "212992", "B",
       "socket receive buffer (SO_RCVBUF)");
   add("app.work_ns", kind::number, 0, 1e9, "500", "ns", "user-mode work per message");
+  // The wire and the link partner's request/response mode (issue 12).
+  add("link.delay_ns", kind::number, 0, 1e9, "0", "ns",
+      "one-way propagation delay of the Ethernet link, both directions");
+  add("traffic.rr_outstanding", kind::integer, 1, 1024, "1", "requests",
+      "rr: requests in flight (netperf UDP_RR burst + 1); the next goes out as a response "
+      "arrives, whatever traffic.rate_gbps says");
+  add("traffic.response_bytes", kind::integer, 0, 1518, "0", "B",
+      "rr: response frame size, FCS included (64..1518); 0: the request's size");
 }
 
 void config::add(const std::string& key, kind type, double min, double max, const std::string& def,
@@ -421,6 +430,13 @@ void config::validate() const {
   if (integer("nic.rx_fifo_bytes") < integer("traffic.frame_bytes"))
     throw config_error("nic.rx_fifo_bytes = " + text("nic.rx_fifo_bytes") + " cannot hold one frame of " +
                        text("traffic.frame_bytes") + " bytes");
+  // The wire and the link partner's request/response mode (issue 12).
+  const int64_t response = integer("traffic.response_bytes");
+  if (response != 0 && response < 64)
+    throw config_error("traffic.response_bytes = " + text("traffic.response_bytes") +
+                       " is out of range: 0 (the request's size) or [64, 1518]");
+  if (text("traffic.pattern") == "rr" && has("app.role") && text("app.role") == "reader")
+    throw config_error("traffic.pattern=rr needs app.role=echo (nobody answers)");
 }
 
 }  // namespace nicsim::tb

@@ -27,6 +27,7 @@ system_params make_system_params(const config& cfg) {
   const auto& pattern = cfg.text("traffic.pattern");
   t.pattern = pattern == "poisson" ? traffic_params::poisson
               : pattern == "burst" ? traffic_params::burst
+              : pattern == "rr"    ? traffic_params::rr
                                    : traffic_params::constant;
   t.burst_frames = static_cast<unsigned>(cfg.integer("traffic.burst_frames"));
   t.count = static_cast<uint64_t>(cfg.integer("traffic.count"));
@@ -101,6 +102,10 @@ system_params make_system_params(const config& cfg) {
   const double wire_frames = std::floor(p.duration.to_seconds() * 1e9 / slot_ns) + 2;
   h.max_rx_frames = wire_frames >= 1e15 ? 0 : static_cast<uint64_t>(wire_frames);
   if (t.count != 0 && (h.max_rx_frames == 0 || t.count < h.max_rx_frames)) h.max_rx_frames = t.count;
+  // The wire and the link partner's request/response mode (issue 12).
+  p.wire_delay = sc_time(cfg.number("link.delay_ns"), SC_NS);
+  t.rr_outstanding = static_cast<unsigned>(cfg.integer("traffic.rr_outstanding"));
+  t.response_bytes = static_cast<unsigned>(cfg.integer("traffic.response_bytes"));
   return p;
 }
 
@@ -144,7 +149,10 @@ system_top::system_top(const sc_core::sc_module_name& name, const system_params&
     // Taps on the NIC's side of the link, so they see any partner's frames.
     m_nic->port.on_rx_first_bit = [hub](const proto::wire_frame& f) { hub->wire_frame(f); };
     m_nic->port.on_rx_last_bit = [hub](const proto::wire_frame&) { hub->wire_idle(); };
+    m_nic->port.on_tx_first_bit = [hub](const proto::wire_frame& f) { hub->wire_tx_frame(f); };
   }
+  // The link's delay is the NIC port's, so an external partner's port takes it when bound.
+  m_nic->port.set_delay(params.wire_delay);
   if (m_partner) {
     m_partner->port().bind(m_nic->port);
     m_partner->start_after(m_host->link_up());
@@ -209,6 +217,12 @@ system_top::ledger system_top::account() const {
   l.in_nic = accepted - ns.rx_no_dma_resources - m_host->driver().stats().rx_cleaned;
   l.in_host = m_host->skbs().in_use() + m_host->returning();
   l.in_flight = l.on_wire + l.in_nic + l.in_host;
+  const tlm::eth_port& port = m_nic->port;
+  l.tx_wire = port.stats().tx_frames;
+  l.tx_on_wire = port.tx_in_flight();
+  l.tx_received = m_partner      ? m_partner->rx_stats().rx_frames
+                  : port.bound() ? port.peer()->stats().rx_frames
+                                 : 0;
   return l;
 }
 
