@@ -5,8 +5,9 @@
 #include <stdexcept>
 #include <string>
 
+#include "abi/e1000_hw.h"
 #include "hw/intr_moderation_rtl.h"
-#include "hw/nic_regs.h"
+#include "tb/knobs.h"
 #include "tb/trace_hub.h"
 
 namespace nicsim::tb {
@@ -18,83 +19,14 @@ using sc_core::SC_US;
 system_params make_system_params(const config& cfg) {
   cfg.validate();
   system_params p;
-  p.duration = sc_time(cfg.number("sim.duration_us"), SC_US);
+  apply_knobs(cfg, p);  // every knob into its field (tb/knobs.cpp)
 
+  // What follows from the knobs: copies of one knob into a second part, and derived bounds.
   auto& t = p.traffic;
-  t.rate_gbps = cfg.number("traffic.rate_gbps");
-  t.line_rate_gbps = cfg.number("nic.line_rate_gbps");
-  t.frame_bytes = static_cast<unsigned>(cfg.integer("traffic.frame_bytes"));
-  const auto& pattern = cfg.text("traffic.pattern");
-  t.pattern = pattern == "poisson" ? traffic_params::poisson
-              : pattern == "burst" ? traffic_params::burst
-              : pattern == "rr"    ? traffic_params::rr
-                                   : traffic_params::constant;
-  t.burst_frames = static_cast<unsigned>(cfg.integer("traffic.burst_frames"));
-  t.count = static_cast<uint64_t>(cfg.integer("traffic.count"));
-  t.flows = static_cast<unsigned>(cfg.integer("traffic.flows"));
-  const auto& corrupt = cfg.text("traffic.corrupt");
-  t.corrupt = corrupt == "fcs"        ? traffic_params::fcs
-              : corrupt == "ip_csum"  ? traffic_params::ip_csum
-              : corrupt == "udp_csum" ? traffic_params::udp_csum
-                                      : traffic_params::none;
-  t.corrupt_every = static_cast<unsigned>(cfg.integer("traffic.corrupt_every"));
-  t.start = sc_time(cfg.number("traffic.start_us"), SC_US);
-  t.seed = static_cast<uint64_t>(cfg.integer("sim.seed"));
-  t.flow.dst_port = static_cast<uint16_t>(cfg.integer("traffic.dst_port"));
-  t.flow.src_port = static_cast<uint16_t>(cfg.integer("traffic.src_port"));
-
-  p.nic.rx_fifo_bytes = static_cast<uint64_t>(cfg.integer("nic.rx_fifo_bytes"));
-  p.nic.desc_fetch_batch = static_cast<unsigned>(cfg.integer("nic.desc_fetch_batch"));
-  p.nic.rtl_frontend = cfg.text("nic.rtl_frontend") == "true";
-  p.nic.desc_prefetch_threshold = static_cast<unsigned>(cfg.integer("nic.desc_prefetch_threshold"));
-  p.nic.desc_wb_batch = static_cast<unsigned>(cfg.integer("nic.desc_wb_batch"));
-  p.nic.max_payload_bytes = static_cast<unsigned>(cfg.integer("pcie.mps"));
-  p.nic.rx_queues = static_cast<unsigned>(cfg.integer("nic.rx_queues"));
-
-  p.link.gbps = cfg.number("pcie.gbps");
-  p.link.latency = sc_time(cfg.number("pcie.latency_ns"), SC_NS);
-  p.link.max_payload_bytes = p.nic.max_payload_bytes;
-
   auto& h = p.host;
-  h.cpu_ghz = cfg.number("host.cpu_ghz");
-  h.net.netdev_budget = static_cast<int>(cfg.integer("host.netdev_budget"));
-  h.net.netdev_budget_usecs = static_cast<unsigned>(cfg.integer("host.netdev_budget_usecs"));
-  h.cpus = static_cast<unsigned>(cfg.integer("host.cpus"));
-  h.hz = static_cast<unsigned>(std::stoul(cfg.text("host.hz")));
-  h.irq_cpu = static_cast<unsigned>(cfg.integer("host.irq_cpu"));
-  h.app_cpu = static_cast<unsigned>(cfg.integer("app.cpu"));
-  h.app.pinned = cfg.text("app.pinned") == "true";
-  h.app.nonblocking = cfg.text("app.mode") == "nonblocking";
-  h.app.busy_poll = sc_time(static_cast<double>(cfg.integer("app.busy_poll_us")), SC_US);
-  h.sockets = static_cast<unsigned>(cfg.integer("app.sockets"));
-  h.net.udp_backlog = cfg.text("host.udp_backlog") == "true";
-  h.net.napi_defer_hard_irqs = static_cast<int>(cfg.integer("host.napi_defer_hard_irqs"));
-  h.net.gro_flush_timeout = sc_time(static_cast<double>(cfg.integer("host.gro_flush_timeout_ns")), SC_NS);
+  p.link.max_payload_bytes = p.nic.max_payload_bytes;  // pcie.mps: the link and the device agree
+  h.driver.rx_queues = p.nic.rx_queues;                // the driver enables every queue the NIC has
   h.net.local_ip = t.flow.dst_ip;
-  h.driver.rx_ring_size = static_cast<unsigned>(cfg.integer("nic.rx_ring_size"));
-  h.driver.rx_usecs = static_cast<unsigned>(cfg.integer("nic.coalesce.rx_usecs"));
-  h.driver.rx_frames = static_cast<unsigned>(cfg.integer("nic.coalesce.rx_frames"));
-  const auto& coalesce_mode = cfg.text("nic.coalesce.mode");
-  h.driver.coalesce = coalesce_mode == "e1000" ? host::e1000_params::coalesce_mode::e1000
-                      : coalesce_mode == "arm" ? host::e1000_params::coalesce_mode::arm
-                                               : host::e1000_params::coalesce_mode::ethtool;
-  h.driver.itr = static_cast<unsigned>(cfg.integer("nic.coalesce.itr"));
-  h.driver.rdtr = static_cast<unsigned>(cfg.integer("nic.coalesce.rdtr"));
-  h.driver.radv = static_cast<unsigned>(cfg.integer("nic.coalesce.radv"));
-  h.driver.min_interval_ns = static_cast<uint32_t>(cfg.integer("nic.coalesce.min_interval_ns"));
-  h.driver.napi_weight = static_cast<int>(cfg.integer("host.napi_weight"));
-  h.driver.napi = cfg.text("host.napi") == "true";
-  h.driver.rx_csum = cfg.text("nic.rx_csum_offload") == "true";
-  h.driver.rx_queues = p.nic.rx_queues;
-  const auto& key = cfg.text("nic.rss_key");  // validated: 80 hex digits
-  for (size_t i = 0; i < h.driver.rss_key.size(); ++i)
-    h.driver.rss_key[i] = static_cast<uint8_t>(std::stoul(key.substr(2 * i, 2), nullptr, 16));
-  h.driver.rss_udp4_l4 = cfg.text("nic.rx_flow_hash_udp4") == "sdfn";
-  h.net.netdev_max_backlog = static_cast<unsigned>(cfg.integer("host.netdev_max_backlog"));
-  h.app.port = static_cast<uint16_t>(cfg.integer("app.port"));
-  h.app.readers = static_cast<unsigned>(cfg.integer("app.readers"));
-  h.app.rcvbuf_bytes = static_cast<uint64_t>(cfg.integer("app.rcvbuf_bytes"));
-  h.app.work = sc_time(cfg.number("app.work_ns"), SC_NS);
   // The receive buffers a run can fill are bounded by the frames it can put on the wire:
   // traffic_source starts frames at least one slot (preamble + frame + gap at line rate)
   // apart, whatever the pattern, and never more than traffic.count of them.
@@ -102,10 +34,6 @@ system_params make_system_params(const config& cfg) {
   const double wire_frames = std::floor(p.duration.to_seconds() * 1e9 / slot_ns) + 2;
   h.max_rx_frames = wire_frames >= 1e15 ? 0 : static_cast<uint64_t>(wire_frames);
   if (t.count != 0 && (h.max_rx_frames == 0 || t.count < h.max_rx_frames)) h.max_rx_frames = t.count;
-  // The wire and the link partner's request/response mode (issue 12).
-  p.wire_delay = sc_time(cfg.number("link.delay_ns"), SC_NS);
-  t.rr_outstanding = static_cast<unsigned>(cfg.integer("traffic.rr_outstanding"));
-  t.response_bytes = static_cast<unsigned>(cfg.integer("traffic.response_bytes"));
   return p;
 }
 
@@ -139,7 +67,7 @@ system_top::system_top(const sc_core::sc_module_name& name, const system_params&
   m_upstream->map(m_host->interrupt_controller().socket, host::apic::MSI_BASE, host::apic::MSI_SIZE, "MSI");
   m_host->driver().mmio.bind(m_link->down_in);
   m_link->down_out.bind(m_downstream->in);
-  m_downstream->map(m_nic->mmio, NIC_BAR0, hw::regs::BAR0_SIZE, "nic BAR0");
+  m_downstream->map(m_nic->mmio, NIC_BAR0, abi::BAR0_SIZE, "nic BAR0");
 
   if (hub != nullptr) {
     hub->set_nic_vectors(params.host.driver.msi_vector, params.nic.rx_queues);

@@ -15,6 +15,9 @@
 
 #include "tb/sweep.h"
 
+// libsystemc.so (linked for tb::config's defaults, tb/knobs.cpp) calls sc_main; this never simulates.
+extern "C" int sc_main(int, char*[]) { return 0; }
+
 namespace {
 
 [[noreturn]] void crash(const char* what, const std::string& detail) {

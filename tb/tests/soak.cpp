@@ -272,6 +272,9 @@ std::string signature_of(const std::string& path) {
 
 }  // namespace
 
+// libsystemc.so (linked for tb::config's defaults, tb/knobs.cpp) calls sc_main; this never simulates.
+extern "C" int sc_main(int, char*[]) { return 0; }
+
 int main() {
   const uint64_t runs = env_number("NICSIM_SOAK_RUNS", 400);
   const uint64_t seed = env_number("NICSIM_SOAK_SEED", 1);
