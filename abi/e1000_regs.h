@@ -22,6 +22,9 @@ inline constexpr uint32_t ICS = 0x00C8;  // interrupt cause set
 inline constexpr uint32_t IMS = 0x00D0;  // interrupt mask set (enable) / read
 inline constexpr uint32_t IMC = 0x00D8;  // interrupt mask clear (disable)
 inline constexpr uint32_t RCTL = 0x0100;
+inline constexpr uint32_t TCTL = 0x0400;  // transmit control
+inline constexpr uint32_t TIPG =
+    0x0410;  // transmit inter-packet gap (stored; the port keeps the 12-byte IFG)
 inline constexpr uint32_t RDBAL = 0x2800;
 inline constexpr uint32_t RDBAH = 0x2804;
 inline constexpr uint32_t RDLEN = 0x2808;
@@ -39,6 +42,9 @@ inline constexpr uint32_t RXC_MIN_INTERVAL = 0x283C;
 inline constexpr uint32_t CRCERRS = 0x4000;
 inline constexpr uint32_t MPC = 0x4010;
 inline constexpr uint32_t GPRC = 0x4074;
+inline constexpr uint32_t GPTC = 0x4080;   // good packets transmitted
+inline constexpr uint32_t GOTCL = 0x4090;  // good octets transmitted, low (DA to FCS)
+inline constexpr uint32_t GOTCH = 0x4094;  // good octets transmitted, high
 inline constexpr uint32_t RNBC = 0x40A0;
 inline constexpr uint32_t RXCSUM = 0x5000;  // RX checksum control
 // nicsim: the MSI capability's address/data, which on real hardware live in config space.
@@ -72,11 +78,19 @@ inline constexpr unsigned RSS_KEY_BYTES = 40;
 inline constexpr uint32_t MSIX_TABLE = 0x10000;
 inline constexpr uint32_t MSIX_ENTRY_SIZE = 16;
 
-// ---- Transmit, declared for the TX path that comes next: the device does not decode
-// these yet (they answer TLM_ADDRESS_ERROR_RESPONSE). Queue n's block (igb's
-// E1000_TDBAL(n) ...) has the receive block's shape, TDH/TDT where RDH/RDT are.
-inline constexpr uint32_t TCTL = 0x0400;
+// ---- Transmit. Queue n's block (igb's E1000_TDBAL(n) ...) has the receive block's shape,
+// TDH/TDT where RDH/RDT are, and TXDCTL(n) at +0x28 (igb's E1000_TXDCTL(n)). As many TX
+// queues as RX queues: igb pairs TX queue n with RX queue n in one q_vector.
 inline constexpr uint32_t TXQ_BASE(unsigned n) { return n < 4 ? 0x3800 + 0x100 * n : 0xE000 + 0x40 * n; }
-inline constexpr uint32_t TDBAL_OFF = 0x0, TDBAH_OFF = 0x4, TDLEN_OFF = 0x8, TDH_OFF = 0x10, TDT_OFF = 0x18;
+inline constexpr uint32_t TDBAL_OFF = 0x0, TDBAH_OFF = 0x4, TDLEN_OFF = 0x8, TDH_OFF = 0x10, TDT_OFF = 0x18,
+                          TXDCTL_OFF = 0x28;
+inline constexpr uint32_t TDBAL = 0x3800;
+inline constexpr uint32_t TDBAH = 0x3804;
+inline constexpr uint32_t TDLEN = 0x3808;
+inline constexpr uint32_t TDH = 0x3810;
+inline constexpr uint32_t TDT = 0x3818;
+inline constexpr uint32_t TIDV = 0x3820;    // transmit interrupt delay, 1.024 us units
+inline constexpr uint32_t TXDCTL = 0x3828;  // transmit descriptor control (queue 0)
+inline constexpr uint32_t TADV = 0x382C;    // transmit absolute interrupt delay, 1.024 us units
 
 }  // namespace nicsim::abi

@@ -4,7 +4,8 @@
 // waiting to be written back. After gem5's DescCache<T> (src/dev/net/i8254xGBe.hh): fetch,
 // prefetch (PTHRESH), write-back batching (WTHRESH) and wrap-around are written once, with
 // the descriptor type and the direction as parameters. What a descriptor means, and when
-// to fetch or write back, is the user's: the RX engine in hw/nic.cpp, later a TX engine.
+// to fetch or write back, is the user's: the RX engine in hw/nic.cpp, the TX engine in
+// hw/tx_engine.cpp.
 #include <algorithm>
 #include <cstdint>
 #include <deque>
@@ -131,6 +132,15 @@ class desc_ring {
     m_batched = 0;
     return count;
   }
+
+  // A descriptor done that needs no write-back (TX without RS): head moves past it with no
+  // DMA. Only with nothing batched, so that head stays the start of the next burst.
+  void retire() {
+    const uint32_t n = size();
+    if (m_batched == 0 && n != 0) head = (head + 1) % n;
+  }
+  // TXDCTL.WTHRESH as the driver programs it (0 acts as 1: each descriptor on its own).
+  void set_writeback_threshold(unsigned n) { m_params.writeback_threshold = n == 0 ? 1 : n; }
 
   // Drops what the ring holds on chip (cache, batch, a fetch in flight); the registers are
   // the register file's to reset.

@@ -144,6 +144,18 @@ void interrupts::queue_done(unsigned q, unsigned frames) {
   m_moderation[q]->packet_done(frames);
 }
 
+void interrupts::tx_done(unsigned q) {
+  if (msix_mode()) {
+    eicr |= 1u << q;
+    m_moderation[q]->packet_done(1);
+    return;
+  }
+  // Not paced by ITR: the moderation blocks pace RXT0 only (a deviation from the 8254x,
+  // whose ITR throttles every cause).
+  icr |= abi::ICR_TXDW;
+  if ((ims & abi::ICR_TXDW) && send_msi()) ++m_queue_stats[q].interrupts;
+}
+
 void interrupts::reset() {
   for (auto& v : m_msix) v.pending = false;
   moderate([](intr_moderation_rtl& m) { m.reset(); });
@@ -159,8 +171,12 @@ void interrupts::write_ics(uint32_t v) {
 
 // Without MSI-X, IMS/IMC's RXT0 bit masks every queue's moderation block at once; every
 // IMS write that leaves it set unmasks them (in arm mode: re-arms).
+// Enabling TXDW while it is latched sends the MSI then (the moderation blocks do this for
+// RXT0).
 void interrupts::write_ims(uint32_t v) {
+  const uint32_t newly = v & ~ims;
   ims |= v;
+  if (!msix_mode() && (newly & icr & abi::ICR_TXDW) && send_msi()) ++m_queue_stats[0].interrupts;
   if (!msix_mode() && (ims & abi::ICR_RXT0)) moderate([](intr_moderation_rtl& m) { m.unmask(); });
 }
 

@@ -42,6 +42,10 @@ class interrupts {
   // Queue q wrote frames descriptors back: its cause, and its moderation block decides when
   // to interrupt.
   void queue_done(unsigned q, unsigned frames);
+  // TX queue q's cause (after TIDV/TADV): ICR.TXDW and the MSI if IMS enables it, or in
+  // MSI-X mode queue q's EICR bit through queue q's moderation block, as igb's q_vector
+  // holds TX ring q with RX ring q and one EITR paces both.
+  void tx_done(unsigned q);
   // Latches causes in ICR without a message (RXO: a frame the FIFO had no room for).
   void latch(uint32_t icr_causes);
   bool msix_mode() const;

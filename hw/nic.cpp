@@ -23,6 +23,10 @@ const nic_params& nic::checked(const nic_params& params, const char* name) {
   if (params.rx_queues == 0 || params.rx_queues > abi::MAX_RX_QUEUES)
     throw std::invalid_argument(std::string(name) + ": rx_queues must be 1.." +
                                 std::to_string(abi::MAX_RX_QUEUES));
+  // The FIFO must hold a maximum frame with a VLAN tag (store and forward).
+  if (params.tx_fifo_bytes < proto::ETH_MAX_FRAME + 4)
+    throw std::invalid_argument(std::string(name) +
+                                ": tx_fifo_bytes must be >= " + std::to_string(proto::ETH_MAX_FRAME + 4));
   return params;
 }
 
@@ -64,6 +68,8 @@ nic::nic(const sc_core::sc_module_name& name, const nic_params& params)
   desc_ring_dma& ring_dma = *this;
   for (unsigned i = 0; i < m_params.rx_queues; ++i)
     m_q.push_back(std::make_unique<rx_queue>(i, m_params, m_regs, ring_dma, m_tail_ev));
+  tx_dma& tx_side = *this;
+  m_tx = std::make_unique<tx_engine>("tx", m_params, m_regs, ring_dma, tx_side, *m_irq, m_stats);
 
   port.register_receive([this](const proto::wire_frame& f) { mac_rx(f); });
   mmio.register_b_transport(this, &nic::mmio_b_transport);
@@ -87,6 +93,7 @@ void nic::reset() {
     q->wb_ids.clear();
   }
   m_mac->reset();
+  m_tx->reset();
   m_irq->reset();
   if (m_obs) {
     m_probe.icr(m_irq->causes());
@@ -127,6 +134,7 @@ void nic::attach(waves::observer* o) {
     m.on_evaluate();  // values at time zero
   }
   m_dma_track = o->track("nic", "rx_dma");
+  m_tx->attach(o);
   probe_ring();
   p.dma_busy(0);
   p.dma_kind("idle");
@@ -147,6 +155,7 @@ void nic::probe_ring() {
   }
   m_probe.fifo_bytes(m_mac->bytes());
   m_probe.fifo_frames(m_mac->frames());
+  m_tx->probe_queues();
 }
 
 void nic::mmio_b_transport(::tlm::tlm_generic_payload& trans, sc_time& delay) {
@@ -193,13 +202,13 @@ void nic::dma_write(uint64_t addr, const uint8_t* data, unsigned len, sc_time& l
   }
 }
 
-void nic::read_descriptors(ring_dir /*dir*/, uint64_t addr, uint8_t* data, unsigned len, sc_time& local) {
+void nic::read_descriptors(ring_dir dir, uint64_t addr, uint8_t* data, unsigned len, sc_time& local) {
   ::tlm::tlm_generic_payload t;
   tlm::prepare_payload(t, ::tlm::TLM_READ_COMMAND, addr, data, len);
-  ++m_stats.rx_desc_fetches;
+  ++(dir == ring_dir::tx ? m_stats.tx_desc_fetches : m_stats.rx_desc_fetches);
   if (m_obs) {
     m_probe.dma_busy(1);
-    m_probe.dma_kind("desc_read");
+    m_probe.dma_kind(dir == ring_dir::tx ? "tx_desc_read" : "desc_read");
     m_probe.dma_addr(addr);
     m_probe.dma_len(len);
   }
@@ -212,13 +221,35 @@ void nic::read_descriptors(ring_dir /*dir*/, uint64_t addr, uint8_t* data, unsig
     SC_REPORT_ERROR(name(), ("descriptor fetch failed: " + t.get_response_string()).c_str());
 }
 
-void nic::write_descriptors(ring_dir /*dir*/, uint64_t addr, const uint8_t* data, unsigned len,
-                            sc_time& local) {
-  m_probe.dma_kind("writeback");
+void nic::write_descriptors(ring_dir dir, uint64_t addr, const uint8_t* data, unsigned len, sc_time& local) {
+  m_probe.dma_kind(dir == ring_dir::tx ? "tx_writeback" : "writeback");
   m_probe.dma_addr(addr);
   m_probe.dma_len(len);
   dma_write(addr, data, len, local);
-  ++m_stats.rx_desc_writebacks;
+  ++(dir == ring_dir::tx ? m_stats.tx_desc_writebacks : m_stats.rx_desc_writebacks);
+  if (dir == ring_dir::tx && m_obs) {
+    m_probe.dma_busy(0);
+    m_probe.dma_kind("idle");
+  }
+}
+
+// A non-posted read of packet data for the TX engine: returns when the completions are back.
+void nic::read_tx_data(uint64_t addr, uint8_t* data, unsigned len, sc_time& local) {
+  ::tlm::tlm_generic_payload t;
+  tlm::prepare_payload(t, ::tlm::TLM_READ_COMMAND, addr, data, len);
+  if (m_obs) {
+    m_probe.dma_busy(1);
+    m_probe.dma_kind("tx_data");
+    m_probe.dma_addr(addr);
+    m_probe.dma_len(len);
+  }
+  dma->b_transport(t, local);
+  if (m_obs) {
+    m_probe.dma_busy(0);
+    m_probe.dma_kind("idle");
+  }
+  if (t.is_response_error())
+    SC_REPORT_ERROR(name(), ("TX data read failed: " + t.get_response_string()).c_str());
 }
 
 // Keeps every queue's descriptor cache topped up while the DMA engine moves data.

@@ -3,7 +3,8 @@
 // the receive side of the MAC with its packet buffer (hw/rx_mac), one descriptor ring per
 // RX queue (hw/desc_ring), the RX DMA engine that moves frames from the packet buffer into
 // those rings, and the interrupt unit (hw/interrupts) with a verilated moderation block per
-// queue. Offsets, bits and descriptor layouts are the ABI the driver shares (abi/e1000_hw.h).
+// queue, and the transmit side (hw/tx_engine: TX rings, TX DMA, TX FIFO, the MAC's
+// transmit). Offsets, bits and descriptor layouts are the ABI the driver shares (abi/e1000_hw.h).
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
 
@@ -18,6 +19,7 @@
 #include "hw/nic_params.h"
 #include "hw/nic_stats.h"
 #include "hw/reg_file.h"
+#include "hw/tx_engine.h"
 #include "proto/frame.h"
 #include "tlm/eth_port.h"
 #include "waves/observer.h"
@@ -29,7 +31,7 @@ class intr_moderation_rtl;
 class rx_frontend_rtl;
 class rx_mac;
 
-class nic : public sc_core::sc_module, private desc_ring_dma {
+class nic : public sc_core::sc_module, private desc_ring_dma, private tx_dma {
  public:
   // Device control and status, receive control and the receive statistics the DMA engine
   // counts. The other registers belong to the units that act on them.
@@ -48,8 +50,8 @@ class nic : public sc_core::sc_module, private desc_ring_dma {
   // may call it directly).
   void mac_rx(const proto::wire_frame& frame);
   // The MAC's transmit side: puts a frame on the wire through the port, from a SystemC
-  // thread, and returns when its last bit has reached the partner. Nothing in the NIC sends
-  // yet (the transmit DMA engine comes with the TX path).
+  // thread, and returns when its last bit has reached the partner. The TX engine sends
+  // through it; tests may call it directly.
   void mac_tx(const proto::wire_frame& frame);
 
   // Every register back to its reset value and what the units hold on chip dropped:
@@ -67,6 +69,12 @@ class nic : public sc_core::sc_module, private desc_ring_dma {
   unsigned queues() const { return static_cast<unsigned>(m_q.size()); }
   const nic_queue_stats& queue_stats(unsigned q) const { return m_queue_stats.at(q); }
   uint32_t rdh(unsigned q = 0) const { return m_q.at(q)->ring.head; }
+  // The transmit side: ethtool -S tx_queue_<n>_packets/_bytes, TDH/TDT, the TX FIFO.
+  unsigned tx_queues() const { return m_tx->queues(); }
+  const nic_queue_stats& tx_queue_stats(unsigned q) const { return m_tx->queue_stats(q); }
+  uint32_t tdh(unsigned q = 0) const { return m_tx->tdh(q); }
+  uint64_t tx_frames_held() const { return m_tx->fifo_frames(); }
+  uint64_t tx_fifo_bytes_used() const { return m_tx->fifo_bytes(); }
   intr_moderation_rtl& moderation(unsigned q = 0);
   rx_frontend_rtl& frontend();
   // Report signals, timeline slices and frame stages to o (before the run starts).
@@ -101,6 +109,10 @@ class nic : public sc_core::sc_module, private desc_ring_dma {
                         sc_core::sc_time& local) override;
   void write_descriptors(ring_dir dir, uint64_t addr, const uint8_t* data, unsigned len,
                          sc_core::sc_time& local) override;
+  // tx_dma
+  void read_tx_data(uint64_t addr, uint8_t* data, unsigned len, sc_core::sc_time& local) override;
+  void transmit(const proto::wire_frame& frame) override { mac_tx(frame); }
+  sc_core::sc_time slot_time(size_t bytes) const override { return port.slot_time(bytes); }
 
   nic_params m_params;
   nic_stats m_stats;
@@ -113,6 +125,7 @@ class nic : public sc_core::sc_module, private desc_ring_dma {
   std::unique_ptr<rx_mac> m_mac;
   std::unique_ptr<interrupts> m_irq;
   std::vector<std::unique_ptr<rx_queue>> m_q;
+  std::unique_ptr<tx_engine> m_tx;
 
   waves::observer* m_obs = nullptr;
   int m_dma_track = -1;

@@ -23,6 +23,9 @@ struct nic_params {
   // RX queues the hardware has, each a descriptor ring with its own moderation block and
   // MSI-X vector (ethtool -l: pre-set maximum). The driver enables as many as it wants.
   unsigned rx_queues = 1;
+  // The TX share of the packet buffer (the 8254x PBA: e1000_reset sets E1000_PBA_48K,
+  // "48K for Rx, 16K for Tx" of its 64 KiB). There are as many TX queues as RX queues.
+  uint64_t tx_fifo_bytes = 16 * 1024;
 };
 
 }  // namespace nicsim::hw

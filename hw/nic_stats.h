@@ -20,11 +20,17 @@ struct nic_stats {
   uint64_t rx_desc_fetch_stalls = 0;    // frames that waited for a descriptor fetch in flight
   uint64_t rx_desc_writebacks = 0;      // descriptor write-back TLP bursts
   uint64_t rx_no_dma_resources = 0;     // dropped: its queue had no descriptor and SRRCTL.DROP_EN
+  uint64_t tx_packets = 0;              // frames whose last bit has left the port
+  uint64_t tx_bytes = 0;                // their bytes as read from host memory (no FCS, no padding)
+  uint64_t tx_desc_fetches = 0;         // TX descriptor read requests
+  uint64_t tx_desc_writebacks = 0;      // TX descriptor write-back TLP bursts
+  uint64_t tx_fifo_stalls = 0;          // packets that waited for room in the TX FIFO
   uint64_t interrupts = 0;              // MSI / MSI-X messages sent
   uint64_t frames_in = 0;               // frames the MAC saw
 };
 
-// ethtool -S rx_queue_<n>_* (igb).
+// ethtool -S rx_queue_<n>_* and tx_queue_<n>_* (igb). A TX queue counts packets and bytes
+// only; its interrupts are its vector's, counted with the RX queue of its pair.
 struct nic_queue_stats {
   uint64_t packets = 0;
   uint64_t bytes = 0;
