@@ -322,6 +322,13 @@ void config::validate() const {
   if (integer("nic.rx_fifo_bytes") < integer("traffic.frame_bytes"))
     throw config_error("nic.rx_fifo_bytes = " + text("nic.rx_fifo_bytes") + " cannot hold one frame of " +
                        text("traffic.frame_bytes") + " bytes");
+  // The wire and the link partner's request/response mode (issue 12).
+  const int64_t response = integer("traffic.response_bytes");
+  if (response != 0 && response < 64)
+    throw config_error("traffic.response_bytes = " + text("traffic.response_bytes") +
+                       " is out of range: 0 (the request's size) or [64, 1518]");
+  if (text("traffic.pattern") == "rr" && text("app.role") == "reader")
+    throw config_error("traffic.pattern=rr needs app.role=echo (nobody answers)");
 }
 
 }  // namespace nicsim::tb

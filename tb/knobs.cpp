@@ -260,8 +260,11 @@ std::vector<knob_decl> declare_knobs() {
           "traffic.pattern",
           {{"constant", traffic_params::constant},
            {"poisson", traffic_params::poisson},
-           {"burst", traffic_params::burst}},
-          "departure process", [](auto& p) -> auto& { return p.traffic.pattern; })
+           {"burst", traffic_params::burst},
+           {"rr", traffic_params::rr}},
+          "departure process; rr: netperf UDP_RR, requests answered by the host's echo (not paced by "
+          "rate_gbps)",
+          [](auto& p) -> auto& { return p.traffic.pattern; })
           .aka("pattern"),
       integer(
           "traffic.burst_frames", 1, 1000000, "frames", "frames per back-to-back burst (burst)",
@@ -294,6 +297,20 @@ std::vector<knob_decl> declare_knobs() {
       duration(
           "traffic.start_us", config::kind::number, sc_core::SC_US, 0, 1e7,
           "first frame this long after the link is up", [](auto& p) -> auto& { return p.traffic.start; }),
+      // The wire and the link partner's request/response mode (issue 12).
+      duration(
+          "link.delay_ns", config::kind::number, sc_core::SC_NS, 0, 1e9,
+          "one-way propagation delay of the Ethernet link, both directions",
+          [](auto& p) -> auto& { return p.wire_delay; }),
+      integer(
+          "traffic.rr_outstanding", 1, 1024, "requests",
+          "rr: requests in flight (netperf UDP_RR burst + 1); the next goes out as a response arrives, "
+          "whatever traffic.rate_gbps says",
+          [](auto& p) -> auto& { return p.traffic.rr_outstanding; }),
+      integer(
+          "traffic.response_bytes", 0, 1518, "B",
+          "rr: response frame size, FCS included (64..1518); 0: the request's size",
+          [](auto& p) -> auto& { return p.traffic.response_bytes; }),
 
       // host
       choice(

@@ -14,6 +14,29 @@ namespace nicsim::tb {
 
 namespace {
 uint64_t ns(const sc_core::sc_time& t) { return t.value() / 1000; }
+
+// netperf UDP_RR's results as the partner measured them; transactions per second over the
+// time from the first request to the end of the run.
+nlohmann::ordered_json rr_results(const traffic_source& partner) {
+  const rr_stats& rr = partner.rr();
+  const auto& h = rr.latency_ns;
+  const double span_s = rr.requests == 0 ? 0.0 : (sc_core::sc_time_stamp() - rr.first_request).to_seconds();
+  return {{"outstanding", partner.params().rr_outstanding},
+          {"requests", rr.requests},
+          {"transactions", rr.transactions},
+          {"transactions_per_sec", span_s > 0 ? static_cast<double>(rr.transactions) / span_s : 0.0},
+          {"lost", partner.rr_open()},
+          {"bad_payload", rr.bad_payload},
+          {"unmatched", rr.unmatched},
+          {"max_outstanding", rr.max_outstanding},
+          {"latency_ns",
+           {{"p50", percentile(h, 0.50)},
+            {"p99", percentile(h, 0.99)},
+            {"p999", percentile(h, 0.999)},
+            {"max", h.max()},
+            {"mean",
+             h.empty() ? 0.0 : static_cast<double>(rr.latency_sum_ns) / static_cast<double>(h.samples())}}}};
+}
 }  // namespace
 
 nlohmann::ordered_json system_top::results(double wall_s) const {
@@ -191,6 +214,21 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
                        {"dropped", l.dropped},
                        {"in_flight", l.in_flight},
                        {"in_flight_detail", {{"wire", l.on_wire}, {"nic", l.in_nic}, {"host", l.in_host}}}};
+  // The transmit direction (issue 12): what the NIC sent, what the partner received.
+  j["conservation"]["tx"] = {
+      {"ok", l.tx_ok()}, {"wire", l.tx_wire}, {"received", l.tx_received}, {"in_flight", l.tx_on_wire}};
+  if (m_partner) {
+    const auto& rx = m_partner->rx_stats();
+    j["partner"] = {{"rx_frames", rx.rx_frames},
+                    {"rx_bytes", rx.rx_bytes},
+                    {"rx_fcs_errors", rx.rx_fcs_errors},
+                    {"rx_csum_errors", rx.rx_csum_errors},
+                    {"rx_udp", rx.rx_udp},
+                    {"rx_icmp", rx.rx_icmp},
+                    {"rx_icmp_port_unreach", rx.rx_icmp_port_unreach},
+                    {"rx_unexpected", rx.rx_unexpected}};
+    if (m_partner->params().pattern == traffic_params::rr) j["rr"] = rr_results(*m_partner);
+  }
   return j;
 }
 
@@ -237,6 +275,12 @@ void print_summary(std::ostream& os, const nlohmann::ordered_json& j) {
   row("conservation", std::string(c["ok"].get<bool>() ? "ok" : "BROKEN") + " (" + num(c["wire"]) + " = " +
                           num(c["delivered"]) + " delivered + " + num(c["dropped"]) + " dropped + " +
                           num(c["in_flight"]) + " in flight)");
+  if (c.contains("tx") && c["tx"]["wire"].get<uint64_t>() != 0)
+    row("conservation tx", num(c["tx"]["wire"]) + " = " + num(c["tx"]["received"]) + " received + " +
+                               num(c["tx"]["in_flight"]) + " in flight");
+  if (j.contains("rr"))
+    row("rr transactions / lost / p50 (ns)", num(j["rr"]["transactions"]) + " / " + num(j["rr"]["lost"]) +
+                                                 " / " + num(j["rr"]["latency_ns"]["p50"]));
 }
 
 }  // namespace nicsim::tb

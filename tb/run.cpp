@@ -78,6 +78,9 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 
 std::string directory_of(const std::string& path) { return path.substr(0, path.find_last_of('/')); }
 
+// Frames flow both ways: the host answers (the echo application; rr needs it). The pcap is
+// then pcapng with directions; receive-only runs keep their classic pcap byte for byte.
+
 }  // namespace
 
 // ------------------------------------------------------------------ run_outputs
@@ -168,7 +171,8 @@ nlohmann::ordered_json run_simulation(const config& cfg, const trace_options& tr
     own = std::make_unique<run_outputs>(trace, std::string());
     outputs = own.get();
   }
-  const trace_options staged = outputs->open(trace);
+  trace_options staged = outputs->open(trace);
+  staged.two_way = true;
   std::unique_ptr<trace_hub> hub_ptr;
   try {
     hub_ptr = std::make_unique<trace_hub>(staged);

@@ -27,6 +27,8 @@ system_params make_system_params(const config& cfg) {
   p.link.max_payload_bytes = p.nic.max_payload_bytes;  // pcie.mps: the link and the device agree
   h.driver.rx_queues = p.nic.rx_queues;                // the driver enables every queue the NIC has
   h.net.local_ip = t.flow.dst_ip;
+  // The echo server's response size (netserver learns it from netperf's control connection).
+  if (t.response_bytes != 0) h.app.response_payload = proto::udp_payload_len(t.response_bytes);
   // The receive buffers a run can fill are bounded by the frames it can put on the wire:
   // traffic_source starts frames at least one slot (preamble + frame + gap at line rate)
   // apart, whatever the pattern, and never more than traffic.count of them.
@@ -77,7 +79,10 @@ system_top::system_top(const sc_core::sc_module_name& name, const system_params&
     // Taps on the NIC's side of the link, so they see any partner's frames.
     m_nic->port.on_rx_first_bit = [hub](const proto::wire_frame& f) { hub->wire_frame(f); };
     m_nic->port.on_rx_last_bit = [hub](const proto::wire_frame&) { hub->wire_idle(); };
+    m_nic->port.on_tx_first_bit = [hub](const proto::wire_frame& f) { hub->wire_tx_frame(f); };
   }
+  // The link's delay is the NIC port's, so an external partner's port takes it when bound.
+  m_nic->port.set_delay(params.wire_delay);
   if (m_partner) {
     m_partner->port().bind(m_nic->port);
     m_partner->start_after(m_host->link_up());
@@ -142,6 +147,12 @@ system_top::ledger system_top::account() const {
   l.in_nic = accepted - ns.rx_no_dma_resources - m_host->driver().stats().rx_cleaned;
   l.in_host = m_host->skbs().in_use() + m_host->returning();
   l.in_flight = l.on_wire + l.in_nic + l.in_host;
+  const tlm::eth_port& port = m_nic->port;
+  l.tx_wire = port.stats().tx_frames;
+  l.tx_on_wire = port.tx_in_flight();
+  l.tx_received = m_partner      ? m_partner->rx_stats().rx_frames
+                  : port.bound() ? port.peer()->stats().rx_frames
+                                 : 0;
   return l;
 }
 

@@ -23,6 +23,8 @@ struct system_params {
   tlm::link_params link;
   host::host_params host;
   sc_core::sc_time duration{1, sc_core::SC_MS};
+  // One-way propagation delay of the Ethernet link (link.delay_ns), both directions.
+  sc_core::sc_time wire_delay{sc_core::SC_ZERO_TIME};
   // Who is at the far end of the NIC's Ethernet port. builtin: the traffic source
   // (traffic.*), bound and started after link-up. external: nothing; the caller binds its
   // own module's tlm::eth_port to system_top::nic_port() before the run (the traffic.*
@@ -58,7 +60,12 @@ class system_top : public sc_core::sc_module {
     uint64_t dropped = 0;
     uint64_t in_flight = 0;
     uint64_t on_wire = 0, in_nic = 0, in_host = 0;
-    bool ok() const { return wire == delivered + dropped + in_flight; }
+    // The other direction: frames the NIC put on the wire (its port's tx count) = received by
+    // the partner (the built-in one's classified count, else the peer port's) + on the wire.
+    uint64_t tx_wire = 0, tx_received = 0, tx_on_wire = 0;
+    bool rx_ok() const { return wire == delivered + dropped + in_flight; }
+    bool tx_ok() const { return tx_wire == tx_received + tx_on_wire; }
+    bool ok() const { return rx_ok() && tx_ok(); }
   };
   ledger account() const;
   nlohmann::ordered_json results(double wall_s) const;

@@ -43,7 +43,10 @@ trace_hub::trace_hub(const trace_options& options) : m_opt(options) {
   }
   if (!m_opt.timeline.empty())
     m_timeline = std::make_unique<waves::timeline_writer>(m_opt.timeline, m_opt.names.timeline);
-  if (!m_opt.pcap.empty()) m_pcap = std::make_unique<waves::pcap_writer>(m_opt.pcap, m_opt.names.pcap);
+  if (!m_opt.pcap.empty())
+    m_pcap = std::make_unique<waves::pcap_writer>(
+        m_opt.pcap, m_opt.names.pcap,
+        m_opt.two_way ? waves::pcap_writer::format::pcapng : waves::pcap_writer::format::pcap);
   m_recording = m_waves || m_timeline || m_pcap;
   if (m_opt.max_output_bytes != 0)
     m_cap_bytes =
@@ -127,14 +130,34 @@ void trace_hub::end(int track) {
   }
 }
 
-void trace_hub::set_fate(uint64_t seq, const char* fate) {
-  // Only the packets in the pcap have a line in the fates CSV.
-  if (!m_pcap || m_opt.fates.empty() || seq >= m_pcap->packets()) return;
+uint8_t trace_hub::fate_code(const char* fate) {
   size_t code = 0;
   while (code < m_fate_names.size() && std::strcmp(m_fate_names[code], fate) != 0) ++code;
   if (code == m_fate_names.size()) m_fate_names.push_back(fate);
+  return static_cast<uint8_t>(code);
+}
+
+void trace_hub::set_fate(uint64_t seq, const char* fate) {
+  // Only the packets in the pcap have a line in the fates CSV.
+  const uint64_t rx_packets = m_opt.two_way ? m_rx_in_pcap : (m_pcap ? m_pcap->packets() : 0);
+  if (!m_pcap || m_opt.fates.empty() || seq >= rx_packets) return;
+  const uint8_t code = fate_code(fate);
   if (seq >= m_fates.size()) m_fates.resize(std::max<size_t>(seq + 1, m_fates.size() * 2), 0);
-  m_fates[seq] = static_cast<uint8_t>(code);
+  m_fates[seq] = code;
+}
+
+void trace_hub::tx_frame_fate(uint64_t tx_id, const char* fate) {
+  // Every TX frame that has a fate gets a line, on the wire (in the pcap) or not.
+  if (!m_pcap || m_opt.fates.empty() || !m_opt.two_way || !m_recording) return;
+  const uint8_t code = fate_code(fate);
+  if (tx_id >= m_tx_fates.size()) {
+    const size_t n = std::max<size_t>(tx_id + 1, m_tx_fates.size() * 2);
+    m_tx_fates.resize(n, 0);
+    m_tx_in_pcap.resize(n, false);
+  }
+  if (m_tx_fates[tx_id] == 0 && !m_tx_in_pcap[tx_id])
+    m_fates_bytes += 2 * decimal_digits(tx_id + 1) + 7 + FATE_NAME_BYTES;  // "packet,out,id,fate\n"
+  m_tx_fates[tx_id] = code;
 }
 
 void trace_hub::frame(uint64_t seq, frame_stage stage, int track) {
@@ -234,10 +257,29 @@ void trace_hub::wire_frame(const proto::wire_frame& f) {
     m_timeline->begin(m_wire_track, now_ps(), name);
     m_timeline->flow(m_wire_track, now_ps(), f.id, 's', "frame");
   }
-  if (m_pcap) {
+  if (m_pcap && m_opt.two_way) {
+    // As seen at the host's port: when the first bit arrives (a link delay after it left).
+    m_pcap->write(now_ps(), f.bytes, waves::pcap_writer::direction::inbound);
+    ++m_rx_in_pcap;
+    if (!m_opt.fates.empty()) {
+      m_pcap_frames.push_back(f.id << 1);
+      m_fates_bytes += 2 * decimal_digits(f.id + 1) + 6 + FATE_NAME_BYTES;  // "packet,in,seq,fate\n"
+    }
+  } else if (m_pcap) {
     m_pcap->write(f.first_bit_ps, f.bytes);
     // Its line in the fates CSV: "packet,seq,fate\n".
     if (!m_opt.fates.empty()) m_fates_bytes += 2 * decimal_digits(f.id + 1) + 3 + FATE_NAME_BYTES;
+  }
+  wrote();
+}
+
+void trace_hub::wire_tx_frame(const proto::wire_frame& f) {
+  if (!m_recording || !m_pcap) return;
+  m_pcap->write(now_ps(), f.bytes, waves::pcap_writer::direction::outbound);
+  if (m_opt.two_way && !m_opt.fates.empty()) {
+    m_pcap_frames.push_back(f.id << 1 | 1);
+    tx_frame_fate(f.id, "sent");
+    m_tx_in_pcap[f.id] = true;
   }
   wrote();
 }
@@ -277,13 +319,7 @@ void trace_hub::finish(uint64_t end_ps) {
     const std::string& name = m_opt.names.fates.empty() ? m_opt.fates : m_opt.names.fates;
     std::FILE* f = std::fopen(m_opt.fates.c_str(), "w");
     if (f == nullptr) throw std::runtime_error(name + ": cannot write: " + std::strerror(errno));
-    bool ok = std::fprintf(f, "packet,seq,fate\n") >= 0;
-    const uint64_t n = m_pcap->packets();
-    for (uint64_t seq = 0; seq < n && ok; ++seq) {
-      const char* fate = m_fate_names[seq < m_fates.size() ? m_fates[seq] : 0];
-      ok = std::fprintf(f, "%llu,%llu,%s\n", static_cast<unsigned long long>(seq + 1),
-                        static_cast<unsigned long long>(seq), fate) >= 0;
-    }
+    bool ok = write_fates(f);
     int err = errno;
     if (ok && std::fflush(f) != 0) {
       ok = false;
@@ -295,6 +331,37 @@ void trace_hub::finish(uint64_t end_ps) {
     }
     if (!ok) throw std::runtime_error(name + ": write failed: " + std::strerror(err != 0 ? err : EIO));
   }
+}
+
+// Receive-only runs: packet,seq,fate, one line per pcap packet (packet n is frame n - 1).
+// Two-way runs: packet,direction,seq,fate, one line per pcap packet in pcap order
+// (direction in or out as seen from the host; seq is the frame's id in its direction's id
+// space: RX frames as the partner numbers them, TX frames as the host does), then one line
+// with an empty packet for each TX frame that ended before the wire.
+bool trace_hub::write_fates(std::FILE* f) const {
+  using ull = unsigned long long;
+  if (!m_opt.two_way) {
+    bool ok = std::fprintf(f, "packet,seq,fate\n") >= 0;
+    const uint64_t n = m_pcap->packets();
+    for (uint64_t seq = 0; seq < n && ok; ++seq) {
+      const char* fate = m_fate_names[seq < m_fates.size() ? m_fates[seq] : 0];
+      ok = std::fprintf(f, "%llu,%llu,%s\n", static_cast<ull>(seq + 1), static_cast<ull>(seq), fate) >= 0;
+    }
+    return ok;
+  }
+  bool ok = std::fprintf(f, "packet,direction,seq,fate\n") >= 0;
+  for (size_t k = 0; k < m_pcap_frames.size() && ok; ++k) {
+    const uint64_t id = m_pcap_frames[k] >> 1;
+    const bool tx = (m_pcap_frames[k] & 1) != 0;
+    const auto& fates = tx ? m_tx_fates : m_fates;
+    const char* fate = m_fate_names[id < fates.size() ? fates[id] : 0];
+    ok = std::fprintf(f, "%llu,%s,%llu,%s\n", static_cast<ull>(k + 1), tx ? "out" : "in",
+                      static_cast<ull>(id), fate) >= 0;
+  }
+  for (size_t id = 0; id < m_tx_fates.size() && ok; ++id)
+    if (m_tx_fates[id] != 0 && !m_tx_in_pcap[id])
+      ok = std::fprintf(f, ",out,%llu,%s\n", static_cast<ull>(id), m_fate_names[m_tx_fates[id]]) >= 0;
+  return ok;
 }
 
 }  // namespace nicsim::tb

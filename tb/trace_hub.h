@@ -32,6 +32,10 @@ struct trace_options {
   // a file, none for a pcap that is a device or FIFO (run_simulation decides; the
   // hub writes exactly this path, if any).
   std::string fates;
+  // Frames flow both ways (the host transmits): the pcap is pcapng with each packet's
+  // direction, and the fates CSV has a direction column. Receive-only runs keep classic
+  // pcap and the three-column CSV.
+  bool two_way = false;
   // Stop recording (cleanly: the files stay whole) once waves, timeline, pcap and
   // fates together reach this many bytes; 0: no cap. The simulation runs on.
   uint64_t max_output_bytes = 0;
@@ -57,10 +61,13 @@ class trace_hub : public waves::observer {
   void frame_dropped(uint64_t seq, const char* counter) override;
   void hardirq(unsigned vector, int cpu) override;
   void frame_cpu(uint64_t seq, int cpu) override;
+  void tx_frame_fate(uint64_t tx_id, const char* fate) override;
 
   // The wire: called by the traffic source with each frame as its first bit leaves.
   void wire_frame(const proto::wire_frame& f);
   void wire_idle();
+  // The other way: the NIC's port puts a frame's first bit on the wire (f.id: its TX id).
+  void wire_tx_frame(const proto::wire_frame& f);
   // The NIC's vectors: first, first + 1, ... (one per queue).
   void set_nic_vectors(unsigned first, unsigned count) {
     m_nic_vector = first;
@@ -94,6 +101,8 @@ class trace_hub : public waves::observer {
   };
   void finish_journey(const journey& j);
   void set_fate(uint64_t seq, const char* fate);
+  uint8_t fate_code(const char* fate);
+  bool write_fates(std::FILE* f) const;
   static uint64_t now_ps();
   // After a write: stops recording at the size cap, or on a failed write.
   void wrote();
@@ -119,6 +128,12 @@ class trace_hub : public waves::observer {
   // Fates by sequence number, kept only when the fates CSV is written: an index into m_fate_names.
   std::vector<uint8_t> m_fates;
   std::vector<const char*> m_fate_names{"in_flight"};
+  // Two-way runs: TX fates by TX id, which TX ids are in the pcap, and each pcap packet's
+  // frame as (id << 1 | 1 for TX).
+  std::vector<uint8_t> m_tx_fates;
+  std::vector<bool> m_tx_in_pcap;
+  std::vector<uint64_t> m_pcap_frames;
+  uint64_t m_rx_in_pcap = 0;
   uint64_t m_fates_bytes = 0;  // what the fates CSV will take, at most
   // Per CPU, in time order, the NIC interrupts a frame in flight may still match.
   std::vector<std::deque<uint64_t>> m_nic_irqs_ps;

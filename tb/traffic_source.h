@@ -2,12 +2,17 @@
 // The built-in link partner: puts real Ethernet/IPv4/UDP frames on the wire through its
 // Ethernet port (tlm/eth_port), which serializes them at line rate: a frame occupies
 // (preamble+SFD 8 + frame + IFG 12) bytes of wire time and the MAC gets it when its last
-// bit has arrived. Whatever the NIC sends back through the port is counted and discarded.
+// bit has arrived. Whatever the NIC sends back through the port is checked (FCS, IPv4 header
+// checksum, UDP or ICMP checksum) and counted in exactly one of partner_rx_stats' classes.
+// pattern rr is netperf's UDP_RR: a window of requests in flight, each answered by the host
+// (app.role=echo) with the request's stamp, the next request sent as a response arrives.
 #include <cstdint>
 #include <random>
 #include <string>
 #include <systemc>
+#include <unordered_map>
 
+#include "host/value_histogram.h"
 #include "proto/frame.h"
 #include "tlm/eth_port.h"
 
@@ -17,7 +22,9 @@ struct traffic_params {
   double rate_gbps = 1;
   double line_rate_gbps = 10;
   unsigned frame_bytes = 512;
-  enum pattern_t { constant, poisson, burst } pattern = constant;
+  enum pattern_t { constant, poisson, burst, rr } pattern = constant;
+  unsigned rr_outstanding = 1;  // rr: requests in flight (netperf's burst + 1)
+  unsigned response_bytes = 0;  // rr: the response frame's size; 0: the request's
   unsigned burst_frames = 32;
   uint64_t count = 0;  // 0: no limit
   unsigned flows = 1;  // frame i goes to flow.dst_port + i % flows
@@ -27,6 +34,28 @@ struct traffic_params {
   sc_core::sc_time start{sc_core::SC_ZERO_TIME};
   uint64_t seed = 1;
   proto::udp_flow flow;
+};
+
+// What the partner received from the NIC, each frame in exactly one class (rx_frames is
+// their sum), checked in this order: the FCS; for us (our MAC or broadcast, IPv4, a header
+// that parses; else unexpected); the IPv4 header checksum; our IP; UDP or ICMP (else
+// unexpected) and its checksum.
+struct partner_rx_stats {
+  uint64_t rx_frames = 0, rx_bytes = 0;
+  uint64_t rx_fcs_errors = 0, rx_csum_errors = 0, rx_udp = 0, rx_icmp = 0, rx_unexpected = 0;
+  uint64_t rx_icmp_port_unreach = 0;  // of rx_icmp: destination unreachable, port (type 3 code 3)
+};
+
+// netperf UDP_RR as the partner measures it.
+struct rr_stats {
+  uint64_t requests = 0;      // sent
+  uint64_t transactions = 0;  // answered with the right payload
+  uint64_t bad_payload = 0;   // answered (the stamp matched) with other bytes or size
+  uint64_t unmatched = 0;     // UDP to us carrying no stamp of a request in flight
+  uint64_t max_outstanding = 0;
+  uint64_t latency_sum_ns = 0;
+  host::value_histogram latency_ns;  // request's first bit out to the response's last bit in
+  sc_core::sc_time first_request{sc_core::SC_ZERO_TIME};
 };
 
 class traffic_source : public sc_core::sc_module {
@@ -46,12 +75,27 @@ class traffic_source : public sc_core::sc_module {
   // What the NIC sent to the partner (last bit arrived).
   uint64_t frames_received() const { return m_port.stats().rx_frames; }
   uint64_t bytes_received() const { return m_port.stats().rx_bytes; }
+  const partner_rx_stats& rx_stats() const { return m_rx; }
+  const rr_stats& rr() const { return m_rr; }
+  // rr: requests sent and never answered (so far; at the end of a run: lost).
+  uint64_t rr_open() const { return m_rr_open.size(); }
+  const traffic_params& params() const { return m_params; }
   // Wire time of one frame: preamble, frame and inter-frame gap.
   sc_core::sc_time slot_time() const;
   sc_core::sc_time frame_time() const;  // preamble + frame, without the gap
 
  private:
+  struct request {
+    uint64_t first_bit_ps;
+    uint64_t tx_ns;
+    uint16_t src_port, dst_port;
+  };
   void run();
+  void run_rr();
+  // Frame i of the generator (its flow, stamp and damage) into m_on_wire, stamped now.
+  void make_frame(uint64_t i);
+  void receive(const proto::wire_frame& frame);
+  void rr_response(const uint8_t* udp, size_t udp_len);
   static void corrupt(std::vector<uint8_t>& frame, traffic_params::corruption_t what);
   sc_core::sc_time gap_after(uint64_t index);
 
@@ -61,6 +105,10 @@ class traffic_source : public sc_core::sc_module {
   std::mt19937_64 m_rng;
   proto::wire_frame m_on_wire;
   uint64_t m_corrupted = 0;
+  partner_rx_stats m_rx;
+  rr_stats m_rr;
+  std::unordered_map<uint32_t, request> m_rr_open;  // by the stamp's sequence number
+  sc_core::sc_event m_rr_answered;
 };
 
 }  // namespace nicsim::tb

@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace nicsim::tlm {
 
@@ -19,10 +20,24 @@ void eth_port::bind(eth_port& peer) {
   if (m_gbps != 0 && peer.m_gbps != 0 && m_gbps != peer.m_gbps)
     throw std::logic_error(std::string(name()) + " (" + std::to_string(m_gbps) + " Gb/s) <-> " + peer.name() +
                            " (" + std::to_string(peer.m_gbps) + " Gb/s): line rates differ");
+  if (m_delay != sc_core::SC_ZERO_TIME && peer.m_delay != sc_core::SC_ZERO_TIME && m_delay != peer.m_delay)
+    throw std::logic_error(std::string(name()) + " <-> " + peer.name() + ": link delays differ");
   const double rate = m_gbps != 0 ? m_gbps : peer.m_gbps;
   m_gbps = peer.m_gbps = rate;
   m_peer = &peer;
   peer.m_peer = this;
+  const sc_core::sc_time delay = m_delay > peer.m_delay ? m_delay : peer.m_delay;
+  m_delay = peer.m_delay = delay;
+}
+
+void eth_port::set_delay(sc_core::sc_time delay) {
+  m_delay = delay;
+  if (m_peer != nullptr) m_peer->m_delay = delay;
+}
+
+sc_core::sc_time eth_port::next_start() const {
+  const sc_core::sc_time now = sc_core::sc_time_stamp();
+  return m_free_at > now ? m_free_at : now;
 }
 
 // The same expressions the traffic source paced with before the port existed, so that
@@ -51,21 +66,61 @@ void eth_port::transmit(const proto::wire_frame& frame) {
   m_busy = true;
   const auto size = frame.bytes.size();
   // The gap is measured from this first bit (a slot), as the traffic source paces its frames.
-  m_free_at = sc_core::sc_time_stamp() + slot_time(size);
+  const sc_core::sc_time start = sc_core::sc_time_stamp();
+  m_free_at = start + slot_time(size);
   ++m_stats.tx_frames;
   m_stats.tx_bytes += size;
+  if (on_tx_first_bit) on_tx_first_bit(frame);
   eth_port& rx = *m_peer;
-  ++rx.m_stats.rx_started;
-  rx.m_stats.rx_started_bytes += size;
-  if (rx.on_rx_first_bit) rx.on_rx_first_bit(frame);
+  if (m_delay != sc_core::SC_ZERO_TIME) {
+    // The wire carries a copy; the sender is free once its last bit has left.
+    m_wire.push_back({frame, start + m_delay, start + frame_time(size) + m_delay});
+    if (!m_wire_running) {
+      m_wire_running = true;
+      sc_core::sc_spawn([this] { deliver_delayed(); }, sc_core::sc_gen_unique_name("wire"));
+    }
+    m_wire_ev.notify(sc_core::SC_ZERO_TIME);
+    sc_core::wait(frame_time(size));
+    m_busy = false;
+    if (m_waiting != 0) m_idle_ev.notify(sc_core::SC_ZERO_TIME);
+    return;
+  }
+  rx.arrive_first_bit(frame);
   sc_core::wait(frame_time(size));  // the last bit arrives
-  ++m_stats.tx_done;
-  ++rx.m_stats.rx_frames;
-  rx.m_stats.rx_bytes += size;
   m_busy = false;
   if (m_waiting != 0) m_idle_ev.notify(sc_core::SC_ZERO_TIME);  // no empty delta cycles otherwise
-  if (rx.on_rx_last_bit) rx.on_rx_last_bit(frame);
-  if (rx.m_receive) rx.m_receive(frame);
+  ++m_stats.tx_done;
+  rx.arrive_last_bit(frame);
+}
+
+void eth_port::arrive_first_bit(const proto::wire_frame& frame) {
+  ++m_stats.rx_started;
+  m_stats.rx_started_bytes += frame.bytes.size();
+  if (on_rx_first_bit) on_rx_first_bit(frame);
+}
+
+void eth_port::arrive_last_bit(const proto::wire_frame& frame) {
+  ++m_stats.rx_frames;
+  m_stats.rx_bytes += frame.bytes.size();
+  if (on_rx_last_bit) on_rx_last_bit(frame);
+  if (m_receive) m_receive(frame);
+}
+
+// Frames leave one after another with a gap, and all take the same delay: each one's first
+// bit arrives after the previous one's last bit, so the wire delivers them in order.
+void eth_port::deliver_delayed() {
+  for (;;) {
+    while (m_wire.empty()) sc_core::wait(m_wire_ev);
+    const propagating& p = m_wire.front();
+    const sc_core::sc_time now = sc_core::sc_time_stamp();
+    if (p.first_bit_at > now) sc_core::wait(p.first_bit_at - now);
+    m_peer->arrive_first_bit(p.frame);
+    sc_core::wait(p.last_bit_at - sc_core::sc_time_stamp());
+    ++m_stats.tx_done;
+    const proto::wire_frame frame = std::move(m_wire.front().frame);  // the receiver may send
+    m_wire.pop_front();
+    m_peer->arrive_last_bit(frame);
+  }
 }
 
 }  // namespace nicsim::tlm

@@ -4,9 +4,13 @@
 // send and receive frames. The sending port is the PHY: it serializes at the link's line
 // rate, so a frame's first bit leaves when transmit() is called and its last bit reaches the
 // peer one preamble+SFD (8) + frame (FCS included) later; the next frame's first bit leaves
-// no earlier than the inter-frame gap (12 bytes) after that. Counts are kept at the port,
-// whoever is behind it.
+// no earlier than the inter-frame gap (12 bytes) after that. A link may have a one-way
+// propagation delay (set_delay, the same both ways): every bit then reaches the peer that
+// much later, while the sender's port is free again after its own serialization, so frames
+// can be in flight on the wire one behind the other. Counts are kept at the port, whoever
+// is behind it.
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <systemc>
 
@@ -38,6 +42,10 @@ class eth_port : public sc_core::sc_object {
   bool bound() const { return m_peer != nullptr; }
   eth_port* peer() const { return m_peer; }
   double line_rate_gbps() const { return m_gbps; }
+  // One-way propagation delay of the link (cable length / signal speed), both directions:
+  // set on either port, before or after binding, it applies to both ends. Zero by default.
+  void set_delay(sc_core::sc_time delay);
+  sc_core::sc_time delay() const { return m_delay; }
 
   // Where a frame goes when its last bit has arrived at this port (the MAC, the partner).
   // A frame with no receiver registered is counted and discarded.
@@ -45,12 +53,19 @@ class eth_port : public sc_core::sc_object {
   // Taps on frames coming in: the first bit is seen, the last bit has arrived (before the
   // receiver is called). For observers; they must not send.
   handler on_rx_first_bit, on_rx_last_bit;
+  // Tap on frames going out: called as this port's first bit leaves (before the peer sees
+  // it, a link delay earlier). For observers; it must not send.
+  handler on_tx_first_bit;
 
   // Puts a frame on the wire from a SystemC thread and returns when its last bit has reached
-  // the peer. Waits first while this port is still sending or inside the inter-frame gap.
-  // The frame must stay valid until the call returns.
+  // the peer (with no link delay) or has left this port (with a delay: the wire keeps a copy
+  // and delivers it a delay later). Waits first while this port is still sending or inside
+  // the inter-frame gap. The frame must stay valid until the call returns.
   void transmit(const proto::wire_frame& frame);
   bool busy() const { return m_busy; }
+  // The earliest time a frame handed to transmit() now would put its first bit on the wire
+  // (now, or when the current frame and the gap after it are over).
+  sc_core::sc_time next_start() const;
 
   // Wire time of a frame of `bytes` (FCS included): preamble+SFD and frame; and with the gap.
   sc_core::sc_time frame_time(size_t bytes) const;
@@ -61,6 +76,18 @@ class eth_port : public sc_core::sc_object {
   uint64_t tx_in_flight() const { return m_stats.tx_frames - m_stats.tx_done; }
 
  private:
+  struct propagating {
+    proto::wire_frame frame;
+    sc_core::sc_time first_bit_at, last_bit_at;  // at the peer
+  };
+  void deliver_delayed();  // the wire toward the peer, when the link has a delay
+  void arrive_first_bit(const proto::wire_frame& frame);
+  void arrive_last_bit(const proto::wire_frame& frame);
+
+  sc_core::sc_time m_delay{sc_core::SC_ZERO_TIME};
+  std::deque<propagating> m_wire;  // frames on their way to the peer, oldest first
+  sc_core::sc_event m_wire_ev;
+  bool m_wire_running = false;
   eth_port* m_peer = nullptr;
   double m_gbps;
   handler m_receive;

@@ -42,6 +42,11 @@ class observer {
   virtual void hardirq(unsigned vector, int cpu) = 0;
   // Which CPU the driver cleaned frame seq on (called right after its driver_clean stage).
   virtual void frame_cpu(uint64_t seq, int cpu) = 0;
+  // ---- the transmit direction: a frame the host sends has an id of the TX id space (0, 1,
+  // ... in the order the host hands frames to the driver), carried as proto::wire_frame::id
+  // when the NIC puts it on the wire. Its fate when it ends before the wire (a qdisc drop,
+  // a full ring: the counter's name); on the wire it is "sent" (the trace hub sees that).
+  virtual void tx_frame_fate(uint64_t tx_id, const char* fate) { (void)tx_id, (void)fate; }
 };
 
 // A wave signal bound to an observer; no-op without one.

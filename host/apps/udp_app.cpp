@@ -47,7 +47,19 @@ void udp_app::reader(unsigned index) {
     if (m_params.role == udp_app_params::role_t::echo) {
       if (obs) obs->begin(track, "sendto");
       cpu::this_cpu().syscall_enter();  // sendto(fd, buf, n, 0, &from, sizeof from)
-      const long sent = m_stack.udp_sendmsg(m_sock, buf, static_cast<size_t>(n), from, m_params.nonblocking);
+      const uint8_t* out = buf;
+      size_t out_len = static_cast<size_t>(n);
+      proto::payload_stamp stamp;
+      if (m_params.response_payload != 0 && m_params.response_payload != out_len &&
+          proto::read_payload_stamp(buf, out_len, &stamp)) {
+        m_response.resize(m_params.response_payload);
+        proto::write_payload(m_response.data(), m_response.size(), stamp);
+        // No charge: netserver sends from a buffer it filled once; the stamp is written here
+        // only so that the partner can match and verify the response.
+        out = m_response.data();
+        out_len = m_response.size();
+      }
+      const long sent = m_stack.udp_sendmsg(m_sock, out, out_len, from, m_params.nonblocking);
       cpu::this_cpu().syscall_exit();
       if (obs) obs->end(track);
       if (sent < 0) {

@@ -29,6 +29,11 @@ struct udp_app_params {
   enum class role_t { reader, echo };
   role_t role = role_t::reader;
   uint64_t sndbuf_bytes = 212992;  // SO_SNDBUF (net.core.wmem_default)
+  // echo: the response's UDP payload size, as netperf's netserver answers UDP_RR with the
+  // response size it was told on the control connection (-r req,resp). 0: the request's
+  // bytes unchanged. Otherwise the response carries the request's stamp and the sender's
+  // filler pattern, at this size.
+  size_t response_payload = 0;
 };
 
 struct udp_app_stats {
@@ -73,6 +78,7 @@ class udp_app {
   std::vector<task_struct*> m_readers;
   std::vector<int64_t> m_last_seq;  // per reader: the in-order check is running state
   unsigned m_returning = 0;
+  std::vector<uint8_t> m_response;  // echo with a response size of its own
   // One recvfrom buffer per reader, left uninitialized: the host OS commits only the
   // pages a datagram is copied into, not 64 KiB for every reader of every socket.
   std::vector<std::unique_ptr<uint8_t[]>> m_user_buffers;

@@ -191,3 +191,81 @@ TEST(eth_port, transmit_on_an_unbound_port_is_an_error) {
 }
 
 }  // namespace
+
+namespace {
+
+// A link delay d: each bit reaches the peer d later, in both directions, and the sender's
+// port is free again after its own serialization, so a second frame leaves before the
+// first has arrived.
+TEST(eth_port, a_link_delay_holds_every_bit_back_both_ways_and_frees_the_sender_after_serialization) {
+  const sc_time d = ns(1000);
+  std::vector<sc_time> a_returned;
+  link_bench bench(
+      "bench", 10, 10,
+      [&](eth_port& p) {
+        p.transmit(frame(1, 512));
+        a_returned.push_back(sc_core::sc_time_stamp());
+        p.transmit(frame(2, 64));
+        a_returned.push_back(sc_core::sc_time_stamp());
+      },
+      [](eth_port& p) {
+        sc_core::wait(ns(50));
+        p.transmit(frame(3, 1518));
+      });
+  bench.b.set_delay(d);  // set on one end, the link's
+  EXPECT_EQ(bench.a.delay(), d);
+  std::vector<sc_time> b_first_bits;
+  bench.b.on_rx_first_bit = [&](const wire_frame&) { b_first_bits.push_back(sc_core::sc_time_stamp()); };
+  sc_core::sc_start(ns(500));
+  // Both of a's frames have left (512 B: 416 ns, then the gap, 64 B: 57.6 ns) and neither
+  // has arrived: two frames in flight on the wire.
+  ASSERT_EQ(a_returned.size(), 2u);
+  EXPECT_EQ(a_returned[0], bench.a.frame_time(512));
+  EXPECT_EQ(a_returned[1], bench.a.slot_time(512) + bench.a.frame_time(64));
+  EXPECT_EQ(bench.a.stats().tx_frames, 2u);
+  EXPECT_EQ(bench.a.tx_in_flight(), 2u);
+  EXPECT_EQ(bench.b.stats().rx_started, 0u);
+  EXPECT_TRUE(bench.at_b.empty());
+  sc_core::sc_start(ns(3000));
+  ASSERT_EQ(bench.at_b.size(), 2u);
+  EXPECT_EQ(bench.at_b[0].id, 1u);
+  EXPECT_EQ(bench.at_b[0].at, bench.a.frame_time(512) + d);
+  EXPECT_EQ(bench.at_b[1].id, 2u);
+  EXPECT_EQ(bench.at_b[1].at, bench.a.slot_time(512) + bench.a.frame_time(64) + d);
+  EXPECT_EQ(b_first_bits, (std::vector<sc_time>{d, bench.a.slot_time(512) + d}));
+  ASSERT_EQ(bench.at_a.size(), 1u);  // the other direction: the same delay
+  EXPECT_EQ(bench.at_a[0].at, ns(50) + bench.b.frame_time(1518) + d);
+  EXPECT_EQ(bench.a.tx_in_flight(), 0u);
+  EXPECT_EQ(bench.a.stats().tx_done, 2u);
+  EXPECT_EQ(bench.b.stats().rx_frames, 2u);
+  EXPECT_EQ(bench.b.stats().rx_bytes, 512u + 64u);
+}
+
+TEST(eth_port, next_start_is_after_the_frame_and_its_gap) {
+  sc_time during, after;
+  link_bench bench(
+      "bench", 10, 10,
+      [&](eth_port& p) {
+        EXPECT_EQ(p.next_start(), ns(0));
+        p.transmit(frame(1, 512));
+        during = p.next_start();  // at 416 ns, the gap runs to 425.6 ns
+        sc_core::wait(ns(100));
+        after = p.next_start();
+      },
+      nullptr);
+  sc_core::sc_start(ns(2000));
+  EXPECT_EQ(during, bench.a.slot_time(512));
+  EXPECT_EQ(after, bench.a.frame_time(512) + ns(100));
+}
+
+TEST(eth_port, ports_with_different_delays_cannot_be_bound) {
+  eth_port a("a", 10), b("b", 10), c("c", 10), e("e", 10);
+  a.set_delay(ns(5));
+  b.set_delay(ns(6));
+  EXPECT_THROW(a.bind(b), std::logic_error);
+  c.set_delay(ns(7));
+  c.bind(e);  // the one that has a delay gives it to the link
+  EXPECT_EQ(e.delay(), ns(7));
+}
+
+}  // namespace
