@@ -85,6 +85,21 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
     evaluations += m_nic->moderation(q).evaluations();
   }
   j["nic"]["moderation_evaluations"] = evaluations;
+  // Transmit (ethtool -S): tx_packets/tx_bytes as the device counts them (last bit out; bytes
+  // read from host memory, no FCS), per queue as igb's driver counts them when it cleans.
+  j["nic"]["tx_frames"] = ns_.tx_packets;
+  j["nic"]["tx_bytes"] = ns_.tx_bytes;
+  j["nic"]["tx_desc_fetches"] = ns_.tx_desc_fetches;
+  j["nic"]["tx_desc_writebacks"] = ns_.tx_desc_writebacks;
+  j["nic"]["tx_fifo_stalls"] = ns_.tx_fifo_stalls;
+  j["nic"]["tx_queues"] = m_nic->tx_queues();
+  for (unsigned q = 0; q < m_nic->tx_queues(); ++q) {
+    const auto& ring = m_host->driver().tx_ring(q);
+    const std::string p = "tx_queue_" + std::to_string(q) + "_";
+    j["nic"][p + "packets"] = ring.tx_packets;
+    j["nic"][p + "bytes"] = ring.tx_bytes;
+    j["nic"][p + "restart"] = ring.restart_queue;
+  }
   const auto& up = m_link->stats(tlm::pcie_link::UPSTREAM);
   const auto& down = m_link->stats(tlm::pcie_link::DOWNSTREAM);
   auto util = [sim_ns](const tlm::link_direction_stats& s) {
@@ -169,21 +184,53 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
         {"alloc_rx_buff_failed", drv.alloc_rx_buff_failed},
         {"rx_tail_writes", drv.rx_tail_writes},
         {"mmio_reads", drv.mmio_reads},
-        {"mmio_writes", drv.mmio_writes}}}};
+        {"mmio_writes", drv.mmio_writes},
+        {"tx_cleaned", drv.tx_cleaned},
+        {"tx_tail_writes", drv.tx_tail_writes},
+        {"tx_busy", drv.tx_busy},
+        {"tx_restart_queue", drv.tx_restart_queue},
+        {"tx_timeout_count", drv.tx_timeout_count}}}};
+  // tc -s qdisc show dev eth0: pfifo_fast on each TX queue, summed (backlog and qlen: now).
+  host::qdisc_stats qd;
+  const auto& netdev = m_host->driver().netdev();
+  for (const auto& txq : netdev.tx) {
+    const auto& s = txq->qdisc.stats;
+    qd.bytes += s.bytes;
+    qd.packets += s.packets;
+    qd.drops += s.drops;
+    qd.overlimits += s.overlimits;
+    qd.requeues += s.requeues;
+    qd.backlog += s.backlog;
+    qd.qlen += s.qlen;
+  }
+  j["host"]["qdisc"] = {{"kind", "pfifo_fast"},        {"sent_bytes", qd.bytes},
+                        {"sent_packets", qd.packets},  {"dropped", qd.drops},
+                        {"overlimits", qd.overlimits}, {"requeues", qd.requeues},
+                        {"backlog_bytes", qd.backlog}, {"backlog_packets", qd.qlen}};
+  j["host"]["tx_dropped"] = netdev.tx_dropped;  // ip -s link: TX dropped
+  nlohmann::ordered_json tx_drops = nlohmann::ordered_json::object();
+  for (size_t r = 0; r < host::skb_drop_reason_count; ++r)
+    if (stack.tx_drops()[r])
+      tx_drops[host::skb_drop_reason_name(static_cast<host::skb_drop_reason>(r))] = stack.tx_drops()[r];
+  j["host"]["tx_drop_reasons"] = tx_drops;
   const auto& ip = stack.ip();
   j["ip"] = {{"InReceives", ip.InReceives},     {"InHdrErrors", ip.InHdrErrors},
              {"InAddrErrors", ip.InAddrErrors}, {"InUnknownProtos", ip.InUnknownProtos},
-             {"InDelivers", ip.InDelivers},     {"InCsumErrors", ip.InCsumErrors}};
+             {"InDelivers", ip.InDelivers},     {"InCsumErrors", ip.InCsumErrors},
+             {"OutRequests", ip.OutRequests},   {"OutDiscards", ip.OutDiscards},
+             {"OutNoRoutes", ip.OutNoRoutes}};
   const auto& udp = stack.udp();
   j["udp"] = {{"InDatagrams", udp.InDatagrams},   {"NoPorts", udp.NoPorts},
               {"InErrors", udp.InErrors},         {"RcvbufErrors", udp.RcvbufErrors},
-              {"InCsumErrors", udp.InCsumErrors}, {"BusyPollRxPackets", stack.busy_poll_rx_packets()}};
+              {"InCsumErrors", udp.InCsumErrors}, {"BusyPollRxPackets", stack.busy_poll_rx_packets()},
+              {"OutDatagrams", udp.OutDatagrams}, {"SndbufErrors", udp.SndbufErrors}};
   const auto& icmp = stack.icmp();
   j["icmp"] = {{"InMsgs", icmp.InMsgs},
                {"OutMsgs", icmp.OutMsgs},
                {"OutDestUnreachs", icmp.OutDestUnreachs},
                {"OutRateLimitGlobal", icmp.OutRateLimitGlobal},
-               {"OutRateLimitHost", icmp.OutRateLimitHost}};
+               {"OutRateLimitHost", icmp.OutRateLimitHost},
+               {"OutErrors", icmp.OutErrors}};
   nlohmann::ordered_json drops;
   for (size_t r = 0; r < host::skb_drop_reason_count; ++r)
     if (stack.drops()[r])
@@ -202,7 +249,10 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
               {"bytes", app.bytes},
               {"bad_payloads", app.bad_payloads},
               {"out_of_order", app.out_of_order},
-              {"per_reader", app.per_reader}};
+              {"per_reader", app.per_reader},
+              {"sent", app.sent},
+              {"sent_bytes", app.sent_bytes},
+              {"send_errors", app.send_errors}};
   j["latency_ns"] = {{"p50", percentile(app.latency_ns, 0.50)},
                      {"p99", percentile(app.latency_ns, 0.99)},
                      {"p999", percentile(app.latency_ns, 0.999)},
@@ -242,6 +292,8 @@ void print_summary(std::ostream& os, const nlohmann::ordered_json& j) {
   row("wire frames", num(j["wire"]["frames"]));
   row("nic rx_frames / rx_missed", num(j["nic"]["rx_frames"]) + " / " + num(j["nic"]["rx_missed"]));
   row("nic interrupts", num(j["nic"]["interrupts"]));
+  row("nic tx_frames / qdisc dropped",
+      num(j["nic"]["tx_frames"]) + " / " + num(j["host"]["qdisc"]["dropped"]));
   const auto queues = j["nic"]["rx_queues"].get<unsigned>();
   if (queues > 1) {
     std::string packets, drops;

@@ -172,7 +172,6 @@ nlohmann::ordered_json run_simulation(const config& cfg, const trace_options& tr
     outputs = own.get();
   }
   trace_options staged = outputs->open(trace);
-  staged.two_way = true;
   std::unique_ptr<trace_hub> hub_ptr;
   try {
     hub_ptr = std::make_unique<trace_hub>(staged);

@@ -145,8 +145,8 @@ system_top::ledger system_top::account() const {
   const uint64_t accepted = ns.frames_in - ns.rx_crc_errors - ns.rx_missed_errors -
                             ns.rx_short_length_errors - ns.rx_long_length_errors;
   l.in_nic = accepted - ns.rx_no_dma_resources - m_host->driver().stats().rx_cleaned;
-  // The skb cache also holds transmit skbs (replies, ICMP errors) until the TX clean frees
-  // them: they belong to the other direction, not to a received frame.
+  // skbs of received frames only: transmit skbs (an echo's response waiting for its TX
+  // completion) come from the same cache and belong to the other direction.
   l.in_host = m_host->skbs().in_use() - stack.tx_skbs_in_use() + m_host->returning();
   l.in_flight = l.on_wire + l.in_nic + l.in_host;
   const tlm::eth_port& port = m_nic->port;

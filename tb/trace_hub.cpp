@@ -44,9 +44,8 @@ trace_hub::trace_hub(const trace_options& options) : m_opt(options) {
   if (!m_opt.timeline.empty())
     m_timeline = std::make_unique<waves::timeline_writer>(m_opt.timeline, m_opt.names.timeline);
   if (!m_opt.pcap.empty())
-    m_pcap = std::make_unique<waves::pcap_writer>(
-        m_opt.pcap, m_opt.names.pcap,
-        m_opt.two_way ? waves::pcap_writer::format::pcapng : waves::pcap_writer::format::pcap);
+    m_pcap = std::make_unique<waves::pcap_writer>(m_opt.pcap, m_opt.names.pcap,
+                                                  waves::pcap_writer::format::pcapng);  // both directions
   m_recording = m_waves || m_timeline || m_pcap;
   if (m_opt.max_output_bytes != 0)
     m_cap_bytes =
@@ -139,7 +138,7 @@ uint8_t trace_hub::fate_code(const char* fate) {
 
 void trace_hub::set_fate(uint64_t seq, const char* fate) {
   // Only the packets in the pcap have a line in the fates CSV.
-  const uint64_t rx_packets = m_opt.two_way ? m_rx_in_pcap : (m_pcap ? m_pcap->packets() : 0);
+  const uint64_t rx_packets = m_rx_in_pcap;
   if (!m_pcap || m_opt.fates.empty() || seq >= rx_packets) return;
   const uint8_t code = fate_code(fate);
   if (seq >= m_fates.size()) m_fates.resize(std::max<size_t>(seq + 1, m_fates.size() * 2), 0);
@@ -148,7 +147,7 @@ void trace_hub::set_fate(uint64_t seq, const char* fate) {
 
 void trace_hub::tx_frame_fate(uint64_t tx_id, const char* fate) {
   // Every TX frame that has a fate gets a line, on the wire (in the pcap) or not.
-  if (!m_pcap || m_opt.fates.empty() || !m_opt.two_way || !m_recording) return;
+  if (!m_pcap || m_opt.fates.empty() || !m_recording) return;
   const uint8_t code = fate_code(fate);
   if (tx_id >= m_tx_fates.size()) {
     const size_t n = std::max<size_t>(tx_id + 1, m_tx_fates.size() * 2);
@@ -257,7 +256,7 @@ void trace_hub::wire_frame(const proto::wire_frame& f) {
     m_timeline->begin(m_wire_track, now_ps(), name);
     m_timeline->flow(m_wire_track, now_ps(), f.id, 's', "frame");
   }
-  if (m_pcap && m_opt.two_way) {
+  if (m_pcap) {
     // As seen at the host's port: when the first bit arrives (a link delay after it left).
     m_pcap->write(now_ps(), f.bytes, waves::pcap_writer::direction::inbound);
     ++m_rx_in_pcap;
@@ -265,10 +264,6 @@ void trace_hub::wire_frame(const proto::wire_frame& f) {
       m_pcap_frames.push_back(f.id << 1);
       m_fates_bytes += 2 * decimal_digits(f.id + 1) + 6 + FATE_NAME_BYTES;  // "packet,in,seq,fate\n"
     }
-  } else if (m_pcap) {
-    m_pcap->write(f.first_bit_ps, f.bytes);
-    // Its line in the fates CSV: "packet,seq,fate\n".
-    if (!m_opt.fates.empty()) m_fates_bytes += 2 * decimal_digits(f.id + 1) + 3 + FATE_NAME_BYTES;
   }
   wrote();
 }
@@ -276,7 +271,7 @@ void trace_hub::wire_frame(const proto::wire_frame& f) {
 void trace_hub::wire_tx_frame(const proto::wire_frame& f) {
   if (!m_recording || !m_pcap) return;
   m_pcap->write(now_ps(), f.bytes, waves::pcap_writer::direction::outbound);
-  if (m_opt.two_way && !m_opt.fates.empty()) {
+  if (!m_opt.fates.empty()) {
     m_pcap_frames.push_back(f.id << 1 | 1);
     tx_frame_fate(f.id, "sent");
     m_tx_in_pcap[f.id] = true;
@@ -333,22 +328,13 @@ void trace_hub::finish(uint64_t end_ps) {
   }
 }
 
-// Receive-only runs: packet,seq,fate, one line per pcap packet (packet n is frame n - 1).
-// Two-way runs: packet,direction,seq,fate, one line per pcap packet in pcap order
+// packet,direction,seq,fate: one line per pcap packet in pcap order
 // (direction in or out as seen from the host; seq is the frame's id in its direction's id
-// space: RX frames as the partner numbers them, TX frames as the host does), then one line
-// with an empty packet for each TX frame that ended before the wire.
+// space: RX frames as the partner numbers them, TX frames in the order the NIC sends them),
+// then one line with an empty packet for each TX frame that ended before the wire (none
+// yet: the host counts its TX drops by reason, tx_drops, without reporting each frame).
 bool trace_hub::write_fates(std::FILE* f) const {
   using ull = unsigned long long;
-  if (!m_opt.two_way) {
-    bool ok = std::fprintf(f, "packet,seq,fate\n") >= 0;
-    const uint64_t n = m_pcap->packets();
-    for (uint64_t seq = 0; seq < n && ok; ++seq) {
-      const char* fate = m_fate_names[seq < m_fates.size() ? m_fates[seq] : 0];
-      ok = std::fprintf(f, "%llu,%llu,%s\n", static_cast<ull>(seq + 1), static_cast<ull>(seq), fate) >= 0;
-    }
-    return ok;
-  }
   bool ok = std::fprintf(f, "packet,direction,seq,fate\n") >= 0;
   for (size_t k = 0; k < m_pcap_frames.size() && ok; ++k) {
     const uint64_t id = m_pcap_frames[k] >> 1;

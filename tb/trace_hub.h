@@ -32,10 +32,6 @@ struct trace_options {
   // a file, none for a pcap that is a device or FIFO (run_simulation decides; the
   // hub writes exactly this path, if any).
   std::string fates;
-  // Frames flow both ways (the host transmits): the pcap is pcapng with each packet's
-  // direction, and the fates CSV has a direction column. Receive-only runs keep classic
-  // pcap and the three-column CSV.
-  bool two_way = false;
   // Stop recording (cleanly: the files stay whole) once waves, timeline, pcap and
   // fates together reach this many bytes; 0: no cap. The simulation runs on.
   uint64_t max_output_bytes = 0;

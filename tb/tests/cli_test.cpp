@@ -255,7 +255,8 @@ TEST(cli, multi_queue_runs_with_free_readers_are_deterministic) {
   // (wake-ups across CPUs, load balancing, IPIs) must still repeat exactly.
   const auto a = scratch("mq_a.json"), b = scratch("mq_b.json");
   const std::string args =
-      " --quiet --set host.cpus=4 --set nic.rx_queues=4 --set nic.rx_flow_hash_udp4=sdfn --set traffic.flows=8"
+      " --quiet --set host.cpus=4 --set nic.rx_queues=4 --set nic.rx_flow_hash_udp4=sdfn --set "
+      "traffic.flows=8"
       " --set app.sockets=8 --set app.pinned=false --set traffic.pattern=poisson --set traffic.rate_gbps=6"
       " --set sim.duration_us=3000";
   ASSERT_EQ(run_cli("run --json " + a + args).status, 0);
@@ -382,8 +383,8 @@ TEST(cli_outputs, pcap_onto_a_device_gets_no_fates_file_beside_it_unless_asked) 
   std::string header, first;
   std::getline(fates, header);
   std::getline(fates, first);
-  EXPECT_EQ(header, "packet,seq,fate");
-  EXPECT_EQ(first, "1,0,delivered");
+  EXPECT_EQ(header, "packet,direction,seq,fate");
+  EXPECT_EQ(first, "1,in,0,delivered");
   EXPECT_EQ(run_cli("run --fates " + dir + "/alone.csv" + short_run).status, 2) << "--fates needs --pcap";
 }
 

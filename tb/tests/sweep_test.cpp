@@ -429,7 +429,8 @@ TEST(sweep, plots_are_made_from_the_csv_they_claim_to_show) {
         for (size_t i = 0; i < s.at("points").size(); ++i) {
           const auto& r = by_point.at(std::to_string(s.at("points")[i].get<int>()));
           if (s.contains("x_column")) {
-            EXPECT_DOUBLE_EQ(s.at("x")[i].get<double>(), std::stod(r.at(s.at("x_column").get<std::string>())));
+            EXPECT_DOUBLE_EQ(s.at("x")[i].get<double>(),
+                             std::stod(r.at(s.at("x_column").get<std::string>())));
           }
           double y = std::stod(r.at(s.at("y_column").get<std::string>())) * s.at("y_factor").get<double>();
           if (s.contains("y_per_columns"))

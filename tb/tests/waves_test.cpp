@@ -230,25 +230,43 @@ TEST(waves, pcap_holds_every_wire_frame_with_ns_times_and_fates) {
   pcap_pkthdr* h;
   const u_char* data;
   std::vector<uint64_t> ts;
+  std::vector<uint32_t> len;
   while (pcap_next_ex(p, &h, &data) == 1) {
     ts.push_back(static_cast<uint64_t>(h->ts.tv_sec) * 1000000000u + static_cast<uint64_t>(h->ts.tv_usec));
-    EXPECT_EQ(h->len, 512u - 4u);  // FCS stripped, as captures show frames
+    len.push_back(h->len);
   }
   pcap_close(p);
-  ASSERT_EQ(ts.size(), s.at("wire").at("frames").get<size_t>());
-  // Constant 1 Gb/s of 512-byte frames: 4256 ns apart, to the nanosecond.
-  for (size_t i = 1; i < ts.size(); ++i) EXPECT_EQ(ts[i] - ts[i - 1], 4256u) << i;
+  // The capture holds both directions (pcapng); the fates CSV says which packet went which way.
   std::ifstream fates(pcap_path + ".fates.csv");
   std::string line;
   std::getline(fates, line);
-  EXPECT_EQ(line, "packet,seq,fate");
+  EXPECT_EQ(line, "packet,direction,seq,fate");
   std::map<std::string, int> count;
-  while (std::getline(fates, line)) ++count[line.substr(line.rfind(',') + 1)];
+  std::vector<uint64_t> in_ts;
+  size_t out = 0;
+  while (std::getline(fates, line)) {
+    ++count[line.substr(line.rfind(',') + 1)];
+    const size_t packet = std::stoul(line.substr(0, line.find(','))) - 1;
+    ASSERT_LT(packet, ts.size()) << line;
+    if (line.find(",in,") != std::string::npos) {
+      EXPECT_EQ(len[packet], 512u - 4u) << line;  // FCS stripped, as captures show frames
+      in_ts.push_back(ts[packet]);
+    } else {
+      ++out;
+    }
+  }
+  ASSERT_EQ(in_ts.size(), s.at("wire").at("frames").get<size_t>());
+  ASSERT_EQ(in_ts.size() + out, ts.size());
+  // Constant 1 Gb/s of 512-byte frames: 4256 ns apart, to the nanosecond.
+  for (size_t i = 1; i < in_ts.size(); ++i) EXPECT_EQ(in_ts[i] - in_ts[i - 1], 4256u) << i;
   EXPECT_EQ(count.at("udp.NoPorts"), s.at("udp").at("NoPorts").get<int>());
   EXPECT_EQ(count.at("udp.NoPorts"), 40);
-  // tshark agrees: the frames are real UDP to the closed port.
+  // What went out are the host's ICMP port unreachables, each one sent.
+  EXPECT_EQ(out, s.at("icmp").at("OutDestUnreachs").get<size_t>());
+  EXPECT_EQ(count["sent"], static_cast<int>(out));
+  // tshark agrees: the frames are real UDP to the closed port (not the copies ICMP quotes).
   const auto tshark =
-      sh("tshark -r " + pcap_path + " -Y udp.dstport==7777 -T fields -e frame.number | wc -l");
+      sh("tshark -r " + pcap_path + " -Y 'udp.dstport==7777 && !icmp' -T fields -e frame.number | wc -l");
   ASSERT_EQ(tshark.status, 0);
   EXPECT_EQ(std::stoi(tshark.output.substr(tshark.output.find_last_of('\n', tshark.output.size() - 2) + 1)),
             40);
