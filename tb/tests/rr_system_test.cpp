@@ -78,6 +78,8 @@ TEST(rr_system, every_request_is_answered_once_with_its_bytes_and_accounted_both
   EXPECT_EQ(app.send_errors, 0u);
   EXPECT_EQ(app.bad_payloads, 0u);
   EXPECT_EQ(u64(j.at("app").at("messages")), app.messages);
+  EXPECT_EQ(u64(j.at("app").at("sent")), u64(j.at("app").at("messages")));
+  EXPECT_EQ(u64(j.at("udp").at("OutDatagrams")), u64(j.at("app").at("sent")));
 
   const auto& c = j.at("conservation");
   EXPECT_TRUE(c.at("ok").get<bool>()) << c.dump();
@@ -85,6 +87,7 @@ TEST(rr_system, every_request_is_answered_once_with_its_bytes_and_accounted_both
   // link.delay_ns is 0: a frame whose last bit has left the NIC's port is at the partner.
   const auto& partner = j.at("partner");
   EXPECT_EQ(top.nic().stats().tx_packets, u64(partner.at("rx_udp")));
+  EXPECT_EQ(u64(j.at("nic").at("tx_frames")), u64(partner.at("rx_udp")));
   EXPECT_EQ(u64(partner.at("rx_frames")), u64(partner.at("rx_udp")));
   EXPECT_EQ(u64(partner.at("rx_csum_errors")), 0u);
   EXPECT_EQ(u64(partner.at("rx_fcs_errors")), 0u);
@@ -160,6 +163,7 @@ TEST(rr_system, icmp_port_unreachables_reach_the_partner_with_good_checksums) {
   EXPECT_EQ(u64(partner.at("rx_fcs_errors")), 0u);
   EXPECT_EQ(u64(partner.at("rx_unexpected")), 0u);
   EXPECT_EQ(top.nic().stats().tx_packets, u64(partner.at("rx_frames")));
+  EXPECT_EQ(u64(j.at("nic").at("tx_frames")), u64(partner.at("rx_frames")));
   EXPECT_TRUE(j.at("conservation").at("ok").get<bool>());
   EXPECT_TRUE(j.at("conservation").at("tx").at("ok").get<bool>());
 }
