@@ -50,6 +50,9 @@ const std::vector<workload>& workloads() {
        "4 RX queues on 4 CPUs, 8 UDP flows of 512 B at 8 Gb/s, 20 ms",
        {"host.cpus=4", "nic.rx_queues=4", "nic.rx_flow_hash_udp4=sdfn", "traffic.flows=8", "app.sockets=8",
         "app.pinned=false", "traffic.rate_gbps=8", "sim.duration_us=20000"}},
+      {"udp_rr",
+       "netperf UDP_RR: echo, 1 request outstanding, 512 B both ways, 20 ms (frames: requests)",
+       {"app.role=echo", "traffic.pattern=rr", "traffic.rr_outstanding=1", "sim.duration_us=20000"}},
   };
   return w;
 }
