@@ -44,6 +44,11 @@ void netdev_core::napi_observe(napi_struct& n) {
   n.state_probe(n.sched);
 }
 
+void netdev_core::qdisc_observe(Qdisc& q, const std::string& name) {
+  q.backlog_probe.attach(cpu::this_cpu().observer(), "host.qdisc." + name, 32);
+  q.note_backlog();
+}
+
 bool netdev_core::napi_schedule_prep(napi_struct& n) {
   if (n.sched) {
     n.missed = true;  // NAPIF_STATE_MISSED: poll again before completing

@@ -71,6 +71,8 @@ class netdev_core {
   bool napi_complete_done(napi_struct& n, int work_done);
   // Shows n's scheduled state in the waves as host.napi.<name>.
   void napi_observe(napi_struct& n);
+  // Shows q's backlog (skbs queued) in the waves as host.qdisc.<name>.
+  void qdisc_observe(Qdisc& q, const std::string& name);
   void net_rx_action();
   // napi_busy_loop (v6.x): a reader polls n from process context until sk has data, end
   // passes or it must reschedule.

@@ -13,6 +13,7 @@
 
 #include "host/lib/dynamic_queue_limits.h"
 #include "host/net/core/skbuff.h"
+#include "waves/observer.h"
 
 namespace nicsim::host {
 
@@ -55,6 +56,8 @@ struct Qdisc {
   bool missed = false;           // __QDISC_STATE_MISSED
   netdev_queue* dev_queue = nullptr;
   qdisc_stats stats;
+  waves::probe backlog_probe;  // host.qdisc.<dev>[-tx-<n>]: skbs queued (tc's backlog in packets)
+  void note_backlog() const { backlog_probe(stats.qlen); }
   bool empty() const { return gso_skb.empty() && bands[0].empty() && bands[1].empty() && bands[2].empty(); }
 };
 

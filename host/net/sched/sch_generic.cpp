@@ -19,6 +19,7 @@ int netdev_core::pfifo_fast_enqueue(sk_buff* skb, Qdisc& q) {
   band.push_back(skb);
   q.stats.backlog += skb->len;  // qdisc_update_stats_at_enqueue
   ++q.stats.qlen;
+  q.note_backlog();
   return NET_XMIT_SUCCESS;
 }
 
@@ -31,6 +32,7 @@ sk_buff* netdev_core::pfifo_fast_dequeue(Qdisc& q) {
     band.pop_front();
     q.stats.backlog -= skb->len;
     --q.stats.qlen;
+    q.note_backlog();
     q.stats.bytes += skb->len;
     ++q.stats.packets;
     return skb;
@@ -49,6 +51,7 @@ sk_buff* netdev_core::dequeue_skb(Qdisc& q) {
     q.gso_skb.pop_front();
     q.stats.backlog -= skb->len;  // qdisc_qstats_backlog_dec, q->q.qlen--
     --q.stats.qlen;
+    q.note_backlog();
     return skb;
   }
   if (txq.xmit_stopped()) return nullptr;
@@ -62,6 +65,7 @@ void netdev_core::dev_requeue_skb(sk_buff* skb, Qdisc& q) {
   ++q.stats.requeues;
   q.stats.backlog += skb->len;
   ++q.stats.qlen;
+  q.note_backlog();
   __netif_schedule(q);
 }
 

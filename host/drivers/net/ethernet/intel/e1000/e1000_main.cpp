@@ -86,6 +86,9 @@ e1000_adapter::e1000_adapter(const sc_core::sc_module_name& name, const e1000_pa
     txq->qdisc.limit = params.tx_queue_len;
     txq->qdisc.dev_queue = txq.get();
     txq->drv_xoff = true;  // stopped until e1000_open starts it
+    m_core.qdisc_observe(txq->qdisc, params.rx_queues == 1
+                                         ? std::string(basename())
+                                         : std::string(basename()) + "-tx-" + std::to_string(q));
     auto t = std::make_unique<e1000_tx_ring>();
     t->index = q;
     t->dma = tx_ring_dma(params) + q * tx_ring_bytes;
