@@ -28,7 +28,7 @@ udp_app_stats host_system::app_totals() const {
 }
 
 unsigned host_system::returning() const {
-  unsigned n = m_stack->returning();
+  unsigned n = m_stack->udp().returning();
   for (const auto& a : m_apps) n += a->returning();
   return n;
 }
@@ -99,20 +99,18 @@ host_system::host_system(const sc_core::sc_module_name& name, const host_params&
                                                host_rx_buffers(params));
   m_tx_buffers = std::make_unique<rx_buffer_pool>(mem, host_tx_buffer_base(params), TX_BUFFER_LEN,
                                                   host_tx_buffers(params));
-  m_stack = std::make_unique<netstack>(all, m_skbs, *m_buffers, params.net);
-  m_stack->set_tx_buffers(m_tx_buffers.get());
+  m_stack = std::make_unique<netstack>(all, m_skbs, *m_buffers, m_tx_buffers.get(), params.net);
   e1000_params driver = params.driver;
   driver.msi_address = apic::MSI_BASE | (uint64_t{params.irq_cpu} << 12);  // destination APIC ID
   std::vector<cpu*> irq_cpus;
   for (unsigned q = 0; q < driver.rx_queues; ++q)
     irq_cpus.push_back(all.at((params.irq_cpu + q) % params.cpus));
-  if (e1000_adapter::tx_ring_dma(driver) +
-          driver.rx_queues * e1000_ring_bytes(driver.tx_ring_size) >
+  if (e1000_adapter::tx_ring_dma(driver) + driver.rx_queues * e1000_ring_bytes(driver.tx_ring_size) >
       params.rx_buffer_base)
     throw std::invalid_argument("host: " + std::to_string(driver.rx_queues) + " rings of " +
                                 std::to_string(driver.rx_ring_size) + " descriptors overlap the RX buffers");
-  m_driver =
-      std::make_unique<e1000_adapter>("eth0", driver, irq_cpus, *m_stack, mem, *m_buffers, m_skbs, nic_bar0);
+  m_driver = std::make_unique<e1000_adapter>("eth0", driver, irq_cpus, m_stack->core(), m_stack->skb(), mem,
+                                             *m_buffers, m_skbs, nic_bar0);
   // Boot: a kernel thread opens the device (ip link set eth0 up), then exits.
   boot.kthread_create("kworker/0:0", [this] {
     cpu::this_cpu().current()->in_kernel = true;
@@ -125,7 +123,7 @@ host_system::host_system(const sc_core::sc_module_name& name, const host_params&
     a.port = static_cast<uint16_t>(params.app.port + i);
     a.sndbuf_bytes = params.net.wmem_default;
     if (params.sockets > 1) a.comm = "udp" + std::to_string(a.port);
-    m_apps.push_back(std::make_unique<udp_app>(*all.at(params.app_cpu), *m_stack, a));
+    m_apps.push_back(std::make_unique<udp_app>(*all.at(params.app_cpu), m_stack->udp(), a));
   }
 }
 

@@ -141,7 +141,7 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
     loc_irqs += vec(s, host::cpu::LOCAL_TIMER_VECTOR);
     res_irqs += vec(s, host::cpu::RESCHEDULE_VECTOR);
     hrt_irqs += vec(s, host::cpu::HRTIMER_VECTOR);
-    const auto& sd = stack.softnet(c->id());
+    const auto& sd = stack.core().softnet(c->id());
     nlohmann::ordered_json irqs = {{"eth0", nic_irqs(s)},
                                    {"LOC", vec(s, host::cpu::LOCAL_TIMER_VECTOR)},
                                    {"RES", vec(s, host::cpu::RESCHEDULE_VECTOR)}};
@@ -161,7 +161,7 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
   nlohmann::ordered_json cpu_ns;
   for (size_t c = 0; c < host::cpu_ctx_count; ++c)
     cpu_ns[host::cpu_ctx_name(static_cast<host::cpu_ctx>(c))] = ns(cpu.time[c]);
-  const auto sd = stack.softnet_total();
+  const auto sd = stack.core().softnet_total();
   uint64_t napi_polls = 0;
   for (unsigned q = 0; q < m_host->driver().queues(); ++q) napi_polls += m_host->driver().napi(q).polls;
   j["host"] = {
@@ -169,7 +169,7 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
       {"hardirqs", cpu.hardirqs},
       {"interrupts", {{"eth0", eth0_irqs}, {"LOC", loc_irqs}, {"RES", res_irqs}, {"HRT", hrt_irqs}}},
       {"napi_polls", napi_polls},
-      {"napi_watchdog_polls", stack.napi_watchdog_polls()},
+      {"napi_watchdog_polls", stack.core().napi_watchdog_polls()},
       {"softirqs", {{"NET_RX", cpu.softirqs[host::NET_RX_SOFTIRQ]}}},
       {"softnet", {{"processed", sd.processed}, {"dropped", sd.dropped}, {"time_squeeze", sd.time_squeeze}}},
       {"ksoftirqd_wakeups", cpu.ksoftirqd_wakeups},
@@ -210,21 +210,25 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
   j["host"]["tx_dropped"] = netdev.tx_dropped;  // ip -s link: TX dropped
   nlohmann::ordered_json tx_drops = nlohmann::ordered_json::object();
   for (size_t r = 0; r < host::skb_drop_reason_count; ++r)
-    if (stack.tx_drops()[r])
-      tx_drops[host::skb_drop_reason_name(static_cast<host::skb_drop_reason>(r))] = stack.tx_drops()[r];
+    if (stack.skb().tx_drops()[r])
+      tx_drops[host::skb_drop_reason_name(static_cast<host::skb_drop_reason>(r))] = stack.skb().tx_drops()[r];
   j["host"]["tx_drop_reasons"] = tx_drops;
-  const auto& ip = stack.ip();
+  const auto& ip = stack.init_net().mib.ip_statistics;
   j["ip"] = {{"InReceives", ip.InReceives},     {"InHdrErrors", ip.InHdrErrors},
              {"InAddrErrors", ip.InAddrErrors}, {"InUnknownProtos", ip.InUnknownProtos},
              {"InDelivers", ip.InDelivers},     {"InCsumErrors", ip.InCsumErrors},
              {"OutRequests", ip.OutRequests},   {"OutDiscards", ip.OutDiscards},
              {"OutNoRoutes", ip.OutNoRoutes}};
-  const auto& udp = stack.udp();
-  j["udp"] = {{"InDatagrams", udp.InDatagrams},   {"NoPorts", udp.NoPorts},
-              {"InErrors", udp.InErrors},         {"RcvbufErrors", udp.RcvbufErrors},
-              {"InCsumErrors", udp.InCsumErrors}, {"BusyPollRxPackets", stack.busy_poll_rx_packets()},
-              {"OutDatagrams", udp.OutDatagrams}, {"SndbufErrors", udp.SndbufErrors}};
-  const auto& icmp = stack.icmp();
+  const auto& udp = stack.init_net().mib.udp_statistics;
+  j["udp"] = {{"InDatagrams", udp.InDatagrams},
+              {"NoPorts", udp.NoPorts},
+              {"InErrors", udp.InErrors},
+              {"RcvbufErrors", udp.RcvbufErrors},
+              {"InCsumErrors", udp.InCsumErrors},
+              {"BusyPollRxPackets", stack.init_net().mib.net_statistics.BusyPollRxPackets},
+              {"OutDatagrams", udp.OutDatagrams},
+              {"SndbufErrors", udp.SndbufErrors}};
+  const auto& icmp = stack.init_net().mib.icmp_statistics;
   j["icmp"] = {{"InMsgs", icmp.InMsgs},
                {"OutMsgs", icmp.OutMsgs},
                {"OutDestUnreachs", icmp.OutDestUnreachs},
@@ -233,8 +237,8 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
                {"OutErrors", icmp.OutErrors}};
   nlohmann::ordered_json drops;
   for (size_t r = 0; r < host::skb_drop_reason_count; ++r)
-    if (stack.drops()[r])
-      drops[host::skb_drop_reason_name(static_cast<host::skb_drop_reason>(r))] = stack.drops()[r];
+    if (stack.skb().drops()[r])
+      drops[host::skb_drop_reason_name(static_cast<host::skb_drop_reason>(r))] = stack.skb().drops()[r];
   j["drop_reasons"] = drops;
   nlohmann::ordered_json sockets = nlohmann::ordered_json::array();
   for (const auto& a : m_host->apps())

@@ -139,7 +139,7 @@ system_top::ledger system_top::account() const {
   for (const auto& a : m_host->apps()) l.delivered += a->stats().messages;
   l.dropped = ns.rx_crc_errors + ns.rx_missed_errors + ns.rx_short_length_errors + ns.rx_long_length_errors +
               ns.rx_no_dma_resources;
-  for (uint64_t d : stack.drops()) l.dropped += d;
+  for (uint64_t d : stack.skb().drops()) l.dropped += d;
   l.on_wire = w.frames_sent() - w.frames_delivered();
   // Accepted by the MAC and not yet turned into an skb: FIFO, DMA, link, ring.
   const uint64_t accepted = ns.frames_in - ns.rx_crc_errors - ns.rx_missed_errors -
@@ -147,7 +147,7 @@ system_top::ledger system_top::account() const {
   l.in_nic = accepted - ns.rx_no_dma_resources - m_host->driver().stats().rx_cleaned;
   // skbs of received frames only: transmit skbs (an echo's response waiting for its TX
   // completion) come from the same cache and belong to the other direction.
-  l.in_host = m_host->skbs().in_use() - stack.tx_skbs_in_use() + m_host->returning();
+  l.in_host = m_host->skbs().in_use() - stack.skb().tx_skbs_in_use() + m_host->returning();
   l.in_flight = l.on_wire + l.in_nic + l.in_host;
   const tlm::eth_port& port = m_nic->port;
   l.tx_wire = port.stats().tx_frames;

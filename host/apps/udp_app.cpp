@@ -8,8 +8,8 @@ namespace {
 constexpr size_t USER_BUFFER_BYTES = 65536;  // recvfrom(fd, buf, sizeof buf, ...): any datagram fits
 }  // namespace
 
-udp_app::udp_app(cpu& c, netstack& stack, const udp_app_params& params)
-    : m_home(c), m_stack(stack), m_params(params), m_sock(stack.udp_bind(params.port, params.rcvbuf_bytes)) {
+udp_app::udp_app(cpu& c, udp& proto, const udp_app_params& params)
+    : m_home(c), m_udp(proto), m_params(params), m_sock(proto.udp_bind(params.port, params.rcvbuf_bytes)) {
   m_sock.busy_poll = params.busy_poll;
   m_sock.sk_sndbuf = params.sndbuf_bytes;
   m_stats.per_reader.assign(params.readers, 0);
@@ -32,8 +32,8 @@ void udp_app::reader(unsigned index) {
     if (obs) obs->begin(track, "recvfrom");
     cpu::this_cpu().syscall_enter();  // recvfrom(fd, buf, sizeof buf, 0, ...)
     sockaddr_in from;
-    const long n = m_stack.udp_recvmsg(m_sock, buf, USER_BUFFER_BYTES, m_params.nonblocking, &from);
-    if (n == netstack::EAGAIN_) {
+    const long n = m_udp.udp_recvmsg(m_sock, buf, USER_BUFFER_BYTES, m_params.nonblocking, &from);
+    if (n == EAGAIN_) {
       ++m_stats.eagain;
       cpu::this_cpu().syscall_exit();
       if (obs) obs->end(track);
@@ -59,7 +59,7 @@ void udp_app::reader(unsigned index) {
         out = m_response.data();
         out_len = m_response.size();
       }
-      const long sent = m_stack.udp_sendmsg(m_sock, out, out_len, from, m_params.nonblocking);
+      const long sent = m_udp.udp_sendmsg(m_sock, out, out_len, from, m_params.nonblocking);
       cpu::this_cpu().syscall_exit();
       if (obs) obs->end(track);
       if (sent < 0) {

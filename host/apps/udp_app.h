@@ -9,7 +9,8 @@
 #include <systemc>
 #include <vector>
 
-#include "host/net/netstack.h"
+#include "host/kernel/cpu.h"
+#include "host/net/ipv4/udp.h"
 #include "host/value_histogram.h"
 
 namespace nicsim::host {
@@ -58,7 +59,7 @@ struct udp_app_record {
 
 class udp_app {
  public:
-  udp_app(cpu& c, netstack& stack, const udp_app_params& params);
+  udp_app(cpu& c, udp& proto, const udp_app_params& params);
   const udp_app_stats& stats() const { return m_stats; }
   const udp_app_record& record() const { return m_record; }
   const udp_sock& sock() const { return m_sock; }
@@ -72,7 +73,7 @@ class udp_app {
   void received(const uint8_t* buf, size_t n, unsigned index);
 
   cpu& m_home;  // the CPU its readers start on (and stay on when pinned)
-  netstack& m_stack;
+  udp& m_udp;
   udp_app_params m_params;
   udp_sock& m_sock;
   std::vector<task_struct*> m_readers;

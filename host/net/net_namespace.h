@@ -1,14 +1,14 @@
 #pragma once
 // struct net (include/net/net_namespace.h, v6.x): what the kernel keeps per network
-// namespace — the SNMP MIBs (netns_mib), the UDP socket table (net->ipv4.udp_table),
-// the inet_peer tree (net->ipv4.peers) and the ICMP global rate limit's token bucket
+// namespace — the SNMP MIBs (netns_mib, with LINUX_MIB's busy-poll count), the UDP socket table
+// (net->ipv4.udp_table), the inet_peer tree (net->ipv4.peers) and the ICMP global rate limit's token bucket
 // (net->ipv4.icmp_global_credit/stamp, per netns since v6.11). The model has one.
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <systemc>
 
-#include "host/net/core/sock.h"
+#include "host/net/ipv4/inet_sock.h"
 
 namespace nicsim::host {
 
@@ -27,7 +27,12 @@ struct icmp_mib {  // netstat -s: Icmp
   uint64_t OutErrors = 0;  // icmp_push_reply: ip_append_data failed (no send buffer)
 };
 
+struct linux_mib {                 // netstat -s: TcpExt (/proc/net/netstat)
+  uint64_t BusyPollRxPackets = 0;  // LINUX_MIB_BUSYPOLLRXPACKETS: napi_busy_loop's packets
+};
+
 struct netns_mib {
+  linux_mib net_statistics;
   ip_mib ip_statistics;
   udp_mib udp_statistics;
   icmp_mib icmp_statistics;

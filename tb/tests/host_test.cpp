@@ -184,15 +184,15 @@ struct napi_bench {
   cpu c{"cpu", 0, costs()};
   skb_cache skbs;
   rx_buffer_pool buffers{mem, 0x10000, 2048, 16};
-  netstack stack{{&c}, skbs, buffers, netstack_params{}};
+  netstack stack{{&c}, skbs, buffers, nullptr, netstack_params{}};
   // From a task: schedules every instance, runs one net_rx_action, then sleeps.
   void one_net_rx_action(std::vector<napi_struct>& n) {
     c.kthread_create("t", [this, &n] {
       for (auto& i : n) {
-        ASSERT_TRUE(stack.napi_schedule_prep(i));
-        stack.__napi_schedule(i);
+        ASSERT_TRUE(stack.core().napi_schedule_prep(i));
+        stack.core().__napi_schedule(i);
       }
-      stack.net_rx_action();
+      stack.core().net_rx_action();
       sleep_forever(c);
     });
   }
@@ -223,18 +223,18 @@ TEST(host_napi, poll_using_whole_weight_is_requeued_and_softirq_raised_again) {
   n.weight = 64;
   n.poll = [](napi_struct&, int budget) { return budget; };  // endless work: never completes
   b.c.kthread_create("t", [&] {
-    ASSERT_TRUE(b.stack.napi_schedule_prep(n));
-    b.stack.__napi_schedule(n);
-    b.stack.net_rx_action();
+    ASSERT_TRUE(b.stack.core().napi_schedule_prep(n));
+    b.stack.core().__napi_schedule(n);
+    b.stack.core().net_rx_action();
     sleep_forever(b.c);
   });
   sc_core::sc_start(sc_time(1, sc_core::SC_MS));
   nicsim::tb::unwind_threads();  // before the modules on this stack go away
   // One pass over the list per net_rx_action: the instance goes to repoll, not round again.
   EXPECT_EQ(n.polls, 1u);
-  EXPECT_EQ(b.stack.softnet(0).time_squeeze, 0u);
+  EXPECT_EQ(b.stack.core().softnet(0).time_squeeze, 0u);
   EXPECT_TRUE(n.sched);
-  ASSERT_EQ(b.stack.softnet(0).poll_list.size(), 1u);
+  ASSERT_EQ(b.stack.core().softnet(0).poll_list.size(), 1u);
   EXPECT_TRUE(b.c.softirq_pending());
 }
 
@@ -248,9 +248,10 @@ TEST(host_napi, netdev_budget_runs_out_across_instances_and_counts_time_squeeze)
   uint64_t polls = 0;
   for (const auto& i : n) polls += i.polls;
   EXPECT_EQ(polls, 5u);  // 5 × 64 ≥ netdev_budget 300
-  EXPECT_EQ(b.stack.softnet(0).time_squeeze, 1u);
-  EXPECT_EQ(b.stack.softnet(0).poll_list.size(), 6u);
-  EXPECT_EQ(b.stack.softnet(0).poll_list.front(), &n[5]);  // the unpolled instance goes first next time
+  EXPECT_EQ(b.stack.core().softnet(0).time_squeeze, 1u);
+  EXPECT_EQ(b.stack.core().softnet(0).poll_list.size(), 6u);
+  EXPECT_EQ(b.stack.core().softnet(0).poll_list.front(),
+            &n[5]);  // the unpolled instance goes first next time
 }
 
 TEST(host_napi, exact_budget_keeps_polling_and_completion_below_it_leaves_the_list) {
@@ -261,24 +262,24 @@ TEST(host_napi, exact_budget_keeps_polling_and_completion_below_it_leaves_the_li
   n.poll = [&](napi_struct& self, int budget) {
     ++calls;
     if (calls == 1) return budget;  // exactly the budget: must not complete
-    b.stack.napi_complete_done(self, 1);
+    b.stack.core().napi_complete_done(self, 1);
     return 1;
   };
   b.c.kthread_create("t", [&] {
-    ASSERT_TRUE(b.stack.napi_schedule_prep(n));
-    b.stack.__napi_schedule(n);
-    b.stack.net_rx_action();
+    ASSERT_TRUE(b.stack.core().napi_schedule_prep(n));
+    b.stack.core().__napi_schedule(n);
+    b.stack.core().net_rx_action();
     EXPECT_TRUE(n.sched);
-    EXPECT_EQ(b.stack.softnet(0).poll_list.size(), 1u);
-    b.stack.net_rx_action();
+    EXPECT_EQ(b.stack.core().softnet(0).poll_list.size(), 1u);
+    b.stack.core().net_rx_action();
     sleep_forever(b.c);
   });
   sc_core::sc_start(sc_time(1, sc_core::SC_MS));
   nicsim::tb::unwind_threads();  // before the modules on this stack go away
   EXPECT_EQ(calls, 2);
   EXPECT_FALSE(n.sched);
-  EXPECT_TRUE(b.stack.softnet(0).poll_list.empty());
-  EXPECT_EQ(b.stack.softnet(0).time_squeeze, 0u);
+  EXPECT_TRUE(b.stack.core().softnet(0).poll_list.empty());
+  EXPECT_EQ(b.stack.core().softnet(0).time_squeeze, 0u);
 }
 
 TEST(host_napi, interrupt_during_poll_is_not_lost) {
@@ -288,15 +289,15 @@ TEST(host_napi, interrupt_during_poll_is_not_lost) {
   int calls = 0;
   n.poll = [&](napi_struct& self, int) {
     if (++calls == 1) {
-      EXPECT_FALSE(b.stack.napi_schedule_prep(self));  // an IRQ while polling
+      EXPECT_FALSE(b.stack.core().napi_schedule_prep(self));  // an IRQ while polling
     }
-    b.stack.napi_complete_done(self, 1);
+    b.stack.core().napi_complete_done(self, 1);
     return 1;
   };
   b.c.kthread_create("t", [&] {
-    ASSERT_TRUE(b.stack.napi_schedule_prep(n));
-    b.stack.__napi_schedule(n);
-    b.stack.net_rx_action();
+    ASSERT_TRUE(b.stack.core().napi_schedule_prep(n));
+    b.stack.core().__napi_schedule(n);
+    b.stack.core().net_rx_action();
     sleep_forever(b.c);
   });
   sc_core::sc_start(sc_time(1, sc_core::SC_MS));
@@ -334,7 +335,7 @@ TEST(host_napi, netdev_budget_usecs_squeezes_after_two_jiffies) {
   for (auto& i : n)
     i.poll = [&b](napi_struct& self, int) {
       cpu::this_cpu().charge(sc_time(900, SC_US));  // a slow poll that finds one packet
-      b.stack.napi_complete_done(self, 1);
+      b.stack.core().napi_complete_done(self, 1);
       return 1;
     };
   b.one_net_rx_action(n);
@@ -344,8 +345,8 @@ TEST(host_napi, netdev_budget_usecs_squeezes_after_two_jiffies) {
   for (const auto& i : n) polls += i.polls;
   // Budget left, but jiffies reached start + 2 (netdev_budget_usecs = 2000 at HZ=1000) after 3 polls.
   EXPECT_EQ(polls, 3u);
-  EXPECT_EQ(b.stack.softnet(0).time_squeeze, 1u);
-  EXPECT_EQ(b.stack.softnet(0).poll_list.size(), 3u);
+  EXPECT_EQ(b.stack.core().softnet(0).time_squeeze, 1u);
+  EXPECT_EQ(b.stack.core().softnet(0).poll_list.size(), 3u);
 }
 
 TEST(host_cpu, scheduler_tick_shares_the_cpu_between_two_busy_tasks) {
@@ -628,10 +629,10 @@ TEST(host_net, a_protocol_registered_in_inet_protos_receives_its_frames) {
   int delivered = 0;
   tcp.handler = [&](sk_buff* skb) {
     ++delivered;
-    b.stack.kfree_skb(skb, skb_drop_reason::NOT_SPECIFIED);
+    b.stack.skb().kfree_skb(skb, skb_drop_reason::NOT_SPECIFIED);
   };
-  EXPECT_FALSE(b.stack.inet_add_protocol(&tcp, nicsim::proto::IPPROTO_UDP));
-  EXPECT_FALSE(b.stack.inet_add_protocol(&tcp, nicsim::proto::IPPROTO_ICMP));
+  EXPECT_FALSE(b.stack.ip().inet_add_protocol(&tcp, nicsim::proto::IPPROTO_UDP));
+  EXPECT_FALSE(b.stack.ip().inet_add_protocol(&tcp, nicsim::proto::IPPROTO_ICMP));
   // A frame for IPPROTO_TCP before and after TCP registers.
   auto tcp_frame = [&] {
     const uint64_t addr = b.buffers.alloc();
@@ -654,14 +655,14 @@ TEST(host_net, a_protocol_registered_in_inet_protos_receives_its_frames) {
     return skb;
   };
   b.c.kthread_create("t", [&] {
-    b.stack.netif_receive_skb(tcp_frame());
-    EXPECT_TRUE(b.stack.inet_add_protocol(&tcp, nicsim::proto::IPPROTO_TCP));
-    b.stack.netif_receive_skb(tcp_frame());
+    b.stack.core().netif_receive_skb(tcp_frame());
+    EXPECT_TRUE(b.stack.ip().inet_add_protocol(&tcp, nicsim::proto::IPPROTO_TCP));
+    b.stack.core().netif_receive_skb(tcp_frame());
     sleep_forever(b.c);
   });
   sc_core::sc_start(sc_time(1, sc_core::SC_MS));
   nicsim::tb::unwind_threads();  // before the modules on this stack go away
-  EXPECT_EQ(b.stack.ip().InUnknownProtos, 1u);
-  EXPECT_EQ(b.stack.ip().InDelivers, 1u);
+  EXPECT_EQ(b.stack.init_net().mib.ip_statistics.InUnknownProtos, 1u);
+  EXPECT_EQ(b.stack.init_net().mib.ip_statistics.InDelivers, 1u);
   EXPECT_EQ(delivered, 1);
 }

@@ -16,10 +16,10 @@ TEST(host_tx_system, icmp_port_unreachables_reach_the_wire_as_counted) {
   static const auto costs = cost_table::defaults(params.host.cpu_ghz);
   auto* top = new nicsim::tb::system_top("top", params, costs);
   top->run();
-  const auto& icmp = top->host().stack().icmp();
+  const auto& icmp = top->host().stack().init_net().mib.icmp_statistics;
   EXPECT_GT(icmp.OutDestUnreachs, 0u);
   EXPECT_EQ(top->nic().stats().tx_packets, icmp.OutDestUnreachs);
-  EXPECT_EQ(top->host().driver().tx_ring(0).tx_packets + top->host().stack().tx_skbs_in_use(),
+  EXPECT_EQ(top->host().driver().tx_ring(0).tx_packets + top->host().stack().skb().tx_skbs_in_use(),
             icmp.OutDestUnreachs);
-  for (size_t r = 0; r < skb_drop_reason_count; ++r) EXPECT_EQ(top->host().stack().tx_drops()[r], 0u);
+  for (size_t r = 0; r < skb_drop_reason_count; ++r) EXPECT_EQ(top->host().stack().skb().tx_drops()[r], 0u);
 }

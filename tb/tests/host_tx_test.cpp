@@ -72,11 +72,11 @@ struct tx_bench {
   reg_sink sink{"sink"};
   std::unique_ptr<e1000_adapter> drv;
   static netstack_params net() { return netstack_params{}; }
-  explicit tx_bench(e1000_params p) : stack({&c}, skbs, rx, net()) {
+  explicit tx_bench(e1000_params p) : stack({&c}, skbs, rx, &txbufs, net()) {
     dma.socket.bind(mem.socket);
-    stack.set_tx_buffers(&txbufs);
     p.rx_ring_size = 16;
-    drv = std::make_unique<e1000_adapter>("eth0", p, std::vector<cpu*>{&c}, stack, mem, rx, skbs, 0);
+    drv = std::make_unique<e1000_adapter>("eth0", p, std::vector<cpu*>{&c}, stack.core(), stack.skb(), mem,
+                                          rx, skbs, 0);
     drv->mmio.bind(sink.socket);
     c.request_irq(
         0x30, [](unsigned) {}, "test");  // an interrupt whose irq_exit runs softirqs
@@ -88,7 +88,7 @@ struct tx_bench {
     p.bql = bql;
     return p;
   }
-  netdev_queue& txq() { return *stack.dev()->tx.at(0); }
+  netdev_queue& txq() { return *stack.core().dev()->tx.at(0); }
   regs::e1000_tx_desc desc(unsigned i) {
     return regs::read_desc<regs::e1000_tx_desc>(mem.ptr(drv->tx_ring(0).dma, 4096), i);
   }
@@ -103,7 +103,7 @@ struct tx_bench {
   }
   long send(udp_sock& sk, unsigned payload = 100) {
     std::vector<uint8_t> buf(payload, 0xAB);
-    return stack.udp_sendmsg(sk, buf.data(), buf.size(), sockaddr_in{0x0A000001, 40000});
+    return stack.udp().udp_sendmsg(sk, buf.data(), buf.size(), sockaddr_in{0x0A000001, 40000});
   }
   void run(std::function<void()> body) {
     c.kthread_create("t", [this, body] {
@@ -136,7 +136,7 @@ const uint8_t* check_ip(const uint8_t* f) {
 TEST(host_tx, udp_sendmsg_posts_a_valid_ethernet_ipv4_udp_frame_and_writes_the_tail) {
   tx_bench b(tx_bench::params(64, 1000, true));
   b.run([&] {
-    udp_sock& sk = b.stack.udp_bind(9000, 212992);
+    udp_sock& sk = b.stack.udp().udp_bind(9000, 212992);
     EXPECT_EQ(b.send(sk, 100), 100);
   });
   const auto d = b.desc(0);
@@ -162,8 +162,8 @@ TEST(host_tx, udp_sendmsg_posts_a_valid_ethernet_ipv4_udp_frame_and_writes_the_t
   EXPECT_EQ(uh[8], 0xAB);
   ASSERT_EQ(b.sink.tdt_writes.size(), 2u);  // 0 at e1000_configure_tx, then the packet's
   EXPECT_EQ(b.sink.tdt_writes.back(), 1u);
-  EXPECT_EQ(b.stack.udp().OutDatagrams, 1u);
-  EXPECT_EQ(b.stack.ip().OutRequests, 1u);
+  EXPECT_EQ(b.stack.init_net().mib.udp_statistics.OutDatagrams, 1u);
+  EXPECT_EQ(b.stack.init_net().mib.ip_statistics.OutRequests, 1u);
 }
 
 TEST(host_tx, a_datagram_to_a_closed_port_sends_a_valid_icmp_port_unreachable) {
@@ -182,10 +182,10 @@ TEST(host_tx, a_datagram_to_a_closed_port_sends_a_valid_icmp_port_unreachable) {
     skb->truesize = 2048;
     skb->protocol = proto::ETH_P_IP;
     skb->pull(proto::ETH_HLEN);
-    b.stack.netif_receive_skb(skb);
+    b.stack.core().netif_receive_skb(skb);
   });
-  EXPECT_EQ(b.stack.udp().NoPorts, 1u);
-  EXPECT_EQ(b.stack.icmp().OutDestUnreachs, 1u);
+  EXPECT_EQ(b.stack.init_net().mib.udp_statistics.NoPorts, 1u);
+  EXPECT_EQ(b.stack.init_net().mib.icmp_statistics.OutDestUnreachs, 1u);
   const auto d = b.desc(0);
   const unsigned len = d.lower.data & 0xFFFF;
   const unsigned quoted = static_cast<unsigned>(frame.size() - 4 - proto::ETH_HLEN);  // all of it (< 548)
@@ -199,14 +199,14 @@ TEST(host_tx, a_datagram_to_a_closed_port_sends_a_valid_icmp_port_unreachable) {
   EXPECT_EQ(icmp[1], 3);
   EXPECT_EQ(proto::csum_fold(proto::csum_partial(icmp, 8 + quoted)), 0);
   EXPECT_TRUE(std::equal(icmp + 8, icmp + 8 + quoted, frame.begin() + proto::ETH_HLEN));
-  EXPECT_EQ(b.stack.tx_drops()[static_cast<size_t>(skb_drop_reason::DEV_READY)], 0u);
+  EXPECT_EQ(b.stack.skb().tx_drops()[static_cast<size_t>(skb_drop_reason::DEV_READY)], 0u);
 }
 
 TEST(host_tx, a_full_qdisc_band_drops_and_counts) {
   tx_bench b(tx_bench::params(64, 4, false));
   b.run([&] {
-    udp_sock& sk = b.stack.udp_bind(9000, 212992);
-    b.stack.netif_tx_stop_queue(b.txq());  // the driver stopped the queue: skbs wait in the qdisc
+    udp_sock& sk = b.stack.udp().udp_bind(9000, 212992);
+    b.stack.core().netif_tx_stop_queue(b.txq());  // the driver stopped the queue: skbs wait in the qdisc
     for (int i = 0; i < 6; ++i) EXPECT_EQ(b.send(sk), 100);  // a qdisc drop is not sendto's error
   });
   // The first bypasses the empty qdisc, finds the queue stopped and is requeued (q->gso_skb,
@@ -216,20 +216,20 @@ TEST(host_tx, a_full_qdisc_band_drops_and_counts) {
   EXPECT_EQ(q.qlen, 5u);
   EXPECT_EQ(q.backlog, 5u * 142);
   EXPECT_EQ(q.drops, 1u);
-  EXPECT_EQ(b.stack.udp().SndbufErrors, 1u);
-  EXPECT_EQ(b.stack.ip().OutDiscards, 1u);
-  EXPECT_EQ(b.stack.tx_drops()[static_cast<size_t>(skb_drop_reason::QDISC_DROP)], 1u);
-  EXPECT_EQ(b.stack.tx_skbs_in_use(), 5u);
+  EXPECT_EQ(b.stack.init_net().mib.udp_statistics.SndbufErrors, 1u);
+  EXPECT_EQ(b.stack.init_net().mib.ip_statistics.OutDiscards, 1u);
+  EXPECT_EQ(b.stack.skb().tx_drops()[static_cast<size_t>(skb_drop_reason::QDISC_DROP)], 1u);
+  EXPECT_EQ(b.stack.skb().tx_skbs_in_use(), 5u);
   EXPECT_EQ(b.sink.tdt_writes.size(), 1u);  // configure's 0 only
 }
 
 TEST(host_tx, netdev_tx_busy_requeues_the_skb_and_it_goes_out_after_the_clean) {
   tx_bench b(tx_bench::params(48, 1000, false));
   b.run([&] {
-    udp_sock& sk = b.stack.udp_bind(9000, 212992);
+    udp_sock& sk = b.stack.udp().udp_bind(9000, 212992);
     // Keep restarting the queue behind the driver's back until the ring cannot take a packet.
     for (int i = 0; i < 46; ++i) {
-      b.stack.netif_tx_start_queue(b.txq());
+      b.stack.core().netif_tx_start_queue(b.txq());
       b.send(sk);
     }
     EXPECT_EQ(b.drv->stats().tx_busy, 1u);
@@ -242,13 +242,13 @@ TEST(host_tx, netdev_tx_busy_requeues_the_skb_and_it_goes_out_after_the_clean) {
   EXPECT_EQ(b.txq().qdisc.stats.qlen, 0u);
   EXPECT_EQ(b.drv->tx_ring(0).tx_packets, 45u);
   EXPECT_EQ(b.sink.tdt_writes.back(), 46u);
-  EXPECT_EQ(b.stack.tx_skbs_in_use(), 1u);  // the last one, on the ring
+  EXPECT_EQ(b.stack.skb().tx_skbs_in_use(), 1u);  // the last one, on the ring
 }
 
 TEST(host_tx, bql_stops_the_queue_over_its_limit_and_completion_restarts_it) {
   tx_bench b(tx_bench::params(64, 1000, true));
   b.run([&] {
-    udp_sock& sk = b.stack.udp_bind(9000, 212992);
+    udp_sock& sk = b.stack.udp().udp_bind(9000, 212992);
     b.send(sk);  // the limit starts at 0: the first packet is over it
     EXPECT_TRUE(b.txq().stack_xoff);
     b.send(sk);
@@ -267,7 +267,7 @@ TEST(host_tx, bql_stops_the_queue_over_its_limit_and_completion_restarts_it) {
 TEST(host_tx, a_nearly_full_ring_stops_the_queue_and_the_clean_wakes_it_counting_a_restart) {
   tx_bench b(tx_bench::params(48, 1000, false));
   b.run([&] {
-    udp_sock& sk = b.stack.udp_bind(9000, 212992);
+    udp_sock& sk = b.stack.udp().udp_bind(9000, 212992);
     for (int i = 0; i < 24; ++i) b.send(sk);  // 47 - 24 = 23 free < MAX_SKB_FRAGS + 7
     EXPECT_TRUE(b.txq().drv_xoff);
     b.send(sk);

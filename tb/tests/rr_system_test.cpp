@@ -50,12 +50,12 @@ TEST(rr_system, the_receive_ledger_leaves_transmit_skbs_to_the_other_direction) 
   auto& top = simulate({"app.role=echo", "traffic.pattern=rr", "sim.duration_us=1000"});
   // With one request outstanding the last reply's skb is freed only by the next TX clean, so
   // one is alive at the end: the case the ledger has to get right.
-  ASSERT_GT(top.host().stack().tx_skbs_in_use(), 0u);
+  ASSERT_GT(top.host().stack().skb().tx_skbs_in_use(), 0u);
   const auto l = top.account();
   EXPECT_TRUE(l.rx_ok()) << l.wire << " = " << l.delivered << " + " << l.dropped << " + " << l.in_flight;
   EXPECT_TRUE(l.tx_ok()) << l.tx_wire << " = " << l.tx_received << " + " << l.tx_on_wire;
   EXPECT_EQ(l.in_host,
-            top.host().skbs().in_use() - top.host().stack().tx_skbs_in_use() + top.host().returning());
+            top.host().skbs().in_use() - top.host().stack().skb().tx_skbs_in_use() + top.host().returning());
 }
 
 TEST(rr_system, every_request_is_answered_once_with_its_bytes_and_accounted_both_ways) {

@@ -1,7 +1,9 @@
 // The device layer (net/core/dev.c, v6.x): NAPI, net_rx_action, the per-CPU backlog
 // (netif_rx, process_backlog), netif_receive_skb and busy polling (napi_busy_loop).
-#include "host/net/netstack.h"
-#include "proto/frame.h"
+#include "host/net/core/dev.h"
+
+#include "host/net/core/sock.h"
+#include "host/net/net_namespace.h"
 
 namespace nicsim::host {
 
@@ -9,9 +11,9 @@ using sc_core::sc_time;
 using sc_core::sc_time_stamp;
 using sc_core::SC_ZERO_TIME;
 
-netstack::netstack(const std::vector<cpu*>& cpus, skb_cache& skbs, rx_buffer_pool& buffers,
-                   const netstack_params& params)
-    : m_skbs(skbs), m_buffers(buffers), m_params(params) {
+netdev_core::netdev_core(const std::vector<cpu*>& cpus, struct net& net, skb_allocator& skbs,
+                         const netstack_params& params)
+    : m_net(net), m_skbs(skbs), m_params(params) {
   for (cpu* c : cpus) {
     auto sd = std::make_unique<softnet_data>();
     sd->backlog.name = "backlog" + std::to_string(c->id());
@@ -23,14 +25,9 @@ netstack::netstack(const std::vector<cpu*>& cpus, skb_cache& skbs, rx_buffer_poo
     m_sd.push_back(std::move(sd));
   }
   for (auto& sd : m_sd) napi_observe(sd->backlog);
-  for (size_t i = 0; i < cpus.size(); ++i) {  // icmp_sk_init: one ICMP socket per CPU
-    m_icmp_sk.push_back(std::make_unique<udp_sock>());
-    m_icmp_sk.back()->sk_sndbuf = params.icmp_sndbuf;
-  }
-  inet_init();
 }
 
-softnet_data netstack::softnet_total() const {
+softnet_data netdev_core::softnet_total() const {
   softnet_data t;
   for (const auto& sd : m_sd) {
     t.processed += sd->processed;
@@ -42,12 +39,12 @@ softnet_data netstack::softnet_total() const {
 
 // ------------------------------------------------------------------ NAPI
 
-void netstack::napi_observe(napi_struct& n) {
+void netdev_core::napi_observe(napi_struct& n) {
   n.state_probe.attach(cpu::this_cpu().observer(), "host.napi." + n.name, 1);
   n.state_probe(n.sched);
 }
 
-bool netstack::napi_schedule_prep(napi_struct& n) {
+bool netdev_core::napi_schedule_prep(napi_struct& n) {
   if (n.sched) {
     n.missed = true;  // NAPIF_STATE_MISSED: poll again before completing
     return false;
@@ -57,20 +54,20 @@ bool netstack::napi_schedule_prep(napi_struct& n) {
   return true;
 }
 
-void netstack::__napi_schedule(napi_struct& n) {
+void netdev_core::__napi_schedule(napi_struct& n) {
   cpu::this_cpu().charge(cost::napi_schedule);
   sd().poll_list.push_back(&n);
   cpu::this_cpu().raise_softirq(NET_RX_SOFTIRQ);
 }
 
-void netstack::napi_watchdog(napi_struct& n) {
+void netdev_core::napi_watchdog(napi_struct& n) {
   if (n.sched) return;  // polled meanwhile
   ++m_watchdog_polls;
   napi_schedule_prep(n);
   __napi_schedule(n);
 }
 
-bool netstack::napi_complete_done(napi_struct& n, int work_done) {
+bool netdev_core::napi_complete_done(napi_struct& n, int work_done) {
   if (n.in_busy_poll) return false;  // the busy poller owns it; interrupts stay off
   // napi_defer_hard_irqs: after work, keep interrupts off for that many empty
   // polls, each started by a gro_flush_timeout timer instead of the device.
@@ -95,7 +92,7 @@ bool netstack::napi_complete_done(napi_struct& n, int work_done) {
   return ret;
 }
 
-int netstack::napi_poll(napi_struct& n, std::deque<napi_struct*>& repoll) {
+int netdev_core::napi_poll(napi_struct& n, std::deque<napi_struct*>& repoll) {
   cpu::this_cpu().charge(cost::napi_poll);
   ++n.polls;
   waves::slice s(cpu::this_cpu().observer(), cpu::this_cpu().track(), n.poll_name);
@@ -106,7 +103,7 @@ int netstack::napi_poll(napi_struct& n, std::deque<napi_struct*>& repoll) {
   return work;
 }
 
-void netstack::net_rx_action() {
+void netdev_core::net_rx_action() {
   waves::slice s(cpu::this_cpu().observer(), cpu::this_cpu().track(), "net_rx_action");
   cpu::this_cpu().charge(cost::net_rx_action);
   cpu& c = cpu::this_cpu();
@@ -144,7 +141,7 @@ void netstack::net_rx_action() {
 
 // ------------------------------------------------------------------ receive
 
-void netstack::netif_receive_skb(sk_buff* skb) {
+void netdev_core::netif_receive_skb(sk_buff* skb) {
   waves::slice s(cpu::this_cpu().observer(), cpu::this_cpu().track(), "netif_receive_skb");
   cpu::this_cpu().charge(cost::netif_receive_skb);
   ++sd().processed;  // __netif_receive_skb_core
@@ -155,16 +152,16 @@ void netstack::netif_receive_skb(sk_buff* skb) {
     pt.func(skb);
     return;
   }
-  kfree_skb(skb, skb_drop_reason::UNHANDLED_PROTO);
+  m_skbs.kfree_skb(skb, skb_drop_reason::UNHANDLED_PROTO);
 }
 
-void netstack::netif_rx(sk_buff* skb) {
+void netdev_core::netif_rx(sk_buff* skb) {
   cpu::this_cpu().charge(cost::netif_rx);
   // enqueue_to_backlog
   softnet_data& q = sd();
   if (q.input_pkt_queue.size() > m_params.netdev_max_backlog) {
     ++sd().dropped;
-    kfree_skb(skb, skb_drop_reason::CPU_BACKLOG);
+    m_skbs.kfree_skb(skb, skb_drop_reason::CPU_BACKLOG);
     return;
   }
   q.input_pkt_queue.push_back(skb);
@@ -174,7 +171,7 @@ void netstack::netif_rx(sk_buff* skb) {
   }
 }
 
-int netstack::process_backlog(napi_struct& n, int quota) {
+int netdev_core::process_backlog(napi_struct& n, int quota) {
   int work = 0;
   while (work < quota) {
     if (sd().input_pkt_queue.empty()) {
@@ -191,7 +188,7 @@ int netstack::process_backlog(napi_struct& n, int quota) {
   return work;
 }
 
-void netstack::napi_busy_loop(udp_sock& sk, napi_struct& n, sc_time end) {
+void netdev_core::napi_busy_loop(sock& sk, napi_struct& n, sc_time end) {
   constexpr int BUSY_POLL_BUDGET = 8;
   bool owned = false;
   for (;;) {
@@ -204,7 +201,8 @@ void netstack::napi_busy_loop(udp_sock& sk, napi_struct& n, sc_time end) {
       const size_t before = sk.sk_receive_queue.size();
       cpu::this_cpu().charge(cost::napi_poll);
       n.poll(n, BUSY_POLL_BUDGET);
-      if (sk.sk_receive_queue.size() > before) m_busy_poll_rx += sk.sk_receive_queue.size() - before;
+      if (sk.sk_receive_queue.size() > before)
+        m_net.mib.net_statistics.BusyPollRxPackets += sk.sk_receive_queue.size() - before;
     }
     if (!sk.sk_receive_queue.empty() || sc_time_stamp() >= end || cpu::this_cpu().need_resched()) break;
     cpu::this_cpu().charge(cost::busy_poll_relax);
@@ -222,7 +220,7 @@ void netstack::napi_busy_loop(udp_sock& sk, napi_struct& n, sc_time end) {
 // scales the flow hash onto the real queues (reciprocal_scale). The kernel's flow hash is
 // siphash over the flow keys with a seed drawn at boot, so any fixed mix of the same keys
 // spreads flows as faithfully; the model's is a multiplicative mix of them.
-netdev_queue& netstack::netdev_pick_tx(sk_buff* skb) {
+netdev_queue& netdev_core::netdev_pick_tx(sk_buff* skb) {
   auto& txqs = m_dev->tx;
   if (txqs.size() > 1) {
     const uint64_t scaled = uint64_t{skb->hash} * txqs.size();
@@ -235,12 +233,12 @@ netdev_queue& netstack::netdev_pick_tx(sk_buff* skb) {
 
 // __dev_queue_xmit (v6.6): pick the queue and hand the skb to its qdisc. A device whose
 // transmit side is not up drops it (dev_core_stats_tx_dropped_inc, -ENETDOWN).
-int netstack::dev_queue_xmit(sk_buff* skb) {
+int netdev_core::dev_queue_xmit(sk_buff* skb) {
   waves::slice s(cpu::this_cpu().observer(), cpu::this_cpu().track(), "dev_queue_xmit");
   cpu::this_cpu().charge(cost::dev_queue_xmit);
   if (m_dev == nullptr || !m_dev->up || m_dev->tx.empty()) {
     if (m_dev) ++m_dev->tx_dropped;
-    kfree_skb_tx(skb, skb_drop_reason::DEV_READY);
+    m_skbs.kfree_skb_tx(skb, skb_drop_reason::DEV_READY);
     return ENETDOWN_;
   }
   netdev_queue& txq = netdev_pick_tx(skb);
@@ -251,7 +249,7 @@ int netstack::dev_queue_xmit(sk_buff* skb) {
 // qdisc that nobody runs is bypassed (sch_direct_xmit straight away, counted as sent by the
 // qdisc); otherwise enqueue and qdisc_run. A qdisc another CPU runs gets the skb enqueued
 // and that CPU sends it (qdisc_run_begin fails, MISSED is set).
-int netstack::__dev_xmit_skb(sk_buff* skb, Qdisc& q, netdev_queue& txq) {
+int netdev_core::__dev_xmit_skb(sk_buff* skb, Qdisc& q, netdev_queue& txq) {
   if (q.empty() && !q.running) {
     q.running = true;           // qdisc_run_begin
     q.stats.bytes += skb->len;  // qdisc_bstats_cpu_update
@@ -268,7 +266,7 @@ int netstack::__dev_xmit_skb(sk_buff* skb, Qdisc& q, netdev_queue& txq) {
 }
 
 // qdisc_run (include/net/pkt_sched.h): run the qdisc unless someone else is.
-void netstack::qdisc_run(Qdisc& q) {
+void netdev_core::qdisc_run(Qdisc& q) {
   if (q.running) {
     q.missed = true;  // the runner sees MISSED at qdisc_run_end and reschedules
     return;
@@ -282,7 +280,7 @@ void netstack::qdisc_run(Qdisc& q) {
 
 // dev_hard_start_xmit → xmit_one → netdev_start_xmit (v6.6): the driver's ndo_start_xmit,
 // and txq_trans_update when it took the skb.
-netdev_tx_t netstack::dev_hard_start_xmit(sk_buff* skb, netdev_queue& txq) {
+netdev_tx_t netdev_core::dev_hard_start_xmit(sk_buff* skb, netdev_queue& txq) {
   const netdev_tx_t rc = m_dev->ndo_start_xmit(skb);
   if (rc == NETDEV_TX_OK) txq.trans_start = cpu::this_cpu().jiffies();
   return rc;
@@ -290,7 +288,7 @@ netdev_tx_t netstack::dev_hard_start_xmit(sk_buff* skb, netdev_queue& txq) {
 
 // __netif_schedule (v6.6): put the qdisc on this CPU's output_queue once
 // (__QDISC_STATE_SCHED) and raise NET_TX_SOFTIRQ.
-void netstack::__netif_schedule(Qdisc& q) {
+void netdev_core::__netif_schedule(Qdisc& q) {
   if (q.sched) return;
   q.sched = true;
   sd().output_queue.push_back(&q);
@@ -299,7 +297,7 @@ void netstack::__netif_schedule(Qdisc& q) {
 
 // net_tx_action (v6.6; the completion queue is empty: drivers free with napi_consume_skb):
 // run every qdisc scheduled on this CPU.
-void netstack::net_tx_action() {
+void netdev_core::net_tx_action() {
   waves::slice s(cpu::this_cpu().observer(), cpu::this_cpu().track(), "net_tx_action");
   cpu::this_cpu().charge(cost::net_tx_action);
   std::deque<Qdisc*> head;
@@ -311,7 +309,7 @@ void netstack::net_tx_action() {
 }
 
 // netif_tx_wake_queue: clear DRV_XOFF and, if it was set, schedule the qdisc.
-void netstack::netif_tx_wake_queue(netdev_queue& q) {
+void netdev_core::netif_tx_wake_queue(netdev_queue& q) {
   if (!q.drv_xoff) return;
   q.drv_xoff = false;
   __netif_schedule(q.qdisc);
@@ -319,7 +317,7 @@ void netstack::netif_tx_wake_queue(netdev_queue& q) {
 
 // netdev_tx_sent_queue (include/linux/netdevice.h, v6.6): BQL counts the bytes and stops the
 // queue (STACK_XOFF) when over its limit.
-void netstack::netdev_tx_sent_queue(netdev_queue& q, unsigned bytes) {
+void netdev_core::netdev_tx_sent_queue(netdev_queue& q, unsigned bytes) {
   if (!m_dev->bql) return;
   dql_queued(q.dql, bytes);
   if (dql_avail(q.dql) >= 0) return;
@@ -328,7 +326,7 @@ void netstack::netdev_tx_sent_queue(netdev_queue& q, unsigned bytes) {
 
 // netdev_tx_completed_queue (v6.6): completed bytes move the limit; a queue BQL stopped
 // restarts once there is room again (netif_schedule_queue).
-void netstack::netdev_tx_completed_queue(netdev_queue& q, unsigned /*pkts*/, unsigned bytes) {
+void netdev_core::netdev_tx_completed_queue(netdev_queue& q, unsigned /*pkts*/, unsigned bytes) {
   if (!m_dev->bql || bytes == 0) return;
   dql_completed(q.dql, bytes, cpu::this_cpu().jiffies());
   if (dql_avail(q.dql) < 0) return;
@@ -340,7 +338,7 @@ void netstack::netdev_tx_completed_queue(netdev_queue& q, unsigned /*pkts*/, uns
 
 // netdev_tx_reset_queue; the first one also does netdev_init_one_queue's dql_init(HZ): the
 // queue is made before any CPU runs, and the slack hold time is a second in jiffies.
-void netstack::netdev_tx_reset_queue(netdev_queue& q) {
+void netdev_core::netdev_tx_reset_queue(netdev_queue& q) {
   q.stack_xoff = false;
   cpu& c = cpu::this_cpu();
   if (q.dql.max_limit == 0) dql_init(q.dql, c.usecs_to_jiffies(1e6), c.jiffies());

@@ -2,7 +2,8 @@
 
 #include <stdexcept>
 
-#include "host/net/netstack.h"
+#include "host/kernel/cpu.h"
+#include "host/net/core/sock.h"
 #include "proto/frame.h"
 #include "tlm/host_memory.h"
 
@@ -114,7 +115,7 @@ void skb_cache::free(sk_buff* skb) {
 // traced (trace_kfree_skb), then the buffer goes back.
 // The frame's fate is recorded and its memory released before the time is
 // charged, so a run that ends mid-charge still counts every frame once.
-void netstack::kfree_skb(sk_buff* skb, skb_drop_reason reason) {
+void skb_allocator::kfree_skb(sk_buff* skb, skb_drop_reason reason) {
   ++m_drops[static_cast<size_t>(reason)];
   if (auto* o = cpu::this_cpu().observer()) {
     const int64_t seq = skb_frame_seq(*skb);
@@ -125,13 +126,15 @@ void netstack::kfree_skb(sk_buff* skb, skb_drop_reason reason) {
   cpu::this_cpu().charge(cost::kfree_skb);
 }
 
-}  // namespace nicsim::host
-
-namespace nicsim::host {
+// __consume_stateless_skb (v6.x): skb_release_data and kfree_skbmem, no destructor to run.
+void skb_allocator::__consume_stateless_skb(sk_buff* skb) {
+  m_buffers.free(skb->buf_addr);
+  m_skbs.free(skb);
+}
 
 // alloc_skb + skb_reserve for transmit: the data buffer comes from the transmit pool in host
 // memory (the driver DMA-maps it and the NIC reads it over PCIe).
-sk_buff* netstack::alloc_skb_tx(unsigned headroom) {
+sk_buff* skb_allocator::alloc_skb_tx(unsigned headroom) {
   if (m_tx_buffers == nullptr) return nullptr;
   const uint64_t buf = m_tx_buffers->alloc();
   if (buf == 0) return nullptr;
@@ -148,8 +151,8 @@ sk_buff* netstack::alloc_skb_tx(unsigned headroom) {
 
 // skb_release_all for a transmit skb: the destructor (sock_wfree: give back sk_wmem_alloc and
 // wake a writer once the socket is writeable, sock_def_write_space), then data and head.
-void netstack::__kfree_skb_tx(sk_buff* skb) {
-  udp_sock* sk = skb->sk;
+void skb_allocator::__kfree_skb_tx(sk_buff* skb) {
+  sock* sk = skb->sk;
   if (sk != nullptr) sk->sk_wmem_alloc -= skb->truesize;
   skb->pool->free(skb->buf_addr);
   m_skbs.free(skb);
@@ -160,14 +163,14 @@ void netstack::__kfree_skb_tx(sk_buff* skb) {
   if (sk->sk_wmem_alloc < sk->sk_sndbuf / 2 && sk->sk_wmem_wq.active()) __wake_up(sk->sk_wmem_wq, 1);
 }
 
-void netstack::kfree_skb_tx(sk_buff* skb, skb_drop_reason reason) {
+void skb_allocator::kfree_skb_tx(sk_buff* skb, skb_drop_reason reason) {
   ++m_tx_drops[static_cast<size_t>(reason)];
   __kfree_skb_tx(skb);
   cpu::this_cpu().charge(cost::kfree_skb);
 }
 
 // napi_consume_skb (v6.6): a transmitted skb freed from NAPI (budget != 0) or elsewhere.
-void netstack::napi_consume_skb(sk_buff* skb, int /*budget*/) {
+void skb_allocator::napi_consume_skb(sk_buff* skb, int /*budget*/) {
   __kfree_skb_tx(skb);
   cpu::this_cpu().charge(cost::kfree_skb);
 }

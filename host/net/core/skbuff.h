@@ -1,6 +1,7 @@
 #pragma once
 // Socket buffers over real bytes in host memory, and the pool of receive
 // buffers the driver posts to the ring (page-frag buffers of rx_buffer_len).
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -13,7 +14,7 @@ class host_memory;
 namespace nicsim::host {
 
 struct napi_struct;
-struct udp_sock;
+struct sock;
 class rx_buffer_pool;
 
 enum ip_summed_t : uint8_t { CHECKSUM_NONE = 0, CHECKSUM_UNNECESSARY = 1 };
@@ -34,7 +35,7 @@ enum class skb_drop_reason : unsigned {
   SOCKET_BACKLOG,   // sk_add_backlog over its limit (udp InErrors)
   ICMP_CONSUMED,    // an ICMP message for the host (consumed, not an application's)
   CPU_BACKLOG,      // netif_rx: the per-CPU backlog is full (softnet dropped)
-  // Transmit side (counted apart from the receive ledger: netstack::tx_drops()).
+  // Transmit side (counted apart from the receive ledger: skb_allocator::tx_drops()).
   QDISC_DROP,        // the qdisc's band is full (tc -s qdisc: dropped)
   NEIGH_CREATEFAIL,  // no neighbour entry for the next hop (ip_finish_output2)
   DEV_READY,         // the device's transmit side is not up (netdev tx_dropped)
@@ -63,7 +64,7 @@ struct sk_buff {
   // nullptr: none), skb->priority (TC_PRIO_*), the transmit queue netdev_pick_tx chose and
   // skb->hash.
   rx_buffer_pool* pool = nullptr;
-  udp_sock* sk = nullptr;
+  sock* sk = nullptr;
   uint32_t priority = 0;
   uint16_t queue_mapping = 0;
   uint32_t hash = 0;
@@ -120,6 +121,48 @@ class skb_cache {
   std::deque<sk_buff> m_storage;
   std::vector<sk_buff*> m_free;
   uint64_t m_in_use = 0;
+};
+
+// The sk_buff allocator and freer (net/core/skbuff.c, v6.x): alloc_skb for transmit from the
+// transmit pool, kfree_skb_reason with the drop ledger it feeds (trace_kfree_skb, what
+// drop_monitor counts), napi_consume_skb and __consume_stateless_skb. Receive skbs' data comes
+// from the driver's pool; transmit skbs' from the transmit pool (set at construction, may be
+// none: no transmit).
+class skb_allocator {
+ public:
+  skb_allocator(skb_cache& skbs, rx_buffer_pool& rx_buffers, rx_buffer_pool* tx_buffers)
+      : m_skbs(skbs), m_buffers(rx_buffers), m_tx_buffers(tx_buffers) {}
+  skb_allocator(const skb_allocator&) = delete;
+  skb_allocator& operator=(const skb_allocator&) = delete;
+
+  // kfree_skb_reason for a received skb: counted in drops(), its buffer back to the pool.
+  void kfree_skb(sk_buff* skb, skb_drop_reason reason);
+  // __consume_stateless_skb: a received skb consumed (copied to user), nothing charged.
+  void __consume_stateless_skb(sk_buff* skb);
+  // sk_buff with a data buffer from the transmit pool, headroom reserved (alloc_skb +
+  // skb_reserve); nullptr when the pool is empty or there is none.
+  sk_buff* alloc_skb_tx(unsigned headroom);
+  // kfree_skb_reason for a transmit skb: counted in tx_drops, its buffer back to its pool.
+  void kfree_skb_tx(sk_buff* skb, skb_drop_reason reason);
+  // napi_consume_skb: a transmitted skb freed from the poll.
+  void napi_consume_skb(sk_buff* skb, int budget);
+
+  // Received skbs freed without reaching an application, by reason (the receive ledger).
+  const std::array<uint64_t, skb_drop_reason_count>& drops() const { return m_drops; }
+  // Transmit skbs freed without being sent, by reason (not part of the receive ledger).
+  const std::array<uint64_t, skb_drop_reason_count>& tx_drops() const { return m_tx_drops; }
+  // Transmit skbs alive (allocated, not yet freed): in the qdisc, the ring or in flight.
+  uint64_t tx_skbs_in_use() const { return m_tx_skbs; }
+
+ private:
+  void __kfree_skb_tx(sk_buff* skb);  // skb_release_all: sock_wfree, data, head
+
+  skb_cache& m_skbs;
+  rx_buffer_pool& m_buffers;
+  rx_buffer_pool* m_tx_buffers;
+  std::array<uint64_t, skb_drop_reason_count> m_drops{};
+  std::array<uint64_t, skb_drop_reason_count> m_tx_drops{};
+  uint64_t m_tx_skbs = 0;
 };
 
 }  // namespace nicsim::host

@@ -1,9 +1,12 @@
 #pragma once
-// A UDP socket: the parts of struct sock (include/net/sock.h, v6.x) the receive path
-// uses — the receive queue and its memory accounting, the wait queue, the socket lock
-// with its backlog — and the port it is bound to (struct udp_sock, include/linux/udp.h).
+// struct sock (include/net/sock.h, v6.x): the parts every socket type shares — the receive
+// queue and its memory accounting, the wait queue, the socket lock with its backlog and the
+// protocol's sk_backlog_rcv, busy polling, the send buffer — and the functions of
+// net/core/sock.c that work on any socket: lock_sock, release_sock, sock_def_readable,
+// sock_alloc_send_skb. The protocols' socket types (inet_sock, udp_sock) extend it.
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <systemc>
 
 #include "host/kernel/sched/wait.h"
@@ -13,20 +16,32 @@
 namespace nicsim::host {
 
 struct napi_struct;
+class skb_allocator;
 
-struct udp_sock {
+// The errnos the socket calls return (include/uapi/asm-generic/errno*.h), negated.
+inline constexpr long EAGAIN_ = -11;
+inline constexpr long ENOBUFS_ = -105;
+
+// struct sockaddr_in, host byte order.
+struct sockaddr_in {
+  uint32_t addr = 0;
   uint16_t port = 0;
+};
+
+struct sock {
   std::deque<sk_buff*> sk_receive_queue;
   uint64_t sk_rmem_alloc = 0;
   uint64_t sk_rcvbuf = 0;
   uint64_t sk_drops = 0;
   wait_queue_head sk_wq;
-  // The socket lock's owner flag (lock_sock) and the backlog softirq uses while it is owned.
+  // The socket lock's owner flag (lock_sock) and the backlog softirq uses while it is owned,
+  // worked off by release_sock through the protocol's sk_backlog_rcv.
   bool owned_by_user = false;
   wait_queue_head sk_lock_wq;
   std::deque<sk_buff*> sk_backlog;
   uint64_t sk_backlog_len = 0;
-  uint64_t sk_backlogged = 0;                         // skbs that went through the backlog
+  uint64_t sk_backlogged = 0;  // skbs that went through the backlog
+  std::function<void(sock&, sk_buff*)> sk_backlog_rcv;
   sc_core::sc_time busy_poll{sc_core::SC_ZERO_TIME};  // SO_BUSY_POLL
   napi_struct* napi = nullptr;                        // sk_napi_id: where its packets come from
   waves::probe queue_probe;                           // receive queue length
@@ -36,7 +51,16 @@ struct udp_sock {
   uint64_t sk_sndbuf = 212992;
   uint64_t sk_wmem_alloc = 0;
   wait_queue_head sk_wmem_wq;
-  uint32_t saddr = 0;  // inet_saddr: the address sendto sends from
 };
+
+// sock_def_readable: wake a reader sleeping on the socket.
+void sock_def_readable(sock& sk);
+// lock_sock: take the socket's owner lock, sleeping while another task holds it.
+void lock_sock(sock& sk);
+// release_sock: work off the backlog (sk_backlog_rcv), drop ownership, wake a waiter.
+void release_sock(sock& sk);
+// sock_alloc_send_skb: an skb from the transmit pool charged to sk's sk_wmem_alloc; waits for
+// room unless dontwait. *err: EAGAIN_ or ENOBUFS_ when it returns nullptr.
+sk_buff* sock_alloc_send_skb(sock& sk, skb_allocator& skbs, unsigned size, bool dontwait, long* err);
 
 }  // namespace nicsim::host

@@ -1,9 +1,11 @@
 // ICMP (net/ipv4/icmp.c, v6.x): icmp_send with its global and per-destination rate limits.
+#include "host/net/ipv4/icmp.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
-#include "host/net/netstack.h"
+#include "host/net/net_namespace.h"
 #include "proto/checksum.h"
 #include "proto/frame.h"
 
@@ -16,21 +18,26 @@ using sc_core::SC_ZERO_TIME;
 // ------------------------------------------------------------------ ICMP
 
 // icmp_rcv (v6.x): the host consumes every ICMP message it is sent (InMsgs); no reply.
-void netstack::icmp_rcv(sk_buff* skb) {
+void icmp::icmp_rcv(sk_buff* skb) {
   ++m_net.mib.icmp_statistics.InMsgs;
-  kfree_skb(skb, skb_drop_reason::ICMP_CONSUMED);
+  m_skbs.kfree_skb(skb, skb_drop_reason::ICMP_CONSUMED);
 }
 
-// icmp_init / inet_init: ICMP registers itself, and its global bucket starts full
-// (icmp_global_allow's credit starts at net.ipv4.icmp_msgs_burst).
-void netstack::icmp_init() {
+// icmp_init / icmp_sk_init (v6.x): one ICMP socket per CPU, and the global bucket starts full
+// (icmp_global_allow's credit starts at net.ipv4.icmp_msgs_burst). inet_init registers
+// icmp_protocol (af_inet.cpp).
+icmp::icmp(size_t cpus, struct net& net, ip& ip, skb_allocator& skbs, const netstack_params& params)
+    : m_net(net), m_ip(ip), m_skbs(skbs), m_params(params) {
+  for (size_t i = 0; i < cpus; ++i) {
+    m_icmp_sk.push_back(std::make_unique<inet_sock>());
+    m_icmp_sk.back()->sk_sndbuf = params.icmp_sndbuf;
+  }
   m_net.ipv4.icmp_global_credit = m_params.icmp_msgs_burst;
-  m_icmp_protocol.handler = [this](sk_buff* skb) { icmp_rcv(skb); };
-  inet_add_protocol(&m_icmp_protocol, proto::IPPROTO_ICMP);
+  m_protocol.handler = [this](sk_buff* skb) { icmp_rcv(skb); };
 }
 
 // icmp_global_allow (v6.x): a token bucket refilled at icmp_msgs_per_sec.
-bool netstack::icmp_global_allow() {
+bool icmp::icmp_global_allow() {
   const sc_time now = sc_time_stamp();
   const double delta_s = std::min((now - m_net.ipv4.icmp_global_stamp).to_seconds(), 1.0);
   if (delta_s >= 0.02) {  // HZ / 50
@@ -44,7 +51,7 @@ bool netstack::icmp_global_allow() {
   return true;
 }
 
-bool netstack::icmpv4_xrlim_allow(uint32_t daddr) {
+bool icmp::icmpv4_xrlim_allow(uint32_t daddr) {
   constexpr int XRLIM_BURST_FACTOR = 6;
   const sc_time now = sc_time_stamp();
   auto [it, fresh] = m_net.ipv4.peers.try_emplace(daddr);
@@ -71,7 +78,7 @@ bool netstack::icmpv4_xrlim_allow(uint32_t daddr) {
 // (MSG_DONTWAIT: no send buffer is OutErrors), the checksum over the message, and
 // ip_push_pending_frames → ip_send_skb. As the kernel, it quotes as much of the datagram as
 // fits in 576 bytes (RFC 1812), not just the IP header and 8 bytes (RFC 792's minimum).
-void netstack::icmp_send(const sk_buff* skb_in, uint8_t type, uint8_t code) {
+void icmp::icmp_send(const sk_buff* skb_in, uint8_t type, uint8_t code) {
   const uint8_t* iph = skb_in->head + skb_in->network_header;
   if (!icmp_global_allow()) {
     ++m_net.mib.icmp_statistics.OutRateLimitGlobal;
@@ -91,9 +98,9 @@ void netstack::icmp_send(const sk_buff* skb_in, uint8_t type, uint8_t code) {
   const unsigned in_len = skb_in->data + skb_in->len - skb_in->network_header;
   const unsigned data_len = std::min(in_len, room);
   // icmp_push_reply → ip_append_data on the per-CPU ICMP socket, MSG_DONTWAIT.
-  udp_sock& sk = *m_icmp_sk.at(static_cast<size_t>(cpu::this_cpu().id()));
+  inet_sock& sk = *m_icmp_sk.at(static_cast<size_t>(cpu::this_cpu().id()));
   long err = 0;
-  sk_buff* skb = sock_alloc_send_skb(sk, ICMP_HLEN + data_len, true, &err);
+  sk_buff* skb = sock_alloc_send_skb(sk, m_skbs, ICMP_HLEN + data_len, true, &err);
   if (skb == nullptr) {
     ++m_net.mib.icmp_statistics.OutErrors;
     return;
@@ -110,8 +117,8 @@ void netstack::icmp_send(const sk_buff* skb_in, uint8_t type, uint8_t code) {
   proto::put_be16(icmph + 2, proto::csum_fold(proto::csum_partial(icmph, skb->len)));
   skb->hash = (saddr ^ daddr) * 0x9E3779B9u;
   // ip_push_pending_frames → __ip_make_skb (tos: the datagram's TOS | IPTOS_PREC_INTERNETCONTROL)
-  __ip_make_skb(skb,
-                ip_cork{saddr, daddr, proto::IPPROTO_ICMP, static_cast<uint8_t>((iph[1] & 0x1E) | 0xC0), 64});
-  ip_send_skb(skb);
+  m_ip.__ip_make_skb(
+      skb, ip_cork{saddr, daddr, proto::IPPROTO_ICMP, static_cast<uint8_t>((iph[1] & 0x1E) | 0xC0), 64});
+  m_ip.ip_send_skb(skb);
 }
 }  // namespace nicsim::host

@@ -1,11 +1,15 @@
 // IPv4 receive (net/ipv4/ip_input.c, v6.x): ip_rcv and ip_local_deliver.
-#include "host/net/netstack.h"
+#include "host/net/ipv4/ip.h"
+#include "host/net/net_namespace.h"
 #include "proto/checksum.h"
 #include "proto/frame.h"
 
 namespace nicsim::host {
 
-void netstack::ip_rcv(sk_buff* skb) {
+ip::ip(struct net& net, netdev_core& dev, skb_allocator& skbs, const netstack_params& params)
+    : m_net(net), m_dev(dev), m_skbs(skbs), m_params(params) {}
+
+void ip::ip_rcv(sk_buff* skb) {
   waves::slice s(cpu::this_cpu().observer(), cpu::this_cpu().track(), "ip_rcv");
   cpu::this_cpu().charge(cost::ip_rcv);
   ++m_net.mib.ip_statistics.InReceives;
@@ -13,7 +17,7 @@ void netstack::ip_rcv(sk_buff* skb) {
   if (skb->len < proto::IPV4_HLEN || (iph[0] >> 4) != 4 || (iph[0] & 0xF) < 5 ||
       skb->len < (iph[0] & 0xFu) * 4u) {
     ++m_net.mib.ip_statistics.InHdrErrors;
-    kfree_skb(skb, skb_drop_reason::IP_INHDR);
+    m_skbs.kfree_skb(skb, skb_drop_reason::IP_INHDR);
     return;
   }
   const unsigned ihl = (iph[0] & 0xFu) * 4u;
@@ -21,19 +25,19 @@ void netstack::ip_rcv(sk_buff* skb) {
   if (proto::csum_fold(proto::csum_partial(iph, ihl)) != 0) {  // ip_fast_csum
     ++m_net.mib.ip_statistics.InCsumErrors;
     ++m_net.mib.ip_statistics.InHdrErrors;
-    kfree_skb(skb, skb_drop_reason::IP_CSUM);
+    m_skbs.kfree_skb(skb, skb_drop_reason::IP_CSUM);
     return;
   }
   const unsigned tot_len = proto::get_be16(iph + 2);
   if (skb->len < tot_len || tot_len < ihl) {
     ++m_net.mib.ip_statistics.InHdrErrors;
-    kfree_skb(skb, skb_drop_reason::IP_INHDR);
+    m_skbs.kfree_skb(skb, skb_drop_reason::IP_INHDR);
     return;
   }
   skb->len = tot_len;  // pskb_trim_rcsum: drop Ethernet padding
   if (proto::get_be32(iph + 16) != m_params.local_ip) {
     ++m_net.mib.ip_statistics.InAddrErrors;  // not ours and forwarding is off
-    kfree_skb(skb, skb_drop_reason::IP_INADDRERRORS);
+    m_skbs.kfree_skb(skb, skb_drop_reason::IP_INADDRERRORS);
     return;
   }
   skb->pull(ihl);
@@ -43,18 +47,18 @@ void netstack::ip_rcv(sk_buff* skb) {
 
 // ip_protocol_deliver_rcu (v6.x): the handler inet_protos[] holds for the protocol, or
 // InUnknownProtos (and, in the kernel, a protocol unreachable the model does not send).
-void netstack::ip_local_deliver(sk_buff* skb, uint8_t protocol) {
+void ip::ip_local_deliver(sk_buff* skb, uint8_t protocol) {
   if (const net_protocol* ipprot = m_inet_protos[protocol]) {
     ++m_net.mib.ip_statistics.InDelivers;
     ipprot->handler(skb);
     return;
   }
   ++m_net.mib.ip_statistics.InUnknownProtos;
-  kfree_skb(skb, skb_drop_reason::IP_NOPROTO);
+  m_skbs.kfree_skb(skb, skb_drop_reason::IP_NOPROTO);
 }
 
 // ip_init / inet_init's dev_add_pack(&ip_packet_type): IPv4 frames go to ip_rcv.
-void netstack::ip_init() {
-  dev_add_pack(packet_type{proto::ETH_P_IP, [this](sk_buff* skb) { ip_rcv(skb); }});
+void ip::ip_init() {
+  m_dev.dev_add_pack(packet_type{proto::ETH_P_IP, [this](sk_buff* skb) { ip_rcv(skb); }});
 }
 }  // namespace nicsim::host

@@ -1,8 +1,10 @@
 // UDP (net/ipv4/udp.c, v6.x): udp_rcv, the socket lookup, queueing and udp_recvmsg.
+#include "host/net/ipv4/udp.h"
+
 #include <algorithm>
 #include <cstring>
 
-#include "host/net/netstack.h"
+#include "host/net/net_namespace.h"
 #include "proto/checksum.h"
 #include "proto/frame.h"
 
@@ -25,26 +27,28 @@ bool udp_checksum_ok(const sk_buff& skb) {
 }
 }  // namespace
 
-// udp_protocol (net/ipv4/af_inet.c: inet_init's inet_add_protocol(&udp_protocol, IPPROTO_UDP)).
-void netstack::udp_init() {
-  m_udp_protocol.handler = [this](sk_buff* skb) { udp_rcv(skb); };
-  inet_add_protocol(&m_udp_protocol, proto::IPPROTO_UDP);
+// udp_protocol (net/ipv4/af_inet.c: inet_init's inet_add_protocol(&udp_protocol, IPPROTO_UDP)
+// registers it; see af_inet.cpp).
+udp::udp(struct net& net, netdev_core& dev, ip& ip, icmp& icmp, skb_allocator& skbs,
+         const netstack_params& params)
+    : m_net(net), m_dev(dev), m_ip(ip), m_icmp(icmp), m_skbs(skbs), m_params(params) {
+  m_protocol.handler = [this](sk_buff* skb) { udp_rcv(skb); };
 }
 
 // udp_rcv → __udp4_lib_rcv (v6.x).
-void netstack::udp_rcv(sk_buff* skb) {
+void udp::udp_rcv(sk_buff* skb) {
   waves::slice s(cpu::this_cpu().observer(), cpu::this_cpu().track(), "udp_rcv");
   cpu::this_cpu().charge(cost::udp_rcv);
   if (skb->len < proto::UDP_HLEN) {
     ++m_net.mib.udp_statistics.InErrors;
-    kfree_skb(skb, skb_drop_reason::PKT_TOO_SMALL);
+    m_skbs.kfree_skb(skb, skb_drop_reason::PKT_TOO_SMALL);
     return;
   }
   const uint8_t* uh = skb->data_ptr();
   const unsigned ulen = proto::get_be16(uh + 4);
   if (ulen > skb->len || ulen < proto::UDP_HLEN) {
     ++m_net.mib.udp_statistics.InErrors;
-    kfree_skb(skb, skb_drop_reason::PKT_TOO_SMALL);
+    m_skbs.kfree_skb(skb, skb_drop_reason::PKT_TOO_SMALL);
     return;
   }
   skb->len = ulen;
@@ -57,7 +61,7 @@ void netstack::udp_rcv(sk_buff* skb) {
       if (sk.sk_backlog_len + sk.sk_rmem_alloc > sk.sk_rcvbuf) {
         ++sk.sk_drops;
         ++m_net.mib.udp_statistics.InErrors;
-        kfree_skb(skb, skb_drop_reason::SOCKET_BACKLOG);
+        m_skbs.kfree_skb(skb, skb_drop_reason::SOCKET_BACKLOG);
         return;
       }
       sk.sk_backlog.push_back(skb);
@@ -74,23 +78,23 @@ void netstack::udp_rcv(sk_buff* skb) {
     if (!udp_checksum_ok(*skb)) {
       ++m_net.mib.udp_statistics.InCsumErrors;
       ++m_net.mib.udp_statistics.InErrors;
-      kfree_skb(skb, skb_drop_reason::UDP_CSUM);
+      m_skbs.kfree_skb(skb, skb_drop_reason::UDP_CSUM);
       return;
     }
   }
   ++m_net.mib.udp_statistics.NoPorts;
-  icmp_send(skb, 3, 3);  // ICMP_DEST_UNREACH, ICMP_PORT_UNREACH
-  kfree_skb(skb, skb_drop_reason::NO_SOCKET);
+  m_icmp.icmp_send(skb, 3, 3);  // ICMP_DEST_UNREACH, ICMP_PORT_UNREACH
+  m_skbs.kfree_skb(skb, skb_drop_reason::NO_SOCKET);
 }
 
-void netstack::__udp_enqueue_schedule_skb(udp_sock& sk, sk_buff* skb) {
+void udp::__udp_enqueue_schedule_skb(udp_sock& sk, sk_buff* skb) {
   cpu::this_cpu().charge(cost::udp_enqueue);
   // The check comes before the charge, so a socket may overshoot by one skb, as in the kernel.
   if (sk.sk_rmem_alloc > sk.sk_rcvbuf) {
     ++sk.sk_drops;
     ++m_net.mib.udp_statistics.RcvbufErrors;
     ++m_net.mib.udp_statistics.InErrors;
-    kfree_skb(skb, skb_drop_reason::SOCKET_RCVBUFF);
+    m_skbs.kfree_skb(skb, skb_drop_reason::SOCKET_RCVBUFF);
     return;
   }
   sk.sk_rmem_alloc += skb->truesize;
@@ -104,12 +108,16 @@ void netstack::__udp_enqueue_schedule_skb(udp_sock& sk, sk_buff* skb) {
   sock_def_readable(sk);
 }
 
-udp_sock& netstack::udp_bind(uint16_t port, uint64_t rcvbuf) {
+udp_sock& udp::udp_bind(uint16_t port, uint64_t rcvbuf) {
   auto& slot = m_net.ipv4.udp_table[port];
   if (!slot) {
     slot = std::make_unique<udp_sock>();
     slot->port = port;
     slot->sk_rcvbuf = rcvbuf;
+    // sk_backlog_rcv = udp_prot.backlog_rcv (__udp_queue_rcv_skb): release_sock's work.
+    slot->sk_backlog_rcv = [this](sock& sk, sk_buff* skb) {
+      __udp_enqueue_schedule_skb(static_cast<udp_sock&>(sk), skb);
+    };
     slot->queue_probe.attach(cpu::this_cpu().observer(),
                              "host.sock.udp_" + std::to_string(port) + ".rx_queue", 16);
     slot->queue_probe(0);
@@ -117,13 +125,13 @@ udp_sock& netstack::udp_bind(uint16_t port, uint64_t rcvbuf) {
   return *slot;
 }
 
-long netstack::udp_recvmsg(udp_sock& sk, uint8_t* buf, size_t len, bool dontwait, sockaddr_in* from) {
+long udp::udp_recvmsg(udp_sock& sk, uint8_t* buf, size_t len, bool dontwait, sockaddr_in* from) {
   cpu::this_cpu().charge(cost::recvmsg);
   for (;;) {  // try_again
     // sk_can_busy_loop + sk_busy_loop: only when the socket's last skb came from a NAPI
     // instance (sk_napi_id >= MIN_NAPI_ID); netif_rx'd skbs leave it without one.
     if (sk.sk_receive_queue.empty() && sk.busy_poll > SC_ZERO_TIME && sk.napi != nullptr)
-      napi_busy_loop(sk, *sk.napi, sc_time_stamp() + sk.busy_poll);
+      m_dev.napi_busy_loop(sk, *sk.napi, sc_time_stamp() + sk.busy_poll);
     if (sk.sk_receive_queue.empty() && dontwait) return EAGAIN_;
     // __skb_recv_udp: take the head of the queue or sleep on the socket's wait queue.
     while (sk.sk_receive_queue.empty()) {
@@ -151,7 +159,7 @@ long netstack::udp_recvmsg(udp_sock& sk, uint8_t* buf, size_t len, bool dontwait
         ++m_net.mib.udp_statistics.InCsumErrors;
         ++m_net.mib.udp_statistics.InErrors;
         sk.sk_rmem_alloc -= skb->truesize;
-        kfree_skb(skb, skb_drop_reason::UDP_CSUM);
+        m_skbs.kfree_skb(skb, skb_drop_reason::UDP_CSUM);
         cpu::this_cpu().cond_resched();
         continue;
       }
@@ -168,8 +176,7 @@ long netstack::udp_recvmsg(udp_sock& sk, uint8_t* buf, size_t len, bool dontwait
     }
     ++m_net.mib.udp_statistics.InDatagrams;
     sk.sk_rmem_alloc -= skb->truesize;  // skb_consume_udp → udp_rmem_release
-    m_buffers.free(skb->buf_addr);
-    m_skbs.free(skb);
+    m_skbs.__consume_stateless_skb(skb);
     if (m_params.udp_backlog) {
       ++m_returning;  // the datagram is the reader's while it works off the backlog
       release_sock(sk);
@@ -188,47 +195,19 @@ uint32_t flow_hash(uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dpor
   h ^= (uint64_t{sport} << 24 | uint64_t{dport} << 8 | protocol) * 0xC2B2AE3D27D4EB4Full;
   return static_cast<uint32_t>(h >> 32);
 }
-constexpr unsigned TX_HEADROOM = 128;  // NET_SKB_PAD + LL_RESERVED_SPACE + IP + UDP, rounded
 constexpr long EMSGSIZE_ = -90;
 }  // namespace
-
-// sock_alloc_send_skb → sock_alloc_send_pskb (net/core/sock.c, v6.6): wait while the
-// socket's unfreed transmit skbs fill its send buffer (sock_wait_for_wmem), then allocate and
-// charge the skb to it (skb_set_owner_w).
-sk_buff* netstack::sock_alloc_send_skb(udp_sock& sk, unsigned /*size*/, bool dontwait, long* err) {
-  while (sk.sk_wmem_alloc >= sk.sk_sndbuf) {
-    if (dontwait) {
-      *err = EAGAIN_;
-      return nullptr;
-    }
-    wait_queue_entry wait;
-    init_wait(wait, cpu::this_cpu());
-    prepare_to_wait(sk.sk_wmem_wq, wait, cpu::this_cpu());
-    if (sk.sk_wmem_alloc >= sk.sk_sndbuf) cpu::this_cpu().schedule();
-    finish_wait(wait, cpu::this_cpu());
-  }
-  cpu::this_cpu().charge(cost::alloc_tx_skb);
-  sk_buff* skb = alloc_skb_tx(TX_HEADROOM);
-  if (skb == nullptr) {
-    *err = ENOBUFS_;
-    return nullptr;
-  }
-  skb->sk = &sk;
-  sk.sk_wmem_alloc += skb->truesize;
-  return skb;
-}
 
 // udp_sendmsg (net/ipv4/udp.c, v6.6) on the uncorked path: ip_make_skb with the payload
 // copied from user memory (ip_generic_getfrag), then udp_send_skb. The route is the
 // connected subnet's and cached; no fragmentation (a datagram beyond the MTU: EMSGSIZE).
-long netstack::udp_sendmsg(udp_sock& sk, const uint8_t* buf, size_t len, const sockaddr_in& to,
-                           bool dontwait) {
+long udp::udp_sendmsg(udp_sock& sk, const uint8_t* buf, size_t len, const sockaddr_in& to, bool dontwait) {
   waves::slice s(cpu::this_cpu().observer(), cpu::this_cpu().track(), "udp_sendmsg");
   cpu::this_cpu().charge(cost::udp_sendmsg);
   constexpr size_t MTU = 1500;
   if (len > MTU - proto::IPV4_HLEN - proto::UDP_HLEN) return EMSGSIZE_;
   long err = 0;
-  sk_buff* skb = sock_alloc_send_skb(sk, static_cast<unsigned>(len), dontwait, &err);
+  sk_buff* skb = sock_alloc_send_skb(sk, m_skbs, static_cast<unsigned>(len), dontwait, &err);
   if (skb == nullptr) {
     if (err == ENOBUFS_) ++m_net.mib.udp_statistics.SndbufErrors;
     return err;
@@ -243,7 +222,7 @@ long netstack::udp_sendmsg(udp_sock& sk, const uint8_t* buf, size_t len, const s
 // udp_send_skb (v6.6): the UDP header and its checksum in software (the model's driver
 // offers no transmit checksum offload), then ip_send_skb. A qdisc drop (-ENOBUFS) is
 // SndbufErrors and not an error for the caller (no IP_RECVERR).
-int netstack::udp_send_skb(sk_buff* skb, udp_sock& sk, const sockaddr_in& to) {
+int udp::udp_send_skb(sk_buff* skb, udp_sock& sk, const sockaddr_in& to) {
   cpu::this_cpu().charge(cost::udp_send_skb);
   const uint32_t saddr = sk.saddr != 0 ? sk.saddr : m_params.local_ip;
   uint8_t* uh = skb->push(proto::UDP_HLEN);
@@ -259,8 +238,8 @@ int netstack::udp_send_skb(sk_buff* skb, udp_sock& sk, const sockaddr_in& to) {
   if (csum == 0) csum = 0xFFFF;  // CSUM_MANGLED_0
   proto::put_be16(uh + 6, csum);
   skb->hash = flow_hash(saddr, to.addr, sk.port, to.port, proto::IPPROTO_UDP);
-  __ip_make_skb(skb, ip_cork{saddr, to.addr, proto::IPPROTO_UDP, 0, 64});
-  int err = ip_send_skb(skb);
+  m_ip.__ip_make_skb(skb, ip_cork{saddr, to.addr, proto::IPPROTO_UDP, 0, 64});
+  int err = m_ip.ip_send_skb(skb);
   if (err != 0) {
     if (err == ENOBUFS_) {
       ++m_net.mib.udp_statistics.SndbufErrors;

@@ -17,7 +17,8 @@
 #include <tlm>
 #include <vector>
 
-#include "host/net/netstack.h"
+#include "host/net/core/dev.h"
+#include "host/net/core/skbuff.h"
 
 namespace nicsim::tlm {
 class host_memory;
@@ -122,8 +123,8 @@ class e1000_adapter : public sc_core::sc_module {
 
   // irq_cpus[n]: the CPU queue n's interrupt is routed to; one per queue.
   e1000_adapter(const sc_core::sc_module_name& name, const e1000_params& params,
-                const std::vector<cpu*>& irq_cpus, netstack& stack, tlm::host_memory& mem,
-                rx_buffer_pool& buffers, skb_cache& skbs, uint64_t bar0);
+                const std::vector<cpu*>& irq_cpus, netdev_core& core, skb_allocator& skb_alloc,
+                tlm::host_memory& mem, rx_buffer_pool& buffers, skb_cache& skbs, uint64_t bar0);
 
   // From a task context: program the NIC and post buffers (e1000_open + e1000_configure_rx).
   void e1000_open();
@@ -159,7 +160,8 @@ class e1000_adapter : public sc_core::sc_module {
   bool e1000_maybe_stop_tx(e1000_tx_ring& ring, unsigned size);
 
   e1000_params m_params;
-  netstack& m_stack;
+  netdev_core& m_core;   // the device layer: NAPI, receive, the transmit queues
+  skb_allocator& m_skb;  // napi_consume_skb
   tlm::host_memory& m_mem;
   rx_buffer_pool& m_buffers;
   skb_cache& m_skbs;

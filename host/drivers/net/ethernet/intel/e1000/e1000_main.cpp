@@ -32,12 +32,13 @@ uint32_t rxc_mode(e1000_params::coalesce_mode m) {
 }  // namespace
 
 e1000_adapter::e1000_adapter(const sc_core::sc_module_name& name, const e1000_params& params,
-                             const std::vector<cpu*>& irq_cpus, netstack& stack, tlm::host_memory& mem,
-                             rx_buffer_pool& buffers, skb_cache& skbs, uint64_t bar0)
+                             const std::vector<cpu*>& irq_cpus, netdev_core& core, skb_allocator& skb_alloc,
+                             tlm::host_memory& mem, rx_buffer_pool& buffers, skb_cache& skbs, uint64_t bar0)
     : sc_core::sc_module(name),
       mmio("mmio"),
       m_params(params),
-      m_stack(stack),
+      m_core(core),
+      m_skb(skb_alloc),
       m_mem(mem),
       m_buffers(buffers),
       m_skbs(skbs),
@@ -60,7 +61,7 @@ e1000_adapter::e1000_adapter(const sc_core::sc_module_name& name, const e1000_pa
                                            : std::string(basename()) + "-rx-" + std::to_string(q);
     ring.napi.weight = params.napi_weight;
     ring.napi.poll_name = params.rx_queues == 1 ? "e1000_clean" : "igb_poll";
-    m_stack.napi_observe(ring.napi);
+    m_core.napi_observe(ring.napi);
     ring.napi.poll = [this, &ring](napi_struct&, int budget) { return e1000_clean(ring, budget); };
     if (params.rx_queues == 1)
       ring.irq_cpu->request_irq(
@@ -95,7 +96,7 @@ e1000_adapter::e1000_adapter(const sc_core::sc_module_name& name, const e1000_pa
     m_netdev.tx.push_back(std::move(txq));
     m_tx_rings.push_back(std::move(t));
   }
-  m_stack.register_netdev(m_netdev);
+  m_core.register_netdev(m_netdev);
 }
 
 uint64_t e1000_adapter::tx_ring_dma(const e1000_params& p) {
@@ -193,7 +194,7 @@ void e1000_adapter::e1000_open() {
   e1000_irq_enable();
   if (m_tx_up) {  // netif_start_queue / netif_tx_start_all_queues
     m_netdev.up = true;
-    for (auto& q : m_netdev.tx) m_stack.netif_tx_start_queue(*q);
+    for (auto& q : m_netdev.tx) m_core.netif_tx_start_queue(*q);
   }
 }
 
@@ -219,8 +220,8 @@ void e1000_adapter::e1000_intr(unsigned /*vector*/) {
   // Disable interrupts until the poll is done, without the synchronize_irq bit.
   ew32(regs::IMC, ~0u);
   er32(regs::STATUS);  // E1000_WRITE_FLUSH
-  if (m_stack.napi_schedule_prep(ring.napi))
-    m_stack.__napi_schedule(ring.napi);
+  if (m_core.napi_schedule_prep(ring.napi))
+    m_core.__napi_schedule(ring.napi);
   else
     e1000_irq_enable();  // "this really should not happen!"
 }
@@ -250,7 +251,7 @@ int e1000_adapter::e1000_clean(e1000_rx_ring& ring, int budget) {
   int work_done = 0;
   e1000_clean_rx_irq(ring, &work_done, budget);
   if (!tx_clean_complete || work_done == budget) return budget;  // stay scheduled, even at exactly the budget
-  if (m_stack.napi_complete_done(ring.napi, work_done)) {
+  if (m_core.napi_complete_done(ring.napi, work_done)) {
     if (msix())
       ew32(regs::EIMS, 1u << ring.index);  // igb_ring_irq_enable: this queue's cause only
     else
@@ -312,9 +313,9 @@ void e1000_adapter::e1000_clean_rx_irq(e1000_rx_ring& ring, int* work_done, int 
     i = (i + 1) % m_params.rx_ring_size;
     ring.next_to_clean = i;
     if (m_params.napi)
-      m_stack.napi_gro_receive(ring.napi, skb);  // e1000_receive_skb
+      m_core.napi_gro_receive(ring.napi, skb);  // e1000_receive_skb
     else
-      m_stack.netif_rx(skb);  // no NAPI instance: the skb carries no napi_id
+      m_core.netif_rx(skb);  // no NAPI instance: the skb carries no napi_id
   }
   ring.next_to_clean = i;
   const unsigned unused = desc_unused(ring);

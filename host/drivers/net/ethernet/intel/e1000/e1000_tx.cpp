@@ -50,7 +50,7 @@ void e1000_adapter::e1000_configure_tx() {
     ew32(base + regs::TDH_OFF, 0);
     ew32(base + regs::TDT_OFF, 0);
     ring->next_to_use = ring->next_to_clean = 0;
-    m_stack.netdev_tx_reset_queue(*ring->txq);  // e1000_clean_tx_ring: netdev_reset_queue
+    m_core.netdev_tx_reset_queue(*ring->txq);  // e1000_clean_tx_ring: netdev_reset_queue
   }
   ew32(regs::TIPG, DEFAULT_82543_TIPG_IPGT_COPPER | DEFAULT_82543_TIPG_IPGR1 << E1000_TIPG_IPGR1_SHIFT |
                        DEFAULT_82543_TIPG_IPGR2 << E1000_TIPG_IPGR2_SHIFT);
@@ -68,9 +68,9 @@ void e1000_adapter::e1000_configure_tx() {
 // than size descriptors are free; restart it at once if the clean freed some meanwhile.
 bool e1000_adapter::e1000_maybe_stop_tx(e1000_tx_ring& ring, unsigned size) {
   if (desc_unused(ring) >= size) return false;
-  m_stack.netif_tx_stop_queue(*ring.txq);
+  m_core.netif_tx_stop_queue(*ring.txq);
   if (desc_unused(ring) < size) return true;  // -EBUSY
-  m_stack.netif_tx_start_queue(*ring.txq);
+  m_core.netif_tx_start_queue(*ring.txq);
   ++ring.restart_queue;
   ++m_stats.tx_restart_queue;
   return false;
@@ -118,7 +118,7 @@ netdev_tx_t e1000_adapter::e1000_xmit_frame(sk_buff* skb) {
   head.skb = skb;
   head.bytecount = skb->len;
   head.next_to_watch = i;
-  m_stack.netdev_tx_sent_queue(*ring.txq, skb->len);  // netdev_sent_queue, before the tail write
+  m_core.netdev_tx_sent_queue(*ring.txq, skb->len);  // netdev_sent_queue, before the tail write
   ring.next_to_use = (i + 1) % m_params.tx_ring_size;
   e1000_maybe_stop_tx(ring, msix() ? IGB_DESC_NEEDED : E1000_DESC_NEEDED);
   // No xmit_more from the model's qdisc: every packet writes the tail (after wmb()).
@@ -159,15 +159,15 @@ bool e1000_adapter::e1000_clean_tx_irq(e1000_tx_ring& ring) {
         ring.tx_bytes += skb->len;
         ++m_stats.tx_cleaned;
         cpu::this_cpu().charge(cost::clean_tx_desc);  // dma_unmap, e1000_unmap_and_free_tx_resource
-        m_stack.napi_consume_skb(skb, 64);
+        m_skb.napi_consume_skb(skb, 64);
       }
     }
   }
   ring.next_to_clean = i;
-  m_stack.netdev_tx_completed_queue(*ring.txq, pkts, bytes);
+  m_core.netdev_tx_completed_queue(*ring.txq, pkts, bytes);
   const unsigned wake = msix() ? IGB_TX_WAKE_THRESHOLD : E1000_TX_WAKE_THRESHOLD;
   if (count && desc_unused(ring) >= wake && ring.txq->drv_xoff) {
-    m_stack.netif_tx_wake_queue(*ring.txq);
+    m_core.netif_tx_wake_queue(*ring.txq);
     ++ring.restart_queue;
     ++m_stats.tx_restart_queue;
   }

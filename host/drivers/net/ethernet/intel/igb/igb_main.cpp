@@ -25,6 +25,6 @@ void e1000_adapter::igb_setup_mrqc() {
 // read; the NIC has already masked the cause (EIAM).
 void e1000_adapter::igb_msix_ring(e1000_rx_ring& ring) {
   cpu::this_cpu().charge(cost::e1000_intr);
-  if (m_stack.napi_schedule_prep(ring.napi)) m_stack.__napi_schedule(ring.napi);
+  if (m_core.napi_schedule_prep(ring.napi)) m_core.__napi_schedule(ring.napi);
 }
 }  // namespace nicsim::host
