@@ -60,8 +60,18 @@ const uint8_t* host_memory::ptr(uint64_t addr, uint64_t len) const {
   const uint8_t* be = trans.get_byte_enable_ptr();
   const unsigned be_len = trans.get_byte_enable_length();
   if (be != nullptr && be_len == 0) return ::tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE;
+  if (be == nullptr) {
+    // Every byte enabled: one bulk copy. A write commits the pages it touches, a read of
+    // a page never written copies the shared zero page's zeros, as the byte loop did.
+    if (len == 0) return ::tlm::TLM_OK_RESPONSE;
+    if (cmd == ::tlm::TLM_WRITE_COMMAND)
+      std::memcpy(mem, data, len);
+    else
+      std::memcpy(data, mem, len);
+    return ::tlm::TLM_OK_RESPONSE;
+  }
   for (unsigned i = 0; i < len; ++i) {
-    if (be != nullptr && be[i % be_len] != TLM_BYTE_ENABLED) continue;
+    if (be[i % be_len] != TLM_BYTE_ENABLED) continue;
     if (cmd == ::tlm::TLM_WRITE_COMMAND)
       mem[i] = data[i];
     else

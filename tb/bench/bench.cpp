@@ -1,17 +1,23 @@
 // nicsim_bench: simulated frames per wall-clock second and the slowdown
 // against real time for fixed workloads. Each workload runs in its own
-// process (SystemC elaborates once per process); run without arguments for
-// the table, or with a workload name for one JSON line; `memory` gives the peak
-// resident set of the default scenario at two run lengths (it must not grow with them).
+// process (SystemC elaborates once per process, and the peak resident set and
+// CPU time come from that process alone, through wait4); run without arguments
+// for the table, `--repeat N` for medians of N runs each, `--json FILE` to also
+// write the results as JSON (`rtl_floor_ns_per_frame`, `workloads`), or with a
+// workload name for one JSON line; `memory` gives the peak resident set of the
+// default scenario at two run lengths (it must not grow with them). Workloads
+// named NAME_200ms repeat NAME ten times longer for the memory check.
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -53,6 +59,15 @@ const std::vector<workload>& workloads() {
       {"udp_rr",
        "netperf UDP_RR: echo, 1 request outstanding, 512 B both ways, 20 ms (frames: requests)",
        {"app.role=echo", "traffic.pattern=rr", "traffic.rr_outstanding=1", "sim.duration_us=20000"}},
+      // The memory check: the 20 ms workloads again, ten times longer (peak RSS must not follow).
+      {"default_200ms", "default, 200 ms (memory check)", {"sim.duration_us=200000"}},
+      {"rss4_8gbps_200ms",
+       "rss4_8gbps, 200 ms (memory check)",
+       {"host.cpus=4", "nic.rx_queues=4", "nic.rx_flow_hash_udp4=sdfn", "traffic.flows=8", "app.sockets=8",
+        "app.pinned=false", "traffic.rate_gbps=8", "sim.duration_us=200000"}},
+      {"udp_rr_200ms",
+       "udp_rr, 200 ms (memory check)",
+       {"app.role=echo", "traffic.pattern=rr", "traffic.rr_outstanding=1", "sim.duration_us=200000"}},
   };
   return w;
 }
@@ -149,6 +164,141 @@ double frontend_ns_per_frame(size_t frame_bytes) {
   return s * 1e9 / N;
 }
 
+// One workload in a child process (this program again, with the workload's name): its
+// JSON line plus the child's own CPU time and peak resident set from wait4.
+struct measured {
+  nlohmann::json line;
+  double cpu_s = 0;
+  long max_rss_kib = 0;
+};
+
+bool measure(const workload& w, measured& m) {
+  int fd[2];
+  if (pipe(fd) != 0) return false;
+  const pid_t pid = fork();
+  if (pid < 0) return false;
+  if (pid == 0) {
+    dup2(fd[1], STDOUT_FILENO);
+    close(fd[0]);
+    close(fd[1]);
+    const std::string self = "/proc/" + std::to_string(getppid()) + "/exe";
+    execl(self.c_str(), self.c_str(), w.name, static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(fd[1]);
+  std::string out;
+  std::array<char, 4096> buf{};
+  ssize_t n;
+  while ((n = read(fd[0], buf.data(), buf.size())) > 0) out.append(buf.data(), static_cast<size_t>(n));
+  close(fd[0]);
+  int status = 0;
+  rusage u{};
+  if (wait4(pid, &status, 0, &u) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return false;
+  m.line = nlohmann::json::parse(out);
+  m.cpu_s = static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+            static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
+  m.max_rss_kib = u.ru_maxrss;  // Linux: KiB
+  return true;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t k = v.size() / 2;
+  return v.size() % 2 != 0 ? v[k] : (v[k - 1] + v[k]) / 2;
+}
+
+// The table (and --json FILE): every workload --repeat N times (default 1), medians of
+// wall, CPU and peak RSS; then the verilated front end's own cost per frame (the floor).
+int table(int argc, char* argv[]) {
+  std::string json_path;
+  int repeat = 1;
+  for (int a = 1; a < argc; ++a) {
+    const std::string arg = argv[a];
+    if (arg == "--json" && a + 1 < argc) {
+      json_path = argv[++a];
+    } else if (arg == "--repeat" && a + 1 < argc) {
+      repeat = std::atoi(argv[++a]);
+      if (repeat < 1 || repeat > 99) {
+        std::cerr << "nicsim_bench: --repeat takes 1..99\n";
+        return 2;
+      }
+    } else {
+      std::cerr << "nicsim_bench: usage: nicsim_bench [--repeat N] [--json FILE] | WORKLOAD | rtl | memory\n";
+      return 2;
+    }
+  }
+  std::printf("%-18s %10s %9s %8s %9s %14s %10s %10s %12s  %s\n", "workload", "sim_ms", "wall_s", "cpu_s",
+              "frames", "frames/wall_s", "slowdown", "mod_evals", "max_rss_MiB", "what");
+  std::fflush(stdout);
+  nlohmann::ordered_json doc;
+  doc["repeat"] = repeat;
+  nlohmann::ordered_json jw = nlohmann::ordered_json::object();
+  for (const auto& w : workloads()) {
+    std::vector<double> wall, cpu, rss;
+    measured m;
+    for (int r = 0; r < repeat; ++r) {
+      if (!measure(w, m)) {
+        std::cerr << "nicsim_bench: workload " << w.name << " failed\n";
+        return 1;
+      }
+      wall.push_back(m.line.at("wall_s").get<double>());
+      cpu.push_back(m.cpu_s);
+      rss.push_back(static_cast<double>(m.max_rss_kib));
+    }
+    const auto& j = m.line;  // the simulated numbers are the same in every run
+    const double sim_s = j.at("sim_ns").get<double>() * 1e-9;
+    const auto frames = j.at("frames").get<uint64_t>();
+    const double wall_s = median(wall), cpu_s = median(cpu), rss_kib = median(rss);
+    std::printf("%-18s %10.1f %9.3f %8.3f %9llu %14.0f %10.2f %10llu %12.1f  %s\n", w.name, sim_s * 1e3,
+                wall_s, cpu_s, static_cast<unsigned long long>(frames),
+                wall_s > 0 ? static_cast<double>(frames) / wall_s : 0.0, sim_s > 0 ? wall_s / sim_s : 0.0,
+                static_cast<unsigned long long>(j.at("moderation_evaluations").get<uint64_t>()),
+                rss_kib / 1024.0, w.what);
+    std::fflush(stdout);
+    jw[w.name] = {{"sim_ms", sim_s * 1e3},
+                  {"wall_s", wall_s},
+                  {"cpu_s", cpu_s},
+                  {"frames", frames},
+                  {"ns_per_frame", frames > 0 ? wall_s * 1e9 / static_cast<double>(frames) : 0.0},
+                  {"cpu_ns_per_frame", frames > 0 ? cpu_s * 1e9 / static_cast<double>(frames) : 0.0},
+                  {"max_rss_kib", static_cast<long>(rss_kib)}};
+  }
+  // The front end's floor, measured here after the children (this process ran no simulation).
+  nlohmann::ordered_json floor;
+  for (size_t bytes : {size_t{64}, size_t{1518}}) {
+    std::vector<double> v;
+    for (int r = 0; r < repeat; ++r) v.push_back(frontend_ns_per_frame(bytes));
+    floor[std::to_string(bytes)] = median(v);
+    std::printf("rtl rx_frontend (512-bit beats): %4zu B frame  %7.1f ns wall per frame\n", bytes, median(v));
+  }
+  // Peak RSS of each 200 ms variant over its 20 ms workload: the memory goal is <= 1.3.
+  nlohmann::ordered_json ratio = nlohmann::ordered_json::object();
+  for (const auto& w : workloads()) {
+    const std::string name = w.name;
+    const std::string suffix = "_200ms";
+    if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+      continue;
+    const std::string base = name.substr(0, name.size() - suffix.size());
+    if (!jw.contains(base)) continue;
+    const double r =
+        jw.at(name).at("max_rss_kib").get<double>() / jw.at(base).at("max_rss_kib").get<double>();
+    ratio[base] = r;
+    std::printf("max RSS 200 ms / 20 ms: %-12s %5.2f\n", base.c_str(), r);
+  }
+  doc["rtl_floor_ns_per_frame"] = floor;
+  doc["workloads"] = jw;
+  doc["max_rss_ratio_200ms_20ms"] = ratio;
+  if (!json_path.empty()) {
+    std::ofstream f(json_path);
+    f << doc.dump(2) << '\n';
+    if (!f) {
+      std::cerr << "nicsim_bench: cannot write " << json_path << "\n";
+      return 1;
+    }
+  }
+  return 0;
+}
+
 int sc_main(int argc, char* argv[]) {
   if (argc == 2 && std::string(argv[1]) == "rtl") {
     for (size_t bytes : {size_t{64}, size_t{1518}})
@@ -158,35 +308,13 @@ int sc_main(int argc, char* argv[]) {
   }
   if (argc == 2 && std::string(argv[1]) == "memory") return memory_table();
   if (argc == 3 && std::string(argv[1]) == "length") return run_length(argv[2]);
-  if (argc == 2) {
+  if (argc == 2 && argv[1][0] != '-') {
     for (const auto& w : workloads())
       if (w.name == std::string(argv[1])) return run_one(w);
     std::cerr << "nicsim_bench: unknown workload '" << argv[1] << "'\n";
     return 2;
   }
-  std::printf("%-18s %10s %9s %9s %14s %10s %10s  %s\n", "workload", "sim_ms", "wall_s", "frames",
-              "frames/wall_s", "slowdown", "mod_evals", "what");
-  for (const auto& w : workloads()) {
-    const std::string cmd = "\"/proc/" + std::to_string(getpid()) + "/exe\" " + w.name;
-    FILE* p = popen(cmd.c_str(), "r");
-    if (p == nullptr) return 1;
-    std::string line;
-    std::array<char, 4096> buf{};
-    while (fgets(buf.data(), buf.size(), p) != nullptr) line += buf.data();
-    if (pclose(p) != 0) {
-      std::cerr << "nicsim_bench: workload " << w.name << " failed\n";
-      return 1;
-    }
-    const auto j = nlohmann::json::parse(line);
-    std::printf("%-18s %10.1f %9.3f %9llu %14.0f %10.2f %10llu  %s\n", w.name,
-                j["sim_ns"].get<double>() / 1e6, j["wall_s"].get<double>(),
-                static_cast<unsigned long long>(j["frames"].get<uint64_t>()),
-                j["frames_per_wall_s"].get<double>(), j["slowdown"].get<double>(),
-                static_cast<unsigned long long>(j["moderation_evaluations"].get<uint64_t>()), w.what);
-  }
-  const std::string rtl = "\"/proc/" + std::to_string(getpid()) + "/exe\" rtl";
-  if (std::system(rtl.c_str()) != 0) return 1;
-  return 0;
+  return table(argc, argv);
 }
 
 int main(int argc, char* argv[]) {

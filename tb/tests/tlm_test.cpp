@@ -228,6 +228,35 @@ TEST(tlm_test, host_memory_byte_enables_leave_disabled_bytes_unchanged) {
   EXPECT_EQ(back, (bytes{0x55, 0x55, 0x03, 0xAA}));
 }
 
+TEST(tlm_test, host_memory_bulk_access_copies_exactly_the_range_at_any_alignment) {
+  // Accesses without byte enables take the bulk-copy path: a frame-sized write at an odd
+  // address across a page boundary lands exactly there, and an empty access is a no-op.
+  host_memory mem("mem", 3 * 4096, ns(60));
+  std::fill(mem.ptr(0, 3 * 4096), mem.ptr(0, 3 * 4096) + 3 * 4096, uint8_t{0xAA});
+  outcome wr, rd, wr_empty, rd_empty;
+  bytes back(1518, 0x55), empty;
+  initiator cpu("cpu", [&](initiator& i) {
+    wr = i.write(4096 - 701, pattern(1518, 0x07));
+    rd = i.read(4096 - 701, back);
+    wr_empty = i.write(3 * 4096, {});
+    rd_empty = i.read(5, empty);
+  });
+  cpu.socket.bind(mem.socket);
+  sc_core::sc_start(ns(1000));
+
+  EXPECT_EQ(wr.status, ::tlm::TLM_OK_RESPONSE);
+  EXPECT_EQ(rd.status, ::tlm::TLM_OK_RESPONSE);
+  EXPECT_EQ(back, pattern(1518, 0x07));
+  EXPECT_EQ(bytes(mem.ptr(4096 - 701, 1518), mem.ptr(4096 - 701, 1518) + 1518), pattern(1518, 0x07));
+  EXPECT_EQ(mem.ptr(4096 - 702, 1)[0], 0xAA);
+  EXPECT_EQ(mem.ptr(4096 - 701 + 1518, 1)[0], 0xAA);
+  EXPECT_EQ(wr_empty.status, ::tlm::TLM_OK_RESPONSE);
+  EXPECT_EQ(rd_empty.status, ::tlm::TLM_OK_RESPONSE);
+  EXPECT_EQ(mem.ptr(5, 1)[0], 0xAA);
+  EXPECT_EQ(mem.writes(), 2u);
+  EXPECT_EQ(mem.reads(), 2u);
+}
+
 TEST(tlm_test, host_memory_dmi_pointer_sees_the_same_bytes) {
   host_memory mem("mem", 4096, ns(60));
   ::tlm::tlm_dmi dmi;
