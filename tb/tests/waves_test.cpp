@@ -173,6 +173,44 @@ TEST(waves, recording_does_not_change_the_results) {
   EXPECT_EQ(nicsim::test::simulated_results(plain), nicsim::test::simulated_results(traced));
 }
 
+// The transmit side (issue 12) in the waves of a UDP_RR run: a response enters the qdisc,
+// the driver moves TDT, the NIC fetches the descriptor and reads the data (DMA kinds), the
+// frame passes the TX FIFO, and TDH follows; recording it changes no result.
+TEST(waves, transmit_side_shows_qdisc_ring_dma_and_fifo_and_changes_no_result) {
+  const auto plain = scratch("rr_plain.json"), traced = scratch("rr_traced.json"), vcd = scratch("rr.vcd");
+  const std::string args =
+      " --quiet --set app.role=echo --set traffic.pattern=rr --set traffic.rr_outstanding=2 --set "
+      "sim.duration_us=300";
+  ASSERT_EQ(sh(nicsim_bin() + " run --json " + plain + args).status, 0);
+  ASSERT_EQ(sh(nicsim_bin() + " run --json " + traced + args + " --waves " + vcd + " --timeline " +
+               scratch("rr.trace.json") + " --pcap " + scratch("rr.pcap"))
+                .status,
+            0);
+  EXPECT_EQ(nicsim::test::simulated_results(plain), nicsim::test::simulated_results(traced));
+  std::ifstream in(vcd);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const auto c = parse_vcd(ss.str());
+  const uint64_t queued = first_time(c, "host.qdisc.eth0", 0, nonzero_bits);
+  const uint64_t tdt = first_time(c, "nic.tx_ring.tdt", 0, nonzero_bits);
+  const uint64_t desc_read =
+      first_time(c, "nic.dma.kind", 0, [](const std::string& v) { return v == "tx_desc_read"; });
+  const uint64_t data = first_time(c, "nic.dma.kind", 0, [](const std::string& v) { return v == "tx_data"; });
+  const uint64_t fifo = first_time(c, "nic.tx_fifo.frames", 0, nonzero_bits);
+  const uint64_t tdh = first_time(c, "nic.tx_ring.tdh", 0, nonzero_bits);
+  for (uint64_t t : {tdt, desc_read, data, fifo, tdh}) ASSERT_NE(t, UINT64_MAX);
+  // A response that finds the qdisc busy waits in it (an empty one is bypassed): a tail write
+  // follows once it reaches the driver.
+  if (queued != UINT64_MAX) {
+    EXPECT_NE(first_time(c, "nic.tx_ring.tdt", queued, nonzero_bits), UINT64_MAX);
+  }
+  EXPECT_LE(tdt, desc_read);  // the tail write kicks the fetch at once
+  EXPECT_LT(desc_read, data);
+  EXPECT_LE(data, fifo);
+  EXPECT_LE(fifo, tdh);
+  EXPECT_TRUE(c.count("host.qdisc.eth0")) << "the backlog signal exists";
+}
+
 TEST(waves, timeline_flows_end_in_the_reader_and_slices_balance) {
   const auto trace = scratch("timeline.json"), stats = scratch("timeline_stats.json");
   ASSERT_EQ(sh(nicsim_bin() + " run --quiet --json " + stats + " --timeline " + trace +
