@@ -142,6 +142,10 @@ void repair(config& c, std::mt19937_64& rng) {
     if (num(c, port) + num(c, "traffic.flows") - 1 > 65535) set(port, text(65536 - num(c, "traffic.flows")));
   const double ring = num(c, "nic.rx_ring_size");
   set("nic.rx_ring_size", text(std::max(8.0, std::floor(ring / 8) * 8)));
+  const double tx_ring = num(c, "nic.tx_ring_size");
+  set("nic.tx_ring_size", text(std::max(48.0, std::floor(tx_ring / 8) * 8)));
+  // UDP_RR needs someone to answer.
+  if (c.text("traffic.pattern") == "rr") set("app.role", "echo");
   if (num(c, "nic.rx_fifo_bytes") < num(c, "traffic.frame_bytes"))
     set("nic.rx_fifo_bytes", c.text("traffic.frame_bytes"));
 }
@@ -160,22 +164,13 @@ drawn draw_config(uint64_t seed, uint64_t index, double max_us, double invalid_s
   // Focused draws vary the knobs that shape the receive path, and a few others (short
   // reproducers, as a person would try them); wild draws vary every knob at once
   // (combinations nobody would think of).
-  static const std::vector<std::string> shaping{"host.cpus",
-                                                "app.cpu",
-                                                "host.irq_cpu",
-                                                "app.pinned",
-                                                "app.readers",
-                                                "app.mode",
-                                                "host.napi",
-                                                "app.busy_poll_us",
-                                                "host.udp_backlog",
-                                                "nic.rx_queues",
-                                                "nic.coalesce.mode",
-                                                "nic.coalesce.rx_usecs",
-                                                "nic.coalesce.rx_frames",
-                                                "traffic.pattern",
-                                                "traffic.frame_bytes",
-                                                "traffic.rate_gbps"};
+  static const std::vector<std::string> shaping{
+      "host.cpus", "app.cpu", "host.irq_cpu", "app.pinned", "app.readers", "app.mode", "host.napi",
+      "app.busy_poll_us", "host.udp_backlog", "nic.rx_queues", "nic.coalesce.mode", "nic.coalesce.rx_usecs",
+      "nic.coalesce.rx_frames", "traffic.pattern", "traffic.frame_bytes", "traffic.rate_gbps",
+      // the transmit path (issue 12)
+      "app.role", "traffic.rr_outstanding", "nic.tx_ring_size", "host.txqueuelen", "host.bql",
+      "nic.coalesce.tx_usecs"};
   const bool focused = std::uniform_real_distribution<double>(0, 1)(rng) < 0.6;
   std::vector<const config::knob*> knobs;
   for (const auto& [key, k] : defaults.knobs())
