@@ -78,9 +78,6 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 
 std::string directory_of(const std::string& path) { return path.substr(0, path.find_last_of('/')); }
 
-// Frames flow both ways: the host answers (the echo application; rr needs it). The pcap is
-// then pcapng with directions; receive-only runs keep their classic pcap byte for byte.
-
 }  // namespace
 
 // ------------------------------------------------------------------ run_outputs
@@ -235,7 +232,8 @@ std::string output_size_warning(const config& cfg, const trace_options& trace) {
     frames = std::min(frames, static_cast<double>(cfg.integer("traffic.count")));
   // Bytes per wire frame, measured on the shipped scenarios and the README's set-ups
   // (about the heaviest seen: the timeline takes 250 to 1600, VCD 100 to 720, FST
-  // 7 to 20 and its RTL companion 1 to 12; the pcap its frames and 16 bytes each).
+  // 7 to 20 and its RTL companion 1 to 12; the pcapng its frames and up to 47 bytes each, twice
+  // when the host answers every frame).
   struct part {
     std::string name, path;
     double bytes;
@@ -251,7 +249,9 @@ std::string output_size_warning(const config& cfg, const trace_options& trace) {
   }
   if (!trace.timeline.empty()) parts.push_back({"timeline", trace.timeline, frames * 1600});
   if (!trace.pcap.empty())
-    parts.push_back({"pcap", trace.pcap, frames * (16 + frame_bytes - 4 + 40)});  // + fates
+    parts.push_back(
+        {"pcap", trace.pcap,
+         (cfg.text("app.role") == "echo" ? 2 : 1) * frames * (47 + frame_bytes - 4 + 40)});  // + fates
   // What goes to a device or FIFO takes no disk.
   struct disk {
     unsigned long fsid;

@@ -44,8 +44,7 @@ trace_hub::trace_hub(const trace_options& options) : m_opt(options) {
   if (!m_opt.timeline.empty())
     m_timeline = std::make_unique<waves::timeline_writer>(m_opt.timeline, m_opt.names.timeline);
   if (!m_opt.pcap.empty())
-    m_pcap = std::make_unique<waves::pcap_writer>(m_opt.pcap, m_opt.names.pcap,
-                                                  waves::pcap_writer::format::pcapng);  // both directions
+    m_pcap = std::make_unique<waves::pcap_writer>(m_opt.pcap, m_opt.names.pcap);  // pcapng, both directions
   m_recording = m_waves || m_timeline || m_pcap;
   if (m_opt.max_output_bytes != 0)
     m_cap_bytes =
