@@ -20,6 +20,7 @@
 #include "hw/intr_moderation_rtl.h"
 #include "hw/rx_frontend_rtl.h"
 #include "proto/frame.h"
+#include "tb/tests/nic_bench_map.h"
 #include "tb/tests/rss_reference.h"
 #include "tlm/address_router.h"
 #include "tlm/host_memory.h"
@@ -34,18 +35,8 @@ using nicsim::hw::nic;
 using nicsim::hw::nic_params;
 using sc_core::sc_time;
 
-sc_time ns(double v) { return sc_time(v, sc_core::SC_NS); }
-sc_time us(double v) { return sc_time(v, sc_core::SC_US); }
-
-using bytes = std::vector<uint8_t>;
-
-constexpr uint64_t MSI_BASE = 0xFEE00000;
-constexpr uint64_t MSI_SIZE = 0x100000;
-constexpr uint32_t MSI_VECTOR = 0x41;
-constexpr uint64_t RING_BASE = 0x10000;
-constexpr uint64_t BUFFER_BASE = 0x20000;
-constexpr uint64_t BUFFER_SIZE = 2048;
-constexpr uint8_t UNTOUCHED = 0xEE;  // fill of every buffer before the test
+using namespace nicsim::test::nic_bench_map;  // ns, us, bytes, the memory map
+constexpr uint8_t UNTOUCHED = 0xEE;           // fill of every buffer before the test
 
 struct transaction_record {
   sc_time at;

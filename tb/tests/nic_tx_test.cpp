@@ -17,6 +17,7 @@
 #include "hw/nic.h"
 #include "proto/checksum.h"
 #include "proto/frame.h"
+#include "tb/tests/nic_bench_map.h"
 #include "tlm/address_router.h"
 #include "tlm/eth_port.h"
 #include "tlm/host_memory.h"
@@ -31,17 +32,7 @@ using nicsim::hw::nic;
 using nicsim::hw::nic_params;
 using sc_core::sc_time;
 
-sc_time ns(double v) { return sc_time(v, sc_core::SC_NS); }
-sc_time us(double v) { return sc_time(v, sc_core::SC_US); }
-
-using bytes = std::vector<uint8_t>;
-
-constexpr uint64_t MSI_BASE = 0xFEE00000;
-constexpr uint64_t MSI_SIZE = 0x100000;
-constexpr uint32_t MSI_VECTOR = 0x41;
-constexpr uint64_t RING_BASE = 0x10000;  // queue q's ring at RING_BASE + 0x100 q
-constexpr uint64_t BUFFER_BASE = 0x20000;
-constexpr uint64_t BUFFER_SIZE = 2048;
+using namespace nicsim::test::nic_bench_map;  // ns, us, bytes, the memory map
 constexpr unsigned RING = 8;
 constexpr double LINE_GBPS = 1.0;
 const sc_time MEM_LATENCY = ns(60);
