@@ -160,13 +160,26 @@ std::string foreign_entry(const fs::path& dir) {
 // What an interrupted sweep, merge or report leaves behind: half-written
 // *.tmp files and the files of points that were running. Removed with the
 // directory locked, so nothing of another sweep can be in flight.
+// A point killed by its parent-death SIGKILL gets no chance to remove the
+// staging directory its outputs were written in (waves/output_file.h:
+// .nicsim-staging-XXXXXX, made next to running/<id>.json.tmp); so those go too.
 void remove_leftovers(const fs::path& dir) {
   std::error_code ec;
-  for (const auto& sub : {dir, dir / "points", dir / "plots"})
-    for (const auto& e : fs::directory_iterator(sub, ec))
-      if (ends_with(e.path().filename().string(), ".tmp") && e.is_regular_file(ec)) fs::remove(e.path(), ec);
-  for (const auto& e : fs::directory_iterator(dir / "running", ec))
-    if (is_point_file(e.path().filename().string()) && e.is_regular_file(ec)) fs::remove(e.path(), ec);
+  const auto is_staging = [&ec](const fs::directory_entry& e) {
+    const auto name = e.path().filename().string();
+    return name.size() == 22 && name.rfind(".nicsim-staging-", 0) == 0 && e.is_directory(ec) &&
+           !e.is_symlink(ec);
+  };
+  for (const auto& sub : {dir, dir / "points", dir / "plots", dir / "running"}) {
+    std::vector<fs::path> doomed;
+    for (const auto& e : fs::directory_iterator(sub, ec)) {
+      const auto name = e.path().filename().string();
+      const bool point_file = sub.filename() == "running" && is_point_file(name);
+      if (((ends_with(name, ".tmp") || point_file) && e.is_regular_file(ec)) || is_staging(e))
+        doomed.push_back(e.path());
+    }
+    for (const auto& p : doomed) fs::remove_all(p, ec);  // remove_all does not follow symlinks
+  }
 }
 
 std::string now_text() {

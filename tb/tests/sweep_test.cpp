@@ -638,8 +638,13 @@ TEST(sweep_dir, leftovers_of_an_interrupted_sweep_are_removed_and_half_written_p
       {"running/" + p0 + ".json", "{}"},
       {"running/" + p0 + ".json.tmp", "{\"sim\""},
       {"running/" + p0 + ".log", "$ nicsim run\n"},
+      // A point killed by its parent-death signal leaves its output staging directory.
+      {"running/.nicsim-staging-Ab12Cd/0-" + p0 + ".json", "{\"sim\""},
+      {".nicsim-staging-Zz9yX8/0-report.html", "<html>"},
   };
   fs::create_directories(dir + "/plots");
+  fs::create_directories(dir + "/running/.nicsim-staging-Ab12Cd");
+  fs::create_directories(dir + "/.nicsim-staging-Zz9yX8");
   for (const auto& [name, text] : leftovers) nicsim::test::write_file(dir + "/" + name, text);
   // A point's JSON cut short (e.g. copied in by hand from a full disk) is no result.
   const auto full = read(dir + "/points/" + p1 + ".json");
@@ -656,6 +661,8 @@ TEST(sweep_dir, leftovers_of_an_interrupted_sweep_are_removed_and_half_written_p
   for (const auto& [name, text] : leftovers) {
     EXPECT_FALSE(fs::exists(dir + "/" + name)) << name;
   }
+  EXPECT_FALSE(fs::exists(dir + "/running/.nicsim-staging-Ab12Cd"));
+  EXPECT_FALSE(fs::exists(dir + "/.nicsim-staging-Zz9yX8"));
   expect_clean_sweep_dir(dir, "after resume");
 }
 
