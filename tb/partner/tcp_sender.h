@@ -151,6 +151,8 @@ class tcp_sender {
   uint32_t cubic_last_max_cwnd() const { return m_cubic.last_max_cwnd; }
   uint32_t cubic_k() const { return m_cubic.bic_K; }
   uint32_t cubic_origin() const { return m_cubic.bic_origin_point; }
+  uint32_t cubic_cnt() const { return m_cubic.cnt; }
+  uint32_t cubic_delay_min() const { return m_cubic.delay_min; }
   // CUBIC's cube root (cubic_root in tcp_cubic.c), for tests.
   static uint32_t cubic_root(uint64_t a);
 
