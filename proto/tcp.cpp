@@ -124,7 +124,8 @@ tcp_parse_error parse_tcp_header(const uint8_t* p, size_t tcp_len, tcp_header* o
 }
 
 uint16_t tcp_checksum_verify(uint32_t saddr, uint32_t daddr, const uint8_t* seg, size_t len) {
-  return csum_fold(csum_tcpudp_nofold(saddr, daddr, static_cast<uint16_t>(len), IPPROTO_TCP, csum_partial(seg, len)));
+  return csum_fold(
+      csum_tcpudp_nofold(saddr, daddr, static_cast<uint16_t>(len), IPPROTO_TCP, csum_partial(seg, len)));
 }
 
 void tcp_set_checksum(uint32_t saddr, uint32_t daddr, uint8_t* seg, size_t len) {

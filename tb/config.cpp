@@ -333,14 +333,17 @@ void config::validate() const {
   // The TCP sender (issue 13).
   if (text("traffic.proto") == "tcp") {
     if (text("traffic.pattern") == "rr")
-      throw config_error("traffic.pattern=rr is UDP only (netperf UDP_RR); traffic.proto=tcp takes "
-                         "constant, poisson or burst");
+      throw config_error(
+          "traffic.pattern=rr is UDP only (netperf UDP_RR); traffic.proto=tcp takes "
+          "constant, poisson or burst");
     if (text("traffic.corrupt") == "udp_csum")
-      throw config_error("traffic.corrupt=udp_csum is UDP only; traffic.proto=tcp takes none, fcs or ip_csum");
+      throw config_error(
+          "traffic.corrupt=udp_csum is UDP only; traffic.proto=tcp takes none, fcs or ip_csum");
     if (integer("traffic.frame_bytes") < static_cast<int64_t>(TCP_MIN_FRAME_BYTES))
-      throw config_error("traffic.frame_bytes = " + text("traffic.frame_bytes") +
-                         " leaves an MSS of " + std::to_string(integer("traffic.frame_bytes") - 58) +
-                         " with traffic.proto=tcp; TCP needs at least " + std::to_string(partner::TCP_MIN_MSS) +
+      throw config_error("traffic.frame_bytes = " + text("traffic.frame_bytes") + " leaves an MSS of " +
+                         std::to_string(integer("traffic.frame_bytes") - 58) +
+                         " with traffic.proto=tcp; TCP needs at least " +
+                         std::to_string(partner::TCP_MIN_MSS) +
                          " (TCP_MIN_MSS), so traffic.frame_bytes >= " + std::to_string(TCP_MIN_FRAME_BYTES));
   }
 }

@@ -89,7 +89,9 @@ nlohmann::ordered_json tcp_results(const traffic_source& partner) {
     rwnd_int += rw.integral(now_ns);
     rwnd_span += rw.span(now_ns);
   }
-  auto mean = [](double integral, uint64_t span) { return span != 0 ? integral / static_cast<double>(span) : 0.0; };
+  auto mean = [](double integral, uint64_t span) {
+    return span != 0 ? integral / static_cast<double>(span) : 0.0;
+  };
   return {{"cc", partner.params().tcp_cc == partner::tcp_cc::reno ? "reno" : "cubic"},
           {"connections", partner.tcp().size()},
           {"opened", opened},

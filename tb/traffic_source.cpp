@@ -189,7 +189,8 @@ void traffic_source::receive(const proto::wire_frame& frame) {
     const size_t doff = l4_len >= proto::TCP_HLEN ? static_cast<size_t>(l4[12] >> 4) * 4 : 0;
     if (doff < proto::TCP_HLEN || doff > l4_len) {
       ++m_rx.rx_unexpected;
-    } else if (proto::tcp_checksum_verify(proto::get_be32(ip + 12), proto::get_be32(ip + 16), l4, l4_len) != 0) {
+    } else if (proto::tcp_checksum_verify(proto::get_be32(ip + 12), proto::get_be32(ip + 16), l4, l4_len) !=
+               0) {
       ++m_rx.rx_csum_errors;
     } else {
       ++m_rx.rx_tcp;
@@ -321,7 +322,8 @@ void traffic_source::run_tcp() {
       proto::wire_frame& f = m_on_wire;  // a member: the run may end mid-frame
       f.id = m_tcp_frames++;
       f.first_bit_ps = now.value();
-      f.bytes = proto::build_tcp_frame(ep, static_cast<uint16_t>(f.id), seg.hdr, payload.data(), payload.size());
+      f.bytes =
+          proto::build_tcp_frame(ep, static_cast<uint16_t>(f.id), seg.hdr, payload.data(), payload.size());
       // traffic.corrupt applies to TCP frames as to UDP ones (fcs, ip_csum): the host drops the
       // frame and the sender, which took it as sent, retransmits.
       if (m_params.corrupt != traffic_params::none && m_params.corrupt_every &&

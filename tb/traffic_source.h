@@ -67,8 +67,8 @@ struct partner_rx_stats {
   uint64_t rx_frames = 0, rx_bytes = 0;
   uint64_t rx_fcs_errors = 0, rx_csum_errors = 0, rx_udp = 0, rx_icmp = 0, rx_unexpected = 0;
   uint64_t rx_icmp_port_unreach = 0;  // of rx_icmp: destination unreachable, port (type 3 code 3)
-  uint64_t rx_tcp = 0;          // TCP with a good checksum (bad ones are rx_csum_errors)
-  uint64_t rx_tcp_no_conn = 0;  // of rx_tcp: for no connection of the partner's
+  uint64_t rx_tcp = 0;                // TCP with a good checksum (bad ones are rx_csum_errors)
+  uint64_t rx_tcp_no_conn = 0;        // of rx_tcp: for no connection of the partner's
 };
 
 // netperf UDP_RR as the partner measures it.

@@ -307,8 +307,10 @@ void tcp_sender::established_ack(const proto::tcp_header& h, uint64_t now_ns) {
       last_ackt = s.sent_ns;
       if (first_ackt == 0) first_ackt = s.sent_ns + 1;  // +1: a send at time 0 is still a time
     }
-    if (s.sacked) --m_sacked_out;
-    else ++acked_not_sacked;
+    if (s.sacked)
+      --m_sacked_out;
+    else
+      ++acked_not_sacked;
     if (s.lost) --m_lost_out;
     if (s.retrans) --m_retrans_out;
     ++acked;
@@ -329,7 +331,8 @@ void tcp_sender::established_ack(const proto::tcp_header& h, uint64_t now_ns) {
       const uint32_t prior = m_reno_sacked;
       ++m_reno_sacked;
       const uint32_t holes = std::min<uint32_t>(std::max<uint32_t>(m_lost_out, 1), packets_out());
-      if (m_reno_sacked + holes > packets_out()) m_reno_sacked = packets_out() > holes ? packets_out() - holes : 0;
+      if (m_reno_sacked + holes > packets_out())
+        m_reno_sacked = packets_out() > holes ? packets_out() - holes : 0;
       delivered += static_cast<int>(m_reno_sacked - std::min(prior, m_reno_sacked));
     }
   }
@@ -412,8 +415,9 @@ void tcp_sender::established_ack(const proto::tcp_header& h, uint64_t now_ns) {
   // tcp_set_xmit_timer when data was acked; the probe timer stops once the head fits the
   // window again (tcp_ack_probe).
   if (una_adv) rearm_rto(now_ns);
-  if (m_probe_at != UINT64_MAX && (packets_out() > 0 || m_snd_nxt + std::min<uint64_t>(m_mss, app_end() - m_snd_nxt) <=
-                                                            m_snd_una + m_snd_wnd)) {
+  if (m_probe_at != UINT64_MAX &&
+      (packets_out() > 0 ||
+       m_snd_nxt + std::min<uint64_t>(m_mss, app_end() - m_snd_nxt) <= m_snd_una + m_snd_wnd)) {
     m_probe_at = UINT64_MAX;
     m_probes_out = 0;
     m_backoff = 0;
@@ -500,13 +504,12 @@ void tcp_sender::set_rto() {
 }
 
 // tcp_rearm_rto.
-void tcp_sender::rearm_rto(uint64_t now_ns) {
-  m_rto_at = m_rtx.empty() ? UINT64_MAX : now_ns + m_rto_ns;
-}
+void tcp_sender::rearm_rto(uint64_t now_ns) { m_rto_at = m_rtx.empty() ? UINT64_MAX : now_ns + m_rto_ns; }
 
 // tcp_cwnd_validate (tcp_output.c, v6.6): whether the window was used to the full.
 void tcp_sender::cwnd_validate(bool cwnd_limited) {
-  if (m_snd_una >= m_cwnd_usage_seq || cwnd_limited || (!m_is_cwnd_limited && packets_out() > m_max_packets_out)) {
+  if (m_snd_una >= m_cwnd_usage_seq || cwnd_limited ||
+      (!m_is_cwnd_limited && packets_out() > m_max_packets_out)) {
     m_is_cwnd_limited = cwnd_limited;
     m_max_packets_out = packets_out();
     m_cwnd_usage_seq = m_snd_nxt;
@@ -664,7 +667,7 @@ void tcp_sender::on_timer(uint64_t now_ns) {
     if (m_state == state::established && m_rtx.empty() && app_end() > m_snd_nxt) {
       m_probe_due = true;
       ++m_probes_out;
-      if (m_backoff < 15) ++m_backoff;  // net.ipv4.tcp_retries2
+      if (m_backoff < 15) ++m_backoff;                           // net.ipv4.tcp_retries2
       const uint64_t base = std::max(m_rto_ns, TCP_RTO_MIN_NS);  // tcp_probe0_base
       m_probe_at = now_ns + std::min(base << std::min(m_backoff, 20u), TCP_RTO_MAX_NS);
     } else {

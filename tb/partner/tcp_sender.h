@@ -37,16 +37,16 @@ namespace nicsim::tb::partner {
 enum class tcp_cc { cubic, reno };
 
 inline constexpr uint64_t TCP_NS_PER_JIFFY = 1000000;  // the partner's HZ = 1000
-inline constexpr uint64_t TCP_RTO_MIN_NS = 200000000;   // TCP_RTO_MIN (HZ / 5)
+inline constexpr uint64_t TCP_RTO_MIN_NS = 200000000;  // TCP_RTO_MIN (HZ / 5)
 inline constexpr uint64_t TCP_RTO_MAX_NS = 120000000000ull;
 inline constexpr uint64_t TCP_TIMEOUT_INIT_NS = 1000000000;      // 1 s
 inline constexpr uint64_t TCP_TIMEOUT_FALLBACK_NS = 3000000000;  // RFC 6298 5.7
 inline constexpr unsigned TCP_INIT_CWND = 10;
 inline constexpr unsigned TCP_SYN_RETRIES = 6;  // net.ipv4.tcp_syn_retries
 inline constexpr uint32_t TCP_INFINITE_SSTHRESH = 0x7fffffff;
-inline constexpr unsigned TCP_MIN_MSS = 88;        // include/net/tcp.h
-inline constexpr unsigned TCP_REORDERING = 3;      // net.ipv4.tcp_reordering: the dupthresh
-inline constexpr uint8_t TCP_PARTNER_WSCALE = 7;   // what the partner offers
+inline constexpr unsigned TCP_MIN_MSS = 88;            // include/net/tcp.h
+inline constexpr unsigned TCP_REORDERING = 3;          // net.ipv4.tcp_reordering: the dupthresh
+inline constexpr uint8_t TCP_PARTNER_WSCALE = 7;       // what the partner offers
 inline constexpr uint16_t TCP_PARTNER_WINDOW = 64240;  // its SYN's window (44 x 1460, as Linux)
 
 struct tcp_sender_config {
@@ -87,9 +87,9 @@ struct tcp_sender_stats {
   uint64_t syn_sent = 0, syn_retransmits = 0;
   bool established = false, refused = false, timed_out = false, reset = false;
   uint64_t resets_received = 0;
-  uint64_t segs_sent = 0;      // every segment, control and retransmissions included (OutSegs)
+  uint64_t segs_sent = 0;  // every segment, control and retransmissions included (OutSegs)
   uint64_t data_segs_sent = 0;
-  uint64_t bytes_sent = 0;     // payload, retransmissions included
+  uint64_t bytes_sent = 0;  // payload, retransmissions included
   uint64_t retrans_segs = 0, retrans_bytes = 0;
   uint64_t fast_retransmits = 0;  // retransmitted outside the Loss state (TCPFastRetrans)
   uint64_t recoveries = 0;        // entries into Recovery
@@ -100,7 +100,7 @@ struct tcp_sender_stats {
   uint64_t sack_blocks_received = 0, sack_blocks_invalid = 0;
   uint64_t window_updates = 0;
   uint64_t rtt_samples = 0;
-  uint64_t rx_data_ignored = 0;   // segments with payload or FIN from the host (nobody reads them)
+  uint64_t rx_data_ignored = 0;  // segments with payload or FIN from the host (nobody reads them)
 };
 
 class tcp_sender {
@@ -220,7 +220,7 @@ class tcp_sender {
   uint64_t m_snd_una = 0, m_snd_nxt = 0, m_snd_sml = 0;
   std::deque<seg> m_rtx;  // the retransmit queue: sent and not cumulatively acked
   uint32_t m_sacked_out = 0, m_lost_out = 0, m_retrans_out = 0;
-  uint32_t m_newly_lost = 0;  // marked lost while processing this ACK
+  uint32_t m_newly_lost = 0;   // marked lost while processing this ACK
   uint32_t m_reno_sacked = 0;  // without SACK: duplicate ACKs counted as SACKed (tcp_add_reno_sack)
   uint64_t m_high_seq = 0;
   uint64_t m_syn_sent_ns = 0;

@@ -59,7 +59,8 @@ TEST(tcp_proto, syn_options_are_laid_out_as_linux_writes_them) {
   uint8_t buf[60] = {};
   ASSERT_EQ(proto::write_tcp_header(buf, h), 40u);
   EXPECT_EQ(buf[12], 0xA0);  // data offset 10 words
-  const std::vector<uint8_t> want{2, 4, 0x05, 0xB4, 4, 2, 8, 10, 0x11, 0x22, 0x33, 0x44, 0, 0, 0, 0, 1, 3, 3, 7};
+  const std::vector<uint8_t> want{2,    4,    0x05, 0xB4, 4, 2, 8, 10, 0x11, 0x22,
+                                  0x33, 0x44, 0,    0,    0, 0, 1, 3,  3,    7};
   EXPECT_EQ(std::vector<uint8_t>(buf + 20, buf + 40), want);
   proto::tcp_header got;
   size_t off = 0;

@@ -1,6 +1,8 @@
 // The link partner's TCP sender (tb/partner/tcp_sender.h) on its own: crafted segments from a
 // scripted receiver, time passed by hand. Each test drives the events a run would (a segment
 // in, a timer due, "may I send now") and checks what goes out against Linux's rules.
+#include "tb/partner/tcp_sender.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,7 +11,6 @@
 #include <vector>
 
 #include "proto/tcp.h"
-#include "tb/partner/tcp_sender.h"
 
 namespace {
 
@@ -19,7 +20,7 @@ using nicsim::tb::partner::tcp_segment_out;
 using nicsim::tb::partner::tcp_sender;
 using nicsim::tb::partner::tcp_sender_config;
 
-constexpr uint64_t MS = 1000000;  // ns
+constexpr uint64_t MS = 1000000;       // ns
 constexpr uint32_t ISS = 0xFFFFFF00u;  // close to the wrap, so sequence arithmetic is tested too
 constexpr uint32_t IRS = 777;
 
@@ -83,7 +84,8 @@ struct receiver {
     const uint32_t start = s.hdr.seq, end = start + s.payload_len;
     if (start == rcv_nxt) {
       rcv_nxt = end;
-      for (auto it = ooo.begin(); it != ooo.end() && it->first == rcv_nxt; it = ooo.erase(it)) rcv_nxt = it->second;
+      for (auto it = ooo.begin(); it != ooo.end() && it->first == rcv_nxt; it = ooo.erase(it))
+        rcv_nxt = it->second;
     } else if (static_cast<int32_t>(start - rcv_nxt) > 0) {
       ooo[start] = end;
     }
@@ -97,7 +99,8 @@ struct receiver {
         runs.push_back({a, b});
     }
     for (const auto& r : runs)
-      if (static_cast<int32_t>(start - r.start) >= 0 && static_cast<int32_t>(r.end - end) >= 0) recent.push_back(r);
+      if (static_cast<int32_t>(start - r.start) >= 0 && static_cast<int32_t>(r.end - end) >= 0)
+        recent.push_back(r);
     for (const auto& r : runs)
       if (!(recent.size() == 1 && recent[0] == r)) recent.push_back(r);
     return ack();
@@ -133,7 +136,8 @@ struct link {
     ASSERT_EQ(s.st(), tcp_sender::state::established);
   }
   // Delivers the flight (unless dropped) after rtt; returns the segments delivered or dropped.
-  std::vector<tcp_segment_out> round(uint64_t rtt, const std::function<bool(const tcp_segment_out&)>& drop = {}) {
+  std::vector<tcp_segment_out> round(uint64_t rtt,
+                                     const std::function<bool(const tcp_segment_out&)>& drop = {}) {
     if (inflight.empty()) inflight = drain();
     auto segs = std::move(inflight);
     inflight.clear();
@@ -337,7 +341,9 @@ TEST(tcp_sender, newreno_partial_ack_retransmits_the_next_hole) {
   link l(cfg(), false);
   l.handshake();
   l.s.set_app_unlimited();
-  l.round(MS, [](const tcp_segment_out& s) { return s.stream_offset == 2 * 1448 || s.stream_offset == 6 * 1448; });
+  l.round(MS, [](const tcp_segment_out& s) {
+    return s.stream_offset == 2 * 1448 || s.stream_offset == 6 * 1448;
+  });
   ASSERT_EQ(l.s.ca(), tcp_sender::ca_state::recovery);
   EXPECT_EQ(l.retransmitted(), (std::vector<uint64_t>{2 * 1448}));
   l.round(MS);  // the retransmission acks up to the second hole: a partial ACK
@@ -427,7 +433,7 @@ TEST(tcp_sender, rto_is_srtt_plus_max_of_mdev_and_200ms_and_backs_off) {
 
 TEST(tcp_sender, a_small_rtt_gives_the_200ms_floor) {
   link l;
-  l.handshake(20000);  // 20 us
+  l.handshake(20000);                 // 20 us
   EXPECT_EQ(l.s.rto_ns(), 201 * MS);  // 20 us + 200 ms, rounded up to a jiffy
 }
 
