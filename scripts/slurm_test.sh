@@ -67,7 +67,7 @@ dd if=/dev/urandom of="$tmp/munge/munge.key" bs=1024 count=1 status=none
 chmod 0400 "$tmp/munge/munge.key"
 socket=$tmp/munge/munge.socket
 munged -F --force --key-file="$tmp/munge/munge.key" --socket="$socket" --pid-file="$tmp/munge/munged.pid" \
-  --log-file="$tmp/munged.log" --seed-file="$tmp/munge/munged.seed" &
+  --log-file="$tmp/munged.log" --seed-file="$tmp/munge/munged.seed" >>"$tmp/munged.log" 2>&1 &
 daemon_pids+=($!)
 for _ in $(seq 100); do [ -S "$socket" ] && break; sleep 0.1; done
 [ -S "$socket" ] || fail "munged did not create $socket"
@@ -113,9 +113,10 @@ PartitionName=nicsim Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
 export SLURM_CONF=$tmp/slurm.conf
 
-slurmctld -D -i -f "$SLURM_CONF" &
+# In the foreground (-D) so that this script knows their pids; their output goes to their logs.
+slurmctld -D -i -f "$SLURM_CONF" >>"$tmp/slurmctld.log" 2>&1 &
 daemon_pids+=($!)
-slurmd -D -f "$SLURM_CONF" -N "$host" &
+slurmd -D -f "$SLURM_CONF" -N "$host" >>"$tmp/slurmd.log" 2>&1 &
 daemon_pids+=($!)
 state=
 for _ in $(seq 120); do

@@ -248,13 +248,17 @@ class Report:
         """Circles the chosen points among rows_xy [(row, x, y)] and draws the limit on y_col."""
         if not self.choose:
             return
-        again = any(ax is a for a in self.marked_axes)  # a second series on the same axes: no new legend
-        self.marked_axes.append(ax)
         for w in self.choose.get("where", []):
-            if w["column"] == y_col and not again:
+            if w["column"] == y_col:
                 ax.axhline(w["value"] * factor, color="red", linestyle=":", linewidth=1.2,
                            label="target: " + self.limit_text(w))
+        # Circled where the plot shows what the choice is about: a limited or minimised column.
+        about = [self.choose["minimize"]] + [w["column"] for w in self.choose.get("where", [])]
+        if x_col not in about and y_col not in about:
+            return
         chosen = [(x, y) for r, x, y in rows_xy if any(r is c for c in self.chosen)]
+        again = any(ax is a for a in self.marked_axes)  # a second series on the same axes: no new legend
+        self.marked_axes.append(ax)
         if chosen:
             ax.plot([p[0] for p in chosen], [p[1] for p in chosen], "o", markersize=17, markerfacecolor="none",
                     markeredgecolor="red", markeredgewidth=2, linestyle="none",
