@@ -283,7 +283,10 @@ void traffic_source::run_tcp() {
     if (m_params.count == 0) {
       for (auto& c : m_tcp) c->set_app_unlimited();
     } else {
-      for (; writes < m_params.count; ++writes) m_tcp[writes % n]->app_write(unit);
+      // Write i to connection i % flows, all at once: connection k gets its share in one go.
+      for (unsigned k = 0; k < n; ++k)
+        m_tcp[k]->app_write(unit * (m_params.count / n + (k < m_params.count % n ? 1 : 0)));
+      writes = m_params.count;
     }
   }
   sc_time next_write = sc_core::sc_time_stamp();
