@@ -373,7 +373,7 @@ TEST(host_tcp, after_quick_acks_one_segment_waits_for_the_delack_timer_and_two_a
     // No window growth (tcp_grow_window would grant a quick ACK) and no autotuning.
     sk->window_clamp = sk->rcv_ssthresh;
     sk->rcvq_space.space = 1u << 30;
-    for (int i = 0; i < 40 && sk->icsk_ack.quick; ++i) {  // use up the quick-ack credit
+    for (int i = 0; i < 40 && (i == 0 || sk->icsk_ack.quick); ++i) {  // use up the quick-ack credit
       b.data(off, 1448);
       off += 1448;
       b.stack.tcp().tcp_recvmsg(*sk, buf.data(), buf.size());

@@ -9,6 +9,7 @@ using sc_core::sc_time;
 using sc_core::sc_time_stamp;
 
 namespace {
+void program_next(cpu& c);
 // __run_timers (v6.6): every timer whose expiry has come, earliest first, each dequeued
 // before its function runs (detach_timer), so the function may re-arm it.
 void run_timer_softirq(cpu& c) {
@@ -24,6 +25,7 @@ void run_timer_softirq(cpu& c) {
     const std::function<void()> fn = t->function;  // the function may free its timer
     fn();                                          // call_timer_fn
   }
+  program_next(c);
 }
 
 // tick_nohz_next_event / the clock event for the base's earliest timer: an hrtimer at the
@@ -40,8 +42,10 @@ void program_next(cpu& c) {
   c.hrtimer_start(at - sc_time_stamp(), [&c] {
     timer_base& b = c.timers();
     b.programmed = UINT64_MAX;
-    if (!b.pending.empty() && b.pending.begin()->first <= c.jiffies()) c.raise_softirq(TIMER_SOFTIRQ);
-    program_next(c);
+    if (!b.pending.empty() && b.pending.begin()->first <= c.jiffies())
+      c.raise_softirq(TIMER_SOFTIRQ);  // run_timer_softirq programs the next one
+    else
+      program_next(c);
   });
 }
 }  // namespace
