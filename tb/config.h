@@ -40,7 +40,9 @@ std::string short_name(const std::string& key);
 
 class config {
  public:
-  enum class kind { number, integer, choice, hex };  // hex: exactly `min` bytes
+  // hex: exactly `min` bytes; triple: three ascending integers in [min, max], written a,b,c (a
+  // sysctl's vector such as net.ipv4.tcp_rmem).
+  enum class kind { number, integer, choice, hex, triple };
   struct knob {
     std::string key;
     kind type;

@@ -176,6 +176,8 @@ int cmd_knobs(bool markdown) {
       std::cout << "  (" << all << ")";
     } else if (k.type == nicsim::tb::config::kind::hex) {
       std::cout << "  (" << k.min << " hex bytes)";
+    } else if (k.type == nicsim::tb::config::kind::triple) {
+      std::cout << "  (min,default,max in " << nicsim::tb::config::range_text(k) << ")";
     } else {
       std::cout << "  " << nicsim::tb::config::range_text(k);
     }

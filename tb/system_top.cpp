@@ -41,6 +41,11 @@ system_params make_system_params(const config& cfg) {
   h.max_rx_frames = wire_frames >= 1e15 ? 0 : static_cast<uint64_t>(wire_frames);
   if (!tcp && t.count != 0 && (h.max_rx_frames == 0 || t.count < h.max_rx_frames)) h.max_rx_frames = t.count;
   t.tcp_dst_port = h.app.port;  // the TCP connections go to the application's port
+  // traffic.proto=tcp: the host runs the TCP listener and its readers instead of the UDP
+  // readers, one reader group per connection of the partner's (host/apps/tcp_app.h).
+  h.tcp = tcp;
+  h.tcp_app.connections = t.flows;
+  h.tcp_app.peer_port_base = t.flow.src_port;
   return p;
 }
 
@@ -154,7 +159,15 @@ system_top::ledger system_top::account() const {
   // skbs of received frames only: transmit skbs (an echo's response waiting for its TX
   // completion) come from the same cache and belong to the other direction.
   l.in_host = m_host->skbs().in_use() - stack.skb().tx_skbs_in_use() + m_host->returning();
+  // TCP: wire frames whose skbs TCP freed after the application read all their bytes (or a
+  // control segment it consumed) are delivered; frames coalesced or GRO-merged into another
+  // skb are still in the host; a dropped merged skb drops all of its frames.
+  const host::tcp& tcp = stack.tcp();
+  l.delivered += tcp.frames_consumed();
+  l.in_host += tcp.frames_hidden();
+  l.dropped += tcp.frames_dropped_extra();
   l.in_flight = l.on_wire + l.in_nic + l.in_host;
+  if (const host::tcp_app* app = m_host->tcp_application(); app != nullptr && m_partner) account_bytes(*app, l);
   const tlm::eth_port& port = m_nic->port;
   l.tx_wire = port.stats().tx_frames;
   l.tx_on_wire = port.tx_in_flight();
@@ -162,6 +175,53 @@ system_top::ledger system_top::account() const {
                   : port.bound() ? port.peer()->stats().rx_frames
                                  : 0;
   return l;
+}
+
+void system_top::account_bytes(const host::tcp_app& app, ledger& l) const {
+  l.tcp = true;
+  const auto& senders = m_partner->tcp();
+  auto fail = [&l](unsigned k, const std::string& what) {
+    if (l.bytes_error.empty()) l.bytes_error = "connection " + std::to_string(k) + ": " + what;
+  };
+  for (unsigned k = 0; k < senders.size(); ++k) {
+    const partner::tcp_sender& snd = *senders[k];
+    const uint64_t sent = snd.snd_nxt(), acked = snd.snd_una();
+    // The host's socket for this connection (accepted or still in the accept queue).
+    const host::tcp_sock* sk = nullptr;
+    for (const auto& s : m_host->stack().tcp().sockets())
+      if (s->state == host::TCP_ESTABLISHED && s->dport == snd.config().src_port && s->daddr == m_params.traffic.flow.src_ip)
+        sk = s.get();
+    // Stream offsets from 32-bit sequence space, unwrapped near what the partner sent.
+    auto offset = [sent](uint32_t seq_minus_isn) {
+      return sent + static_cast<int64_t>(static_cast<int32_t>(seq_minus_isn - static_cast<uint32_t>(sent)));
+    };
+    const uint64_t rcv_nxt = sk ? offset(sk->rcv_nxt - sk->irs - 1) : 0;
+    const uint64_t copied = sk ? offset(sk->copied_seq - sk->irs - 1) : 0;
+    const bool accepted = k < app.connections().size() && app.connections()[k] != nullptr;
+    const uint64_t read = accepted ? app.bytes_read(k) : 0, returning = accepted ? app.returning_bytes(k) : 0;
+    l.bytes_sent += sent;
+    l.bytes_acked += acked;
+    l.bytes_read += read;
+    l.bytes_returning += returning;
+    if (sk == nullptr) {
+      if (sent != 0) fail(k, std::to_string(sent) + " bytes sent on a connection the host has not established");
+      continue;
+    }
+    l.bytes_queued += rcv_nxt - copied;
+    l.bytes_beyond += sent - rcv_nxt;
+    if (!(copied <= rcv_nxt && rcv_nxt <= sent))
+      fail(k, "copied_seq " + std::to_string(copied) + " <= rcv_nxt " + std::to_string(rcv_nxt) +
+                  " <= partner snd_nxt " + std::to_string(sent) + " does not hold");
+    if (acked > rcv_nxt)
+      fail(k, "the partner has " + std::to_string(acked) + " bytes acknowledged, the host received " +
+                  std::to_string(rcv_nxt));
+    if (read + returning != copied)
+      fail(k, "the application counted " + std::to_string(read + returning) + " bytes, tcp_recvmsg copied " +
+                  std::to_string(copied));
+  }
+  const auto& s = app.stats();
+  if (s.bad_payloads != 0) fail(0, std::to_string(s.bad_payloads) + " reads with bytes not the stream's");
+  if (s.out_of_order != 0) fail(0, std::to_string(s.out_of_order) + " reads overlapping bytes already read");
 }
 
 }  // namespace nicsim::tb

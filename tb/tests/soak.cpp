@@ -98,6 +98,16 @@ std::string draw_value(const config::knob& k, std::mt19937_64& rng) {
     case config::kind::number:
     case config::kind::integer:
       return draw_numeric(k, rng);
+    case config::kind::triple: {  // three ascending values, each drawn as an integer knob's
+      if (std::uniform_int_distribution<int>(0, 1)(rng) == 0) return k.value;
+      config::knob one = k;
+      one.type = config::kind::integer;
+      one.value = format_value(k.min, true);
+      std::vector<double> v;
+      for (int i = 0; i < 3; ++i) v.push_back(std::strtod(draw_numeric(one, rng).c_str(), nullptr));
+      std::sort(v.begin(), v.end());
+      return format_value(v[0], true) + "," + format_value(v[1], true) + "," + format_value(v[2], true);
+    }
   }
   return k.value;
 }
