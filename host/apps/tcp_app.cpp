@@ -67,7 +67,9 @@ void tcp_app::reader(unsigned k, unsigned r) {
     if (obs) obs->begin(track, "recv");
     cpu::this_cpu().syscall_enter();  // recv(fd, buf, read_bytes, 0)
     uint64_t off32 = 0;
+    ++cs.in_recv;
     const long n = m_tcp.tcp_recvmsg(sk, buf, m_params.read_bytes, &off32);
+    --cs.in_recv;
     const uint64_t got = n > 0 ? static_cast<uint64_t>(n) : 0;
     m_returning_bytes += got;  // copied to the reader's buffer, recv not yet returned
     cs.returning += got;

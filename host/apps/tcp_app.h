@@ -63,6 +63,10 @@ class tcp_app {
   // Bytes copied to a reader whose recv has not returned yet (in flight to the application).
   uint64_t returning_bytes() const { return m_returning_bytes; }
   uint64_t returning_bytes(unsigned k) const { return m_conn_state.at(k).returning; }
+  // Readers of connection k inside recv (tcp_recvmsg may have copied up to read_bytes each
+  // that the application has not counted yet).
+  unsigned in_recv(unsigned k) const { return m_conn_state.at(k).in_recv; }
+  size_t read_bytes() const { return m_params.read_bytes; }
 
  private:
   void acceptor();
@@ -72,6 +76,7 @@ class tcp_app {
   struct conn_state {
     wait_queue_head wq;   // readers waiting for the connection to be accepted
     uint64_t contiguous = 0, bytes = 0, returning = 0;
+    unsigned in_recv = 0;
     std::map<uint64_t, uint64_t> ahead;  // pieces counted beyond contiguous: offset → end
   };
   cpu& m_home;

@@ -151,7 +151,10 @@ long tcp::tcp_recvmsg(tcp_sock& sk, uint8_t* buf, size_t len, uint64_t* stream_o
       }
       continue;
     }
-    // found_ok_skb: skb_copy_datagram_msg
+    // found_ok_skb: skb_copy_datagram_msg. The first byte's offset is taken here, not at entry:
+    // while this reader slept in sk_wait_data another reader of the socket may have read.
+    if (copied == 0 && stream_offset != nullptr)
+      *stream_offset = static_cast<uint32_t>(sk.copied_seq - sk.irs - 1);
     const uint32_t used = static_cast<uint32_t>(std::min<size_t>(skb->len - offset, len));
     cpu::this_cpu().charge(cost::copy_to_user, used);
     skb_copy_bits(*skb, offset, buf + copied, used);
