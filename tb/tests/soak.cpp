@@ -159,6 +159,15 @@ void repair(config& c, std::mt19937_64& rng) {
     if (c.text("traffic.pattern") == "rr") set("traffic.pattern", "constant");
     if (c.text("traffic.corrupt") == "udp_csum") set("traffic.corrupt", "none");
     if (num(c, "traffic.frame_bytes") < 146) set("traffic.frame_bytes", "146");
+    // The receiving side is one listener with blocking readers (host/apps/tcp_app.h).
+    set("app.role", "reader");
+    set("app.mode", "blocking");
+    set("app.busy_poll_us", "0");
+    set("app.sockets", "1");
+    set("traffic.response_bytes", "0");
+    if (num(c, "traffic.flows") * num(c, "app.readers") > 256)
+      set("app.readers", text(std::max(1.0, std::floor(256 / num(c, "traffic.flows")))));
+    if (num(c, "traffic.flows") > 256) set("traffic.flows", "256");
   }
   // UDP_RR needs someone to answer.
   if (c.text("traffic.pattern") == "rr") set("app.role", "echo");
