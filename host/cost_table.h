@@ -54,6 +54,7 @@ enum class cost : unsigned {
   e1000_xmit_frame,
   clean_tx_desc,
   sock_wfree,
+  e1000_copybreak,
   count_
 };
 inline constexpr size_t cost_count = static_cast<size_t>(cost::count_);

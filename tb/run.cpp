@@ -216,6 +216,8 @@ nlohmann::ordered_json run_simulation(const config& cfg, const trace_options& tr
   nlohmann::ordered_json knobs;
   for (const auto& [k, v] : cfg.knobs()) knobs[k] = v.value;
   j["config"] = knobs;
+  // Only when there is something to say, so that runs of the generic device keep their shape.
+  if (const auto warnings = cfg.model_warnings(); !warnings.empty()) j["model_warnings"] = warnings;
   j["costs"] = costs_path.empty() ? std::string("built-in") : costs_path;
   if (own) own->commit();
   return j;
