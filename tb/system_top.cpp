@@ -36,6 +36,7 @@ system_params make_system_params(const config& cfg) {
   // host.kernel: the rules of that release (host/kernel/version.h).
   h.kernel = host::make_kernel_profile(h.kernel_release);
   h.net.icmp_host_limit_first = h.kernel.icmp_host_limit_first;
+  h.net.tcp_adv_win_scale_v6_1 = !h.kernel.tcp_scaling_ratio;  // tcp_win_from_space's rule
   h.net.local_ip = t.flow.dst_ip;
   // The echo server's response size (netserver learns it from netperf's control connection).
   if (t.response_bytes != 0) h.app.response_payload = proto::udp_payload_len(t.response_bytes);
