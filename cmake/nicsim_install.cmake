@@ -19,6 +19,9 @@ foreach(layer ${NICSIM_LAYERS})
 endforeach()
 target_include_directories(nicsim_tb PUBLIC $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/include/public>)
 
+# nicsim's headers are compiled with sc_spawn available (CMakeLists.txt), and so are a consumer's.
+target_compile_definitions(nicsim_tlm INTERFACE SC_INCLUDE_DYNAMIC_PROCESSES)
+
 get_property(NICSIM_EXPORTED_TARGETS GLOBAL PROPERTY NICSIM_EXPORTED_TARGETS)
 install(TARGETS ${NICSIM_EXPORTED_TARGETS} EXPORT nicsimTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
