@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 build_dir=${NICSIM_BUILD_DIR:-build}
 [ -f "$build_dir/CMakeCache.txt" ] || bash scripts/build.sh
 # The libraries, the CLI and the test main: what the install takes (not the whole suite).
-cmake --build "$build_dir" -j "$(nproc)" --target nicsim_all nicsim_gtest_main nicsim
+cmake --build "$build_dir" -j "$(nproc)" --target nicsim_tb nicsim_gtest_main nicsim
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/nicsim-install-test.XXXXXX")
 trap 'rm -rf "$work"' EXIT

@@ -5,12 +5,6 @@
 // what the device wrote: descriptors and buffers in host memory, the MSI, the statistics
 // registers. The register map is abi/ (nicsim/abi/e1000_regs.h, e1000_defines.h, e1000_hw.h).
 #include <gtest/gtest.h>
-#include <tlm_utils/simple_initiator_socket.h>
-#include <tlm_utils/simple_target_socket.h>
-
-#include <cstdint>
-#include <cstring>
-#include <functional>
 #include <nicsim/abi/e1000_hw.h>
 #include <nicsim/hw/nic.h>
 #include <nicsim/proto/frame.h>
@@ -19,6 +13,12 @@
 #include <nicsim/tlm/host_memory.h>
 #include <nicsim/tlm/payload.h>
 #include <nicsim/tlm/pcie_link.h>
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
+
+#include <cstdint>
+#include <cstring>
+#include <functional>
 #include <systemc>
 #include <tlm>
 #include <vector>
@@ -26,16 +26,16 @@
 namespace {
 
 namespace regs = nicsim::abi;
-using sc_core::sc_time;
 using sc_core::SC_NS;
+using sc_core::sc_time;
 using sc_core::SC_US;
 
 // The host's physical address map, as the bench lays it out.
 constexpr uint64_t NIC_BAR0 = 0xF0000000;
 constexpr uint64_t MSI_BASE = 0xFEE00000, MSI_SIZE = 0x100000;
 constexpr uint32_t MSI_VECTOR = 0x41;
-constexpr uint64_t RING = 0x10000;       // 16 legacy RX descriptors
-constexpr uint64_t BUFFERS = 0x20000;    // 2 KiB each
+constexpr uint64_t RING = 0x10000;     // 16 legacy RX descriptors
+constexpr uint64_t BUFFERS = 0x20000;  // 2 KiB each
 constexpr unsigned RING_SIZE = 16;
 
 // Catches the device's MSI writes.
@@ -66,7 +66,7 @@ class device_bench : public sc_core::sc_module {
         bar_decoder("bar_decoder"),
         msi("msi"),
         dut("nic", nicsim::hw::nic_params{}),
-        wire("wire"),
+        wire("wire", 10),  // 10 Gb/s: the partner's end sets the link's rate
         cpu("cpu"),
         m_body(std::move(body)) {
     dut.dma.bind(link.up_in);  // device -> link -> root complex -> memory or MSI
@@ -86,7 +86,9 @@ class device_bench : public sc_core::sc_module {
     access(::tlm::TLM_READ_COMMAND, offset, &v);
     return v;
   }
-  regs::e1000_rx_desc desc(unsigned i) { return regs::read_desc<regs::e1000_rx_desc>(mem.ptr(RING, 0x1000), i); }
+  regs::e1000_rx_desc desc(unsigned i) {
+    return regs::read_desc<regs::e1000_rx_desc>(mem.ptr(RING, 0x1000), i);
+  }
   const uint8_t* buffer(unsigned i) { return mem.ptr(BUFFERS + 2048 * i, 2048); }
 
   // What e1000's open does for RX, minus the host: the ring in memory, its registers, the MSI
@@ -151,7 +153,8 @@ TEST(nic_device, frames_land_in_host_memory_without_their_fcs_and_raise_an_msi) 
     for (unsigned i = 0; i < sent.size(); ++i) {
       const auto d = b.desc(i);
       const size_t len = sent[i].bytes.size() - 4;  // SECRC: the FCS is not written
-      EXPECT_EQ(d.status & (regs::RXD_STAT_DD | regs::RXD_STAT_EOP), regs::RXD_STAT_DD | regs::RXD_STAT_EOP) << i;
+      EXPECT_EQ(d.status & (regs::RXD_STAT_DD | regs::RXD_STAT_EOP), regs::RXD_STAT_DD | regs::RXD_STAT_EOP)
+          << i;
       EXPECT_EQ(d.length, len) << i;
       EXPECT_EQ(std::memcmp(b.buffer(i), sent[i].bytes.data(), len), 0) << i;
     }

@@ -5,11 +5,12 @@
 // and the NIC's own counters must agree with the generator's.
 //
 //   imix_testbench [WAVES.fst]     exit 0 when every check holds, 1 otherwise
-#include <cstdint>
-#include <iostream>
 #include <nicsim/proto/frame.h>
 #include <nicsim/tb/testbench.h>
 #include <nicsim/tlm/eth_port.h>
+
+#include <cstdint>
+#include <iostream>
 #include <string>
 #include <systemc>
 
@@ -18,15 +19,19 @@ namespace {
 class imix_generator : public sc_core::sc_module {
  public:
   SC_HAS_PROCESS(imix_generator);
-  imix_generator(const sc_core::sc_module_name& name, const nicsim::proto::udp_flow& flow, unsigned bursts,
-                 const sc_core::sc_event& link_up)
-      : sc_core::sc_module(name), port("port"), m_flow(flow), m_bursts(bursts), m_link_up(link_up) {
+  imix_generator(const sc_core::sc_module_name& name, double line_rate_gbps,
+                 const nicsim::proto::udp_flow& flow, unsigned bursts, const sc_core::sc_event& link_up)
+      : sc_core::sc_module(name),
+        port("port", line_rate_gbps),
+        m_flow(flow),
+        m_bursts(bursts),
+        m_link_up(link_up) {
     // What the NIC sends back (nothing here: the host's application only receives).
     port.register_receive([this](const nicsim::proto::wire_frame&) { ++received; });
     SC_THREAD(run);
   }
 
-  nicsim::tlm::eth_port port;  // rate 0: takes the NIC's line rate when bound
+  nicsim::tlm::eth_port port;  // serializes at the link's rate; the NIC's port takes it when bound
   uint64_t sent = 0, sent_bytes = 0, received = 0;
 
  private:
@@ -70,8 +75,10 @@ int sc_main(int argc, char* argv[]) {
   if (argc > 1) o.trace.waves = argv[1];
   nicsim::tb::testbench tb(o);
 
-  // The flow the host's application listens to (its address and port), from the knobs.
-  imix_generator gen("imix", tb.params().traffic.flow, 80, tb.link_up());
+  // The link's rate (knob nic.line_rate_gbps) and the flow the host's application listens to
+  // (its address and port), from the knobs.
+  const auto& knobs = tb.params().traffic;
+  imix_generator gen("imix", knobs.line_rate_gbps, knobs.flow, 80, tb.link_up());
   gen.port.bind(tb.nic_port());
   tb.run();
 
@@ -79,15 +86,16 @@ int sc_main(int argc, char* argv[]) {
   const auto& c = j.at("conservation");
   const uint64_t delivered = c.at("delivered").get<uint64_t>(), dropped = c.at("dropped").get<uint64_t>(),
                  in_flight = c.at("in_flight").get<uint64_t>();
-  std::cout << "generator sent " << gen.sent << " frames (" << gen.sent_bytes << " B); delivered " << delivered
-            << ", dropped " << dropped << ", in flight " << in_flight << "\n";
+  std::cout << "generator sent " << gen.sent << " frames (" << gen.sent_bytes << " B); delivered "
+            << delivered << ", dropped " << dropped << ", in flight " << in_flight << "\n";
   check(gen.sent == 960, "the generator sent its 80 bursts of 12");
   check(j.at("wire").at("frames").get<uint64_t>() == gen.sent, "the NIC's port counted every frame sent");
   check(j.at("wire").at("bytes").get<uint64_t>() == gen.sent_bytes, "and every byte");
   check(delivered + dropped + in_flight == gen.sent, "delivered + dropped + in flight = sent");
   check(c.at("ok").get<bool>(), "nicsim's ledger closes (conservation.ok)");
   check(j.at("app").at("bad_payloads").get<uint64_t>() == 0, "the application read the bytes sent");
-  check(gen.received == j.at("nic").at("tx_frames").get<uint64_t>(), "what the NIC sent reached the generator");
+  check(gen.received == j.at("nic").at("tx_frames").get<uint64_t>(),
+        "what the NIC sent reached the generator");
   tb.finish();  // writes the waves, if asked for
   return failures == 0 ? 0 : 1;
 }
