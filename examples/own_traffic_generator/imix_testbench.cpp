@@ -51,7 +51,7 @@ class imix_generator : public sc_core::sc_module {
         ++sent;
         sent_bytes += imix[i];
       }
-      sc_core::wait(2, sc_core::SC_US);  // a gap between bursts
+      sc_core::wait(20, sc_core::SC_US);  // a gap between bursts, for the host to catch up
     }
   }
 
@@ -71,14 +71,14 @@ void check(bool ok, const std::string& what) {
 int sc_main(int argc, char* argv[]) {
   nicsim::tb::testbench_options o;
   o.external_partner = true;  // no built-in partner: ours binds to the NIC's port
-  o.sets = {"sim.duration_us=600", "nic.rx_ring_size=512"};
+  o.sets = {"sim.duration_us=1500", "nic.rx_ring_size=512"};
   if (argc > 1) o.trace.waves = argv[1];
   nicsim::tb::testbench tb(o);
 
   // The link's rate (knob nic.line_rate_gbps) and the flow the host's application listens to
   // (its address and port), from the knobs.
   const auto& knobs = tb.params().traffic;
-  imix_generator gen("imix", knobs.line_rate_gbps, knobs.flow, 80, tb.link_up());
+  imix_generator gen("imix", knobs.line_rate_gbps, knobs.flow, 50, tb.link_up());
   gen.port.bind(tb.nic_port());
   tb.run();
 
@@ -88,7 +88,8 @@ int sc_main(int argc, char* argv[]) {
                  in_flight = c.at("in_flight").get<uint64_t>();
   std::cout << "generator sent " << gen.sent << " frames (" << gen.sent_bytes << " B); delivered "
             << delivered << ", dropped " << dropped << ", in flight " << in_flight << "\n";
-  check(gen.sent == 960, "the generator sent its 80 bursts of 12");
+  check(gen.sent == 600, "the generator sent its 50 bursts of 12");
+  check(delivered > 0, "the application received");
   check(j.at("wire").at("frames").get<uint64_t>() == gen.sent, "the NIC's port counted every frame sent");
   check(j.at("wire").at("bytes").get<uint64_t>() == gen.sent_bytes, "and every byte");
   check(delivered + dropped + in_flight == gen.sent, "delivered + dropped + in flight = sent");
