@@ -178,7 +178,7 @@ void repair(config& c, std::mt19937_64& rng) {
 }
 
 struct drawn {
-  std::vector<std::string> sets;  // KEY=VALUE for every knob off its default
+  std::vector<std::string> sets;  // KEY=VALUE for every knob off its default (or set, with a model)
   bool valid = true;
   std::string invalid_why;
 };
@@ -226,7 +226,10 @@ drawn draw_config(uint64_t seed, uint64_t index, double max_us, double invalid_s
     d.invalid_why = e.what();
   }
   for (const auto& [key, k] : c.knobs())
-    if (k.value != defaults.text(key)) d.sets.push_back(key + "=" + k.value);
+    // Off its default, or set on purpose: a value equal to the generic default still has to be
+    // given when nic.model would otherwise change it.
+    if (k.value != defaults.text(key) || (c.is_explicit(key) && c.text("nic.model") != "generic"))
+      d.sets.push_back(key + "=" + k.value);
   return d;
 }
 
