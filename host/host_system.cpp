@@ -52,7 +52,8 @@ unsigned host_rx_buffers(const host_params& p) {
   // TCP: each connection's receive queue, out-of-order queue and backlog are bounded by its
   // rcvbuf (at most tcp_rmem[2] with autotuning) and backlog limit (rcvbuf + sndbuf / 2 + 64 KiB).
   if (p.tcp)
-    n += uint64_t{p.tcp_app.connections} * 3 * ((p.net.tcp_rmem[2] + p.net.tcp_wmem[2] + 65536) / truesize + 1);
+    n += uint64_t{p.tcp_app.connections} * 3 *
+         ((p.net.tcp_rmem[2] + p.net.tcp_wmem[2] + 65536) / truesize + 1);
   // A buffer is either posted on a ring or holds a frame that came off the wire, so a
   // run never has more in use than the rings post plus the frames it can receive.
   if (p.max_rx_frames != 0) n = std::min(n, rings + p.max_rx_frames + 1 + 64);

@@ -93,7 +93,8 @@ void config::store(const std::string& key, const std::string& value, const std::
       char* end = nullptr;
       errno = 0;
       const long long n = std::strtoll(item.c_str(), &end, 10);
-      if (item.empty() || end != item.c_str() + item.size() || errno == ERANGE || !std::isdigit(static_cast<unsigned char>(item[0])))
+      if (item.empty() || end != item.c_str() + item.size() || errno == ERANGE ||
+          !std::isdigit(static_cast<unsigned char>(item[0])))
         throw config_error(what + "is not three integers min,default,max");
       v.push_back(n);
       canon += (canon.empty() ? "" : ",") + std::to_string(n);
@@ -405,11 +406,12 @@ void config::validate() const {
       throw config_error("traffic.response_bytes = " + text("traffic.response_bytes") +
                          " is UDP only (rr); traffic.proto=tcp takes 0");
     if (integer("traffic.flows") * integer("app.readers") > max_reader_tasks)
-      throw config_error("traffic.flows = " + text("traffic.flows") + " with app.readers = " +
-                         text("app.readers") + " makes " +
+      throw config_error("traffic.flows = " + text("traffic.flows") +
+                         " with app.readers = " + text("app.readers") + " makes " +
                          std::to_string(integer("traffic.flows") * integer("app.readers")) +
                          " reader tasks with traffic.proto=tcp (app.readers per connection); the model "
-                         "runs at most " + std::to_string(max_reader_tasks));
+                         "runs at most " +
+                         std::to_string(max_reader_tasks));
     if (integer("traffic.frame_bytes") < static_cast<int64_t>(TCP_MIN_FRAME_BYTES))
       throw config_error("traffic.frame_bytes = " + text("traffic.frame_bytes") + " leaves an MSS of " +
                          std::to_string(integer("traffic.frame_bytes") - 58) +

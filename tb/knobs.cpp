@@ -108,7 +108,8 @@ knob_decl choice(const char* key, std::vector<std::pair<std::string, field_t<F>>
 // std::array<uint64_t, 3>.
 template <class F>
 knob_decl triple(const char* key, double min, double max, const char* unit, const char* help, F field) {
-  static_assert(std::is_same_v<field_t<F>, std::array<uint64_t, 3>>, "triple() binds std::array<uint64_t, 3>");
+  static_assert(std::is_same_v<field_t<F>, std::array<uint64_t, 3>>,
+                "triple() binds std::array<uint64_t, 3>");
   return make(
       key, config::kind::triple, min, max, {}, unit, help,
       [field](system_params& p, const std::string& v) {  // validated: a,b,c

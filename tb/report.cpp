@@ -355,9 +355,15 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
     const auto& mib = stack.init_net().mib;
     const auto& t = mib.tcp_statistics;
     const auto& x = mib.net_statistics;
-    j["tcp"] = {{"InSegs", t.InSegs},           {"OutSegs", t.OutSegs},           {"RetransSegs", t.RetransSegs},
-                {"InErrs", t.InErrs},           {"InCsumErrors", t.InCsumErrors}, {"ActiveOpens", t.ActiveOpens},
-                {"PassiveOpens", t.PassiveOpens}, {"CurrEstab", t.CurrEstab},     {"OutRsts", t.OutRsts}};
+    j["tcp"] = {{"InSegs", t.InSegs},
+                {"OutSegs", t.OutSegs},
+                {"RetransSegs", t.RetransSegs},
+                {"InErrs", t.InErrs},
+                {"InCsumErrors", t.InCsumErrors},
+                {"ActiveOpens", t.ActiveOpens},
+                {"PassiveOpens", t.PassiveOpens},
+                {"CurrEstab", t.CurrEstab},
+                {"OutRsts", t.OutRsts}};
     j["tcpext"] = {{"TCPHPHits", x.TCPHPHits},
                    {"TCPPureAcks", x.TCPPureAcks},
                    {"DelayedACKs", x.DelayedACKs},
@@ -409,10 +415,10 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
   j["conservation"]["tx"] = {
       {"ok", l.tx_ok()}, {"wire", l.tx_wire}, {"received", l.tx_received}, {"in_flight", l.tx_on_wire}};
   if (l.tcp)
-    j["conservation"]["bytes"] = {{"ok", l.bytes_ok()},          {"sent", l.bytes_sent},
-                                  {"read", l.bytes_read},        {"returning", l.bytes_returning},
-                                  {"queued", l.bytes_queued},    {"beyond_rcv_nxt", l.bytes_beyond},
-                                  {"acked", l.bytes_acked},      {"error", l.bytes_error}};
+    j["conservation"]["bytes"] = {{"ok", l.bytes_ok()},       {"sent", l.bytes_sent},
+                                  {"read", l.bytes_read},     {"returning", l.bytes_returning},
+                                  {"queued", l.bytes_queued}, {"beyond_rcv_nxt", l.bytes_beyond},
+                                  {"acked", l.bytes_acked},   {"error", l.bytes_error}};
   if (m_partner) {
     const auto& rx = m_partner->rx_stats();
     j["partner"] = {{"rx_frames", rx.rx_frames},

@@ -178,7 +178,8 @@ system_top::ledger system_top::account() const {
   l.in_host += tcp.frames_hidden();
   l.dropped += tcp.frames_dropped_extra();
   l.in_flight = l.on_wire + l.in_nic + l.in_host;
-  if (const host::tcp_app* app = m_host->tcp_application(); app != nullptr && m_partner) account_bytes(*app, l);
+  if (const host::tcp_app* app = m_host->tcp_application(); app != nullptr && m_partner)
+    account_bytes(*app, l);
   const tlm::eth_port& port = m_nic->port;
   l.tx_wire = port.stats().tx_frames;
   l.tx_on_wire = port.tx_in_flight();
@@ -200,7 +201,8 @@ void system_top::account_bytes(const host::tcp_app& app, ledger& l) const {
     // The host's socket for this connection (accepted or still in the accept queue).
     const host::tcp_sock* sk = nullptr;
     for (const auto& s : m_host->stack().tcp().sockets())
-      if (s->state == host::TCP_ESTABLISHED && s->dport == snd.config().src_port && s->daddr == m_params.traffic.flow.src_ip)
+      if (s->state == host::TCP_ESTABLISHED && s->dport == snd.config().src_port &&
+          s->daddr == m_params.traffic.flow.src_ip)
         sk = s.get();
     // Stream offsets from 32-bit sequence space, unwrapped near what the partner sent.
     auto offset = [sent](uint32_t seq_minus_isn) {
@@ -220,7 +222,8 @@ void system_top::account_bytes(const host::tcp_app& app, ledger& l) const {
     l.bytes_read += read;
     l.bytes_returning += returning;
     if (sk == nullptr) {
-      if (sent != 0) fail(k, std::to_string(sent) + " bytes sent on a connection the host has not established");
+      if (sent != 0)
+        fail(k, std::to_string(sent) + " bytes sent on a connection the host has not established");
       continue;
     }
     l.bytes_queued += rcv_nxt - copied;

@@ -65,7 +65,8 @@ class system_top : public sc_core::sc_module {
     uint64_t tx_wire = 0, tx_received = 0, tx_on_wire = 0;
     // TCP runs (traffic.proto=tcp): the byte ledger, over every connection. Stream bytes the
     // partner sent once (its snd_nxt) = read by the application (counted; or copied by a recv
-    // that has not returned yet: "returning", at most read_bytes per reader inside recv) + queued in the host (rcv_nxt - copied_seq: receive queue)
+    // that has not returned yet: "returning", at most read_bytes per reader inside recv) + queued in the host
+    // (rcv_nxt - copied_seq: receive queue)
     // + beyond the host's rcv_nxt (on the wire, in the NIC, out of order, or lost and to be
     // retransmitted); each term >= 0, the partner's snd_una <= the host's rcv_nxt, what the
     // application counted equals what tcp_recvmsg copied, and every byte it read was the

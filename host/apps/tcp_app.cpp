@@ -12,7 +12,8 @@ tcp_app::tcp_app(cpu& c, tcp& proto, const tcp_app_params& params)
       m_conns(params.connections, nullptr),
       m_conn_state(params.connections) {
   m_stats.per_reader.assign(uint64_t{params.connections} * params.readers, 0);
-  m_tasks.push_back(m_home.kthread_create(params.comm + "/accept", [this] { acceptor(); }, params.pinned));
+  m_tasks.push_back(m_home.kthread_create(
+      params.comm + "/accept", [this] { acceptor(); }, params.pinned));
   for (unsigned k = 0; k < params.connections; ++k)
     for (unsigned r = 0; r < params.readers; ++r) {
       // The user buffer lives in the app, not on the task's stack (see udp_app), left
@@ -112,7 +113,8 @@ void tcp_app::received(unsigned k, unsigned index, uint64_t offset, const uint8_
     return;
   }
   cs.contiguous = end;
-  for (auto it = cs.ahead.begin(); it != cs.ahead.end() && it->first == cs.contiguous; it = cs.ahead.erase(it))
+  for (auto it = cs.ahead.begin(); it != cs.ahead.end() && it->first == cs.contiguous;
+       it = cs.ahead.erase(it))
     cs.contiguous = it->second;
 }
 

@@ -27,7 +27,7 @@ namespace nicsim::host {
 
 struct tcp_app_params {
   uint16_t port = 9000;
-  unsigned connections = 1;  // the partner's connections (traffic.flows): readers are made for each
+  unsigned connections = 1;         // the partner's connections (traffic.flows): readers are made for each
   uint16_t peer_port_base = 10000;  // the partner's source port of connection 0 (traffic.src_port)
   unsigned readers = 1;             // per connection
   bool pinned = true;
@@ -74,7 +74,7 @@ class tcp_app {
   void received(unsigned k, unsigned index, uint64_t offset, const uint8_t* buf, size_t n);
 
   struct conn_state {
-    wait_queue_head wq;   // readers waiting for the connection to be accepted
+    wait_queue_head wq;  // readers waiting for the connection to be accepted
     uint64_t contiguous = 0, bytes = 0, returning = 0;
     unsigned in_recv = 0;
     std::map<uint64_t, uint64_t> ahead;  // pieces counted beyond contiguous: offset → end

@@ -77,8 +77,9 @@ TEST(tcp_system, one_connection_at_10g_on_two_cpus_reaches_7_gbps_goodput) {
 // A ring of 32 and a 4 KiB FIFO at line rate: the NIC drops, the partner retransmits, and
 // every byte still arrives once, in order.
 TEST(tcp_system, nic_drops_are_retransmitted_and_every_byte_still_arrives_once) {
-  const auto j = run_cli("drops", {"sim.duration_us=10000", "traffic.frame_bytes=1518", "traffic.rate_gbps=10",
-                                   "host.cpus=2", "app.cpu=1", "nic.rx_ring_size=32", "nic.rx_fifo_bytes=4096"});
+  const auto j =
+      run_cli("drops", {"sim.duration_us=10000", "traffic.frame_bytes=1518", "traffic.rate_gbps=10",
+                        "host.cpus=2", "app.cpu=1", "nic.rx_ring_size=32", "nic.rx_fifo_bytes=4096"});
   EXPECT_GT(u64(j.at("nic").at("rx_missed")), 0u);
   EXPECT_GT(u64(j.at("partner").at("tcp").at("retrans_segs")), 0u);
   EXPECT_GT(u64(j.at("conservation").at("dropped")), 0u);
@@ -88,9 +89,9 @@ TEST(tcp_system, nic_drops_are_retransmitted_and_every_byte_still_arrives_once) 
 
 // app.readers readers share each connection's socket: each reads, none reads a byte twice.
 TEST(tcp_system, readers_share_a_connection_and_each_byte_is_read_once) {
-  const auto j = run_cli("readers", {"sim.duration_us=5000", "traffic.frame_bytes=1518", "traffic.rate_gbps=10",
-                                     "host.cpus=2", "app.cpu=1", "app.readers=3", "app.read_bytes=3000",
-                                     "nic.rx_ring_size=4096"});
+  const auto j = run_cli(
+      "readers", {"sim.duration_us=5000", "traffic.frame_bytes=1518", "traffic.rate_gbps=10", "host.cpus=2",
+                  "app.cpu=1", "app.readers=3", "app.read_bytes=3000", "nic.rx_ring_size=4096"});
   const auto& per = j.at("app").at("per_reader");
   ASSERT_EQ(per.size(), 3u);
   for (const auto& n : per) EXPECT_GT(u64(n), 0u);
@@ -111,7 +112,8 @@ TEST(tcp_system, two_connections_each_read_against_its_own_stream) {
 // A small SO_RCVLOWAT changes nothing about the bytes; a tcp_rmem max below the default
 // buffer is refused (below).
 TEST(tcp_system, rcvlowat_and_tcp_rmem_reach_the_socket) {
-  const auto j = run_cli("lowat", {"sim.duration_us=3000", "app.rcvlowat=20000", "host.tcp_rmem=4096,65536,65536"});
+  const auto j =
+      run_cli("lowat", {"sim.duration_us=3000", "app.rcvlowat=20000", "host.tcp_rmem=4096,65536,65536"});
   const auto& conn = j.at("app").at("connections").at(0);
   EXPECT_LE(u64(conn.at("rcvbuf")), 65536u);
   // With SO_RCVLOWAT 20000 no read returns fewer bytes (the stream never ends in a run).
@@ -140,7 +142,8 @@ TEST(tcp_system, bad_input_names_the_key) {
     EXPECT_NE(o.output.find(key), std::string::npos) << set << "\n" << o.output;
   }
   // tcp_rmem is the host's, so a UDP run takes a valid one too (and refuses a bad one).
-  EXPECT_EQ(nicsim_cli("run --quiet --set sim.duration_us=100 --set host.tcp_rmem=4096,87380,4194304").status, 0);
+  EXPECT_EQ(nicsim_cli("run --quiet --set sim.duration_us=100 --set host.tcp_rmem=4096,87380,4194304").status,
+            0);
   EXPECT_EQ(nicsim_cli("run --quiet --set host.tcp_rmem=3,2,1").status, 2);
 }
 
