@@ -12,6 +12,7 @@ tcp_app::tcp_app(cpu& c, tcp& proto, const tcp_app_params& params)
       m_conns(params.connections, nullptr),
       m_conn_state(params.connections) {
   m_stats.per_reader.assign(uint64_t{params.connections} * params.readers, 0);
+  m_pieces.resize(uint64_t{params.connections} * params.readers);
   m_tasks.push_back(m_home.kthread_create(
       params.comm + "/accept", [this] { acceptor(); }, params.pinned));
   for (unsigned k = 0; k < params.connections; ++k)
@@ -67,9 +68,10 @@ void tcp_app::reader(unsigned k, unsigned r) {
     const int track = cpu::this_cpu().current()->track;
     if (obs) obs->begin(track, "recv");
     cpu::this_cpu().syscall_enter();  // recv(fd, buf, read_bytes, 0)
-    uint64_t off32 = 0;
+    auto& pieces = m_pieces[index];
+    pieces.clear();
     ++cs.in_recv;
-    const long n = m_tcp.tcp_recvmsg(sk, buf, m_params.read_bytes, &off32);
+    const long n = m_tcp.tcp_recvmsg(sk, buf, m_params.read_bytes, nullptr, &pieces);
     --cs.in_recv;
     const uint64_t got = n > 0 ? static_cast<uint64_t>(n) : 0;
     m_returning_bytes += got;  // copied to the reader's buffer, recv not yet returned
@@ -79,11 +81,17 @@ void tcp_app::reader(unsigned k, unsigned r) {
     cs.returning -= got;
     if (obs) obs->end(track);
     if (n <= 0) continue;  // the connection closed (the partner never closes in a run)
-    // tcp_recvmsg gives the offset as 32 bits of sequence space: unwrap it near what was read.
-    const uint64_t offset =
-        cs.contiguous + static_cast<int64_t>(static_cast<int32_t>(static_cast<uint32_t>(off32) -
-                                                                  static_cast<uint32_t>(cs.contiguous)));
-    received(k, index, offset, buf, got);
+    ++m_stats.reads;
+    ++m_stats.per_reader[index];
+    size_t at = 0;
+    for (const auto& [off32, len] : pieces) {
+      // tcp_recvmsg gives offsets as 32 bits of sequence space: unwrap them near what was read.
+      const uint64_t offset =
+          cs.contiguous + static_cast<int64_t>(static_cast<int32_t>(static_cast<uint32_t>(off32) -
+                                                                    static_cast<uint32_t>(cs.contiguous)));
+      received(k, index, offset, buf + at, len);
+      at += len;
+    }
     waves::slice work(obs, track, "work");
     cpu::this_cpu().charge(m_params.work);
   }
@@ -91,8 +99,7 @@ void tcp_app::reader(unsigned k, unsigned r) {
 
 void tcp_app::received(unsigned k, unsigned index, uint64_t offset, const uint8_t* buf, size_t n) {
   conn_state& cs = m_conn_state[k];
-  ++m_stats.reads;
-  ++m_stats.per_reader[index];
+  (void)index;
   m_stats.bytes += n;
   cs.bytes += n;
   if (proto::tcp_stream_check(k, offset, buf, n) != offset + n) ++m_stats.bad_payloads;

@@ -10,7 +10,9 @@
 // source port traffic.src_port + k) is read by the readers named comm/k-r, r < app.readers;
 // they are created when the application starts and sleep until the acceptor has accepted
 // connection k. Reads on one socket are serialized by lock_sock, so the readers of a
-// connection take consecutive pieces of its stream.
+// connection take consecutive pieces of its stream (with SO_RCVLOWAT above 1 a reader that
+// sleeps after a partial copy may get two runs of the stream in one read, as in the kernel:
+// each run is checked at its own offset).
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -72,6 +74,8 @@ class tcp_app {
   void acceptor();
   void reader(unsigned k, unsigned r);
   void received(unsigned k, unsigned index, uint64_t offset, const uint8_t* buf, size_t n);
+  // One read's runs of consecutive stream offsets (tcp_recvmsg's pieces), per reader.
+  std::vector<std::vector<std::pair<uint64_t, size_t>>> m_pieces;
 
   struct conn_state {
     wait_queue_head wq;  // readers waiting for the connection to be accepted

@@ -102,7 +102,8 @@ void tcp::tcp_cleanup_rbuf(tcp_sock& sk, int copied) {
 // receive queue until len is done; below SO_RCVLOWAT (target) sleep in sk_wait_data, which
 // releases the socket (so the backlog is worked off first) and waits on sk_sleep as a
 // non-exclusive waiter (every sleeping reader wakes per sk_data_ready).
-long tcp::tcp_recvmsg(tcp_sock& sk, uint8_t* buf, size_t len, uint64_t* stream_offset) {
+long tcp::tcp_recvmsg(tcp_sock& sk, uint8_t* buf, size_t len, uint64_t* stream_offset,
+                      std::vector<std::pair<uint64_t, size_t>>* pieces) {
   cpu& c = cpu::this_cpu();
   waves::slice s(c.observer(), c.current() ? c.current()->track : c.track(), "tcp_recvmsg");
   c.charge(cost::tcp_recvmsg);
@@ -153,8 +154,14 @@ long tcp::tcp_recvmsg(tcp_sock& sk, uint8_t* buf, size_t len, uint64_t* stream_o
     }
     // found_ok_skb: skb_copy_datagram_msg. The first byte's offset is taken here, not at entry:
     // while this reader slept in sk_wait_data another reader of the socket may have read.
-    if (copied == 0 && stream_offset != nullptr)
-      *stream_offset = static_cast<uint32_t>(sk.copied_seq - sk.irs - 1);
+    const uint32_t at = sk.copied_seq - sk.irs - 1;
+    if (copied == 0 && stream_offset != nullptr) *stream_offset = at;
+    if (pieces != nullptr) {
+      if (!pieces->empty() && static_cast<uint32_t>(pieces->back().first + pieces->back().second) == at)
+        pieces->back().second += std::min<size_t>(skb->len - offset, len);
+      else
+        pieces->emplace_back(at, std::min<size_t>(skb->len - offset, len));
+    }
     const uint32_t used = static_cast<uint32_t>(std::min<size_t>(skb->len - offset, len));
     cpu::this_cpu().charge(cost::copy_to_user, used);
     skb_copy_bits(*skb, offset, buf + copied, used);

@@ -12,6 +12,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "host/kernel/time/timer.h"
@@ -158,7 +159,11 @@ class tcp {
   // recv(2) (tcp_recvmsg): bytes copied into buf (up to len, at least SO_RCVLOWAT unless the
   // queue ends), blocking in sk_wait_data. `stream_offset` receives the stream offset of the
   // first byte copied (copied_seq - irs - 1 before the copy).
-  long tcp_recvmsg(tcp_sock& sk, uint8_t* buf, size_t len, uint64_t* stream_offset = nullptr);
+  // `pieces` (optional) receives each run of bytes copied from consecutive stream offsets as
+  // (stream offset, length): more than one when the reader slept in sk_wait_data after a
+  // partial copy (SO_RCVLOWAT) and another reader of the socket read meanwhile.
+  long tcp_recvmsg(tcp_sock& sk, uint8_t* buf, size_t len, uint64_t* stream_offset = nullptr,
+                   std::vector<std::pair<uint64_t, size_t>>* pieces = nullptr);
   // Sockets (listeners and connections) for reports.
   const std::vector<std::unique_ptr<tcp_sock>>& sockets() const { return m_sockets; }
   // Frame ledger: wire frames whose fate TCP settled without a drop (their bytes read by the
