@@ -25,7 +25,8 @@ constexpr std::array<const char*, cost_count> names = {
     "udp_send_skb",   "ip_make_skb",     "ip_output",
     "neigh_output",   "dev_queue_xmit",  "qdisc_enqueue",
     "qdisc_restart",  "net_tx_action",   "e1000_xmit_frame",
-    "clean_tx_desc",  "sock_wfree"};
+    "clean_tx_desc",  "sock_wfree",      "napi_gro_receive",
+    "skb_gro_receive", "napi_gro_complete", "gro_normal_list"};
 // 1000000000, not 1e+09.
 std::string format_bound(double v) {
   char buf[32];
