@@ -1,6 +1,8 @@
 // GRO (net/core/gro.c, net/ipv4/af_inet.c, tcp_offload.c, udp_offload.c, v6.6) on a bare CPU:
 // real Ethernet/IPv4/TCP and UDP frames in receive buffers, handed to napi_gro_receive from a
 // NAPI poll as the driver does, and what reaches the protocols above ip_rcv.
+#include "host/net/core/gro.h"
+
 #include <gtest/gtest.h>
 #include <tlm_utils/simple_initiator_socket.h>
 
@@ -11,7 +13,6 @@
 
 #include "host/cost_table.h"
 #include "host/kernel/cpu.h"
-#include "host/net/core/gro.h"
 #include "host/net/ipv4/inet_offload.h"
 #include "host/net/netstack.h"
 #include "proto/checksum.h"
@@ -95,7 +96,7 @@ struct gro_bench {
   napi_struct napi;
   net_protocol tcp_proto;
   std::deque<sk_buff*> queue;
-  std::vector<sk_buff*> delivered;      // at the TCP handler (after ip_rcv)
+  std::vector<sk_buff*> delivered;        // at the TCP handler (after ip_rcv)
   std::vector<unsigned> fed_at_delivery;  // how many skbs the poll had passed to GRO then (this one included)
   unsigned fed = 0;
   std::function<void()> after_each;
@@ -153,9 +154,9 @@ struct gro_bench {
       proto::put_be32(th + 28, 55);
     }
     for (unsigned i = 0; i < s.payload; ++i) th[thlen + i] = stream_byte(s.seq + i);
-    const uint32_t sum = proto::csum_tcpudp_nofold(PEER, netstack_params{}.local_ip,
-                                                   static_cast<uint16_t>(thlen + s.payload), proto::IPPROTO_TCP,
-                                                   proto::csum_partial(th, thlen + s.payload));
+    const uint32_t sum =
+        proto::csum_tcpudp_nofold(PEER, netstack_params{}.local_ip, static_cast<uint16_t>(thlen + s.payload),
+                                  proto::IPPROTO_TCP, proto::csum_partial(th, thlen + s.payload));
     proto::put_be16(th + 16, proto::csum_fold(sum));
     return skb_of(buf, 14 + tot);
   }
@@ -170,9 +171,9 @@ struct gro_bench {
     proto::put_be16(uh + 2, d.dport);
     proto::put_be16(uh + 4, static_cast<uint16_t>(8 + d.payload));
     for (unsigned i = 0; i < d.payload; ++i) uh[8 + i] = static_cast<uint8_t>(i);
-    uint16_t csum = proto::csum_fold(proto::csum_tcpudp_nofold(
-        PEER, netstack_params{}.local_ip, static_cast<uint16_t>(8 + d.payload), proto::IPPROTO_UDP,
-        proto::csum_partial(uh, 8 + d.payload)));
+    uint16_t csum = proto::csum_fold(
+        proto::csum_tcpudp_nofold(PEER, netstack_params{}.local_ip, static_cast<uint16_t>(8 + d.payload),
+                                  proto::IPPROTO_UDP, proto::csum_partial(uh, 8 + d.payload)));
     proto::put_be16(uh + 6, csum == 0 ? 0xFFFF : csum);
     return skb_of(buf, 14 + tot);
   }
@@ -282,7 +283,7 @@ TEST(gro, psh_is_merged_and_flushes_the_flow_at_once) {
   EXPECT_EQ(b.delivered[0]->gso_segs, 2u);
   EXPECT_EQ(b.fed_at_delivery[0], 3u);
   EXPECT_TRUE(proto::get_be32(th_of(b.delivered[0]) + 12) & TCP_FLAG_PSH);  // PSH carried to the head
-  EXPECT_EQ(seq_of(b.delivered[1]), segs[2].seq);  // the third was held anew, alone
+  EXPECT_EQ(seq_of(b.delivered[1]), segs[2].seq);                           // the third was held anew, alone
   EXPECT_EQ(b.delivered[1]->gso_size, 0u);
   b.free_delivered();
   nicsim::tb::unwind_threads();
@@ -312,7 +313,8 @@ TEST_P(gro_flags, a_control_flag_ends_the_merge) {
   nicsim::tb::unwind_threads();
 }
 INSTANTIATE_TEST_SUITE_P(tcp, gro_flags,
-                         ::testing::Values(TCP_FLAG_FIN, TCP_FLAG_SYN, TCP_FLAG_RST, TCP_FLAG_URG, TCP_FLAG_CWR));
+                         ::testing::Values(TCP_FLAG_FIN, TCP_FLAG_SYN, TCP_FLAG_RST, TCP_FLAG_URG,
+                                           TCP_FLAG_CWR));
 
 TEST(gro, a_gap_in_sequence_or_a_changed_ack_window_or_timestamp_flushes) {
   gro_bench b;
@@ -359,7 +361,7 @@ TEST(gro, a_short_segment_ends_the_merge_and_a_longer_one_is_not_merged) {
   auto segs = stream(4);
   segs[1].payload = 1000;  // shorter than the MSS: merged, then the flow leaves
   segs[2].seq = segs[1].seq + 1000;
-  segs[2].payload = 600;  // held anew with MSS 600 ...
+  segs[2].payload = 600;            // held anew with MSS 600 ...
   segs[3].seq = segs[2].seq + 600;  // ... so 1448 bytes do not fit it: not merged
   for (const auto& s : segs) b.queue.push_back(b.tcp(s));
   std::vector<unsigned> held;

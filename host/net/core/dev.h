@@ -174,7 +174,7 @@ class netdev_core {
   std::vector<std::unique_ptr<softnet_data>> m_sd;  // per CPU
   std::vector<packet_type> m_ptype_base;            // ptype_base (one list: the model has few types)
   net_device* m_dev = nullptr;
-  uint64_t m_watchdog_polls = 0;  // NAPIs rescheduled by their gro_flush_timeout timer
+  uint64_t m_watchdog_polls = 0;               // NAPIs rescheduled by their gro_flush_timeout timer
   std::vector<packet_offload> m_offload_base;  // offload_base
   std::vector<napi_struct*> m_gro_napis;       // instances that used GRO (for gro_totals)
   int m_gro_normal_batch;

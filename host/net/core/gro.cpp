@@ -98,9 +98,9 @@ bool skb_gro_checksum_validate(sk_buff* skb, uint8_t protocol, bool zero_okay, u
     const uint8_t* iph = skb->head + skb->network_header;
     const unsigned len = skb_gro_len(*skb);
     cpu::this_cpu().charge(cost::csum, len);
-    const uint32_t sum =
-        proto::csum_tcpudp_nofold(proto::get_be32(iph + 12), proto::get_be32(iph + 16), static_cast<uint16_t>(len),
-                                  protocol, proto::csum_partial(skb_gro_header(*skb), len));
+    const uint32_t sum = proto::csum_tcpudp_nofold(proto::get_be32(iph + 12), proto::get_be32(iph + 16),
+                                                   static_cast<uint16_t>(len), protocol,
+                                                   proto::csum_partial(skb_gro_header(*skb), len));
     if (proto::csum_fold(sum) != 0) return true;
     cb.csum_valid = true;
   }
@@ -219,7 +219,7 @@ gro_result netdev_core::dev_gro_receive(napi_struct& napi, sk_buff* skb) {
       cb.age = cpu::this_cpu().jiffies();
       cb.last = skb;
       skb->gso_size = static_cast<uint16_t>(skb_gro_len(*skb));  // the flow's MSS
-      gl.list.push_back(skb);  // list_add: the youngest
+      gl.list.push_back(skb);                                    // list_add: the youngest
       ret = GRO_HELD;
     }
   }

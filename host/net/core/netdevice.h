@@ -1,8 +1,8 @@
 #pragma once
-// The transmit side of a net_device (and its GRO features) (include/linux/netdevice.h, include/net/sch_generic.h,
-// v6.6): a transmit queue (struct netdev_queue) with its state bits and its BQL state, the
-// queueing discipline attached to it (pfifo_fast, net/sched/sch_generic.c) with its
-// `tc -s qdisc` counters, and the device's ndo_start_xmit.
+// The transmit side of a net_device (and its GRO features) (include/linux/netdevice.h,
+// include/net/sch_generic.h, v6.6): a transmit queue (struct netdev_queue) with its state bits and its BQL
+// state, the queueing discipline attached to it (pfifo_fast, net/sched/sch_generic.c) with its `tc -s qdisc`
+// counters, and the device's ndo_start_xmit.
 #include <array>
 #include <cstdint>
 #include <deque>

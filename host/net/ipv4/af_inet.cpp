@@ -49,7 +49,7 @@ sk_buff* ip::inet_gro_receive(gro_list& head, sk_buff* skb) {
   sk_buff* pp = nullptr;
   int flush = 1;
   const unsigned off = skb_gro_offset(*skb);
-  do {  // goto out
+  do {                                                // goto out
     if (skb_gro_len(*skb) < proto::IPV4_HLEN) break;  // skb_gro_header
     const uint8_t* iph = skb_gro_header(*skb);
     const uint8_t protocol = iph[9];
@@ -57,7 +57,7 @@ sk_buff* ip::inet_gro_receive(gro_list& head, sk_buff* skb) {
     if (ops == nullptr || !ops->callbacks.gro_receive) break;
     if (iph[0] != 0x45) break;  // IPv4 without options only
     const uint16_t frag_off = proto::get_be16(iph + 6);
-    if (frag_off & (IP_MF | IP_OFFSET)) break;  // ip_is_fragment
+    if (frag_off & (IP_MF | IP_OFFSET)) break;                                     // ip_is_fragment
     if (proto::csum_fold(proto::csum_partial(iph, proto::IPV4_HLEN)) != 0) break;  // ip_fast_csum
     skb->gro.proto = protocol;
     uint32_t id = proto::get_be32(iph + 4);  // id << 16 | frag_off

@@ -62,7 +62,7 @@ class ip {
   netdev_core& m_dev;
   skb_allocator& m_skbs;
   const netstack_params& m_params;
-  inet_protos_table m_inet_protos{};  // inet_protos[]
+  inet_protos_table m_inet_protos{};                                  // inet_protos[]
   std::array<const net_offload*, MAX_INET_PROTOS> m_inet_offloads{};  // inet_offloads[]
 };
 

@@ -48,7 +48,8 @@ sk_buff* tcp_gro_receive(gro_list& head, sk_buff* skb, uint8_t* th) {
     flush |= flags & TCP_FLAG_CWR;
     flush |= (flags ^ tcp_flag_word(th2)) & ~(TCP_FLAG_CWR | TCP_FLAG_FIN | TCP_FLAG_PSH);
     flush |= proto::get_be32(th + 8) ^ proto::get_be32(th2 + 8);
-    for (unsigned i = TCP_HLEN; i < thlen; i += 4) flush |= proto::get_be32(th + i) ^ proto::get_be32(th2 + i);
+    for (unsigned i = TCP_HLEN; i < thlen; i += 4)
+      flush |= proto::get_be32(th + i) ^ proto::get_be32(th2 + i);
     // The second segment decides whether the flow keeps a fixed IP ID (atomic) or an
     // incrementing one; after that, inet_gro_receive's flush_id must be 0.
     if (p->gro.flush_id != 1 || p->gro.count != 1 || !p->gro.is_atomic)
@@ -60,8 +61,8 @@ sk_buff* tcp_gro_receive(gro_list& head, sk_buff* skb, uint8_t* th) {
     flush |= (len - 1) >= mss;
     // In order: it starts where the held skb's data ends.
     flush |= (proto::get_be32(th2 + 4) + skb_gro_len(*p)) ^ proto::get_be32(th + 4);
-    const unsigned gro_max_size = p->napi != nullptr && p->napi->dev != nullptr ? p->napi->dev->gro_ipv4_max_size
-                                                                                : GRO_LEGACY_MAX_SIZE;
+    const unsigned gro_max_size =
+        p->napi != nullptr && p->napi->dev != nullptr ? p->napi->dev->gro_ipv4_max_size : GRO_LEGACY_MAX_SIZE;
     if (flush || skb_gro_receive(p, skb, gro_max_size)) {
       mss = 1;
     } else {
@@ -84,7 +85,8 @@ sk_buff* tcp4_gro_receive(gro_list& head, sk_buff* skb) {
     return nullptr;
   }
   uint8_t* th = skb_gro_header(*skb);
-  if (!skb->gro.flush && skb_gro_checksum_validate(skb, proto::IPPROTO_TCP, false, proto::get_be16(th + 16))) {
+  if (!skb->gro.flush &&
+      skb_gro_checksum_validate(skb, proto::IPPROTO_TCP, false, proto::get_be16(th + 16))) {
     skb->gro.flush = 1;
     return nullptr;
   }
@@ -111,9 +113,9 @@ void tcp_gro_complete(sk_buff* skb) {
 int tcp4_gro_complete(sk_buff* skb, unsigned thoff) {
   const uint8_t* iph = skb->head + skb->network_header;
   uint8_t* th = skb->data_ptr() + thoff;
-  const uint16_t check = proto::csum_fold(proto::csum_tcpudp_nofold(
-      proto::get_be32(iph + 12), proto::get_be32(iph + 16), static_cast<uint16_t>(skb->len - thoff),
-      proto::IPPROTO_TCP, 0));
+  const uint16_t check = proto::csum_fold(
+      proto::csum_tcpudp_nofold(proto::get_be32(iph + 12), proto::get_be32(iph + 16),
+                                static_cast<uint16_t>(skb->len - thoff), proto::IPPROTO_TCP, 0));
   proto::put_be16(th + 16, static_cast<uint16_t>(~check));
   // SKB_GSO_TCPV4, and SKB_GSO_TCP_FIXEDID when the flow kept a fixed IP ID (is_atomic).
   tcp_gro_complete(skb);
