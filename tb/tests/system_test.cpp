@@ -400,9 +400,16 @@ TEST(system, free_reader_beside_an_interrupt_storm_runs_to_the_end) {
   const auto r =
       simulate({"app.pinned=false", "host.cpus=2", "nic.coalesce.rx_usecs=1", "traffic.frame_bytes=128"});
   expect_every_frame_accounted_for(r.j);
-  // CPU 0 is nearly all interrupts; whatever its softirq gets through reaches the reader.
-  EXPECT_EQ(r.j.at("host").at("softnet").at("processed").get<uint64_t>(),
-            r.j.at("app").at("messages").get<uint64_t>());
+  // CPU 0 is nearly all interrupts; whatever its softirq gets through reaches the reader (or
+  // waits on its socket at the end, GRO's lists delivering several frames at once, or is the one
+  // its reader is copying when the run ends).
+  uint64_t queued = 0;
+  for (const auto& sk : r.j.at("app").at("sockets")) queued += sk.at("rx_queue").get<uint64_t>();
+  const auto processed = r.j.at("host").at("softnet").at("processed").get<uint64_t>();
+  const auto read = r.j.at("app").at("messages").get<uint64_t>();
+  EXPECT_GE(processed, read + queued);
+  EXPECT_LE(processed, read + queued + 1);
+  EXPECT_EQ(r.j.at("drop_reasons").size(), 0u);
   EXPECT_GT(r.j.at("app").at("messages").get<uint64_t>(), 400u);
 }
 
