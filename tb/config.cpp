@@ -15,6 +15,7 @@
 
 #include "host/yaml_input.h"
 #include "tb/knobs.h"
+#include "tb/traffic_source.h"
 
 namespace nicsim::tb {
 
@@ -329,6 +330,22 @@ void config::validate() const {
                        " is out of range: 0 (the request's size) or [64, 1518]");
   if (text("traffic.pattern") == "rr" && text("app.role") == "reader")
     throw config_error("traffic.pattern=rr needs app.role=echo (nobody answers)");
+  // The TCP sender (issue 13).
+  if (text("traffic.proto") == "tcp") {
+    if (text("traffic.pattern") == "rr")
+      throw config_error(
+          "traffic.pattern=rr is UDP only (netperf UDP_RR); traffic.proto=tcp takes "
+          "constant, poisson or burst");
+    if (text("traffic.corrupt") == "udp_csum")
+      throw config_error(
+          "traffic.corrupt=udp_csum is UDP only; traffic.proto=tcp takes none, fcs or ip_csum");
+    if (integer("traffic.frame_bytes") < static_cast<int64_t>(TCP_MIN_FRAME_BYTES))
+      throw config_error("traffic.frame_bytes = " + text("traffic.frame_bytes") + " leaves an MSS of " +
+                         std::to_string(integer("traffic.frame_bytes") - 58) +
+                         " with traffic.proto=tcp; TCP needs at least " +
+                         std::to_string(partner::TCP_MIN_MSS) +
+                         " (TCP_MIN_MSS), so traffic.frame_bytes >= " + std::to_string(TCP_MIN_FRAME_BYTES));
+  }
 }
 
 }  // namespace nicsim::tb

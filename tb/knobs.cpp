@@ -297,7 +297,9 @@ std::vector<knob_decl> declare_knobs() {
           "traffic.src_port", 1, 65535, "", "UDP source port",
           [](auto& p) -> auto& { return p.traffic.flow.src_port; }),
       integer(
-          "traffic.count", 0, 1e12, "frames", "stop after this many frames (0: until the end)",
+          "traffic.count", 0, 1e12, "frames",
+          "stop after this many frames (0: until the end); tcp: the application writes this many "
+          "units of frame_bytes - 70 bytes (one full segment's payload) in all",
           [](auto& p) -> auto& { return p.traffic.count; }),
       duration(
           "traffic.start_us", config::kind::number, sc_core::SC_US, 0, 1e7,
@@ -316,6 +318,16 @@ std::vector<knob_decl> declare_knobs() {
           "traffic.response_bytes", 0, 1518, "B",
           "rr: response frame size, FCS included (64..1518); 0: the request's size",
           [](auto& p) -> auto& { return p.traffic.response_bytes; }),
+      // The TCP sender (issue 13): tb/partner/tcp_sender.h.
+      choice(
+          "traffic.proto", {{"udp", traffic_params::udp}, {"tcp", traffic_params::tcp}},
+          "udp: datagrams; tcp: traffic.flows TCP connections to app.port (SYN with MSS frame_bytes - 58, "
+          "SACK, timestamps, wscale 7), then a stream of full segments",
+          [](auto& p) -> auto& { return p.traffic.proto; }),
+      choice(
+          "traffic.tcp_cc", {{"cubic", partner::tcp_cc::cubic}, {"reno", partner::tcp_cc::reno}},
+          "tcp: the partner's congestion control (net.ipv4.tcp_congestion_control; CUBIC without HyStart)",
+          [](auto& p) -> auto& { return p.traffic.tcp_cc; }),
 
       // host
       choice(

@@ -32,10 +32,15 @@ system_params make_system_params(const config& cfg) {
   // The receive buffers a run can fill are bounded by the frames it can put on the wire:
   // traffic_source starts frames at least one slot (preamble + frame + gap at line rate)
   // apart, whatever the pattern, and never more than traffic.count of them.
-  const double slot_ns = 8.0 * (proto::ETH_PREAMBLE_SFD + t.frame_bytes + proto::ETH_IFG) / t.line_rate_gbps;
+  // TCP sends control segments (SYN, ACK, probes) as short as a minimum frame, and
+  // retransmissions beyond traffic.count.
+  const bool tcp = t.proto == traffic_params::tcp;
+  const double frame = tcp ? static_cast<double>(proto::ETH_MIN_FRAME) : t.frame_bytes;
+  const double slot_ns = 8.0 * (proto::ETH_PREAMBLE_SFD + frame + proto::ETH_IFG) / t.line_rate_gbps;
   const double wire_frames = std::floor(p.duration.to_seconds() * 1e9 / slot_ns) + 2;
   h.max_rx_frames = wire_frames >= 1e15 ? 0 : static_cast<uint64_t>(wire_frames);
-  if (t.count != 0 && (h.max_rx_frames == 0 || t.count < h.max_rx_frames)) h.max_rx_frames = t.count;
+  if (!tcp && t.count != 0 && (h.max_rx_frames == 0 || t.count < h.max_rx_frames)) h.max_rx_frames = t.count;
+  t.tcp_dst_port = h.app.port;  // the TCP connections go to the application's port
   return p;
 }
 
@@ -84,6 +89,7 @@ system_top::system_top(const sc_core::sc_module_name& name, const system_params&
   // The link's delay is the NIC port's, so an external partner's port takes it when bound.
   m_nic->port.set_delay(params.wire_delay);
   if (m_partner) {
+    m_partner->attach(hub);
     m_partner->port().bind(m_nic->port);
     m_partner->start_after(m_host->link_up());
   }

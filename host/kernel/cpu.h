@@ -18,6 +18,7 @@
 #include "host/kernel/sched/sched.h"
 #include "host/kernel/softirq.h"
 #include "host/kernel/time/hrtimer.h"
+#include "host/kernel/time/timer.h"
 #include "waves/observer.h"
 
 namespace nicsim::host {
@@ -82,6 +83,8 @@ class cpu : public sc_core::sc_module {
       0xEB;  // high-resolution timers (the local APIC in one-shot mode)
   // hrtimer_start: fn runs in hard IRQ context on this CPU after delay.
   void hrtimer_start(sc_core::sc_time delay, std::function<void()> fn);
+  // This CPU's timer wheel (kernel/time/timer.c: per-CPU timer_bases); see timer.h.
+  timer_base& timers() { return m_timer_base; }
   // The CPU whose code is executing now (the kernel's smp_processor_id()).
   static cpu& this_cpu() { return *s_this; }
   // All CPUs of the machine, for wake-ups across them (set once by the host).
@@ -89,6 +92,7 @@ class cpu : public sc_core::sc_module {
   bool idle() const { return m_rq.curr->is_idle && m_rq.cfs.tasks.empty(); }
   // This CPU's code runs again after a wait outside the CPU model (an MMIO read).
   void resume() { s_this = this; }
+  sc_core::sc_time tick() const { return m_tick; }  // 1/HZ
   void set_hz(unsigned hz) { m_tick = sc_core::sc_time(1.0 / hz, sc_core::SC_SEC); }
   // The jiffies counter: ticks of 1/HZ since boot.
   uint64_t jiffies() const { return sc_core::sc_time_stamp().value() / m_tick.value(); }
@@ -187,6 +191,7 @@ class cpu : public sc_core::sc_module {
   std::vector<cpu*> m_siblings;
   sc_core::sc_event m_ipi_ev;
   hrtimer_cpu_base m_hrtimer_base;
+  timer_base m_timer_base;
   // The CPU whose code runs now. SystemC runs one process at a time, and every wait in
   // the CPU model sets it again when it returns (resume), so it is what the kernel's
   // per-CPU register (%gs) is on one core. Deriving it from the running task instead

@@ -11,7 +11,7 @@ namespace nicsim::host {
 
 // The kernel's order (include/linux/interrupt.h): HI, TIMER, NET_TX, NET_RX, ...; __do_softirq
 // runs pending ones lowest first, so NET_TX before NET_RX.
-enum softirq_nr : unsigned { NET_TX_SOFTIRQ = 2, NET_RX_SOFTIRQ = 3, NR_SOFTIRQS = 10 };
+enum softirq_nr : unsigned { TIMER_SOFTIRQ = 1, NET_TX_SOFTIRQ = 2, NET_RX_SOFTIRQ = 3, NR_SOFTIRQS = 10 };
 
 struct softirq_state {
   std::array<std::function<void()>, NR_SOFTIRQS> vec{};  // softirq_vec

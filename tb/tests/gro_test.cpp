@@ -87,6 +87,8 @@ struct gro_bench {
       delivered.push_back(skb);
       fed_at_delivery.push_back(fed);
     };
+    // In place of the stack's TCP (inet_del_protocol, inet_add_protocol).
+    EXPECT_TRUE(stack.ip().inet_del_protocol(stack.tcp().protocol(), proto::IPPROTO_TCP));
     EXPECT_TRUE(stack.ip().inet_add_protocol(&tcp_proto, proto::IPPROTO_TCP));
   }
   cpu c{"cpu", 0, costs()};

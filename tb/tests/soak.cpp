@@ -144,6 +144,12 @@ void repair(config& c, std::mt19937_64& rng) {
   set("nic.rx_ring_size", text(std::max(8.0, std::floor(ring / 8) * 8)));
   const double tx_ring = num(c, "nic.tx_ring_size");
   set("nic.tx_ring_size", text(std::max(48.0, std::floor(tx_ring / 8) * 8)));
+  // TCP (issue 13): rr and udp_csum are UDP only, and the MSS must reach TCP_MIN_MSS.
+  if (c.text("traffic.proto") == "tcp") {
+    if (c.text("traffic.pattern") == "rr") set("traffic.pattern", "constant");
+    if (c.text("traffic.corrupt") == "udp_csum") set("traffic.corrupt", "none");
+    if (num(c, "traffic.frame_bytes") < 146) set("traffic.frame_bytes", "146");
+  }
   // UDP_RR needs someone to answer.
   if (c.text("traffic.pattern") == "rr") set("app.role", "echo");
   if (num(c, "nic.rx_fifo_bytes") < num(c, "traffic.frame_bytes"))

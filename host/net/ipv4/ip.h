@@ -37,6 +37,12 @@ class ip {
     return host::inet_add_protocol(m_inet_protos, prot, protocol);
   }
 
+  // inet_del_protocol (net/ipv4/protocol.c): false when prot does not hold the slot.
+  bool inet_del_protocol(const net_protocol* prot, uint8_t protocol) {
+    if (m_inet_protos[protocol] != prot) return false;
+    m_inet_protos[protocol] = nullptr;
+    return true;
+  }
   // inet_add_offload (net/ipv4/protocol.c): a protocol's GRO callbacks; false when taken.
   bool inet_add_offload(const net_offload* prot, uint8_t protocol) {
     if (m_inet_offloads[protocol] != nullptr) return false;
