@@ -84,6 +84,7 @@ enum class cost : unsigned {
   tcp_check_req,
   inet_csk_accept,
   tcp_v4_send_reset,
+  e1000_copybreak,
   count_
 };
 inline constexpr size_t cost_count = static_cast<size_t>(cost::count_);

@@ -276,7 +276,8 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
         {"tx_tail_writes", drv.tx_tail_writes},
         {"tx_busy", drv.tx_busy},
         {"tx_restart_queue", drv.tx_restart_queue},
-        {"tx_timeout_count", drv.tx_timeout_count}}}};
+        {"tx_timeout_count", drv.tx_timeout_count},
+        {"itr_writes", drv.itr_writes}}}};
   // tc -s qdisc show dev eth0: pfifo_fast on each TX queue, summed (backlog and qlen: now).
   host::qdisc_stats qd;
   const auto& netdev = m_host->driver().netdev();
@@ -401,6 +402,8 @@ void print_summary(std::ostream& os, const nlohmann::ordered_json& j) {
   auto num = [](const nlohmann::ordered_json& v) { return v.dump(); };
   const double sim_us = j["sim"]["sim_time_ns"].get<double>() / 1000.0;
   os << "nicsim run: " << sim_us << " us simulated in " << j["sim"]["wall_s"].get<double>() << " s wall\n";
+  if (j.contains("model_warnings"))
+    for (const auto& w : j["model_warnings"]) os << "  note: " << w.get<std::string>() << "\n";
   row("wire frames", num(j["wire"]["frames"]));
   row("nic rx_frames / rx_missed", num(j["nic"]["rx_frames"]) + " / " + num(j["nic"]["rx_missed"]));
   row("nic interrupts", num(j["nic"]["interrupts"]));

@@ -26,6 +26,17 @@ system_params make_system_params(const config& cfg) {
   auto& h = p.host;
   p.link.max_payload_bytes = p.nic.max_payload_bytes;  // pcie.mps: the link and the device agree
   h.driver.rx_queues = p.nic.rx_queues;                // the driver enables every queue the NIC has
+  // The link speed the driver reads from STATUS: the wire's rate in Mb/s, at most the part's
+  // own (an 82540EM or 82576 run faster reports 1000, as config::model_warnings says).
+  h.driver.link_speed_mbps = static_cast<unsigned>(std::lround(t.line_rate_gbps * 1000));
+  if (h.driver.model == host::nic_model::e1000 || h.driver.model == host::nic_model::igb)
+    h.driver.link_speed_mbps = std::min(h.driver.link_speed_mbps, 1000u);
+  else if (h.driver.model == host::nic_model::ixgbe)
+    h.driver.link_speed_mbps = std::min(h.driver.link_speed_mbps, 10000u);
+  // host.kernel: the rules of that release (host/kernel/version.h).
+  h.kernel = host::make_kernel_profile(h.kernel_release);
+  h.net.icmp_host_limit_first = h.kernel.icmp_host_limit_first;
+  h.net.tcp_adv_win_scale_v6_1 = !h.kernel.tcp_scaling_ratio;  // tcp_win_from_space's rule
   h.net.local_ip = t.flow.dst_ip;
   // The echo server's response size (netserver learns it from netperf's control connection).
   if (t.response_bytes != 0) h.app.response_payload = proto::udp_payload_len(t.response_bytes);

@@ -75,6 +75,12 @@ class cpu : public sc_core::sc_module {
   bool in_serving_softirq() const { return m_softirq.depth > 0; }
   bool in_interrupt() const { return in_hardirq() || in_serving_softirq(); }
   void set_max_softirq_time(sc_core::sc_time t) { m_softirq.max_time = t; }
+  // Kernels 4.9 - 6.4 (kernel_profile::ksoftirqd_running_defers): invoke_softirq leaves the
+  // pending softirqs to ksoftirqd while it is runnable.
+  void set_ksoftirqd_running_defers(bool on) { m_softirq.ksoftirqd_running_defers = on; }
+  // ksoftirqd_running (kernel/softirq.c, v4.9 - v6.4): ksoftirqd is TASK_RUNNING and none of
+  // the pending softirqs is in SOFTIRQ_NOW_MASK (HI, TASKLET; the model raises neither).
+  bool ksoftirqd_running() const;
   // The scheduler tick (local APIC timer) at HZ; it only fires while more than
   // one task is runnable, since that is the only time it can change anything.
   static constexpr unsigned LOCAL_TIMER_VECTOR = 0xEC;

@@ -18,6 +18,7 @@ struct softirq_state {
   uint32_t pending = 0;                                  // __softirq_pending
   unsigned depth = 0;                                    // in_serving_softirq
   sc_core::sc_time max_time{2, sc_core::SC_MS};          // MAX_SOFTIRQ_TIME
+  bool ksoftirqd_running_defers = false;                 // host.kernel 6.1: kernel_profile
   static constexpr int MAX_SOFTIRQ_RESTART = 10;
 };
 

@@ -22,6 +22,7 @@ struct netstack_params {
   int icmp_msgs_per_sec = 1000;  // net.ipv4.icmp_msgs_per_sec
   int icmp_msgs_burst = 50;      // net.ipv4.icmp_msgs_burst
   sc_core::sc_time icmp_ratelimit{1000, sc_core::SC_MS};  // net.ipv4.icmp_ratelimit, per destination
+  bool icmp_host_limit_first = false;  // host.kernel 6.12: kernel_profile::icmp_host_limit_first
   // ---- transmit
   int dev_tx_weight = 64;  // net.core.dev_weight * dev_weight_tx_bias: __qdisc_run's quota
   // The neighbour table's static entries (ip neigh add ... lladdr ... nud permanent): the

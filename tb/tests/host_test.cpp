@@ -645,7 +645,7 @@ TEST(host_net, a_protocol_registered_in_inet_protos_receives_its_frames) {
     iph[8] = 64;
     iph[9] = IPPROTO_SCTP;
     nicsim::proto::put_be32(iph + 12, 0x0A000001);
-    nicsim::proto::put_be32(iph + 16, netstack_params{}.local_ip);
+    nicsim::proto::put_be32(iph + 16, b.stack.params().local_ip);  // the bench's own address
     nicsim::proto::put_be16(iph + 10, nicsim::proto::csum_fold(nicsim::proto::csum_partial(iph, 20)));
     sk_buff* skb = b.skbs.alloc();
     *skb = sk_buff{};
