@@ -177,8 +177,6 @@ TEST(tcp_partner_cli, tcp_bad_input_exits_2_naming_the_key) {
   EXPECT_EQ(ok.status, 0) << ok.output;
 }
 
-// Until the host has TCP, its IP layer drops the SYN (IP_NOPROTO): the sender retransmits it
-// after 1 s and 2 s more (TCP_TIMEOUT_INIT, backoff), the run ends and the ledger closes.
 // The host receives TCP now (issue 13, host/apps/tcp_app.h): both connections complete the
 // handshake through the host's listener at once, with no SYN retransmitted, and the partner
 // hears the host's ACKs. (Before the host had TCP, its IP layer dropped every SYN as IP_NOPROTO
