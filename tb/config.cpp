@@ -45,6 +45,12 @@ void config::set(const std::string& key, const std::string& value, const std::st
     for (const auto& c : k.choices) all += (all.empty() ? "" : "|") + c;
     throw config_error(origin + ": " + key + " = '" + value + "' is not one of " + all);
   }
+  if (k.type == kind::path) {  // a file name, read when the run starts (empty: none)
+    if (value.find('\0') != std::string::npos || value.find('\n') != std::string::npos)
+      throw config_error(origin + ": " + key + " = '" + value + "' is not a file name");
+    k.value = value;
+    return;
+  }
   if (k.type == kind::hex) {
     // ethtool's aa:bb:... or plain hex digits; kept as lowercase digits without colons.
     std::string digits;
@@ -272,6 +278,8 @@ std::string config::markdown_table() const {
       for (const auto& c : k.choices) range += (range.empty() ? "" : ", ") + ("`" + c + "`");
     } else if (k.type == kind::hex) {
       range = format_number(k.min) + " bytes, hex";
+    } else if (k.type == kind::path) {
+      range = "a file";
     } else {
       range = range_text(k);
     }

@@ -40,7 +40,7 @@ std::string short_name(const std::string& key);
 
 class config {
  public:
-  enum class kind { number, integer, choice, hex };  // hex: exactly `min` bytes
+  enum class kind { number, integer, choice, hex, path };  // hex: exactly `min` bytes; path: a file, "" none
   struct knob {
     std::string key;
     kind type;

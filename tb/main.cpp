@@ -24,6 +24,7 @@
 #include "tb/report.h"
 #include "tb/run.h"
 #include "tb/sweep.h"
+#include "tb/system_top.h"
 #include "tb/trace_hub.h"
 
 namespace {
@@ -121,6 +122,13 @@ int cmd_run(const std::string& scenario, const std::vector<std::string>& sets, c
   for (const auto& note : outputs->notes()) std::cerr << "nicsim: note: " << note << "\n";
   const std::string size_warning = nicsim::tb::output_size_warning(cfg, trace);
   if (!size_warning.empty()) std::cerr << "nicsim: warning: " << size_warning << "\n";
+  const auto ignored = nicsim::tb::pcap_ignored_knobs(cfg);
+  if (!ignored.empty()) {
+    std::string list;
+    for (const auto& k : ignored) list += (list.empty() ? "" : ", ") + k;
+    std::cerr << "nicsim: warning: traffic.pcap replays " << cfg.text("traffic.pcap")
+              << ", so the generator's knobs are ignored: " << list << "\n";
+  }
   nlohmann::ordered_json results;
   try {
     results = nicsim::tb::run_simulation(cfg, trace, costs_path, outputs.get());

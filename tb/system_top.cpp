@@ -8,6 +8,7 @@
 #include "abi/e1000_hw.h"
 #include "hw/intr_moderation_rtl.h"
 #include "tb/knobs.h"
+#include "tb/pcap_source.h"
 #include "tb/trace_hub.h"
 
 namespace nicsim::tb {
@@ -15,6 +16,17 @@ namespace nicsim::tb {
 using sc_core::SC_NS;
 using sc_core::sc_time;
 using sc_core::SC_US;
+
+std::vector<std::string> pcap_ignored_knobs(const config& cfg) {
+  std::vector<std::string> out;
+  if (cfg.text("traffic.pcap").empty()) return out;
+  static const config defaults;
+  for (const char* key : {"traffic.pattern", "traffic.frame_bytes", "traffic.flows", "traffic.src_port",
+                          "traffic.dst_port", "traffic.corrupt", "traffic.corrupt_every",
+                          "traffic.burst_frames", "traffic.rr_outstanding", "traffic.response_bytes"})
+    if (cfg.text(key) != defaults.text(key)) out.push_back(std::string(key) + "=" + cfg.text(key));
+  return out;
+}
 
 system_params make_system_params(const config& cfg) {
   cfg.validate();
@@ -28,14 +40,29 @@ system_params make_system_params(const config& cfg) {
   h.driver.rx_queues = p.nic.rx_queues;                // the driver enables every queue the NIC has
   h.net.local_ip = t.flow.dst_ip;
   // The echo server's response size (netserver learns it from netperf's control connection).
-  if (t.response_bytes != 0) h.app.response_payload = proto::udp_payload_len(t.response_bytes);
+  if (t.response_bytes != 0 && t.pcap.empty())
+    h.app.response_payload = proto::udp_payload_len(t.response_bytes);
   // The receive buffers a run can fill are bounded by the frames it can put on the wire:
   // traffic_source starts frames at least one slot (preamble + frame + gap at line rate)
   // apart, whatever the pattern, and never more than traffic.count of them.
-  const double slot_ns = 8.0 * (proto::ETH_PREAMBLE_SFD + t.frame_bytes + proto::ETH_IFG) / t.line_rate_gbps;
+  // A replayed capture (traffic.pcap) is read and checked whole here, before anything runs:
+  // its frames may be as short as the minimum, and there are at most so many of them.
+  double frame_bytes = t.frame_bytes;
+  if (!t.pcap.empty()) {
+    t.capture = pcap_capture::load(t.pcap);
+    t.pattern = traffic_params::constant;  // the generator's knobs do not apply
+    frame_bytes = proto::ETH_MIN_FRAME;
+  }
+  const double slot_ns = 8.0 * (proto::ETH_PREAMBLE_SFD + frame_bytes + proto::ETH_IFG) / t.line_rate_gbps;
   const double wire_frames = std::floor(p.duration.to_seconds() * 1e9 / slot_ns) + 2;
   h.max_rx_frames = wire_frames >= 1e15 ? 0 : static_cast<uint64_t>(wire_frames);
   if (t.count != 0 && (h.max_rx_frames == 0 || t.count < h.max_rx_frames)) h.max_rx_frames = t.count;
+  if (t.capture) {
+    const double replayed =
+        static_cast<double>(t.capture->frames().size()) * (static_cast<double>(t.pcap_loop) + 1);
+    if (replayed < 1e15 && (h.max_rx_frames == 0 || replayed < static_cast<double>(h.max_rx_frames)))
+      h.max_rx_frames = static_cast<uint64_t>(replayed);
+  }
   return p;
 }
 

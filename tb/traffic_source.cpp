@@ -12,7 +12,9 @@ using sc_core::sc_time;
 traffic_source::traffic_source(const sc_core::sc_module_name& name, const traffic_params& params)
     : sc_core::sc_module(name), m_params(params), m_port("port", params.line_rate_gbps), m_rng(params.seed) {
   SC_HAS_PROCESS(traffic_source);
-  if (m_params.pattern == traffic_params::rr) {
+  if (m_params.capture) {
+    SC_THREAD(run_pcap);
+  } else if (m_params.pattern == traffic_params::rr) {
     SC_THREAD(run_rr);
   } else {
     SC_THREAD(run);

@@ -7,6 +7,7 @@
 // pattern rr is netperf's UDP_RR: a window of requests in flight, each answered by the host
 // (app.role=echo) with the request's stamp, the next request sent as a response arrives.
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <string>
 #include <systemc>
@@ -17,6 +18,8 @@
 #include "tlm/eth_port.h"
 
 namespace nicsim::tb {
+
+class pcap_capture;
 
 struct traffic_params {
   double rate_gbps = 1;
@@ -34,6 +37,12 @@ struct traffic_params {
   sc_core::sc_time start{sc_core::SC_ZERO_TIME};
   uint64_t seed = 1;
   proto::udp_flow flow;
+  // traffic.pcap (tb/pcap_source.h): replay this capture instead of generating frames;
+  // make_system_params reads and checks it into `capture`.
+  std::string pcap;
+  std::shared_ptr<const pcap_capture> capture;
+  enum pcap_timing_t { pcap_capture_time, pcap_rate } pcap_timing = pcap_capture_time;
+  uint64_t pcap_loop = 0;  // passes after the first
 };
 
 // What the partner received from the NIC, each frame in exactly one class (rx_frames is
@@ -92,6 +101,7 @@ class traffic_source : public sc_core::sc_module {
   };
   void run();
   void run_rr();
+  void run_pcap();  // tb/pcap_source.cpp
   // Frame i of the generator (its flow, stamp and damage) into m_on_wire, stamped now.
   void make_frame(uint64_t i);
   void receive(const proto::wire_frame& frame);

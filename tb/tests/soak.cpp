@@ -98,6 +98,8 @@ std::string draw_value(const config::knob& k, std::mt19937_64& rng) {
     case config::kind::number:
     case config::kind::integer:
       return draw_numeric(k, rng);
+    case config::kind::path:  // a file to read (traffic.pcap): the soak draws none
+      return k.value;
   }
   return k.value;
 }

@@ -11,10 +11,10 @@ namespace nicsim::host {
 
 const char* skb_drop_reason_name(skb_drop_reason r) {
   static constexpr const char* names[] = {
-      "NOT_SPECIFIED",   "UNHANDLED_PROTO", "IP_CSUM",          "IP_INHDR",
-      "IP_INADDRERRORS", "IP_NOPROTO",      "PKT_TOO_SMALL",    "UDP_CSUM",
-      "NO_SOCKET",       "SOCKET_RCVBUFF",  "SOCKET_BACKLOG",   "ICMP_CONSUMED",
-      "CPU_BACKLOG",     "QDISC_DROP",      "NEIGH_CREATEFAIL", "DEV_READY"};
+      "NOT_SPECIFIED",    "UNHANDLED_PROTO", "IP_CSUM",     "IP_INHDR",  "IP_INADDRERRORS",
+      "IP_NOPROTO",       "PKT_TOO_SMALL",   "UDP_CSUM",    "NO_SOCKET", "SOCKET_RCVBUFF",
+      "SOCKET_BACKLOG",   "ICMP_CONSUMED",   "CPU_BACKLOG", "OTHERHOST", "QDISC_DROP",
+      "NEIGH_CREATEFAIL", "DEV_READY"};
   static_assert(sizeof(names) / sizeof(names[0]) == skb_drop_reason_count);
   return names[static_cast<size_t>(r)];
 }
@@ -43,6 +43,8 @@ const char* skb_drop_reason_counter(skb_drop_reason r) {
       return "icmp.InMsgs";
     case skb_drop_reason::CPU_BACKLOG:
       return "softnet.dropped";
+    case skb_drop_reason::OTHERHOST:
+      return "netdev.rx_otherhost_dropped";
     case skb_drop_reason::SOCKET_BACKLOG:
       return "udp.InErrors";
     case skb_drop_reason::QDISC_DROP:

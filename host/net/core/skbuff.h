@@ -17,6 +17,9 @@ struct napi_struct;
 struct sock;
 class rx_buffer_pool;
 
+// skb->pkt_type (include/uapi/linux/if_packet.h).
+enum : uint8_t { PACKET_HOST = 0, PACKET_BROADCAST = 1, PACKET_MULTICAST = 2, PACKET_OTHERHOST = 3 };
+
 enum ip_summed_t : uint8_t { CHECKSUM_NONE = 0, CHECKSUM_UNNECESSARY = 1 };
 
 // Why a frame ended its life without reaching an application (a subset of
@@ -35,6 +38,7 @@ enum class skb_drop_reason : unsigned {
   SOCKET_BACKLOG,   // sk_add_backlog over its limit (udp InErrors)
   ICMP_CONSUMED,    // an ICMP message for the host (consumed, not an application's)
   CPU_BACKLOG,      // netif_rx: the per-CPU backlog is full (softnet dropped)
+  OTHERHOST,        // ip_rcv_core: a frame to another host's MAC (netdev rx_otherhost_dropped)
   // Transmit side (counted apart from the receive ledger: skb_allocator::tx_drops()).
   QDISC_DROP,        // the qdisc's band is full (tc -s qdisc: dropped)
   NEIGH_CREATEFAIL,  // no neighbour entry for the next hop (ip_finish_output2)
@@ -53,6 +57,7 @@ struct sk_buff {
   unsigned len = 0;
   unsigned truesize = 0;
   uint16_t protocol = 0;
+  uint8_t pkt_type = PACKET_HOST;  // eth_type_trans: whom the frame's destination MAC names
   unsigned network_header = 0;
   unsigned transport_header = 0;
   ip_summed_t ip_summed = CHECKSUM_NONE;

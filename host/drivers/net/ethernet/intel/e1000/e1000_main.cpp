@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -298,6 +299,19 @@ void e1000_adapter::e1000_clean_rx_irq(e1000_rx_ring& ring, int* work_done, int 
     }
     cpu::this_cpu().charge(cost::eth_type_trans);
     skb->protocol = skb->len >= proto::ETH_HLEN ? proto::get_be16(skb->head + 12) : 0;
+    // eth_type_trans / eth_skb_pkt_type (net/ethernet/eth.c, include/linux/etherdevice.h, v6.6):
+    // a destination other than the device's address is multicast (its group bit), broadcast,
+    // or another host's. The model's MAC has no unicast filter, so such frames get here, as
+    // they do on a real NIC in promiscuous mode.
+    if (skb->len >= proto::ETH_HLEN &&
+        !std::equal(m_netdev.dev_addr.begin(), m_netdev.dev_addr.end(), skb->head)) {
+      if (skb->head[0] & 1)
+        skb->pkt_type = std::all_of(skb->head, skb->head + 6, [](uint8_t b) { return b == 0xFF; })
+                            ? PACKET_BROADCAST
+                            : PACKET_MULTICAST;
+      else
+        skb->pkt_type = PACKET_OTHERHOST;
+    }
     skb->pull(std::min<unsigned>(skb->len, proto::ETH_HLEN));
     if (auto* o = cpu::this_cpu().observer()) {
       const int64_t seq = skb_frame_seq(*skb);
