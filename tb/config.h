@@ -35,6 +35,9 @@ struct key_alias {
 const std::vector<key_alias>& key_aliases();
 // An alias or a full key to the full key; unknown names are returned unchanged.
 std::string resolve_key(const std::string& name);
+// The key or alias closest to an unknown name when it is close (a typo: at most 2 edits,
+// at most a third of its length); "" otherwise.
+std::string suggest_key(const std::string& name);
 // The alias of a full key if it has one, else the key.
 std::string short_name(const std::string& key);
 

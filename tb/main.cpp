@@ -26,6 +26,7 @@
 #include "tb/sweep.h"
 #include "tb/system_top.h"
 #include "tb/trace_hub.h"
+#include "tb/version.h"
 
 namespace {
 
@@ -101,7 +102,8 @@ void check_wave_cpus(const std::vector<std::string>& groups, int64_t cpus) {
 }
 
 int cmd_run(const std::string& scenario, const std::vector<std::string>& sets, const std::string& json_path,
-            bool quiet, const nicsim::tb::trace_options& trace, const std::string& costs_path) {
+            bool quiet, const nicsim::tb::trace_options& trace, const std::string& costs_path,
+            const std::vector<std::string>& command_line) {
   nicsim::tb::config cfg;
   try {
     cfg = nicsim::tb::load_config(scenario, sets);
@@ -142,6 +144,7 @@ int cmd_run(const std::string& scenario, const std::vector<std::string>& sets, c
     std::cerr << "nicsim: internal failure: " << e.what() << "\n";
     return EXIT_INTERNAL;
   }
+  results["meta"] = nicsim::tb::run_meta(cfg, command_line, scenario, costs_path);
   try {
     outputs->write_json(results.dump(2) + "\n");
     outputs->commit();
@@ -174,17 +177,21 @@ int cmd_knobs(bool markdown) {
     std::cout << cfg.markdown_table();
     return 0;
   }
+  // key = default  range unit  help: the unit follows the range, so "[1, 64] CPUs" and
+  // "[0, 65535] × 256 ns" read as they should; ranges are exact integers where they are whole.
   for (const auto& [key, k] : cfg.knobs()) {
-    std::cout << key << " = " << k.value;
-    if (!k.unit.empty()) std::cout << " " << k.unit;
+    std::cout << key << " = " << (k.value.empty() ? "\"\"" : k.value) << "  ";
     if (k.type == nicsim::tb::config::kind::choice) {
       std::string all;
       for (const auto& c : k.choices) all += (all.empty() ? "" : "|") + c;
-      std::cout << "  (" << all << ")";
+      std::cout << "(" << all << ")";
     } else if (k.type == nicsim::tb::config::kind::hex) {
-      std::cout << "  (" << k.min << " hex bytes)";
+      std::cout << "(" << nicsim::tb::config::format_number(k.min) << " bytes, hex)";
+    } else if (k.type == nicsim::tb::config::kind::path) {
+      std::cout << "(a file)";
     } else {
-      std::cout << "  " << nicsim::tb::config::range_text(k);
+      std::cout << nicsim::tb::config::range_text(k);
+      if (!k.unit.empty()) std::cout << " " << k.unit;
     }
     std::cout << "  " << k.help << "\n";
   }
@@ -197,6 +204,10 @@ int sc_main(int argc, char* argv[]) {
   sc_core::sc_report_handler::set_actions("/IEEE_Std_1666/deprecated", sc_core::SC_DO_NOTHING);
   CLI::App app{"nicsim: a NIC and the Linux receive path on one SystemC time axis"};
   app.require_subcommand(1);
+  app.set_version_flag("--version",
+                       std::string("nicsim ") + nicsim::tb::nicsim_version() + " (git " +
+                           nicsim::tb::nicsim_git_revision() + ")",
+                       "print nicsim's version and the git revision it was built from");
 
   std::string scenario, json_path;
   std::vector<std::string> sets;
@@ -280,7 +291,8 @@ int sc_main(int argc, char* argv[]) {
       if (waves_to_us > 0) trace.waves_to_ps = static_cast<uint64_t>(waves_to_us * 1e6);
       if (!waves_groups.empty()) trace.waves_groups = split_groups(waves_groups);
       trace.max_output_bytes = max_output_mb * 1000000;
-      return cmd_run(scenario, sets, json_path, quiet, trace, costs_path);
+      return cmd_run(scenario, sets, json_path, quiet, trace, costs_path,
+                     std::vector<std::string>(argv, argv + argc));
     }
     sweep_opts.report = !no_report;
     if (*sweep) return nicsim::tb::sweep_command(sweep_opts);

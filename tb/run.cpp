@@ -21,6 +21,7 @@
 #include "tb/calibrate.h"
 #include "tb/system_top.h"
 #include "tb/trace_hub.h"
+#include "tb/version.h"
 #include "waves/output_file.h"
 
 namespace nicsim::tb {
@@ -219,6 +220,38 @@ nlohmann::ordered_json run_simulation(const config& cfg, const trace_options& tr
   j["costs"] = costs_path.empty() ? std::string("built-in") : costs_path;
   if (own) own->commit();
   return j;
+}
+
+// ------------------------------------------------------------------ meta
+
+nlohmann::ordered_json run_meta(const config& cfg, const std::vector<std::string>& command_line,
+                                const std::string& scenario_path, const std::string& costs_path) {
+  nlohmann::ordered_json m;
+  m["nicsim_version"] = nicsim_version();
+  m["git_revision"] = nicsim_git_revision();
+  m["command_line"] = command_line;
+  m["scenario"] =
+      scenario_path.empty() ? nlohmann::ordered_json("built-in") : nlohmann::ordered_json(scenario_path);
+  m["costs"] = costs_path.empty() ? std::string("built-in") : costs_path;
+  nlohmann::ordered_json knobs = nlohmann::ordered_json::object();
+  for (const auto& [key, k] : cfg.knobs()) {
+    const std::string& v = k.value;
+    char* end = nullptr;
+    const double d = std::strtod(v.c_str(), &end);
+    const bool numeric_text = !v.empty() && end != v.c_str() && *end == '\0';
+    if (k.type == config::kind::integer ||
+        (k.type == config::kind::choice && numeric_text && std::floor(d) == d)) {
+      knobs[key] = static_cast<int64_t>(d);
+    } else if (k.type == config::kind::number) {
+      knobs[key] = d;
+    } else if (k.type == config::kind::choice && (v == "true" || v == "false")) {
+      knobs[key] = v == "true";
+    } else {
+      knobs[key] = v;
+    }
+  }
+  m["config"] = knobs;
+  return m;
 }
 
 // ------------------------------------------------------------------ size estimate
