@@ -13,3 +13,4 @@ find_package(Threads REQUIRED)
 find_package(GTest REQUIRED)
 find_package(benchmark REQUIRED)
 pkg_check_modules(PCAP REQUIRED IMPORTED_TARGET libpcap)
+find_package(ZLIB REQUIRED)  # --frames FILE.csv.gz

@@ -1,7 +1,8 @@
 // nicsim: the command-line front end.
 //   nicsim run [SCENARIO.yaml] [--set KEY=VALUE]... [--json FILE] [--costs FILE] [--quiet]
 //              [--waves FILE.fst|.vcd [--waves-from US] [--waves-to US] [--waves-groups G,...]]
-//              [--timeline FILE.json] [--pcap FILE [--fates FILE.csv]] [--max-output-mb N]
+//              [--timeline FILE.json] [--pcap FILE [--fates FILE.csv]] [--frames FILE.csv[.gz]]
+//              [--max-output-mb N]
 //   nicsim sweep [SCENARIO.yaml] --grid KEY=SPEC... [--jobs N] [--shard K/N] --out DIR
 //   nicsim merge OUT SHARD_DIR...   /   nicsim report DIR
 //   nicsim calibrate [--out FILE] [--seconds S] [--cpu-ghz G]   measure this machine's cost table
@@ -237,6 +238,9 @@ int sc_main(int argc, char* argv[]) {
   run->add_option("--fates", trace.fates,
                   "write each pcap packet's fate to this CSV instead of FILE.fates.csv")
       ->needs(pcap_opt);
+  run->add_option("--frames", trace.frames,
+                  "write one CSV row per wire frame (seq, flow, size, fate, each stage's time); "
+                  "FILE.csv.gz is gzipped");
   uint64_t max_output_mb = 0;
   run->add_option("--max-output-mb", max_output_mb,
                   "stop recording waves, timeline and pcap once they take N MB (the run goes on)")

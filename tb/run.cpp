@@ -118,6 +118,7 @@ run_outputs::run_outputs(const trace_options& trace, const std::string& json_pat
     } else if (!trace.fates.empty()) {
       throw output_error("--fates " + trace.fates + ": needs --pcap (it gives each pcap packet's fate)");
     }
+    if (!trace.frames.empty()) m_frames = m_set->add(trace.frames, "--frames");
     if (!json_path.empty()) m_json = m_set->add(json_path, "--json");
   } catch (const waves::output_path_error& e) {
     throw output_error(e.what());
@@ -145,6 +146,8 @@ trace_options run_outputs::open(const trace_options& trace) {
   t.timeline = staged(m_timeline);
   t.pcap = staged(m_pcap);
   t.fates = staged(m_fates);
+  t.frames = staged(m_frames);
+  t.names.frames = trace.frames;
   t.names.waves = trace.waves;
   t.names.timeline = trace.timeline;
   t.names.pcap = trace.pcap;

@@ -50,7 +50,8 @@ class run_outputs {
  private:
   std::unique_ptr<waves::output_set> m_set;
   static constexpr size_t NONE = SIZE_MAX;
-  size_t m_waves = NONE, m_companion = NONE, m_timeline = NONE, m_pcap = NONE, m_fates = NONE, m_json = NONE;
+  size_t m_waves = NONE, m_companion = NONE, m_timeline = NONE, m_pcap = NONE, m_fates = NONE,
+         m_frames = NONE, m_json = NONE;
   std::string m_waves_ext;
   std::vector<std::string> m_notes;
 };

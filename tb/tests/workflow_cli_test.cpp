@@ -3,7 +3,10 @@
 // terminal.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "tb/tests/cli_harness.h"
 
@@ -73,6 +76,76 @@ TEST(workflow_cli, knobs_prints_exact_ranges_and_the_unit_after_the_range) {
   EXPECT_NE(o.output.find("nic.coalesce.itr = 0  [0, 65535] × 256 ns  "), std::string::npos);
   EXPECT_NE(o.output.find("host.cpus = 1  [1, 64] CPUs  "), std::string::npos);
   EXPECT_EQ(o.output.find("4x faster"), std::string::npos);
+}
+
+std::vector<std::vector<std::string>> csv_rows(const std::string& text) {
+  std::vector<std::vector<std::string>> rows;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::vector<std::string> cells;
+    size_t start = 0;
+    for (size_t comma; (comma = line.find(',', start)) != std::string::npos; start = comma + 1)
+      cells.push_back(line.substr(start, comma - start));
+    cells.push_back(line.substr(start));
+    rows.push_back(cells);
+  }
+  return rows;
+}
+
+// --frames: one row per wire frame, with the fate fates.csv gives it and stage times that
+// never go back; the .gz file is the same CSV, gzipped. Frames to a port nobody listens on and
+// a small ring make several fates.
+TEST(workflow_cli, frames_csv_has_a_row_per_wire_frame_with_its_fate_and_stage_times) {
+  const std::string config =
+      " --set sim.duration_us=300 --set traffic.flows=2 --set traffic.rate_gbps=4 --set rx=8"
+      " --set traffic.frame_bytes=256";
+  const auto dir = nicsim::test::scratch_dir("workflow_cli", "frames");
+  auto o = nicsim_cli("run --quiet --json " + dir + "/a.json --pcap " + dir + "/a.pcap --frames " + dir +
+                      "/a.csv" + config);
+  ASSERT_EQ(o.status, 0) << o.output;
+  o = nicsim_cli("run --quiet --frames " + dir + "/b.csv.gz" + config);
+  ASSERT_EQ(o.status, 0) << o.output;
+  const std::string plain = nicsim::test::read_file(dir + "/a.csv");
+  const auto unzipped = nicsim::test::sh("gzip -dc " + dir + "/b.csv.gz");
+  ASSERT_EQ(unzipped.status, 0);
+  EXPECT_EQ(unzipped.output, plain) << "the gzipped CSV is the same CSV";
+
+  const auto rows = csv_rows(plain);
+  ASSERT_GE(rows.size(), 2u);
+  ASSERT_EQ(rows[0].size(), 14u);
+  EXPECT_EQ(rows[0][0], "seq");
+  const auto j = read_json(dir + "/a.json");
+  EXPECT_EQ(rows.size() - 1, j.at("wire").at("frames").get<size_t>()) << "a row per wire frame";
+  // fates.csv: packet,direction,seq,fate
+  std::map<std::string, std::string> fates;
+  for (const auto& r : csv_rows(nicsim::test::read_file(dir + "/a.pcap.fates.csv")))
+    if (r.size() == 4 && r[1] == "in") fates[r[2]] = r[3];
+  std::map<std::string, size_t> by_fate;
+  for (size_t i = 1; i < rows.size(); ++i) {
+    const auto& r = rows[i];
+    ASSERT_EQ(r.size(), 14u) << i;
+    EXPECT_EQ(fates.at(r[0]), r[4]) << "seq " << r[0];
+    ++by_fate[r[4]];
+    EXPECT_EQ(r[3], "256");
+    EXPECT_TRUE(r[2] == "9000" || r[2] == "9001") << r[2];
+    double prev = -1;
+    bool ended = false;
+    for (size_t k = 5; k < 14; ++k) {
+      if (r[k].empty()) {
+        ended = true;
+        continue;
+      }
+      EXPECT_FALSE(ended) << "seq " << r[0] << ": a stage after one it never reached";
+      const double t = std::stod(r[k]);
+      EXPECT_GE(t, prev) << "seq " << r[0] << " column " << rows[0][k];
+      prev = t;
+    }
+    EXPECT_EQ(r[4] == "delivered", !r[13].empty()) << "seq " << r[0];
+  }
+  EXPECT_EQ(by_fate["delivered"], j.at("app").at("messages").get<size_t>());
+  EXPECT_EQ(by_fate["udp.NoPorts"], j.at("udp").at("NoPorts").get<size_t>());
+  EXPECT_GT(by_fate.size(), 2u) << "delivered, NoPorts and more";
 }
 
 }  // namespace
