@@ -10,6 +10,8 @@
 //   nicsim costs        the built-in cost table with its sources
 // Exit status: 0 success, 2 bad input, 1 internal failure (including a broken
 // frame conservation check).
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
@@ -295,6 +297,7 @@ int sc_main(int argc, char* argv[]) {
       if (waves_to_us > 0) trace.waves_to_ps = static_cast<uint64_t>(waves_to_us * 1e6);
       if (!waves_groups.empty()) trace.waves_groups = split_groups(waves_groups);
       trace.max_output_bytes = max_output_mb * 1000000;
+      trace.progress = !quiet && isatty(STDERR_FILENO) != 0;
       return cmd_run(scenario, sets, json_path, quiet, trace, costs_path,
                      std::vector<std::string>(argv, argv + argc));
     }

@@ -81,6 +81,60 @@ std::string directory_of(const std::string& path) { return path.substr(0, path.f
 
 }  // namespace
 
+// A progress line on stderr: a thread of its own wakes now and then in simulated time and,
+// at most four times a wall second, rewrites the line (\r) with the simulated time, the rate
+// and the time left; the line is cleared at the end. It only waits and reads the clocks,
+// so the model's processes run in the same order with it or without it. Its step in
+// simulated time adapts to about 20 wakes per wall second.
+class progress_line {
+ public:
+  progress_line(sc_core::sc_time duration, std::chrono::steady_clock::time_point t0)
+      : m_duration(duration), m_t0(t0), m_last(t0) {
+    sc_core::sc_spawn_options opts;
+    sc_core::sc_spawn([this] { run(); }, sc_core::sc_gen_unique_name("progress"), &opts);
+  }
+  ~progress_line() {
+    m_done = true;
+    if (m_shown) std::fputs("\r\033[K", stderr);
+    std::fflush(stderr);
+  }
+  progress_line(const progress_line&) = delete;
+  progress_line& operator=(const progress_line&) = delete;
+
+ private:
+  void run() {
+    sc_core::sc_time step(1, sc_core::SC_US);
+    const sc_core::sc_time max_step = m_duration / 100 > step ? m_duration / 100 : step;
+    while (!m_done) {
+      sc_core::wait(step);
+      const auto now = std::chrono::steady_clock::now();
+      const double wall = std::chrono::duration<double>(now - m_t0).count();
+      const double sim_s = sc_core::sc_time_stamp().to_seconds();
+      if (wall > 0 && sim_s > 0) {
+        const double next = 0.05 * sim_s / wall;  // simulated seconds per 50 ms of wall time
+        step = std::max(sc_core::sc_time(1, sc_core::SC_US),
+                        std::min(max_step, sc_core::sc_time(next, sc_core::SC_SEC)));
+      }
+      // The first line after half a second (short runs stay silent), then four a second.
+      if (wall < 0.5 || std::chrono::duration<double>(now - m_last).count() < 0.25) continue;
+      m_last = now;
+      const double total = m_duration.to_seconds();
+      const double rate = sim_s / wall;  // simulated seconds per wall second
+      const double eta = rate > 0 ? (total - sim_s) / rate : 0;
+      std::fprintf(
+          stderr,
+          "\rnicsim: %.1f of %.1f ms simulated (%.0f%%), %.3g ms per wall second, about %.0f s left\033[K",
+          sim_s * 1e3, total * 1e3, 100 * sim_s / total, rate * 1e3, eta);
+      std::fflush(stderr);
+      m_shown = true;
+    }
+  }
+
+  sc_core::sc_time m_duration;
+  std::chrono::steady_clock::time_point m_t0, m_last;
+  bool m_done = false, m_shown = false;
+};
+
 // ------------------------------------------------------------------ run_outputs
 
 run_outputs::run_outputs(const trace_options& trace, const std::string& json_path)
@@ -183,7 +237,10 @@ nlohmann::ordered_json run_simulation(const config& cfg, const trace_options& tr
   auto top = std::make_unique<system_top>("top", params, costs, &hub);
   if (!hub.failure().empty()) throw std::runtime_error(hub.failure());
   const auto t0 = std::chrono::steady_clock::now();
+  std::unique_ptr<progress_line> progress;
+  if (trace.progress) progress = std::make_unique<progress_line>(params.duration, t0);
   top->run();
+  progress.reset();
   sanitizer_back_on_main_stack();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   // A failed write paused the simulation early: nothing of this run is kept.

@@ -39,6 +39,9 @@ struct trace_options {
   // Stop recording (cleanly: the files stay whole) once waves, timeline, pcap and
   // fates together reach this many bytes; 0: no cap. The simulation runs on.
   uint64_t max_output_bytes = 0;
+  // A progress line on stderr while the run goes (simulated time, rate, ETA); the CLI asks
+  // for it when stderr is a terminal and --quiet is not given.
+  bool progress = false;
   // What messages call each output (the path the user gave); empty: the path itself.
   struct output_names {
     std::string waves, timeline, pcap, fates, frames;

@@ -78,6 +78,28 @@ TEST(workflow_cli, knobs_prints_exact_ranges_and_the_unit_after_the_range) {
   EXPECT_EQ(o.output.find("4x faster"), std::string::npos);
 }
 
+// The progress line: on a terminal (script(1) gives the run a pseudo-terminal) it is
+// rewritten in place and cleared at the end; --quiet and a stderr that is no terminal get none.
+TEST(workflow_cli, a_progress_line_shows_on_a_terminal_only_and_not_with_quiet) {
+  const std::string run = nicsim::test::nicsim_bin() + " run --set sim.duration_us=300000";
+  auto o = nicsim::test::sh("script -qfec '" + run + "' /dev/null");
+  ASSERT_EQ(o.status, 0) << o.output;
+  const auto first = o.output.find("\rnicsim: ");
+  ASSERT_NE(first, std::string::npos) << "a run over half a second shows progress: " << o.output;
+  EXPECT_NE(o.output.find("ms simulated (", first), std::string::npos) << o.output;
+  EXPECT_NE(o.output.find("s left"), std::string::npos) << o.output;
+  const auto summary = o.output.find("\r\033[Knicsim run:");
+  ASSERT_NE(summary, std::string::npos) << "the line is cleared before the summary: " << o.output;
+  EXPECT_LT(first, summary);
+  o = nicsim::test::sh("script -qfec '" + run + " --quiet' /dev/null");
+  ASSERT_EQ(o.status, 0) << o.output;
+  EXPECT_EQ(o.output, "") << "--quiet prints nothing";
+  o = nicsim_cli("run --set sim.duration_us=300000");  // stderr is a pipe
+  ASSERT_EQ(o.status, 0) << o.output;
+  EXPECT_EQ(o.output.find('\r'), std::string::npos) << o.output;
+  EXPECT_EQ(o.output.find("left"), std::string::npos) << o.output;
+}
+
 std::vector<std::vector<std::string>> csv_rows(const std::string& text) {
   std::vector<std::vector<std::string>> rows;
   std::istringstream in(text);
