@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -98,6 +99,62 @@ TEST(workflow_cli, a_progress_line_shows_on_a_terminal_only_and_not_with_quiet) 
   ASSERT_EQ(o.status, 0) << o.output;
   EXPECT_EQ(o.output.find('\r'), std::string::npos) << o.output;
   EXPECT_EQ(o.output.find("left"), std::string::npos) << o.output;
+}
+
+// Every signal's full name in an FST file (fst2vcd's scopes joined with dots), ranges dropped.
+std::set<std::string> fst_signals(const std::string& fst) {
+  const auto o = nicsim::test::sh("fst2vcd " + fst + " | sed -n '/enddefinitions/q;p'");
+  std::set<std::string> names;
+  std::vector<std::string> scope;
+  std::istringstream in(o.output);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream w(line);
+    std::string kw, a, b, c, name;
+    w >> kw;
+    if (kw == "$scope") {
+      w >> a >> name;
+      scope.push_back(name);
+    } else if (kw == "$upscope" && !scope.empty()) {
+      scope.pop_back();
+    } else if (kw == "$var") {
+      w >> a >> b >> c >> name;
+      std::string full;
+      for (const auto& s : scope) full += s + ".";
+      names.insert(full + name);
+    }
+  }
+  return names;
+}
+
+// The saved views name real signals, in full, and open at the run's start; the RTL companion
+// file has a view of its own.
+TEST(workflow_cli, the_wave_views_name_signals_the_run_writes_and_open_at_the_start) {
+  const auto dir = nicsim::test::scratch_dir("workflow_cli", "views");
+  const auto o = nicsim_cli("run --quiet --waves " + dir + "/run.fst --set sim.duration_us=100");
+  ASSERT_EQ(o.status, 0) << o.output;
+  const std::string views = std::string(NICSIM_SOURCE_DIR) + "/waves/views/";
+  for (const auto& [view, fst] : {std::pair<std::string, std::string>{"co_analysis.gtkw", "run.fst"},
+                                  {"rtl_moderation.gtkw", "run.rtl.fst"}}) {
+    const auto names = fst_signals(dir + "/" + fst);
+    ASSERT_GT(names.size(), 10u) << fst;
+    std::istringstream in(nicsim::test::read_file(views + view));
+    std::string line;
+    size_t signals = 0;
+    bool starts_at_zero = false;
+    while (std::getline(in, line)) {
+      if (line == "[timestart] 0") starts_at_zero = true;
+      if (line.empty() || std::string("[@-*+#").find(line[0]) != std::string::npos) continue;
+      ++signals;
+      const std::string name = line.substr(0, line.find('['));
+      EXPECT_EQ(names.count(name), 1u) << view << ": " << name << " is not in " << fst;
+      EXPECT_NE(name.find('.'), std::string::npos) << view << ": " << name << " is not a full name";
+    }
+    EXPECT_GT(signals, 10u) << view;
+    EXPECT_TRUE(starts_at_zero) << view;
+  }
+  const std::string rc = nicsim::test::read_file(views + "nicsim.gtkwaverc");
+  EXPECT_NE(rc.find("hier_max_level 0"), std::string::npos) << "full names in the signal pane";
 }
 
 std::vector<std::vector<std::string>> csv_rows(const std::string& text) {
