@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages nicsim needs, only those that are missing.
 # Idempotent and non-interactive; run as root (or with sudo available).
+# NICSIM_WITH_SLURM=1 also installs Slurm and munge (Debian's slurm-wlm), which only the real-Slurm
+# test (scripts/slurm_test.sh) needs; the default install stays without them.
 set -euo pipefail
 
 packages=(
@@ -14,6 +16,9 @@ packages=(
   strace                            # sweep tests kill -9 a sweep at exact moments (fault injection)
   clang libclang-rt-14-dev          # libFuzzer targets: scripts/fuzz.sh (clang 14 is Debian 12's)
 )
+if [ "${NICSIM_WITH_SLURM:-0}" = 1 ]; then
+  packages+=(slurm-wlm munge)        # slurmctld, slurmd, sbatch/squeue/scontrol; munged
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -3,7 +3,10 @@
 
 Usage (Debian python3-matplotlib): /usr/bin/python3 scripts/sweep_report.py DIR
 
-Writes DIR/report.html, DIR/plots/*.png and DIR/plots/figures.json. The HTML and every
+Writes DIR/report.html, DIR/plots/*.png and DIR/plots/figures.json. With a `seed` column
+(nicsim sweep --seeds K) each point is drawn as the mean over its seeds with min-max error bars.
+The choice the study is run for (sweep.choose in its scenario, stored in DIR/sweep.json) is
+circled in the plots and named in the HTML. The HTML and every
 PNG's metadata name the CSV and its sha256; figures.json lists, for each figure, the CSV
 columns and rows behind every plotted series, so a reader (or a test) can check a plot
 against the CSV it claims to show. `nicsim sweep` runs this after a sweep; `nicsim report
@@ -43,6 +46,11 @@ AXIS_LABEL = {
     "traffic.rate_gbps": "offered load (Gb/s on the wire)",
     "traffic.burst_frames": "burst length (frames)",
 }
+SEED = "seed"  # the column of nicsim sweep --seeds K
+BUSY = "cpu_busy_pct"  # derived: the share of CPU time not idle (sweep.choose may name it)
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "h", "<", ">", "p"]
+LINESTYLES = ["-", "--", "-.", ":"]
+UNITS = {"latency_ns": (1e-3, "us"), BUSY: (1.0, "%")}
 RATE, RX_USECS, RX_FRAMES, RING = ("traffic.rate_gbps", "nic.coalesce.rx_usecs",
                                    "nic.coalesce.rx_frames", "nic.rx_ring_size")
 
@@ -84,6 +92,9 @@ def shared_label(names):
 
 
 class Sweep:
+    """results.csv. With a `seed` column (nicsim sweep --seeds K) `runs` holds every row and
+    `rows` one row per point: each numeric column the mean over its seeds, `_runs` the rows."""
+
     def __init__(self, csv_path):
         with open(csv_path, "rb") as f:
             raw = f.read()
@@ -92,10 +103,28 @@ class Sweep:
         self.header = next(reader, None)
         if not self.header or FIRST_RESULT_COLUMN not in self.header or self.header[:2] != ["point", "id"]:
             raise ValueError(f"{csv_path}: not a nicsim results.csv")
-        self.grid = self.header[2:self.header.index(FIRST_RESULT_COLUMN)]
-        self.rows = [dict(zip(self.header, r)) for r in reader if r]
+        keys = self.header[2:self.header.index(FIRST_RESULT_COLUMN)]
+        self.seeded = SEED in keys
+        self.grid = [k for k in keys if k != SEED]
+        self.runs = [dict(zip(self.header, r)) for r in reader if r]
+        self.rows = self.aggregate() if self.seeded else [dict(r, _runs=[r]) for r in self.runs]
+        self.seeds = max((len(r["_runs"]) for r in self.rows), default=0)
         self.numeric = [k for k in self.grid
                         if self.rows and all(number(r[k]) is not None for r in self.rows)]
+
+    def aggregate(self):
+        by_point = {}
+        for r in self.runs:
+            by_point.setdefault(tuple(r[k] for k in self.grid), []).append(r)
+        rows = []
+        for runs in by_point.values():
+            row = dict(runs[0], _runs=runs)
+            for c in self.header[self.header.index(FIRST_RESULT_COLUMN):]:
+                vs = [number(r[c]) for r in runs]
+                if all(v is not None for v in vs):
+                    row[c] = repr(sum(vs) / len(vs))
+            rows.append(row)
+        return rows
 
     def values(self, key):
         seen = []
@@ -120,13 +149,41 @@ class Sweep:
         return result
 
 
+def stats(row, col, factor=1.0):
+    """Mean, min and max of a column over a point's runs (its seeds), times factor; None if not numeric."""
+    vs = [derived(r, col) for r in row["_runs"]]
+    if not vs or any(v is None for v in vs):
+        return None
+    return sum(vs) / len(vs) * factor, min(vs) * factor, max(vs) * factor
+
+
+def derived(row, col):
+    if col == BUSY:
+        idle = number(row.get("host.cpu_ns.idle"))
+        return None if idle is None else 100.0 - 100.0 * idle / cpu_ns_total(row)
+    return number(row.get(col))
+
+
+def point_ids(row):
+    return [int(r["point"]) for r in row["_runs"]]
+
+
 class Report:
-    def __init__(self, out_dir, sweep, plt):
+    def __init__(self, out_dir, sweep, plt, choose=None):
         self.dir = out_dir
         self.sweep = sweep
         self.plt = plt
         self.figures = []
+        self.choose = choose
+        self.chosen = self.choice() if choose else []
+        self.marked_axes = []
         os.makedirs(os.path.join(out_dir, "plots"), exist_ok=True)
+
+    def spread_note(self):
+        if self.sweep.seeded:
+            return (f" Each point is the mean over its {self.sweep.seeds} seeds (sim.seed); the error "
+                    "bars span their minimum to maximum.")
+        return ""
 
     def save(self, fig, name, title, caption, series):
         rel = f"plots/{name}.png"
@@ -138,25 +195,110 @@ class Report:
             "Software": "nicsim scripts/sweep_report.py"})
         self.plt.close(fig)
         os.replace(tmp, path)
-        self.figures.append({"file": rel, "title": title, "caption": caption, "csv": "results.csv",
-                             "csv_sha256": self.sweep.sha256, "series": series})
+        self.figures.append({"file": rel, "title": title, "caption": caption + self.spread_note(),
+                             "csv": "results.csv", "csv_sha256": self.sweep.sha256, "series": series})
 
-    def line_series(self, ax, x_key, y_col, label_suffix="", style="o-", factor=1.0, colors=None,
-                    x_col=None):
-        """One line per combination of the other grid keys; x from x_col (default: the grid key)."""
+    # ---- the choice a study is run for (sweep.choose in its scenario)
+
+    def choice(self):
+        """The rows sweep.choose picks: among those meeting every `where` limit (on the mean over
+        seeds), the lowest `minimize`, first in point order on a tie; one per value of `per`."""
+        ops = {"<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b,
+               "<": lambda a, b: a < b, ">": lambda a, b: a > b}
+        where = self.choose.get("where", [])
+        per = self.choose.get("per")
+        best = {}
+        for r in self.sweep.rows:
+            ok = True
+            for w in where:
+                st = stats(r, w["column"])
+                ok = ok and st is not None and ops[w["op"]](st[0], w["value"])
+            v = stats(r, self.choose["minimize"])
+            if not ok or v is None:
+                continue
+            key = r[per] if per else ""
+            if key not in best or v[0] < best[key][0]:
+                best[key] = (v[0], r)
+        return [r for _, r in best.values()]
+
+    def choice_rule(self):
+        c = self.choose
+        if c.get("label"):
+            return c["label"]
+        return f"lowest {c['minimize']}" + (
+            " where " + ", ".join(self.limit_text(w) for w in c.get("where", [])) if c.get("where") else "")
+
+    def limit_text(self, w):
+        col = w["column"]
+        factor, unit = UNITS.get(col.split(".")[0], (1.0, ""))
+        return f"{col} {w['op']} {w['value'] * factor:g}{(' ' + unit) if unit else ''}"
+
+    def choice_text(self, r):
+        c = self.choose
+        parts = [" ".join(f"{short(k)}={r[k]}" for k in self.sweep.varying() if k != c.get("per"))]
+        for col in [c["minimize"]] + [w["column"] for w in c.get("where", [])]:
+            factor, unit = UNITS.get(col.split(".")[0], (1.0, ""))
+            v = stats(r, col, factor)
+            if v is not None and col not in self.sweep.grid:
+                parts.append(f"{col} {v[0]:.4g}{(' ' + unit) if unit else ''}")
+        head = f"{short(c['per'])}={r[c['per']]}: " if c.get("per") else ""
+        return head + ", ".join(p for p in parts if p)
+
+    def mark_choice(self, ax, x_col, y_col, factor, rows_xy):
+        """Circles the chosen points among rows_xy [(row, x, y)] and draws the limit on y_col."""
+        if not self.choose:
+            return
+        for w in self.choose.get("where", []):
+            if w["column"] == y_col:
+                ax.axhline(w["value"] * factor, color="red", linestyle=":", linewidth=1.2,
+                           label="target: " + self.limit_text(w))
+        # Circled where the plot shows what the choice is about: a limited or minimised column.
+        about = [self.choose["minimize"]] + [w["column"] for w in self.choose.get("where", [])]
+        if x_col not in about and y_col not in about:
+            return
+        chosen = [(x, y) for r, x, y in rows_xy if any(r is c for c in self.chosen)]
+        again = any(ax is a for a in self.marked_axes)  # a second series on the same axes: no new legend
+        self.marked_axes.append(ax)
+        if chosen:
+            ax.plot([p[0] for p in chosen], [p[1] for p in chosen], "o", markersize=17, markerfacecolor="none",
+                    markeredgecolor="red", markeredgewidth=2, linestyle="none",
+                    label="_nolegend_" if again else "choice: " + self.choice_rule(), zorder=5)
+
+    # ---- series
+
+    def line_series(self, ax, x_key, y_col, label_suffix="", linestyle=None, factor=1.0, x_col=None,
+                    group_offset=0):
+        """One line per combination of the other grid keys; x from x_col (default: the grid key).
+        Each line has its own marker (hollow, a size smaller than the one before, so lines that
+        coincide stay visible) and, unless given, its own line style."""
         x_col = x_col or x_key
-        series = []
+        series, marked = [], []
+        colors = self.plt.rcParams["axes.prop_cycle"].by_key()["color"]
         for i, (label, rows) in enumerate(self.sweep.groups(x_key)):
-            pts = [(number(r[x_col]), number(r[y_col]), int(r["point"])) for r in rows]
-            pts = sorted((p for p in pts if p[0] is not None and p[1] is not None), key=lambda p: p[0])
+            pts = [(stats(r, x_col), stats(r, y_col, factor), r) for r in rows]
+            pts = sorted((p for p in pts if p[0] is not None and p[1] is not None), key=lambda p: p[0][0])
             if not pts:
                 continue
             name = (label + label_suffix).strip() or y_col
-            color = colors[i % len(colors)] if colors else None
-            ax.plot([p[0] for p in pts], [p[1] * factor for p in pts], style, label=name, color=color)
-            series.append({"label": name, "x_column": x_col, "y_column": y_col, "y_factor": factor,
-                           "points": [p[2] for p in pts], "x": [p[0] for p in pts],
-                           "y": [p[1] * factor for p in pts]})
+            g = i + group_offset
+            xs, ys = [p[0][0] for p in pts], [p[1][0] for p in pts]
+            style = dict(color=colors[i % len(colors)], marker=MARKERS[i % len(MARKERS)],
+                         markersize=9 - 1.5 * (i % 4), markerfacecolor="none", markeredgewidth=1.4,
+                         linestyle=linestyle or LINESTYLES[g % len(LINESTYLES)], label=name)
+            if self.sweep.seeded:
+                ax.errorbar(xs, ys, yerr=[[y - p[1][1] for y, p in zip(ys, pts)],
+                                          [p[1][2] - y for y, p in zip(ys, pts)]], capsize=3, **style)
+            else:
+                ax.plot(xs, ys, **style)
+            entry = {"label": name, "x_column": x_col, "y_column": y_col, "y_factor": factor,
+                     "points": [point_ids(p[2]) if self.sweep.seeded else point_ids(p[2])[0] for p in pts],
+                     "x": xs, "y": ys}
+            if self.sweep.seeded:
+                entry.update(y_min=[p[1][1] for p in pts], y_max=[p[1][2] for p in pts],
+                             aggregate="mean over seeds; y_min and y_max over seeds")
+            series.append(entry)
+            marked += [(p[2], x, y) for p, x, y in zip(pts, xs, ys)]
+        self.mark_choice(ax, x_col, y_col, factor, marked)
         return series
 
     def x_scale(self, ax, key):
@@ -170,8 +312,9 @@ class Report:
 
     def legend(self, ax):
         handles, _ = ax.get_legend_handles_labels()
-        if len(handles) > 1:
-            ax.legend(fontsize=8, loc="best")
+        title = f"mean of {self.sweep.seeds} seeds, bars min-max" if self.sweep.seeded else None
+        if len(handles) > 1 or title:
+            ax.legend(fontsize=8, loc="best", title=title, title_fontsize=8)
 
     def delivered_vs_offered(self):
         fig, ax = self.plt.subplots(figsize=(7.5, 4.8))
@@ -188,16 +331,16 @@ class Report:
                   "Messages read by the application per second against frames offered on the wire; "
                   "the dashed line is full delivery.", series)
 
-    def latency_vs_rx_usecs(self):
+    def latency_vs(self, key, name, what):
         fig, ax = self.plt.subplots(figsize=(7.5, 4.8))
-        colors = self.plt.rcParams["axes.prop_cycle"].by_key()["color"]
-        series = self.line_series(ax, RX_USECS, "latency_ns.p50", " p50", "o-", 1e-3, colors)
-        series += self.line_series(ax, RX_USECS, "latency_ns.p99", " p99", "s--", 1e-3, colors)
-        ax.set_xlabel(AXIS_LABEL[RX_USECS])
+        series = self.line_series(ax, key, "latency_ns.p50", " p50", "-", 1e-3)
+        series += self.line_series(ax, key, "latency_ns.p99", " p99", "--", 1e-3)
+        self.x_scale(ax, key)
+        ax.set_xlabel(AXIS_LABEL.get(key, key))
         ax.set_ylabel("wire to recvfrom latency (us)")
-        ax.set_title("Latency vs rx-usecs (solid p50, dashed p99)")
+        ax.set_title(f"Latency vs {what} (solid p50, dashed p99)")
         self.legend(ax)
-        self.save(fig, "latency_vs_rx_usecs", "Latency vs rx-usecs",
+        self.save(fig, name, f"Latency vs {what}",
                   "p50 (solid) and p99 (dashed) of the time from a frame's first bit on the wire to the "
                   "return of recvfrom.", series)
 
@@ -245,51 +388,102 @@ class Report:
         series = []
         for c in CONTEXTS:
             col = f"host.cpu_ns.{c}"
-            vals = [100.0 * (number(r[col]) or 0) / cpu_ns_total(r) for r in rows]
+            per_run = [[100.0 * (number(x[col]) or 0) / cpu_ns_total(x) for x in r["_runs"]] for r in rows]
+            vals = [sum(v) / len(v) for v in per_run]
             ax.bar(range(len(rows)), vals, bottom=bottom, label=c)
             bottom = [b + v for b, v in zip(bottom, vals)]
-            series.append({"label": c, "y_column": col, "y_factor": 100.0,
-                           "y_per_columns": ["sim_time_ns", "host.cpus"],
-                           "points": [int(r["point"]) for r in rows], "y": vals})
+            entry = {"label": c, "y_column": col, "y_factor": 100.0, "y_per_columns": ["sim_time_ns", "host.cpus"],
+                     "points": [point_ids(r) if self.sweep.seeded else point_ids(r)[0] for r in rows], "y": vals}
+            if self.sweep.seeded:
+                entry.update(y_min=[min(v) for v in per_run], y_max=[max(v) for v in per_run],
+                             aggregate="mean over seeds; y_min and y_max over seeds")
+            series.append(entry)
         ax.set_xticks(range(len(rows)))
         ax.set_xticklabels(labels, rotation=90, fontsize=max(5, min(8, 400 // max(1, len(rows)))))
         ax.set_ylabel("% of CPU time (all CPUs)")
         ax.set_ylim(0, 100)
         ax.set_title("CPU time by context (/proc/stat)")
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1, 1))
+        note = (f" Bars are means over {self.sweep.seeds} seeds; figures.json has each context's "
+                "minimum and maximum." if self.sweep.seeded else "")
         self.save(fig, "cpu_by_context", "CPU time by context",
                   "Where the CPU time went in each run, summed over CPUs: user (the reader), system "
-                  "(syscalls), hardirq, softirq at irq_exit, ksoftirqd, idle.", series)
+                  "(syscalls), hardirq, softirq at irq_exit, ksoftirqd, idle." + note, series)
+
+    def place_labels(self, fig, ax, pts, texts):
+        """Labels next to their points, each at the first of several offsets where it overlaps
+        no label placed before it and no other point (greedy, in display coordinates)."""
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        disp = [ax.transData.transform(p) for p in pts]
+        placed = []
+        offsets = [(5, 4), (5, -11), (-5, 4), (-5, -11), (6, -3), (-6, -3), (0, 8), (0, -15),
+                   (14, 12), (14, -20), (-14, 12), (-14, -20), (24, -3), (-24, -3)]
+        for (x, y), text in zip(pts, texts):
+            best = None
+            for ox, oy in offsets:
+                ann = ax.annotate(text, (x, y), xytext=(ox, oy), textcoords="offset points", fontsize=7,
+                                  ha="left" if ox >= 0 else "right",
+                                  bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.75))
+                box = ann.get_window_extent(renderer).expanded(1.03, 1.1)
+                hits = sum(box.overlaps(b) for b in placed) + sum(
+                    box.contains(px, py) for px, py in disp)
+                if best is None or hits < best[0]:
+                    if best is not None:
+                        best[1].remove()
+                    best = (hits, ann, box)
+                else:
+                    ann.remove()
+                if hits == 0:
+                    break
+            placed.append(best[2])
 
     def tradeoff(self):
         rows = [r for r in self.sweep.rows
-                if number(r["interrupts_per_s"]) is not None and number(r["latency_ns.p99"]) is not None]
+                if stats(r, "interrupts_per_s") is not None and stats(r, "latency_ns.p99") is not None]
         if not rows:
             return
         keys = [k for k in (RX_USECS, RX_FRAMES) if k in self.sweep.varying()]
         others = [k for k in self.sweep.varying() if k not in keys]
-        fig, ax = self.plt.subplots(figsize=(7.5, 5.2))
-        busy = [100.0 - 100.0 * (number(r["host.cpu_ns.idle"]) or 0) / cpu_ns_total(r) for r in rows]
-        xs = [number(r["interrupts_per_s"]) for r in rows]
-        ys = [number(r["latency_ns.p99"]) * 1e-3 for r in rows]
-        sc = ax.scatter(xs, ys, c=busy, cmap="viridis", s=40, vmin=0, vmax=100)
+        fig, ax = self.plt.subplots(figsize=(8.5, 5.6))
+        busy = [stats(r, BUSY)[0] for r in rows]
+        xs = [stats(r, "interrupts_per_s")[0] for r in rows]
+        ys = [stats(r, "latency_ns.p99", 1e-3)[0] for r in rows]
+        lo, hi = min(busy), max(busy)
+        if hi - lo < 1:
+            lo, hi = lo - 0.5, hi + 0.5
+        if self.sweep.seeded:
+            ax.errorbar(xs, ys, yerr=[[y - stats(r, "latency_ns.p99", 1e-3)[1] for r, y in zip(rows, ys)],
+                                      [stats(r, "latency_ns.p99", 1e-3)[2] - y for r, y in zip(rows, ys)]],
+                        xerr=[[x - stats(r, "interrupts_per_s")[1] for r, x in zip(rows, xs)],
+                              [stats(r, "interrupts_per_s")[2] - x for r, x in zip(rows, xs)]],
+                        fmt="none", ecolor="grey", capsize=2, zorder=1)
+        # The colour scale spans the data, so that the differences between runs show.
+        sc = ax.scatter(xs, ys, c=busy, cmap="viridis", s=45, vmin=lo, vmax=hi, zorder=2,
+                        edgecolors="black", linewidths=0.4)
         at = {}  # runs that land on the same spot share one label
         for r, x, y in zip(rows, xs, ys):
             at.setdefault((x, y), []).append("/".join(r[k] for k in keys + others))
-        for (x, y), names in at.items():
-            ax.annotate(shared_label(names), (x, y), fontsize=7, xytext=(4, 3), textcoords="offset points")
         if min(xs) > 0:
             ax.set_xscale("log")
-        ax.margins(x=0.12, y=0.08)
+        ax.margins(x=0.15, y=0.1)
+        self.mark_choice(ax, "interrupts_per_s", "latency_ns.p99", 1e-3, list(zip(rows, xs, ys)))
         fig.colorbar(sc, ax=ax, label="CPU busy (% not idle)")
         ax.set_xlabel("NIC interrupts per second")
         ax.set_ylabel("p99 latency (us)")
         ax.set_title("Coalescing trade-off: labels " + "/".join(short(k) for k in keys + others))
+        self.legend(ax)
+        self.place_labels(fig, ax, list(at.keys()), [shared_label(n) for n in at.values()])
+        entry = {"label": "runs", "x_column": "interrupts_per_s", "y_column": "latency_ns.p99", "y_factor": 1e-3,
+                 "points": [point_ids(r) if self.sweep.seeded else point_ids(r)[0] for r in rows],
+                 "x": xs, "y": ys}
+        if self.sweep.seeded:
+            entry.update(y_min=[stats(r, "latency_ns.p99", 1e-3)[1] for r in rows],
+                         y_max=[stats(r, "latency_ns.p99", 1e-3)[2] for r in rows],
+                         aggregate="mean over seeds; y_min and y_max over seeds")
         self.save(fig, "tradeoff", "Coalescing trade-off",
                   "Each run's interrupt rate against its p99 latency, coloured by the share of CPU time "
-                  "not idle.", [{"label": "runs", "x_column": "interrupts_per_s",
-                                 "y_column": "latency_ns.p99", "y_factor": 1e-3,
-                                 "points": [int(r["point"]) for r in rows], "x": xs, "y": ys}])
+                  "not idle (the colour scale spans the runs' range).", [entry])
 
     def draw(self):
         varying = self.sweep.varying()
@@ -298,9 +492,10 @@ class Report:
         if RATE in varying:
             self.delivered_vs_offered()
         if RX_USECS in varying:
-            self.latency_vs_rx_usecs()
+            self.latency_vs(RX_USECS, "latency_vs_rx_usecs", "rx-usecs")
         if RING in varying:
             self.drops_vs_ring()
+            self.latency_vs(RING, "latency_vs_ring", "ring size")
         self.interrupts()
         self.cpu_by_context()
         if RX_USECS in varying or RX_FRAMES in varying:
@@ -322,6 +517,16 @@ class Report:
         for k in s.grid:
             parts.append(f"<li><code>{e(k)}</code> ({e(short(k))}): {e(', '.join(s.values(k)))}</li>")
         parts.append("</ul>")
+        if s.seeded:
+            parts.append(f"<p>Every point ran with {s.seeds} seeds (the <code>seed</code> column): plots show "
+                         "the mean over them, with error bars from the minimum to the maximum.</p>")
+        if self.choose:
+            what = e(self.choice_rule())
+            if self.chosen:
+                parts.append(f"<p id='choice'><b>The choice</b> ({what}, circled in red in the plots): "
+                             + "; ".join(e(self.choice_text(r)) for r in self.chosen) + ".</p>")
+            else:
+                parts.append(f"<p id='choice'><b>The choice</b> ({what}): no point meets the limits.</p>")
         if failed:
             parts.append(f"<p><b>{len(failed)} point(s) failed</b> and have no row; their output is in "
                          + ", ".join(f"<code>points/{e(f)}</code>" for f in failed) + ".</p>")
@@ -356,19 +561,23 @@ def main():
         print(f"sweep_report: matplotlib is missing for {sys.executable} "
               "(Debian: apt-get install python3-matplotlib)", file=sys.stderr)
         return 3
-    title = "nicsim sweep"
+    title, choose = "nicsim sweep", None
     try:
         with open(os.path.join(out_dir, "sweep.json")) as f:
-            title = json.load(f).get("title") or title
-    except (OSError, ValueError):
+            description = json.load(f)
+        title = description.get("title") or title
+        choose = description.get("choose")  # the scenario's sweep.choose: the setting to mark
+    except (OSError, ValueError, AttributeError):
         pass
     points = os.path.join(out_dir, "points")
     failed = sorted(n for n in os.listdir(points) if n.endswith(".err")) if os.path.isdir(points) else []
-    report = Report(out_dir, sweep, plt)
+    report = Report(out_dir, sweep, plt, choose)
     report.draw()
-    write_atomic(os.path.join(out_dir, "plots", "figures.json"),
-                 json.dumps({"csv": "results.csv", "csv_sha256": sweep.sha256, "figures": report.figures},
-                            indent=1) + "\n")
+    figures = {"csv": "results.csv", "csv_sha256": sweep.sha256, "figures": report.figures}
+    if choose:
+        figures["choice"] = {"rule": choose, "points": [point_ids(r) for r in report.chosen],
+                             "text": [report.choice_text(r) for r in report.chosen]}
+    write_atomic(os.path.join(out_dir, "plots", "figures.json"), json.dumps(figures, indent=1) + "\n")
     write_atomic(os.path.join(out_dir, "report.html"), report.html(title, failed))
     print(f"sweep_report: {os.path.join(out_dir, 'report.html')} ({len(report.figures)} plots from "
           f"{len(sweep.rows)} rows of results.csv)", file=sys.stderr)

@@ -3,7 +3,8 @@
 //              [--waves FILE.fst|.vcd [--waves-from US] [--waves-to US] [--waves-groups G,...]]
 //              [--timeline FILE.json] [--pcap FILE [--fates FILE.csv]] [--frames FILE.csv[.gz]]
 //              [--max-output-mb N]
-//   nicsim sweep [SCENARIO.yaml] --grid KEY=SPEC... [--jobs N] [--shard K/N] --out DIR
+//   nicsim sweep [SCENARIO.yaml] --grid KEY=SPEC... [--jobs N] [--shard K/N] [--seeds K] --out DIR
+//   nicsim sweep ... --slurm [--slurm-opt=OPT...] [--array-parallel M] [--dry-run] --out DIR
 //   nicsim merge OUT SHARD_DIR...   /   nicsim report DIR
 //   nicsim calibrate [--out FILE] [--seconds S] [--cpu-ghz G]   measure this machine's cost table
 //   nicsim knobs        every scenario key with its default, range and meaning
@@ -271,9 +272,23 @@ int sc_main(int argc, char* argv[]) {
   sweep->add_option("--jobs,-j", sweep_opts.jobs, "points at a time (default: one per core)")
       ->check(CLI::Range(1u, MAX_JOBS));
   sweep->add_option("--shard", sweep_opts.shard, "K/N: run only the points with index % N == K-1");
+  sweep
+      ->add_option(
+          "--seeds", sweep_opts.seeds,
+          "run every point with K seeds: sim.seed S..S+K-1 (S: the scenario's seed); a `seed` column")
+      ->check(CLI::Range(1u, 10000u));
+  sweep->add_flag("--slurm", sweep_opts.slurm,
+                  "write DIR/slurm/sweep.sbatch (a job array of shards) and merge.sbatch, and submit them");
+  sweep
+      ->add_option("--slurm-opt", sweep_opts.slurm_opts,
+                   "an sbatch option for both jobs, e.g. --slurm-opt=--partition=p (repeatable)")
+      ->allow_extra_args(false);
+  sweep->add_option("--array-parallel", sweep_opts.array_parallel,
+                    "M: at most M array tasks at once (#SBATCH --array=0-(N-1)%M)");
   sweep->add_option("--out,-o", sweep_opts.out, "directory of the results (resumes a sweep already there)");
   sweep->add_flag("--no-report", no_report, "skip report.html and the plots");
-  sweep->add_flag("--dry-run", sweep_opts.dry_run, "list the points and exit");
+  sweep->add_flag("--dry-run", sweep_opts.dry_run,
+                  "list the points and exit (with --slurm: write, not submit)");
   sweep->footer(nicsim::tb::sweep_help_footer());
   std::string merge_out;
   std::vector<std::string> merge_dirs;

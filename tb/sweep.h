@@ -42,6 +42,9 @@ struct grid_axis {
   std::string key;  // full dotted key
   std::string spec;
   std::vector<std::string> values;
+  // The axis of --seeds K: sim.seed = S, S+1, ..., S+K-1 (S: the base seed). Always the last
+  // axis, so a point's seeds are adjacent rows; its results.csv column is `seed`.
+  bool seeds = false;
 };
 
 struct sweep_point {
@@ -54,7 +57,8 @@ struct sweep_plan {
   std::string scenario;  // as given; informative only
   std::string title;
   assignment sets;                          // --set, keys resolved
-  std::vector<grid_axis> grids;             // scenario's sweep.grid, then --grid
+  std::vector<grid_axis> grids;             // scenario's sweep.grid, then --grid, then --seeds
+  nlohmann::ordered_json choose;            // the scenario's sweep.choose (null if none): for the report
   std::map<std::string, std::string> base;  // every knob after scenario and --set
   std::vector<std::string> child_sets;      // KEY=VALUE that rebuild `base` in a child
   size_t size() const;
@@ -64,11 +68,12 @@ struct sweep_plan {
   nlohmann::ordered_json to_json() const;
 };
 
-// Reads the scenario (its optional `sweep:` section holds `grid:` and `title:`),
-// applies --set and --grid (KEY=SPEC; aliases allowed), and validates every
-// point's full configuration. Throws config_error naming the key, value or file.
+// Reads the scenario (its optional `sweep:` section holds `grid:`, `title:` and `choose:`),
+// applies --set and --grid (KEY=SPEC; aliases allowed), adds the --seeds axis (seeds > 0; a
+// grid over sim.seed as well is refused), and validates every point's full configuration.
+// Throws config_error naming the key, value or file.
 sweep_plan make_sweep_plan(const std::string& scenario, const std::vector<std::string>& grid_args,
-                           const std::vector<std::string>& set_args);
+                           const std::vector<std::string>& set_args, unsigned seeds = 0);
 // The plan stored in DIR/sweep.json (for merge).
 sweep_plan load_sweep_plan(const std::string& sweep_json_path);
 
@@ -89,12 +94,21 @@ std::string results_csv(const sweep_plan& plan, const std::string& dir);
 struct sweep_options {
   std::string scenario;
   std::vector<std::string> grids, sets;
-  unsigned jobs = 0;  // 0: one per core
-  std::string shard;  // "K/N"
+  unsigned jobs = 0;   // 0: one per core
+  std::string shard;   // "K/N"
+  unsigned seeds = 0;  // --seeds K: every point with K seeds (0: not given)
   std::string out;
   bool report = true;
   bool dry_run = false;
+  // --slurm: write DIR/slurm/{sweep,merge}.sbatch (a job array of shards, then their merge) and
+  // submit them with sbatch (with dry_run: only write them). tb/sweep/slurm.cpp.
+  bool slurm = false;
+  std::vector<std::string> slurm_opts;  // --slurm-opt: one #SBATCH line each
+  int array_parallel = -1;              // --array-parallel M: %M on --array (-1: not given)
 };
+
+// Writes (and unless dry_run submits) the Slurm scripts of a sweep; called by sweep_command.
+int slurm_command(const sweep_options& opts);
 
 // The subcommands; each returns the process exit code (0, 1 internal/failed points or a
 // directory that could not be written once points ran, 2 bad input or a directory in use).

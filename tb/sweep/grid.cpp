@@ -161,7 +161,58 @@ config point_config(const sweep_plan& plan, const sweep_point& p) {
   return c;
 }
 
-void load_scenario(const std::string& path, config& cfg, std::vector<grid_axis>& grids, std::string& title) {
+// sweep.choose: the setting a user runs the study for, which the report marks:
+//   choose: {minimize: COLUMN, where: {COLUMN: "<= 50000", ...}, per: GRIDKEY, label: TEXT}
+// COLUMN is a results.csv column or cpu_busy_pct (the share of CPU time not idle); `per` (a grid
+// key) makes one choice per value of it. Checked against the columns here, against the grids later.
+ordered_json parse_choose(const YAML::Node& node, const std::string& path) {
+  const auto where = [&path](const YAML::Node& n) { return host::yaml_input::at(path, n.Mark()); };
+  const auto column = [&where](const YAML::Node& n, const std::string& what) {
+    if (!n.IsScalar()) bad_input(where(n) + ": sweep.choose." + what + " must be a results.csv column");
+    const auto& c = result_columns();
+    const auto name = n.Scalar();
+    if (name == "cpu_busy_pct" || std::find(c.begin(), c.end(), name) != c.end()) return name;
+    return resolve_key(name);  // a grid key; checked once the grids are known
+  };
+  if (!node.IsMap())
+    bad_input(where(node) + ": sweep.choose must be a map: {minimize: COLUMN, where: {COLUMN: \"<= V\"}}");
+  ordered_json c;
+  for (const auto& kv : node) {
+    const auto& key = kv.first.Scalar();
+    if (key == "minimize") {
+      c["minimize"] = column(kv.second, "minimize");
+    } else if (key == "per") {
+      if (!kv.second.IsScalar()) bad_input(where(kv.second) + ": sweep.choose.per must be a grid key");
+      c["per"] = resolve_key(kv.second.Scalar());
+    } else if (key == "label") {
+      if (!kv.second.IsScalar()) bad_input(where(kv.second) + ": sweep.choose.label must be text");
+      c["label"] = kv.second.Scalar();
+    } else if (key == "where") {
+      if (!kv.second.IsMap())
+        bad_input(where(kv.second) + ": sweep.choose.where must map columns to limits (\"<= 50000\")");
+      c["where"] = ordered_json::array();
+      for (const auto& lim : kv.second) {
+        const auto col = column(lim.first, "where");
+        const auto text = lim.second.IsScalar() ? trim(lim.second.Scalar()) : std::string();
+        std::string op;
+        for (const char* o : {"<=", ">=", "<", ">"})
+          if (op.empty() && text.rfind(o, 0) == 0) op = o;
+        double v = 0;
+        if (op.empty() || !parse_double(trim(text.substr(op.size())), v))
+          bad_input(where(lim.second) + ": sweep.choose.where." + col +
+                    " must be a limit such as \"<= 50000\"");
+        c["where"].push_back({{"column", col}, {"op", op}, {"value", v}});
+      }
+    } else {
+      bad_input(where(kv.first) + ": unknown key 'sweep.choose." + key + "' (minimize, where, per, label)");
+    }
+  }
+  if (!c.contains("minimize")) bad_input(where(node) + ": sweep.choose needs minimize: COLUMN");
+  return c;
+}
+
+void load_scenario(const std::string& path, config& cfg, std::vector<grid_axis>& grids, std::string& title,
+                   ordered_json& choose) {
   const std::string text = read_input_file(path, "scenario file");
   // The knobs first: that also checks the whole document, sweep: included (one
   // YAML document, every key a plain name given once).
@@ -176,7 +227,7 @@ void load_scenario(const std::string& path, config& cfg, std::vector<grid_axis>&
   if (!root.IsMap() || !croot["sweep"]) return;
   const YAML::Node sw = croot["sweep"];
   const auto where = [&path](const YAML::Node& n) { return host::yaml_input::at(path, n.Mark()); };
-  if (!sw.IsMap()) bad_input(where(sw) + ": sweep must be a map with grid: and title:");
+  if (!sw.IsMap()) bad_input(where(sw) + ": sweep must be a map with grid:, title: and choose:");
   for (const auto& kv : sw) {
     const auto& key = kv.first.Scalar();  // a plain name: load_yaml_text checked
     if (key == "title") {
@@ -200,8 +251,11 @@ void load_scenario(const std::string& path, config& cfg, std::vector<grid_axis>&
         }
         grids.push_back({name, spec, {}});
       }
+    } else if (key == "choose") {
+      choose = parse_choose(kv.second, path);
     } else {
-      bad_input(where(kv.first) + ": unknown key 'sweep." + key + "' (a sweep section has grid: and title:)");
+      bad_input(where(kv.first) + ": unknown key 'sweep." + key +
+                "' (a sweep section has grid:, title: and choose:)");
     }
   }
 }
@@ -268,13 +322,14 @@ std::string sweep_plan::difference(const sweep_plan& other) const {
     for (const auto& g : axes) {
       std::string vals;
       for (const auto& v : g.values) vals += (vals.empty() ? "" : ",") + v;
-      s += (s.empty() ? "" : " ") + g.key + "=" + vals;
+      s += (s.empty() ? "" : " ") + (g.seeds ? std::string("--seeds ") : std::string()) + g.key + "=" + vals;
     }
     return s.empty() ? std::string("(no grid)") : s;
   };
   bool same_grid = grids.size() == other.grids.size();
   for (size_t i = 0; same_grid && i < grids.size(); ++i)
-    same_grid = grids[i].key == other.grids[i].key && grids[i].values == other.grids[i].values;
+    same_grid = grids[i].key == other.grids[i].key && grids[i].values == other.grids[i].values &&
+                grids[i].seeds == other.grids[i].seeds;
   if (!same_grid) return "this grid is " + grid_text(grids) + ", that one is " + grid_text(other.grids);
   for (const auto& [k, v] : base) {
     const auto it = other.base.find(k);
@@ -294,7 +349,11 @@ ordered_json sweep_plan::to_json() const {
   j["sets"] = ordered_json::array();
   for (const auto& [k, v] : sets) j["sets"].push_back(k + "=" + v);
   j["grid"] = ordered_json::array();
-  for (const auto& g : grids) j["grid"].push_back({{"key", g.key}, {"spec", g.spec}, {"values", g.values}});
+  for (const auto& g : grids) {
+    j["grid"].push_back({{"key", g.key}, {"spec", g.spec}, {"values", g.values}});
+    if (g.seeds) j["grid"].back()["seeds"] = true;
+  }
+  if (!choose.is_null()) j["choose"] = choose;
   j["points"] = size();
   j["base"] = ordered_json::object();
   for (const auto& [k, v] : base) j["base"][k] = v;
@@ -314,12 +373,12 @@ std::string point_id(size_t index, size_t total, const assignment& values) {
 }
 
 sweep_plan make_sweep_plan(const std::string& scenario, const std::vector<std::string>& grid_args,
-                           const std::vector<std::string>& set_args) {
+                           const std::vector<std::string>& set_args, unsigned seeds) {
   sweep_plan plan;
   plan.scenario = scenario;
   config cfg;
   std::vector<grid_axis> file_grids;
-  if (!scenario.empty()) load_scenario(scenario, cfg, file_grids, plan.title);
+  if (!scenario.empty()) load_scenario(scenario, cfg, file_grids, plan.title, plan.choose);
   for (const auto& s : set_args) {
     const auto eq = s.find('=');
     if (eq == std::string::npos || eq == 0) bad_input("--set '" + s + "': expected KEY=VALUE");
@@ -359,8 +418,43 @@ sweep_plan make_sweep_plan(const std::string& scenario, const std::vector<std::s
       if (k == g.key)
         bad_input("--set " + k + " and a grid over " + k +
                   " both given; to pin a grid to one value, use --grid " + short_name(k) + "=VALUE");
+    if (seeds > 0 && g.key == "sim.seed")
+      bad_input(origin + ": --seeds " + std::to_string(seeds) +
+                " and a grid over sim.seed both vary the seed; use one or the other (--set seed=S with "
+                "--seeds K runs seeds S..S+K-1)");
     g.values = expand_grid_values(cfg, g.key, g.spec, origin);
     plan.grids.push_back(g);
+  }
+  // --seeds K: sim.seed S, S+1, ..., S+K-1 for every point, S being the scenario's or --set's seed.
+  if (seeds > 0) {
+    grid_axis g{"sim.seed", "--seeds " + std::to_string(seeds), {}, true};
+    const auto first = std::stoull(cfg.text("sim.seed"));
+    for (unsigned i = 0; i < seeds; ++i) {
+      const auto v = std::to_string(first + i);
+      config probe = cfg;
+      probe.set("sim.seed", v, "--seeds " + std::to_string(seeds) + " from seed " + cfg.text("sim.seed"));
+      g.values.push_back(v);
+    }
+    plan.grids.push_back(g);
+  }
+  if (!plan.choose.is_null()) {
+    const auto is_grid = [&plan](const std::string& k) {
+      for (const auto& g : plan.grids)
+        if (g.key == k && !g.seeds) return true;
+      return false;
+    };
+    const auto& c = result_columns();
+    const auto check = [&](const std::string& col, const std::string& what) {
+      if (col != "cpu_busy_pct" && std::find(c.begin(), c.end(), col) == c.end() && !is_grid(col))
+        bad_input(scenario + ": sweep.choose." + what + ": " + col +
+                  " is neither a results.csv column nor a grid key of this sweep");
+    };
+    check(plan.choose.at("minimize").get<std::string>(), "minimize");
+    for (const auto& w : plan.choose.value("where", ordered_json::array()))
+      check(w.at("column").get<std::string>(), "where");
+    if (plan.choose.contains("per") && !is_grid(plan.choose.at("per").get<std::string>()))
+      bad_input(scenario + ": sweep.choose.per: " + plan.choose.at("per").get<std::string>() +
+                " is not a grid key of this sweep");
   }
   size_t total = 1;
   for (const auto& g : plan.grids) {
@@ -410,7 +504,8 @@ sweep_plan load_sweep_plan(const std::string& sweep_json_path) {
     }
     for (const auto& g : j.at("grid"))
       plan.grids.push_back({g.at("key").get<std::string>(), g.value("spec", ""),
-                            g.at("values").get<std::vector<std::string>>()});
+                            g.at("values").get<std::vector<std::string>>(), g.value("seeds", false)});
+    if (j.contains("choose")) plan.choose = j.at("choose");
     for (const auto& [k, v] : j.at("base").items()) plan.base[k] = v.get<std::string>();
   } catch (const json::exception& e) {
     bad_input(sweep_json_path + ": not a nicsim sweep description (" + e.what() + ")");

@@ -47,7 +47,7 @@ std::string csv_field(const std::string& s) {
 
 std::string csv_text(const sweep_plan& plan, const std::map<size_t, std::vector<std::string>>& rows) {
   std::string out = "point,id";
-  for (const auto& g : plan.grids) out += "," + csv_field(g.key);
+  for (const auto& g : plan.grids) out += "," + csv_field(g.seeds ? std::string("seed") : g.key);
   for (const auto& c : result_columns()) out += "," + c;
   out += "\n";
   for (const auto& [index, cells] : rows) {
@@ -275,6 +275,7 @@ int merge_command(const std::string& out, const std::vector<std::string>& shard_
               << points_dir(out).string() << "; make room and run the same command again.\n";
     return EXIT_INTERNAL;
   }
+  fs::remove(running_dir(out), ec);  // only when empty (a merge runs no points)
   append_log(out, "merge " + std::to_string(copied) + " points copied from " +
                       std::to_string(shard_dirs.size()) + " directories");
   std::cerr << "nicsim merge: " << present << " of " << plan.size() << " points (" << copied

@@ -372,9 +372,13 @@ int sweep_command(const sweep_options& opts) {
   sweep_plan plan;
   shard_spec shard;
   dir_lock lock;  // held until the sweep returns
+  if (opts.slurm) return slurm_command(opts);
   try {
+    if (!opts.slurm_opts.empty() || opts.array_parallel != -1)
+      bad_input(std::string(opts.slurm_opts.empty() ? "--array-parallel" : "--slurm-opt") +
+                " is for --slurm (the Slurm job array); add --slurm or drop it");
     if (opts.out.empty() && !opts.dry_run) bad_input("--out DIR is required");
-    plan = make_sweep_plan(opts.scenario, opts.grids, opts.sets);
+    plan = make_sweep_plan(opts.scenario, opts.grids, opts.sets, opts.seeds);
     if (!opts.shard.empty()) shard = parse_shard(opts.shard);
     if (opts.dry_run) {
       size_t in_shard = 0;
@@ -431,6 +435,7 @@ int sweep_command(const sweep_options& opts) {
                  (shard.n > 1 ? " (shard " + std::to_string(shard.k) + "/" + std::to_string(shard.n) + ")"
                               : std::string()));
   const auto outcome = runner.run(pending, in_shard, already);
+  fs::remove(running_dir(opts.out), ec);  // only when empty: a finished sweep keeps no running/
   // The CSV holds every finished point found in the directory (a merge may have added some).
   std::string io_error = runner.io_error();
   if (io_error.empty()) {

@@ -666,3 +666,56 @@ TEST(host_net, a_protocol_registered_in_inet_protos_receives_its_frames) {
   EXPECT_EQ(b.stack.init_net().mib.ip_statistics.InDelivers, 1u);
   EXPECT_EQ(delivered, 1);
 }
+
+// skb_shinfo frags and frag_list (include/linux/skbuff.h, v6.6): skb_copy_bits walks the linear
+// part, the frags and the frag_list in order, and releasing the head gives every buffer back.
+TEST(skb, copy_bits_walks_linear_part_frags_and_frag_list_and_release_frees_every_buffer) {
+  nicsim::tlm::host_memory mem{"mem", 1 << 20, sc_core::SC_ZERO_TIME};
+  skb_cache skbs;
+  rx_buffer_pool buffers{mem, 0x10000, 2048, 8};
+  skb_allocator alloc{skbs, buffers, nullptr};
+  // Bytes 0..99 linear, 100..149 and 150..179 in two frags, 180..219 in a frag_list skb.
+  auto fill = [&](uint64_t buf, unsigned at, unsigned first, unsigned n) {
+    for (unsigned i = 0; i < n; ++i) buffers.ptr(buf)[at + i] = static_cast<uint8_t>(first + i);
+  };
+  sk_buff* head = skbs.alloc();
+  head->buf_addr = buffers.alloc();
+  head->head = buffers.ptr(head->buf_addr);
+  head->data = 64;
+  fill(head->buf_addr, 64, 0, 100);
+  for (const auto& [first, n] : {std::pair<unsigned, unsigned>{100, 50}, {150, 30}}) {
+    skb_frag_t& f = head->frags[head->nr_frags++];
+    f.buf_addr = buffers.alloc();
+    f.base = buffers.ptr(f.buf_addr);
+    f.offset = 42;
+    f.size = n;
+    fill(f.buf_addr, 42, first, n);
+  }
+  sk_buff* tail = skbs.alloc();
+  tail->buf_addr = buffers.alloc();
+  tail->head = buffers.ptr(tail->buf_addr);
+  tail->data = 10;
+  tail->len = 40;
+  fill(tail->buf_addr, 10, 180, 40);
+  head->frag_list = tail;
+  head->len = 220;
+  head->data_len = 120;
+  EXPECT_EQ(head->headlen(), 100u);
+  EXPECT_EQ(buffers.available(), 4u);
+  EXPECT_EQ(skbs.in_use(), 2u);
+
+  std::vector<uint8_t> out(220);
+  ASSERT_TRUE(skb_copy_bits(*head, 0, out.data(), 220));
+  for (unsigned i = 0; i < 220; ++i) ASSERT_EQ(out[i], i) << "byte " << i;
+  std::vector<uint8_t> mid(75);  // 95..169: across the linear end and both frags
+  ASSERT_TRUE(skb_copy_bits(*head, 95, mid.data(), 75));
+  for (unsigned i = 0; i < 75; ++i) ASSERT_EQ(mid[i], 95 + i) << "byte " << 95 + i;
+  uint8_t one = 0;
+  ASSERT_TRUE(skb_copy_bits(*head, 200, &one, 1));  // inside the frag_list skb
+  EXPECT_EQ(one, 200);
+  EXPECT_FALSE(skb_copy_bits(*head, 200, out.data(), 21));  // one past the end
+
+  alloc.__consume_stateless_skb(head);
+  EXPECT_EQ(buffers.available(), 8u);
+  EXPECT_EQ(skbs.in_use(), 0u);
+}

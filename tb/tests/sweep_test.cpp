@@ -212,6 +212,7 @@ TEST(sweep, small_sweep_produces_exactly_the_expected_rows) {
     EXPECT_EQ(rows[i].at("app.messages"), j.at("app").at("messages").dump());
   }
   EXPECT_EQ(point_jsons(dir).size(), 4u);
+  EXPECT_FALSE(fs::exists(dir + "/running")) << "a finished sweep keeps no running/";
   // A point is the same simulation as the standalone run with the same knobs.
   const auto alone = dir + "/alone.json";
   ASSERT_EQ(cli("run --quiet --json " + alone +
@@ -331,6 +332,227 @@ TEST(sweep, shards_merged_equal_the_unsharded_sweep) {
   const auto p = cli("merge --no-report " + partial + " " + shards[0]);
   EXPECT_EQ(p.status, 1) << p.output;
   EXPECT_NE(p.output.find("4 points have no result"), std::string::npos) << p.output;
+}
+
+// ---- Slurm job arrays (issue 16): the scripts, run by bash as sbatch would run them ----
+
+TEST(sweep_slurm, dry_run_tasks_run_one_by_one_merge_into_the_unsharded_csv_and_a_failed_shard_resubmits) {
+  const std::string grid = " --grid rx-usecs=0,20,50 --grid rate=1,3 --set sim.duration_us=300";
+  const auto whole = scratch("slurm_whole");
+  ASSERT_EQ(cli("sweep" + grid + " --no-report --out " + whole).status, 0);
+  const auto dir = scratch("slurm dir");  // a space: every path in the scripts must be quoted
+  const auto bad = cli("sweep" + grid + " --slurm --dry-run --out '" + dir + "'");
+  EXPECT_EQ(bad.status, 2) << bad.output;  // but #SBATCH lines cannot carry one
+  EXPECT_NE(bad.output.find("#SBATCH"), std::string::npos) << bad.output;
+  EXPECT_FALSE(fs::exists(dir));
+  const auto out = scratch("slurm_out");
+  // Written from another directory, with a relative --out: the scripts hold absolute paths.
+  const auto o = sh("cd " + fs::path(out).parent_path().string() + " && " + nicsim_bin() + " sweep" + grid +
+                    " --jobs 2 --slurm --dry-run --array-parallel 2 --slurm-opt=--partition=p "
+                    "--slurm-opt=--account=a --out " +
+                    fs::path(out).filename().string());
+  ASSERT_EQ(o.status, 0) << o.output;
+  const auto script = read(out + "/slurm/sweep.sbatch");
+  const auto merge_script = read(out + "/slurm/merge.sbatch");
+  // 6 points, 2 at a time per task: 3 tasks, at most 2 at once.
+  for (const auto& line : {"#SBATCH --array=0-2%2\n", "#SBATCH --partition=p\n", "#SBATCH --account=a\n",
+                           "#SBATCH --cpus-per-task=2\n"})
+    EXPECT_NE(script.find(line), std::string::npos) << line << script;
+  EXPECT_NE(script.find("#SBATCH --output=" + out + "/slurm/logs/sweep-%A_%a.out\n"), std::string::npos)
+      << script;
+  EXPECT_NE(script.find("'" + nicsim_bin() + "' sweep"), std::string::npos) << script;
+  EXPECT_NE(merge_script.find("#SBATCH --partition=p\n"), std::string::npos) << merge_script;
+  EXPECT_NE(merge_script.find("#SBATCH --output=" + out + "/slurm/logs/merge-%j.out\n"), std::string::npos);
+  EXPECT_TRUE(fs::is_directory(out + "/slurm/logs"));
+  EXPECT_EQ(point_jsons(out).size(), 0u);  // nothing ran
+  // Without SLURM_ARRAY_TASK_ID the script refuses.
+  EXPECT_NE(sh("cd / && bash " + out + "/slurm/sweep.sbatch").status, 0);
+  // Task 1 fails one point (rx-usecs=0 rate=3 is point 1, in shard 2/3 = task 1).
+  const auto wrapper = nicsim::test::scratch_path("scratch_sweep", "slurm_wrapper.sh");
+  std::ofstream(wrapper) << "#!/bin/sh\n"
+                            "for a in \"$@\"; do [ \"$a\" = traffic.rate_gbps=3 ] && r=1; "
+                            "[ \"$a\" = nic.coalesce.rx_usecs=0 ] && u=1; done\n"
+                            "if [ -n \"$r$u\" ] && [ \"$r$u\" = 11 ]; then echo cursed >&2; exit 1; fi\n"
+                            "exec "
+                         << nicsim_bin() << " \"$@\"\n";
+  fs::permissions(wrapper, fs::perms::owner_all);
+  for (int k = 0; k < 3; ++k) {
+    const auto t = sh("cd / && SLURM_ARRAY_TASK_ID=" + std::to_string(k) + " NICSIM_SWEEP_CHILD=" + wrapper +
+                      " bash " + out + "/slurm/sweep.sbatch");
+    EXPECT_EQ(t.status, k == 1 ? 1 : 0) << k << ": " << t.output;
+    EXPECT_EQ(point_jsons(out + "/shards/" + std::to_string(k)).size(), k == 1 ? 1u : 2u) << k;
+  }
+  // (The merge job draws the report too; not needed here.)
+  const std::string no_report = "NICSIM_PYTHON=/nonexistent ";
+  auto m = sh("cd / && " + no_report + "bash " + out + "/slurm/merge.sbatch");
+  EXPECT_EQ(m.status, 1) << m.output;
+  EXPECT_NE(m.output.find("shard 1 exited with 1"), std::string::npos) << m.output;
+  EXPECT_NE(m.output.find("sbatch --array=1 " + out + "/slurm/sweep.sbatch"), std::string::npos) << m.output;
+  EXPECT_NE(m.output.find("1 points have no result"), std::string::npos) << m.output;
+  // The resubmitted task resumes (its finished point is kept), and the merge is then whole.
+  const auto again = sh("cd / && SLURM_ARRAY_TASK_ID=1 bash " + out + "/slurm/sweep.sbatch");
+  EXPECT_EQ(again.status, 0) << again.output;
+  EXPECT_NE(again.output.find("1 already finished"), std::string::npos) << again.output;
+  m = sh("cd / && " + no_report + "bash " + out + "/slurm/merge.sbatch");
+  EXPECT_EQ(m.status, 0) << m.output;
+  EXPECT_EQ(read(out + "/results.csv"), read(whole + "/results.csv"));
+  EXPECT_EQ(split(read(out + "/results.csv"), '\n').size(), 7u);
+  EXPECT_FALSE(fs::exists(out + "/running"));
+}
+
+TEST(sweep_slurm, bad_input_exits_2_with_a_clear_message_and_creates_nothing) {
+  const auto dir = scratch("slurm_bad");
+  const std::string grid = " --grid rx-usecs=0,20 --set sim.duration_us=300 --out " + dir;
+  for (const auto& [args, needle] : std::vector<std::pair<std::string, std::string>>{
+           {"--slurm --dry-run --shard 1/2", "--slurm and --shard"},
+           {"--slurm --dry-run --array-parallel 0", "--array-parallel 0"},
+           {"--slurm --dry-run --slurm-opt=partition=p", "--slurm-opt 'partition=p'"},
+           {"--array-parallel 2", "add --slurm"},
+           {"--slurm-opt=--partition=p", "add --slurm"},
+           {"--slurm --dry-run --grid rx=64,100", "nic.rx_ring_size = 100"}}) {
+    const auto o = cli("sweep " + args + grid);
+    EXPECT_EQ(o.status, 2) << args << ": " << o.output;
+    EXPECT_NE(o.output.find(needle), std::string::npos) << args << ": " << o.output;
+    EXPECT_FALSE(fs::exists(dir)) << args;
+  }
+  // No sbatch on PATH and no --dry-run.
+  const auto empty = scratch("slurm_empty_path");
+  fs::create_directories(empty);
+  const auto o = sh("PATH=" + empty + " " + nicsim_bin() + " sweep --slurm" + grid);
+  EXPECT_EQ(o.status, 2) << o.output;
+  EXPECT_NE(o.output.find("sbatch is not on PATH"), std::string::npos) << o.output;
+  EXPECT_FALSE(fs::exists(dir));
+}
+
+// ---- --seeds K (issue 16) ----
+
+TEST(sweep_seeds, every_point_runs_with_k_seeds_in_adjacent_rows_and_shards_agree) {
+  const std::string grid =
+      " --grid rx-usecs=0,20 --seeds 3 --set seed=7 --set pattern=poisson --set sim.duration_us=300 "
+      "--no-report";
+  const auto dir = scratch("seeds");
+  const auto o = cli("sweep" + grid + " --out " + dir);
+  ASSERT_EQ(o.status, 0) << o.output;
+  const auto header = split(split(read(dir + "/results.csv"), '\n')[0], ',');
+  ASSERT_GE(header.size(), 5u);
+  EXPECT_EQ(header[2], "nic.coalesce.rx_usecs");
+  EXPECT_EQ(header[3], "seed");
+  EXPECT_EQ(header[4], "sim_time_ns");
+  const auto rows = read_csv(dir + "/results.csv");
+  ASSERT_EQ(rows.size(), 6u);
+  std::set<std::string> wire;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i].at("nic.coalesce.rx_usecs"), i < 3 ? "0" : "20");
+    EXPECT_EQ(rows[i].at("seed"), std::to_string(7 + i % 3));
+    const auto j = nlohmann::json::parse(read(dir + "/points/" + rows[i].at("id") + ".json"));
+    EXPECT_EQ(j.at("config").at("sim.seed"), std::to_string(7 + i % 3));
+    if (i < 3) wire.insert(rows[i].at("wire.frames"));
+  }
+  EXPECT_GT(wire.size(), 1u) << "Poisson arrivals with three seeds gave the same frame count three times";
+  // The seed's run is the standalone run with that seed.
+  const auto alone = dir + "/alone.json";
+  ASSERT_EQ(
+      cli("run --quiet --json " + alone +
+          " --set nic.coalesce.rx_usecs=20 --set seed=8 --set pattern=poisson --set sim.duration_us=300")
+          .status,
+      0);
+  EXPECT_EQ(rows[4].at("wire.frames"), nlohmann::json::parse(read(alone)).at("wire").at("frames").dump());
+  // Shards and their merge give the same CSV.
+  std::string shard_dirs;
+  for (int k = 1; k <= 2; ++k) {
+    const auto d = scratch("seeds_shard" + std::to_string(k));
+    ASSERT_EQ(cli("sweep" + grid + " --shard " + std::to_string(k) + "/2 --out " + d).status, 0);
+    shard_dirs += " " + d;
+  }
+  const auto merged = scratch("seeds_merged");
+  ASSERT_EQ(cli("merge --no-report " + merged + shard_dirs).status, 0);
+  EXPECT_EQ(read(merged + "/results.csv"), read(dir + "/results.csv"));
+  // The same grid without --seeds is another sweep.
+  const auto other =
+      cli("sweep --grid rx-usecs=0,20 --set seed=7 --set pattern=poisson --set sim.duration_us=300 "
+          "--no-report --out " +
+          dir);
+  EXPECT_EQ(other.status, 2) << other.output;
+}
+
+TEST(sweep_seeds, seeds_and_a_grid_over_the_seed_are_refused) {
+  const auto dir = scratch("seeds_bad");
+  for (const auto& [args, needle] : std::vector<std::pair<std::string, std::string>>{
+           {"--grid seed=1,2 --seeds 2", "--seeds 2 and a grid over sim.seed"},
+           {"--grid rx-usecs=0 --seeds 0", "--seeds"},
+           {"--grid rx-usecs=0 --seeds 2 --set seed=4294967295", "sim.seed"}}) {
+    const auto o = cli("sweep " + args + " --out " + dir + quick);
+    EXPECT_EQ(o.status, 2) << args << ": " << o.output;
+    EXPECT_NE(o.output.find(needle), std::string::npos) << args << ": " << o.output;
+    EXPECT_FALSE(fs::exists(dir)) << args;
+  }
+}
+
+TEST(sweep_seeds, the_report_draws_means_with_min_max_error_bars) {
+  if (std::system("/usr/bin/python3 -c 'import matplotlib' >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "python3-matplotlib is not installed";
+  const auto dir = scratch("seeds_report");
+  const auto o = cli(
+      "sweep --grid rx-usecs=10,50 --seeds 2 --set pattern=poisson --set sim.duration_us=300 --out " + dir);
+  ASSERT_EQ(o.status, 0) << o.output;
+  std::map<std::string, row> by_point;
+  for (const auto& r : read_csv(dir + "/results.csv")) by_point[r.at("point")] = r;
+  const auto figures = nlohmann::json::parse(read(dir + "/plots/figures.json"));
+  size_t checked = 0;
+  for (const auto& f : figures.at("figures")) {
+    EXPECT_NE(f.at("caption").get<std::string>().find("2 seeds"), std::string::npos) << f.at("file");
+    for (const auto& s : f.at("series")) {
+      if (!s.contains("x_column")) continue;
+      for (size_t i = 0; i < s.at("points").size(); ++i) {
+        const auto& pts = s.at("points")[i];
+        ASSERT_EQ(pts.size(), 2u) << f.at("file");
+        std::vector<double> ys;
+        for (const auto& p : pts)
+          ys.push_back(
+              std::stod(by_point.at(std::to_string(p.get<int>())).at(s.at("y_column").get<std::string>())) *
+              s.at("y_factor").get<double>());
+        const double mean = (ys[0] + ys[1]) / 2;
+        EXPECT_NEAR(s.at("y")[i].get<double>(), mean, 1e-9 * std::max(1.0, std::fabs(mean)));
+        EXPECT_DOUBLE_EQ(s.at("y_min")[i].get<double>(), std::min(ys[0], ys[1]));
+        EXPECT_DOUBLE_EQ(s.at("y_max")[i].get<double>(), std::max(ys[0], ys[1]));
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GT(checked, 4u);
+  EXPECT_NE(read(dir + "/report.html").find("error bars from the minimum to the maximum"), std::string::npos);
+}
+
+TEST(sweep, a_study_names_its_choice_and_the_report_marks_it) {
+  if (std::system("/usr/bin/python3 -c 'import matplotlib' >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "python3-matplotlib is not installed";
+  const auto dir = scratch("choice");
+  const auto scenario = nicsim::test::scratch_path("scratch_sweep", "choice.yaml");
+  std::ofstream(scenario) << "sweep:\n  grid: {rx-usecs: '0,20,100'}\n"
+                             "  choose: {minimize: cpu_busy_pct, where: {latency_ns.p99: '<= 60000'}}\n"
+                             "sim: {duration_us: 2000}\n";
+  const auto o = cli("sweep " + scenario + " --out " + dir);
+  ASSERT_EQ(o.status, 0) << o.output;
+  // The choice, worked out from the CSV: the least busy run among those with p99 <= 60 us.
+  std::string want;
+  double least = 1e9;
+  for (const auto& r : read_csv(dir + "/results.csv")) {
+    const double busy = 100 - 100 * std::stod(r.at("host.cpu_ns.idle")) / std::stod(r.at("sim_time_ns"));
+    if (std::stod(r.at("latency_ns.p99")) <= 60000 && busy < least) {
+      least = busy;
+      want = r.at("point");
+    }
+  }
+  ASSERT_FALSE(want.empty());
+  const auto figures = nlohmann::json::parse(read(dir + "/plots/figures.json"));
+  EXPECT_EQ(figures.at("choice").at("points"), nlohmann::json::parse("[[" + want + "]]"));
+  EXPECT_NE(read(dir + "/report.html").find("<p id='choice'>"), std::string::npos);
+  // A choice naming no column of the sweep is bad input.
+  std::ofstream(scenario, std::ios::trunc) << "sweep:\n  grid: {rx-usecs: '0,20'}\n"
+                                              "  choose: {minimize: cpu_bsy}\n";
+  const auto bad = cli("sweep " + scenario + " --dry-run");
+  EXPECT_EQ(bad.status, 2) << bad.output;
+  EXPECT_NE(bad.output.find("cpu_bsy"), std::string::npos) << bad.output;
 }
 
 TEST(sweep, bad_grid_key_is_rejected_before_anything_runs) {

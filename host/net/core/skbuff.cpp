@@ -1,5 +1,7 @@
 #include "host/net/core/skbuff.h"
 
+#include <algorithm>
+#include <cstring>
 #include <stdexcept>
 
 #include "host/kernel/cpu.h"
@@ -72,6 +74,44 @@ int64_t skb_frame_seq(const sk_buff& skb) {
   return stamp.seq;
 }
 
+bool skb_copy_bits(const sk_buff& skb, unsigned offset, uint8_t* to, unsigned len) {
+  if (offset > skb.len || len > skb.len - offset) return false;
+  const unsigned head = skb.headlen();
+  if (offset < head) {
+    const unsigned n = std::min(len, head - offset);
+    std::memcpy(to, skb.data_ptr() + offset, n);
+    to += n;
+    len -= n;
+    offset = 0;
+  } else {
+    offset -= head;
+  }
+  for (unsigned i = 0; i < skb.nr_frags && len > 0; ++i) {
+    const skb_frag_t& f = skb.frags[i];
+    if (offset >= f.size) {
+      offset -= f.size;
+      continue;
+    }
+    const unsigned n = std::min(len, f.size - offset);
+    std::memcpy(to, f.base + f.offset + offset, n);
+    to += n;
+    len -= n;
+    offset = 0;
+  }
+  for (const sk_buff* l = skb.frag_list; l != nullptr && len > 0; l = l->next) {
+    if (offset >= l->len) {
+      offset -= l->len;
+      continue;
+    }
+    const unsigned n = std::min(len, l->len - offset);
+    skb_copy_bits(*l, offset, to, n);
+    to += n;
+    len -= n;
+    offset = 0;
+  }
+  return true;
+}
+
 rx_buffer_pool::rx_buffer_pool(tlm::host_memory& mem, uint64_t base, unsigned buffer_len, unsigned count)
     : m_mem(mem), m_base(base), m_buffer_len(buffer_len), m_count(count) {
   mem.ptr(base, uint64_t{buffer_len} * count);  // throws if the slab does not fit
@@ -123,16 +163,25 @@ void skb_allocator::kfree_skb(sk_buff* skb, skb_drop_reason reason) {
     const int64_t seq = skb_frame_seq(*skb);
     if (seq >= 0) o->frame_dropped(static_cast<uint64_t>(seq), skb_drop_reason_counter(reason));
   }
-  m_buffers.free(skb->buf_addr);
-  m_skbs.free(skb);
+  release_rx(skb);
   cpu::this_cpu().charge(cost::kfree_skb);
 }
 
-// __consume_stateless_skb (v6.x): skb_release_data and kfree_skbmem, no destructor to run.
-void skb_allocator::__consume_stateless_skb(sk_buff* skb) {
+void skb_allocator::release_rx(sk_buff* skb) {
   m_buffers.free(skb->buf_addr);
+  for (unsigned i = 0; i < skb->nr_frags; ++i) m_buffers.free(skb->frags[i].buf_addr);
+  for (sk_buff* l = skb->frag_list; l != nullptr;) {
+    sk_buff* next = l->next;
+    release_rx(l);
+    l = next;
+  }
   m_skbs.free(skb);
 }
+
+void skb_allocator::kfree_skb_head_stolen(sk_buff* skb) { m_skbs.free(skb); }
+
+// __consume_stateless_skb (v6.x): skb_release_data and kfree_skbmem, no destructor to run.
+void skb_allocator::__consume_stateless_skb(sk_buff* skb) { release_rx(skb); }
 
 // alloc_skb + skb_reserve for transmit: the data buffer comes from the transmit pool in host
 // memory (the driver DMA-maps it and the NIC reads it over PCIe).

@@ -50,6 +50,20 @@ const char* skb_drop_reason_name(skb_drop_reason r);
 // The netstat/ethtool counter a drop of this reason is counted under.
 const char* skb_drop_reason_counter(skb_drop_reason r);
 
+// One entry of skb_shinfo(skb)->frags (include/linux/skbuff.h, v6.6: skb_frag_t): bytes in
+// another receive buffer that this skb owns. GRO (skb_gro_receive) and TCP's coalescing
+// (skb_try_coalesce) move a segment's payload into the head skb this way, and the segment's
+// own sk_buff is freed (NAPI_GRO_FREE_STOLEN_HEAD, kfree_skb_partial): the buffer then goes
+// back to its pool with the skb that holds the frag.
+struct skb_frag_t {
+  uint64_t buf_addr = 0;    // the receive buffer (rx_buffer_pool address)
+  uint8_t* base = nullptr;  // its bytes in host memory
+  unsigned offset = 0;      // of the fragment's first byte in the buffer
+  unsigned size = 0;
+};
+// MAX_SKB_FRAGS (include/linux/skbuff.h, v6.6: CONFIG_MAX_SKB_FRAGS default 17).
+inline constexpr unsigned MAX_SKB_FRAGS = 17;
+
 struct sk_buff {
   uint64_t buf_addr = 0;  // DMA address of the receive buffer holding the data
   uint8_t* head = nullptr;
@@ -73,7 +87,22 @@ struct sk_buff {
   uint32_t priority = 0;
   uint16_t queue_mapping = 0;
   uint32_t hash = 0;
+  // skb_shinfo(skb) (v6.6 struct skb_shared_info), the part the model uses: the page frags, the
+  // skbs chained whole on frag_list (skb_gro_receive once frags[] is full), and the GSO
+  // description a merged skb carries (gso_size: the MSS; gso_segs: the wire segments in it).
+  // len counts every byte; data_len the bytes not in the linear part (frags and frag_list).
+  unsigned data_len = 0;
+  uint8_t nr_frags = 0;
+  uint16_t gso_size = 0;
+  uint16_t gso_segs = 0;
+  std::array<skb_frag_t, MAX_SKB_FRAGS> frags{};
+  sk_buff* frag_list = nullptr;
+  // skb->next: the list an skb is on (a GRO hash bucket, the gro_normal list, a frag_list).
+  sk_buff* next = nullptr;
   uint8_t* data_ptr() const { return head + data; }
+  // skb_headlen: the bytes in the linear part, from skb->data.
+  unsigned headlen() const { return len - data_len; }
+  bool is_nonlinear() const { return data_len != 0; }
   void pull(unsigned n) {
     data += n;
     len -= n;
@@ -85,6 +114,11 @@ struct sk_buff {
     return data_ptr();
   }
 };
+
+// skb_copy_bits (net/core/skbuff.c, v6.6): copies len bytes from offset (counted from
+// skb->data) out of the linear part, the frags and the frag_list skbs, in order. Returns false
+// (copying nothing) when [offset, offset + len) is not inside the skb.
+bool skb_copy_bits(const sk_buff& skb, unsigned offset, uint8_t* to, unsigned len);
 
 // skb_mark_napi_id (include/net/busy_poll.h, v6.x): a NAPI receive path records its
 // instance unless the skb carries a valid one already.
@@ -158,8 +192,15 @@ class skb_allocator {
   const std::array<uint64_t, skb_drop_reason_count>& tx_drops() const { return m_tx_drops; }
   // Transmit skbs alive (allocated, not yet freed): in the qdisc, the ring or in flight.
   uint64_t tx_skbs_in_use() const { return m_tx_skbs; }
+  // kfree_skb_partial with head stolen (v6.6): a received skb whose data now belongs to
+  // another skb (its buffer moved into that skb's frags): only the sk_buff is freed; not a
+  // drop, no ledger entry (the data is accounted for by the skb that holds it).
+  void kfree_skb_head_stolen(sk_buff* skb);
 
  private:
+  // skb_release_data for a received skb: its buffer, every frag's buffer and the frag_list
+  // skbs (recursively) go back; the sk_buffs to the cache.
+  void release_rx(sk_buff* skb);
   void __kfree_skb_tx(sk_buff* skb);  // skb_release_all: sock_wfree, data, head
 
   skb_cache& m_skbs;
