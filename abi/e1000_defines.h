@@ -66,6 +66,7 @@ inline constexpr uint32_t MSIX_VECTOR_CTRL_MASKED = 1u << 0;
 inline constexpr uint32_t RXC_MODE_ETHTOOL = 0;  // RXC_USECS / RXC_FRAMES
 inline constexpr uint32_t RXC_MODE_E1000 = 1;    // ITR / RDTR / RADV
 inline constexpr uint32_t RXC_MODE_ARM = 2;      // auto-mask on interrupt, RXC_MIN_INTERVAL apart
+inline constexpr uint32_t RXC_MODE_ITR = 3;      // EITR(n): a minimum gap between interrupts
 inline constexpr uint32_t RXC_MODE_MASK = 0x3;
 
 // Receive descriptor status (e1000_rx_desc::status; the low byte of an advanced write-back's

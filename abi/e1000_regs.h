@@ -67,6 +67,13 @@ inline constexpr uint32_t EIMC = 0x1528;
 inline constexpr uint32_t EIAC = 0x152C;  // causes cleared from EICR when their vector fires
 inline constexpr uint32_t EIAM = 0x1530;  // causes masked (EIMS bit cleared) when their vector fires
 inline constexpr uint32_t EICR = 0x1580;
+// EITR(n): vector n's interrupt throttle (82576 E1000_EITR(n) = 0x1680 + 4n). Its interval
+// field, bits 14:2, is the minimum gap between the vector's interrupts in 0.25 us steps of
+// the driver's itr_val (igb: itr_val = usecs << 2, EITR = itr_val & 0x7FFC; ixgbe writes
+// q_vector->itr & IXGBE_MAX_EITR = 0xFF8, 2 us granularity on the 82599). RXC_MODE itr.
+inline constexpr uint32_t EITR(unsigned n) { return 0x1680 + 4 * n; }
+inline constexpr uint32_t EITR_INTERVAL_MASK = 0x7FFC;
+inline constexpr uint32_t EITR_NS_PER_UNIT = 250;
 // RSS: MRQC enables it and picks the hashed fields; RETA maps hash[6:0] to a queue.
 inline constexpr uint32_t MRQC = 0x5818;
 inline constexpr uint32_t RETA_BASE = 0x5C00;  // RETA(i) at RETA_BASE + 4i: 32 registers, 4 entries each

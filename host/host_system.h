@@ -9,6 +9,7 @@
 #include "host/cost_table.h"
 #include "host/drivers/net/ethernet/intel/e1000/e1000.h"
 #include "host/kernel/cpu.h"
+#include "host/kernel/version.h"
 #include "host/net/core/skbuff.h"
 #include "host/net/netstack.h"
 
@@ -26,6 +27,10 @@ struct host_params {
   unsigned irq_cpu = 0;
   unsigned app_cpu = 0;  // where the readers start (pinned there unless app.pinned is false)
   unsigned hz = 1000;    // CONFIG_HZ: the scheduler tick
+  // host.kernel: the version-dependent rules (host/kernel/version.h, docs/kernels.md).
+  // make_system_params derives kernel (and net.icmp_host_limit_first) from kernel_release.
+  kernel_version kernel_release = kernel_version::v6_6;
+  kernel_profile kernel = make_kernel_profile(kernel_version::v6_6);
   netstack_params net;
   e1000_params driver;
   udp_app_params app;

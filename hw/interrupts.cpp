@@ -52,6 +52,13 @@ interrupts::interrupts(unsigned queues, reg_file& regs, ::tlm::tlm_initiator_soc
     m_moderation.back()->on_irq = [this, i] { queue_irq(i); };
     m_msix.emplace_back(i, regs);
     m_msix.back().ctrl.on_write([this, i](uint32_t v) { write_msix_ctrl(i, v); });
+    // EITR(i): stored as written (interval field and flags); queue i's block gets the gap.
+    eitr.emplace_back("EITR" + std::to_string(i), abi::EITR(i));
+    eitr.back().on_write([this, i](uint32_t v) {
+      eitr[i] = v;
+      m_moderation[i]->set_min_interval_ns((v & abi::EITR_INTERVAL_MASK) * abi::EITR_NS_PER_UNIT);
+    });
+    regs.add(eitr.back());
   }
 
   icr.read_to_clear().on_write(this, &interrupts::write_icr);
@@ -130,6 +137,11 @@ void interrupts::moderate(F apply) {
   for (auto& m : m_moderation) apply(*m);
 }
 
+bool interrupts::throttles_every_cause() const {
+  const uint32_t mode = rxc_mode & abi::RXC_MODE_MASK;
+  return mode == abi::RXC_MODE_E1000 || mode == abi::RXC_MODE_ITR;
+}
+
 bool interrupts::msix_mode() const { return (gpie & abi::GPIE_MSIX_MODE) != 0; }
 
 uint32_t interrupts::causes() const { return msix_mode() ? eicr : icr; }
@@ -150,10 +162,15 @@ void interrupts::tx_done(unsigned q) {
     m_moderation[q]->packet_done(1);
     return;
   }
-  // Not paced by ITR: the moderation blocks pace RXT0 only (a deviation from the 8254x,
-  // whose ITR throttles every cause).
   icr |= abi::ICR_TXDW;
-  if ((ims & abi::ICR_TXDW) && send_msi()) ++m_queue_stats[q].interrupts;
+  if (!(ims & abi::ICR_TXDW)) return;
+  // The 8254x's ITR paces the interrupt whatever its cause, and the 82576's EITR every cause of
+  // its vector: TXDW waits out the same gap as RXT0.
+  if (throttles_every_cause()) {
+    m_moderation[0]->cause();
+    return;
+  }
+  if (send_msi()) ++m_queue_stats[q].interrupts;
 }
 
 void interrupts::reset() {
@@ -172,11 +189,12 @@ void interrupts::write_ics(uint32_t v) {
 // Without MSI-X, IMS/IMC's RXT0 bit masks every queue's moderation block at once; every
 // IMS write that leaves it set unmasks them (in arm mode: re-arms).
 // Enabling TXDW while it is latched sends the MSI then (the moderation blocks do this for
-// RXT0).
+// RXT0, and for TXDW too in the modes that throttle every cause).
 void interrupts::write_ims(uint32_t v) {
   const uint32_t newly = v & ~ims;
   ims |= v;
-  if (!msix_mode() && (newly & icr & abi::ICR_TXDW) && send_msi()) ++m_queue_stats[0].interrupts;
+  if (!msix_mode() && !throttles_every_cause() && (newly & icr & abi::ICR_TXDW) && send_msi())
+    ++m_queue_stats[0].interrupts;
   if (!msix_mode() && (ims & abi::ICR_RXT0)) moderate([](intr_moderation_rtl& m) { m.unmask(); });
 }
 

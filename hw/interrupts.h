@@ -28,6 +28,8 @@ class interrupts {
   reg msi_addr_lo, msi_addr_hi, msi_data;
   // Extended causes and masks (82576): bit n is queue n.
   reg gpie, eicr, eics, eims, eimc, eiac, eiam;
+  // Per-vector throttles (82576 EITR(n)), read by queue n's block in RXC_MODE itr.
+  std::deque<reg> eitr;
 
   waves::probe messages_sent;  // nic.msi.count
 
@@ -42,13 +44,17 @@ class interrupts {
   // Queue q wrote frames descriptors back: its cause, and its moderation block decides when
   // to interrupt.
   void queue_done(unsigned q, unsigned frames);
-  // TX queue q's cause (after TIDV/TADV): ICR.TXDW and the MSI if IMS enables it, or in
-  // MSI-X mode queue q's EICR bit through queue q's moderation block, as igb's q_vector
-  // holds TX ring q with RX ring q and one EITR paces both.
+  // TX queue q's cause (after TIDV/TADV): in MSI-X mode queue q's EICR bit through queue q's
+  // moderation block, as igb's q_vector holds TX ring q with RX ring q and one EITR paces
+  // both. Otherwise ICR.TXDW: in the throttling modes (e1000 ITR, itr) through queue 0's
+  // block, as the 8254x's ITR throttles every cause; in the timer and arm modes the MSI
+  // goes at once if IMS enables it.
   void tx_done(unsigned q);
   // Latches causes in ICR without a message (RXO: a frame the FIFO had no room for).
   void latch(uint32_t icr_causes);
   bool msix_mode() const;
+  // RXC_MODE e1000 or itr: ITR/EITR pace TXDW as well as RXT0.
+  bool throttles_every_cause() const;
   // The cause register the driver reads: EICR in MSI-X mode, ICR otherwise.
   uint32_t causes() const;
   intr_moderation_rtl& moderation(unsigned q) { return *m_moderation.at(q); }

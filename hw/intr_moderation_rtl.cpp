@@ -48,6 +48,7 @@ void intr_moderation_rtl::assert_reset() {
   m_model->radv = 0;
   m_model->min_interval_ns = 0;
   m_model->pkt_done = 0;
+  m_model->cause_set = 0;
   m_model->mask_set = 0;
   m_model->mask_clr = 0;
   for (unsigned i = 0; i < reset_cycles; ++i) {
@@ -68,6 +69,7 @@ void intr_moderation_rtl::reset() {
   m_radv = 0;
   m_min_interval_ns = 0;
   m_pkt_done = 0;
+  m_cause = false;
   m_mask_set = false;
   m_mask_clr = false;
   m_wake.cancel();  // a deadline armed before the reset is gone with it
@@ -101,6 +103,11 @@ void intr_moderation_rtl::packet_done(unsigned n) {
     return;
   }
   m_pkt_done += n;
+  m_wake.notify(sc_core::SC_ZERO_TIME);
+}
+
+void intr_moderation_rtl::cause() {
+  m_cause = true;
   m_wake.notify(sc_core::SC_ZERO_TIME);
 }
 
@@ -146,9 +153,11 @@ void intr_moderation_rtl::trace_fst(const std::string& path) {
 void intr_moderation_rtl::evaluate() {
   // Consume the requests first: calls made from on_irq belong to the next delta cycle.
   uint64_t pkt_done = m_pkt_done;
+  bool cause_set = m_cause;
   bool mask_set = m_mask_set;
   bool mask_clr = m_mask_clr;
   m_pkt_done = 0;
+  m_cause = false;
   m_mask_set = false;
   m_mask_clr = false;
 
@@ -159,8 +168,9 @@ void intr_moderation_rtl::evaluate() {
   uint64_t irqs = 0;
   do {
     const uint64_t batch = std::min(pkt_done, max_pkt_done_per_cycle);
-    clock_cycle(now_ns, static_cast<uint8_t>(batch), mask_set, mask_clr);
+    clock_cycle(now_ns, static_cast<uint8_t>(batch), cause_set, mask_set, mask_clr);
     pkt_done -= batch;
+    cause_set = false;
     mask_set = false;
     mask_clr = false;
     if (m_model->irq) {
@@ -186,7 +196,8 @@ void intr_moderation_rtl::evaluate() {
   if (on_evaluate) on_evaluate();
 }
 
-void intr_moderation_rtl::clock_cycle(uint64_t now_ns, uint8_t pkt_done, bool mask_set, bool mask_clr) {
+void intr_moderation_rtl::clock_cycle(uint64_t now_ns, uint8_t pkt_done, bool cause_set, bool mask_set,
+                                      bool mask_clr) {
   const uint64_t now_ps = now_ns * 1000;
   m_model->now_ns = now_ns;
   m_model->rx_usecs = m_rx_usecs;
@@ -197,6 +208,7 @@ void intr_moderation_rtl::clock_cycle(uint64_t now_ns, uint8_t pkt_done, bool ma
   m_model->radv = m_radv;
   m_model->min_interval_ns = m_min_interval_ns;
   m_model->pkt_done = pkt_done;
+  m_model->cause_set = cause_set;
   m_model->mask_set = mask_set;
   m_model->mask_clr = mask_clr;
 
@@ -208,6 +220,7 @@ void intr_moderation_rtl::clock_cycle(uint64_t now_ns, uint8_t pkt_done, bool ma
   dump_trace(now_ps + 1);
 
   m_model->pkt_done = 0;
+  m_model->cause_set = 0;
   m_model->mask_set = 0;
   m_model->mask_clr = 0;
   ++m_evaluations;

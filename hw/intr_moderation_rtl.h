@@ -14,9 +14,10 @@ class VerilatedFstC;
 
 namespace nicsim::hw {
 
-// SystemC adapter around the verilated rtl/intr_moderation.v: receive interrupt
-// moderation in the ethtool (rx-usecs / rx-frames), e1000 (ITR / RDTR / RADV) or
-// arm (auto-mask with a minimum interval) mode; the RTL's header has the rules.
+// SystemC adapter around the verilated rtl/intr_moderation.v: interrupt moderation
+// in the ethtool/timer (rx-usecs / rx-frames from the first packet), e1000 (ITR / RDTR /
+// RADV), arm (auto-mask with a minimum interval) or itr (82576/82599 EITR: a minimum gap
+// between interrupts) mode; the RTL's header has the rules.
 //
 // The RTL is clocked only when something happens: packets complete, the driver
 // writes the mask, or one of the block's timers runs out. Everything requested in
@@ -37,7 +38,7 @@ class intr_moderation_rtl : public sc_core::sc_module {
   void set_rx_usecs(uint16_t usecs);
   void set_rx_frames(uint16_t frames);
 
-  enum class mode : uint8_t { ethtool = 0, e1000 = 1, arm = 2 };
+  enum class mode : uint8_t { ethtool = 0, e1000 = 1, arm = 2, itr = 3 };
   // Applied from the next evaluation; ethtool after reset.
   void set_mode(mode m);
   // e1000: minimum gap between interrupts in 256 ns units (0: no limit).
@@ -46,11 +47,15 @@ class intr_moderation_rtl : public sc_core::sc_module {
   void set_rdtr(uint16_t units_1024ns);
   // e1000: absolute timer from the first pending packet (0: off).
   void set_radv(uint16_t units_1024ns);
-  // arm: minimum gap between interrupts.
+  // arm and itr: minimum gap between interrupts.
   void set_min_interval_ns(uint32_t ns);
 
   // Descriptors written back. Calls within one delta cycle are coalesced.
   void packet_done(unsigned n = 1);
+  // A cause other than a received packet (the transmit write-back, TXDW): in e1000 mode it
+  // latches the cause at once and waits out ITR only; elsewhere it counts as a packet.
+  // Calls within one delta cycle are coalesced into one.
+  void cause();
   // IMC / IMS writes. Within one delta cycle the last write wins.
   void mask();
   void unmask();
@@ -78,7 +83,7 @@ class intr_moderation_rtl : public sc_core::sc_module {
  private:
   void evaluate();
   void assert_reset();
-  void clock_cycle(uint64_t now_ns, uint8_t pkt_done, bool mask_set, bool mask_clr);
+  void clock_cycle(uint64_t now_ns, uint8_t pkt_done, bool cause_set, bool mask_set, bool mask_clr);
   void dump_trace(uint64_t time_ps);
 
   sc_core::sc_event m_wake;
@@ -98,6 +103,7 @@ class intr_moderation_rtl : public sc_core::sc_module {
   uint16_t m_radv = 0;
   uint32_t m_min_interval_ns = 0;
   uint64_t m_pkt_done = 0;
+  bool m_cause = false;
   bool m_mask_set = false;
   bool m_mask_clr = false;
 

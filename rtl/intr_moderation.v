@@ -1,5 +1,5 @@
 /*
- * Receive interrupt moderation, in one of three modes picked by `mode`.
+ * Interrupt moderation, in one of four modes picked by `mode`.
  *
  * Time is an input rather than a count of idle clocks: the block is clocked
  * only when something happens (a packet completes, the driver writes the
@@ -27,6 +27,17 @@
  * has passed since the previous interrupt. Firing disarms the vector (sets
  * masked); the driver re-arms it with mask_clr.
  *
+ * Mode 3, itr (82576 / 82599 EITR): min_interval_ns is a minimum gap between
+ * interrupts, not a delay. A pending packet fires the interrupt in the first
+ * unmasked cycle at least min_interval_ns after the previous interrupt, so a
+ * lone packet after a quiet spell interrupts at once (0: no limit). Masking
+ * is the driver's (or EIAM's) business, as in mode 0.
+ *
+ * cause_set latches a cause that is not a received packet (the transmit
+ * write-back, ICR.TXDW), counted as one pending event: in e1000 mode it latches
+ * the interrupt cause at once, so ITR throttles it like RXT0 (8254x ITR throttles
+ * every cause); in the other modes it counts as a packet.
+ *
  * Timer expiry is judged against the deadlines held before this cycle's
  * packets, so a deadline passed between two evaluations counts even when the
  * evaluation that notices it also brings packets. deadline_ns is the next time
@@ -49,7 +60,7 @@ module intr_moderation #
     input  wire              rst_n,
 
     input  wire [TIME_W-1:0] now_ns,
-    // 0 = ethtool, 1 = e1000, 2 = arm; 3 behaves as 0
+    // 0 = ethtool (timer from the first packet), 1 = e1000, 2 = arm, 3 = itr
     input  wire [1:0]        mode,
     // 0 = interrupt without delay
     input  wire [CNT_W-1:0]  rx_usecs,
@@ -61,10 +72,12 @@ module intr_moderation #
     input  wire [CNT_W-1:0]  rdtr,
     // e1000: absolute timer from the first pending packet, 1.024 us units; 0 = off
     input  wire [CNT_W-1:0]  radv,
-    // arm: minimum gap between interrupts
+    // arm and itr: minimum gap between interrupts
     input  wire [31:0]       min_interval_ns,
     // Packets whose descriptors were written back in this cycle
     input  wire [7:0]        pkt_done,
+    // A cause other than a received packet (transmit write-back)
+    input  wire              cause_set,
     // Driver wrote IMC; wins over mask_clr in the same cycle
     input  wire              mask_set,
     // Driver wrote IMS
@@ -83,6 +96,7 @@ localparam [TIME_W-1:0] NS_PER_TIMER_UNIT = 1024;
 
 localparam [1:0] MODE_E1000 = 2'd1;
 localparam [1:0] MODE_ARM = 2'd2;
+localparam [1:0] MODE_ITR = 2'd3;
 
 // Check configuration while elaborating, so a bad instance fails the build
 // rather than the first simulation cycle
@@ -153,7 +167,7 @@ always @* begin
         masked_next = 1'b0;
     end
 
-    pending_sum = {1'b0, pending_reg} + {{(CNT_W-7){1'b0}}, pkt_done};
+    pending_sum = {1'b0, pending_reg} + {{(CNT_W-7){1'b0}}, pkt_done} + {{CNT_W{1'b0}}, cause_set};
     if (pending_sum[CNT_W]) begin
         pending_next = {CNT_W{1'b1}};
     end else begin
@@ -176,6 +190,10 @@ always @* begin
             // Timers that ran out since the last evaluation, before this cycle's packets re-arm them
             if (pending_reg != 0 && (now_ns >= rdtr_deadline_reg ||
                     (radv_armed_reg && now_ns >= radv_deadline_reg))) begin
+                cause_next = 1'b1;
+            end
+
+            if (cause_set) begin
                 cause_next = 1'b1;
             end
 
@@ -225,9 +243,23 @@ always @* begin
             deadline_ns_next = gap_end_ns;
         end
 
+        MODE_ITR: begin
+            gap_end_ns = last_irq_ns_reg + min_interval_wide;
+            gap_over = !irq_seen_reg || now_ns >= gap_end_ns;
+
+            if (pending_next != 0 && !masked_next && gap_over) begin
+                irq_next = 1'b1;
+                pending_next = {CNT_W{1'b0}};
+            end
+
+            // Waiting out the gap; a masked block waits for mask_clr instead
+            timer_armed_next = pending_next != 0 && !gap_over;
+            deadline_ns_next = gap_end_ns;
+        end
+
         default: begin
             // The first packet after an interrupt starts the rx-usecs window
-            if (pending_reg == 0 && pkt_done != 0) begin
+            if (pending_reg == 0 && (pkt_done != 0 || cause_set)) begin
                 timer_armed_next = 1'b1;
                 deadline_ns_next = now_ns + rx_usecs_ns;
             end

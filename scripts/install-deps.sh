@@ -9,7 +9,7 @@ packages=(
   build-essential cmake pkg-config ninja-build
   libsystemc-dev verilator
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev
   libpcap-dev gtkwave tshark
   zlib1g-dev                        # --frames FILE.csv.gz
   python3 python3-matplotlib

@@ -16,6 +16,7 @@
 
 #include "host/yaml_input.h"
 #include "tb/knobs.h"
+#include "tb/traffic_source.h"
 
 namespace nicsim::tb {
 
@@ -29,10 +30,29 @@ void config::add(const std::string& key, kind type, double min, double max, cons
                  const std::string& unit, const std::string& help, std::vector<std::string> choices) {
   knob k{key, type, min, max, std::move(choices), "", help, unit};
   m_knobs.emplace(key, k);
-  set(key, def, "default");
+  store(key, def, "default");
+  m_defaults[key] = m_knobs.at(key).value;
 }
 
 void config::set(const std::string& key, const std::string& value, const std::string& origin) {
+  store(key, value, origin);
+  m_explicit.insert(key);
+  apply_profiles();
+}
+
+// Every knob nobody set goes back to its default, then takes the value its profile knobs
+// (nic.model, host.kernel) give it: a model's defaults, overridden knob by knob.
+void config::apply_profiles() {
+  for (auto& [key, k] : m_knobs)
+    if (!m_explicit.count(key)) k.value = m_defaults.at(key);
+  for (const auto& profile : profile_knobs()) {
+    const std::string& chosen = m_knobs.at(profile).value;
+    for (const auto& [key, value] : profile_defaults(profile, chosen))
+      if (!m_explicit.count(key)) store(key, value, profile + " = " + chosen);
+  }
+}
+
+void config::store(const std::string& key, const std::string& value, const std::string& origin) {
   auto it = m_knobs.find(key);
   if (it == m_knobs.end()) {
     const std::string close = suggest_key(key);
@@ -378,6 +398,89 @@ void config::validate() const {
                        " is out of range: 0 (the request's size) or [64, 1518]");
   if (text("traffic.pattern") == "rr" && text("app.role") == "reader")
     throw config_error("traffic.pattern=rr needs app.role=echo (nobody answers)");
+  // The TCP sender (issue 13).
+  if (text("traffic.proto") == "tcp") {
+    if (text("traffic.pattern") == "rr")
+      throw config_error(
+          "traffic.pattern=rr is UDP only (netperf UDP_RR); traffic.proto=tcp takes "
+          "constant, poisson or burst");
+    if (text("traffic.corrupt") == "udp_csum")
+      throw config_error(
+          "traffic.corrupt=udp_csum is UDP only; traffic.proto=tcp takes none, fcs or ip_csum");
+    if (integer("traffic.frame_bytes") < static_cast<int64_t>(TCP_MIN_FRAME_BYTES))
+      throw config_error("traffic.frame_bytes = " + text("traffic.frame_bytes") + " leaves an MSS of " +
+                         std::to_string(integer("traffic.frame_bytes") - 58) +
+                         " with traffic.proto=tcp; TCP needs at least " +
+                         std::to_string(partner::TCP_MIN_MSS) +
+                         " (TCP_MIN_MSS), so traffic.frame_bytes >= " + std::to_string(TCP_MIN_FRAME_BYTES));
+  }
+  validate_model();
+}
+
+// What a named part cannot be asked to do: rejected when its driver refuses it (ethtool's
+// EINVAL / EOPNOTSUPP) or the part has no such thing; what it could be asked but does not do
+// (a line rate past its PHY) is run and flagged in the summary (model_warnings).
+void config::validate_model() const {
+  const std::string model = text("nic.model");
+  if (model == "generic") {
+    if (text("nic.coalesce.mode") == "itr" && integer("nic.coalesce.rx_usecs") > 8191)
+      throw config_error("nic.coalesce.rx_usecs = " + text("nic.coalesce.rx_usecs") +
+                         " does not fit EITR's interval field (at most 8191 us) in nic.coalesce.mode = itr");
+    return;
+  }
+  const std::string where = "nic.model = " + model + ": ";
+  const std::string mode = text("nic.coalesce.mode");
+  const std::string own_mode = model == "e1000" ? "e1000" : "itr";
+  if (mode != own_mode)
+    throw config_error(where + "nic.coalesce.mode = " + mode + ", but the " + model + " moderates with " +
+                       (model == "e1000" ? "ITR (mode e1000)" : "EITR (mode itr)") +
+                       "; other modes belong to nic.model = generic");
+  if (integer("nic.coalesce.rx_frames") != 0)
+    throw config_error(where + "nic.coalesce.rx_frames = " + text("nic.coalesce.rx_frames") +
+                       ": the driver has no rx-frames (ethtool -C rx-frames: EOPNOTSUPP)");
+  if (integer("nic.coalesce.itr") != 0 || integer("nic.coalesce.min_interval_ns") != 0)
+    throw config_error(where +
+                       "nic.coalesce.itr and nic.coalesce.min_interval_ns program the generic device; "
+                       "the driver programs ITR/EITR from nic.coalesce.rx_usecs (ethtool -C rx-usecs)");
+  if (model != "e1000" && (integer("nic.coalesce.rdtr") != 0 || integer("nic.coalesce.radv") != 0))
+    throw config_error(where + "nic.coalesce.rdtr/radv are the 8254x's timers; the " + model +
+                       " has EITR only");
+  const int64_t usecs = integer("nic.coalesce.rx_usecs");
+  if (model == "e1000" || model == "igb") {
+    // e1000_set_coalesce / igb_set_coalesce (v6.6): 2, 5..9 (igb: 4..9) and above 10000 are EINVAL.
+    const int64_t modes_up_to = model == "e1000" ? 4 : 3;
+    if (usecs == 2 || (usecs > modes_up_to && usecs < 10) || usecs > 10000)
+      throw config_error(where + "nic.coalesce.rx_usecs = " + text("nic.coalesce.rx_usecs") +
+                         " is rejected by the driver (EINVAL): 0 off, 1 dynamic, 3 dynamic conservative" +
+                         (model == "e1000" ? ", 4 fixed 20000 ints/s" : "") + ", or 10..10000 us");
+  } else if (usecs > 1022) {  // ixgbe_set_coalesce: above IXGBE_MAX_EITR >> 2
+    throw config_error(where + "nic.coalesce.rx_usecs = " + text("nic.coalesce.rx_usecs") +
+                       " is rejected by the driver (EINVAL): at most 1022 us (IXGBE_MAX_EITR >> 2)");
+  }
+  const int64_t queues = integer("nic.rx_queues");
+  const int64_t max_queues = model == "e1000" ? 1 : model == "igb" ? 8 : 16;
+  if (queues > max_queues)
+    throw config_error(where + "nic.rx_queues = " + text("nic.rx_queues") + ", but the " +
+                       (model == "e1000" ? "82540EM has one queue (no MSI-X, no RSS)"
+                        : model == "igb" ? "82576's RSS spreads over at most 8 queues"
+                                         : "82599's RSS spreads over at most 16 queues"));
+}
+
+std::vector<std::string> config::model_warnings() const {
+  std::vector<std::string> w;
+  const std::string model = text("nic.model");
+  const double link = model == "ixgbe" ? 10 : 1;
+  if (model != "generic" && number("nic.line_rate_gbps") > link)
+    w.push_back("nic.line_rate_gbps = " + text("nic.line_rate_gbps") + " is beyond the " + model + "'s " +
+                format_number(link) + " Gb/s (" +
+                (model == "e1000" ? "82540EM"
+                 : model == "igb" ? "82576"
+                                  : "82599") +
+                "): the run goes at the rate asked, the driver still sees the part's own link speed");
+  if (model == "generic" && integer("nic.rx_queues") > 8)
+    w.push_back("nic.rx_queues = " + text("nic.rx_queues") +
+                ": more than igb's 8 RSS queues on the generic device");
+  return w;
 }
 
 }  // namespace nicsim::tb

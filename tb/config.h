@@ -5,8 +5,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace nicsim::tb {
@@ -41,6 +43,13 @@ std::string suggest_key(const std::string& name);
 // The alias of a full key if it has one, else the key.
 std::string short_name(const std::string& key);
 
+// Profile knobs (nic.model, host.kernel): choosing one sets the defaults of other knobs,
+// each of which a scenario or --set may still override (tb/knobs.cpp has the tables).
+const std::vector<std::string>& profile_knobs();
+// The (key, value) defaults that `profile = choice` gives; empty for a plain choice.
+const std::vector<std::pair<std::string, std::string>>& profile_defaults(const std::string& profile,
+                                                                         const std::string& choice);
+
 class config {
  public:
   enum class kind { number, integer, choice, hex, path };  // hex: exactly `min` bytes; path: a file, "" none
@@ -71,6 +80,9 @@ class config {
   void set_assignment(const std::string& assignment);
   void set(const std::string& key, const std::string& value, const std::string& origin);
 
+  // Whether a scenario or the command line set the key (else: its default or its profile's).
+  bool is_explicit(const std::string& key) const { return m_explicit.count(key) != 0; }
+
   double number(const std::string& key) const;
   int64_t integer(const std::string& key) const;
   const std::string& text(const std::string& key) const;
@@ -81,11 +93,19 @@ class config {
   std::string markdown_table() const;
   // Checks that span several knobs (e.g. rate within line rate).
   void validate() const;
+  // What the chosen nic.model would not do but the run does anyway (a line rate past the
+  // part's): one sentence each, for the summary and the JSON.
+  std::vector<std::string> model_warnings() const;
 
  private:
   void add(const std::string& key, kind type, double min, double max, const std::string& def,
            const std::string& unit, const std::string& help, std::vector<std::string> choices = {});
+  void validate_model() const;
+  void store(const std::string& key, const std::string& value, const std::string& origin);
+  void apply_profiles();
   std::map<std::string, knob> m_knobs;
+  std::map<std::string, std::string> m_defaults;  // each knob's default, before profiles
+  std::set<std::string> m_explicit;               // keys a scenario or --set gave
 };
 
 }  // namespace nicsim::tb

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <map>
 #include <type_traits>
 #include <utility>
 
@@ -131,6 +132,8 @@ knob_decl path(const char* key, const char* help, F field) {
 }
 
 using coalesce_mode = host::e1000_params::coalesce_mode;
+using host::kernel_version;
+using host::nic_model;
 
 // ---------------------------------------------------------------------------------------------
 // THE KNOB TABLE. To add a knob, add one declaration here; nothing else:
@@ -151,6 +154,16 @@ using coalesce_mode = host::e1000_params::coalesce_mode;
 std::vector<knob_decl> declare_knobs() {
   return {
       // nic (first: the aliases below are listed in table order: rx-usecs, rx-frames, rx, ...)
+      // A profile knob: it sets other knobs' defaults (model_defaults below).
+      choice(
+          "nic.model",
+          {{"generic", nic_model::generic},
+           {"e1000", nic_model::e1000},
+           {"igb", nic_model::igb},
+           {"ixgbe", nic_model::ixgbe}},
+          "the part and its driver's defaults (nicsim knobs shows them): generic = the model's own 10 Gb/s "
+          "device; e1000 = 82540EM, igb = 82576, ixgbe = 82599",
+          [](auto& p) -> auto& { return p.host.driver.model; }),
       integer(
           "nic.coalesce.rx_usecs", 0, 65535, "us", "ethtool -C rx-usecs",
           [](auto& p) -> auto& { return p.host.driver.rx_usecs; })
@@ -184,9 +197,9 @@ std::vector<knob_decl> declare_knobs() {
           [](auto& p) -> auto& { return p.nic.desc_wb_batch; }),
       // The hardware's queues; make_system_params has the driver enable as many.
       integer(
-          "nic.rx_queues", 1, 8, "queues",
+          "nic.rx_queues", 1, 16, "queues",
           "RX queues, each with a ring, an MSI-X vector and a NAPI instance (ethtool -L rx); "
-          "more than 1 turns on RSS (igb spreads RSS over at most 8 queues on the 82576)",
+          "more than 1 turns on RSS (at most 8 but on ixgbe: igb spreads RSS over 8 queues on the 82576)",
           [](auto& p) -> auto& { return p.nic.rx_queues; }),
       // The driver's key is all zeros until someone sets one (host/ knows no default key);
       // a scenario starts from the key the RTL front end resets to (hw::rss_default_key).
@@ -211,9 +224,13 @@ std::vector<knob_decl> declare_knobs() {
           [](auto& p) -> auto& { return p.nic.rtl_frontend; }),
       choice(
           "nic.coalesce.mode",
-          {{"ethtool", coalesce_mode::ethtool}, {"e1000", coalesce_mode::e1000}, {"arm", coalesce_mode::arm}},
-          "interrupt moderation: ethtool (rx_usecs/rx_frames), e1000 (itr/rdtr/radv), "
-          "arm (auto-mask, re-armed by the driver, min_interval_ns apart)",
+          {{"timer", coalesce_mode::ethtool},
+           {"e1000", coalesce_mode::e1000},
+           {"arm", coalesce_mode::arm},
+           {"itr", coalesce_mode::itr}},
+          "interrupt moderation: timer (rx_usecs from the first frame, or rx_frames; called ethtool before), "
+          "e1000 (itr/rdtr/radv), arm (auto-mask, re-armed by the driver, min_interval_ns apart), "
+          "itr (EITR: rx_usecs is a minimum gap between interrupts; a lone frame interrupts at once)",
           [](auto& p) -> auto& { return p.host.driver.coalesce; }),
       integer(
           "nic.coalesce.itr", 0, 65535, "× 256 ns", "e1000 ITR: minimum gap between interrupts (0: no limit)",
@@ -302,7 +319,9 @@ std::vector<knob_decl> declare_knobs() {
           "traffic.src_port", 1, 65535, "", "UDP source port",
           [](auto& p) -> auto& { return p.traffic.flow.src_port; }),
       integer(
-          "traffic.count", 0, 1e12, "frames", "stop after this many frames (0: until the end)",
+          "traffic.count", 0, 1e12, "frames",
+          "stop after this many frames (0: until the end); tcp: the application writes this many "
+          "units of frame_bytes - 70 bytes (one full segment's payload) in all",
           [](auto& p) -> auto& { return p.traffic.count; }),
       duration(
           "traffic.start_us", config::kind::number, sc_core::SC_US, 0, 1e7,
@@ -311,8 +330,8 @@ std::vector<knob_decl> declare_knobs() {
       path(
           "traffic.pcap",
           "replay this capture (pcap or pcapng, Ethernet) instead of generating frames; the "
-          "generator's knobs (pattern, frame_bytes, flows, ports, corrupt, burst_frames, rr_*, "
-          "response_bytes) are then ignored, with a warning; empty: none",
+          "generator's knobs (pattern, proto, frame_bytes, flows, ports, corrupt, burst_frames, rr_*, "
+          "response_bytes, tcp_cc) are then ignored, with a warning; empty: none",
           [](auto& p) -> auto& { return p.traffic.pcap; })
           .aka("pcap"),
       choice(
@@ -340,6 +359,16 @@ std::vector<knob_decl> declare_knobs() {
           "traffic.response_bytes", 0, 1518, "B",
           "rr: response frame size, FCS included (64..1518); 0: the request's size",
           [](auto& p) -> auto& { return p.traffic.response_bytes; }),
+      // The TCP sender (issue 13): tb/partner/tcp_sender.h.
+      choice(
+          "traffic.proto", {{"udp", traffic_params::udp}, {"tcp", traffic_params::tcp}},
+          "udp: datagrams; tcp: traffic.flows TCP connections to app.port (SYN with MSS frame_bytes - 58, "
+          "SACK, timestamps, wscale 7), then a stream of full segments",
+          [](auto& p) -> auto& { return p.traffic.proto; }),
+      choice(
+          "traffic.tcp_cc", {{"cubic", partner::tcp_cc::cubic}, {"reno", partner::tcp_cc::reno}},
+          "tcp: the partner's congestion control (net.ipv4.tcp_congestion_control; CUBIC without HyStart)",
+          [](auto& p) -> auto& { return p.traffic.tcp_cc; }),
 
       // host
       choice(
@@ -382,6 +411,11 @@ std::vector<knob_decl> declare_knobs() {
           "host.gro_flush_timeout_ns", config::kind::integer, sc_core::SC_NS, 0, 1e9,
           "gro_flush_timeout: the timer that polls again while interrupts are deferred",
           [](auto& p) -> auto& { return p.host.net.gro_flush_timeout; }),
+      choice(
+          "host.kernel",
+          {{"6.6", kernel_version::v6_6}, {"6.1", kernel_version::v6_1}, {"6.12", kernel_version::v6_12}},
+          "kernel release whose version-dependent rules apply (docs/kernels.md): 6.1 (Debian 12), 6.6, 6.12",
+          [](auto& p) -> auto& { return p.host.kernel_release; }),
       choice(
           "host.udp_backlog", {{"true", true}, {"false", false}},
           "true: the seed's kernels, softirq backlogs UDP while a reader owns the socket",
@@ -443,6 +477,77 @@ std::vector<knob_decl> declare_knobs() {
 }
 
 }  // namespace
+
+// What nic.model sets (each knob still overridable): the parts' and their drivers' defaults.
+// generic keeps every field's default. Sources: e1000_param.c (InterruptThrottleRate 3,
+// RxAbsIntDelay 8), e1000_main.c e1000_reset (PBA 48K for RX on the 82540), igb_main.c
+// (IGB_DEFAULT_ITR 3 = rx-usecs 3), ixgbe_main.c (rx_itr_setting 1, IXGBE_DEFAULT_RXD 512),
+// the 82599's 512 KB RX packet buffer; all three turn RX checksum offload on (NETIF_F_RXCSUM).
+const std::vector<std::pair<std::string, std::string>>& model_defaults(const std::string& model) {
+  static const std::map<std::string, std::vector<std::pair<std::string, std::string>>> table{
+      {"generic", {}},
+      {"e1000",
+       {{"nic.line_rate_gbps", "1"},
+        {"nic.coalesce.mode", "e1000"},
+        {"nic.coalesce.rx_usecs", "3"},
+        {"nic.coalesce.radv", "8"},
+        {"nic.rx_csum_offload", "true"},
+        {"nic.rx_fifo_bytes", "49152"}}},
+      {"igb",
+       {{"nic.line_rate_gbps", "1"},
+        {"nic.coalesce.mode", "itr"},
+        {"nic.coalesce.rx_usecs", "3"},
+        {"nic.rx_csum_offload", "true"}}},
+      {"ixgbe",
+       {{"nic.line_rate_gbps", "10"},
+        {"nic.coalesce.mode", "itr"},
+        {"nic.coalesce.rx_usecs", "1"},
+        {"nic.rx_csum_offload", "true"},
+        {"nic.rx_fifo_bytes", "524288"},
+        {"nic.rx_ring_size", "512"},
+        {"nic.tx_ring_size", "512"}}},
+  };
+  static const std::vector<std::pair<std::string, std::string>> none;
+  auto it = table.find(model);
+  return it == table.end() ? none : it->second;
+}
+
+std::string model_defaults_markdown() {
+  const std::vector<std::string> models{"generic", "e1000", "igb", "ixgbe"};
+  std::map<std::string, std::map<std::string, std::string>> rows;  // key -> model -> value
+  for (const auto& m : models)
+    for (const auto& [key, value] : model_defaults(m)) rows[key][m] = value;
+  const config generic;
+  std::string out = "| key |";
+  std::string rule = "| --- |";
+  for (const auto& m : models) {
+    out += " `" + m + "` |";
+    rule += " --- |";
+  }
+  out += "\n" + rule + "\n";
+  for (const auto& [key, per_model] : rows) {
+    out += "| `" + key + "` |";
+    for (const auto& m : models) {
+      auto it = per_model.find(m);
+      out += " `" + (it != per_model.end() ? it->second : generic.text(key)) + "` |";
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+const std::vector<std::string>& profile_knobs() {
+  static const std::vector<std::string> keys{"nic.model", "host.kernel"};
+  return keys;
+}
+
+const std::vector<std::pair<std::string, std::string>>& profile_defaults(const std::string& profile,
+                                                                         const std::string& choice) {
+  static const std::vector<std::pair<std::string, std::string>> none;
+  // host.kernel selects rules, not other knobs' defaults (the sysctls the model has are the
+  // same in 6.1, 6.6 and 6.12).
+  return profile == "nic.model" ? model_defaults(choice) : none;
+}
 
 const std::vector<knob_decl>& knob_table() {
   static const std::vector<knob_decl> table = declare_knobs();

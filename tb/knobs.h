@@ -7,6 +7,7 @@
 // default in a default-constructed system_params, read back through the getter.
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tb/config.h"
@@ -41,6 +42,12 @@ struct knob_decl {
     return std::move(*this);
   }
 };
+
+// The knob defaults nic.model = model sets (empty for generic and unknown names).
+const std::vector<std::pair<std::string, std::string>>& model_defaults(const std::string& model);
+
+// The defaults each nic.model sets, as a Markdown table (key; generic, e1000, igb, ixgbe).
+std::string model_defaults_markdown();
 
 // Every knob, in declaration order (aliases are listed in this order).
 const std::vector<knob_decl>& knob_table();

@@ -25,6 +25,7 @@
 
 #include "host/cost_table.h"
 #include "tb/calibrate.h"
+#include "tb/knobs.h"
 #include "tb/report.h"
 #include "tb/run.h"
 #include "tb/sweep.h"
@@ -199,6 +200,8 @@ int cmd_knobs(bool markdown) {
     }
     std::cout << "  " << k.help << "\n";
   }
+  std::cout << "\nDefaults each nic.model sets (a knob set in the scenario or with --set wins):\n"
+            << nicsim::tb::model_defaults_markdown();
   return 0;
 }
 

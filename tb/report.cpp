@@ -37,6 +37,93 @@ nlohmann::ordered_json rr_results(const traffic_source& partner) {
             {"mean",
              h.empty() ? 0.0 : static_cast<double>(rr.latency_sum_ns) / static_cast<double>(h.samples())}}}};
 }
+
+// The partner's TCP sender, summed over its connections. Means are time-weighted: each
+// connection's value integrated over the time it was established, divided by that time
+// (summed over connections), so a connection that spent 1 ms at cwnd 10 and 3 ms at cwnd 20
+// averages 17.5. srtt_us is the mean of the connections' last smoothed RTT (those with one).
+nlohmann::ordered_json tcp_results(const traffic_source& partner) {
+  const uint64_t now_ns = sc_core::sc_time_stamp().value() / 1000;
+  uint64_t opened = 0, established = 0, refused = 0, timed_out = 0, reset = 0;
+  partner::tcp_sender_stats t;
+  uint64_t bytes_acked = 0, srtt_sum = 0, srtt_n = 0;
+  double cwnd_max = 0, cwnd_bytes_max = 0, cwnd_int = 0, cwnd_bytes_int = 0, rwnd_max = 0, rwnd_int = 0;
+  uint64_t cwnd_span = 0, rwnd_span = 0;
+  for (const auto& c : partner.tcp()) {
+    const auto& s = c->stats();
+    opened += s.syn_sent != 0;
+    established += s.established;
+    refused += s.refused;
+    timed_out += s.timed_out;
+    reset += s.reset;
+    t.syn_retransmits += s.syn_retransmits;
+    t.resets_received += s.resets_received;
+    t.segs_sent += s.segs_sent;
+    t.data_segs_sent += s.data_segs_sent;
+    t.bytes_sent += s.bytes_sent;
+    t.retrans_segs += s.retrans_segs;
+    t.retrans_bytes += s.retrans_bytes;
+    t.fast_retransmits += s.fast_retransmits;
+    t.recoveries += s.recoveries;
+    t.rto_count += s.rto_count;
+    t.zero_window_probes += s.zero_window_probes;
+    t.acks_received += s.acks_received;
+    t.dup_acks += s.dup_acks;
+    t.old_acks += s.old_acks;
+    t.acks_unsent_data += s.acks_unsent_data;
+    t.sack_blocks_received += s.sack_blocks_received;
+    t.sack_blocks_invalid += s.sack_blocks_invalid;
+    t.window_updates += s.window_updates;
+    t.rx_data_ignored += s.rx_data_ignored;
+    bytes_acked += c->snd_una();
+    if (c->srtt_us() != 0) srtt_sum += c->srtt_us(), ++srtt_n;
+    const auto& cw = c->cwnd_track();
+    const auto& rw = c->rwnd_track();
+    const double mss = c->mss();
+    cwnd_max = std::max(cwnd_max, cw.max());
+    cwnd_bytes_max = std::max(cwnd_bytes_max, cw.max() * mss);
+    cwnd_int += cw.integral(now_ns);
+    cwnd_bytes_int += cw.integral(now_ns) * mss;
+    cwnd_span += cw.span(now_ns);
+    rwnd_max = std::max(rwnd_max, rw.max());
+    rwnd_int += rw.integral(now_ns);
+    rwnd_span += rw.span(now_ns);
+  }
+  auto mean = [](double integral, uint64_t span) {
+    return span != 0 ? integral / static_cast<double>(span) : 0.0;
+  };
+  return {{"cc", partner.params().tcp_cc == partner::tcp_cc::reno ? "reno" : "cubic"},
+          {"connections", partner.tcp().size()},
+          {"opened", opened},
+          {"established", established},
+          {"refused", refused},
+          {"timed_out", timed_out},
+          {"reset", reset},
+          {"syn_retransmits", t.syn_retransmits},
+          {"resets_received", t.resets_received},
+          {"segs_sent", t.segs_sent},
+          {"data_segs_sent", t.data_segs_sent},
+          {"bytes_sent", t.bytes_sent},
+          {"bytes_acked", bytes_acked},
+          {"retrans_segs", t.retrans_segs},
+          {"retrans_bytes", t.retrans_bytes},
+          {"fast_retransmits", t.fast_retransmits},
+          {"recoveries", t.recoveries},
+          {"rto_count", t.rto_count},
+          {"zero_window_probes", t.zero_window_probes},
+          {"acks_received", t.acks_received},
+          {"dup_acks", t.dup_acks},
+          {"old_acks", t.old_acks},
+          {"acks_unsent_data", t.acks_unsent_data},
+          {"sack_blocks_received", t.sack_blocks_received},
+          {"sack_blocks_invalid", t.sack_blocks_invalid},
+          {"window_updates", t.window_updates},
+          {"rx_data_ignored", t.rx_data_ignored},
+          {"cwnd_segs", {{"max", cwnd_max}, {"mean", mean(cwnd_int, cwnd_span)}}},
+          {"cwnd_bytes", {{"max", cwnd_bytes_max}, {"mean", mean(cwnd_bytes_int, cwnd_span)}}},
+          {"rwnd_bytes", {{"max", rwnd_max}, {"mean", mean(rwnd_int, rwnd_span)}}},
+          {"srtt_us", srtt_n != 0 ? static_cast<double>(srtt_sum) / static_cast<double>(srtt_n) : 0.0}};
+}
 }  // namespace
 
 nlohmann::ordered_json system_top::results(double wall_s) const {
@@ -189,7 +276,8 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
         {"tx_tail_writes", drv.tx_tail_writes},
         {"tx_busy", drv.tx_busy},
         {"tx_restart_queue", drv.tx_restart_queue},
-        {"tx_timeout_count", drv.tx_timeout_count}}}};
+        {"tx_timeout_count", drv.tx_timeout_count},
+        {"itr_writes", drv.itr_writes}}}};
   // tc -s qdisc show dev eth0: pfifo_fast on each TX queue, summed (backlog and qlen: now).
   host::qdisc_stats qd;
   const auto& netdev = m_host->driver().netdev();
@@ -281,6 +369,13 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
                     {"rx_icmp", rx.rx_icmp},
                     {"rx_icmp_port_unreach", rx.rx_icmp_port_unreach},
                     {"rx_unexpected", rx.rx_unexpected}};
+    // TCP's class only where TCP can be: UDP runs keep the keys they always had.
+    const bool tcp = m_partner->params().proto == traffic_params::tcp;
+    if (tcp || rx.rx_tcp != 0 || rx.rx_tcp_no_conn != 0) {
+      j["partner"]["rx_tcp"] = rx.rx_tcp;
+      j["partner"]["rx_tcp_no_conn"] = rx.rx_tcp_no_conn;
+    }
+    if (tcp) j["partner"]["tcp"] = tcp_results(*m_partner);
     if (m_partner->params().pattern == traffic_params::rr) j["rr"] = rr_results(*m_partner);
   }
   return j;
@@ -293,6 +388,8 @@ void print_summary(std::ostream& os, const nlohmann::ordered_json& j) {
   auto num = [](const nlohmann::ordered_json& v) { return v.dump(); };
   const double sim_us = j["sim"]["sim_time_ns"].get<double>() / 1000.0;
   os << "nicsim run: " << sim_us << " us simulated in " << j["sim"]["wall_s"].get<double>() << " s wall\n";
+  if (j.contains("model_warnings"))
+    for (const auto& w : j["model_warnings"]) os << "  note: " << w.get<std::string>() << "\n";
   row("wire frames", num(j["wire"]["frames"]));
   row("nic rx_frames / rx_missed", num(j["nic"]["rx_frames"]) + " / " + num(j["nic"]["rx_missed"]));
   row("nic interrupts", num(j["nic"]["interrupts"]));

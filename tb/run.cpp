@@ -19,6 +19,7 @@
 #include <stdexcept>
 
 #include "tb/calibrate.h"
+#include "tb/run_internal.h"
 #include "tb/system_top.h"
 #include "tb/trace_hub.h"
 #include "tb/version.h"
@@ -264,6 +265,13 @@ nlohmann::ordered_json run_simulation(const config& cfg, const trace_options& tr
       throw std::runtime_error(rtl_companion_path(trace.waves) +
                                ": write failed: the file did not come out whole (" + why + ")");
   }
+  add_run_record(j, cfg, trace, hub, costs_path);
+  if (own) own->commit();
+  return j;
+}
+
+void add_run_record(nlohmann::ordered_json& j, const config& cfg, const trace_options& trace,
+                    const trace_hub& hub, const std::string& costs_path) {
   if (trace.max_output_bytes != 0) {
     const bool stopped = hub.stopped_at_ps() != UINT64_MAX;
     nlohmann::ordered_json rec;
@@ -277,9 +285,9 @@ nlohmann::ordered_json run_simulation(const config& cfg, const trace_options& tr
   nlohmann::ordered_json knobs;
   for (const auto& [k, v] : cfg.knobs()) knobs[k] = v.value;
   j["config"] = knobs;
+  // Only when there is something to say, so that runs of the generic device keep their shape.
+  if (const auto warnings = cfg.model_warnings(); !warnings.empty()) j["model_warnings"] = warnings;
   j["costs"] = costs_path.empty() ? std::string("built-in") : costs_path;
-  if (own) own->commit();
-  return j;
 }
 
 // ------------------------------------------------------------------ meta
@@ -313,6 +321,12 @@ nlohmann::ordered_json run_meta(const config& cfg, const std::vector<std::string
   m["config"] = knobs;
   return m;
 }
+
+host::cost_table load_cost_table(const std::string& path, double cpu_ghz) {
+  return load_costs(path, cpu_ghz);
+}
+
+void back_on_main_stack() { sanitizer_back_on_main_stack(); }
 
 // ------------------------------------------------------------------ size estimate
 

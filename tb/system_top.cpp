@@ -21,9 +21,10 @@ std::vector<std::string> pcap_ignored_knobs(const config& cfg) {
   std::vector<std::string> out;
   if (cfg.text("traffic.pcap").empty()) return out;
   static const config defaults;
-  for (const char* key : {"traffic.pattern", "traffic.frame_bytes", "traffic.flows", "traffic.src_port",
-                          "traffic.dst_port", "traffic.corrupt", "traffic.corrupt_every",
-                          "traffic.burst_frames", "traffic.rr_outstanding", "traffic.response_bytes"})
+  for (const char* key :
+       {"traffic.pattern", "traffic.frame_bytes", "traffic.flows", "traffic.src_port", "traffic.dst_port",
+        "traffic.corrupt", "traffic.corrupt_every", "traffic.burst_frames", "traffic.rr_outstanding",
+        "traffic.response_bytes", "traffic.proto", "traffic.tcp_cc"})
     if (cfg.text(key) != defaults.text(key)) out.push_back(std::string(key) + "=" + cfg.text(key));
   return out;
 }
@@ -38,6 +39,17 @@ system_params make_system_params(const config& cfg) {
   auto& h = p.host;
   p.link.max_payload_bytes = p.nic.max_payload_bytes;  // pcie.mps: the link and the device agree
   h.driver.rx_queues = p.nic.rx_queues;                // the driver enables every queue the NIC has
+  // The link speed the driver reads from STATUS: the wire's rate in Mb/s, at most the part's
+  // own (an 82540EM or 82576 run faster reports 1000, as config::model_warnings says).
+  h.driver.link_speed_mbps = static_cast<unsigned>(std::lround(t.line_rate_gbps * 1000));
+  if (h.driver.model == host::nic_model::e1000 || h.driver.model == host::nic_model::igb)
+    h.driver.link_speed_mbps = std::min(h.driver.link_speed_mbps, 1000u);
+  else if (h.driver.model == host::nic_model::ixgbe)
+    h.driver.link_speed_mbps = std::min(h.driver.link_speed_mbps, 10000u);
+  // host.kernel: the rules of that release (host/kernel/version.h).
+  h.kernel = host::make_kernel_profile(h.kernel_release);
+  h.net.icmp_host_limit_first = h.kernel.icmp_host_limit_first;
+  h.net.tcp_adv_win_scale_v6_1 = !h.kernel.tcp_scaling_ratio;  // tcp_win_from_space's rule
   h.net.local_ip = t.flow.dst_ip;
   // The echo server's response size (netserver learns it from netperf's control connection).
   if (t.response_bytes != 0 && t.pcap.empty())
@@ -47,16 +59,20 @@ system_params make_system_params(const config& cfg) {
   // apart, whatever the pattern, and never more than traffic.count of them.
   // A replayed capture (traffic.pcap) is read and checked whole here, before anything runs:
   // its frames may be as short as the minimum, and there are at most so many of them.
-  double frame_bytes = t.frame_bytes;
   if (!t.pcap.empty()) {
     t.capture = pcap_capture::load(t.pcap);
     t.pattern = traffic_params::constant;  // the generator's knobs do not apply
-    frame_bytes = proto::ETH_MIN_FRAME;
+    t.proto = traffic_params::udp;
   }
-  const double slot_ns = 8.0 * (proto::ETH_PREAMBLE_SFD + frame_bytes + proto::ETH_IFG) / t.line_rate_gbps;
+  // TCP sends control segments (SYN, ACK, probes) as short as a minimum frame, and
+  // retransmissions beyond traffic.count.
+  const bool tcp = t.proto == traffic_params::tcp;
+  const double frame = tcp || t.capture ? static_cast<double>(proto::ETH_MIN_FRAME) : t.frame_bytes;
+  const double slot_ns = 8.0 * (proto::ETH_PREAMBLE_SFD + frame + proto::ETH_IFG) / t.line_rate_gbps;
   const double wire_frames = std::floor(p.duration.to_seconds() * 1e9 / slot_ns) + 2;
   h.max_rx_frames = wire_frames >= 1e15 ? 0 : static_cast<uint64_t>(wire_frames);
-  if (t.count != 0 && (h.max_rx_frames == 0 || t.count < h.max_rx_frames)) h.max_rx_frames = t.count;
+  if (!tcp && t.count != 0 && (h.max_rx_frames == 0 || t.count < h.max_rx_frames)) h.max_rx_frames = t.count;
+  t.tcp_dst_port = h.app.port;  // the TCP connections go to the application's port
   if (t.capture) {
     const double replayed =
         static_cast<double>(t.capture->frames().size()) * (static_cast<double>(t.pcap_loop) + 1);
@@ -111,6 +127,7 @@ system_top::system_top(const sc_core::sc_module_name& name, const system_params&
   // The link's delay is the NIC port's, so an external partner's port takes it when bound.
   m_nic->port.set_delay(params.wire_delay);
   if (m_partner) {
+    m_partner->attach(hub);
     m_partner->port().bind(m_nic->port);
     m_partner->start_after(m_host->link_up());
   }

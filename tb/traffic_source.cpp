@@ -4,6 +4,8 @@
 #include <cmath>
 
 #include "proto/checksum.h"
+#include "proto/tcp.h"
+#include "proto/tcp_stream.h"
 
 namespace nicsim::tb {
 
@@ -14,6 +16,21 @@ traffic_source::traffic_source(const sc_core::sc_module_name& name, const traffi
   SC_HAS_PROCESS(traffic_source);
   if (m_params.capture) {
     SC_THREAD(run_pcap);
+  } else if (m_params.proto == traffic_params::tcp) {
+    // Each connection's initial sequence number and timestamp offset, drawn from the seed
+    // (Linux draws them from secure_tcp_seq and secure_tcp_ts_off).
+    for (unsigned k = 0; k < m_params.flows; ++k) {
+      partner::tcp_sender_config c;
+      c.conn = k;
+      c.src_port = static_cast<uint16_t>(m_params.flow.src_port + k);
+      c.dst_port = m_params.tcp_dst_port;
+      c.mss = static_cast<uint16_t>(tcp_mss_option(m_params.frame_bytes));
+      c.cc = m_params.tcp_cc;
+      c.iss = static_cast<uint32_t>(m_rng());
+      c.ts_offset = static_cast<uint32_t>(m_rng());
+      m_tcp.push_back(std::make_unique<partner::tcp_sender>(c));
+    }
+    SC_THREAD(run_tcp);
   } else if (m_params.pattern == traffic_params::rr) {
     SC_THREAD(run_rr);
   } else {
@@ -164,12 +181,25 @@ void traffic_source::receive(const proto::wire_frame& frame) {
   }
   const uint16_t frag = proto::get_be16(ip + 6) & 0x3FFF;  // MF or an offset: not reassembled
   if (proto::get_be32(ip + 16) != me.src_ip || frag != 0 ||
-      (ip[9] != proto::IPPROTO_UDP && ip[9] != proto::IPPROTO_ICMP)) {
+      (ip[9] != proto::IPPROTO_UDP && ip[9] != proto::IPPROTO_ICMP && ip[9] != proto::IPPROTO_TCP)) {
     ++m_rx.rx_unexpected;
     return;
   }
   const uint8_t* l4 = ip + ihl;
   const size_t l4_len = ip_len - ihl;
+  if (ip[9] == proto::IPPROTO_TCP) {
+    const size_t doff = l4_len >= proto::TCP_HLEN ? static_cast<size_t>(l4[12] >> 4) * 4 : 0;
+    if (doff < proto::TCP_HLEN || doff > l4_len) {
+      ++m_rx.rx_unexpected;
+    } else if (proto::tcp_checksum_verify(proto::get_be32(ip + 12), proto::get_be32(ip + 16), l4, l4_len) !=
+               0) {
+      ++m_rx.rx_csum_errors;
+    } else {
+      ++m_rx.rx_tcp;
+      tcp_frame(ip, l4, l4_len);
+    }
+    return;
+  }
   if (ip[9] == proto::IPPROTO_ICMP) {
     if (l4_len < 8) {
       ++m_rx.rx_unexpected;
@@ -196,6 +226,141 @@ void traffic_source::receive(const proto::wire_frame& frame) {
   }
   ++m_rx.rx_udp;
   if (m_params.pattern == traffic_params::rr) rr_response(l4, udp_len);
+}
+
+// ------------------------------------------------------------------ TCP
+
+void traffic_source::attach(waves::observer* o) {
+  if (m_tcp.empty()) return;
+  m_cwnd_probe.attach(o, "partner.tcp.cwnd", 32);
+  m_inflight_probe.attach(o, "partner.tcp.bytes_in_flight", 32);
+  tcp_probe();
+}
+
+void traffic_source::tcp_probe() {
+  if (!m_cwnd_probe && !m_inflight_probe) return;
+  uint64_t cwnd = 0, in_flight = 0;
+  for (const auto& c : m_tcp) {
+    if (c->st() != partner::tcp_sender::state::established) continue;
+    cwnd += c->cwnd();
+    in_flight += c->bytes_in_flight();
+  }
+  m_cwnd_probe(cwnd);
+  m_inflight_probe(in_flight);
+}
+
+// A TCP segment to us with a good checksum: to the connection whose ports it names.
+void traffic_source::tcp_frame(const uint8_t* ip, const uint8_t* tcp, size_t tcp_len) {
+  proto::tcp_header h;
+  size_t payload_off = 0;
+  const bool parsed = proto::parse_tcp_header(tcp, tcp_len, &h, &payload_off) == proto::tcp_parse_error::none;
+  const unsigned k = static_cast<uint16_t>(h.dst_port - m_params.flow.src_port);
+  if (!parsed || m_tcp.empty() || proto::get_be32(ip + 12) != m_params.flow.dst_ip ||
+      h.src_port != m_params.tcp_dst_port || k >= m_tcp.size()) {
+    ++m_rx.rx_tcp_no_conn;
+    return;
+  }
+  m_tcp[k]->on_segment(h, tcp_len - payload_off, sc_core::sc_time_stamp().value() / 1000);
+  tcp_probe();
+  m_tcp_event.notify(sc_core::SC_ZERO_TIME);
+}
+
+// The TCP sender's thread: opens every connection, lets the application write as the pattern
+// says, runs the senders' timers and, whenever the port is free, asks the connections in
+// turn for a segment ("may I send now"). The eth_port serializes at line rate: the ceiling.
+void traffic_source::run_tcp() {
+  if (m_start_after != nullptr) sc_core::wait(*m_start_after);
+  sc_core::wait(m_params.start);
+  auto now_ns = [] { return sc_core::sc_time_stamp().value() / 1000; };
+  for (auto& c : m_tcp) c->open(now_ns());
+  const uint64_t unit = tcp_write_unit(m_params.frame_bytes);
+  const auto n = static_cast<unsigned>(m_tcp.size());
+  // At line rate the application always has data (a bulk writer, limited by cwnd and the
+  // receive window only); traffic.count then writes all of its units at once. Below line
+  // rate, write i of one unit goes to connection i % flows when the UDP pattern would send
+  // frame i.
+  const bool paced = m_params.rate_gbps < m_params.line_rate_gbps;
+  uint64_t writes = 0;
+  if (!paced) {
+    if (m_params.count == 0) {
+      for (auto& c : m_tcp) c->set_app_unlimited();
+    } else {
+      // Write i to connection i % flows, all at once: connection k gets its share in one go.
+      for (unsigned k = 0; k < n; ++k)
+        m_tcp[k]->app_write(unit * (m_params.count / n + (k < m_params.count % n ? 1 : 0)));
+      writes = m_params.count;
+    }
+  }
+  sc_time next_write = sc_core::sc_time_stamp();
+  partner::tcp_segment_out seg;
+  std::vector<uint8_t> payload;
+  proto::tcp_endpoints ep;
+  ep.src_mac = m_params.flow.src_mac;
+  ep.dst_mac = m_params.flow.dst_mac;
+  ep.src_ip = m_params.flow.src_ip;
+  ep.dst_ip = m_params.flow.dst_ip;
+  for (;;) {
+    const sc_time now = sc_core::sc_time_stamp();
+    while (paced && (m_params.count == 0 || writes < m_params.count) && next_write <= now) {
+      m_tcp[writes % n]->app_write(unit);
+      next_write += gap_after(writes);
+      ++writes;
+    }
+    uint64_t wake_ns = UINT64_MAX;
+    for (auto& c : m_tcp) {
+      if (c->next_timer() <= now_ns()) c->on_timer(now_ns());
+      wake_ns = std::min(wake_ns, c->next_timer());
+    }
+    const sc_time start = m_port.next_start();
+    if (start > now) {  // the port is busy: ask again when it is free
+      sc_core::wait(start - now);
+      continue;
+    }
+    bool sent = false;
+    for (unsigned i = 0; i < n && !sent; ++i) {
+      const unsigned k = (m_tcp_next + i) % n;
+      if (!m_tcp[k]->next_segment(now_ns(), &seg)) continue;
+      sent = true;
+      m_tcp_next = (k + 1) % n;
+      payload.resize(seg.payload_len);
+      proto::tcp_stream_fill(k, seg.stream_offset, payload.data(), payload.size());
+      proto::wire_frame& f = m_on_wire;  // a member: the run may end mid-frame
+      f.id = m_tcp_frames++;
+      f.first_bit_ps = now.value();
+      f.bytes =
+          proto::build_tcp_frame(ep, static_cast<uint16_t>(f.id), seg.hdr, payload.data(), payload.size());
+      // traffic.corrupt applies to TCP frames as to UDP ones (fcs, ip_csum): the host drops the
+      // frame and the sender, which took it as sent, retransmits.
+      if (m_params.corrupt != traffic_params::none && m_params.corrupt_every &&
+          (f.id + 1) % m_params.corrupt_every == 0) {
+        corrupt(f.bytes, m_params.corrupt);
+        ++m_corrupted;
+      }
+    }
+    if (sent) {
+      tcp_probe();
+      m_port.transmit(m_on_wire);
+      continue;
+    }
+    // Nothing may go now: sleep until a segment comes in, a timer is due or the application
+    // writes again.
+    sc_time wake = sc_core::SC_ZERO_TIME;
+    bool timed = false;
+    if (wake_ns != UINT64_MAX) {
+      const sc_time t(static_cast<double>(wake_ns), sc_core::SC_NS);
+      wake = t > now ? t - now : sc_time(1, sc_core::SC_NS);
+      timed = true;
+    }
+    if (paced && (m_params.count == 0 || writes < m_params.count)) {
+      const sc_time w = next_write - now;
+      if (!timed || w < wake) wake = w;
+      timed = true;
+    }
+    if (timed)
+      sc_core::wait(wake, m_tcp_event);
+    else
+      sc_core::wait(m_tcp_event);
+  }
 }
 
 // A response: the request's stamp, from the port it went to, back to the port it came from,

@@ -6,16 +6,21 @@
 // checksum, UDP or ICMP checksum) and counted in exactly one of partner_rx_stats' classes.
 // pattern rr is netperf's UDP_RR: a window of requests in flight, each answered by the host
 // (app.role=echo) with the request's stamp, the next request sent as a response arrives.
+// proto tcp: the partner is a TCP sender (tb/partner/tcp_sender.h) with traffic.flows
+// connections to the host's app.port, the application writing as the pattern says.
 #include <cstdint>
 #include <memory>
 #include <random>
 #include <string>
 #include <systemc>
 #include <unordered_map>
+#include <vector>
 
 #include "host/value_histogram.h"
 #include "proto/frame.h"
+#include "tb/partner/tcp_sender.h"
 #include "tlm/eth_port.h"
+#include "waves/observer.h"
 
 namespace nicsim::tb {
 
@@ -43,7 +48,24 @@ struct traffic_params {
   std::shared_ptr<const pcap_capture> capture;
   enum pcap_timing_t { pcap_capture_time, pcap_rate } pcap_timing = pcap_capture_time;
   uint64_t pcap_loop = 0;  // passes after the first
+  // TCP (traffic.proto=tcp): connection k from flow.src_port + k to tcp_dst_port (the host's
+  // app.port, copied by make_system_params).
+  enum proto_t { udp, tcp } proto = udp;
+  partner::tcp_cc tcp_cc = partner::tcp_cc::cubic;
+  uint16_t tcp_dst_port = 9000;
 };
+
+// TCP's sizes from traffic.frame_bytes. The SYN's MSS option is what a frame of frame_bytes
+// leaves for TCP payload without options (frame - Ethernet 14 - IPv4 20 - TCP 20 - FCS 4, as
+// Linux advertises MTU - 40); every later segment carries the timestamp option (12 bytes), so
+// a full data segment carries MSS - 12 bytes and its frame is exactly frame_bytes. The
+// application writes in units of that payload.
+inline unsigned tcp_mss_option(unsigned frame_bytes) {
+  return frame_bytes - static_cast<unsigned>(proto::ETH_HLEN + proto::IPV4_HLEN + 20 + proto::ETH_FCS_LEN);
+}
+inline unsigned tcp_write_unit(unsigned frame_bytes) { return tcp_mss_option(frame_bytes) - 12; }
+// The smallest frame_bytes TCP accepts: an MSS option of TCP_MIN_MSS (88, include/net/tcp.h).
+inline constexpr unsigned TCP_MIN_FRAME_BYTES = partner::TCP_MIN_MSS + 14 + 20 + 20 + 4;
 
 // What the partner received from the NIC, each frame in exactly one class (rx_frames is
 // their sum), checked in this order: the FCS; for us (our MAC or broadcast, IPv4, a header
@@ -53,6 +75,8 @@ struct partner_rx_stats {
   uint64_t rx_frames = 0, rx_bytes = 0;
   uint64_t rx_fcs_errors = 0, rx_csum_errors = 0, rx_udp = 0, rx_icmp = 0, rx_unexpected = 0;
   uint64_t rx_icmp_port_unreach = 0;  // of rx_icmp: destination unreachable, port (type 3 code 3)
+  uint64_t rx_tcp = 0;                // TCP with a good checksum (bad ones are rx_csum_errors)
+  uint64_t rx_tcp_no_conn = 0;        // of rx_tcp: for no connection of the partner's
 };
 
 // netperf UDP_RR as the partner measures it.
@@ -85,6 +109,10 @@ class traffic_source : public sc_core::sc_module {
   uint64_t frames_received() const { return m_port.stats().rx_frames; }
   uint64_t bytes_received() const { return m_port.stats().rx_bytes; }
   const partner_rx_stats& rx_stats() const { return m_rx; }
+  // TCP: the connections (empty with UDP).
+  const std::vector<std::unique_ptr<partner::tcp_sender>>& tcp() const { return m_tcp; }
+  // Waves: the TCP senders' cwnd (segments) and bytes in flight, summed over connections.
+  void attach(waves::observer* o);
   const rr_stats& rr() const { return m_rr; }
   // rr: requests sent and never answered (so far; at the end of a run: lost).
   uint64_t rr_open() const { return m_rr_open.size(); }
@@ -102,6 +130,9 @@ class traffic_source : public sc_core::sc_module {
   void run();
   void run_rr();
   void run_pcap();  // tb/pcap_source.cpp
+  void run_tcp();
+  void tcp_frame(const uint8_t* ip, const uint8_t* tcp, size_t tcp_len);
+  void tcp_probe();
   // Frame i of the generator (its flow, stamp and damage) into m_on_wire, stamped now.
   void make_frame(uint64_t i);
   void receive(const proto::wire_frame& frame);
@@ -119,6 +150,11 @@ class traffic_source : public sc_core::sc_module {
   rr_stats m_rr;
   std::unordered_map<uint32_t, request> m_rr_open;  // by the stamp's sequence number
   sc_core::sc_event m_rr_answered;
+  std::vector<std::unique_ptr<partner::tcp_sender>> m_tcp;
+  sc_core::sc_event m_tcp_event;  // a segment came in
+  uint64_t m_tcp_frames = 0;      // frames sent: the wire id, and the IPv4 ID's low 16 bits
+  unsigned m_tcp_next = 0;        // round robin over connections
+  waves::probe m_cwnd_probe, m_inflight_probe;
 };
 
 }  // namespace nicsim::tb

@@ -18,6 +18,7 @@
 #include "host/kernel/sched/sched.h"
 #include "host/kernel/softirq.h"
 #include "host/kernel/time/hrtimer.h"
+#include "host/kernel/time/timer.h"
 #include "waves/observer.h"
 
 namespace nicsim::host {
@@ -74,6 +75,12 @@ class cpu : public sc_core::sc_module {
   bool in_serving_softirq() const { return m_softirq.depth > 0; }
   bool in_interrupt() const { return in_hardirq() || in_serving_softirq(); }
   void set_max_softirq_time(sc_core::sc_time t) { m_softirq.max_time = t; }
+  // Kernels 4.9 - 6.4 (kernel_profile::ksoftirqd_running_defers): invoke_softirq leaves the
+  // pending softirqs to ksoftirqd while it is runnable.
+  void set_ksoftirqd_running_defers(bool on) { m_softirq.ksoftirqd_running_defers = on; }
+  // ksoftirqd_running (kernel/softirq.c, v4.9 - v6.4): ksoftirqd is TASK_RUNNING and none of
+  // the pending softirqs is in SOFTIRQ_NOW_MASK (HI, TASKLET; the model raises neither).
+  bool ksoftirqd_running() const;
   // The scheduler tick (local APIC timer) at HZ; it only fires while more than
   // one task is runnable, since that is the only time it can change anything.
   static constexpr unsigned LOCAL_TIMER_VECTOR = 0xEC;
@@ -82,6 +89,8 @@ class cpu : public sc_core::sc_module {
       0xEB;  // high-resolution timers (the local APIC in one-shot mode)
   // hrtimer_start: fn runs in hard IRQ context on this CPU after delay.
   void hrtimer_start(sc_core::sc_time delay, std::function<void()> fn);
+  // This CPU's timer wheel (kernel/time/timer.c: per-CPU timer_bases); see timer.h.
+  timer_base& timers() { return m_timer_base; }
   // The CPU whose code is executing now (the kernel's smp_processor_id()).
   static cpu& this_cpu() { return *s_this; }
   // All CPUs of the machine, for wake-ups across them (set once by the host).
@@ -89,6 +98,7 @@ class cpu : public sc_core::sc_module {
   bool idle() const { return m_rq.curr->is_idle && m_rq.cfs.tasks.empty(); }
   // This CPU's code runs again after a wait outside the CPU model (an MMIO read).
   void resume() { s_this = this; }
+  sc_core::sc_time tick() const { return m_tick; }  // 1/HZ
   void set_hz(unsigned hz) { m_tick = sc_core::sc_time(1.0 / hz, sc_core::SC_SEC); }
   // The jiffies counter: ticks of 1/HZ since boot.
   uint64_t jiffies() const { return sc_core::sc_time_stamp().value() / m_tick.value(); }
@@ -187,6 +197,7 @@ class cpu : public sc_core::sc_module {
   std::vector<cpu*> m_siblings;
   sc_core::sc_event m_ipi_ev;
   hrtimer_cpu_base m_hrtimer_base;
+  timer_base m_timer_base;
   // The CPU whose code runs now. SystemC runs one process at a time, and every wait in
   // the CPU model sets it again when it returns (resume), so it is what the kernel's
   // per-CPU register (%gs) is on one core. Deriving it from the running task instead

@@ -40,6 +40,10 @@ void cpu::do_softirq() {
   note_ctx();
 }
 
+bool cpu::ksoftirqd_running() const {
+  return m_softirq.ksoftirqd_running_defers && m_ksoftirqd->state == task_struct::TASK_RUNNING;
+}
+
 void cpu::wakeup_softirqd() {
   if (m_ksoftirqd->state != task_struct::TASK_INTERRUPTIBLE) return;
   ++m_stats.ksoftirqd_wakeups;

@@ -27,8 +27,19 @@ struct icmp_mib {  // netstat -s: Icmp
   uint64_t OutErrors = 0;  // icmp_push_reply: ip_append_data failed (no send buffer)
 };
 
+struct tcp_mib {  // netstat -s: Tcp (TCP_MIB_*)
+  uint64_t ActiveOpens = 0, PassiveOpens = 0, AttemptFails = 0, EstabResets = 0, CurrEstab = 0, InSegs = 0,
+           OutSegs = 0, RetransSegs = 0, InErrs = 0, OutRsts = 0, InCsumErrors = 0;
+};
+
 struct linux_mib {                 // netstat -s: TcpExt (/proc/net/netstat)
   uint64_t BusyPollRxPackets = 0;  // LINUX_MIB_BUSYPOLLRXPACKETS: napi_busy_loop's packets
+  // TCP's (LINUX_MIB_TCP*, LINUX_MIB_DELAYED*, ...), named as nstat prints them.
+  uint64_t TCPHPHits = 0, TCPPureAcks = 0, TCPHPAcks = 0, DelayedACKs = 0, DelayedACKLocked = 0,
+           DelayedACKLost = 0, TCPBacklogDrop = 0, TCPBacklogCoalesce = 0, TCPRcvQDrop = 0, TCPOFOQueue = 0,
+           TCPOFODrop = 0, TCPOFOMerge = 0, OfoPruned = 0, TCPRcvCoalesce = 0, PruneCalled = 0, RcvPruned = 0,
+           TCPToZeroWindowAdv = 0, TCPFromZeroWindowAdv = 0, TCPZeroWindowDrop = 0, TCPWantZeroWindowAdv = 0,
+           ListenOverflows = 0, ListenDrops = 0, PAWSEstabRejected = 0, TCPSynRetrans = 0;
 };
 
 struct netns_mib {
@@ -36,6 +47,7 @@ struct netns_mib {
   ip_mib ip_statistics;
   udp_mib udp_statistics;
   icmp_mib icmp_statistics;
+  tcp_mib tcp_statistics;
 };
 
 // struct inet_peer (include/net/inetpeer.h): per-destination state; here the ICMP

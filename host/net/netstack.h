@@ -9,6 +9,7 @@
 //   ip             host/net/ipv4/ip.h       net/ipv4/ip_input.c, ip_output.c, protocol.c
 //   icmp           host/net/ipv4/icmp.h     net/ipv4/icmp.c
 //   udp            host/net/ipv4/udp.h      net/ipv4/udp.c
+//   tcp            host/net/ipv4/tcp.h      net/ipv4/tcp*.c, inet_connection_sock.c
 //   struct net     host/net/net_namespace.h the per-namespace state: MIBs, udp_table,
 //                                           inet_peer, the ICMP rate limit's bucket
 // Each part gets what it needs at construction (its struct net, the CPUs, the skb
@@ -26,6 +27,7 @@
 #include "host/net/ipv4/inet_sock.h"
 #include "host/net/ipv4/ip.h"
 #include "host/net/ipv4/protocol.h"
+#include "host/net/ipv4/tcp.h"
 #include "host/net/ipv4/udp.h"
 #include "host/net/net_namespace.h"
 #include "host/net/netstack_params.h"
@@ -50,6 +52,8 @@ class netstack {
   host::icmp& icmp() { return m_icmp; }
   host::udp& udp() { return m_udp; }
   const host::udp& udp() const { return m_udp; }
+  host::tcp& tcp() { return m_tcp; }
+  const host::tcp& tcp() const { return m_tcp; }
   // init_net: the namespace's state (MIBs, socket table, inet_peer, ICMP rate limit).
   const struct net& init_net() const { return m_net; }
   const netstack_params& params() const { return m_params; }
@@ -65,6 +69,7 @@ class netstack {
   host::ip m_ip;
   host::icmp m_icmp;
   host::udp m_udp;
+  host::tcp m_tcp;
 };
 
 }  // namespace nicsim::host

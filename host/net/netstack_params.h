@@ -21,6 +21,7 @@ struct netstack_params {
   int icmp_msgs_per_sec = 1000;  // net.ipv4.icmp_msgs_per_sec
   int icmp_msgs_burst = 50;      // net.ipv4.icmp_msgs_burst
   sc_core::sc_time icmp_ratelimit{1000, sc_core::SC_MS};  // net.ipv4.icmp_ratelimit, per destination
+  bool icmp_host_limit_first = false;  // host.kernel 6.12: kernel_profile::icmp_host_limit_first
   // ---- transmit
   int dev_tx_weight = 64;  // net.core.dev_weight * dev_weight_tx_bias: __qdisc_run's quota
   // The neighbour table's static entries (ip neigh add ... lladdr ... nud permanent): the
@@ -30,6 +31,16 @@ struct netstack_params {
     std::array<uint8_t, 6> ha{};
   };
   std::vector<neighbour> neighbours{{0x0A000001, {0x02, 0x00, 0x00, 0x00, 0x00, 0x01}}};
+  // ---- TCP (net.ipv4.tcp_*, net.core.somaxconn)
+  std::array<uint64_t, 3> tcp_rmem{4096, 131072, 6291456};  // net.ipv4.tcp_rmem: min, default, max
+  std::array<uint64_t, 3> tcp_wmem{4096, 16384, 4194304};   // net.ipv4.tcp_wmem (sk_sndbuf of a socket)
+  unsigned somaxconn = 4096;                                // net.core.somaxconn (v5.4+)
+  bool tcp_sack = true, tcp_timestamps = true, tcp_window_scaling = true;
+  bool tcp_moderate_rcvbuf = true;  // net.ipv4.tcp_moderate_rcvbuf: receive-buffer autotuning
+  // The receive-window rule (include/net/tcp.h tcp_win_from_space): false: v6.6's
+  // tp->scaling_ratio; true: 6.1's net.ipv4.tcp_adv_win_scale = 1 (half the buffer). A
+  // kernel-profile knob may set it later.
+  bool tcp_adv_win_scale_v6_1 = false;
   uint64_t wmem_default = 212992;  // net.core.wmem_default: SO_SNDBUF of a new socket
   // The per-CPU ICMP socket's sk_sndbuf (icmp_sk_init: 2 * SKB_TRUESIZE(64 * 1024)).
   uint64_t icmp_sndbuf = 2 * (65536 + 576);

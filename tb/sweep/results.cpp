@@ -65,13 +65,17 @@ std::vector<std::string> csv_row(const sweep_point& p, const json& j) {
   return cells;
 }
 
-// The build copies scripts/sweep_report.py next to the nicsim binary; it is
-// looked up there, through /proc/self/exe (NICSIM_REPORT_SCRIPT overrides).
+// The build copies scripts/sweep_report.py next to the nicsim binary, and an installed nicsim
+// (bin/nicsim) has it in share/nicsim/: it is looked up there, through /proc/self/exe
+// (NICSIM_REPORT_SCRIPT overrides).
 std::string report_script() {
   if (const char* s = std::getenv("NICSIM_REPORT_SCRIPT")) return s;
   std::error_code ec;
   const auto exe = fs::read_symlink("/proc/self/exe", ec);
-  return ((ec ? fs::path(".") : exe.parent_path()) / "sweep_report.py").string();
+  const fs::path dir = ec ? fs::path(".") : exe.parent_path();
+  const fs::path installed = dir.parent_path() / "share" / "nicsim" / "sweep_report.py";
+  if (!fs::exists(dir / "sweep_report.py", ec) && fs::exists(installed, ec)) return installed.string();
+  return (dir / "sweep_report.py").string();
 }
 
 std::string report_python() {

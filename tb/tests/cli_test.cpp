@@ -129,7 +129,8 @@ TEST(cli, multi_queue_knobs_reject_what_the_hardware_cannot_do) {
     const char* message;
   };
   for (const bad& b : {
-           bad{"nic.rx_queues=9", "nic.rx_queues = 9 is out of range [1, 8]"},
+           bad{"nic.rx_queues=17", "nic.rx_queues = 17 is out of range [1, 16]"},
+           bad{"nic.model=igb --set nic.rx_queues=9", "82576's RSS spreads over at most 8 queues"},
            bad{"nic.rss_key=6d:5a:56", "nic.rss_key has 3 bytes, needs exactly 40"},
            bad{"nic.rss_key=6d5a56da255b0ec24167253d43a38fb0d0ca2bcbae7b30b477cb2da38030f20c6a42b73bbeac01fz",
                "nic.rss_key = '6d5a"},

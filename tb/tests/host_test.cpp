@@ -633,7 +633,9 @@ TEST(host_net, a_protocol_registered_in_inet_protos_receives_its_frames) {
   };
   EXPECT_FALSE(b.stack.ip().inet_add_protocol(&tcp, nicsim::proto::IPPROTO_UDP));
   EXPECT_FALSE(b.stack.ip().inet_add_protocol(&tcp, nicsim::proto::IPPROTO_ICMP));
-  // A frame for IPPROTO_TCP before and after TCP registers.
+  EXPECT_FALSE(b.stack.ip().inet_add_protocol(&tcp, nicsim::proto::IPPROTO_TCP));  // TCP's own (issue 13)
+  // A frame for a protocol nothing registered (IPPROTO_SCTP, 132) before and after a handler does.
+  constexpr uint8_t IPPROTO_SCTP = 132;
   auto tcp_frame = [&] {
     const uint64_t addr = b.buffers.alloc();
     uint8_t* iph = b.buffers.ptr(addr);
@@ -641,9 +643,9 @@ TEST(host_net, a_protocol_registered_in_inet_protos_receives_its_frames) {
     iph[0] = 0x45;
     nicsim::proto::put_be16(iph + 2, 40);
     iph[8] = 64;
-    iph[9] = nicsim::proto::IPPROTO_TCP;
+    iph[9] = IPPROTO_SCTP;
     nicsim::proto::put_be32(iph + 12, 0x0A000001);
-    nicsim::proto::put_be32(iph + 16, netstack_params{}.local_ip);
+    nicsim::proto::put_be32(iph + 16, b.stack.params().local_ip);  // the bench's own address
     nicsim::proto::put_be16(iph + 10, nicsim::proto::csum_fold(nicsim::proto::csum_partial(iph, 20)));
     sk_buff* skb = b.skbs.alloc();
     *skb = sk_buff{};
@@ -656,7 +658,7 @@ TEST(host_net, a_protocol_registered_in_inet_protos_receives_its_frames) {
   };
   b.c.kthread_create("t", [&] {
     b.stack.core().netif_receive_skb(tcp_frame());
-    EXPECT_TRUE(b.stack.ip().inet_add_protocol(&tcp, nicsim::proto::IPPROTO_TCP));
+    EXPECT_TRUE(b.stack.ip().inet_add_protocol(&tcp, IPPROTO_SCTP));
     b.stack.core().netif_receive_skb(tcp_frame());
     sleep_forever(b.c);
   });

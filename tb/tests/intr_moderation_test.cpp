@@ -415,6 +415,71 @@ TEST(intr_moderation, arm_fires_first_packet_then_waits_for_unmask_and_min_inter
   EXPECT_EQ(bench.dut.pending(), 0u);
 }
 
+// EITR on the 82576 / 82599 (igb_write_itr, ixgbe_write_eitr, v6.6): the interval is a
+// minimum gap between interrupts, not a delay: a lone packet after a quiet spell interrupts
+// at once, and packets inside the gap wait for its end.
+TEST(intr_moderation, itr_lone_packet_interrupts_at_once_and_later_ones_wait_out_the_gap) {
+  moderation_bench bench("bench", [](moderation_bench& b) {
+    b.dut.set_mode(mode::itr);
+    b.dut.set_min_interval_ns(50000);  // igb's IGB_20K_ITR: 196 / 4 = 49 us; here 50 us
+    b.wait_until(us(3));
+    b.dut.packet_done();  // first ever: at once
+    b.wait_until(us(10));
+    b.dut.packet_done();  // inside the gap: at 53 us
+    b.wait_until(us(20));
+    b.dut.packet_done();  // joins the pending one
+    b.wait_until(us(500));
+    b.dut.packet_done();  // long after: at once
+  });
+  sc_core::sc_start(us(1000));
+
+  EXPECT_EQ(bench.irqs, (irq_times{us(3), us(53), us(500)}));
+  EXPECT_EQ(bench.dut.pending(), 0u);
+}
+
+// The timer mode (mode ethtool) delays the same lone packet by rx-usecs: the two modes differ.
+TEST(intr_moderation, timer_mode_delays_the_lone_packet_that_itr_mode_sends_at_once) {
+  moderation_bench bench("bench", [](moderation_bench& b) {
+    b.dut.set_mode(mode::ethtool);
+    b.dut.set_rx_usecs(50);
+    b.wait_until(us(3));
+    b.dut.packet_done();
+  });
+  sc_core::sc_start(us(1000));
+  EXPECT_EQ(bench.irqs, (irq_times{us(53)}));
+}
+
+TEST(intr_moderation, itr_masked_block_fires_on_unmask_after_the_gap) {
+  moderation_bench bench("bench", [](moderation_bench& b) {
+    b.dut.set_mode(mode::itr);
+    b.dut.set_min_interval_ns(20000);
+    b.dut.packet_done();  // at 0
+    b.wait_until(us(1));
+    b.dut.mask();  // the driver's poll
+    b.wait_until(us(2));
+    b.dut.packet_done();
+    b.wait_until(us(30));
+    b.dut.unmask();  // gap over: fires at once
+  });
+  sc_core::sc_start(us(100));
+  EXPECT_EQ(bench.irqs, (irq_times{us(0), us(30)}));
+}
+
+// 8254x ITR throttles every cause: a transmit write-back (cause) inside the gap waits for its
+// end in e1000 mode, as a received packet does.
+TEST(intr_moderation, e1000_itr_throttles_the_transmit_cause_too) {
+  moderation_bench bench("bench", [](moderation_bench& b) {
+    b.dut.set_mode(mode::e1000);
+    b.dut.set_itr(40);  // 10.24 us
+    b.dut.set_rdtr(8);  // a packet alone would wait 8.192 us for RDTR; a TX cause does not
+    b.dut.cause();
+    b.wait_until(us(2));
+    b.dut.cause();
+  });
+  sc_core::sc_start(us(100));
+  EXPECT_EQ(bench.irqs, (irq_times{us(0), ns(10240)}));
+}
+
 TEST(intr_moderation, arm_with_zero_interval_fires_on_each_unmask_with_work) {
   moderation_bench bench("bench", [](moderation_bench& b) {
     b.dut.set_mode(mode::arm);

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -82,18 +83,21 @@ uint16_t l4_checksum(uint32_t src, uint32_t dst, uint8_t proto, const bytes& seg
 }
 
 bytes udp_segment(const ipv4_packet& p, uint16_t sport, uint16_t dport, const bytes& payload) {
-  bytes seg(UDP_HLEN, 0);
+  // Header and payload in one allocation (no insert that grows the vector: GCC 12 at -O3 then
+  // sees the copy of an 8-byte buffer into the new one and warns of -Warray-bounds).
+  bytes seg(UDP_HLEN + payload.size(), 0);
+  std::copy(payload.begin(), payload.end(), seg.begin() + UDP_HLEN);
   put_be16(&seg[0], sport);
   put_be16(&seg[2], dport);
   put_be16(&seg[4], static_cast<uint16_t>(UDP_HLEN + payload.size()));
-  seg.insert(seg.end(), payload.begin(), payload.end());
   const uint16_t check = l4_checksum(p.src, p.dst, IPPROTO_UDP, seg);
   put_be16(&seg[6], check == 0 ? 0xFFFF : check);
   return seg;
 }
 
 bytes tcp_segment(const ipv4_packet& p, uint16_t sport, uint16_t dport, const bytes& payload) {
-  bytes seg(TCP_HLEN, 0);
+  bytes seg(TCP_HLEN + payload.size(), 0);  // in one allocation, as udp_segment
+  std::copy(payload.begin(), payload.end(), seg.begin() + TCP_HLEN);
   put_be16(&seg[0], sport);
   put_be16(&seg[2], dport);
   put_be32(&seg[4], 0x01020304);  // seq
@@ -101,7 +105,6 @@ bytes tcp_segment(const ipv4_packet& p, uint16_t sport, uint16_t dport, const by
   seg[12] = 5 << 4;               // data offset
   seg[13] = 0x18;                 // PSH ACK
   put_be16(&seg[14], 65535);      // window
-  seg.insert(seg.end(), payload.begin(), payload.end());
   put_be16(&seg[16], l4_checksum(p.src, p.dst, IPPROTO_TCP, seg));
   return seg;
 }

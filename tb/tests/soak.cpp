@@ -146,14 +146,41 @@ void repair(config& c, std::mt19937_64& rng) {
   set("nic.rx_ring_size", text(std::max(8.0, std::floor(ring / 8) * 8)));
   const double tx_ring = num(c, "nic.tx_ring_size");
   set("nic.tx_ring_size", text(std::max(48.0, std::floor(tx_ring / 8) * 8)));
+  // TCP (issue 13): rr and udp_csum are UDP only, and the MSS must reach TCP_MIN_MSS.
+  if (c.text("traffic.proto") == "tcp") {
+    if (c.text("traffic.pattern") == "rr") set("traffic.pattern", "constant");
+    if (c.text("traffic.corrupt") == "udp_csum") set("traffic.corrupt", "none");
+    if (num(c, "traffic.frame_bytes") < 146) set("traffic.frame_bytes", "146");
+  }
   // UDP_RR needs someone to answer.
   if (c.text("traffic.pattern") == "rr") set("app.role", "echo");
   if (num(c, "nic.rx_fifo_bytes") < num(c, "traffic.frame_bytes"))
     set("nic.rx_fifo_bytes", c.text("traffic.frame_bytes"));
+  // nic.model: what the part's driver accepts (config::validate_model, issue 14).
+  const std::string model = c.text("nic.model");
+  const double usecs = num(c, "nic.coalesce.rx_usecs");
+  if (model == "generic") {
+    if (c.text("nic.coalesce.mode") == "itr" && usecs > 8191) set("nic.coalesce.rx_usecs", "8191");
+    return;
+  }
+  set("nic.coalesce.mode", model == "e1000" ? "e1000" : "itr");
+  for (const char* k : {"nic.coalesce.rx_frames", "nic.coalesce.itr", "nic.coalesce.min_interval_ns"})
+    set(k, "0");
+  if (model != "e1000") {
+    set("nic.coalesce.rdtr", "0");
+    set("nic.coalesce.radv", "0");
+  }
+  const bool ok_usecs = model == "ixgbe"
+                            ? usecs <= 1022
+                            : usecs == 0 || usecs == 1 || usecs == 3 || (model == "e1000" && usecs == 4) ||
+                                  (usecs >= 10 && usecs <= 10000);
+  if (!ok_usecs) set("nic.coalesce.rx_usecs", "3");
+  const double max_queues = model == "e1000" ? 1 : model == "igb" ? 8 : 16;
+  if (num(c, "nic.rx_queues") > max_queues) set("nic.rx_queues", text(max_queues));
 }
 
 struct drawn {
-  std::vector<std::string> sets;  // KEY=VALUE for every knob off its default
+  std::vector<std::string> sets;  // KEY=VALUE for every knob off its default (or set, with a model)
   bool valid = true;
   std::string invalid_why;
 };
@@ -201,7 +228,10 @@ drawn draw_config(uint64_t seed, uint64_t index, double max_us, double invalid_s
     d.invalid_why = e.what();
   }
   for (const auto& [key, k] : c.knobs())
-    if (k.value != defaults.text(key)) d.sets.push_back(key + "=" + k.value);
+    // Off its default, or set on purpose: a value equal to the generic default still has to be
+    // given when nic.model would otherwise change it.
+    if (k.value != defaults.text(key) || (c.is_explicit(key) && c.text("nic.model") != "generic"))
+      d.sets.push_back(key + "=" + k.value);
   return d;
 }
 

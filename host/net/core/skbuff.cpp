@@ -12,11 +12,39 @@
 namespace nicsim::host {
 
 const char* skb_drop_reason_name(skb_drop_reason r) {
-  static constexpr const char* names[] = {
-      "NOT_SPECIFIED",    "UNHANDLED_PROTO", "IP_CSUM",     "IP_INHDR",  "IP_INADDRERRORS",
-      "IP_NOPROTO",       "PKT_TOO_SMALL",   "UDP_CSUM",    "NO_SOCKET", "SOCKET_RCVBUFF",
-      "SOCKET_BACKLOG",   "ICMP_CONSUMED",   "CPU_BACKLOG", "OTHERHOST", "QDISC_DROP",
-      "NEIGH_CREATEFAIL", "DEV_READY"};
+  static constexpr const char* names[] = {"NOT_SPECIFIED",
+                                          "UNHANDLED_PROTO",
+                                          "IP_CSUM",
+                                          "IP_INHDR",
+                                          "IP_INADDRERRORS",
+                                          "IP_NOPROTO",
+                                          "PKT_TOO_SMALL",
+                                          "UDP_CSUM",
+                                          "NO_SOCKET",
+                                          "SOCKET_RCVBUFF",
+                                          "SOCKET_BACKLOG",
+                                          "ICMP_CONSUMED",
+                                          "CPU_BACKLOG",
+                                          "OTHERHOST",
+                                          "TCP_CSUM",
+                                          "TCP_FLAGS",
+                                          "TCP_ZEROWINDOW",
+                                          "TCP_OLD_DATA",
+                                          "TCP_OVERWINDOW",
+                                          "TCP_OFOMERGE",
+                                          "TCP_OFO_DROP",
+                                          "TCP_OFO_QUEUE_PRUNE",
+                                          "TCP_RFC7323_PAWS",
+                                          "TCP_INVALID_SEQUENCE",
+                                          "TCP_INVALID_SYN",
+                                          "TCP_RESET",
+                                          "TCP_ACK_UNSENT_DATA",
+                                          "TCP_CLOSE",
+                                          "TCP_LISTEN_OVERFLOW",
+                                          "PROTO_MEM",
+                                          "QDISC_DROP",
+                                          "NEIGH_CREATEFAIL",
+                                          "DEV_READY"};
   static_assert(sizeof(names) / sizeof(names[0]) == skb_drop_reason_count);
   return names[static_cast<size_t>(r)];
 }
@@ -49,6 +77,32 @@ const char* skb_drop_reason_counter(skb_drop_reason r) {
       return "netdev.rx_otherhost_dropped";
     case skb_drop_reason::SOCKET_BACKLOG:
       return "udp.InErrors";
+    case skb_drop_reason::TCP_CSUM:
+      return "tcp.InCsumErrors";
+    case skb_drop_reason::TCP_ZEROWINDOW:
+      return "tcpext.TCPZeroWindowDrop";
+    case skb_drop_reason::TCP_OLD_DATA:
+      return "tcpext.DelayedACKLost";
+    case skb_drop_reason::TCP_OFOMERGE:
+      return "tcpext.TCPOFOMerge";
+    case skb_drop_reason::TCP_OFO_DROP:
+      return "tcpext.TCPOFODrop";
+    case skb_drop_reason::TCP_OFO_QUEUE_PRUNE:
+      return "tcpext.OfoPruned";
+    case skb_drop_reason::TCP_RFC7323_PAWS:
+      return "tcpext.PAWSEstabRejected";
+    case skb_drop_reason::TCP_LISTEN_OVERFLOW:
+      return "tcpext.ListenOverflows";
+    case skb_drop_reason::PROTO_MEM:
+      return "tcpext.TCPRcvQDrop";
+    case skb_drop_reason::TCP_FLAGS:
+    case skb_drop_reason::TCP_OVERWINDOW:
+    case skb_drop_reason::TCP_INVALID_SEQUENCE:
+    case skb_drop_reason::TCP_INVALID_SYN:
+    case skb_drop_reason::TCP_RESET:
+    case skb_drop_reason::TCP_ACK_UNSENT_DATA:
+    case skb_drop_reason::TCP_CLOSE:
+      return "drop.TCP";
     case skb_drop_reason::QDISC_DROP:
       return "qdisc.drops";
     case skb_drop_reason::NEIGH_CREATEFAIL:

@@ -39,6 +39,23 @@ enum class skb_drop_reason : unsigned {
   ICMP_CONSUMED,    // an ICMP message for the host (consumed, not an application's)
   CPU_BACKLOG,      // netif_rx: the per-CPU backlog is full (softnet dropped)
   OTHERHOST,        // ip_rcv_core: a frame to another host's MAC (netdev rx_otherhost_dropped)
+  // TCP (v6.6 names; the counter each is counted under is in skb_drop_reason_counter).
+  TCP_CSUM,              // tcp InCsumErrors (+ InErrs)
+  TCP_FLAGS,             // no ACK, RST or SYN in an established connection's segment
+  TCP_ZEROWINDOW,        // data while the window is zero (TCPZeroWindowDrop)
+  TCP_OLD_DATA,          // every byte already received (a duplicate; DelayedACKLost)
+  TCP_OVERWINDOW,        // beyond the advertised window
+  TCP_OFOMERGE,          // out of order and every byte already in the OFO queue (TCPOFOMerge)
+  TCP_OFO_DROP,          // no receive memory for an out-of-order segment (TCPOFODrop)
+  TCP_OFO_QUEUE_PRUNE,   // pruned from the OFO queue for memory (OfoPruned)
+  TCP_RFC7323_PAWS,      // PAWS: an old timestamp (PAWSEstabRejected)
+  TCP_INVALID_SEQUENCE,  // outside the receive window (tcp_sequence)
+  TCP_INVALID_SYN,       // a SYN on an established connection
+  TCP_RESET,             // an RST (the connection closes)
+  TCP_ACK_UNSENT_DATA,   // acknowledges data never sent
+  TCP_CLOSE,             // for a socket that is closed
+  TCP_LISTEN_OVERFLOW,   // the model's name: v6.6 frees the ACK as NOT_SPECIFIED (ListenOverflows)
+  PROTO_MEM,             // the receive queue is over sk_rcvbuf after pruning (TCPRcvQDrop)
   // Transmit side (counted apart from the receive ledger: skb_allocator::tx_drops()).
   QDISC_DROP,        // the qdisc's band is full (tc -s qdisc: dropped)
   NEIGH_CREATEFAIL,  // no neighbour entry for the next hop (ip_finish_output2)
@@ -99,6 +116,8 @@ struct sk_buff {
   sk_buff* frag_list = nullptr;
   // skb->next: the list an skb is on (a GRO hash bucket, the gro_normal list, a frag_list).
   sk_buff* next = nullptr;
+  // skb->cb: the layer that holds the skb keeps its per-skb state here (TCP_SKB_CB).
+  alignas(8) unsigned char cb[48] = {};
   uint8_t* data_ptr() const { return head + data; }
   // skb_headlen: the bytes in the linear part, from skb->data.
   unsigned headlen() const { return len - data_len; }

@@ -15,7 +15,8 @@ netstack::netstack(const std::vector<cpu*>& cpus, skb_cache& skbs, rx_buffer_poo
       m_core(cpus, m_net, m_skb, m_params),
       m_ip(m_net, m_core, m_skb, m_params),
       m_icmp(cpus.size(), m_net, m_ip, m_skb, m_params),
-      m_udp(m_net, m_core, m_ip, m_icmp, m_skb, m_params) {
+      m_udp(m_net, m_core, m_ip, m_icmp, m_skb, m_params),
+      m_tcp(m_net, m_ip, m_skb, m_params) {
   inet_init();
 }
 
@@ -25,6 +26,8 @@ void netstack::inet_init() {
     throw std::logic_error("inet_init: cannot add ICMP protocol");
   if (!m_ip.inet_add_protocol(m_udp.protocol(), proto::IPPROTO_UDP))
     throw std::logic_error("inet_init: cannot add UDP protocol");
+  if (!m_ip.inet_add_protocol(m_tcp.protocol(), proto::IPPROTO_TCP))
+    throw std::logic_error("inet_init: cannot add TCP protocol");
   m_ip.ip_init();  // dev_add_pack(&ip_packet_type)
 }
 

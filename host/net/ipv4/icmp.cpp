@@ -36,8 +36,9 @@ icmp::icmp(size_t cpus, struct net& net, ip& ip, skb_allocator& skbs, const nets
   m_protocol.handler = [this](sk_buff* skb) { icmp_rcv(skb); };
 }
 
-// icmp_global_allow (v6.x): a token bucket refilled at icmp_msgs_per_sec.
-bool icmp::icmp_global_allow() {
+// icmp_global_allow (v6.x): a token bucket refilled at icmp_msgs_per_sec. consume = false is
+// v6.12's icmp_global_allow, which only checks for credit; icmp_global_consume takes it later.
+bool icmp::icmp_global_allow(bool consume) {
   const sc_time now = sc_time_stamp();
   const double delta_s = std::min((now - m_net.ipv4.icmp_global_stamp).to_seconds(), 1.0);
   if (delta_s >= 0.02) {  // HZ / 50
@@ -47,8 +48,12 @@ bool icmp::icmp_global_allow() {
         std::min(m_net.ipv4.icmp_global_credit + incr, static_cast<double>(m_params.icmp_msgs_burst));
   }
   if (m_net.ipv4.icmp_global_credit < 1) return false;
-  m_net.ipv4.icmp_global_credit -= 1;  // the kernel subtracts a random 0..2 (mean 1); the model uses the mean
+  if (consume) icmp_global_consume();
   return true;
+}
+
+void icmp::icmp_global_consume() {
+  m_net.ipv4.icmp_global_credit -= 1;  // the kernel subtracts a random 0..2 (mean 1); the model uses the mean
 }
 
 bool icmp::icmpv4_xrlim_allow(uint32_t daddr) {
@@ -80,7 +85,12 @@ bool icmp::icmpv4_xrlim_allow(uint32_t daddr) {
 // fits in 576 bytes (RFC 1812), not just the IP header and 8 bytes (RFC 792's minimum).
 void icmp::icmp_send(const sk_buff* skb_in, uint8_t type, uint8_t code) {
   const uint8_t* iph = skb_in->head + skb_in->network_header;
-  if (!icmp_global_allow()) {
+  // Up to v6.11 the global bucket is charged first, so a destination over its own limit
+  // still spends global credit; v6.12 ("icmp: change the order of rate limits") checks the
+  // global credit, then the destination's limit, and charges the global bucket only for a
+  // message that passes both (icmp_global_consume).
+  const bool host_first = m_params.icmp_host_limit_first;
+  if (!icmp_global_allow(!host_first)) {
     ++m_net.mib.icmp_statistics.OutRateLimitGlobal;
     return;
   }
@@ -90,6 +100,7 @@ void icmp::icmp_send(const sk_buff* skb_in, uint8_t type, uint8_t code) {
     ++m_net.mib.icmp_statistics.OutRateLimitHost;
     return;
   }
+  if (host_first) icmp_global_consume();
   waves::slice s(cpu::this_cpu().observer(), cpu::this_cpu().track(), "icmp_send");
   cpu::this_cpu().charge(cost::icmp_send);
   // icmp_param.data_len: from the network header to the end of the datagram, at most room.

@@ -31,7 +31,8 @@ class icmp {
 
  private:
   void icmp_rcv(sk_buff* skb);
-  bool icmp_global_allow();
+  bool icmp_global_allow(bool consume = true);
+  void icmp_global_consume();
   bool icmpv4_xrlim_allow(uint32_t daddr);
 
   struct net& m_net;

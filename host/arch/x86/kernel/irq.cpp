@@ -50,7 +50,9 @@ void cpu::do_IRQ() {
   account_until_now();
   --m_hardirq_depth;  // irq_exit
   note_ctx();
-  if (!in_interrupt() && softirq_pending()) do_softirq();
+  // invoke_softirq (kernel/softirq.c): v6.5+ runs them here; 4.9 - 6.4 not while ksoftirqd is
+  // runnable ("softirq: Let ksoftirqd do its job", reverted by d15121be7485 in v6.5).
+  if (!in_interrupt() && softirq_pending() && !ksoftirqd_running()) do_softirq();
   --m_irqs_off;  // iret
   if (m_obs) m_obs->end(m_track);
   // Return to the interrupted context: PREEMPT_VOLUNTARY preempts only user mode here.

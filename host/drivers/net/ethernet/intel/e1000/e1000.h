@@ -26,12 +26,25 @@ class host_memory;
 
 namespace nicsim::host {
 
+// Which part the driver drives (nic.model). generic: the model's own device, moderated as
+// nic.coalesce.mode says; the others program moderation, RSS and buffers as their drivers
+// (v6.6) do: e1000 (82540EM, drivers/net/ethernet/intel/e1000), igb (82576), ixgbe (82599).
+enum class nic_model { generic, e1000, igb, ixgbe };
+
 struct e1000_params {
-  unsigned rx_ring_size = 256;    // ethtool -G rx
-  unsigned rx_buffer_len = 2048;  // E1000_RXBUFFER_2048
-  unsigned rx_usecs = 20;         // ethtool -C rx-usecs
-  unsigned rx_frames = 0;         // ethtool -C rx-frames
-  enum class coalesce_mode { ethtool, e1000, arm };
+  nic_model model = nic_model::generic;
+  unsigned rx_ring_size = 256;       // ethtool -G rx
+  unsigned rx_buffer_len = 2048;     // E1000_RXBUFFER_2048
+  unsigned link_speed_mbps = 10000;  // the link's speed as the driver reads it (STATUS.SPEED)
+  // ethtool -C rx-usecs. generic: the timer (mode ethtool) or the gap (mode itr) in us;
+  // e1000/igb: 0 off, 1 dynamic, 3 dynamic conservative, n >= 10 a fixed gap of n us
+  // (e1000_set_coalesce, igb_set_coalesce); ixgbe: 0 off, 1 dynamic, n >= 2 n us
+  // (ixgbe_set_coalesce).
+  unsigned rx_usecs = 20;
+  unsigned rx_frames = 0;  // ethtool -C rx-frames
+  // ethtool: a timer from the first pending frame (mlx5-like; the knob calls it timer);
+  // e1000: ITR/RDTR/RADV; arm: auto-mask and a gap; itr: EITR, a minimum gap.
+  enum class coalesce_mode { ethtool, e1000, arm, itr };
   coalesce_mode coalesce = coalesce_mode::ethtool;  // which of the moderation settings the NIC applies
   unsigned itr = 0;                                 // e1000: minimum interrupt gap, 256 ns units
   unsigned rdtr = 0;                                // e1000: rx_int_delay, 1.024 us units
@@ -73,6 +86,7 @@ struct e1000_stats {
   uint64_t tx_busy = 0;
   uint64_t tx_tail_writes = 0;
   uint64_t tx_cleaned = 0;
+  uint64_t itr_writes = 0;  // ITR/EITR writes by the adaptive moderation
 };
 
 // One TX queue as the driver sees it (e1000_tx_ring / igb_ring); queue n is cleaned by RX
@@ -98,6 +112,15 @@ struct e1000_tx_ring {
   uint64_t restart_queue = 0;  // tx_queue_<n>_restart
 };
 
+// What the adaptive moderation measures of one direction of a vector (igb_ring_container,
+// ixgbe_ring_container; e1000 keeps the same in its adapter).
+struct itr_container {
+  unsigned total_packets = 0;
+  uint64_t total_bytes = 0;
+  unsigned itr = 0;          // e1000/igb: a latency class; ixgbe: usecs | IXGBE_ITR_ADAPTIVE_LATENCY
+  uint64_t next_update = 0;  // ixgbe: jiffies by which the next update must come
+};
+
 // One RX queue as the driver sees it (igb_ring plus its q_vector).
 struct e1000_rx_ring {
   unsigned index = 0;
@@ -112,7 +135,16 @@ struct e1000_rx_ring {
   uint64_t rx_cleaned = 0;      // ethtool -S rx_queue_<n>_packets: igb counts them as it cleans
   uint64_t rx_bytes = 0;        // rx_queue_<n>_bytes (frame bytes, FCS stripped)
   e1000_tx_ring* tx = nullptr;  // the TX queue this vector also cleans (nullptr: no TX)
+  // The vector's moderation (q_vector): what it measured, and its EITR value (igb itr_val,
+  // ixgbe itr: 0.25 us units), written at the next interrupt when set_itr says so (igb).
+  itr_container rx_itr, tx_itr;
+  uint32_t itr_val = 0;
+  bool set_itr = false;
 };
+
+// The RSS indirection table the driver fills at open (igb_setup_mrqc / ixgbe_setup_reta):
+// entry j's queue.
+std::array<uint8_t, 128> rss_indir_tbl(nic_model model, unsigned queues);
 
 // Host memory one descriptor ring takes (rings are 4 KiB aligned, back to back).
 uint64_t e1000_ring_bytes(unsigned ring_size);
@@ -135,6 +167,10 @@ class e1000_adapter : public sc_core::sc_module {
   const e1000_rx_ring& ring(unsigned queue) const { return *m_rings.at(queue); }
   bool msix() const { return m_rings.size() > 1; }
   const e1000_tx_ring& tx_ring(unsigned queue) const { return *m_tx_rings.at(queue); }
+  // The interrupt rate e1000's moderation asks for (adapter->itr, ints/s; 0: off), and the
+  // EITR value of queue q's vector (igb/ixgbe).
+  unsigned e1000_itr() const { return m_itr; }
+  uint32_t eitr_value(unsigned queue) const { return m_rings.at(queue)->itr_val; }
   const net_device& netdev() const { return m_netdev; }
   // Where the TX rings go: after the RX rings.
   static uint64_t tx_ring_dma(const e1000_params& p);
@@ -157,6 +193,19 @@ class e1000_adapter : public sc_core::sc_module {
   unsigned desc_unused(const e1000_rx_ring& ring) const;
   unsigned desc_unused(const e1000_tx_ring& ring) const;
   void e1000_configure_tx();
+  // Moderation per model (e1000_param.c / e1000_set_coalesce, igb_set_coalesce,
+  // ixgbe_set_coalesce), programmed at open; the adaptive parts run at napi_complete_done.
+  void configure_moderation();
+  unsigned rx_truesize(unsigned length) const;
+  void e1000_set_itr();
+  void igb_write_itr(e1000_rx_ring& ring);
+  void igb_set_itr(e1000_rx_ring& ring);
+  void igb_update_ring_itr(e1000_rx_ring& ring);
+  void ixgbe_set_itr(e1000_rx_ring& ring);
+  void ixgbe_update_itr(e1000_rx_ring& ring, itr_container& rc, bool has_ring);
+  void ixgbe_write_eitr(e1000_rx_ring& ring);
+  void moderation_irq(e1000_rx_ring& ring);       // at the interrupt: reset counts, write EITR
+  void moderation_complete(e1000_rx_ring& ring);  // after napi_complete_done
   bool e1000_maybe_stop_tx(e1000_tx_ring& ring, unsigned size);
 
   e1000_params m_params;
@@ -170,6 +219,10 @@ class e1000_adapter : public sc_core::sc_module {
   std::vector<std::unique_ptr<e1000_tx_ring>> m_tx_rings;
   net_device m_netdev;
   uint32_t m_txd_cmd = 0;
+  // e1000: adapter->itr_setting (0 off, 1 dynamic, 3 conservative, else fixed) and
+  // adapter->itr (ints/s); igb/ixgbe: rx_itr_setting.
+  unsigned m_itr_setting = 0;
+  unsigned m_itr = 0;
   bool m_tx_up = false;
   e1000_stats m_stats;
 };

@@ -18,6 +18,7 @@ constexpr unsigned E1000_RX_BUFFER_WRITE = 16;  // refill in batches of this man
 // SKB_TRUESIZE(X) = X + SKB_DATA_ALIGN(sizeof(struct sk_buff)) + SKB_DATA_ALIGN(sizeof(struct
 // skb_shared_info))
 constexpr unsigned SKB_OVERHEAD = 256 + 320;
+constexpr unsigned E1000_COPYBREAK = 256;  // e1000_main.c: module parameter copybreak
 
 uint32_t rxc_mode(e1000_params::coalesce_mode m) {
   switch (m) {
@@ -25,6 +26,8 @@ uint32_t rxc_mode(e1000_params::coalesce_mode m) {
       return regs::RXC_MODE_E1000;
     case e1000_params::coalesce_mode::arm:
       return regs::RXC_MODE_ARM;
+    case e1000_params::coalesce_mode::itr:
+      return regs::RXC_MODE_ITR;
     case e1000_params::coalesce_mode::ethtool:
       break;
   }
@@ -162,14 +165,7 @@ void e1000_adapter::e1000_configure_rx_ring(e1000_rx_ring& ring) {
 void e1000_adapter::e1000_open() {
   e1000_configure_tx();  // e1000_configure: TX first, then RX
   for (auto& ring : m_rings) e1000_configure_rx_ring(*ring);
-  ew32(regs::RXC_USECS, m_params.rx_usecs);
-  ew32(regs::RXC_FRAMES, m_params.rx_frames);
-  // e1000_configure_rx: delay timers, then the throttle.
-  ew32(regs::RDTR, m_params.rdtr);
-  ew32(regs::RADV, m_params.radv);
-  ew32(regs::ITR, m_params.itr);
-  ew32(regs::RXC_MIN_INTERVAL, m_params.min_interval_ns);
-  ew32(regs::RXC_MODE, rxc_mode(m_params.coalesce));
+  configure_moderation();
   if (msix()) {
     // igb_configure_msix: one vector per queue, each cause auto-cleared and auto-masked
     // when its vector fires; the driver unmasks it (EIMS) when its NAPI completes.
@@ -202,6 +198,203 @@ void e1000_adapter::e1000_open() {
   }
 }
 
+namespace {
+// e1000.h, igb.h, ixgbe.h (v6.6)
+enum latency_range : unsigned { lowest_latency = 0, low_latency = 1, bulk_latency = 2 };
+constexpr uint32_t IGB_START_ITR = 648;  // ~6000 ints/s
+constexpr uint32_t IXGBE_20K_ITR = 200;
+constexpr unsigned IXGBE_ITR_ADAPTIVE_MAX_USECS = 126;
+constexpr unsigned IXGBE_ITR_ADAPTIVE_LATENCY = 0x80;
+}  // namespace
+
+// What the skb of a received frame of `length` bytes is charged (skb->truesize), per driver:
+// - generic: the whole buffer plus the skb overhead, as before the models existed;
+// - e1000 (e1000_clean_rx_irq, v6.6): frames up to copybreak (256) are copied into a
+//   napi_alloc_skb skb, which __napi_alloc_skb (v6.6) carves from a 1 KiB page frag
+//   (NAPI_HAS_SMALL_PAGE_FRAG): SKB_TRUESIZE(1024 - shinfo) = 1280; larger ones are built on
+//   the receive buffer, build_skb(data, e1000_frag_len) with frag_len = SKB_DATA_ALIGN(1522 +
+//   E1000_HEADROOM) + shinfo = 1920: SKB_TRUESIZE(1600) = 2176;
+// - igb / ixgbe (igb_build_skb / ixgbe_build_skb, v6.6): half a 4 KiB page,
+//   truesize = igb_rx_pg_size / 2 = 2048, build_skb: SKB_TRUESIZE(2048 - shinfo) = 2304.
+unsigned e1000_adapter::rx_truesize(unsigned length) const {
+  constexpr unsigned SHINFO = 320, SKB = 256;  // SKB_DATA_ALIGN(sizeof(...)), x86-64
+  switch (m_params.model) {
+    case nic_model::generic:
+      break;
+    case nic_model::e1000:
+      return length <= E1000_COPYBREAK ? 1024 - SHINFO + SKB + SHINFO : 1600 + SKB + SHINFO;
+    case nic_model::igb:
+    case nic_model::ixgbe:
+      return 2048 - SHINFO + SKB + SHINFO;
+  }
+  return m_buffers.buffer_len() + SKB_OVERHEAD;
+}
+
+// Moderation as each part's driver programs it at open.
+void e1000_adapter::configure_moderation() {
+  switch (m_params.model) {
+    case nic_model::generic:
+      // The model's own device: every scheme's registers, then the mode that picks one.
+      ew32(regs::RXC_USECS, m_params.rx_usecs);
+      ew32(regs::RXC_FRAMES, m_params.rx_frames);
+      ew32(regs::RDTR, m_params.rdtr);
+      ew32(regs::RADV, m_params.radv);
+      ew32(regs::ITR, m_params.itr);
+      ew32(regs::RXC_MIN_INTERVAL, m_params.min_interval_ns);
+      if (m_params.coalesce == e1000_params::coalesce_mode::itr)
+        for (auto& ring : m_rings) ew32(regs::EITR(ring->index), m_params.rx_usecs << 2);  // usecs << 2
+      ew32(regs::RXC_MODE, rxc_mode(m_params.coalesce));
+      return;
+    case nic_model::e1000:
+      // e1000_set_coalesce (ethtool.c, v6.6), which InterruptThrottleRate (e1000_param.c)
+      // mirrors: rx-usecs above 4 is a fixed rate of 1000000 / usecs ints/s; 0, 1, 3 and 4
+      // are modes (off, dynamic, dynamic conservative, fixed 20000) starting at 20000.
+      if (m_params.rx_usecs > 4) {
+        m_itr = 1000000 / m_params.rx_usecs;
+        m_itr_setting = m_itr & ~3u;
+      } else {
+        m_itr_setting = m_params.rx_usecs;
+        m_itr = 20000;
+      }
+      for (auto& ring : m_rings) ring->rx_itr = ring->tx_itr = itr_container{};  // lowest_latency
+      // e1000_configure_rx: the delay timers (RxIntDelay, RxAbsIntDelay), then ITR.
+      ew32(regs::RDTR, m_params.rdtr);
+      ew32(regs::RADV, m_params.radv);
+      ew32(regs::ITR, m_itr_setting != 0 ? 1000000000u / (m_itr * 256) : 0u);
+      ew32(regs::RXC_MODE, regs::RXC_MODE_E1000);
+      return;
+    case nic_model::igb:
+      // igb_set_coalesce (igb_ethtool.c, v6.6): 1..3 are modes, larger values usecs << 2;
+      // igb_alloc_q_vector starts a dynamic vector at IGB_START_ITR, and igb_assign_vector
+      // leaves EITR to the first interrupt (set_itr).
+      m_itr_setting = m_params.rx_usecs <= 3 ? m_params.rx_usecs : m_params.rx_usecs << 2;
+      for (auto& ring : m_rings) {
+        ring->itr_val = m_itr_setting == 0 || m_itr_setting > 3 ? m_itr_setting : IGB_START_ITR;
+        ring->set_itr = true;
+        ring->rx_itr = ring->tx_itr = itr_container{};
+      }
+      ew32(regs::RXC_MODE, regs::RXC_MODE_ITR);
+      return;
+    case nic_model::ixgbe:
+      // ixgbe_set_coalesce (ixgbe_ethtool.c, v6.6): 1 is dynamic (starting at IXGBE_20K_ITR),
+      // larger values usecs << 2; ixgbe_alloc_q_vector starts both containers at
+      // IXGBE_ITR_ADAPTIVE_MAX_USECS | IXGBE_ITR_ADAPTIVE_LATENCY; ixgbe_configure_msix writes
+      // every vector's EITR.
+      m_itr_setting = m_params.rx_usecs > 1 ? m_params.rx_usecs << 2 : m_params.rx_usecs;
+      ew32(regs::RXC_MODE, regs::RXC_MODE_ITR);
+      for (auto& ring : m_rings) {
+        ring->itr_val = m_itr_setting == 1 ? IXGBE_20K_ITR : m_itr_setting;
+        ring->rx_itr = ring->tx_itr =
+            itr_container{0, 0, IXGBE_ITR_ADAPTIVE_MAX_USECS | IXGBE_ITR_ADAPTIVE_LATENCY, 0};
+        ixgbe_write_eitr(*ring);
+      }
+      return;
+  }
+}
+
+// At the interrupt, before NAPI is scheduled.
+void e1000_adapter::moderation_irq(e1000_rx_ring& ring) {
+  if (m_params.model == nic_model::igb) igb_write_itr(ring);
+}
+
+// After napi_complete_done, before the interrupt is enabled again: e1000_clean ("if
+// (likely(adapter->itr_setting & 3)) e1000_set_itr"), igb_ring_irq_enable (igb_set_itr for a
+// single vector, else igb_update_ring_itr), ixgbe_poll ("if (adapter->rx_itr_setting & 1)").
+void e1000_adapter::moderation_complete(e1000_rx_ring& ring) {
+  switch (m_params.model) {
+    case nic_model::generic:
+      return;
+    case nic_model::e1000:
+      if (m_itr_setting & 3) e1000_set_itr();
+      return;
+    case nic_model::igb:
+      if (m_itr_setting & 3) {
+        if (m_rings.size() == 1)
+          igb_set_itr(ring);
+        else
+          igb_update_ring_itr(ring);
+      }
+      return;
+    case nic_model::ixgbe:
+      if (m_itr_setting & 1) ixgbe_set_itr(ring);
+      return;
+  }
+}
+
+namespace {
+// e1000_update_itr (e1000_main.c, v6.6): the latency class of one direction from the bytes
+// and packets since the interrupt.
+unsigned e1000_update_itr(unsigned itr_setting, unsigned packets, uint64_t bytes) {
+  unsigned retval = itr_setting;
+  if (packets == 0) return itr_setting;
+  switch (itr_setting) {
+    case lowest_latency:
+      if (bytes / packets > 8000)  // jumbo frames get bulk treatment
+        retval = bulk_latency;
+      else if (packets < 5 && bytes > 512)
+        retval = low_latency;
+      break;
+    case low_latency:  // 50 usec aka 20000 ints/s
+      if (bytes > 10000) {
+        if (bytes / packets > 8000)
+          retval = bulk_latency;
+        else if (packets < 10 || bytes / packets > 1200)
+          retval = bulk_latency;
+        else if (packets > 35)
+          retval = lowest_latency;
+      } else if (bytes / packets > 2000) {
+        retval = bulk_latency;
+      } else if (packets <= 2 && bytes < 512) {
+        retval = lowest_latency;
+      }
+      break;
+    case bulk_latency:  // 250 usec aka 4000 ints/s
+      if (bytes > 25000) {
+        if (packets > 35) retval = low_latency;
+      } else if (bytes < 6000) {
+        retval = low_latency;
+      }
+      break;
+  }
+  return retval;
+}
+}  // namespace
+
+// e1000_set_itr (e1000_main.c, v6.6): the larger class of RX and TX picks 70000, 20000 or
+// 4000 ints/s (conservative mode, 3, never lowest_latency); a rising rate is approached by a
+// quarter of the new rate at a time; ITR is written at once.
+void e1000_adapter::e1000_set_itr() {
+  e1000_rx_ring& ring = *m_rings.front();
+  unsigned new_itr = m_itr;
+  if (m_params.link_speed_mbps != 1000) {
+    new_itr = 4000;  // "for non-gigabit speeds, just fix the interrupt rate at 4000"
+  } else {
+    ring.tx_itr.itr = e1000_update_itr(ring.tx_itr.itr, ring.tx_itr.total_packets, ring.tx_itr.total_bytes);
+    if (m_itr_setting == 3 && ring.tx_itr.itr == lowest_latency) ring.tx_itr.itr = low_latency;
+    ring.rx_itr.itr = e1000_update_itr(ring.rx_itr.itr, ring.rx_itr.total_packets, ring.rx_itr.total_bytes);
+    if (m_itr_setting == 3 && ring.rx_itr.itr == lowest_latency) ring.rx_itr.itr = low_latency;
+    switch (std::max(ring.rx_itr.itr, ring.tx_itr.itr)) {
+      case lowest_latency:
+        new_itr = 70000;
+        break;
+      case low_latency:
+        new_itr = 20000;  // aka hwitr = ~200
+        break;
+      case bulk_latency:
+        new_itr = 4000;
+        break;
+      default:
+        break;
+    }
+  }
+  if (new_itr != m_itr) {
+    new_itr = new_itr > m_itr ? std::min(m_itr + (new_itr >> 2), new_itr) : new_itr;
+    m_itr = new_itr;
+    ++m_stats.itr_writes;
+    ew32(regs::ITR, 1000000000u / (new_itr * 256));
+  }
+}
+
 void e1000_adapter::e1000_irq_enable() {
   if (msix()) ew32(regs::EIMS, (1u << m_rings.size()) - 1);  // igb_irq_enable: every queue's cause
   // e1000's IMS_ENABLE_MASK has TXDW; the model asks for it only when it transmits.
@@ -221,12 +414,17 @@ void e1000_adapter::e1000_intr(unsigned /*vector*/) {
     ++m_stats.spurious_irqs;  // IRQ_NONE
     return;
   }
+  moderation_irq(ring);  // igb_intr_msi: igb_write_itr
   // Disable interrupts until the poll is done, without the synchronize_irq bit.
   ew32(regs::IMC, ~0u);
   er32(regs::STATUS);  // E1000_WRITE_FLUSH
-  if (m_core.napi_schedule_prep(ring.napi))
+  if (m_core.napi_schedule_prep(ring.napi)) {
+    if (m_params.model == nic_model::e1000) {  // e1000_intr: the measurement starts here
+      ring.rx_itr.total_packets = ring.tx_itr.total_packets = 0;
+      ring.rx_itr.total_bytes = ring.tx_itr.total_bytes = 0;
+    }
     m_core.__napi_schedule(ring.napi);
-  else
+  } else
     e1000_irq_enable();  // "this really should not happen!"
 }
 
@@ -256,6 +454,7 @@ int e1000_adapter::e1000_clean(e1000_rx_ring& ring, int budget) {
   e1000_clean_rx_irq(ring, &work_done, budget);
   if (!tx_clean_complete || work_done == budget) return budget;  // stay scheduled, even at exactly the budget
   if (m_core.napi_complete_done(ring.napi, work_done)) {
+    moderation_complete(ring);
     if (msix())
       ew32(regs::EIMS, 1u << ring.index);  // igb_ring_irq_enable: this queue's cause only
     else
@@ -278,15 +477,25 @@ void e1000_adapter::e1000_clean_rx_irq(e1000_rx_ring& ring, int* work_done, int 
     const uint64_t buffer = ring.buffer_info[i];
     ring.buffer_info[i] = 0;
 
-    cpu::this_cpu().charge(cost::build_skb);
+    // e1000_copybreak: a small frame is copied into a fresh skb (the buffer itself stays
+    // posted on the real part; here it travels with the skb and is refilled as usual).
+    if (m_params.model == nic_model::e1000 && length <= E1000_COPYBREAK)
+      cpu::this_cpu().charge(cost::e1000_copybreak, length);
+    else
+      cpu::this_cpu().charge(cost::build_skb);
     sk_buff* skb = m_skbs.alloc();
     ++m_stats.rx_cleaned;
     ++ring.rx_cleaned;
     ring.rx_bytes += length;
+    // total_rx_packets / total_rx_bytes for the adaptive moderation: e1000 counts the frame,
+    // igb and ixgbe skb->len after eth_type_trans.
+    ++ring.rx_itr.total_packets;
+    ring.rx_itr.total_bytes +=
+        m_params.model == nic_model::e1000 || length < proto::ETH_HLEN ? length : length - proto::ETH_HLEN;
     skb->buf_addr = buffer;
     skb->head = m_buffers.ptr(buffer);
     skb->len = length;
-    skb->truesize = m_buffers.buffer_len() + SKB_OVERHEAD;
+    skb->truesize = rx_truesize(length);
     // e1000_rx_checksum: IXSM says the hardware did not check; TCPE that it found an error.
     skb->ip_summed = CHECKSUM_NONE;
     if (!(status & regs::RXD_STAT_IXSM)) {

@@ -164,6 +164,9 @@ bool e1000_adapter::e1000_clean_tx_irq(e1000_tx_ring& ring) {
     }
   }
   ring.next_to_clean = i;
+  // total_tx_packets / total_tx_bytes: what the adaptive moderation measures.
+  m_rings[ring.index]->tx_itr.total_packets += pkts;
+  m_rings[ring.index]->tx_itr.total_bytes += bytes;
   m_core.netdev_tx_completed_queue(*ring.txq, pkts, bytes);
   const unsigned wake = msix() ? IGB_TX_WAKE_THRESHOLD : E1000_TX_WAKE_THRESHOLD;
   if (count && desc_unused(ring) >= wake && ring.txq->drv_xoff) {

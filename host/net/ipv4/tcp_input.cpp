@@ -1,0 +1,777 @@
+// TCP input (net/ipv4/tcp_input.c, v6.6): tcp_rcv_established with header prediction,
+// tcp_validate_incoming, tcp_ack (the receiver's part), tcp_data_queue with the out-of-order
+// queue, coalescing and receive-memory pruning, quick/delayed ACK decisions, the receive
+// window's growth (tcp_grow_window) and receive-buffer autotuning (tcp_rcv_space_adjust).
+// Left out: D-SACK, compressed SACK ACKs (tcp_sack_compress; every OFO arrival is ACKed at
+// once), tcp_collapse (pruning drops instead of compacting), ECN, urgent data, FIN/close.
+#include <algorithm>
+#include <cstring>
+
+#include "host/kernel/cpu.h"
+#include "host/net/core/sock.h"
+#include "host/net/ipv4/tcp.h"
+#include "host/net/net_namespace.h"
+#include "proto/frame.h"
+
+namespace nicsim::host {
+
+namespace {
+bool before(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) < 0; }
+bool after(uint32_t a, uint32_t b) { return before(b, a); }
+uint64_t seq64(const tcp_sock& sk, uint32_t seq) {
+  return sk.rcv_nxt64 + static_cast<int64_t>(static_cast<int32_t>(seq - sk.rcv_nxt));
+}
+constexpr unsigned TCP_MAX_QUICKACKS = 16;
+constexpr int TCP_RMEM_TO_WIN_SCALE = 8;
+// tcp_receive_window (include/net/tcp.h, v6.6)
+uint32_t tcp_receive_window(const tcp_sock& tp) {
+  const int32_t win = static_cast<int32_t>(tp.rcv_wup + tp.rcv_wnd - tp.rcv_nxt);
+  return win < 0 ? 0 : static_cast<uint32_t>(win);
+}
+uint32_t ato_min(const cpu& c) {
+  return static_cast<uint32_t>(c.usecs_to_jiffies(40000));
+}  // TCP_ATO_MIN, HZ/25
+}  // namespace
+
+// tcp_win_from_space / tcp_space_from_win (include/net/tcp.h, v6.6: tp->scaling_ratio), or the
+// 6.1 rule with net.ipv4.tcp_adv_win_scale = 1 (space - space / 2) when the profile asks.
+int tcp::tcp_win_from_space(const tcp_sock& sk, int64_t space) const {
+  if (m_params.tcp_adv_win_scale_v6_1) return static_cast<int>(space - (space >> 1));
+  return static_cast<int>((space * sk.scaling_ratio) >> TCP_RMEM_TO_WIN_SCALE);
+}
+int64_t tcp::tcp_space_from_win(const tcp_sock& sk, int64_t win) const {
+  if (m_params.tcp_adv_win_scale_v6_1) return win << 1;
+  return (win << TCP_RMEM_TO_WIN_SCALE) / std::max<int>(1, sk.scaling_ratio);
+}
+// tcp_space: the window the free receive memory is worth (backlog and queues subtracted).
+int tcp::tcp_space(const tcp_sock& sk) const {
+  return tcp_win_from_space(sk, static_cast<int64_t>(sk.sk_rcvbuf) - static_cast<int64_t>(sk.sk_backlog_len) -
+                                    static_cast<int64_t>(sk.sk_rmem_alloc));
+}
+int tcp::tcp_full_space(const tcp_sock& sk) const {
+  return tcp_win_from_space(sk, static_cast<int64_t>(sk.sk_rcvbuf));
+}
+
+// tcp_incr_quickack / tcp_enter_quickack_mode / tcp_in_quickack_mode (v6.6).
+void tcp::tcp_incr_quickack(tcp_sock& sk, unsigned max_quickacks) {
+  unsigned quickacks = sk.rcv_wnd / (2 * sk.icsk_ack.rcv_mss);
+  if (quickacks == 0) quickacks = 2;
+  quickacks = std::min(quickacks, max_quickacks);
+  if (quickacks > sk.icsk_ack.quick) sk.icsk_ack.quick = static_cast<uint8_t>(quickacks);
+}
+void tcp::tcp_enter_quickack_mode(tcp_sock& sk, unsigned max_quickacks) {
+  tcp_incr_quickack(sk, max_quickacks);
+  sk.icsk_ack.pingpong = false;  // inet_csk_exit_pingpong_mode
+  sk.icsk_ack.ato = ato_min(cpu::this_cpu());
+}
+bool tcp::tcp_in_quickack_mode(const tcp_sock& sk) const {
+  return sk.icsk_ack.quick && !sk.icsk_ack.pingpong;
+}
+
+// tcp_fast_path_check → tcp_fast_path_on (v6.6): pred_flags = doff, ACK, the peer's raw window.
+void tcp::tcp_fast_path_check(tcp_sock& sk) {
+  if (sk.out_of_order_queue.empty() && sk.rcv_wnd && sk.sk_rmem_alloc < sk.sk_rcvbuf)
+    sk.pred_flags = (uint32_t{sk.tcp_header_len} << 26) | (uint32_t{TCPHDR_ACK} << 16) |
+                    ((sk.snd_wnd >> sk.rx_opt.snd_wscale) & 0xFFFF);
+}
+
+// tcp_measure_rcv_mss (v6.6): rcv_mss from full-sized segments, and scaling_ratio from the
+// first segment of a new size (skb->len / skb->truesize).
+void tcp::tcp_measure_rcv_mss(tcp_sock& sk, sk_buff* skb) {
+  const uint32_t lss = sk.icsk_ack.last_seg_size;
+  sk.icsk_ack.last_seg_size = 0;
+  uint32_t len = skb->gso_size ? skb->gso_size : skb->len;
+  if (len >= sk.icsk_ack.rcv_mss) {
+    if (len != sk.icsk_ack.rcv_mss) {
+      const uint64_t val = (uint64_t{skb->len} << TCP_RMEM_TO_WIN_SCALE) / std::max(1u, skb->truesize);
+      sk.scaling_ratio = static_cast<uint8_t>(std::min<uint64_t>(val ? val : 1, 255));
+    }
+    sk.icsk_ack.rcv_mss = std::min<uint32_t>(len, sk.advmss);
+  } else {
+    len += sk.tcp_header_len;  // skb->data - skb_transport_header(skb): the pulled header
+    const bool psh_or_fin =
+        TCP_SKB_CB(skb).tcp_flags & (TCPHDR_PSH | TCPHDR_FIN | TCPHDR_URG | TCPHDR_RST | TCPHDR_SYN);
+    if (len >= 536 + 20 || (len >= 88 + 20 && !psh_or_fin)) {
+      len -= sk.tcp_header_len;
+      sk.icsk_ack.last_seg_size = len;
+      if (len == lss) {
+        sk.icsk_ack.rcv_mss = len;
+        return;
+      }
+    }
+    if (sk.icsk_ack.pending & ICSK_ACK_PUSHED) sk.icsk_ack.pending |= ICSK_ACK_PUSHED2;
+    sk.icsk_ack.pending |= ICSK_ACK_PUSHED;
+  }
+}
+
+// tcp_rcv_rtt_update / tcp_rcv_rtt_measure / tcp_rcv_rtt_measure_ts (v6.6): the receiver's
+// RTT estimate (rtt_us << 3), from a window's worth of data or from timestamps (ms ticks).
+namespace {
+void tcp_rcv_rtt_update(tcp_sock& tp, uint32_t sample, bool win_dep) {
+  uint32_t new_sample = tp.rcv_rtt_est.rtt_us;
+  int64_t m = sample;
+  if (new_sample != 0) {
+    if (!win_dep) {
+      m -= (new_sample >> 3);
+      new_sample = static_cast<uint32_t>(new_sample + m);
+    } else {
+      m <<= 3;
+      if (m < new_sample) new_sample = static_cast<uint32_t>(m);
+    }
+  } else {
+    new_sample = static_cast<uint32_t>(m << 3);
+  }
+  tp.rcv_rtt_est.rtt_us = new_sample;
+}
+}  // namespace
+
+void tcp::tcp_rcv_rtt_measure(tcp_sock& tp) {
+  const sc_core::sc_time now = sc_core::sc_time_stamp();
+  if (tp.rcv_rtt_est.valid) {
+    if (before(tp.rcv_nxt, tp.rcv_rtt_est.seq)) return;
+    uint32_t delta_us = static_cast<uint32_t>((now - tp.rcv_rtt_est.time).to_seconds() * 1e6);
+    if (!delta_us) delta_us = 1;
+    tcp_rcv_rtt_update(tp, delta_us, true);
+  }
+  tp.rcv_rtt_est.seq = tp.rcv_nxt + tp.rcv_wnd;
+  tp.rcv_rtt_est.time = now;
+  tp.rcv_rtt_est.valid = true;
+}
+
+void tcp::tcp_rcv_rtt_measure_ts(tcp_sock& tp, sk_buff* skb) {
+  if (!tp.rx_opt.saw_tstamp || tp.rx_opt.rcv_tsecr == tp.rcv_rtt_last_tsecr) return;
+  tp.rcv_rtt_last_tsecr = tp.rx_opt.rcv_tsecr;
+  const tcp_skb_cb& cb = TCP_SKB_CB(skb);
+  if (cb.end_seq - cb.seq >= tp.icsk_ack.rcv_mss) {
+    // tcp_rtt_tsopt_us: TCP_TS_HZ is 1000 in v6.6 (usec timestamps came in 6.7).
+    uint32_t delta = tcp_time_stamp() - tp.rx_opt.rcv_tsecr;
+    if (static_cast<int32_t>(delta) >= 0 && delta < 0x7FFFFFFFu / 1000) {
+      if (!delta) delta = 1;
+      tcp_rcv_rtt_update(tp, delta * 1000, false);
+    }
+  }
+}
+
+// tcp_rcv_space_adjust (v6.6): once per receiver RTT, grow sk_rcvbuf (up to tcp_rmem[2]) to
+// what the application read in the last RTT, times 2 plus slow-start headroom.
+void tcp::tcp_rcv_space_adjust(tcp_sock& tp) {
+  cpu::this_cpu().charge(cost::tcp_rcv_space_adjust);
+  const sc_core::sc_time now = sc_core::sc_time_stamp();
+  const int64_t time = static_cast<int64_t>((now - tp.rcvq_space.time).to_seconds() * 1e6);
+  if (time < (tp.rcv_rtt_est.rtt_us >> 3) || tp.rcv_rtt_est.rtt_us == 0) return;
+  const uint32_t copied = tp.copied_seq - tp.rcvq_space.seq;
+  if (copied > tp.rcvq_space.space) {
+    if (m_params.tcp_moderate_rcvbuf) {
+      uint64_t rcvwin = (uint64_t{copied} << 1) + 16u * tp.advmss;
+      uint64_t grow = rcvwin * (copied - tp.rcvq_space.space) / std::max(1u, tp.rcvq_space.space);
+      rcvwin += grow << 1;
+      const uint64_t rcvbuf = std::min<uint64_t>(
+          static_cast<uint64_t>(tcp_space_from_win(tp, static_cast<int64_t>(rcvwin))), m_params.tcp_rmem[2]);
+      if (rcvbuf > tp.sk_rcvbuf) {
+        tp.sk_rcvbuf = rcvbuf;
+        tp.window_clamp = static_cast<uint32_t>(tcp_win_from_space(tp, static_cast<int64_t>(rcvbuf)));
+      }
+    }
+    tp.rcvq_space.space = copied;
+  }
+  tp.rcvq_space.seq = tp.copied_seq;
+  tp.rcvq_space.time = now;
+}
+
+// tcp_grow_window (v6.6): rcv_ssthresh grows by 2 * advmss when the segment's len/truesize
+// is good enough for the buffer to hold a window's worth; then quick ack for one segment.
+void tcp::tcp_grow_window(tcp_sock& tp, sk_buff* skb) {
+  const int room =
+      std::min<int>(static_cast<int>(tp.window_clamp), tcp_space(tp)) - static_cast<int>(tp.rcv_ssthresh);
+  if (room <= 0) return;
+  const unsigned truesize = skb->truesize;
+  int incr = 0;
+  if (tcp_win_from_space(tp, truesize) <= static_cast<int>(skb->len)) {
+    incr = 2 * tp.advmss;
+  } else {  // __tcp_grow_window
+    int ts = tcp_win_from_space(tp, truesize) >> 1;
+    int window = tcp_win_from_space(tp, static_cast<int64_t>(m_params.tcp_rmem[2])) >> 1;
+    while (static_cast<int>(tp.rcv_ssthresh) <= window) {
+      if (ts <= static_cast<int>(skb->len)) {
+        incr = 2 * static_cast<int>(tp.icsk_ack.rcv_mss);
+        break;
+      }
+      ts >>= 1;
+      window >>= 1;
+    }
+  }
+  if (incr) {
+    incr = std::max<int>(incr, 2 * static_cast<int>(skb->len));
+    tp.rcv_ssthresh += static_cast<uint32_t>(std::min(room, incr));
+    tp.icsk_ack.quick |= 1;
+  }
+}
+
+// tcp_event_data_recv (v6.6): schedule an ACK, measure rcv_mss and the RTT, and adapt the
+// delayed-ACK timeout (ato) to the arrival gaps; the first data enters quick-ack mode.
+void tcp::tcp_event_data_recv(tcp_sock& sk, sk_buff* skb) {
+  cpu& c = cpu::this_cpu();
+  sk.icsk_ack.pending |= ICSK_ACK_SCHED;  // inet_csk_schedule_ack
+  tcp_measure_rcv_mss(sk, skb);
+  tcp_rcv_rtt_measure(sk);
+  const uint64_t now = c.jiffies();
+  const uint32_t atomin = ato_min(c);
+  if (!sk.icsk_ack.ato) {
+    tcp_incr_quickack(sk, TCP_MAX_QUICKACKS);
+    sk.icsk_ack.ato = atomin;
+  } else {
+    const int64_t m = static_cast<int64_t>(now - sk.icsk_ack.lrcvtime);
+    if (m <= atomin / 2) {
+      sk.icsk_ack.ato = (sk.icsk_ack.ato >> 1) + atomin / 2;
+    } else if (m < sk.icsk_ack.ato) {
+      sk.icsk_ack.ato = (sk.icsk_ack.ato >> 1) + static_cast<uint32_t>(m);
+      if (sk.icsk_ack.ato > sk.icsk_rto) sk.icsk_ack.ato = sk.icsk_rto;
+    } else if (m > sk.icsk_rto) {
+      tcp_incr_quickack(sk, TCP_MAX_QUICKACKS);
+    }
+  }
+  sk.icsk_ack.lrcvtime = now;
+  if (skb->len >= 128) tcp_grow_window(sk, skb);
+}
+
+// tcp_data_ready (v6.6): wake readers once SO_RCVLOWAT is met, memory is short or the window
+// is about to close (tcp_epollin_ready).
+void tcp::tcp_data_ready(tcp_sock& sk) {
+  const int32_t avail = static_cast<int32_t>(sk.rcv_nxt - sk.copied_seq);
+  if (avail <= 0) return;
+  const uint64_t threshold = sk.sk_rcvbuf - (sk.sk_rcvbuf >> 3);  // tcp_rmem_pressure
+  if (static_cast<uint64_t>(avail) >= sk.sk_rcvlowat || sk.sk_rmem_alloc > threshold ||
+      tcp_receive_window(sk) <= sk.icsk_ack.rcv_mss) {
+    sock_def_readable(sk);
+  }
+}
+
+// Reads the options of an established connection's segment (tcp_parse_options, and its
+// fast case tcp_parse_aligned_timestamp): here only the timestamp matters.
+bool tcp::tcp_parse_options(tcp_sock& sk, const uint8_t* th, unsigned doff) {
+  sk.rx_opt.saw_tstamp = false;
+  if (doff == 32 && proto::get_be32(th + 20) == 0x0101080Au) {  // NOP NOP TS 10: aligned
+    sk.rx_opt.saw_tstamp = true;
+    sk.rx_opt.rcv_tsval = proto::get_be32(th + 24);
+    sk.rx_opt.rcv_tsecr = proto::get_be32(th + 28);
+    return true;
+  }
+  for (unsigned i = 20; i < doff;) {
+    const uint8_t kind = th[i];
+    if (kind == 0) break;
+    if (kind == 1) {
+      ++i;
+      continue;
+    }
+    if (i + 1 >= doff || th[i + 1] < 2 || i + th[i + 1] > doff) break;
+    if (kind == 8 && th[i + 1] == 10 && sk.rx_opt.tstamp_ok) {
+      sk.rx_opt.saw_tstamp = true;
+      sk.rx_opt.rcv_tsval = proto::get_be32(th + i + 2);
+      sk.rx_opt.rcv_tsecr = proto::get_be32(th + i + 6);
+    }
+    i += th[i + 1];
+  }
+  return sk.rx_opt.saw_tstamp;
+}
+
+// tcp_rcv_established (v6.6).
+void tcp::tcp_rcv_established(tcp_sock& sk, sk_buff* skb) {
+  cpu& c = cpu::this_cpu();
+  waves::slice s(c.observer(), c.track(), "tcp_rcv_established");
+  c.charge(cost::tcp_rcv_established);
+  const uint8_t* th = skb->data_ptr();
+  const unsigned len = skb->len;
+  tcp_skb_cb& cb = TCP_SKB_CB(skb);
+  sk.rx_opt.saw_tstamp = false;
+  // Header prediction: doff, flags but PSH, and the window as predicted; in sequence; no
+  // ACK of unsent data.
+  const uint32_t flag_word = proto::get_be32(th + 12);
+  constexpr uint32_t TCP_HP_BITS = ~(0x0F000000u | 0x00080000u);  // ~(TCP_RESERVED_BITS | TCP_FLAG_PSH)
+  bool slow = true;
+  if ((flag_word & TCP_HP_BITS) == sk.pred_flags && sk.pred_flags != 0 && cb.seq == sk.rcv_nxt &&
+      !after(cb.ack_seq, sk.snd_nxt)) {
+    const unsigned tcp_header_len = sk.tcp_header_len;
+    slow = false;
+    if (tcp_header_len == 32) {
+      if (!tcp_parse_options(sk, th, 32) ||
+          static_cast<int32_t>(sk.rx_opt.rcv_tsval - sk.rx_opt.ts_recent) < 0)
+        slow = true;
+    }
+    if (!slow && len <= tcp_header_len) {
+      if (len == tcp_header_len) {
+        if (tcp_header_len == 32 && sk.rcv_nxt == sk.rcv_wup) {  // tcp_store_ts_recent
+          sk.rx_opt.ts_recent = sk.rx_opt.rcv_tsval;
+          sk.rx_opt.ts_recent_stamp = sc_core::sc_time_stamp();
+        }
+        tcp_ack(sk, skb, 0);
+        sk.rcv_rtt_last_tsecr = sk.rx_opt.rcv_tsecr;
+        tcp_consume(skb);
+        return;
+      }
+      ++m_net.mib.tcp_statistics.InErrs;
+      tcp_drop_reason(&sk, skb, skb_drop_reason::PKT_TOO_SMALL);
+      return;
+    }
+    // The model's stand-in for "(int)skb->truesize > sk->sk_forward_alloc": the fast path
+    // queues without a memory check, so a segment that would overrun sk_rcvbuf takes step5.
+    if (!slow && sk.sk_rmem_alloc + skb->truesize <= sk.sk_rcvbuf) {
+      if (tcp_header_len == 32 && sk.rcv_nxt == sk.rcv_wup) {
+        sk.rx_opt.ts_recent = sk.rx_opt.rcv_tsval;
+        sk.rx_opt.ts_recent_stamp = sc_core::sc_time_stamp();
+      }
+      tcp_rcv_rtt_measure_ts(sk, skb);
+      ++m_net.mib.net_statistics.TCPHPHits;
+      skb->pull(tcp_header_len);
+      sk.bytes_received += skb->len;
+      // tcp_event_data_recv looks at the segment after tcp_queue_rcv, which may have
+      // coalesced (and, here, freed) it: it gets a copy of what it reads.
+      sk_buff ev;
+      ev.len = skb->len;
+      ev.truesize = skb->truesize;
+      ev.gso_size = skb->gso_size;
+      TCP_SKB_CB(&ev) = cb;
+      tcp_queue_rcv(sk, skb);
+      tcp_event_data_recv(sk, &ev);
+      // ack_seq == snd_una always here: the host sends no data (tcp_update_wl).
+      tcp_ack_snd_check(sk, false);  // __tcp_ack_snd_check(sk, 0)
+      tcp_data_ready(sk);
+      return;
+    }
+    if (!slow) goto step5;
+  }
+  // slow_path:
+  if (len < static_cast<unsigned>((th[12] >> 4) * 4u)) {
+    ++m_net.mib.tcp_statistics.InCsumErrors;
+    ++m_net.mib.tcp_statistics.InErrs;
+    tcp_drop_reason(&sk, skb, skb_drop_reason::TCP_CSUM);
+    return;
+  }
+  if (!(cb.tcp_flags & (TCPHDR_ACK | TCPHDR_RST | TCPHDR_SYN))) {
+    tcp_drop_reason(&sk, skb, skb_drop_reason::TCP_FLAGS);
+    return;
+  }
+  c.charge(cost::tcp_rcv_slow_path);
+  if (!tcp_validate_incoming(sk, skb)) return;
+step5 : {
+  const int reason = tcp_ack(sk, skb, 1);
+  if (reason > 0) {
+    tcp_drop_reason(&sk, skb, static_cast<skb_drop_reason>(reason));
+    return;
+  }
+  tcp_rcv_rtt_measure_ts(sk, skb);
+  tcp_data_queue(sk, skb);
+  tcp_ack_snd_check(sk, true);  // tcp_ack_snd_check: only when an ACK is scheduled
+}
+}
+
+// tcp_validate_incoming (v6.6): PAWS, the sequence window, RST and SYN checks.
+bool tcp::tcp_validate_incoming(tcp_sock& sk, sk_buff* skb) {
+  const uint8_t* th = skb->data_ptr();
+  tcp_skb_cb& cb = TCP_SKB_CB(skb);
+  const unsigned doff = (th[12] >> 4) * 4u;
+  if (doff > 20 && sk.rx_opt.tstamp_ok) tcp_parse_options(sk, th, doff);
+  // tcp_paws_discard: ts_recent - tsval > TCP_PAWS_WINDOW (1), not an RST.
+  if (sk.rx_opt.saw_tstamp && sk.rx_opt.ts_recent != 0 &&
+      static_cast<int32_t>(sk.rx_opt.ts_recent - sk.rx_opt.rcv_tsval) > 1 && !(cb.tcp_flags & TCPHDR_RST)) {
+    ++m_net.mib.net_statistics.PAWSEstabRejected;
+    tcp_send_dupack(sk, skb);
+    tcp_drop_reason(&sk, skb, skb_drop_reason::TCP_RFC7323_PAWS);
+    return false;
+  }
+  // tcp_sequence: !before(end_seq, rcv_wup) && !after(seq, rcv_nxt + tcp_receive_window)
+  if (before(cb.end_seq, sk.rcv_wup) || after(cb.seq, sk.rcv_nxt + tcp_receive_window(sk))) {
+    if (!(cb.tcp_flags & TCPHDR_RST)) tcp_send_dupack(sk, skb);
+    tcp_drop_reason(&sk, skb, skb_drop_reason::TCP_INVALID_SEQUENCE);
+    return false;
+  }
+  if (cb.tcp_flags & TCPHDR_RST) {  // tcp_reset (in window: the model accepts any in-window RST)
+    if (sk.state == TCP_ESTABLISHED) --m_net.mib.tcp_statistics.CurrEstab;
+    ++m_net.mib.tcp_statistics.EstabResets;
+    sk.state = TCP_CLOSE;
+    del_timer(sk.icsk_delack_timer);
+    sock_def_readable(sk);
+    tcp_drop_reason(&sk, skb, skb_drop_reason::TCP_RESET);
+    return false;
+  }
+  if (cb.tcp_flags & TCPHDR_SYN) {  // syn_challenge: tcp_send_challenge_ack
+    tcp_send_ack(sk);
+    tcp_drop_reason(&sk, skb, skb_drop_reason::TCP_INVALID_SYN);
+    return false;
+  }
+  return true;
+}
+
+// tcp_ack (v6.6), what a receiver that sends no data needs of it: reject ACKs of unsent data,
+// update the peer's window (tcp_ack_update_window) and ts_recent (FLAG_UPDATE_TS_RECENT), and
+// count TCPPureAcks / TCPHPAcks. Returns a drop reason (> 0) or 0.
+int tcp::tcp_ack(tcp_sock& sk, sk_buff* skb, int slowpath) {
+  cpu::this_cpu().charge(cost::tcp_ack);
+  tcp_skb_cb& cb = TCP_SKB_CB(skb);
+  const uint32_t ack = cb.ack_seq;
+  if (before(ack, sk.snd_una)) return 0;  // old_ack
+  if (after(ack, sk.snd_nxt)) return static_cast<int>(skb_drop_reason::TCP_ACK_UNSENT_DATA);
+  if (slowpath && sk.rx_opt.saw_tstamp && !after(cb.seq, sk.rcv_wup)) {  // tcp_replace_ts_recent
+    if (static_cast<int32_t>(sk.rx_opt.ts_recent - sk.rx_opt.rcv_tsval) <= 0) {
+      sk.rx_opt.ts_recent = sk.rx_opt.rcv_tsval;
+      sk.rx_opt.ts_recent_stamp = sc_core::sc_time_stamp();
+    }
+  }
+  if (!slowpath && after(ack, sk.snd_una)) {
+    ++m_net.mib.net_statistics.TCPHPAcks;
+  } else {
+    if (cb.seq == cb.end_seq) ++m_net.mib.net_statistics.TCPPureAcks;
+    // tcp_ack_update_window: tcp_may_update_window
+    const uint8_t* th = skb->data_ptr();
+    const uint32_t nwin = static_cast<uint32_t>(proto::get_be16(th + 14)) << sk.rx_opt.snd_wscale;
+    if (after(ack, sk.snd_una) || after(cb.seq, sk.snd_wl1) || (cb.seq == sk.snd_wl1 && nwin > sk.snd_wnd)) {
+      sk.snd_wl1 = cb.seq;
+      if (sk.snd_wnd != nwin) {
+        sk.snd_wnd = nwin;
+        sk.pred_flags = 0;
+        tcp_fast_path_check(sk);
+        sk.max_window = std::max(sk.max_window, nwin);
+      }
+    }
+  }
+  sk.snd_una = ack;
+  return 0;
+}
+
+// tcp_data_queue (v6.6).
+void tcp::tcp_data_queue(tcp_sock& sk, sk_buff* skb) {
+  cpu& c = cpu::this_cpu();
+  tcp_skb_cb& cb = TCP_SKB_CB(skb);
+  if (cb.seq == cb.end_seq) {  // no data (a pure ACK on the slow path)
+    tcp_consume(skb);
+    return;
+  }
+  c.charge(cost::tcp_data_queue);
+  skb->pull((skb->data_ptr()[12] >> 4) * 4u);
+  skb_drop_reason reason = skb_drop_reason::NOT_SPECIFIED;
+  if (cb.seq == sk.rcv_nxt) {
+    if (tcp_receive_window(sk) == 0) {
+      reason = skb_drop_reason::TCP_ZEROWINDOW;
+      ++m_net.mib.net_statistics.TCPZeroWindowDrop;
+      goto out_of_window;
+    }
+  queue_and_out:
+    if (tcp_try_rmem_schedule(sk, skb, skb->truesize)) {
+      sk.icsk_ack.pending |= ICSK_ACK_NOW | ICSK_ACK_SCHED;
+      sock_def_readable(sk);  // sk->sk_data_ready
+      if (!sk.sk_receive_queue.empty()) {
+        ++m_net.mib.net_statistics.TCPRcvQDrop;
+        tcp_drop_reason(&sk, skb, skb_drop_reason::PROTO_MEM);
+        return;
+      }
+      // sk_forced_mem_schedule: an empty queue takes it anyway.
+    }
+    {
+      sk.bytes_received += static_cast<uint32_t>(cb.end_seq - sk.rcv_nxt);
+      sk_buff copy_for_event;
+      copy_for_event.len = skb->len;
+      copy_for_event.truesize = skb->truesize;
+      copy_for_event.gso_size = skb->gso_size;
+      TCP_SKB_CB(&copy_for_event) = cb;
+      tcp_queue_rcv(sk, skb);
+      if (copy_for_event.len) tcp_event_data_recv(sk, &copy_for_event);
+      if (!sk.out_of_order_queue.empty()) {
+        tcp_ofo_queue(sk);
+        if (sk.out_of_order_queue.empty()) sk.icsk_ack.pending |= ICSK_ACK_NOW;  // RFC 5681 4.2
+      }
+      if (sk.rx_opt.num_sacks) tcp_sack_remove(sk);
+      tcp_fast_path_check(sk);
+      tcp_data_ready(sk);
+      return;
+    }
+  }
+  if (!after(cb.end_seq, sk.rcv_nxt)) {
+    // A retransmit: force an immediate ACK (DelayedACKLost; D-SACK left out).
+    reason = skb_drop_reason::TCP_OLD_DATA;
+    ++m_net.mib.net_statistics.DelayedACKLost;
+    goto out_of_window;
+  }
+  if (!before(cb.seq, sk.rcv_nxt + tcp_receive_window(sk))) {
+    reason = skb_drop_reason::TCP_OVERWINDOW;
+    goto out_of_window;
+  }
+  if (before(cb.seq, sk.rcv_nxt)) {  // partial: seq < rcv_nxt < end_seq
+    if (!tcp_receive_window(sk)) {
+      reason = skb_drop_reason::TCP_ZEROWINDOW;
+      ++m_net.mib.net_statistics.TCPZeroWindowDrop;
+      goto out_of_window;
+    }
+    goto queue_and_out;
+  }
+  tcp_data_queue_ofo(sk, skb);
+  return;
+out_of_window:
+  tcp_enter_quickack_mode(sk, TCP_MAX_QUICKACKS);
+  sk.icsk_ack.pending |= ICSK_ACK_SCHED;
+  tcp_drop_reason(&sk, skb, reason);
+}
+
+// tcp_try_coalesce → skb_try_coalesce (net/core/skbuff.c, v6.6) and kfree_skb_partial: from's
+// linear bytes become a frag of `to` (its buffer with them), its frags follow; from's sk_buff
+// is freed (head stolen). No frag_list on either side; at most MAX_SKB_FRAGS frags. The
+// "fits in to's tailroom: copy" case is left out (build_skb'd receive buffers have little).
+bool tcp::tcp_try_coalesce(tcp_sock& sk, sk_buff* to, sk_buff* from) {
+  tcp_skb_cb& tcb = TCP_SKB_CB(to);
+  tcp_skb_cb& fcb = TCP_SKB_CB(from);
+  if (fcb.seq != tcb.end_seq) return false;
+  if (to->frag_list != nullptr || from->frag_list != nullptr) return false;
+  const bool has_head = from->headlen() != 0;
+  if (to->nr_frags + from->nr_frags + (has_head ? 1u : 0u) > MAX_SKB_FRAGS) return false;
+  cpu::this_cpu().charge(cost::tcp_try_coalesce);
+  const unsigned delta = has_head ? from->truesize - 256 : from->truesize - 256 - 320;
+  if (has_head)
+    to->frags[to->nr_frags++] = skb_frag_t{from->buf_addr, from->head, from->data, from->headlen()};
+  for (unsigned i = 0; i < from->nr_frags; ++i) to->frags[to->nr_frags++] = from->frags[i];
+  to->truesize += delta;
+  to->len += from->len;
+  to->data_len += from->len;
+  sk.sk_rmem_alloc += delta;
+  ++m_net.mib.net_statistics.TCPRcvCoalesce;
+  tcb.end_seq = fcb.end_seq;
+  tcb.ack_seq = fcb.ack_seq;
+  tcb.tcp_flags |= fcb.tcp_flags;
+  tcb.frames += fcb.frames;
+  m_frames_hidden += 1;  // from's sk_buff is gone; its frames live on in `to`
+  from->nr_frags = 0;
+  if (has_head) {
+    m_skbs.kfree_skb_head_stolen(from);
+  } else {
+    from->len = from->data_len = 0;
+    m_skbs.__consume_stateless_skb(from);
+  }
+  return true;
+}
+
+// tcp_queue_rcv (v6.6): coalesce into the receive queue's tail or append (skb_set_owner_r).
+// True when the skb was coalesced (and is freed).
+bool tcp::tcp_queue_rcv(tcp_sock& sk, sk_buff* skb) {
+  const uint32_t end_seq = TCP_SKB_CB(skb).end_seq;
+  const bool eaten = !sk.sk_receive_queue.empty() && tcp_try_coalesce(sk, sk.sk_receive_queue.back(), skb);
+  // tcp_rcv_nxt_update
+  sk.rcv_nxt64 += static_cast<uint32_t>(end_seq - sk.rcv_nxt);
+  sk.rcv_nxt = end_seq;
+  if (!eaten) {
+    sk.sk_receive_queue.push_back(skb);
+    sk.sk_rmem_alloc += skb->truesize;
+  }
+  if (auto* o = cpu::this_cpu().observer()) {
+    (void)o;
+    sk.queue_probe(sk.rcv_nxt - sk.copied_seq);
+  }
+  return eaten;
+}
+
+// tcp_ofo_queue (v6.6): move what the hole's filling made in-order to the receive queue.
+void tcp::tcp_ofo_queue(tcp_sock& sk) {
+  while (!sk.out_of_order_queue.empty()) {
+    auto it = sk.out_of_order_queue.begin();
+    sk_buff* skb = it->second;
+    tcp_skb_cb& cb = TCP_SKB_CB(skb);
+    if (after(cb.seq, sk.rcv_nxt)) break;
+    sk.out_of_order_queue.erase(it);
+    if (!after(cb.end_seq, sk.rcv_nxt)) {
+      sk.sk_rmem_alloc -= skb->truesize;
+      tcp_drop_reason(&sk, skb, skb_drop_reason::TCP_OFO_DROP);
+      continue;
+    }
+    sk.sk_rmem_alloc -= skb->truesize;  // re-charged by tcp_queue_rcv (or by the coalesce delta)
+    sk.bytes_received += static_cast<uint32_t>(cb.end_seq - sk.rcv_nxt);
+    tcp_queue_rcv(sk, skb);
+  }
+  if (!sk.out_of_order_queue.empty()) sk.ooo_last = sk.out_of_order_queue.rbegin()->first;
+}
+
+// tcp_data_queue_ofo (v6.6): insert into the OFO queue, coalescing with a neighbour, dropping
+// what is already there (TCPOFOMerge), removing what the new segment covers; SACK blocks.
+void tcp::tcp_data_queue_ofo(tcp_sock& sk, sk_buff* skb) {
+  cpu::this_cpu().charge(cost::tcp_data_queue_ofo);
+  if (tcp_try_rmem_schedule(sk, skb, skb->truesize)) {
+    ++m_net.mib.net_statistics.TCPOFODrop;
+    sock_def_readable(sk);
+    tcp_drop_reason(&sk, skb, skb_drop_reason::TCP_OFO_DROP);
+    return;
+  }
+  sk.pred_flags = 0;
+  sk.icsk_ack.pending |= ICSK_ACK_SCHED;
+  ++m_net.mib.net_statistics.TCPOFOQueue;
+  tcp_skb_cb& cb = TCP_SKB_CB(skb);
+  const uint32_t seq = cb.seq, end_seq = cb.end_seq;
+  const uint64_t key = seq64(sk, seq), end_key = seq64(sk, end_seq);
+  auto& q = sk.out_of_order_queue;
+  // Coalesce onto the segment that ends where this one starts (the typical tail append).
+  for (auto it = q.begin(); it != q.end(); ++it) {
+    tcp_skb_cb& pcb = TCP_SKB_CB(it->second);
+    if (pcb.end_seq == seq) {
+      const unsigned truesize = skb->truesize;
+      if (tcp_try_coalesce(sk, it->second, skb)) {  // tcp_ooo_try_coalesce
+        sk_buff* to = it->second;
+        to->gso_segs = static_cast<uint16_t>(std::min(0xFFFFu, std::max<unsigned>(1, to->gso_segs) + 1));
+        sk_buff stand_in;
+        stand_in.len = end_seq - seq;
+        stand_in.truesize = truesize;
+        if (sk.rx_opt.sack_ok) tcp_grow_window(sk, &stand_in);
+        tcp_sack_new_ofo_skb(sk, seq, end_seq);
+        // Coalescing may join two queued segments' ranges: merge the next one too.
+        return;
+      }
+    }
+  }
+  // Overlaps: a segment that starts at or before ours and covers all of it: drop ours.
+  auto next = q.upper_bound(key);
+  if (next != q.begin()) {
+    auto prev = std::prev(next);
+    const uint64_t pend = seq64(sk, TCP_SKB_CB(prev->second).end_seq);
+    if (pend >= end_key) {
+      ++m_net.mib.net_statistics.TCPOFOMerge;
+      tcp_drop_reason(&sk, skb, skb_drop_reason::TCP_OFOMERGE);
+      tcp_sack_new_ofo_skb(sk, seq, end_seq);
+      return;
+    }
+    if (prev->first == key) {  // same start, ours covers it: replace
+      sk_buff* old = prev->second;
+      q.erase(prev);
+      sk.sk_rmem_alloc -= old->truesize;
+      ++m_net.mib.net_statistics.TCPOFOMerge;
+      tcp_drop_reason(&sk, old, skb_drop_reason::TCP_OFOMERGE);
+    }
+  }
+  q[key] = skb;
+  sk.sk_rmem_alloc += skb->truesize;  // skb_set_owner_r
+  // merge_right: remove the segments ours covers.
+  for (auto it = q.upper_bound(key); it != q.end();) {
+    const tcp_skb_cb& ncb = TCP_SKB_CB(it->second);
+    if (!after(end_seq, ncb.seq)) break;
+    if (before(end_seq, ncb.end_seq)) break;
+    sk_buff* old = it->second;
+    it = q.erase(it);
+    sk.sk_rmem_alloc -= old->truesize;
+    ++m_net.mib.net_statistics.TCPOFOMerge;
+    tcp_drop_reason(&sk, old, skb_drop_reason::TCP_OFOMERGE);
+  }
+  sk.ooo_last = q.rbegin()->first;
+  tcp_sack_new_ofo_skb(sk, seq, end_seq);
+  if (sk.rx_opt.sack_ok) tcp_grow_window(sk, skb);
+}
+
+// The SACK blocks the next ACK carries (tcp_sack_new_ofo_skb, tcp_sack_remove, v6.6): the
+// model rebuilds them from the OFO queue's contiguous ranges, the one holding the newest
+// arrival first (RFC 2018), at most 4 (3 fit beside timestamps).
+void tcp::tcp_sack_new_ofo_skb(tcp_sock& sk, uint32_t seq, uint32_t end_seq) {
+  if (!sk.rx_opt.sack_ok) return;
+  std::vector<tcp_sack_block> ranges;
+  for (const auto& [k, skb] : sk.out_of_order_queue) {
+    const tcp_skb_cb& cb = TCP_SKB_CB(skb);
+    if (!ranges.empty() && !after(cb.seq, ranges.back().end_seq)) {
+      if (after(cb.end_seq, ranges.back().end_seq)) ranges.back().end_seq = cb.end_seq;
+    } else {
+      ranges.push_back({cb.seq, cb.end_seq});
+    }
+  }
+  std::stable_partition(ranges.begin(), ranges.end(), [&](const tcp_sack_block& b) {
+    return !before(seq, b.start_seq) && !after(end_seq, b.end_seq);
+  });
+  sk.rx_opt.num_sacks = static_cast<uint8_t>(std::min<size_t>(ranges.size(), 4));
+  for (unsigned i = 0; i < sk.rx_opt.num_sacks; ++i) sk.selective_acks[i] = ranges[i];
+}
+
+void tcp::tcp_sack_remove(tcp_sock& sk) {
+  if (sk.out_of_order_queue.empty()) {
+    sk.rx_opt.num_sacks = 0;
+    return;
+  }
+  unsigned n = 0;
+  for (unsigned i = 0; i < sk.rx_opt.num_sacks; ++i)
+    if (after(sk.selective_acks[i].end_seq, sk.rcv_nxt)) sk.selective_acks[n++] = sk.selective_acks[i];
+  sk.rx_opt.num_sacks = static_cast<uint8_t>(n);
+}
+
+// tcp_try_rmem_schedule (v6.6) with no global memory pressure (sk_rmem_schedule succeeds):
+// over sk_rcvbuf, prune; 0: go ahead.
+int tcp::tcp_try_rmem_schedule(tcp_sock& sk, sk_buff* skb, unsigned /*size*/) {
+  if (sk.sk_rmem_alloc > sk.sk_rcvbuf) {
+    if (tcp_prune_queue(sk, skb) < 0) return -1;
+  }
+  return 0;
+}
+
+// tcp_clamp_window (v6.6).
+void tcp::tcp_clamp_window(tcp_sock& sk) {
+  sk.icsk_ack.quick = 0;
+  const uint64_t rmem2 = m_params.tcp_rmem[2];
+  if (sk.sk_rcvbuf < rmem2) sk.sk_rcvbuf = std::min<uint64_t>(sk.sk_rmem_alloc, rmem2);
+  if (sk.sk_rmem_alloc > sk.sk_rcvbuf) sk.rcv_ssthresh = std::min(sk.window_clamp, 2u * sk.advmss);
+}
+
+// tcp_prune_queue (v6.6) without tcp_collapse/tcp_collapse_ofo_queue (the model does not
+// compact queued skbs): clamp the window, then drop from the OFO queue; -1 when that
+// was not enough (RcvPruned).
+int tcp::tcp_prune_queue(tcp_sock& sk, sk_buff* in_skb) {
+  cpu::this_cpu().charge(cost::tcp_prune_queue);
+  ++m_net.mib.net_statistics.PruneCalled;
+  if (sk.sk_rmem_alloc >= sk.sk_rcvbuf) tcp_clamp_window(sk);
+  if (sk.sk_rmem_alloc <= sk.sk_rcvbuf) return 0;
+  tcp_prune_ofo_queue(sk, in_skb);
+  if (sk.sk_rmem_alloc <= sk.sk_rcvbuf) return 0;
+  ++m_net.mib.net_statistics.RcvPruned;
+  sk.pred_flags = 0;
+  return -1;
+}
+
+// tcp_prune_ofo_queue (v6.6): drop from the OFO queue's far end, in steps of rcvbuf / 8,
+// until memory fits; never what the incoming segment would land after.
+bool tcp::tcp_prune_ofo_queue(tcp_sock& sk, sk_buff* in_skb) {
+  auto& q = sk.out_of_order_queue;
+  if (q.empty()) return false;
+  int64_t goal = static_cast<int64_t>(sk.sk_rcvbuf >> 3);
+  bool pruned = false;
+  const uint64_t in_key = seq64(sk, TCP_SKB_CB(in_skb).seq);
+  while (!q.empty()) {
+    auto last = std::prev(q.end());
+    if (in_key > last->first) break;
+    pruned = true;
+    sk_buff* skb = last->second;
+    q.erase(last);
+    goal -= skb->truesize;
+    sk.sk_rmem_alloc -= skb->truesize;
+    tcp_drop_reason(&sk, skb, skb_drop_reason::TCP_OFO_QUEUE_PRUNE);
+    if (q.empty() || goal <= 0) {
+      if (sk.sk_rmem_alloc <= sk.sk_rcvbuf) break;
+      goal = static_cast<int64_t>(sk.sk_rcvbuf >> 3);
+    }
+  }
+  if (pruned) {
+    ++m_net.mib.net_statistics.OfoPruned;
+    sk.rx_opt.num_sacks = 0;  // tcp_sack_reset
+  }
+  if (!q.empty()) sk.ooo_last = q.rbegin()->first;
+  return pruned;
+}
+
+// tcp_ack_snd_check / __tcp_ack_snd_check (v6.6): ACK now when more than one full segment
+// arrived unACKed and either SO_RCVLOWAT is not yet met or the window's right edge would
+// advance (__tcp_select_window() >= rcv_wnd), in quick-ack mode, or when an ACK is owed at
+// once (ICSK_ACK_NOW); with out-of-order data, at once too (the compressed-SACK timer of
+// v6.6 is left out); else the delayed ACK.
+void tcp::tcp_ack_snd_check(tcp_sock& sk, bool ofo_possible) {
+  cpu& c = cpu::this_cpu();
+  waves::slice s(c.observer(), c.track(), "tcp_ack_snd_check");
+  c.charge(cost::tcp_ack_snd_check);
+  if (ofo_possible && !(sk.icsk_ack.pending & ICSK_ACK_SCHED)) return;  // inet_csk_ack_scheduled
+  if (((sk.rcv_nxt - sk.rcv_wup) > sk.icsk_ack.rcv_mss &&
+       (sk.rcv_nxt - sk.copied_seq < sk.sk_rcvlowat || __tcp_select_window(sk) >= sk.rcv_wnd)) ||
+      tcp_in_quickack_mode(sk) || (sk.icsk_ack.pending & ICSK_ACK_NOW)) {
+    tcp_send_ack(sk);
+    return;
+  }
+  if (!ofo_possible || sk.out_of_order_queue.empty()) {
+    tcp_send_delayed_ack(sk);
+    return;
+  }
+  tcp_send_ack(sk);
+}
+
+}  // namespace nicsim::host

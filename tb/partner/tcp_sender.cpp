@@ -1,0 +1,852 @@
+#include "tb/partner/tcp_sender.h"
+
+#include <algorithm>
+
+namespace nicsim::tb::partner {
+
+// ------------------------------------------------------------------ time_weighted
+
+void time_weighted::set(uint64_t now_ns, double v) {
+  if (m_on) {
+    m_integral += m_v * static_cast<double>(now_ns - m_since);
+    m_span += now_ns - m_since;
+  }
+  m_on = true;
+  m_since = now_ns;
+  m_v = v;
+  m_max = std::max(m_max, v);
+}
+
+void time_weighted::stop(uint64_t now_ns) {
+  if (!m_on) return;
+  set(now_ns, m_v);
+  m_on = false;
+}
+
+double time_weighted::integral(uint64_t now_ns) const {
+  return m_integral + (m_on && now_ns > m_since ? m_v * static_cast<double>(now_ns - m_since) : 0.0);
+}
+
+uint64_t time_weighted::span(uint64_t now_ns) const {
+  return m_span + (m_on && now_ns > m_since ? now_ns - m_since : 0);
+}
+
+// ------------------------------------------------------------------ tcp_sender
+
+namespace {
+// CUBIC's constants as cubictcp_register computes them (tcp_cubic.c, v6.6): beta 717/1024,
+// bic_scale 41 (C = 0.4 = 41 * 10 / 1024), BICTCP_HZ 10.
+constexpr uint32_t BICTCP_BETA_SCALE = 1024, CUBIC_BETA = 717, BIC_SCALE = 41, BICTCP_HZ = 10;
+constexpr uint32_t CUBIC_HZ = 1000;  // the partner's jiffies per second
+constexpr uint32_t beta_scale = 8 * (BICTCP_BETA_SCALE + CUBIC_BETA) / 3 / (BICTCP_BETA_SCALE - CUBIC_BETA);
+constexpr uint32_t cube_rtt_scale = BIC_SCALE * 10;
+constexpr uint64_t cube_factor = (uint64_t{1} << (10 + 3 * BICTCP_HZ)) / (BIC_SCALE * 10);
+
+int fls64(uint64_t x) { return x == 0 ? 0 : 64 - __builtin_clzll(x); }
+bool after32(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) > 0; }
+}  // namespace
+
+tcp_sender::tcp_sender(const tcp_sender_config& cfg) : m_cfg(cfg) {}
+
+// cubic_root (tcp_cubic.c, v6.6): a table look-up and one Newton-Raphson step.
+uint32_t tcp_sender::cubic_root(uint64_t a) {
+  static const uint8_t v[] = {
+      0,   54,  54,  54,  118, 118, 118, 118, 123, 129, 134, 138, 143, 147, 151, 156,
+      157, 161, 164, 168, 170, 173, 176, 179, 181, 185, 187, 190, 192, 194, 197, 199,
+      200, 202, 204, 206, 209, 211, 213, 215, 217, 219, 221, 222, 224, 225, 227, 229,
+      231, 232, 234, 236, 237, 239, 240, 242, 244, 245, 246, 248, 250, 251, 252, 254,
+  };
+  uint32_t b = static_cast<uint32_t>(fls64(a));
+  if (b < 7) return (static_cast<uint32_t>(v[static_cast<uint32_t>(a)]) + 35) >> 6;
+  b = ((b * 84) >> 8) - 1;
+  const auto shift = static_cast<uint32_t>(a >> (b * 3));
+  uint32_t x = (static_cast<uint32_t>(v[shift]) + 10) << b >> 6;
+  x = 2 * x + static_cast<uint32_t>(a / (uint64_t{x} * (uint64_t{x} - 1)));
+  x = (x * 341) >> 10;
+  return x;
+}
+
+void tcp_sender::open(uint64_t now_ns) {
+  m_now = now_ns;
+  m_state = state::syn_sent;
+  m_syn_due = true;
+  m_rto_ns = TCP_TIMEOUT_INIT_NS;
+}
+
+void tcp_sender::app_write(uint64_t bytes) { m_app_written += bytes; }
+
+uint64_t tcp_sender::app_end() const {
+  return m_app_unlimited ? std::numeric_limits<uint64_t>::max() / 2 : m_app_written;
+}
+
+int64_t tcp_sender::unwrap(uint32_t seq) const {
+  return static_cast<int64_t>(m_snd_una) + static_cast<int32_t>(seq - wire_seq(m_snd_una));
+}
+
+uint32_t tcp_sender::packets_in_flight() const {
+  const uint32_t left = m_sacked_out + m_reno_sacked + m_lost_out;
+  const auto out = static_cast<uint32_t>(m_rtx.size());
+  return (out > left ? out - left : 0) + m_retrans_out;
+}
+
+uint64_t tcp_sender::bytes_in_flight() const {
+  uint64_t n = 0;
+  for (const seg& s : m_rtx)
+    if ((!s.sacked && !s.lost) || s.retrans) n += s.end - std::max(s.start, m_snd_una);
+  return n;
+}
+
+uint64_t tcp_sender::next_timer() const { return std::min(m_rto_at, m_probe_at); }
+
+void tcp_sender::set_cwnd(uint32_t c, uint64_t now_ns) {
+  m_cwnd = std::max<uint32_t>(c, 1);
+  if (m_state == state::established) m_cwnd_tw.set(now_ns, m_cwnd);
+}
+
+// ------------------------------------------------------------------ receiving
+
+void tcp_sender::on_segment(const proto::tcp_header& h, size_t payload_len, uint64_t now_ns) {
+  m_now = now_ns;
+  if (m_state == state::syn_sent) {
+    synsent(h, now_ns);
+    return;
+  }
+  if (m_state != state::established) return;
+  // tcp_validate_incoming (tcp_input.c): a reset whose sequence number is exactly the next
+  // expected one ends the connection (RFC 5961 3.2; others would get a challenge ACK).
+  if (h.flags & proto::TCP_RST) {
+    ++m_stats.resets_received;
+    if (h.seq == m_irs + 1) {
+      m_state = state::closed;
+      m_stats.reset = true;
+      m_rto_at = m_probe_at = UINT64_MAX;
+      m_cwnd_tw.stop(now_ns);
+      m_rwnd_tw.stop(now_ns);
+    }
+    return;
+  }
+  // A SYN-ACK again: our handshake ACK was lost. tcp_validate_incoming answers a SYN in
+  // ESTABLISHED with an ACK (tcp_send_challenge_ack).
+  if (h.flags & proto::TCP_SYN) {
+    m_ack_due = true;
+    return;
+  }
+  if (payload_len != 0 || (h.flags & proto::TCP_FIN)) ++m_stats.rx_data_ignored;
+  if (!(h.flags & proto::TCP_ACK)) return;
+  if (m_ts_ok && h.opt.has_timestamp) m_ts_recent = h.opt.tsval;
+  established_ack(h, now_ns);
+}
+
+// tcp_rcv_synsent_state_process (tcp_input.c, v6.6).
+void tcp_sender::synsent(const proto::tcp_header& h, uint64_t now_ns) {
+  const bool has_ack = h.flags & proto::TCP_ACK;
+  if (has_ack && h.ack != m_cfg.iss + 1) {
+    // An unacceptable ACK: reset it (RFC 9293 3.10.7.3), unless it is a reset itself.
+    if (!(h.flags & proto::TCP_RST)) {
+      m_rst_due = true;
+      m_rst_seq = h.ack;
+    }
+    return;
+  }
+  if (h.flags & proto::TCP_RST) {
+    if (has_ack) {  // connection refused (ECONNREFUSED)
+      ++m_stats.resets_received;
+      m_stats.refused = true;
+      m_state = state::closed;
+      m_rto_at = UINT64_MAX;
+    }
+    return;
+  }
+  if (!(h.flags & proto::TCP_SYN) || !has_ack) return;  // a simultaneous open is not modelled
+  const proto::tcp_options& o = h.opt;
+  m_irs = h.seq;
+  m_sack_ok = o.sack_permitted;
+  m_ts_ok = o.has_timestamp;
+  m_wscale_ok = o.has_wscale;
+  m_snd_wscale = m_wscale_ok ? std::min(o.wscale, proto::TCP_MAX_WSCALE) : 0;
+  if (m_ts_ok) m_ts_recent = o.tsval;
+  // tcp_sync_mss / tcp_current_mss: the smaller of the two MSS options (536 when the peer
+  // gave none, RFC 9293 3.7.1), less the timestamp option every segment then carries.
+  const uint32_t clamp = std::min<uint32_t>(m_cfg.mss, o.has_mss ? o.mss : 536);
+  m_mss = std::max<uint32_t>(clamp - (m_ts_ok ? proto::TCPOLEN_TSTAMP_ALIGNED : 0), 1);
+  // tcp_ack_update_window: the window of a SYN is never scaled (RFC 7323 2.2).
+  m_snd_wnd = h.window;
+  m_max_window = m_snd_wnd;
+  m_snd_wl1 = h.seq;
+  // The SYN is acknowledged: an RTT sample from it unless it was retransmitted (Karn), else
+  // from the timestamp echo (tcp_ack_update_rtt); none at all: the 3 s fallback of RFC 6298 5.7
+  // (tcp_init_metrics).
+  if (m_stats.syn_retransmits == 0) {
+    rtt_estimator(static_cast<int64_t>((now_ns - m_syn_sent_ns) / 1000));
+  } else if (m_ts_ok && o.tsecr != 0) {
+    const uint32_t delta = tsval(now_ns) - o.tsecr;
+    rtt_estimator(static_cast<int64_t>(std::max<uint32_t>(delta, 1)) * 1000);
+  }
+  if (m_srtt_us != 0) {
+    set_rto();
+  } else {
+    m_rto_ns = TCP_TIMEOUT_FALLBACK_NS;
+  }
+  m_backoff = 0;
+  m_rto_at = UINT64_MAX;
+  m_state = state::established;
+  m_stats.established = true;
+  m_ack_due = true;
+  // tcp_init_transfer: IW10, or 1 when the SYN went out more than twice.
+  m_cwnd = m_stats.syn_retransmits > 1 ? 1 : TCP_INIT_CWND;
+  m_cwnd_tw.set(now_ns, m_cwnd);
+  m_rwnd_tw.set(now_ns, static_cast<double>(m_snd_wnd));
+  m_lsndtime_ns = now_ns;
+}
+
+// tcp_sacktag_write_queue (tcp_input.c): marks the segments a valid SACK block covers whole.
+// Returns the packets newly SACKed.
+int tcp_sender::sacktag(const proto::tcp_header& h, uint64_t ack) {
+  int newly = 0;
+  for (unsigned i = 0; i < h.opt.sack_count; ++i) {
+    ++m_stats.sack_blocks_received;
+    const int64_t start = unwrap(h.opt.sack[i].start), end = unwrap(h.opt.sack[i].end);
+    // tcp_is_sackblock_valid: in order, not beyond snd_nxt, not older than a window.
+    if (end <= start || end > static_cast<int64_t>(m_snd_nxt) ||
+        start < static_cast<int64_t>(m_snd_una) - static_cast<int64_t>(m_max_window)) {
+      ++m_stats.sack_blocks_invalid;
+      continue;
+    }
+    if (end <= static_cast<int64_t>(ack)) continue;  // a D-SACK or stale block: nothing to mark
+    for (seg& s : m_rtx) {
+      if (static_cast<int64_t>(s.end) > end) break;
+      if (s.sacked || static_cast<int64_t>(s.start) < start) continue;
+      s.sacked = true;
+      ++m_sacked_out;
+      ++newly;
+      if (s.lost) s.lost = false, --m_lost_out;
+      if (s.retrans) s.retrans = false, --m_retrans_out;
+    }
+  }
+  return newly;
+}
+
+// RFC 6675 IsLost with DupThresh = net.ipv4.tcp_reordering (3): a segment not SACKed with
+// at least three SACKed segments above it is lost (tcp_update_scoreboard's rule).
+void tcp_sender::update_lost_marks() {
+  unsigned sacked_above = 0;
+  for (auto it = m_rtx.rbegin(); it != m_rtx.rend(); ++it) {
+    if (it->sacked) {
+      ++sacked_above;
+    } else if (sacked_above >= TCP_REORDERING && !it->lost) {
+      it->lost = true;
+      ++m_lost_out;
+      ++m_newly_lost;
+    }
+  }
+}
+
+void tcp_sender::mark_head_lost() {
+  for (seg& s : m_rtx) {
+    if (s.sacked) continue;
+    if (!s.lost) {
+      s.lost = true;
+      ++m_lost_out;
+      ++m_newly_lost;
+    }
+    return;
+  }
+}
+
+// tcp_ack (tcp_input.c, v6.6), for an ESTABLISHED sender that receives no data.
+void tcp_sender::established_ack(const proto::tcp_header& h, uint64_t now_ns) {
+  ++m_stats.acks_received;
+  const int64_t ack_signed = unwrap(h.ack);
+  if (ack_signed > static_cast<int64_t>(m_snd_nxt)) {  // -SKB_DROP_REASON_TCP_ACK_UNSENT_DATA
+    ++m_stats.acks_unsent_data;
+    return;
+  }
+  if (ack_signed < static_cast<int64_t>(m_snd_una)) {  // old_ack: only its SACK blocks count
+    ++m_stats.old_acks;
+    if (m_sack_ok && h.opt.sack_count != 0) {
+      sacktag(h, m_snd_una);
+      update_lost_marks();
+    }
+    return;
+  }
+  const auto ack = static_cast<uint64_t>(ack_signed);
+  const uint32_t prior_packets = packets_out();
+  const bool una_adv = ack > m_snd_una;
+  m_newly_lost = 0;
+
+  // tcp_ack_update_window / tcp_may_update_window.
+  bool win_update = false;
+  const uint64_t nwin = uint64_t{h.window} << m_snd_wscale;
+  if (una_adv || after32(h.seq, m_snd_wl1) || (h.seq == m_snd_wl1 && (nwin > m_snd_wnd || nwin == 0))) {
+    m_snd_wl1 = h.seq;
+    if (m_snd_wnd != nwin) {
+      win_update = true;
+      ++m_stats.window_updates;
+      m_snd_wnd = nwin;
+      m_rwnd_tw.set(now_ns, static_cast<double>(nwin));
+    }
+    m_max_window = std::max(m_max_window, nwin);
+  }
+  // RFC 5681 2: a duplicate ACK acknowledges nothing new, carries no data, leaves the window
+  // as it was, while data is outstanding (Linux: no FLAG_NOT_DUP).
+  const bool dupack = !una_adv && !win_update && prior_packets > 0;
+  if (dupack) ++m_stats.dup_acks;
+
+  const int newly_sacked = m_sack_ok ? sacktag(h, ack) : 0;
+
+  // tcp_clean_rtx_queue: segments acked whole leave; the RTT sample is the oldest one's,
+  // only if no retransmitted segment is among them (Karn).
+  uint32_t acked = 0, acked_not_sacked = 0;
+  uint64_t first_ackt = 0, last_ackt = 0;
+  bool retrans_acked = false;
+  while (!m_rtx.empty() && m_rtx.front().end <= ack) {
+    const seg& s = m_rtx.front();
+    if (s.ever_retrans) {
+      retrans_acked = true;
+    } else if (!s.sacked) {
+      last_ackt = s.sent_ns;
+      if (first_ackt == 0) first_ackt = s.sent_ns + 1;  // +1: a send at time 0 is still a time
+    }
+    if (s.sacked)
+      --m_sacked_out;
+    else
+      ++acked_not_sacked;
+    if (s.lost) --m_lost_out;
+    if (s.retrans) --m_retrans_out;
+    ++acked;
+    m_rtx.pop_front();
+  }
+  if (una_adv) m_snd_una = ack;
+
+  // The newly delivered packets (tcp_newly_delivered): without SACK, duplicate ACKs stand
+  // for SACKed packets (tcp_add_reno_sack, tcp_remove_reno_sacks, tcp_limit_reno_sacked).
+  int delivered = static_cast<int>(acked_not_sacked) + newly_sacked;
+  if (!m_sack_ok) {
+    delivered = 0;
+    if (una_adv && acked > 0) {
+      delivered += static_cast<int>(std::max<int64_t>(int64_t{acked} - m_reno_sacked, 1));
+      m_reno_sacked = acked - 1 >= m_reno_sacked ? 0 : m_reno_sacked - (acked - 1);
+    }
+    if (dupack) {
+      const uint32_t prior = m_reno_sacked;
+      ++m_reno_sacked;
+      const uint32_t holes = std::min<uint32_t>(std::max<uint32_t>(m_lost_out, 1), packets_out());
+      if (m_reno_sacked + holes > packets_out())
+        m_reno_sacked = packets_out() > holes ? packets_out() - holes : 0;
+      delivered += static_cast<int>(m_reno_sacked - std::min(prior, m_reno_sacked));
+    }
+  }
+
+  // tcp_ack_update_rtt.
+  int64_t rtt_us = -1;
+  if (first_ackt != 0 && !retrans_acked) {
+    rtt_us = static_cast<int64_t>((now_ns - (first_ackt - 1)) / 1000);
+  } else if (m_ts_ok && h.opt.has_timestamp && h.opt.tsecr != 0 && acked > 0) {
+    const uint32_t delta = std::max<uint32_t>(tsval(now_ns) - h.opt.tsecr, 1);  // tcp_rtt_tsopt_us
+    rtt_us = int64_t{delta} * 1000;
+    last_ackt = 0;
+  }
+  if (rtt_us >= 0) {
+    ++m_stats.rtt_samples;
+    rtt_estimator(rtt_us);
+    set_rto();
+    m_backoff = 0;
+    // cubictcp_acked: the minimum delay, from the newest segment's sample (ca_rtt_us).
+    const int64_t ca_rtt = last_ackt != 0 ? static_cast<int64_t>((now_ns - last_ackt) / 1000) : rtt_us;
+    if (m_cfg.cc == tcp_cc::cubic &&
+        !(m_cubic.epoch_start != 0 && static_cast<int32_t>(jiffies(now_ns) - m_cubic.epoch_start) < 1000)) {
+      const auto delay = static_cast<uint32_t>(std::max<int64_t>(ca_rtt, 1));
+      if (m_cubic.delay_min == 0 || m_cubic.delay_min > delay) m_cubic.delay_min = delay;
+    }
+  }
+  if (una_adv) m_retransmits = 0;
+
+  // tcp_fastretrans_alert, reduced to the dupthresh rules (no RACK, no undo).
+  switch (m_ca) {
+    case ca_state::recovery:
+      if (m_snd_una >= m_high_seq) {  // the whole window acked: tcp_end_cwnd_reduction
+        m_ca = ca_state::open;
+        m_reno_sacked = 0;
+        if (m_ssthresh < TCP_INFINITE_SSTHRESH) set_cwnd(m_ssthresh, now_ns);
+        m_cwnd_cnt = 0;
+        break;
+      }
+      if (m_sack_ok) {
+        update_lost_marks();
+      } else if (una_adv) {
+        mark_head_lost();  // tcp_newreno_mark_lost: a partial ACK, the next hole is lost
+      }
+      break;
+    case ca_state::loss:
+      if (m_snd_una >= m_high_seq) {
+        m_ca = ca_state::open;
+        m_reno_sacked = 0;
+      } else if (m_sack_ok) {
+        update_lost_marks();
+      }
+      break;
+    case ca_state::open:
+    case ca_state::disorder:
+      if (m_sack_ok) {
+        update_lost_marks();
+        if (m_lost_out > 0 || m_sacked_out >= TCP_REORDERING) {
+          enter_recovery();
+          if (m_lost_out == 0) mark_head_lost();
+        } else {
+          m_ca = m_sacked_out > 0 ? ca_state::disorder : ca_state::open;
+        }
+      } else if (m_reno_sacked >= TCP_REORDERING) {
+        enter_recovery();
+        mark_head_lost();
+      } else {
+        m_ca = m_reno_sacked > 0 ? ca_state::disorder : ca_state::open;
+      }
+      break;
+  }
+
+  // tcp_cong_control: PRR while in Recovery, else the congestion avoidance of the module,
+  // on ACKs that deliver new data (tcp_may_raise_cwnd).
+  if (m_ca == ca_state::recovery) {
+    cwnd_reduction(delivered, una_adv);
+  } else if (una_adv && delivered > 0) {
+    cong_avoid(static_cast<uint32_t>(delivered), now_ns);
+  }
+
+  // tcp_set_xmit_timer when data was acked; the probe timer stops once the head fits the
+  // window again (tcp_ack_probe).
+  if (una_adv) rearm_rto(now_ns);
+  if (m_probe_at != UINT64_MAX &&
+      (packets_out() > 0 ||
+       m_snd_nxt + std::min<uint64_t>(m_mss, app_end() - m_snd_nxt) <= m_snd_una + m_snd_wnd)) {
+    m_probe_at = UINT64_MAX;
+    m_probes_out = 0;
+    m_backoff = 0;
+  }
+}
+
+// tcp_enter_recovery / tcp_init_cwnd_reduction.
+void tcp_sender::enter_recovery() {
+  ++m_stats.recoveries;
+  m_high_seq = m_snd_nxt;
+  m_cwnd_cnt = 0;
+  m_prior_cwnd = m_cwnd;
+  m_prr_delivered = 0;
+  m_prr_out = 0;
+  m_ssthresh = cc_ssthresh();
+  m_ca = ca_state::recovery;
+}
+
+// tcp_enter_loss (tcp_input.c, v6.6) on a retransmission timeout.
+void tcp_sender::enter_loss(uint64_t now_ns) {
+  if (m_ca == ca_state::open || m_ca == ca_state::disorder || m_high_seq <= m_snd_una ||
+      (m_ca == ca_state::loss && m_retransmits == 0)) {
+    m_prior_cwnd = m_cwnd;
+    m_ssthresh = cc_ssthresh();
+  }
+  // tcp_timeout_mark_lost: everything not SACKed is lost, retransmissions included.
+  m_reno_sacked = 0;
+  for (seg& s : m_rtx) {
+    if (s.sacked) continue;
+    if (s.retrans) s.retrans = false, --m_retrans_out;
+    if (!s.lost) s.lost = true, ++m_lost_out;
+  }
+  m_cwnd_cnt = 0;
+  set_cwnd(packets_in_flight() + 1, now_ns);
+  m_high_seq = m_snd_nxt;
+  m_ca = ca_state::loss;
+  if (m_cfg.cc == tcp_cc::cubic) m_cubic = cubic_state{};  // cubictcp_state(TCP_CA_Loss): bictcp_reset
+}
+
+// tcp_rtt_estimator (tcp_input.c, v6.6): srtt in 1/8 us, mdev in 1/4 us, rttvar at least
+// TCP_RTO_MIN, updated once per window of data.
+void tcp_sender::rtt_estimator(int64_t mrtt_us) {
+  int64_t m = mrtt_us;
+  auto srtt = static_cast<int64_t>(m_srtt_us);
+  const auto rto_min_us = static_cast<int64_t>(TCP_RTO_MIN_NS / 1000);
+  if (srtt != 0) {
+    m -= srtt >> 3;
+    srtt += m;
+    auto mdev = static_cast<int64_t>(m_mdev_us);
+    if (m < 0) {
+      m = -m;
+      m -= mdev >> 2;
+      if (m > 0) m >>= 3;
+    } else {
+      m -= mdev >> 2;
+    }
+    mdev += m;
+    m_mdev_us = static_cast<uint64_t>(std::max<int64_t>(mdev, 0));
+    if (m_mdev_us > m_mdev_max_us) {
+      m_mdev_max_us = m_mdev_us;
+      if (m_mdev_max_us > m_rttvar_us) m_rttvar_us = m_mdev_max_us;
+    }
+    if (m_snd_una > m_rtt_seq) {
+      if (m_mdev_max_us < m_rttvar_us) m_rttvar_us -= (m_rttvar_us - m_mdev_max_us) >> 2;
+      m_rtt_seq = m_snd_nxt;
+      m_mdev_max_us = static_cast<uint64_t>(rto_min_us);
+    }
+  } else {
+    srtt = m << 3;
+    m_mdev_us = static_cast<uint64_t>(m << 1);
+    m_rttvar_us = std::max(m_mdev_us, static_cast<uint64_t>(rto_min_us));
+    m_mdev_max_us = m_rttvar_us;
+    m_rtt_seq = m_snd_nxt;
+  }
+  m_srtt_us = static_cast<uint64_t>(std::max<int64_t>(srtt, 1));
+}
+
+// tcp_set_rto / __tcp_set_rto / tcp_bound_rto: srtt + rttvar, in whole jiffies, at most
+// TCP_RTO_MAX.
+void tcp_sender::set_rto() {
+  const uint64_t us = (m_srtt_us >> 3) + m_rttvar_us;
+  const uint64_t jiffies_up = (us * 1000 + TCP_NS_PER_JIFFY - 1) / TCP_NS_PER_JIFFY;  // usecs_to_jiffies
+  m_rto_ns = std::min(jiffies_up * TCP_NS_PER_JIFFY, TCP_RTO_MAX_NS);
+}
+
+// tcp_rearm_rto.
+void tcp_sender::rearm_rto(uint64_t now_ns) { m_rto_at = m_rtx.empty() ? UINT64_MAX : now_ns + m_rto_ns; }
+
+// tcp_cwnd_validate (tcp_output.c, v6.6): whether the window was used to the full.
+void tcp_sender::cwnd_validate(bool cwnd_limited) {
+  if (m_snd_una >= m_cwnd_usage_seq || cwnd_limited ||
+      (!m_is_cwnd_limited && packets_out() > m_max_packets_out)) {
+    m_is_cwnd_limited = cwnd_limited;
+    m_max_packets_out = packets_out();
+    m_cwnd_usage_seq = m_snd_nxt;
+  }
+}
+
+// tcp_is_cwnd_limited (include/net/tcp.h, v6.6).
+bool tcp_sender::is_cwnd_limited() const {
+  if (m_is_cwnd_limited) return true;
+  if (m_cwnd < m_ssthresh) return m_cwnd < 2 * m_max_packets_out;
+  return false;
+}
+
+uint32_t tcp_sender::cc_ssthresh() {
+  if (m_cfg.cc == tcp_cc::reno) return std::max<uint32_t>(m_cwnd >> 1, 2);  // tcp_reno_ssthresh
+  // cubictcp_recalc_ssthresh: W_max with fast convergence, then cwnd * beta.
+  m_cubic.epoch_start = 0;
+  if (m_cwnd < m_cubic.last_max_cwnd)
+    m_cubic.last_max_cwnd = m_cwnd * (BICTCP_BETA_SCALE + CUBIC_BETA) / (2 * BICTCP_BETA_SCALE);
+  else
+    m_cubic.last_max_cwnd = m_cwnd;
+  return std::max<uint32_t>(m_cwnd * CUBIC_BETA / BICTCP_BETA_SCALE, 2);
+}
+
+// tcp_reno_cong_avoid / cubictcp_cong_avoid with tcp_slow_start and tcp_cong_avoid_ai
+// (tcp_cong.c, tcp_cubic.c, v6.6).
+void tcp_sender::cong_avoid(uint32_t acked, uint64_t now_ns) {
+  if (!is_cwnd_limited()) return;
+  uint32_t cwnd = m_cwnd;
+  if (cwnd < m_ssthresh) {  // tcp_slow_start
+    const uint32_t c = std::min(cwnd + acked, m_ssthresh);
+    acked -= c - cwnd;
+    cwnd = c;
+    set_cwnd(cwnd, now_ns);
+    if (acked == 0) return;
+  }
+  uint32_t w = cwnd;
+  if (m_cfg.cc == tcp_cc::cubic) {
+    cubic_update(acked, now_ns);
+    w = m_cubic.cnt;
+  }
+  // tcp_cong_avoid_ai
+  if (m_cwnd_cnt >= w) {
+    m_cwnd_cnt = 0;
+    ++cwnd;
+  }
+  m_cwnd_cnt += acked;
+  if (m_cwnd_cnt >= w) {
+    const uint32_t delta = m_cwnd_cnt / w;
+    m_cwnd_cnt -= delta * w;
+    cwnd += delta;
+  }
+  set_cwnd(cwnd, now_ns);
+}
+
+// bictcp_update (tcp_cubic.c, v6.6), with the partner's jiffies (HZ = 1000).
+void tcp_sender::cubic_update(uint32_t acked, uint64_t now_ns) {
+  cubic_state& ca = m_cubic;
+  const uint32_t cwnd = m_cwnd;
+  const uint32_t now = jiffies(now_ns);
+  ca.ack_cnt += acked;
+  if (ca.last_cwnd == cwnd && static_cast<int32_t>(now - ca.last_time) <= static_cast<int32_t>(CUBIC_HZ / 32))
+    return;
+  if (!(ca.epoch_start != 0 && now == ca.last_time)) {
+    ca.last_cwnd = cwnd;
+    ca.last_time = now;
+    if (ca.epoch_start == 0) {
+      ca.epoch_start = now == 0 ? 1 : now;  // 0 means "no epoch" (jiffies start far from 0 in Linux)
+      ca.ack_cnt = acked;
+      ca.tcp_cwnd = cwnd;
+      if (ca.last_max_cwnd <= cwnd) {
+        ca.bic_K = 0;
+        ca.bic_origin_point = cwnd;
+      } else {
+        ca.bic_K = cubic_root(cube_factor * (ca.last_max_cwnd - cwnd));
+        ca.bic_origin_point = ca.last_max_cwnd;
+      }
+    }
+    uint64_t t = static_cast<uint64_t>(static_cast<int32_t>(now - ca.epoch_start));
+    t += (uint64_t{ca.delay_min} * 1000 + TCP_NS_PER_JIFFY - 1) / TCP_NS_PER_JIFFY;  // usecs_to_jiffies
+    t <<= BICTCP_HZ;
+    t /= CUBIC_HZ;
+    const uint64_t offs = t < ca.bic_K ? ca.bic_K - t : t - ca.bic_K;
+    const auto delta = static_cast<uint32_t>((cube_rtt_scale * offs * offs * offs) >> (10 + 3 * BICTCP_HZ));
+    const uint32_t bic_target = t < ca.bic_K ? ca.bic_origin_point - delta : ca.bic_origin_point + delta;
+    ca.cnt = bic_target > cwnd ? cwnd / (bic_target - cwnd) : 100 * cwnd;
+    if (ca.last_max_cwnd == 0 && ca.cnt > 20) ca.cnt = 20;
+  }
+  // tcp_friendliness
+  {
+    uint32_t delta = (cwnd * beta_scale) >> 3;
+    if (delta == 0) delta = 1;
+    while (ca.ack_cnt > delta) {
+      ca.ack_cnt -= delta;
+      ++ca.tcp_cwnd;
+    }
+    if (ca.tcp_cwnd > cwnd) {
+      const uint32_t max_cnt = cwnd / (ca.tcp_cwnd - cwnd);
+      if (ca.cnt > max_cnt) ca.cnt = max_cnt;
+    }
+  }
+  ca.cnt = std::max<uint32_t>(ca.cnt, 2);
+}
+
+// tcp_cwnd_reduction (tcp_input.c, v6.6): Proportional Rate Reduction, RFC 6937.
+void tcp_sender::cwnd_reduction(int newly_acked_sacked, bool una_adv) {
+  if (newly_acked_sacked <= 0 || m_prior_cwnd == 0) return;
+  const auto in_flight = static_cast<int64_t>(packets_in_flight());
+  m_prr_delivered += static_cast<uint32_t>(newly_acked_sacked);
+  const int64_t delta = static_cast<int64_t>(m_ssthresh) - in_flight;
+  int64_t sndcnt;
+  if (delta < 0) {
+    const uint64_t dividend = uint64_t{m_ssthresh} * m_prr_delivered + m_prior_cwnd - 1;
+    sndcnt = static_cast<int64_t>(dividend / m_prior_cwnd) - m_prr_out;
+  } else {
+    sndcnt = std::max<int64_t>(int64_t{m_prr_delivered} - m_prr_out, newly_acked_sacked);
+    if (una_adv && m_newly_lost == 0) ++sndcnt;
+    sndcnt = std::min(delta, sndcnt);
+  }
+  sndcnt = std::max<int64_t>(sndcnt, m_prr_out != 0 ? 0 : 1);
+  set_cwnd(static_cast<uint32_t>(in_flight + sndcnt), m_now);
+}
+
+// ------------------------------------------------------------------ timers
+
+void tcp_sender::on_timer(uint64_t now_ns) {
+  m_now = now_ns;
+  if (m_rto_at <= now_ns) {
+    m_rto_at = UINT64_MAX;
+    if (m_state == state::syn_sent) {
+      // tcp_retransmit_timer / tcp_write_timeout for a SYN: at most tcp_syn_retries.
+      if (m_stats.syn_retransmits >= TCP_SYN_RETRIES) {
+        m_state = state::closed;
+        m_stats.timed_out = true;
+        return;
+      }
+      ++m_stats.syn_retransmits;
+      m_syn_due = true;
+      ++m_backoff;
+      m_rto_ns = std::min(m_rto_ns * 2, TCP_RTO_MAX_NS);
+      m_rto_at = now_ns + m_rto_ns;
+    } else if (m_state == state::established && !m_rtx.empty()) {
+      // tcp_retransmit_timer: Loss, the head goes again, the RTO doubles.
+      ++m_stats.rto_count;
+      enter_loss(now_ns);
+      ++m_backoff;
+      ++m_retransmits;
+      m_rto_ns = std::min(m_rto_ns * 2, TCP_RTO_MAX_NS);
+      m_rto_at = now_ns + m_rto_ns;
+    }
+  }
+  if (m_probe_at <= now_ns) {
+    m_probe_at = UINT64_MAX;
+    // tcp_probe_timer / tcp_send_probe0.
+    if (m_state == state::established && m_rtx.empty() && app_end() > m_snd_nxt) {
+      m_probe_due = true;
+      ++m_probes_out;
+      if (m_backoff < 15) ++m_backoff;                           // net.ipv4.tcp_retries2
+      const uint64_t base = std::max(m_rto_ns, TCP_RTO_MIN_NS);  // tcp_probe0_base
+      m_probe_at = now_ns + std::min(base << std::min(m_backoff, 20u), TCP_RTO_MAX_NS);
+    } else {
+      m_probes_out = 0;
+    }
+  }
+}
+
+// ------------------------------------------------------------------ sending
+
+void tcp_sender::fill_header(tcp_segment_out* out, uint64_t now_ns, uint8_t flags) const {
+  proto::tcp_header& h = out->hdr;
+  h = proto::tcp_header{};
+  h.src_port = m_cfg.src_port;
+  h.dst_port = m_cfg.dst_port;
+  h.flags = flags;
+  if (flags & proto::TCP_SYN) {
+    // tcp_syn_options: MSS, SACK-permitted, timestamps, window scale; the window unscaled.
+    h.seq = m_cfg.iss;
+    h.window = TCP_PARTNER_WINDOW;
+    h.opt.has_mss = true;
+    h.opt.mss = m_cfg.mss;
+    h.opt.sack_permitted = true;
+    h.opt.has_timestamp = true;
+    h.opt.tsval = tsval(now_ns);
+    h.opt.has_wscale = true;
+    h.opt.wscale = TCP_PARTNER_WSCALE;
+    return;
+  }
+  h.ack = m_irs + 1;  // nothing from the host is taken in: rcv_nxt stays just past its SYN
+  h.window = static_cast<uint16_t>(TCP_PARTNER_WINDOW >> (m_wscale_ok ? TCP_PARTNER_WSCALE : 0));
+  if (m_ts_ok) {
+    h.opt.has_timestamp = true;
+    h.opt.tsval = tsval(now_ns);
+    h.opt.tsecr = m_ts_recent;
+  }
+}
+
+void tcp_sender::count_sent(const tcp_segment_out& s) {
+  ++m_stats.segs_sent;
+  if (s.payload_len != 0) {
+    ++m_stats.data_segs_sent;
+    m_stats.bytes_sent += s.payload_len;
+  }
+  if (s.retransmission) {
+    ++m_stats.retrans_segs;
+    m_stats.retrans_bytes += s.payload_len;
+  }
+}
+
+bool tcp_sender::next_segment(uint64_t now_ns, tcp_segment_out* out) {
+  m_now = now_ns;
+  *out = tcp_segment_out{};
+  if (m_rst_due) {
+    m_rst_due = false;
+    fill_header(out, now_ns, proto::TCP_RST);
+    out->hdr = proto::tcp_header{};
+    out->hdr.src_port = m_cfg.src_port;
+    out->hdr.dst_port = m_cfg.dst_port;
+    out->hdr.seq = m_rst_seq;
+    out->hdr.flags = proto::TCP_RST;
+    count_sent(*out);
+    return true;
+  }
+  if (m_state == state::syn_sent && m_syn_due) {
+    m_syn_due = false;
+    fill_header(out, now_ns, proto::TCP_SYN);
+    out->retransmission = m_stats.syn_sent != 0;
+    if (m_stats.syn_sent == 0) {
+      m_syn_sent_ns = now_ns;
+      m_rto_at = now_ns + m_rto_ns;
+    }
+    ++m_stats.syn_sent;
+    ++m_stats.segs_sent;
+    return true;
+  }
+  if (m_state != state::established) return false;
+  if (m_ack_due) {  // the handshake's ACK (tcp_send_ack)
+    m_ack_due = false;
+    fill_header(out, now_ns, proto::TCP_ACK);
+    out->hdr.seq = wire_seq(m_snd_nxt);
+    count_sent(*out);
+    return true;
+  }
+  if (m_probe_due) {
+    m_probe_due = false;
+    ++m_stats.zero_window_probes;
+    // tcp_write_wakeup: what of the head fits the window goes as data; with a zero window a
+    // segment with an old sequence number, no data, that the receiver must answer
+    // (tcp_xmit_probe_skb).
+    const uint64_t wnd_end = m_snd_una + m_snd_wnd;
+    if (wnd_end > m_snd_nxt) {
+      const auto len =
+          static_cast<uint32_t>(std::min<uint64_t>({wnd_end - m_snd_nxt, m_mss, app_end() - m_snd_nxt}));
+      fill_header(out, now_ns, proto::TCP_ACK | proto::TCP_PSH);
+      out->hdr.seq = wire_seq(m_snd_nxt);
+      out->stream_offset = m_snd_nxt;
+      out->payload_len = len;
+      m_rtx.push_back({m_snd_nxt, m_snd_nxt + len, now_ns});
+      m_snd_nxt += len;
+      if (len < m_mss) m_snd_sml = m_snd_nxt;
+      m_lsndtime_ns = now_ns;
+      if (m_rto_at == UINT64_MAX) rearm_rto(now_ns);
+      m_probe_at = UINT64_MAX;
+      m_probes_out = 0;
+    } else {
+      fill_header(out, now_ns, proto::TCP_ACK);
+      out->hdr.seq = wire_seq(m_snd_una) - 1;
+    }
+    count_sent(*out);
+    return true;
+  }
+  // tcp_xmit_retransmit_queue: lost segments first, while the window has room.
+  if (m_lost_out > m_retrans_out) {
+    for (seg& s : m_rtx) {
+      if (!s.lost || s.retrans || s.sacked) continue;
+      if (packets_in_flight() >= m_cwnd) break;
+      const uint64_t start = std::max(s.start, m_snd_una);  // tcp_trim_head of what was acked
+      if (start != m_snd_una && start >= m_snd_una + m_snd_wnd) break;
+      s.retrans = true;
+      s.ever_retrans = true;
+      s.sent_ns = now_ns;
+      ++m_retrans_out;
+      fill_header(out, now_ns, proto::TCP_ACK);
+      out->hdr.seq = wire_seq(start);
+      out->stream_offset = start;
+      out->payload_len = static_cast<uint32_t>(s.end - start);
+      out->retransmission = true;
+      if (m_ca != ca_state::loss) ++m_stats.fast_retransmits;
+      if (m_ca == ca_state::recovery) ++m_prr_out;
+      if (m_rto_at == UINT64_MAX) rearm_rto(now_ns);
+      count_sent(*out);
+      return true;
+    }
+  }
+  return send_new_data(now_ns, out);
+}
+
+// tcp_write_xmit (tcp_output.c, v6.6) for one segment: the cwnd test, the receive window
+// test (tcp_snd_wnd_test), Nagle (tcp_nagle_test with Minshall's check).
+bool tcp_sender::send_new_data(uint64_t now_ns, tcp_segment_out* out) {
+  const uint64_t end = app_end();
+  if (end <= m_snd_nxt) return false;
+  const auto len = static_cast<uint32_t>(std::min<uint64_t>(m_mss, end - m_snd_nxt));
+  if (packets_in_flight() >= m_cwnd) {
+    cwnd_validate(true);
+    return false;
+  }
+  if (m_snd_nxt + len > m_snd_una + m_snd_wnd) {
+    // tcp_check_probe_timer: nothing in flight to bring an ACK, so probe.
+    if (m_rtx.empty() && m_probe_at == UINT64_MAX && m_rto_at == UINT64_MAX)
+      m_probe_at = now_ns + std::max(m_rto_ns, TCP_RTO_MIN_NS);
+    return false;
+  }
+  if (len < m_mss && !m_rtx.empty() && m_snd_sml > m_snd_una && m_snd_sml <= m_snd_nxt) return false;
+  const bool idle = m_rtx.empty();
+  if (idle && m_cfg.cc == tcp_cc::cubic && m_cubic.epoch_start != 0) {
+    // cubictcp_cwnd_event(CA_EVENT_TX_START): an application-limited pause moves the epoch.
+    const uint32_t now = jiffies(now_ns);
+    const auto delta = static_cast<int32_t>(now - jiffies(m_lsndtime_ns));
+    if (delta > 0) {
+      m_cubic.epoch_start += static_cast<uint32_t>(delta);
+      if (after32(m_cubic.epoch_start, now)) m_cubic.epoch_start = now;
+    }
+  }
+  fill_header(out, now_ns, proto::TCP_ACK | (m_snd_nxt + len == end ? proto::TCP_PSH : 0));
+  out->hdr.seq = wire_seq(m_snd_nxt);
+  out->stream_offset = m_snd_nxt;
+  out->payload_len = len;
+  m_rtx.push_back({m_snd_nxt, m_snd_nxt + len, now_ns});
+  m_snd_nxt += len;
+  if (len < m_mss) m_snd_sml = m_snd_nxt;
+  m_lsndtime_ns = now_ns;
+  m_probe_at = UINT64_MAX;
+  if (idle) rearm_rto(now_ns);  // tcp_event_new_data_sent
+  if (m_ca == ca_state::recovery) ++m_prr_out;
+  cwnd_validate(packets_in_flight() >= m_cwnd);
+  count_sent(*out);
+  return true;
+}
+
+}  // namespace nicsim::tb::partner
