@@ -54,6 +54,11 @@ enum class cost : unsigned {
   e1000_xmit_frame,
   clean_tx_desc,
   sock_wfree,
+  // GRO (net/core/gro.c)
+  napi_gro_receive,
+  skb_gro_receive,
+  napi_gro_complete,
+  gro_normal_list,
   // timers and TCP
   run_timer_softirq,
   call_timer_fn,

@@ -218,6 +218,11 @@ std::vector<knob_decl> declare_knobs() {
           "ethtool -K rx: the RTL front end verifies TCP/UDP checksums and the host skips them",
           [](auto& p) -> auto& { return p.host.driver.rx_csum; }),
       choice(
+          "nic.gro", {{"true", true}, {"false", false}},
+          "ethtool -K gro: napi_gro_receive merges a TCP flow's in-order segments (UDP is never "
+          "merged); false: every frame goes up alone (still batched by host.gro_normal_batch)",
+          [](auto& p) -> auto& { return p.host.driver.gro; }),
+      choice(
           "nic.rtl_frontend", {{"true", true}, {"false", false}},
           "run every frame through the verilated RX front end; false: the FCS only, checked in C++ (no "
           "checksum offload, no RSS; hardly faster since the front end got cheap)",
@@ -411,6 +416,11 @@ std::vector<knob_decl> declare_knobs() {
           "host.gro_flush_timeout_ns", config::kind::integer, sc_core::SC_NS, 0, 1e9,
           "gro_flush_timeout: the timer that polls again while interrupts are deferred",
           [](auto& p) -> auto& { return p.host.net.gro_flush_timeout; }),
+      integer(
+          "host.gro_normal_batch", 1, 1000000, "segments",
+          "net.core.gro_normal_batch: GRO's output goes up as a list once it holds this many segments, "
+          "and at the end of each poll",
+          [](auto& p) -> auto& { return p.host.net.gro_normal_batch; }),
       choice(
           "host.kernel",
           {{"6.6", kernel_version::v6_6}, {"6.1", kernel_version::v6_1}, {"6.12", kernel_version::v6_12}},

@@ -296,6 +296,20 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
                         {"overlimits", qd.overlimits}, {"requeues", qd.requeues},
                         {"backlog_bytes", qd.backlog}, {"backlog_packets", qd.qlen}};
   j["host"]["tx_dropped"] = netdev.tx_dropped;  // ip -s link: TX dropped
+  // GRO (no kernel counter: what napi_gro_receive's tracepoints and the skbs show), summed
+  // over the NAPI instances.
+  const host::gro_stats gro = stack.core().gro_totals();
+  j["host"]["gro"] = {{"enabled", netdev.gro},
+                      {"received", gro.received},
+                      {"merged", gro.merged},
+                      {"held", gro.held},
+                      {"normal", gro.normal},
+                      {"flushed", gro.flushed},
+                      {"flushed_segs", gro.flushed_segs},
+                      {"flushed_oldest", gro.flushed_oldest},
+                      {"held_max", gro.held_max},
+                      {"normal_batches", gro.normal_batches},
+                      {"normal_skbs", gro.normal_skbs}};
   nlohmann::ordered_json tx_drops = nlohmann::ordered_json::object();
   for (size_t r = 0; r < host::skb_drop_reason_count; ++r)
     if (stack.skb().tx_drops()[r])

@@ -17,6 +17,7 @@ struct netstack_params {
   uint32_t local_ip = 0x0A000002;
   int napi_defer_hard_irqs = 0;                               // /sys/class/net/<dev>/napi_defer_hard_irqs
   sc_core::sc_time gro_flush_timeout{sc_core::SC_ZERO_TIME};  // /sys/class/net/<dev>/gro_flush_timeout
+  int gro_normal_batch = 8;      // net.core.gro_normal_batch: segments batched before a list goes up
   bool udp_backlog = false;      // the seed's kernels: softirq backlogs UDP while the reader owns the socket
   int icmp_msgs_per_sec = 1000;  // net.ipv4.icmp_msgs_per_sec
   int icmp_msgs_burst = 50;      // net.ipv4.icmp_msgs_burst

@@ -37,6 +37,21 @@ struct napi_struct {
                                   // NAPI_STATE_IN_BUSY_POLL: a reader polls it from process context
   waves::probe state_probe;       // NAPI_STATE_SCHED as a wave
   uint64_t polls = 0;
+  // netif_napi_add's napi->dev: its features (NETIF_F_GRO) and gro_ipv4_max_size; nullptr: a
+  // device with the defaults (GRO on).
+  net_device* dev = nullptr;
+  // GRO (include/linux/netdevice.h, v6.6: gro_bitmask, gro_hash, rx_list, rx_count).
+  unsigned long gro_bitmask = 0;  // buckets holding skbs
+  std::array<gro_list, GRO_HASH_BUCKETS> gro_hash;
+  std::vector<sk_buff*> rx_list;  // GRO_NORMAL skbs waiting for netif_receive_skb_list_internal
+  int rx_count = 0;               // the segments on rx_list
+  waves::probe gro_probe;         // host.napi.<name>.gro_held: skbs held in gro_hash
+  gro_stats gro;
+  unsigned gro_held() const {
+    unsigned n = 0;
+    for (const gro_list& l : gro_hash) n += l.count;
+    return n;
+  }
 };
 
 struct softnet_data {  // per CPU; the counters are /proc/net/softnet_stat's
@@ -69,8 +84,9 @@ class netdev_core {
   bool napi_schedule_prep(napi_struct& n);
   void __napi_schedule(napi_struct& n);
   bool napi_complete_done(napi_struct& n, int work_done);
-  // Shows n's scheduled state in the waves as host.napi.<name>.
-  void napi_observe(napi_struct& n);
+  // Shows n's scheduled state in the waves as host.napi.<name> and, for a driver's instance
+  // (gro), the skbs GRO holds as host.napi.<name>.gro_held.
+  void napi_observe(napi_struct& n, bool gro = true);
   // Shows q's backlog (skbs queued) in the waves as host.qdisc.<name>.
   void qdisc_observe(Qdisc& q, const std::string& name);
   void net_rx_action();
@@ -79,13 +95,24 @@ class netdev_core {
   void napi_busy_loop(sock& sk, napi_struct& n, sc_core::sc_time end);
 
   // ---- receive
-  // napi_gro_receive (net/core/gro.c, v6.x): skb_mark_napi_id, then up the stack (no GRO
-  // aggregation for UDP here). Only skbs received this way carry an instance for busy polling.
-  void napi_gro_receive(napi_struct& napi, sk_buff* skb) {
-    skb_mark_napi_id(skb, &napi);
-    netif_receive_skb(skb);
-  }
+  // ---- GRO (net/core/gro.c, v6.6; defined in gro.cpp, see gro.h)
+  // napi_gro_receive: skb_mark_napi_id (only skbs received this way carry an instance for
+  // busy polling), dev_gro_receive, napi_skb_finish.
+  gro_result napi_gro_receive(napi_struct& napi, sk_buff* skb);
+  // napi_gro_flush: complete the held skbs (flush_old: only those held before this jiffy).
+  void napi_gro_flush(napi_struct& napi, bool flush_old);
+  // gro_normal_list (include/net/gro.h): deliver napi->rx_list.
+  void gro_normal_list(napi_struct& napi);
+  // dev_add_offload: GRO callbacks for an ethertype.
+  void dev_add_offload(packet_offload po) { m_offload_base.push_back(std::move(po)); }
+  // GRO's counters summed over the NAPI instances that used it.
+  gro_stats gro_totals() const;
+  // net.core.gro_normal_batch (a test may change it).
+  void set_gro_normal_batch(int batch) { m_gro_normal_batch = batch; }
+
   void netif_receive_skb(sk_buff* skb);
+  // netif_receive_skb_list_internal (v6.6): the listified receive of GRO's output.
+  void netif_receive_skb_list_internal(std::vector<sk_buff*>& list);
   // The pre-NAPI entry: queue to this CPU's backlog, processed by process_backlog in softirq.
   void netif_rx(sk_buff* skb);
   // dev_add_pack (net/core/dev.c): a handler for an ethertype.
@@ -113,6 +140,16 @@ class netdev_core {
 
  private:
   int napi_poll(napi_struct& n, std::deque<napi_struct*>& repoll);
+  void __netif_receive_skb_core(sk_buff* skb);
+  // gro.cpp
+  gro_result dev_gro_receive(napi_struct& napi, sk_buff* skb);
+  void gro_list_prepare(const gro_list& head, const sk_buff* skb);
+  void napi_gro_complete(napi_struct& napi, sk_buff* skb);
+  void __napi_gro_flush_chain(napi_struct& napi, unsigned index, bool flush_old);
+  void gro_flush_oldest(napi_struct& napi, gro_list& head);
+  void gro_normal_one(napi_struct& napi, sk_buff* skb, int segs);
+  gro_result napi_skb_finish(napi_struct& napi, sk_buff* skb, gro_result ret);
+  void note_gro_held(napi_struct& napi);
   int process_backlog(napi_struct& n, int quota);
   void napi_watchdog(napi_struct& n);
   netdev_queue& netdev_pick_tx(sk_buff* skb);
@@ -137,7 +174,10 @@ class netdev_core {
   std::vector<std::unique_ptr<softnet_data>> m_sd;  // per CPU
   std::vector<packet_type> m_ptype_base;            // ptype_base (one list: the model has few types)
   net_device* m_dev = nullptr;
-  uint64_t m_watchdog_polls = 0;  // NAPIs rescheduled by their gro_flush_timeout timer
+  uint64_t m_watchdog_polls = 0;               // NAPIs rescheduled by their gro_flush_timeout timer
+  std::vector<packet_offload> m_offload_base;  // offload_base
+  std::vector<napi_struct*> m_gro_napis;       // instances that used GRO (for gro_totals)
+  int m_gro_normal_batch;
 };
 
 }  // namespace nicsim::host

@@ -1,8 +1,8 @@
 #pragma once
-// The transmit side of a net_device (include/linux/netdevice.h, include/net/sch_generic.h,
-// v6.6): a transmit queue (struct netdev_queue) with its state bits and its BQL state, the
-// queueing discipline attached to it (pfifo_fast, net/sched/sch_generic.c) with its
-// `tc -s qdisc` counters, and the device's ndo_start_xmit.
+// The transmit side of a net_device (and its GRO features) (include/linux/netdevice.h,
+// include/net/sch_generic.h, v6.6): a transmit queue (struct netdev_queue) with its state bits and its BQL
+// state, the queueing discipline attached to it (pfifo_fast, net/sched/sch_generic.c) with its `tc -s qdisc`
+// counters, and the device's ndo_start_xmit.
 #include <array>
 #include <cstdint>
 #include <deque>
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "host/lib/dynamic_queue_limits.h"
+#include "host/net/core/gro.h"
 #include "host/net/core/skbuff.h"
 #include "waves/observer.h"
 
@@ -87,6 +88,10 @@ struct net_device {
   // ndo_start_xmit (e1000_xmit_frame / igb_xmit_frame) for skb on queue skb->queue_mapping.
   std::function<netdev_tx_t(sk_buff*)> ndo_start_xmit;
   uint64_t tx_dropped = 0;  // dev_core_stats_tx_dropped: ip -s link TX dropped
+  // Receive: NETIF_F_GRO in dev->features (ethtool -K gro; on by default, as register_netdevice
+  // sets it), and the merged skb's size limit for IPv4 (ip link set gro_ipv4_max_size).
+  bool gro = true;
+  unsigned gro_ipv4_max_size = GRO_LEGACY_MAX_SIZE;
 };
 
 }  // namespace nicsim::host

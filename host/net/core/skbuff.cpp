@@ -114,8 +114,9 @@ const char* skb_drop_reason_counter(skb_drop_reason r) {
   }
 }
 
-int64_t skb_frame_seq(const sk_buff& skb) {
-  const uint8_t* f = skb.head;
+int64_t skb_frame_seq(const sk_buff& skb) { return frame_seq(skb.head); }
+
+int64_t frame_seq(const uint8_t* f) {
   if (f == nullptr || proto::get_be16(f + 12) != proto::ETH_P_IP) return -1;
   const uint8_t* ip = f + proto::ETH_HLEN;
   const unsigned ihl = (ip[0] & 0xFu) * 4u;
@@ -212,10 +213,12 @@ void skb_cache::free(sk_buff* skb) {
 // The frame's fate is recorded and its memory released before the time is
 // charged, so a run that ends mid-charge still counts every frame once.
 void skb_allocator::kfree_skb(sk_buff* skb, skb_drop_reason reason) {
-  ++m_drops[static_cast<size_t>(reason)];
+  m_drops[static_cast<size_t>(reason)] += skb_frame_count(*skb);
   if (auto* o = cpu::this_cpu().observer()) {
-    const int64_t seq = skb_frame_seq(*skb);
-    if (seq >= 0) o->frame_dropped(static_cast<uint64_t>(seq), skb_drop_reason_counter(reason));
+    skb_for_each_frame(*skb, [o, reason](const uint8_t* frame) {
+      const int64_t seq = frame_seq(frame);
+      if (seq >= 0) o->frame_dropped(static_cast<uint64_t>(seq), skb_drop_reason_counter(reason));
+    });
   }
   release_rx(skb);
   cpu::this_cpu().charge(cost::kfree_skb);

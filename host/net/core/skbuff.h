@@ -20,7 +20,10 @@ class rx_buffer_pool;
 // skb->pkt_type (include/uapi/linux/if_packet.h).
 enum : uint8_t { PACKET_HOST = 0, PACKET_BROADCAST = 1, PACKET_MULTICAST = 2, PACKET_OTHERHOST = 3 };
 
-enum ip_summed_t : uint8_t { CHECKSUM_NONE = 0, CHECKSUM_UNNECESSARY = 1 };
+// skb->ip_summed (include/linux/skbuff.h). A received skb is NONE (nobody checked) or
+// UNNECESSARY (the NIC, or GRO, verified the L4 checksum); a GRO-merged TCP skb is PARTIAL
+// (tcp_gro_complete: th->check holds the pseudo header's sum, the data was verified).
+enum ip_summed_t : uint8_t { CHECKSUM_NONE = 0, CHECKSUM_UNNECESSARY = 1, CHECKSUM_PARTIAL = 3 };
 
 // Why a frame ended its life without reaching an application (a subset of
 // the kernel's enum skb_drop_reason). Every drop carries exactly one.
@@ -81,6 +84,28 @@ struct skb_frag_t {
 // MAX_SKB_FRAGS (include/linux/skbuff.h, v6.6: CONFIG_MAX_SKB_FRAGS default 17).
 inline constexpr unsigned MAX_SKB_FRAGS = 17;
 
+struct sk_buff;
+
+// NAPI_GRO_CB(skb) (include/net/gro.h, v6.6: struct napi_gro_cb, kept in skb->cb): GRO's state
+// of an skb while dev_gro_receive looks at it, and of a held skb while it waits in a
+// napi->gro_hash bucket. The fields are the kernel's, as far as the model uses them.
+struct napi_gro_cb {
+  unsigned data_offset = 0;  // skb_gro_offset: the header GRO looks at, from skb->data
+  uint16_t flush = 0;        // this skb must not be merged (or held)
+  uint16_t flush_id = 0;     // the IP ID check, kept for the transport layer (inet_gro_receive)
+  uint16_t count = 1;        // segments in a held skb
+  bool same_flow = false;    // p: could be the same flow; skb: it was merged into p
+  uint8_t free = 0;          // NAPI_GRO_FREE / NAPI_GRO_FREE_STOLEN_HEAD: what is left to free
+  bool is_atomic = true;     // DF set: the IP ID may stay fixed
+  uint8_t proto = 0;         // the L4 protocol (inet_gro_receive)
+  uint8_t csum_cnt = 0;      // checksums CHECKSUM_UNNECESSARY vouches for
+  bool csum_valid = false;   // the checksum was computed (__skb_gro_checksum_complete)
+  uint64_t age = 0;          // jiffies when it was held (napi_gro_flush's flush_old)
+  sk_buff* last = nullptr;   // the skb whose frags take the next segment (itself or frag_list's last)
+};
+inline constexpr uint8_t NAPI_GRO_FREE = 1;
+inline constexpr uint8_t NAPI_GRO_FREE_STOLEN_HEAD = 2;
+
 struct sk_buff {
   uint64_t buf_addr = 0;  // DMA address of the receive buffer holding the data
   uint8_t* head = nullptr;
@@ -114,8 +139,9 @@ struct sk_buff {
   uint16_t gso_segs = 0;
   std::array<skb_frag_t, MAX_SKB_FRAGS> frags{};
   sk_buff* frag_list = nullptr;
-  // skb->next: the list an skb is on (a GRO hash bucket, the gro_normal list, a frag_list).
+  // skb->next: the list an skb is on (a frag_list).
   sk_buff* next = nullptr;
+  napi_gro_cb gro;  // NAPI_GRO_CB(skb)
   // skb->cb: the layer that holds the skb keeps its per-skb state here (TCP_SKB_CB).
   alignas(8) unsigned char cb[48] = {};
   uint8_t* data_ptr() const { return head + data; }
@@ -139,6 +165,11 @@ struct sk_buff {
 // (copying nothing) when [offset, offset + len) is not inside the skb.
 bool skb_copy_bits(const sk_buff& skb, unsigned offset, uint8_t* to, unsigned len);
 
+// skb_csum_unnecessary (include/linux/skbuff.h, v6.6): the L4 checksum needs no check.
+inline bool skb_csum_unnecessary(const sk_buff& skb) {
+  return skb.ip_summed == CHECKSUM_UNNECESSARY || skb.ip_summed == CHECKSUM_PARTIAL;
+}
+
 // skb_mark_napi_id (include/net/busy_poll.h, v6.x): a NAPI receive path records its
 // instance unless the skb carries a valid one already.
 inline void skb_mark_napi_id(sk_buff* skb, napi_struct* napi) {
@@ -148,6 +179,24 @@ inline void skb_mark_napi_id(sk_buff* skb, napi_struct* napi) {
 // The sequence number the sender stamped in a UDP frame's payload, read from
 // the bytes at skb->head (for observers only); -1 when there is none.
 int64_t skb_frame_seq(const sk_buff& skb);
+// The same for the Ethernet frame starting at frame (a receive buffer's first byte).
+int64_t frame_seq(const uint8_t* frame);
+
+// The wire frames a received skb carries, each as its first byte in its receive buffer, in
+// order: skb->head, then (a GRO-merged or coalesced skb) each frag's buffer, whose frame is a
+// merged segment's (skb_gro_receive steals the segment's whole buffer: one frag per segment),
+// then the frag_list skbs' frames in turn. An skb straight from the driver carries one.
+template <class F>
+void skb_for_each_frame(const sk_buff& skb, F&& f) {
+  f(static_cast<const uint8_t*>(skb.head));
+  for (unsigned i = 0; i < skb.nr_frags; ++i) f(static_cast<const uint8_t*>(skb.frags[i].base));
+  for (const sk_buff* l = skb.frag_list; l != nullptr; l = l->next) skb_for_each_frame(*l, f);
+}
+inline unsigned skb_frame_count(const sk_buff& skb) {
+  unsigned n = 0;
+  skb_for_each_frame(skb, [&n](const uint8_t*) { ++n; });
+  return n;
+}
 
 // Receive buffers in host memory: a slab of fixed-size buffers carved from
 // [base, base + count * size).
@@ -205,7 +254,8 @@ class skb_allocator {
   // napi_consume_skb: a transmitted skb freed from the poll.
   void napi_consume_skb(sk_buff* skb, int budget);
 
-  // Received skbs freed without reaching an application, by reason (the receive ledger).
+  // Received frames freed without reaching an application, by reason (the receive ledger): an
+  // skb GRO merged counts every frame it carries (skb_frame_count).
   const std::array<uint64_t, skb_drop_reason_count>& drops() const { return m_drops; }
   // Transmit skbs freed without being sent, by reason (not part of the receive ledger).
   const std::array<uint64_t, skb_drop_reason_count>& tx_drops() const { return m_tx_drops; }

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "host/net/core/dev.h"
+#include "host/net/core/gro.h"
 #include "host/net/core/skbuff.h"
 #include "host/net/ipv4/protocol.h"
 #include "host/net/netstack_params.h"
@@ -36,6 +37,22 @@ class ip {
     return host::inet_add_protocol(m_inet_protos, prot, protocol);
   }
 
+  // inet_del_protocol (net/ipv4/protocol.c): false when prot does not hold the slot.
+  bool inet_del_protocol(const net_protocol* prot, uint8_t protocol) {
+    if (m_inet_protos[protocol] != prot) return false;
+    m_inet_protos[protocol] = nullptr;
+    return true;
+  }
+  // inet_add_offload (net/ipv4/protocol.c): a protocol's GRO callbacks; false when taken.
+  bool inet_add_offload(const net_offload* prot, uint8_t protocol) {
+    if (m_inet_offloads[protocol] != nullptr) return false;
+    m_inet_offloads[protocol] = prot;
+    return true;
+  }
+  // ip_packet_offload's callbacks (net/ipv4/af_inet.c, v6.6), public for the tests.
+  sk_buff* inet_gro_receive(gro_list& head, sk_buff* skb);
+  int inet_gro_complete(sk_buff* skb, unsigned nhoff);
+
   // ---- output, for the protocols
   void __ip_make_skb(sk_buff* skb, const ip_cork& cork);
   int ip_send_skb(sk_buff* skb);
@@ -51,7 +68,8 @@ class ip {
   netdev_core& m_dev;
   skb_allocator& m_skbs;
   const netstack_params& m_params;
-  inet_protos_table m_inet_protos{};  // inet_protos[]
+  inet_protos_table m_inet_protos{};                                  // inet_protos[]
+  std::array<const net_offload*, MAX_INET_PROTOS> m_inet_offloads{};  // inet_offloads[]
 };
 
 }  // namespace nicsim::host

@@ -65,7 +65,12 @@ void ip::ip_local_deliver(sk_buff* skb, uint8_t protocol) {
 }
 
 // ip_init / inet_init's dev_add_pack(&ip_packet_type): IPv4 frames go to ip_rcv.
+// And ipv4_offload_init's dev_add_offload(&ip_packet_offload): IPv4's GRO callbacks.
 void ip::ip_init() {
   m_dev.dev_add_pack(packet_type{proto::ETH_P_IP, [this](sk_buff* skb) { ip_rcv(skb); }});
+  m_dev.dev_add_offload(
+      packet_offload{proto::ETH_P_IP,
+                     {[this](gro_list& head, sk_buff* skb) { return inet_gro_receive(head, skb); },
+                      [this](sk_buff* skb, unsigned nhoff) { return inet_gro_complete(skb, nhoff); }}});
 }
 }  // namespace nicsim::host

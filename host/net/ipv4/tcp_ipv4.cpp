@@ -94,7 +94,8 @@ void tcp::tcp_v4_rcv(sk_buff* skb) {
   }
   // skb_checksum_init + tcp_checksum_complete: the model verifies once, here (the kernel defers
   // the full sum of a long segment to tcp_checksum_complete on the fast/slow path; same outcome).
-  if (skb->ip_summed != CHECKSUM_UNNECESSARY) {
+  // A GRO-merged skb is CHECKSUM_PARTIAL: verified while merging (skb_csum_unnecessary).
+  if (!skb_csum_unnecessary(*skb)) {
     c.charge(cost::csum, skb->len);
     if (!tcp_checksum_ok(*skb)) {
       ++m_net.mib.tcp_statistics.InCsumErrors;  // csum_error

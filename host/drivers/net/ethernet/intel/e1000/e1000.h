@@ -52,6 +52,7 @@ struct e1000_params {
   uint32_t min_interval_ns = 0;                     // arm: minimum interrupt gap
   int napi_weight = 64;
   bool rx_csum = false;         // ethtool -K rx: RXCSUM.TUOFL, the NIC verifies TCP/UDP checksums
+  bool gro = true;              // ethtool -K gro: NETIF_F_GRO (napi_gro_receive merges TCP)
   bool napi = true;             // false: the pre-NAPI driver, cleaning in hard IRQ and calling netif_rx
   uint64_t ring_dma = 0x10000;  // where the descriptor ring lives in host memory
   uint64_t msi_address = 0xFEE00000;

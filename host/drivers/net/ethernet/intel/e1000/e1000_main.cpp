@@ -64,6 +64,7 @@ e1000_adapter::e1000_adapter(const sc_core::sc_module_name& name, const e1000_pa
     ring.napi.name = params.rx_queues == 1 ? std::string(basename())
                                            : std::string(basename()) + "-rx-" + std::to_string(q);
     ring.napi.weight = params.napi_weight;
+    ring.napi.dev = &m_netdev;  // netif_napi_add
     ring.napi.poll_name = params.rx_queues == 1 ? "e1000_clean" : "igb_poll";
     m_core.napi_observe(ring.napi);
     ring.napi.poll = [this, &ring](napi_struct&, int budget) { return e1000_clean(ring, budget); };
@@ -81,6 +82,7 @@ e1000_adapter::e1000_adapter(const sc_core::sc_module_name& name, const e1000_pa
   m_netdev.dev_addr = params.mac;
   m_netdev.tx_queue_len = params.tx_queue_len;
   m_netdev.bql = params.bql;
+  m_netdev.gro = params.gro;  // e1000_probe/igb_probe: netdev->features |= NETIF_F_GRO (ethtool -K)
   m_netdev.ndo_start_xmit = [this](sk_buff* skb) { return e1000_xmit_frame(skb); };
   const uint64_t tx_ring_bytes = e1000_ring_bytes(params.tx_ring_size);
   for (unsigned q = 0; q < params.rx_queues; ++q) {
@@ -539,7 +541,7 @@ void e1000_adapter::e1000_clean_rx_irq(e1000_rx_ring& ring, int* work_done, int 
     i = (i + 1) % m_params.rx_ring_size;
     ring.next_to_clean = i;
     if (m_params.napi)
-      m_core.napi_gro_receive(ring.napi, skb);  // e1000_receive_skb
+      m_core.napi_gro_receive(ring.napi, skb);  // e1000_receive_skb / igb_clean_rx_irq (v6.6)
     else
       m_core.netif_rx(skb);  // no NAPI instance: the skb carries no napi_id
   }
