@@ -143,6 +143,15 @@ struct tcp_sock : inet_sock {
       wnd_probe;  // rcv_wnd as advertised  // the partner's connection number (by source port), for readers
 };
 
+// The options tcp_parse_options (v6.6) reads: MSS, window scale, SACK-permitted, timestamps.
+struct tcp_parsed_options {
+  uint16_t mss = 0;
+  int wscale = -1;
+  bool sack_ok = false, saw_tstamp = false;
+  uint32_t tsval = 0, tsecr = 0;
+};
+tcp_parsed_options tcp_walk_options(const uint8_t* th, unsigned doff);
+
 class tcp {
  public:
   tcp(struct net& net, ip& ip, skb_allocator& skbs, const netstack_params& params);

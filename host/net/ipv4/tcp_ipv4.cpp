@@ -300,39 +300,6 @@ tcp_sock& tcp::tcp_listen(uint16_t port, unsigned backlog) {
   return sk;
 }
 
-namespace {
-// tcp_parse_options on a SYN (v6.6): MSS, window scale, SACK-permitted, timestamps.
-struct syn_options {
-  uint16_t mss = 0;
-  int wscale = -1;
-  bool sack_ok = false, saw_tstamp = false;
-  uint32_t tsval = 0, tsecr = 0;
-};
-syn_options parse_syn_options(const uint8_t* th, unsigned doff) {
-  syn_options o;
-  for (unsigned i = 20; i < doff;) {
-    const uint8_t kind = th[i];
-    if (kind == 0) break;
-    if (kind == 1) {
-      ++i;
-      continue;
-    }
-    if (i + 1 >= doff || th[i + 1] < 2 || i + th[i + 1] > doff) break;
-    const uint8_t len = th[i + 1];
-    if (kind == 2 && len == 4) o.mss = proto::get_be16(th + i + 2);
-    if (kind == 3 && len == 3) o.wscale = std::min<int>(th[i + 2], 14);
-    if (kind == 4 && len == 2) o.sack_ok = true;
-    if (kind == 8 && len == 10) {
-      o.saw_tstamp = true;
-      o.tsval = proto::get_be32(th + i + 2);
-      o.tsecr = proto::get_be32(th + i + 6);
-    }
-    i += len;
-  }
-  return o;
-}
-}  // namespace
-
 // tcp_conn_request (net/ipv4/tcp_input.c, v6.6) without syncookies: an accept queue over its
 // limit drops the SYN (ListenOverflows, ListenDrops); else a request sock, its initial window
 // (tcp_openreq_init_rwin → tcp_select_initial_window) and the SYN-ACK.
@@ -345,7 +312,7 @@ void tcp::tcp_conn_request(tcp_sock& listener, sk_buff* skb) {
     return;
   }
   const uint8_t* th = skb->data_ptr();
-  const syn_options o = parse_syn_options(th, (th[12] >> 4) * 4u);
+  const tcp_parsed_options o = tcp_walk_options(th, (th[12] >> 4) * 4u);
   const uint8_t* iph = skb->head + skb->network_header;
   auto req = std::make_unique<request_sock>();
   req->rmt_addr = proto::get_be32(iph + 12);
