@@ -1,6 +1,6 @@
 # Third-party dependencies, all from Debian packages (scripts/install-deps.sh).
 # The libraries need SystemC, Verilator (to verilate rtl/; its runtime is built into nicsim_rtl),
-# yaml-cpp and nlohmann-json. The rest is asked for only by what uses it: CLI11 by the nicsim
+# yaml-cpp, nlohmann-json and zlib. The rest is asked for only by what uses it: CLI11 by the nicsim
 # binary (NICSIM_BUILD_CLI), GoogleTest and libpcap by the tests (NICSIM_BUILD_TESTS); the
 # benchmark (tb/bench) needs nothing more than the libraries. GoogleTest, when found, also builds
 # the shipped test main (nicsim::gtest_main).
@@ -23,3 +23,4 @@ if(NICSIM_BUILD_TESTS)
 else()
   find_package(GTest QUIET)
 endif()
+find_package(ZLIB REQUIRED)  # --frames FILE.csv.gz

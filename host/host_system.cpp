@@ -41,6 +41,8 @@ unsigned host_system::returning() const {
   return n;
 }
 
+unsigned host_system::rx_frames_held() const { return m_buffers->in_use() - m_driver->rx_buffers_posted(); }
+
 unsigned host_rx_buffers(const host_params& p) {
   if (p.rx_buffers) return p.rx_buffers;
   const uint64_t truesize = p.driver.rx_buffer_len + 576;

@@ -93,6 +93,11 @@ class host_system : public sc_core::sc_module {
   udp_app_stats app_totals() const;
   unsigned returning() const;  // datagrams between copy and recvfrom's return, all readers
   const skb_cache& skbs() const { return m_skbs; }
+  // Received frames the host holds: each keeps its receive buffer from the driver's clean
+  // until its skb is freed (consumed or dropped), whatever skb holds it (its own, or another's
+  // frags or frag_list after GRO or TCP coalescing). Receive buffers out of the pool and not
+  // posted in a ring.
+  unsigned rx_frames_held() const;
   // Notified once the driver has opened the device (link up).
   const sc_core::sc_event& link_up() const { return m_link_up; }
   bool is_up() const { return m_up; }

@@ -11,6 +11,7 @@ packages=(
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev
   libpcap-dev gtkwave tshark
+  zlib1g-dev                        # --frames FILE.csv.gz
   python3 python3-matplotlib
   strace                            # sweep tests kill -9 a sweep at exact moments (fault injection)
   clang libclang-rt-14-dev          # libFuzzer targets: scripts/fuzz.sh (clang 14 is Debian 12's)

@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -53,7 +54,11 @@ void config::apply_profiles() {
 
 void config::store(const std::string& key, const std::string& value, const std::string& origin) {
   auto it = m_knobs.find(key);
-  if (it == m_knobs.end()) throw config_error(origin + ": unknown key '" + key + "'");
+  if (it == m_knobs.end()) {
+    const std::string close = suggest_key(key);
+    throw config_error(origin + ": unknown key '" + key + "'" +
+                       (close.empty() ? std::string() : "; did you mean " + close + "?"));
+  }
   knob& k = it->second;
   if (k.type == kind::choice) {
     for (const auto& c : k.choices)
@@ -64,6 +69,12 @@ void config::store(const std::string& key, const std::string& value, const std::
     std::string all;
     for (const auto& c : k.choices) all += (all.empty() ? "" : "|") + c;
     throw config_error(origin + ": " + key + " = '" + value + "' is not one of " + all);
+  }
+  if (k.type == kind::path) {  // a file name, read when the run starts (empty: none)
+    if (value.find('\0') != std::string::npos || value.find('\n') != std::string::npos)
+      throw config_error(origin + ": " + key + " = '" + value + "' is not a file name");
+    k.value = value;
+    return;
   }
   if (k.type == kind::hex) {
     // ethtool's aa:bb:... or plain hex digits; kept as lowercase digits without colons.
@@ -151,6 +162,42 @@ std::string resolve_key(const std::string& name) {
   for (const auto& a : key_aliases())
     if (name == a.alias) return a.key;
   return name;
+}
+
+namespace {
+// Damerau-Levenshtein distance (optimal string alignment: insertions, deletions,
+// substitutions and swaps of two neighbours, each 1).
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i)
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.size()][b.size()];
+}
+}  // namespace
+
+std::string suggest_key(const std::string& name) {
+  // Close means at most 2 edits and at most a third of the name: "traffic.rate_gpbs" is
+  // traffic.rate_gbps, "rx" is nothing in particular.
+  const size_t limit = std::min<size_t>(2, name.size() / 3);
+  std::string best;
+  size_t best_d = limit + 1;
+  auto consider = [&](const std::string& candidate) {
+    const size_t d = edit_distance(name, candidate);
+    if (d < best_d) {
+      best_d = d;
+      best = candidate;
+    }
+  };
+  for (const auto& k : knob_table()) consider(k.key);
+  for (const auto& a : key_aliases()) consider(a.alias);
+  return best_d <= limit ? best : std::string();
 }
 
 std::string short_name(const std::string& key) {
@@ -322,6 +369,8 @@ std::string config::markdown_table() const {
       range = format_number(k.min) + " bytes, hex";
     } else if (k.type == kind::triple) {
       range = "min,default,max, ascending, each in " + range_text(k);
+    } else if (k.type == kind::path) {
+      range = "a file";
     } else {
       range = range_text(k);
     }

@@ -37,6 +37,9 @@ struct key_alias {
 const std::vector<key_alias>& key_aliases();
 // An alias or a full key to the full key; unknown names are returned unchanged.
 std::string resolve_key(const std::string& name);
+// The key or alias closest to an unknown name when it is close (a typo: at most 2 edits,
+// at most a third of its length); "" otherwise.
+std::string suggest_key(const std::string& name);
 // The alias of a full key if it has one, else the key.
 std::string short_name(const std::string& key);
 
@@ -50,8 +53,8 @@ const std::vector<std::pair<std::string, std::string>>& profile_defaults(const s
 class config {
  public:
   // hex: exactly `min` bytes; triple: three ascending integers in [min, max], written a,b,c (a
-  // sysctl's vector such as net.ipv4.tcp_rmem).
-  enum class kind { number, integer, choice, hex, triple };
+  // sysctl's vector such as net.ipv4.tcp_rmem); path: a file, "" none.
+  enum class kind { number, integer, choice, hex, triple, path };
   struct knob {
     std::string key;
     kind type;

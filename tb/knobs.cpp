@@ -144,6 +144,16 @@ knob_decl hex_bytes(const char* key, const char* help, F field) {
       });
 }
 
+// A file name into a std::string field ("" : none).
+template <class F>
+knob_decl path(const char* key, const char* help, F field) {
+  static_assert(std::is_same_v<field_t<F>, std::string>, "path() binds a std::string field");
+  return make(
+      key, config::kind::path, 0, 0, {}, "", help,
+      [field](system_params& p, const std::string& v) { field(p) = v; },
+      [field](const system_params& p) { return field(p); });
+}
+
 using coalesce_mode = host::e1000_params::coalesce_mode;
 using host::kernel_version;
 using host::nic_model;
@@ -237,8 +247,8 @@ std::vector<knob_decl> declare_knobs() {
           [](auto& p) -> auto& { return p.host.driver.gro; }),
       choice(
           "nic.rtl_frontend", {{"true", true}, {"false", false}},
-          "run every frame through the verilated RX front end; false: FCS only, in C++ (about 4x faster "
-          "runs)",
+          "run every frame through the verilated RX front end; false: the FCS only, checked in C++ (no "
+          "checksum offload, no RSS; hardly faster since the front end got cheap)",
           [](auto& p) -> auto& { return p.nic.rtl_frontend; }),
       choice(
           "nic.coalesce.mode",
@@ -251,14 +261,14 @@ std::vector<knob_decl> declare_knobs() {
           "itr (EITR: rx_usecs is a minimum gap between interrupts; a lone frame interrupts at once)",
           [](auto& p) -> auto& { return p.host.driver.coalesce; }),
       integer(
-          "nic.coalesce.itr", 0, 65535, "256 ns", "e1000 ITR: minimum gap between interrupts (0: no limit)",
+          "nic.coalesce.itr", 0, 65535, "× 256 ns", "e1000 ITR: minimum gap between interrupts (0: no limit)",
           [](auto& p) -> auto& { return p.host.driver.itr; }),
       integer(
-          "nic.coalesce.rdtr", 0, 65535, "1.024 us",
+          "nic.coalesce.rdtr", 0, 65535, "× 1.024 us",
           "e1000 RDTR: interrupt when no frame came for this long (0: per frame)",
           [](auto& p) -> auto& { return p.host.driver.rdtr; }),
       integer(
-          "nic.coalesce.radv", 0, 65535, "1.024 us",
+          "nic.coalesce.radv", 0, 65535, "× 1.024 us",
           "e1000 RADV: interrupt at most this long after the first pending frame (0: off)",
           [](auto& p) -> auto& { return p.host.driver.radv; }),
       integer(
@@ -273,7 +283,7 @@ std::vector<knob_decl> declare_knobs() {
           [](auto& p) -> auto& { return p.host.driver.tx_ring_size; })
           .aka("tx"),
       integer(
-          "nic.coalesce.tx_usecs", 0, 65535, "1.024 us",
+          "nic.coalesce.tx_usecs", 0, 65535, "× 1.024 us",
           "TIDV: transmit interrupt delay (e1000 TxIntDelay; 0: no delay, IDE off)",
           [](auto& p) -> auto& { return p.host.driver.tidv; })
           .aka("tx-usecs"),
@@ -344,6 +354,25 @@ std::vector<knob_decl> declare_knobs() {
       duration(
           "traffic.start_us", config::kind::number, sc_core::SC_US, 0, 1e7,
           "first frame this long after the link is up", [](auto& p) -> auto& { return p.traffic.start; }),
+      // A capture as traffic (issue 16; tb/pcap_source.h says what is read and how).
+      path(
+          "traffic.pcap",
+          "replay this capture (pcap or pcapng, Ethernet) instead of generating frames; the "
+          "generator's knobs (pattern, proto, frame_bytes, flows, ports, corrupt, burst_frames, rr_*, "
+          "response_bytes, tcp_cc) are then ignored, with a warning; empty: none",
+          [](auto& p) -> auto& { return p.traffic.pcap; })
+          .aka("pcap"),
+      choice(
+          "traffic.pcap_timing",
+          {{"capture", traffic_params::pcap_capture_time}, {"rate", traffic_params::pcap_rate}},
+          "traffic.pcap: capture = at the capture's own times from traffic start; rate = back to back "
+          "at traffic.rate_gbps",
+          [](auto& p) -> auto& { return p.traffic.pcap_timing; }),
+      integer(
+          "traffic.pcap_loop", 0, 1e9, "passes",
+          "traffic.pcap: replay the capture this many more times, each pass when the wire is free after "
+          "the one before",
+          [](auto& p) -> auto& { return p.traffic.pcap_loop; }),
       // The wire and the link partner's request/response mode (issue 12).
       duration(
           "link.delay_ns", config::kind::number, sc_core::SC_NS, 0, 1e9,

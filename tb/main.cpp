@@ -1,7 +1,8 @@
 // nicsim: the command-line front end.
 //   nicsim run [SCENARIO.yaml] [--set KEY=VALUE]... [--json FILE] [--costs FILE] [--quiet]
 //              [--waves FILE.fst|.vcd [--waves-from US] [--waves-to US] [--waves-groups G,...]]
-//              [--timeline FILE.json] [--pcap FILE [--fates FILE.csv]] [--max-output-mb N]
+//              [--timeline FILE.json] [--pcap FILE [--fates FILE.csv]] [--frames FILE.csv[.gz]]
+//              [--max-output-mb N]
 //   nicsim sweep [SCENARIO.yaml] --grid KEY=SPEC... [--jobs N] [--shard K/N] [--seeds K] --out DIR
 //   nicsim sweep ... --slurm [--slurm-opt=OPT...] [--array-parallel M] [--dry-run] --out DIR
 //   nicsim merge OUT SHARD_DIR...   /   nicsim report DIR
@@ -10,6 +11,8 @@
 //   nicsim costs        the built-in cost table with its sources
 // Exit status: 0 success, 2 bad input, 1 internal failure (including a broken
 // frame conservation check).
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
@@ -26,7 +29,9 @@
 #include "tb/report.h"
 #include "tb/run.h"
 #include "tb/sweep.h"
+#include "tb/system_top.h"
 #include "tb/trace_hub.h"
+#include "tb/version.h"
 
 namespace {
 
@@ -102,7 +107,8 @@ void check_wave_cpus(const std::vector<std::string>& groups, int64_t cpus) {
 }
 
 int cmd_run(const std::string& scenario, const std::vector<std::string>& sets, const std::string& json_path,
-            bool quiet, const nicsim::tb::trace_options& trace, const std::string& costs_path) {
+            bool quiet, const nicsim::tb::trace_options& trace, const std::string& costs_path,
+            const std::vector<std::string>& command_line) {
   nicsim::tb::config cfg;
   try {
     cfg = nicsim::tb::load_config(scenario, sets);
@@ -123,6 +129,13 @@ int cmd_run(const std::string& scenario, const std::vector<std::string>& sets, c
   for (const auto& note : outputs->notes()) std::cerr << "nicsim: note: " << note << "\n";
   const std::string size_warning = nicsim::tb::output_size_warning(cfg, trace);
   if (!size_warning.empty()) std::cerr << "nicsim: warning: " << size_warning << "\n";
+  const auto ignored = nicsim::tb::pcap_ignored_knobs(cfg);
+  if (!ignored.empty()) {
+    std::string list;
+    for (const auto& k : ignored) list += (list.empty() ? "" : ", ") + k;
+    std::cerr << "nicsim: warning: traffic.pcap replays " << cfg.text("traffic.pcap")
+              << ", so the generator's knobs are ignored: " << list << "\n";
+  }
   nlohmann::ordered_json results;
   try {
     results = nicsim::tb::run_simulation(cfg, trace, costs_path, outputs.get());
@@ -136,6 +149,7 @@ int cmd_run(const std::string& scenario, const std::vector<std::string>& sets, c
     std::cerr << "nicsim: internal failure: " << e.what() << "\n";
     return EXIT_INTERNAL;
   }
+  results["meta"] = nicsim::tb::run_meta(cfg, command_line, scenario, costs_path);
   try {
     outputs->write_json(results.dump(2) + "\n");
     outputs->commit();
@@ -168,19 +182,23 @@ int cmd_knobs(bool markdown) {
     std::cout << cfg.markdown_table();
     return 0;
   }
+  // key = default  range unit  help: the unit follows the range, so "[1, 64] CPUs" and
+  // "[0, 65535] × 256 ns" read as they should; ranges are exact integers where they are whole.
   for (const auto& [key, k] : cfg.knobs()) {
-    std::cout << key << " = " << k.value;
-    if (!k.unit.empty()) std::cout << " " << k.unit;
+    std::cout << key << " = " << (k.value.empty() ? "\"\"" : k.value) << "  ";
     if (k.type == nicsim::tb::config::kind::choice) {
       std::string all;
       for (const auto& c : k.choices) all += (all.empty() ? "" : "|") + c;
-      std::cout << "  (" << all << ")";
+      std::cout << "(" << all << ")";
     } else if (k.type == nicsim::tb::config::kind::hex) {
-      std::cout << "  (" << k.min << " hex bytes)";
+      std::cout << "(" << nicsim::tb::config::format_number(k.min) << " bytes, hex)";
+    } else if (k.type == nicsim::tb::config::kind::path) {
+      std::cout << "(a file)";
     } else if (k.type == nicsim::tb::config::kind::triple) {
-      std::cout << "  (min,default,max in " << nicsim::tb::config::range_text(k) << ")";
+      std::cout << "(min,default,max in " << nicsim::tb::config::range_text(k) << ")";
     } else {
-      std::cout << "  " << nicsim::tb::config::range_text(k);
+      std::cout << nicsim::tb::config::range_text(k);
+      if (!k.unit.empty()) std::cout << " " << k.unit;
     }
     std::cout << "  " << k.help << "\n";
   }
@@ -195,6 +213,10 @@ int sc_main(int argc, char* argv[]) {
   sc_core::sc_report_handler::set_actions("/IEEE_Std_1666/deprecated", sc_core::SC_DO_NOTHING);
   CLI::App app{"nicsim: a NIC and the Linux receive path on one SystemC time axis"};
   app.require_subcommand(1);
+  app.set_version_flag("--version",
+                       std::string("nicsim ") + nicsim::tb::nicsim_version() + " (git " +
+                           nicsim::tb::nicsim_git_revision() + ")",
+                       "print nicsim's version and the git revision it was built from");
 
   std::string scenario, json_path;
   std::vector<std::string> sets;
@@ -224,6 +246,9 @@ int sc_main(int argc, char* argv[]) {
   run->add_option("--fates", trace.fates,
                   "write each pcap packet's fate to this CSV instead of FILE.fates.csv")
       ->needs(pcap_opt);
+  run->add_option("--frames", trace.frames,
+                  "write one CSV row per wire frame (seq, flow, size, fate, each stage's time); "
+                  "FILE.csv.gz is gzipped");
   uint64_t max_output_mb = 0;
   run->add_option("--max-output-mb", max_output_mb,
                   "stop recording waves, timeline and pcap once they take N MB (the run goes on)")
@@ -292,7 +317,9 @@ int sc_main(int argc, char* argv[]) {
       if (waves_to_us > 0) trace.waves_to_ps = static_cast<uint64_t>(waves_to_us * 1e6);
       if (!waves_groups.empty()) trace.waves_groups = split_groups(waves_groups);
       trace.max_output_bytes = max_output_mb * 1000000;
-      return cmd_run(scenario, sets, json_path, quiet, trace, costs_path);
+      trace.progress = !quiet && isatty(STDERR_FILENO) != 0;
+      return cmd_run(scenario, sets, json_path, quiet, trace, costs_path,
+                     std::vector<std::string>(argv, argv + argc));
     }
     sweep_opts.report = !no_report;
     if (*sweep) return nicsim::tb::sweep_command(sweep_opts);

@@ -22,6 +22,7 @@
 #include "tb/run_internal.h"
 #include "tb/system_top.h"
 #include "tb/trace_hub.h"
+#include "tb/version.h"
 #include "waves/output_file.h"
 
 namespace nicsim::tb {
@@ -81,6 +82,60 @@ std::string directory_of(const std::string& path) { return path.substr(0, path.f
 
 }  // namespace
 
+// A progress line on stderr: a thread of its own wakes now and then in simulated time and,
+// at most four times a wall second, rewrites the line (\r) with the simulated time, the rate
+// and the time left; the line is cleared at the end. It only waits and reads the clocks,
+// so the model's processes run in the same order with it or without it. Its step in
+// simulated time adapts to about 20 wakes per wall second.
+class progress_line {
+ public:
+  progress_line(sc_core::sc_time duration, std::chrono::steady_clock::time_point t0)
+      : m_duration(duration), m_t0(t0), m_last(t0) {
+    sc_core::sc_spawn_options opts;
+    sc_core::sc_spawn([this] { run(); }, sc_core::sc_gen_unique_name("progress"), &opts);
+  }
+  ~progress_line() {
+    m_done = true;
+    if (m_shown) std::fputs("\r\033[K", stderr);
+    std::fflush(stderr);
+  }
+  progress_line(const progress_line&) = delete;
+  progress_line& operator=(const progress_line&) = delete;
+
+ private:
+  void run() {
+    sc_core::sc_time step(1, sc_core::SC_US);
+    const sc_core::sc_time max_step = m_duration / 100 > step ? m_duration / 100 : step;
+    while (!m_done) {
+      sc_core::wait(step);
+      const auto now = std::chrono::steady_clock::now();
+      const double wall = std::chrono::duration<double>(now - m_t0).count();
+      const double sim_s = sc_core::sc_time_stamp().to_seconds();
+      if (wall > 0 && sim_s > 0) {
+        const double next = 0.05 * sim_s / wall;  // simulated seconds per 50 ms of wall time
+        step = std::max(sc_core::sc_time(1, sc_core::SC_US),
+                        std::min(max_step, sc_core::sc_time(next, sc_core::SC_SEC)));
+      }
+      // The first line after half a second (short runs stay silent), then four a second.
+      if (wall < 0.5 || std::chrono::duration<double>(now - m_last).count() < 0.25) continue;
+      m_last = now;
+      const double total = m_duration.to_seconds();
+      const double rate = sim_s / wall;  // simulated seconds per wall second
+      const double eta = rate > 0 ? (total - sim_s) / rate : 0;
+      std::fprintf(
+          stderr,
+          "\rnicsim: %.1f of %.1f ms simulated (%.0f%%), %.3g ms per wall second, about %.0f s left\033[K",
+          sim_s * 1e3, total * 1e3, 100 * sim_s / total, rate * 1e3, eta);
+      std::fflush(stderr);
+      m_shown = true;
+    }
+  }
+
+  sc_core::sc_time m_duration;
+  std::chrono::steady_clock::time_point m_t0, m_last;
+  bool m_done = false, m_shown = false;
+};
+
 // ------------------------------------------------------------------ run_outputs
 
 run_outputs::run_outputs(const trace_options& trace, const std::string& json_path)
@@ -118,6 +173,7 @@ run_outputs::run_outputs(const trace_options& trace, const std::string& json_pat
     } else if (!trace.fates.empty()) {
       throw output_error("--fates " + trace.fates + ": needs --pcap (it gives each pcap packet's fate)");
     }
+    if (!trace.frames.empty()) m_frames = m_set->add(trace.frames, "--frames");
     if (!json_path.empty()) m_json = m_set->add(json_path, "--json");
   } catch (const waves::output_path_error& e) {
     throw output_error(e.what());
@@ -145,6 +201,8 @@ trace_options run_outputs::open(const trace_options& trace) {
   t.timeline = staged(m_timeline);
   t.pcap = staged(m_pcap);
   t.fates = staged(m_fates);
+  t.frames = staged(m_frames);
+  t.names.frames = trace.frames;
   t.names.waves = trace.waves;
   t.names.timeline = trace.timeline;
   t.names.pcap = trace.pcap;
@@ -180,7 +238,10 @@ nlohmann::ordered_json run_simulation(const config& cfg, const trace_options& tr
   auto top = std::make_unique<system_top>("top", params, costs, &hub);
   if (!hub.failure().empty()) throw std::runtime_error(hub.failure());
   const auto t0 = std::chrono::steady_clock::now();
+  std::unique_ptr<progress_line> progress;
+  if (trace.progress) progress = std::make_unique<progress_line>(params.duration, t0);
   top->run();
+  progress.reset();
   sanitizer_back_on_main_stack();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   // A failed write paused the simulation early: nothing of this run is kept.
@@ -227,6 +288,38 @@ void add_run_record(nlohmann::ordered_json& j, const config& cfg, const trace_op
   // Only when there is something to say, so that runs of the generic device keep their shape.
   if (const auto warnings = cfg.model_warnings(); !warnings.empty()) j["model_warnings"] = warnings;
   j["costs"] = costs_path.empty() ? std::string("built-in") : costs_path;
+}
+
+// ------------------------------------------------------------------ meta
+
+nlohmann::ordered_json run_meta(const config& cfg, const std::vector<std::string>& command_line,
+                                const std::string& scenario_path, const std::string& costs_path) {
+  nlohmann::ordered_json m;
+  m["nicsim_version"] = nicsim_version();
+  m["git_revision"] = nicsim_git_revision();
+  m["command_line"] = command_line;
+  m["scenario"] =
+      scenario_path.empty() ? nlohmann::ordered_json("built-in") : nlohmann::ordered_json(scenario_path);
+  m["costs"] = costs_path.empty() ? std::string("built-in") : costs_path;
+  nlohmann::ordered_json knobs = nlohmann::ordered_json::object();
+  for (const auto& [key, k] : cfg.knobs()) {
+    const std::string& v = k.value;
+    char* end = nullptr;
+    const double d = std::strtod(v.c_str(), &end);
+    const bool numeric_text = !v.empty() && end != v.c_str() && *end == '\0';
+    if (k.type == config::kind::integer ||
+        (k.type == config::kind::choice && numeric_text && std::floor(d) == d)) {
+      knobs[key] = static_cast<int64_t>(d);
+    } else if (k.type == config::kind::number) {
+      knobs[key] = d;
+    } else if (k.type == config::kind::choice && (v == "true" || v == "false")) {
+      knobs[key] = v == "true";
+    } else {
+      knobs[key] = v;
+    }
+  }
+  m["config"] = knobs;
+  return m;
 }
 
 host::cost_table load_cost_table(const std::string& path, double cpu_ghz) {

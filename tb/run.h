@@ -50,7 +50,8 @@ class run_outputs {
  private:
   std::unique_ptr<waves::output_set> m_set;
   static constexpr size_t NONE = SIZE_MAX;
-  size_t m_waves = NONE, m_companion = NONE, m_timeline = NONE, m_pcap = NONE, m_fates = NONE, m_json = NONE;
+  size_t m_waves = NONE, m_companion = NONE, m_timeline = NONE, m_pcap = NONE, m_fates = NONE,
+         m_frames = NONE, m_json = NONE;
   std::string m_waves_ext;
   std::vector<std::string> m_notes;
 };
@@ -61,6 +62,12 @@ class run_outputs {
 // costs_path names a cost table in the format of host/costs.yaml that replaces
 // the built-in one (empty: the built-in one); a file that cannot be read or
 // parsed is a config_error. A failed write is a std::runtime_error naming the file.
+// The JSON's "meta": nicsim's version and git revision, the command line, the scenario
+// ("" : the built-in default), the cost table (its path or "built-in") and every knob's
+// effective value, typed (numbers as numbers, true/false as booleans, the rest as text).
+nlohmann::ordered_json run_meta(const config& cfg, const std::vector<std::string>& command_line,
+                                const std::string& scenario_path, const std::string& costs_path);
+
 nlohmann::ordered_json run_simulation(const config& cfg, const trace_options& trace,
                                       const std::string& costs_path = {}, run_outputs* outputs = nullptr);
 nlohmann::ordered_json run_simulation(const config& cfg);

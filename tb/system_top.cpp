@@ -8,6 +8,7 @@
 #include "abi/e1000_hw.h"
 #include "hw/intr_moderation_rtl.h"
 #include "tb/knobs.h"
+#include "tb/pcap_source.h"
 #include "tb/trace_hub.h"
 
 namespace nicsim::tb {
@@ -15,6 +16,18 @@ namespace nicsim::tb {
 using sc_core::SC_NS;
 using sc_core::sc_time;
 using sc_core::SC_US;
+
+std::vector<std::string> pcap_ignored_knobs(const config& cfg) {
+  std::vector<std::string> out;
+  if (cfg.text("traffic.pcap").empty()) return out;
+  static const config defaults;
+  for (const char* key :
+       {"traffic.pattern", "traffic.frame_bytes", "traffic.flows", "traffic.src_port", "traffic.dst_port",
+        "traffic.corrupt", "traffic.corrupt_every", "traffic.burst_frames", "traffic.rr_outstanding",
+        "traffic.response_bytes", "traffic.proto", "traffic.tcp_cc"})
+    if (cfg.text(key) != defaults.text(key)) out.push_back(std::string(key) + "=" + cfg.text(key));
+  return out;
+}
 
 system_params make_system_params(const config& cfg) {
   cfg.validate();
@@ -39,14 +52,22 @@ system_params make_system_params(const config& cfg) {
   h.net.tcp_adv_win_scale_v6_1 = !h.kernel.tcp_scaling_ratio;  // tcp_win_from_space's rule
   h.net.local_ip = t.flow.dst_ip;
   // The echo server's response size (netserver learns it from netperf's control connection).
-  if (t.response_bytes != 0) h.app.response_payload = proto::udp_payload_len(t.response_bytes);
+  if (t.response_bytes != 0 && t.pcap.empty())
+    h.app.response_payload = proto::udp_payload_len(t.response_bytes);
   // The receive buffers a run can fill are bounded by the frames it can put on the wire:
   // traffic_source starts frames at least one slot (preamble + frame + gap at line rate)
   // apart, whatever the pattern, and never more than traffic.count of them.
+  // A replayed capture (traffic.pcap) is read and checked whole here, before anything runs:
+  // its frames may be as short as the minimum, and there are at most so many of them.
+  if (!t.pcap.empty()) {
+    t.capture = pcap_capture::load(t.pcap);
+    t.pattern = traffic_params::constant;  // the generator's knobs do not apply
+    t.proto = traffic_params::udp;
+  }
   // TCP sends control segments (SYN, ACK, probes) as short as a minimum frame, and
   // retransmissions beyond traffic.count.
   const bool tcp = t.proto == traffic_params::tcp;
-  const double frame = tcp ? static_cast<double>(proto::ETH_MIN_FRAME) : t.frame_bytes;
+  const double frame = tcp || t.capture ? static_cast<double>(proto::ETH_MIN_FRAME) : t.frame_bytes;
   const double slot_ns = 8.0 * (proto::ETH_PREAMBLE_SFD + frame + proto::ETH_IFG) / t.line_rate_gbps;
   const double wire_frames = std::floor(p.duration.to_seconds() * 1e9 / slot_ns) + 2;
   h.max_rx_frames = wire_frames >= 1e15 ? 0 : static_cast<uint64_t>(wire_frames);
@@ -57,6 +78,12 @@ system_params make_system_params(const config& cfg) {
   h.tcp = tcp;
   h.tcp_app.connections = t.flows;
   h.tcp_app.peer_port_base = t.flow.src_port;
+  if (t.capture) {
+    const double replayed =
+        static_cast<double>(t.capture->frames().size()) * (static_cast<double>(t.pcap_loop) + 1);
+    if (replayed < 1e15 && (h.max_rx_frames == 0 || replayed < static_cast<double>(h.max_rx_frames)))
+      h.max_rx_frames = static_cast<uint64_t>(replayed);
+  }
   return p;
 }
 
@@ -167,16 +194,12 @@ system_top::ledger system_top::account() const {
   const uint64_t accepted = ns.frames_in - ns.rx_crc_errors - ns.rx_missed_errors -
                             ns.rx_short_length_errors - ns.rx_long_length_errors;
   l.in_nic = accepted - ns.rx_no_dma_resources - m_host->driver().stats().rx_cleaned;
-  // skbs of received frames only: transmit skbs (an echo's response waiting for its TX
-  // completion) come from the same cache and belong to the other direction.
-  l.in_host = m_host->skbs().in_use() - stack.skb().tx_skbs_in_use() + m_host->returning();
-  // TCP: wire frames whose skbs TCP freed after the application read all their bytes (or a
-  // control segment it consumed) are delivered; frames coalesced or GRO-merged into another
-  // skb are still in the host; a dropped merged skb drops all of its frames.
-  const host::tcp& tcp = stack.tcp();
-  l.delivered += tcp.frames_consumed();
-  l.in_host += tcp.frames_hidden();
-  l.dropped += tcp.frames_dropped_extra();
+  // Received frames the host holds (each in its receive buffer, whichever skb holds it after
+  // GRO or TCP coalescing), and datagrams copied whose recvfrom has not returned.
+  l.in_host = m_host->rx_frames_held() + m_host->returning();
+  // TCP: frames whose skbs TCP freed after the application read all their bytes (or a control
+  // segment it consumed) are delivered; each skb counts every frame it carries.
+  l.delivered += stack.tcp().frames_consumed();
   l.in_flight = l.on_wire + l.in_nic + l.in_host;
   if (const host::tcp_app* app = m_host->tcp_application(); app != nullptr && m_partner)
     account_bytes(*app, l);

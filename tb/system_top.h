@@ -3,7 +3,9 @@
 // memory and interrupt controller; CPU → link → NIC registers.
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <systemc>
+#include <vector>
 
 #include "host/cost_table.h"
 #include "host/host_system.h"
@@ -38,8 +40,12 @@ std::string rtl_companion_path(const std::string& waves_path);
 // Ends every suspended thread so that its stack unwinds (call once, after the run).
 void unwind_threads();
 
-// Maps validated scenario knobs to the parameters of every part.
+// Maps validated scenario knobs to the parameters of every part; reads and checks the
+// capture traffic.pcap names (config_error naming the file and the byte offset).
 system_params make_system_params(const config& cfg);
+// With traffic.pcap, the generator's knobs that are set away from their defaults: ignored
+// (the capture says what goes on the wire), which the CLI warns about.
+std::vector<std::string> pcap_ignored_knobs(const config& cfg);
 
 class system_top : public sc_core::sc_module {
  public:

@@ -45,6 +45,8 @@ trace_hub::trace_hub(const trace_options& options) : m_opt(options) {
     m_timeline = std::make_unique<waves::timeline_writer>(m_opt.timeline, m_opt.names.timeline);
   if (!m_opt.pcap.empty())
     m_pcap = std::make_unique<waves::pcap_writer>(m_opt.pcap, m_opt.names.pcap);  // pcapng, both directions
+  if (!m_opt.frames.empty())
+    m_frames_csv = std::make_unique<waves::frames_writer>(m_opt.frames, m_opt.names.frames);
   m_recording = m_waves || m_timeline || m_pcap;
   if (m_opt.max_output_bytes != 0)
     m_cap_bytes =
@@ -75,6 +77,8 @@ void trace_hub::wrote() {
     write_failed(m_timeline->error());
   else if (m_pcap && m_pcap->failed())
     write_failed(m_pcap->error());
+  else if (m_frames_csv && m_frames_csv->failed())
+    write_failed(m_frames_csv->error());
 }
 
 void trace_hub::stop_recording() {
@@ -176,6 +180,7 @@ void trace_hub::frame(uint64_t seq, frame_stage stage, int track) {
     set_fate(seq, "delivered");
     if (it != m_open.end()) {
       finish_journey(it->second);
+      if (m_frames_csv) frame_row(seq, it->second, "delivered");
       m_open.erase(it);
     }
   }
@@ -183,7 +188,41 @@ void trace_hub::frame(uint64_t seq, frame_stage stage, int track) {
 
 void trace_hub::frame_dropped(uint64_t seq, const char* counter) {
   set_fate(seq, counter);
-  m_open.erase(seq);
+  auto it = m_open.find(seq);
+  if (it == m_open.end()) return;
+  if (m_frames_csv) frame_row(seq, it->second, counter);
+  m_open.erase(it);
+}
+
+uint64_t trace_hub::irq_of(const journey& j) const {
+  constexpr auto DONE = static_cast<size_t>(frame_stage::dma_done);
+  constexpr auto CLEAN = static_cast<size_t>(frame_stage::driver_clean);
+  if (!j.seen[DONE] || !j.seen[CLEAN]) return UINT64_MAX;
+  // The first NIC interrupt after its write-back on the CPU that cleaned it (with several
+  // queues, other queues' vectors go elsewhere); none before the clean: polled without one.
+  static const std::deque<uint64_t> none;
+  const auto cpu = static_cast<size_t>(j.clean_cpu);
+  const auto& irqs = cpu < m_nic_irqs_ps.size() ? m_nic_irqs_ps[cpu] : none;
+  auto it = std::lower_bound(irqs.begin(), irqs.end(), j.t[DONE]);
+  return (it != irqs.end() && *it <= j.t[CLEAN]) ? *it : j.t[DONE];
+}
+
+void trace_hub::frame_row(uint64_t seq, const journey& j, const char* fate) {
+  auto at = [&j](frame_stage s) {
+    const auto i = static_cast<size_t>(s);
+    return j.seen[i] ? j.t[i] : UINT64_MAX;
+  };
+  const uint64_t times[waves::frames_writer::N_TIMES] = {at(frame_stage::wire_first_bit),
+                                                         at(frame_stage::mac_last_bit),
+                                                         at(frame_stage::dma_start),
+                                                         at(frame_stage::dma_done),
+                                                         irq_of(j),
+                                                         at(frame_stage::driver_clean),
+                                                         at(frame_stage::socket_enqueue),
+                                                         at(frame_stage::socket_dequeue),
+                                                         at(frame_stage::delivered)};
+  m_frames_csv->row(seq, j.src_port, j.dst_port, j.has_ports, j.bytes, fate, times);
+  wrote();
 }
 
 // wire | fifo | dma | irq_delay | softirq_wait | protocol | socket_wait | copy
@@ -192,13 +231,7 @@ void trace_hub::finish_journey(const journey& j) {
     if (!b) return;
   auto T = [&j](frame_stage s) { return j.t[static_cast<size_t>(s)]; };
   const uint64_t done = T(frame_stage::dma_done), clean = T(frame_stage::driver_clean);
-  // The NIC interrupt that led to this frame's poll: the first one after its write-back on
-  // the CPU that cleaned it (with several queues, other queues' vectors go elsewhere).
-  static const std::deque<uint64_t> none;
-  const auto cpu = static_cast<size_t>(j.clean_cpu);
-  const auto& irqs = cpu < m_nic_irqs_ps.size() ? m_nic_irqs_ps[cpu] : none;
-  auto it = std::lower_bound(irqs.begin(), irqs.end(), done);
-  const uint64_t irq = (it != irqs.end() && *it <= clean) ? *it : done;  // polled without a new IRQ
+  const uint64_t irq = irq_of(j);  // the NIC interrupt that led to this frame's poll
   const uint64_t stage_end[N_SPANS] = {T(frame_stage::mac_last_bit),
                                        T(frame_stage::dma_start),
                                        done,
@@ -246,6 +279,24 @@ void trace_hub::frame_cpu(uint64_t seq, int cpu) {
 
 void trace_hub::wire_frame(const proto::wire_frame& f) {
   frame(f.id, frame_stage::wire_first_bit, -1);
+  if (m_frames_csv) {
+    journey& j = m_open[f.id];
+    j.bytes = static_cast<uint32_t>(f.bytes.size());
+    // The flow: the ports of UDP or TCP over IPv4, when the frame holds them.
+    const uint8_t* p = f.bytes.data();
+    const size_t n = f.bytes.size();
+    if (n >= proto::ETH_HLEN + proto::IPV4_HLEN + 4 && proto::get_be16(p + 12) == proto::ETH_P_IP) {
+      const uint8_t* ip = p + proto::ETH_HLEN;
+      const size_t ihl = static_cast<size_t>(ip[0] & 0xF) * 4;
+      const bool first_fragment = (proto::get_be16(ip + 6) & 0x1FFF) == 0;
+      if ((ip[9] == proto::IPPROTO_UDP || ip[9] == 6) && first_fragment && ihl >= proto::IPV4_HLEN &&
+          proto::ETH_HLEN + ihl + 4 <= n) {
+        j.src_port = proto::get_be16(ip + ihl);
+        j.dst_port = proto::get_be16(ip + ihl + 2);
+        j.has_ports = true;
+      }
+    }
+  }
   set(m_wire_valid, 1);
   set(m_wire_seq, f.id);
   if (!m_recording) return;
@@ -309,6 +360,16 @@ void trace_hub::finish(uint64_t end_ps) {
   if (m_waves) m_waves->close();
   if (m_timeline) m_timeline->close(last_ps);
   if (m_pcap) m_pcap->close();
+  if (m_frames_csv) {
+    // Frames still on their way at the end, in sequence order.
+    std::vector<uint64_t> open;
+    open.reserve(m_open.size());
+    for (const auto& [seq, j] : m_open) open.push_back(seq);
+    std::sort(open.begin(), open.end());
+    for (uint64_t seq : open) frame_row(seq, m_open.at(seq), "in_flight");
+    if (!m_failure.empty()) throw std::runtime_error(m_failure);
+    m_frames_csv->close();
+  }
   if (m_pcap && !m_opt.fates.empty()) {
     const std::string& name = m_opt.names.fates.empty() ? m_opt.fates : m_opt.names.fates;
     std::FILE* f = std::fopen(m_opt.fates.c_str(), "w");

@@ -14,6 +14,7 @@
 
 #include "host/value_histogram.h"
 #include "proto/frame.h"
+#include "waves/frames_writer.h"
 #include "waves/observer.h"
 #include "waves/pcap_writer.h"
 #include "waves/timeline_writer.h"
@@ -32,12 +33,18 @@ struct trace_options {
   // a file, none for a pcap that is a device or FIFO (run_simulation decides; the
   // hub writes exactly this path, if any).
   std::string fates;
+  // One CSV row per wire frame toward the host, written as its fate is known (.gz: gzip);
+  // empty: none. Not capped by max_output_bytes.
+  std::string frames;
   // Stop recording (cleanly: the files stay whole) once waves, timeline, pcap and
   // fates together reach this many bytes; 0: no cap. The simulation runs on.
   uint64_t max_output_bytes = 0;
+  // A progress line on stderr while the run goes (simulated time, rate, ETA); the CLI asks
+  // for it when stderr is a terminal and --quiet is not given.
+  bool progress = false;
   // What messages call each output (the path the user gave); empty: the path itself.
   struct output_names {
-    std::string waves, timeline, pcap, fates;
+    std::string waves, timeline, pcap, fates, frames;
   } names;
 };
 
@@ -94,8 +101,15 @@ class trace_hub : public waves::observer {
     std::array<uint64_t, N_STAGES> t{};  // ps
     std::array<bool, N_STAGES> seen{};
     int clean_cpu = 0;  // where the driver cleaned it: its interrupt came there
+    // For the frames CSV: the frame's size and, for UDP or TCP over IPv4, its ports.
+    uint32_t bytes = 0;
+    uint16_t src_port = 0, dst_port = 0;
+    bool has_ports = false;
   };
   void finish_journey(const journey& j);
+  // The NIC interrupt that led to the frame's poll (UINT64_MAX when it was not cleaned).
+  uint64_t irq_of(const journey& j) const;
+  void frame_row(uint64_t seq, const journey& j, const char* fate);
   void set_fate(uint64_t seq, const char* fate);
   uint8_t fate_code(const char* fate);
   bool write_fates(std::FILE* f) const;
@@ -110,6 +124,7 @@ class trace_hub : public waves::observer {
   std::unique_ptr<waves::wave_writer> m_waves;
   std::unique_ptr<waves::timeline_writer> m_timeline;
   std::unique_ptr<waves::pcap_writer> m_pcap;
+  std::unique_ptr<waves::frames_writer> m_frames_csv;
   // Frames on their way, erased when their fate is known (memory stays bounded by
   // what is in flight, not by the run's length).
   std::unordered_map<uint64_t, journey> m_open;

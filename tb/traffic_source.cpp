@@ -14,7 +14,9 @@ using sc_core::sc_time;
 traffic_source::traffic_source(const sc_core::sc_module_name& name, const traffic_params& params)
     : sc_core::sc_module(name), m_params(params), m_port("port", params.line_rate_gbps), m_rng(params.seed) {
   SC_HAS_PROCESS(traffic_source);
-  if (m_params.proto == traffic_params::tcp) {
+  if (m_params.capture) {
+    SC_THREAD(run_pcap);
+  } else if (m_params.proto == traffic_params::tcp) {
     // Each connection's initial sequence number and timestamp offset, drawn from the seed
     // (Linux draws them from secure_tcp_seq and secure_tcp_ts_off).
     for (unsigned k = 0; k < m_params.flows; ++k) {

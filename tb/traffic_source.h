@@ -24,6 +24,8 @@
 
 namespace nicsim::tb {
 
+class pcap_capture;
+
 struct traffic_params {
   double rate_gbps = 1;
   double line_rate_gbps = 10;
@@ -40,6 +42,12 @@ struct traffic_params {
   sc_core::sc_time start{sc_core::SC_ZERO_TIME};
   uint64_t seed = 1;
   proto::udp_flow flow;
+  // traffic.pcap (tb/pcap_source.h): replay this capture instead of generating frames;
+  // make_system_params reads and checks it into `capture`.
+  std::string pcap;
+  std::shared_ptr<const pcap_capture> capture;
+  enum pcap_timing_t { pcap_capture_time, pcap_rate } pcap_timing = pcap_capture_time;
+  uint64_t pcap_loop = 0;  // passes after the first
   // TCP (traffic.proto=tcp): connection k from flow.src_port + k to tcp_dst_port (the host's
   // app.port, copied by make_system_params).
   enum proto_t { udp, tcp } proto = udp;
@@ -121,6 +129,7 @@ class traffic_source : public sc_core::sc_module {
   };
   void run();
   void run_rr();
+  void run_pcap();  // tb/pcap_source.cpp
   void run_tcp();
   void tcp_frame(const uint8_t* ip, const uint8_t* tcp, size_t tcp_len);
   void tcp_probe();

@@ -48,6 +48,7 @@ nlohmann::json run_json(const std::string& name, const std::string& args) {
 nlohmann::json without_wall_time(nlohmann::json j) {
   for (const char* k : {"wall_s", "frames_per_wall_s", "slowdown"}) j.at("sim").erase(k);
   j.erase("costs");
+  j.erase("meta");  // names the cost table and the command line: what ran, not what came out
   return j;
 }
 

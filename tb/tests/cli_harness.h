@@ -106,9 +106,11 @@ inline nlohmann::json read_json(const std::string& path) {
   std::ifstream in(path);
   return nlohmann::json::parse(in);
 }
-// A run's statistics without what depends on the wall clock, for comparing runs.
+// A run's statistics without what depends on the wall clock, for comparing runs, and
+// without "meta" (the command line, the build's git revision: what ran, not what came out).
 inline nlohmann::json simulated_results(const std::string& path) {
   auto j = read_json(path);
+  j.erase("meta");
   for (const char* k : {"wall_s", "frames_per_wall_s", "slowdown"}) j.at("sim").erase(k);
   return j;
 }

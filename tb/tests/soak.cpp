@@ -108,6 +108,8 @@ std::string draw_value(const config::knob& k, std::mt19937_64& rng) {
       std::sort(v.begin(), v.end());
       return format_value(v[0], true) + "," + format_value(v[1], true) + "," + format_value(v[2], true);
     }
+    case config::kind::path:  // a file to read (traffic.pcap): the soak draws none
+      return k.value;
   }
   return k.value;
 }

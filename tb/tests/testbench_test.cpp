@@ -21,6 +21,7 @@ nlohmann::ordered_json without_wall(nlohmann::ordered_json j) {
   j.at("sim").erase("wall_s");
   j.at("sim").erase("frames_per_wall_s");
   j.at("sim").erase("slowdown");
+  j.erase("meta");  // the CLI's: its command line and build, what ran rather than what came out
   return j;
 }
 

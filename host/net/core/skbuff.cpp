@@ -25,6 +25,7 @@ const char* skb_drop_reason_name(skb_drop_reason r) {
                                           "SOCKET_BACKLOG",
                                           "ICMP_CONSUMED",
                                           "CPU_BACKLOG",
+                                          "OTHERHOST",
                                           "TCP_CSUM",
                                           "TCP_FLAGS",
                                           "TCP_ZEROWINDOW",
@@ -72,6 +73,8 @@ const char* skb_drop_reason_counter(skb_drop_reason r) {
       return "icmp.InMsgs";
     case skb_drop_reason::CPU_BACKLOG:
       return "softnet.dropped";
+    case skb_drop_reason::OTHERHOST:
+      return "netdev.rx_otherhost_dropped";
     case skb_drop_reason::SOCKET_BACKLOG:
       return "udp.InErrors";
     case skb_drop_reason::TCP_CSUM:

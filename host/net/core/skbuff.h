@@ -17,6 +17,9 @@ struct napi_struct;
 struct sock;
 class rx_buffer_pool;
 
+// skb->pkt_type (include/uapi/linux/if_packet.h).
+enum : uint8_t { PACKET_HOST = 0, PACKET_BROADCAST = 1, PACKET_MULTICAST = 2, PACKET_OTHERHOST = 3 };
+
 // skb->ip_summed (include/linux/skbuff.h). A received skb is NONE (nobody checked) or
 // UNNECESSARY (the NIC, or GRO, verified the L4 checksum); a GRO-merged TCP skb is PARTIAL
 // (tcp_gro_complete: th->check holds the pseudo header's sum, the data was verified).
@@ -38,6 +41,7 @@ enum class skb_drop_reason : unsigned {
   SOCKET_BACKLOG,   // sk_add_backlog over its limit (udp InErrors)
   ICMP_CONSUMED,    // an ICMP message for the host (consumed, not an application's)
   CPU_BACKLOG,      // netif_rx: the per-CPU backlog is full (softnet dropped)
+  OTHERHOST,        // ip_rcv_core: a frame to another host's MAC (netdev rx_otherhost_dropped)
   // TCP (v6.6 names; the counter each is counted under is in skb_drop_reason_counter).
   TCP_CSUM,              // tcp InCsumErrors (+ InErrs)
   TCP_FLAGS,             // no ACK, RST or SYN in an established connection's segment
@@ -109,6 +113,7 @@ struct sk_buff {
   unsigned len = 0;
   unsigned truesize = 0;
   uint16_t protocol = 0;
+  uint8_t pkt_type = PACKET_HOST;  // eth_type_trans: whom the frame's destination MAC names
   unsigned network_header = 0;
   unsigned transport_header = 0;
   ip_summed_t ip_summed = CHECKSUM_NONE;
@@ -202,6 +207,7 @@ class rx_buffer_pool {
   void free(uint64_t addr);
   unsigned buffer_len() const { return m_buffer_len; }
   unsigned available() const { return static_cast<unsigned>(m_free.size()); }
+  unsigned in_use() const { return m_count - available(); }  // allocated, not yet freed
   uint8_t* ptr(uint64_t addr) const;
 
  private:

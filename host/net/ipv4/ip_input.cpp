@@ -12,6 +12,13 @@ ip::ip(struct net& net, netdev_core& dev, skb_allocator& skbs, const netstack_pa
 void ip::ip_rcv(sk_buff* skb) {
   waves::slice s(cpu::this_cpu().observer(), cpu::this_cpu().track(), "ip_rcv");
   cpu::this_cpu().charge(cost::ip_rcv);
+  // ip_rcv_core (net/ipv4/ip_input.c, v6.6): "When the interface is in promisc. mode, drop all
+  // the crap that it receives": a frame for another host is dropped before the IP MIB counts
+  // it, in dev_core_stats_rx_otherhost_dropped (ip -s -s link: otherhost).
+  if (skb->pkt_type == PACKET_OTHERHOST) {
+    m_skbs.kfree_skb(skb, skb_drop_reason::OTHERHOST);
+    return;
+  }
   ++m_net.mib.ip_statistics.InReceives;
   const uint8_t* iph = skb->data_ptr();
   if (skb->len < proto::IPV4_HLEN || (iph[0] >> 4) != 4 || (iph[0] & 0xF) < 5 ||

@@ -27,12 +27,9 @@ namespace nicsim::host {
 struct net;
 
 // TCP_SKB_CB (include/net/tcp.h, v6.6: struct tcp_skb_cb), in skb->cb: filled by tcp_v4_fill_cb.
-// frames: the wire frames the skb holds (max(1, gso_segs) at entry, grown by coalescing), for
-// the model's frame ledger only.
 struct tcp_skb_cb {
   uint32_t seq = 0, end_seq = 0, ack_seq = 0;
   uint8_t tcp_flags = 0;
-  uint32_t frames = 1;
 };
 static_assert(sizeof(tcp_skb_cb) <= sizeof(sk_buff::cb));
 inline tcp_skb_cb& TCP_SKB_CB(sk_buff* skb) { return *reinterpret_cast<tcp_skb_cb*>(skb->cb); }
@@ -144,6 +141,15 @@ struct tcp_sock : inet_sock {
       wnd_probe;  // rcv_wnd as advertised  // the partner's connection number (by source port), for readers
 };
 
+// The options tcp_parse_options (v6.6) reads: MSS, window scale, SACK-permitted, timestamps.
+struct tcp_parsed_options {
+  uint16_t mss = 0;
+  int wscale = -1;
+  bool sack_ok = false, saw_tstamp = false;
+  uint32_t tsval = 0, tsecr = 0;
+};
+tcp_parsed_options tcp_walk_options(const uint8_t* th, unsigned doff);
+
 class tcp {
  public:
   tcp(struct net& net, ip& ip, skb_allocator& skbs, const netstack_params& params);
@@ -166,12 +172,12 @@ class tcp {
                    std::vector<std::pair<uint64_t, size_t>>* pieces = nullptr);
   // Sockets (listeners and connections) for reports.
   const std::vector<std::unique_ptr<tcp_sock>>& sockets() const { return m_sockets; }
-  // Frame ledger: wire frames whose fate TCP settled without a drop (their bytes read by the
-  // application, or a control segment consumed), frames held in TCP skbs beyond the skbs
-  // themselves (coalesced and GRO-merged frames), and frames dropped beyond one per freed skb.
+  // Frame ledger: wire frames whose fate TCP settled without a drop: their receive buffers
+  // freed after the application read their bytes, or a control segment (or a coalesced
+  // segment's header-only head) consumed. Each skb counts every frame it carries
+  // (skb_frame_count: its own, GRO-merged and coalesced ones). Dropped frames are in the skb
+  // allocator's drops(); frames still held are the host's rx_frames_held().
   uint64_t frames_consumed() const { return m_frames_consumed; }
-  uint64_t frames_hidden() const { return m_frames_hidden; }
-  uint64_t frames_dropped_extra() const { return m_frames_dropped_extra; }
 
   // Exposed for tests: the window the next ACK would carry (__tcp_select_window).
   uint32_t __tcp_select_window(tcp_sock& sk) const;
@@ -251,7 +257,7 @@ class tcp {
   std::map<uint16_t, tcp_sock*> m_listeners;    // listening_hash
   std::map<uint64_t, tcp_sock*> m_established;  // ehash, by (raddr, rport, lport)
   uint32_t m_isn = 0x1000;                      // secure_tcp_seq stands in: a counter
-  uint64_t m_frames_consumed = 0, m_frames_hidden = 0, m_frames_dropped_extra = 0;
+  uint64_t m_frames_consumed = 0;
 };
 
 }  // namespace nicsim::host

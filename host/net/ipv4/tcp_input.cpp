@@ -246,6 +246,32 @@ void tcp::tcp_data_ready(tcp_sock& sk) {
   }
 }
 
+// The option walk of tcp_parse_options (net/ipv4/tcp_input.c, v6.6), for a SYN and for an
+// established connection's segment alike.
+tcp_parsed_options tcp_walk_options(const uint8_t* th, unsigned doff) {
+  tcp_parsed_options o;
+  for (unsigned i = 20; i < doff;) {
+    const uint8_t kind = th[i];
+    if (kind == 0) break;
+    if (kind == 1) {
+      ++i;
+      continue;
+    }
+    if (i + 1 >= doff || th[i + 1] < 2 || i + th[i + 1] > doff) break;
+    const uint8_t len = th[i + 1];
+    if (kind == 2 && len == 4) o.mss = proto::get_be16(th + i + 2);
+    if (kind == 3 && len == 3) o.wscale = std::min<int>(th[i + 2], 14);
+    if (kind == 4 && len == 2) o.sack_ok = true;
+    if (kind == 8 && len == 10) {
+      o.saw_tstamp = true;
+      o.tsval = proto::get_be32(th + i + 2);
+      o.tsecr = proto::get_be32(th + i + 6);
+    }
+    i += len;
+  }
+  return o;
+}
+
 // Reads the options of an established connection's segment (tcp_parse_options, and its
 // fast case tcp_parse_aligned_timestamp): here only the timestamp matters.
 bool tcp::tcp_parse_options(tcp_sock& sk, const uint8_t* th, unsigned doff) {
@@ -256,20 +282,11 @@ bool tcp::tcp_parse_options(tcp_sock& sk, const uint8_t* th, unsigned doff) {
     sk.rx_opt.rcv_tsecr = proto::get_be32(th + 28);
     return true;
   }
-  for (unsigned i = 20; i < doff;) {
-    const uint8_t kind = th[i];
-    if (kind == 0) break;
-    if (kind == 1) {
-      ++i;
-      continue;
-    }
-    if (i + 1 >= doff || th[i + 1] < 2 || i + th[i + 1] > doff) break;
-    if (kind == 8 && th[i + 1] == 10 && sk.rx_opt.tstamp_ok) {
-      sk.rx_opt.saw_tstamp = true;
-      sk.rx_opt.rcv_tsval = proto::get_be32(th + i + 2);
-      sk.rx_opt.rcv_tsecr = proto::get_be32(th + i + 6);
-    }
-    i += th[i + 1];
+  const tcp_parsed_options o = tcp_walk_options(th, doff);
+  if (o.saw_tstamp && sk.rx_opt.tstamp_ok) {
+    sk.rx_opt.saw_tstamp = true;
+    sk.rx_opt.rcv_tsval = o.tsval;
+    sk.rx_opt.rcv_tsecr = o.tsecr;
   }
   return sk.rx_opt.saw_tstamp;
 }
@@ -534,14 +551,12 @@ bool tcp::tcp_try_coalesce(tcp_sock& sk, sk_buff* to, sk_buff* from) {
   tcb.end_seq = fcb.end_seq;
   tcb.ack_seq = fcb.ack_seq;
   tcb.tcp_flags |= fcb.tcp_flags;
-  tcb.frames += fcb.frames;
-  m_frames_hidden += 1;  // from's sk_buff is gone; its frames live on in `to`
   from->nr_frags = 0;
   if (has_head) {
     m_skbs.kfree_skb_head_stolen(from);
   } else {
     from->len = from->data_len = 0;
-    m_skbs.__consume_stateless_skb(from);
+    tcp_consume(from);  // a header-only head: its frame is settled
   }
   return true;
 }

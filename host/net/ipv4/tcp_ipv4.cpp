@@ -18,11 +18,6 @@ namespace {
 uint64_t ehash_key(uint32_t raddr, uint16_t rport, uint16_t lport) {
   return uint64_t{raddr} << 32 | uint64_t{rport} << 16 | lport;
 }
-unsigned skb_bufs(const sk_buff* skb) {  // the sk_buffs an skb holds (itself and its frag_list)
-  unsigned n = 1;
-  for (const sk_buff* l = skb->frag_list; l != nullptr; l = l->next) n += skb_bufs(l);
-  return n;
-}
 // tcp_v4_check over the whole segment (nonlinear skbs copied out first).
 bool tcp_checksum_ok(const sk_buff& skb) {
   const uint8_t* iph = skb.head + skb.network_header;
@@ -48,17 +43,11 @@ tcp::tcp(struct net& net, ip& ip, skb_allocator& skbs, const netstack_params& pa
 
 void tcp::tcp_drop_reason(tcp_sock* sk, sk_buff* skb, skb_drop_reason reason) {
   if (sk != nullptr) ++sk->sk_drops;  // tcp_drop_reason: sk_drops_add
-  const tcp_skb_cb& cb = TCP_SKB_CB(skb);
-  const unsigned bufs = skb_bufs(skb);
-  m_frames_hidden -= cb.frames - std::min<unsigned>(cb.frames, bufs);
-  m_frames_dropped_extra += cb.frames - 1;
   m_skbs.kfree_skb(skb, reason);
 }
 
 void tcp::tcp_consume(sk_buff* skb) {
-  const tcp_skb_cb& cb = TCP_SKB_CB(skb);
-  m_frames_hidden -= cb.frames - std::min<unsigned>(cb.frames, skb_bufs(skb));
-  m_frames_consumed += cb.frames;
+  m_frames_consumed += skb_frame_count(*skb);
   m_skbs.__consume_stateless_skb(skb);  // __kfree_skb / consume_skb
 }
 
@@ -74,8 +63,6 @@ void tcp::tcp_v4_rcv(sk_buff* skb) {
   c.charge(cost::tcp_v4_rcv);
   tcp_skb_cb& cb = TCP_SKB_CB(skb);
   cb = tcp_skb_cb{};
-  cb.frames = std::max<unsigned>(1, skb->gso_segs);
-  m_frames_hidden += cb.frames - std::min<unsigned>(cb.frames, skb_bufs(skb));
   ++m_net.mib.tcp_statistics.InSegs;  // "Count it even if it's bad": one per skb
   if (skb->headlen() < 20) {          // pskb_may_pull(skb, sizeof(struct tcphdr))
     tcp_drop_reason(nullptr, skb, skb_drop_reason::PKT_TOO_SMALL);
@@ -138,7 +125,6 @@ void tcp::tcp_v4_rcv(sk_buff* skb) {
         tcp_rcv_established(*nsk, skb);
         nsk->bh_locked = false;
       } else {
-        m_frames_consumed += 0;
         tcp_consume(skb);
       }
       // "Wakeup parent": sk_data_ready on the listener (sock_def_readable).
@@ -217,7 +203,6 @@ bool tcp::tcp_add_backlog(tcp_sock& sk, sk_buff* skb) {
       const uint32_t ack_seq = cb.ack_seq, end_seq = cb.end_seq;
       const uint16_t window = proto::get_be16(th + 14);
       const uint8_t flags = cb.tcp_flags;
-      const uint32_t frames = cb.frames;
       // skb_try_coalesce + kfree_skb_partial (head stolen).
       if (skb->headlen() > 0) {
         tail->frags[tail->nr_frags++] = skb_frag_t{skb->buf_addr, skb->head, skb->data, skb->headlen()};
@@ -234,10 +219,8 @@ bool tcp::tcp_add_backlog(tcp_sock& sk, sk_buff* skb) {
         m_skbs.kfree_skb_head_stolen(skb);
       } else {
         skb->len = skb->data_len = 0;
-        m_skbs.__consume_stateless_skb(skb);
+        tcp_consume(skb);  // a header-only head: its frame is settled
       }
-      m_frames_hidden += 1;  // the skb's own sk_buff is gone, its frames live on in tail
-      tcb.frames += frames;
       tcb.end_seq = end_seq;
       if (static_cast<int32_t>(ack_seq - tcb.ack_seq) >= 0) {
         tcb.ack_seq = ack_seq;
@@ -300,39 +283,6 @@ tcp_sock& tcp::tcp_listen(uint16_t port, unsigned backlog) {
   return sk;
 }
 
-namespace {
-// tcp_parse_options on a SYN (v6.6): MSS, window scale, SACK-permitted, timestamps.
-struct syn_options {
-  uint16_t mss = 0;
-  int wscale = -1;
-  bool sack_ok = false, saw_tstamp = false;
-  uint32_t tsval = 0, tsecr = 0;
-};
-syn_options parse_syn_options(const uint8_t* th, unsigned doff) {
-  syn_options o;
-  for (unsigned i = 20; i < doff;) {
-    const uint8_t kind = th[i];
-    if (kind == 0) break;
-    if (kind == 1) {
-      ++i;
-      continue;
-    }
-    if (i + 1 >= doff || th[i + 1] < 2 || i + th[i + 1] > doff) break;
-    const uint8_t len = th[i + 1];
-    if (kind == 2 && len == 4) o.mss = proto::get_be16(th + i + 2);
-    if (kind == 3 && len == 3) o.wscale = std::min<int>(th[i + 2], 14);
-    if (kind == 4 && len == 2) o.sack_ok = true;
-    if (kind == 8 && len == 10) {
-      o.saw_tstamp = true;
-      o.tsval = proto::get_be32(th + i + 2);
-      o.tsecr = proto::get_be32(th + i + 6);
-    }
-    i += len;
-  }
-  return o;
-}
-}  // namespace
-
 // tcp_conn_request (net/ipv4/tcp_input.c, v6.6) without syncookies: an accept queue over its
 // limit drops the SYN (ListenOverflows, ListenDrops); else a request sock, its initial window
 // (tcp_openreq_init_rwin → tcp_select_initial_window) and the SYN-ACK.
@@ -345,7 +295,7 @@ void tcp::tcp_conn_request(tcp_sock& listener, sk_buff* skb) {
     return;
   }
   const uint8_t* th = skb->data_ptr();
-  const syn_options o = parse_syn_options(th, (th[12] >> 4) * 4u);
+  const tcp_parsed_options o = tcp_walk_options(th, (th[12] >> 4) * 4u);
   const uint8_t* iph = skb->head + skb->network_header;
   auto req = std::make_unique<request_sock>();
   req->rmt_addr = proto::get_be32(iph + 12);
