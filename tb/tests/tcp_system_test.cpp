@@ -139,6 +139,8 @@ TEST(tcp_system, bad_input_names_the_key) {
       {"host.tcp_rmem=0,131072,6291456", "host.tcp_rmem"},
       {"host.tcp_rmem=4096,131072,6291456,1", "host.tcp_rmem"},
       {"traffic.frame_bytes=100", "traffic.frame_bytes"},
+      // 16 connections x 2 readers x 64 MiB of recv buffers: more than the model allows.
+      {"traffic.flows=16 --set app.readers=2 --set app.read_bytes=67108864", "app.read_bytes"},
   };
   for (const auto& [set, key] : cases) {
     const auto o = nicsim_cli("run --quiet --set traffic.proto=tcp --set " + set);
