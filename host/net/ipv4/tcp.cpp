@@ -67,10 +67,12 @@ void tcp::__release_sock_tcp(tcp_sock& sk) {
   waves::slice s(c.observer(), c.current() ? c.current()->track : c.track(), "release_sock");
   // release_sock holds slock from its last look at the backlog, through tcp_release_cb, to
   // the ownership drop, so that a softirq cannot add to the backlog after that look (the skb
-  // would be stranded there); softirqs on other CPUs spin meanwhile. The model takes no lock
-  // here (a softirq on this CPU, run at irq_exit inside the reader's charge, would spin on
-  // it for ever: the model has no local_bh_disable): it looks at the backlog again after
-  // tcp_release_cb, the one step that takes time, and drops ownership with no time between.
+  // would be stranded there); softirqs on other CPUs spin meanwhile. The model does not hold
+  // slock across tcp_release_cb (a softirq on this CPU, run at irq_exit inside the reader's
+  // charge, would spin on it for ever: the model has no local_bh_disable). It waits for a
+  // softirq on another CPU that holds slock (bh_lock_sock: in tcp_add_backlog, which takes
+  // time before the skb is on the backlog), looks at the backlog again after tcp_release_cb,
+  // and drops ownership with no simulated time between that look and the drop.
   for (;;) {
     while (!sk.sk_backlog.empty()) {
       std::deque<sk_buff*> batch;
@@ -83,6 +85,7 @@ void tcp::__release_sock_tcp(tcp_sock& sk) {
     sk.sk_backlog_len = 0;
     sk.backlog_probe(0);
     tcp_release_cb(sk);
+    while (sk.bh_locked) c.charge(cost::lock_sock);  // spin_lock_bh(&sk->sk_lock.slock)
     if (sk.sk_backlog.empty()) break;
   }
   sk.owned_by_user = false;
