@@ -45,7 +45,7 @@ AXIS_LABEL = {
     "nic.rx_ring_size": "RX ring size (ethtool -G rx)",
     "traffic.rate_gbps": "offered load (Gb/s on the wire)",
     "traffic.burst_frames": "burst length (frames)",
-    "traffic.frame_bytes": "frame size (bytes on the wire; TCP: MSS + 78)",
+    "traffic.frame_bytes": "frame size (bytes on the wire; TCP: a full segment carries frame - 70)",
     "link.delay_ns": "one-way link delay (ns)",
 }
 SEED = "seed"  # the column of nicsim sweep --seeds K
