@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -138,6 +139,36 @@ TEST(tcp_system, rcvlowat_and_tcp_rmem_reach_the_socket) {
   EXPECT_LE(u64(conn.at("rcvbuf")), 65536u);
   // With SO_RCVLOWAT 20000 no read returns fewer bytes (the stream never ends in a run).
   EXPECT_GE(u64(j.at("app").at("bytes")), 20000u * u64(j.at("app").at("messages")));
+  expect_bytes_conserved(j);
+}
+
+// Per-segment tracing: each TCP frame is followed from the wire to the read that consumed it
+// (the host reads the partner's wire number from the IPv4 ID). The fates CSV says "delivered"
+// for exactly the frames the frame ledger counts as delivered, the data frames have their
+// socket stages, and the stage split covers TCP frames.
+TEST(tcp_system, every_segment_is_traced_from_the_wire_to_the_read) {
+  const auto frames = nicsim::test::scratch_path("tcp_system", "fates.csv");
+  const auto j = run_cli("traced", {"sim.duration_us=2000", "traffic.frame_bytes=1518",
+                                    "traffic.rate_gbps=10", "host.cpus=2", "app.cpu=1 --frames " + frames});
+  std::istringstream in(nicsim::test::read_file(frames));
+  std::string line;
+  std::getline(in, line);
+  ASSERT_NE(line.find("fate"), std::string::npos);
+  uint64_t delivered = 0, with_socket_stages = 0, rows = 0;
+  while (std::getline(in, line)) {
+    std::vector<std::string> cells;
+    std::stringstream ls(line);
+    for (std::string c; std::getline(ls, c, ',');) cells.push_back(c);
+    cells.resize(14);
+    ++rows;
+    if (cells.at(4) != "delivered") continue;
+    ++delivered;
+    if (!cells.at(11).empty() && !cells.at(12).empty() && !cells.at(13).empty()) ++with_socket_stages;
+  }
+  EXPECT_EQ(rows, u64(j.at("conservation").at("wire")));
+  EXPECT_EQ(delivered, u64(j.at("conservation").at("delivered")));
+  EXPECT_GT(with_socket_stages, delivered / 2);  // data frames; the handshake's ACK has none
+  EXPECT_GT(u64(j.at("latency_stages_ns").at("frames")), 0u);
   expect_bytes_conserved(j);
 }
 

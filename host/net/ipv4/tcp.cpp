@@ -184,6 +184,8 @@ long tcp::tcp_recvmsg(tcp_sock& sk, uint8_t* buf, size_t len, uint64_t* stream_o
         pieces->emplace_back(at, std::min<size_t>(skb->len - offset, len));
     }
     const uint32_t used = static_cast<uint32_t>(std::min<size_t>(skb->len - offset, len));
+    const int track = c.current() ? c.current()->track : c.track();
+    if (offset == 0) tcp_trace_frames(*skb, waves::frame_stage::socket_dequeue, track);
     cpu::this_cpu().charge(cost::copy_to_user, used);
     skb_copy_bits(*skb, offset, buf + copied, used);
     sk.copied_seq += used;
@@ -195,7 +197,7 @@ long tcp::tcp_recvmsg(tcp_sock& sk, uint8_t* buf, size_t len, uint64_t* stream_o
     sk.sk_receive_queue.erase(std::find(sk.sk_receive_queue.begin(), sk.sk_receive_queue.end(), skb));
     sk.sk_rmem_alloc -= skb->truesize;
     cpu::this_cpu().charge(cost::kfree_skb);
-    tcp_consume(skb);
+    tcp_consume(skb, track);
     if (auto* o = cpu::this_cpu().observer()) {
       (void)o;
       sk.queue_probe(sk.rcv_nxt - sk.copied_seq);

@@ -566,6 +566,7 @@ bool tcp::tcp_try_coalesce(tcp_sock& sk, sk_buff* to, sk_buff* from) {
 // tcp_queue_rcv (v6.6): coalesce into the receive queue's tail or append (skb_set_owner_r).
 // True when the skb was coalesced (and is freed).
 bool tcp::tcp_queue_rcv(tcp_sock& sk, sk_buff* skb) {
+  tcp_trace_frames(*skb, waves::frame_stage::socket_enqueue, cpu::this_cpu().track());
   const uint32_t end_seq = TCP_SKB_CB(skb).end_seq;
   const bool eaten = !sk.sk_receive_queue.empty() && tcp_try_coalesce(sk, sk.sk_receive_queue.back(), skb);
   // tcp_rcv_nxt_update
