@@ -14,10 +14,6 @@
 namespace nicsim::host {
 
 namespace {
-uint32_t tcp_receive_window(const tcp_sock& tp) {
-  const int32_t win = static_cast<int32_t>(tp.rcv_wup + tp.rcv_wnd - tp.rcv_nxt);
-  return win < 0 ? 0 : static_cast<uint32_t>(win);
-}
 // lock_sock (v6.6): spin_lock_bh(&sk->sk_lock.slock) waits for softirq's bh_lock_sock, then
 // the owner flag (sleeping while another task owns it).
 void tcp_lock_sock(tcp_sock& sk) {

@@ -151,6 +151,12 @@ struct tcp_sock : inet_sock {
   waves::probe wnd_probe;
 };
 
+// tcp_receive_window (include/net/tcp.h, v6.6): what is left of the window last advertised.
+inline uint32_t tcp_receive_window(const tcp_sock& tp) {
+  const int32_t win = static_cast<int32_t>(tp.rcv_wup + tp.rcv_wnd - tp.rcv_nxt);
+  return win < 0 ? 0 : static_cast<uint32_t>(win);
+}
+
 // Per-segment tracing: each wire frame the skb carries (skb_for_each_frame) reaches `stage`,
 // on the timeline track `track`; nothing without an observer.
 void tcp_trace_frames(const sk_buff& skb, waves::frame_stage stage, int track);
