@@ -158,7 +158,7 @@ void tcp_sender::rack_reo_timeout(uint64_t now_ns) {
 
 // tcp_highest_sack_seq (include/net/tcp.h): where the highest SACKed segment ends; snd_una
 // with nothing SACKed.
-uint64_t tcp_sender::highest_sack_start() const {
+uint64_t tcp_sender::highest_sack_seq() const {
   if (m_sacked_out == 0) return m_snd_una;
   for (auto it = m_rtx.rbegin(); it != m_rtx.rend(); ++it)
     if (it->sacked) return it->end;

@@ -272,7 +272,7 @@ void tcp_sender::established_ack(const proto::tcp_header& h, uint64_t now_ns) {
   if (ack_signed < static_cast<int64_t>(m_snd_una)) {  // old_ack: only its SACK blocks count
     ++m_stats.old_acks;
     if (m_sack_ok && h.opt.sack_count != 0) {
-      const int newly = sacktag(h, m_snd_una, rack_on() ? highest_sack_start() : 0, now_ns);
+      const int newly = sacktag(h, m_snd_una, rack_on() ? highest_sack_seq() : 0, now_ns);
       if (rack_on()) {
         m_newly_lost = 0;
         rack_fastretrans_alert(false, newly > 0, now_ns);  // old_ack: tcp_fastretrans_alert
@@ -305,7 +305,7 @@ void tcp_sender::established_ack(const proto::tcp_header& h, uint64_t now_ns) {
   const bool dupack = !una_adv && !win_update && prior_packets > 0;
   if (dupack) ++m_stats.dup_acks;
 
-  const uint64_t prior_fack = rack_on() ? highest_sack_start() : 0;
+  const uint64_t prior_fack = rack_on() ? highest_sack_seq() : 0;
   const int newly_sacked = m_sack_ok ? sacktag(h, ack, prior_fack, now_ns) : 0;
 
   // tcp_clean_rtx_queue: segments acked whole leave; the RTT sample is the oldest one's,

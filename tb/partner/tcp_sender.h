@@ -24,7 +24,8 @@
 //   (tcp_schedule_loss_probe: PTO = 2 srtt + TCP_TIMEOUT_MIN, or + TCP_RTO_MIN with one
 //   segment out, at most the RTO; tcp_send_loss_probe: new data, else the last segment again;
 //   tcp_process_tlp_ack), and an RTO that marks lost only the head and what RACK finds
-//   overdue (tcp_timeout_mark_lost). The three timers share one as in the kernel (icsk_pending).
+//   overdue (tcp_timeout_mark_lost). The RTO, the reorder timer and the loss probe share one
+//   timer as in the kernel (icsk_pending); the zero-window probe has its own here.
 //   With `dupack` (tcp_recovery=0, tcp_early_retrans=0) and for connections without SACK:
 //   three duplicate ACKs (or, with SACK, a segment with three SACKed segments above it:
 //   RFC 6675 IsLost) enter Recovery; NewReno partial ACKs retransmit the next hole
@@ -236,7 +237,7 @@ class tcp_sender {
   bool send_loss_probe(uint64_t now_ns, tcp_segment_out* out);
   int64_t rto_delta_us(uint64_t now_ns) const;
   bool rack_timed_out(const seg& s, uint64_t now_ns) const;  // tcp_rack_skb_timeout(skb, 0) <= 0
-  uint64_t highest_sack_start() const;                       // tcp_highest_sack_seq
+  uint64_t highest_sack_seq() const;                         // tcp_highest_sack_seq
   void cwnd_validate(bool cwnd_limited);
   bool is_cwnd_limited() const;
   void cong_avoid(uint32_t acked, uint64_t now_ns);
