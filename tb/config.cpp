@@ -461,6 +461,17 @@ void config::validate() const {
                          " reader tasks with traffic.proto=tcp (app.readers per connection); the model "
                          "runs at most " +
                          std::to_string(max_reader_tasks));
+    // Each reader has its recv buffer of app.read_bytes (host/apps/tcp_app.cpp).
+    const double buffers = static_cast<double>(integer("traffic.flows")) *
+                           static_cast<double>(integer("app.readers")) *
+                           static_cast<double>(integer("app.read_bytes"));
+    if (buffers > static_cast<double>(max_tcp_read_buffer_bytes))
+      throw config_error("app.read_bytes = " + text("app.read_bytes") + " for each of " +
+                         std::to_string(integer("traffic.flows") * integer("app.readers")) +
+                         " TCP readers (traffic.flows x app.readers) is " +
+                         std::to_string(static_cast<uint64_t>(buffers / (1 << 20))) +
+                         " MiB of recv buffers; the model allows at most " +
+                         std::to_string(max_tcp_read_buffer_bytes >> 20) + " MiB");
     if (integer("traffic.frame_bytes") < static_cast<int64_t>(TCP_MIN_FRAME_BYTES))
       throw config_error("traffic.frame_bytes = " + text("traffic.frame_bytes") + " leaves an MSS of " +
                          std::to_string(integer("traffic.frame_bytes") - 58) +

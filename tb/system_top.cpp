@@ -64,12 +64,15 @@ system_params make_system_params(const config& cfg) {
     t.pattern = traffic_params::constant;  // the generator's knobs do not apply
     t.proto = traffic_params::udp;
   }
-  // TCP sends control segments (SYN, ACK, probes) as short as a minimum frame, and
-  // retransmissions beyond traffic.count.
+  // TCP: the partner's data segments are all full-sized (writes of one MSS, retransmissions
+  // of whole segments), so they take frame_bytes' slots on the wire; its short control
+  // segments are per connection a SYN and its retransmissions (at most 7), the handshake's
+  // ACK, and zero-window probes (at most one per 200 ms RTO_MIN and its backoff).
   const bool tcp = t.proto == traffic_params::tcp;
-  const double frame = tcp || t.capture ? static_cast<double>(proto::ETH_MIN_FRAME) : t.frame_bytes;
+  const double frame = t.capture ? static_cast<double>(proto::ETH_MIN_FRAME) : t.frame_bytes;
   const double slot_ns = 8.0 * (proto::ETH_PREAMBLE_SFD + frame + proto::ETH_IFG) / t.line_rate_gbps;
-  const double wire_frames = std::floor(p.duration.to_seconds() * 1e9 / slot_ns) + 2;
+  double wire_frames = std::floor(p.duration.to_seconds() * 1e9 / slot_ns) + 2;
+  if (tcp) wire_frames += static_cast<double>(t.flows) * (10 + std::floor(p.duration.to_seconds() / 0.2));
   h.max_rx_frames = wire_frames >= 1e15 ? 0 : static_cast<uint64_t>(wire_frames);
   if (!tcp && t.count != 0 && (h.max_rx_frames == 0 || t.count < h.max_rx_frames)) h.max_rx_frames = t.count;
   t.tcp_dst_port = h.app.port;  // the TCP connections go to the application's port

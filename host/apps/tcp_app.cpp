@@ -11,6 +11,8 @@ tcp_app::tcp_app(cpu& c, tcp& proto, const tcp_app_params& params)
       m_listener(proto.tcp_listen(params.port, params.backlog)),
       m_conns(params.connections, nullptr),
       m_conn_state(params.connections) {
+  for (unsigned k = 0; k < params.connections; ++k)
+    proto.declare_child_waves(m_listener, static_cast<uint16_t>(params.peer_port_base + k), c.observer());
   m_stats.per_reader.assign(uint64_t{params.connections} * params.readers, 0);
   m_pieces.resize(uint64_t{params.connections} * params.readers);
   m_tasks.push_back(m_home.kthread_create(

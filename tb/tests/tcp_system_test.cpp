@@ -77,6 +77,22 @@ TEST(tcp_system, one_connection_at_10g_on_two_cpus_reaches_7_gbps_goodput) {
   expect_bytes_conserved(j);
 }
 
+// Nothing is lost anywhere, so nothing arrives out of order and nothing is retransmitted. The
+// owner of the socket releasing it while softirq on the other CPU was adding a segment to the
+// backlog once left that segment stranded there: the next one went to the out-of-order queue
+// and the partner retransmitted (5 segments here) what the host had received.
+TEST(tcp_system, a_lossless_run_has_no_reordering_and_no_retransmission) {
+  const auto j = run_cli("lossless", {"sim.duration_us=20000", "traffic.frame_bytes=1518",
+                                      "traffic.rate_gbps=10", "host.cpus=2", "app.cpu=1"});
+  ASSERT_EQ(u64(j.at("conservation").at("dropped")), 0u);
+  EXPECT_GT(u64(j.at("tcpext").at("TCPBacklogCoalesce")) +
+                u64(j.at("app").at("connections").at(0).at("backlogged")),
+            0u);  // the backlog was used: the case that went wrong
+  EXPECT_EQ(u64(j.at("tcpext").at("TCPOFOQueue")), 0u);
+  EXPECT_EQ(u64(j.at("partner").at("tcp").at("retrans_segs")), 0u);
+  expect_bytes_conserved(j);
+}
+
 // A ring of 32 and a 4 KiB FIFO at line rate: the NIC drops, the partner retransmits, and
 // every byte still arrives once, in order. 256-byte frames: with GRO the host keeps up with
 // 1518-byte frames at 10 Gb/s even on a ring of 32 (9.4 Gb/s of goodput, no drop).
@@ -139,6 +155,8 @@ TEST(tcp_system, bad_input_names_the_key) {
       {"host.tcp_rmem=0,131072,6291456", "host.tcp_rmem"},
       {"host.tcp_rmem=4096,131072,6291456,1", "host.tcp_rmem"},
       {"traffic.frame_bytes=100", "traffic.frame_bytes"},
+      // 16 connections x 2 readers x 64 MiB of recv buffers: more than the model allows.
+      {"traffic.flows=16 --set app.readers=2 --set app.read_bytes=67108864", "app.read_bytes"},
   };
   for (const auto& [set, key] : cases) {
     const auto o = nicsim_cli("run --quiet --set traffic.proto=tcp --set " + set);

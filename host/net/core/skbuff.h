@@ -52,7 +52,8 @@ enum class skb_drop_reason : unsigned {
   TCP_OFO_DROP,          // no receive memory for an out-of-order segment (TCPOFODrop)
   TCP_OFO_QUEUE_PRUNE,   // pruned from the OFO queue for memory (OfoPruned)
   TCP_RFC7323_PAWS,      // PAWS: an old timestamp (PAWSEstabRejected)
-  TCP_INVALID_SEQUENCE,  // outside the receive window (tcp_sequence)
+  TCP_OLD_SEQUENCE,      // wholly before the window's left edge, rcv_wup (tcp_sequence)
+  TCP_INVALID_SEQUENCE,  // starts beyond the receive window (tcp_sequence)
   TCP_INVALID_SYN,       // a SYN on an established connection
   TCP_RESET,             // an RST (the connection closes)
   TCP_ACK_UNSENT_DATA,   // acknowledges data never sent

@@ -120,9 +120,10 @@ struct tcp_sock : inet_sock {
   uint32_t icsk_delack_max = 0;  // jiffies (TCP_DELACK_MAX)
   timer_list icsk_delack_timer;
   bool delack_timer_deferred = false;
-  // bh_lock_sock: the socket spinlock softirq holds while it works on the socket; lock_sock
-  // (spin_lock_bh(&sk->sk_lock.slock)) waits for it.
-  bool bh_locked = false;  // sk_tsq_flags' TCP_DELACK_TIMER_DEFERRED
+  // sk_lock.slock: the socket spinlock softirq holds while it works on the socket
+  // (bh_lock_sock) and release_sock holds from its last look at the backlog to the ownership
+  // drop; lock_sock (spin_lock_bh) and bh_lock_sock spin while another CPU holds it.
+  bool bh_locked = false;
   // ---- queues
   // out_of_order_queue (an rb-tree by sequence in the kernel): by 64-bit stream position.
   std::map<uint64_t, sk_buff*> out_of_order_queue;
@@ -134,12 +135,26 @@ struct tcp_sock : inet_sock {
   std::deque<tcp_sock*> icsk_accept_queue;
   unsigned sk_max_ack_backlog = 0;
   wait_queue_head accept_wq;  // inet_csk_wait_for_connect sleeps on sk_sleep (exclusive)
+  // The model's: wave signals declared before the run for the children of expected peers (by
+  // peer port; a wave file's signals are declared before its first change), given to the
+  // child socket tcp_v4_syn_recv_sock creates for that peer.
+  struct child_waves {
+    waves::probe rx_queue, rcv_wnd, backlog, owned;
+  };
+  std::map<uint16_t, child_waves> expected_children;
   // ---- per-socket statistics (ss -ti, tcp_info)
   uint64_t bytes_received = 0, segs_in = 0, data_segs_in = 0, segs_out = 0;
-  uint32_t conn_index = 0;
-  waves::probe
-      wnd_probe;  // rcv_wnd as advertised  // the partner's connection number (by source port), for readers
+  uint32_t conn_index = 0;  // the partner's connection number (by source port), for readers
+  // Waves host.sock.tcp_<port>_<peer port>.{rx_queue (bytes), rcv_wnd, backlog, owned}: the
+  // receive queue's unread bytes (sock::queue_probe), the window as last advertised, and the
+  // sock's backlog_probe and owned_probe.
+  waves::probe wnd_probe;
 };
+
+// bh_lock_sock / bh_unlock_sock (include/net/sock.h, v6.6): the socket spinlock, taken by
+// softirq and by release_sock; spins (charging lock_sock's cost) while another CPU holds it.
+void bh_lock_sock(tcp_sock& sk);
+void bh_unlock_sock(tcp_sock& sk);
 
 // The options tcp_parse_options (v6.6) reads: MSS, window scale, SACK-permitted, timestamps.
 struct tcp_parsed_options {
@@ -160,6 +175,9 @@ class tcp {
 
   // socket + bind + listen(fd, backlog) (inet_csk_listen_start): the listener on port.
   tcp_sock& tcp_listen(uint16_t port, unsigned backlog);
+  // Declares the waves of the connection a listener will accept from peer_port (before the
+  // run starts): host.sock.tcp_<port>_<peer_port>.{rx_queue,rcv_wnd,backlog,owned}.
+  void declare_child_waves(tcp_sock& listener, uint16_t peer_port, waves::observer* o);
   // accept(2) on a listener (inet_csk_accept): blocks in inet_csk_wait_for_connect.
   tcp_sock& inet_csk_accept(tcp_sock& listener);
   // recv(2) (tcp_recvmsg): bytes copied into buf (up to len, at least SO_RCVLOWAT unless the

@@ -395,10 +395,12 @@ bool tcp::tcp_validate_incoming(tcp_sock& sk, sk_buff* skb) {
     tcp_drop_reason(&sk, skb, skb_drop_reason::TCP_RFC7323_PAWS);
     return false;
   }
-  // tcp_sequence: !before(end_seq, rcv_wup) && !after(seq, rcv_nxt + tcp_receive_window)
-  if (before(cb.end_seq, sk.rcv_wup) || after(cb.seq, sk.rcv_nxt + tcp_receive_window(sk))) {
+  // tcp_sequence (v6.6): wholly before rcv_wup is old, starting beyond the window invalid.
+  const bool old = before(cb.end_seq, sk.rcv_wup);
+  if (old || after(cb.seq, sk.rcv_nxt + tcp_receive_window(sk))) {
     if (!(cb.tcp_flags & TCPHDR_RST)) tcp_send_dupack(sk, skb);
-    tcp_drop_reason(&sk, skb, skb_drop_reason::TCP_INVALID_SEQUENCE);
+    tcp_drop_reason(&sk, skb,
+                    old ? skb_drop_reason::TCP_OLD_SEQUENCE : skb_drop_reason::TCP_INVALID_SEQUENCE);
     return false;
   }
   if (cb.tcp_flags & TCPHDR_RST) {  // tcp_reset (in window: the model accepts any in-window RST)

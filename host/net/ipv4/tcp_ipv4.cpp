@@ -3,6 +3,7 @@
 // tcp_conn_request, tcp_check_req, tcp_v4_syn_recv_sock, inet_csk_listen_start.
 #include <algorithm>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "host/kernel/cpu.h"
@@ -121,9 +122,9 @@ void tcp::tcp_v4_rcv(sk_buff* skb) {
       // tcp_child_process → tcp_rcv_state_process(child) in TCP_SYN_RECV: the ACK is
       // acceptable (tcp_check_req verified it): ESTABLISHED, then its data, if any.
       if (skb->len > doff || (cb.tcp_flags & TCPHDR_FIN)) {
-        nsk->bh_locked = true;
+        bh_lock_sock(*nsk);
         tcp_rcv_established(*nsk, skb);
-        nsk->bh_locked = false;
+        bh_unlock_sock(*nsk);
       } else {
         tcp_consume(skb);
       }
@@ -154,13 +155,13 @@ void tcp::tcp_v4_rcv(sk_buff* skb) {
     tcp_drop_reason(sk, skb, skb_drop_reason::TCP_CLOSE);
     return;
   }
+  bh_lock_sock(*sk);
   if (!sk->owned_by_user) {
-    sk->bh_locked = true;
     tcp_v4_do_rcv(*sk, skb);
-    sk->bh_locked = false;
   } else if (tcp_add_backlog(*sk, skb)) {
     tcp_drop_reason(sk, skb, skb_drop_reason::SOCKET_BACKLOG);
   }
+  bh_unlock_sock(*sk);
 }
 
 // tcp_v4_do_rcv (v6.6), for an established socket: tcp_rcv_established.
@@ -231,6 +232,7 @@ bool tcp::tcp_add_backlog(tcp_sock& sk, sk_buff* skb) {
       tail->gso_size = static_cast<uint16_t>(std::max(gso_size, tail_gso_size));
       tail->gso_segs = static_cast<uint16_t>(std::min(gso_segs + tail_gso_segs, 0xFFFFu));
       sk.sk_backlog_len += tail->truesize - before_truesize;
+      sk.backlog_probe(sk.sk_backlog_len);
       ++m_net.mib.net_statistics.TCPBacklogCoalesce;
       return false;
     }
@@ -244,6 +246,7 @@ bool tcp::tcp_add_backlog(tcp_sock& sk, sk_buff* skb) {
   }
   sk.sk_backlog.push_back(skb);
   sk.sk_backlog_len += skb->truesize;
+  sk.backlog_probe(sk.sk_backlog_len);
   ++sk.sk_backlogged;
   return false;
 }
@@ -281,6 +284,16 @@ tcp_sock& tcp::tcp_listen(uint16_t port, unsigned backlog) {
   sk.sk_max_ack_backlog = std::min(backlog, m_params.somaxconn);
   m_listeners[port] = &sk;
   return sk;
+}
+
+void tcp::declare_child_waves(tcp_sock& listener, uint16_t peer_port, waves::observer* o) {
+  const std::string w =
+      "host.sock.tcp_" + std::to_string(listener.port) + "_" + std::to_string(peer_port) + ".";
+  tcp_sock::child_waves& cw = listener.expected_children[peer_port];
+  cw.rx_queue.attach(o, w + "rx_queue", 32);
+  cw.rcv_wnd.attach(o, w + "rcv_wnd", 32);
+  cw.backlog.attach(o, w + "backlog", 32);
+  cw.owned.attach(o, w + "owned", 1);
 }
 
 // tcp_conn_request (net/ipv4/tcp_input.c, v6.6) without syncookies: an accept queue over its
@@ -463,6 +476,16 @@ tcp_sock* tcp::tcp_v4_syn_recv_sock(tcp_sock& listener, request_sock& req) {
   sk.sk_backlog_rcv = [this](sock& s, sk_buff* skb) { tcp_v4_do_rcv(static_cast<tcp_sock&>(s), skb); };
   m_established[ehash_key(sk.daddr, sk.dport, sk.port)] = &sk;
   ++m_net.mib.tcp_statistics.PassiveOpens;
+  if (auto w = listener.expected_children.find(sk.dport); w != listener.expected_children.end()) {
+    sk.queue_probe = w->second.rx_queue;
+    sk.wnd_probe = w->second.rcv_wnd;
+    sk.backlog_probe = w->second.backlog;
+    sk.owned_probe = w->second.owned;
+  }
+  sk.queue_probe(0);
+  sk.wnd_probe(sk.rcv_wnd);
+  sk.backlog_probe(0);
+  sk.owned_probe(0);
   return &sk;
 }
 
