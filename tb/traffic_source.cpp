@@ -26,6 +26,7 @@ traffic_source::traffic_source(const sc_core::sc_module_name& name, const traffi
       c.dst_port = m_params.tcp_dst_port;
       c.mss = static_cast<uint16_t>(tcp_mss_option(m_params.frame_bytes));
       c.cc = m_params.tcp_cc;
+      c.recovery = m_params.tcp_recovery;
       c.iss = static_cast<uint32_t>(m_rng());
       c.ts_offset = static_cast<uint32_t>(m_rng());
       m_tcp.push_back(std::make_unique<partner::tcp_sender>(c));
