@@ -253,7 +253,7 @@ int table(int argc, char* argv[]) {
       return 2;
     }
   }
-  std::printf("%-18s %10s %9s %8s %9s %14s %10s %10s %12s  %s\n", "workload", "sim_ms", "wall_s", "cpu_s",
+  std::printf("%-22s %10s %9s %8s %9s %14s %10s %10s %12s  %s\n", "workload", "sim_ms", "wall_s", "cpu_s",
               "frames", "frames/wall_s", "slowdown", "mod_evals", "max_rss_MiB", "what");
   std::fflush(stdout);
   nlohmann::ordered_json doc;
@@ -275,7 +275,7 @@ int table(int argc, char* argv[]) {
     const double sim_s = j.at("sim_ns").get<double>() * 1e-9;
     const auto frames = j.at("frames").get<uint64_t>();
     const double wall_s = median(wall), cpu_s = median(cpu), rss_kib = median(rss);
-    std::printf("%-18s %10.1f %9.3f %8.3f %9llu %14.0f %10.2f %10llu %12.1f  %s\n", w.name, sim_s * 1e3,
+    std::printf("%-22s %10.1f %9.3f %8.3f %9llu %14.0f %10.2f %10llu %12.1f  %s\n", w.name, sim_s * 1e3,
                 wall_s, cpu_s, static_cast<unsigned long long>(frames),
                 wall_s > 0 ? static_cast<double>(frames) / wall_s : 0.0, sim_s > 0 ? wall_s / sim_s : 0.0,
                 static_cast<unsigned long long>(j.at("moderation_evaluations").get<uint64_t>()),
@@ -304,7 +304,7 @@ int table(int argc, char* argv[]) {
     const double r =
         jw.at(w.name).at("max_rss_kib").get<double>() / jw.at(w.longer_of).at("max_rss_kib").get<double>();
     ratio[w.longer_of] = r;
-    std::printf("max RSS 10x run length / 1x: %-18s %5.2f\n", w.longer_of, r);
+    std::printf("max RSS 10x run length / 1x: %-22s %5.2f\n", w.longer_of, r);
   }
   doc["rtl_floor_ns_per_frame"] = floor;
   doc["workloads"] = jw;
