@@ -38,7 +38,6 @@ trace_hub::trace_hub(const trace_options& options) : m_opt(options) {
     w.from_ps = m_opt.waves_from_ps;
     w.to_ps = m_opt.waves_to_ps;
     w.groups = m_opt.waves_groups;
-    w.measure_size = m_opt.max_output_bytes != 0;
     m_waves = std::make_unique<waves::wave_writer>(w);
   }
   if (!m_opt.timeline.empty())
