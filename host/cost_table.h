@@ -110,7 +110,12 @@ class cost_table {
   static const std::string& default_yaml();
 
   sc_core::sc_time operator()(cost c, uint64_t bytes = 0) const {
-    const entry& e = m_entries[static_cast<size_t>(c)];
+    const auto i = static_cast<size_t>(c);
+    const entry& e = m_entries[i];
+    // A step with no per-byte part (most charges) costs the time worked out once when the
+    // table was made: the same expression, so the same picosecond, with no sc_time built
+    // from a double per charge.
+    if (bytes == 0 || e.per_byte == 0) return m_fixed[i];
     return sc_core::sc_time((e.cycles + e.per_byte * static_cast<double>(bytes)) * m_ns_per_cycle,
                             sc_core::SC_NS);
   }
@@ -118,7 +123,11 @@ class cost_table {
   double cpu_ghz() const { return 1.0 / m_ns_per_cycle; }
 
  private:
+  // Each entry's cycles as a time at m_ns_per_cycle (set by parse and defaults).
+  void fix_times();
+
   std::array<entry, cost_count> m_entries{};
+  std::array<sc_core::sc_time, cost_count> m_fixed{};
   double m_ns_per_cycle = 1.0 / 3.0;
 };
 

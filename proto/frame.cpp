@@ -58,9 +58,16 @@ bool read_payload_stamp(const uint8_t* payload, size_t len, payload_stamp* out) 
 }
 
 std::vector<uint8_t> build_udp_frame(const udp_flow& flow, size_t frame_bytes, const payload_stamp& stamp) {
+  std::vector<uint8_t> f;
+  build_udp_frame(f, flow, frame_bytes, stamp);
+  return f;
+}
+
+void build_udp_frame(std::vector<uint8_t>& f, const udp_flow& flow, size_t frame_bytes,
+                     const payload_stamp& stamp) {
   if (frame_bytes < ETH_MIN_FRAME || frame_bytes > ETH_MAX_FRAME)
     throw std::invalid_argument("frame size out of range 64..1518");
-  std::vector<uint8_t> f(frame_bytes, 0);
+  f.assign(frame_bytes, 0);  // in the vector's own storage when it is large enough
   uint8_t* p = f.data();
   std::copy(flow.dst_mac.begin(), flow.dst_mac.end(), p);
   std::copy(flow.src_mac.begin(), flow.src_mac.end(), p + ETH_ALEN);
@@ -92,7 +99,6 @@ std::vector<uint8_t> build_udp_frame(const udp_flow& flow, size_t frame_bytes, c
   const size_t body = frame_bytes - ETH_FCS_LEN;
   const uint32_t fcs = crc32(p, body);
   for (int i = 0; i < 4; ++i) p[body + static_cast<size_t>(i)] = static_cast<uint8_t>(fcs >> (8 * i));
-  return f;
 }
 
 bool fcs_ok(const uint8_t* frame, size_t len_with_fcs) {

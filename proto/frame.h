@@ -78,6 +78,10 @@ bool payload_fill_matches(const uint8_t* payload, size_t len, uint32_t seq, size
 // Builds a complete frame, FCS included, of frame_bytes (ETH_MIN_FRAME..ETH_MAX_FRAME)
 // carrying a UDP payload with a stamp; valid IPv4 header checksum and UDP checksum.
 std::vector<uint8_t> build_udp_frame(const udp_flow& flow, size_t frame_bytes, const payload_stamp& stamp);
+// The same frame written into f (its storage reused: no allocation once f has held a frame
+// this large).
+void build_udp_frame(std::vector<uint8_t>& f, const udp_flow& flow, size_t frame_bytes,
+                     const payload_stamp& stamp);
 // UDP payload bytes a frame of frame_bytes carries.
 inline size_t udp_payload_len(size_t frame_bytes) { return frame_bytes - UDP_FRAME_OVERHEAD; }
 

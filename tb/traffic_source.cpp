@@ -13,6 +13,7 @@ using sc_core::sc_time;
 
 traffic_source::traffic_source(const sc_core::sc_module_name& name, const traffic_params& params)
     : sc_core::sc_module(name), m_params(params), m_port("port", params.line_rate_gbps), m_rng(params.seed) {
+  m_slot = compute_slot_time();
   SC_HAS_PROCESS(traffic_source);
   if (m_params.capture) {
     SC_THREAD(run_pcap);
@@ -35,12 +36,16 @@ traffic_source::traffic_source(const sc_core::sc_module_name& name, const traffi
   } else if (m_params.pattern == traffic_params::rr) {
     SC_THREAD(run_rr);
   } else {
-    SC_THREAD(run);
+    // A method, not a thread: two activations per frame (first bit, last bit) with no stack
+    // switch, the same actions at the same times as a thread's loop of waits.
+    SC_METHOD(run);
   }
   m_port.register_receive([this](const proto::wire_frame& f) { receive(f); });
 }
 
-sc_time traffic_source::slot_time() const {
+sc_time traffic_source::slot_time() const { return m_slot; }
+
+sc_time traffic_source::compute_slot_time() const {
   const double bits = 8.0 * (proto::ETH_PREAMBLE_SFD + m_params.frame_bytes + proto::ETH_IFG);
   return sc_time(bits / m_params.line_rate_gbps, sc_core::SC_NS);
 }
@@ -105,7 +110,7 @@ void traffic_source::make_frame(uint64_t i) {
   // Flow k is its own 4-tuple: src_port + k to dst_port + k (so RSS can tell flows apart).
   flow.src_port = static_cast<uint16_t>(flow.src_port + i % m_params.flows);
   flow.dst_port = static_cast<uint16_t>(flow.dst_port + i % m_params.flows);
-  f.bytes = proto::build_udp_frame(flow, m_params.frame_bytes, stamp);
+  proto::build_udp_frame(f.bytes, flow, m_params.frame_bytes, stamp);  // in the last frame's storage
   if (m_params.corrupt != traffic_params::none && m_params.corrupt_every &&
       (i + 1) % m_params.corrupt_every == 0) {
     corrupt(f.bytes, m_params.corrupt);
@@ -113,16 +118,63 @@ void traffic_source::make_frame(uint64_t i) {
   }
 }
 
+// The generator (an SC_METHOD, so a state machine): after link up and traffic.start, frame i
+// goes out when the previous frame's pacing gap is over: its first bit (make_frame, the port's
+// begin_transmit), then one frame time later its last bit (end_transmit: the MAC gets it).
+// This is a thread's
+//   for (i...) { if (next > now) wait(next - now); make_frame(i); next = now + gap_after(i);
+//                m_port.transmit(m_on_wire); }
+// step by step, each wait a next_trigger.
 void traffic_source::run() {
-  if (m_start_after != nullptr) sc_core::wait(*m_start_after);
-  sc_core::wait(m_params.start);
-  sc_time next = sc_core::sc_time_stamp();
-  for (uint64_t i = 0; m_params.count == 0 || i < m_params.count; ++i) {
-    const sc_time now = sc_core::sc_time_stamp();
-    if (next > now) sc_core::wait(next - now);
-    make_frame(i);
-    next = sc_core::sc_time_stamp() + gap_after(i);  // ≥ one slot: the port does not wait for the gap
-    m_port.transmit(m_on_wire);                      // returns when the last bit has arrived
+  for (;;) {
+    switch (m_gen) {
+      case gen_state::link_up:
+        m_gen = gen_state::start;
+        if (m_start_after != nullptr) {
+          next_trigger(*m_start_after);
+          return;
+        }
+        [[fallthrough]];
+      case gen_state::start:
+        m_gen = gen_state::first;
+        next_trigger(m_params.start);  // a delta cycle when zero, as wait(SC_ZERO_TIME)
+        return;
+      case gen_state::first:
+        m_gen_next = sc_core::sc_time_stamp();
+        m_gen = gen_state::pace;
+        [[fallthrough]];
+      case gen_state::pace: {
+        if (m_params.count != 0 && m_gen_i >= m_params.count) return;  // done: no trigger left
+        const sc_time now = sc_core::sc_time_stamp();
+        m_gen = gen_state::frame;
+        if (m_gen_next > now) {
+          next_trigger(m_gen_next - now);
+          return;
+        }
+        [[fallthrough]];
+      }
+      case gen_state::frame:
+        make_frame(m_gen_i);
+        m_gen_next = sc_core::sc_time_stamp() + gap_after(m_gen_i);  // ≥ one slot
+        m_gen = gen_state::port_free;
+        [[fallthrough]];
+      case gen_state::port_free: {
+        // The port is this generator's alone: never busy here, but it may still be in the gap.
+        const sc_time now = sc_core::sc_time_stamp(), start = m_port.next_start();
+        if (start > now) {
+          next_trigger(start - now);
+          return;
+        }
+        m_gen = gen_state::last_bit;
+        next_trigger(m_port.begin_transmit(m_on_wire));
+        return;
+      }
+      case gen_state::last_bit:
+        m_port.end_transmit(m_on_wire);
+        ++m_gen_i;
+        m_gen = gen_state::pace;
+        break;
+    }
   }
 }
 

@@ -140,12 +140,18 @@ class traffic_source : public sc_core::sc_module {
   void rr_response(const uint8_t* udp, size_t udp_len);
   static void corrupt(std::vector<uint8_t>& frame, traffic_params::corruption_t what);
   sc_core::sc_time gap_after(uint64_t index);
+  sc_core::sc_time compute_slot_time() const;
 
   traffic_params m_params;
   tlm::eth_port m_port;
   const sc_core::sc_event* m_start_after = nullptr;
   std::mt19937_64 m_rng;
   proto::wire_frame m_on_wire;
+  sc_core::sc_time m_slot;  // slot_time(), worked out once
+  // run()'s state: where the generator resumes, the frame it is at, when the next may start.
+  enum class gen_state { link_up, start, first, pace, frame, port_free, last_bit } m_gen = gen_state::link_up;
+  uint64_t m_gen_i = 0;
+  sc_core::sc_time m_gen_next{sc_core::SC_ZERO_TIME};
   uint64_t m_corrupted = 0;
   partner_rx_stats m_rx;
   rr_stats m_rr;

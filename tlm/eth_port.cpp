@@ -42,20 +42,29 @@ sc_core::sc_time eth_port::next_start() const {
 
 // The same expressions the traffic source paced with before the port existed, so that
 // times round to the same picosecond.
+// The last size's two times are kept (the same expressions, so the same picoseconds): a
+// generator sends one size, and an sc_time built from a double is not free.
 sc_core::sc_time eth_port::frame_time(size_t bytes) const {
-  const double bits = 8.0 * static_cast<double>(proto::ETH_PREAMBLE_SFD + bytes);
-  return sc_core::sc_time(bits / m_gbps, sc_core::SC_NS);
+  if (bytes != m_times_bytes || m_gbps != m_times_gbps) cache_times(bytes);
+  return m_frame_time;
 }
 
 sc_core::sc_time eth_port::slot_time(size_t bytes) const {
-  const double bits = 8.0 * static_cast<double>(proto::ETH_PREAMBLE_SFD + bytes + proto::ETH_IFG);
-  return sc_core::sc_time(bits / m_gbps, sc_core::SC_NS);
+  if (bytes != m_times_bytes || m_gbps != m_times_gbps) cache_times(bytes);
+  return m_slot_time;
+}
+
+void eth_port::cache_times(size_t bytes) const {
+  const double frame_bits = 8.0 * static_cast<double>(proto::ETH_PREAMBLE_SFD + bytes);
+  const double slot_bits = 8.0 * static_cast<double>(proto::ETH_PREAMBLE_SFD + bytes + proto::ETH_IFG);
+  m_frame_time = sc_core::sc_time(frame_bits / m_gbps, sc_core::SC_NS);
+  m_slot_time = sc_core::sc_time(slot_bits / m_gbps, sc_core::SC_NS);
+  m_times_bytes = bytes;
+  m_times_gbps = m_gbps;
 }
 
 void eth_port::transmit(const proto::wire_frame& frame) {
-  if (m_peer == nullptr) throw std::logic_error(std::string(name()) + ": transmit on an unbound port");
-  if (m_gbps == 0)
-    throw std::logic_error(std::string(name()) + ": transmit with no line rate (neither end sets one)");
+  check_transmit();
   while (m_busy) {
     ++m_waiting;
     sc_core::wait(m_idle_ev);
@@ -63,34 +72,49 @@ void eth_port::transmit(const proto::wire_frame& frame) {
   }
   const sc_core::sc_time now = sc_core::sc_time_stamp();
   if (now < m_free_at) sc_core::wait(m_free_at - now);
+  sc_core::wait(begin_transmit(frame));
+  end_transmit(frame);
+}
+
+void eth_port::check_transmit() const {
+  if (m_peer == nullptr) throw std::logic_error(std::string(name()) + ": transmit on an unbound port");
+  if (m_gbps == 0)
+    throw std::logic_error(std::string(name()) + ": transmit with no line rate (neither end sets one)");
+}
+
+sc_core::sc_time eth_port::begin_transmit(const proto::wire_frame& frame) {
+  check_transmit();
+  if (m_busy || sc_core::sc_time_stamp() < m_free_at)
+    throw std::logic_error(std::string(name()) + ": begin_transmit while the port is not free");
   m_busy = true;
   const auto size = frame.bytes.size();
   // The gap is measured from this first bit (a slot), as the traffic source paces its frames.
   const sc_core::sc_time start = sc_core::sc_time_stamp();
+  const sc_core::sc_time ft = frame_time(size);
   m_free_at = start + slot_time(size);
   ++m_stats.tx_frames;
   m_stats.tx_bytes += size;
   if (on_tx_first_bit) on_tx_first_bit(frame);
-  eth_port& rx = *m_peer;
   if (m_delay != sc_core::SC_ZERO_TIME) {
     // The wire carries a copy; the sender is free once its last bit has left.
-    m_wire.push_back({frame, start + m_delay, start + frame_time(size) + m_delay});
+    m_wire.push_back({frame, start + m_delay, start + ft + m_delay});
     if (!m_wire_running) {
       m_wire_running = true;
       sc_core::sc_spawn([this] { deliver_delayed(); }, sc_core::sc_gen_unique_name("wire"));
     }
     m_wire_ev.notify(sc_core::SC_ZERO_TIME);
-    sc_core::wait(frame_time(size));
-    m_busy = false;
-    if (m_waiting != 0) m_idle_ev.notify(sc_core::SC_ZERO_TIME);
-    return;
+    return ft;
   }
-  rx.arrive_first_bit(frame);
-  sc_core::wait(frame_time(size));  // the last bit arrives
+  m_peer->arrive_first_bit(frame);
+  return ft;  // the last bit arrives
+}
+
+void eth_port::end_transmit(const proto::wire_frame& frame) {
   m_busy = false;
   if (m_waiting != 0) m_idle_ev.notify(sc_core::SC_ZERO_TIME);  // no empty delta cycles otherwise
+  if (m_delay != sc_core::SC_ZERO_TIME) return;                 // the wire delivers it
   ++m_stats.tx_done;
-  rx.arrive_last_bit(frame);
+  m_peer->arrive_last_bit(frame);
 }
 
 void eth_port::arrive_first_bit(const proto::wire_frame& frame) {

@@ -62,6 +62,13 @@ class eth_port : public sc_core::sc_object {
   // and delivers it a delay later). Waits first while this port is still sending or inside
   // the inter-frame gap. The frame must stay valid until the call returns.
   void transmit(const proto::wire_frame& frame);
+  // transmit() in two halves, for a caller that is not a thread (an SC_METHOD): begin_transmit
+  // puts the frame's first bit on the wire now and returns the time until its last bit is at
+  // the peer (or has left, with a link delay); end_transmit, called that much later, hands it
+  // over. The port must be free (not busy, next_start() now: std::logic_error otherwise);
+  // transmit() is exactly these two with the waits between.
+  sc_core::sc_time begin_transmit(const proto::wire_frame& frame);
+  void end_transmit(const proto::wire_frame& frame);
   bool busy() const { return m_busy; }
   // The earliest time a frame handed to transmit() now would put its first bit on the wire
   // (now, or when the current frame and the gap after it are over).
@@ -81,6 +88,8 @@ class eth_port : public sc_core::sc_object {
     sc_core::sc_time first_bit_at, last_bit_at;  // at the peer
   };
   void deliver_delayed();  // the wire toward the peer, when the link has a delay
+  void check_transmit() const;
+  void cache_times(size_t bytes) const;
   void arrive_first_bit(const proto::wire_frame& frame);
   void arrive_last_bit(const proto::wire_frame& frame);
 
@@ -96,6 +105,10 @@ class eth_port : public sc_core::sc_object {
   sc_core::sc_event m_idle_ev;  // notified when the port stops sending, if a thread waits
   unsigned m_waiting = 0;
   eth_port_stats m_stats;
+  // frame_time and slot_time of the last size asked for (at the rate then).
+  mutable size_t m_times_bytes = 0;
+  mutable double m_times_gbps = 0;
+  mutable sc_core::sc_time m_frame_time, m_slot_time;
 };
 
 }  // namespace nicsim::tlm
