@@ -103,6 +103,7 @@ host_system::host_system(const sc_core::sc_module_name& name, const host_params&
     m_cpus.push_back(std::make_unique<cpu>(("cpu" + std::to_string(i)).c_str(), static_cast<int>(i), costs));
     m_cpus.back()->set_hz(params.hz);
     m_cpus.back()->set_ksoftirqd_running_defers(params.kernel.ksoftirqd_running_defers);
+    m_cpus.back()->set_eevdf(params.kernel.eevdf);
     all.push_back(m_cpus.back().get());
   }
   for (auto& c : m_cpus) {

@@ -81,6 +81,10 @@ class cpu : public sc_core::sc_module {
   // ksoftirqd_running (kernel/softirq.c, v4.9 - v6.4): ksoftirqd is TASK_RUNNING and none of
   // the pending softirqs is in SOFTIRQ_NOW_MASK (HI, TASKLET; the model raises neither).
   bool ksoftirqd_running() const;
+  // The fair class's policy: EEVDF (v6.6+, the default) or CFS (kernel_profile::eevdf false,
+  // 6.1). Set before the simulation starts.
+  void set_eevdf(bool on) { m_eevdf = on; }
+  bool eevdf() const { return m_eevdf; }
   // The scheduler tick (local APIC timer) at HZ, on every CPU that is not idle (NO_HZ_IDLE).
   static constexpr unsigned LOCAL_TIMER_VECTOR = 0xEC;
   static constexpr unsigned RESCHEDULE_VECTOR = 0xFD;
@@ -153,7 +157,16 @@ class cpu : public sc_core::sc_module {
   void wait_for_cpu(task_struct* t);
   void note_ctx();
   cpu* select_task_rq(task_struct* p);
-  void place_entity(task_struct* p);
+  void place_entity(task_struct* p, bool initial = false);
+  // EEVDF (kernel/sched/fair.c, v6.6). The running task counts in the run queue's average
+  // while it is runnable and not on the list (cfs_curr).
+  task_struct* cfs_curr() const;
+  sc_core::sc_time avg_vruntime(const task_struct* also = nullptr) const;
+  bool entity_eligible(const task_struct* se) const;
+  task_struct* pick_eevdf() const;
+  void update_deadline(task_struct* se);
+  void update_entity_lag(task_struct* se);
+  void place_entity_eevdf(task_struct* p, bool initial);
   // cfs_rq->min_vruntime: never goes back; a migrating task's vruntime is rebased on it.
   void update_min_vruntime();
   sc_core::sc_time clock_task();
@@ -179,6 +192,7 @@ class cpu : public sc_core::sc_module {
   unsigned m_irqs_off = 0;
   unsigned m_hardirq_depth = 0;
   softirq_state m_softirq;
+  bool m_eevdf = true;
   std::vector<irq_handler> m_irq_handlers;
   std::vector<const char*> m_irq_names;
   std::vector<unsigned> m_irq_pending;  // vectors raised and not yet taken, in order
