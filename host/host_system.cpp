@@ -39,8 +39,13 @@ unsigned host_rx_buffers(const host_params& p) {
   const uint64_t rings = uint64_t{p.driver.rx_queues} * p.driver.rx_ring_size;
   // Every place a buffer can wait: the ring, the per-CPU backlog, the socket
   // (which may overshoot its rcvbuf by one skb), and skbs in processing.
+  const uint64_t rcvbuf =
+      p.app.rcvbuf_bytes == 0
+          ? p.net.rmem_default
+          : sock_rcvbuf_from(static_cast<int>(std::min<uint64_t>(p.app.rcvbuf_bytes, INT32_MAX)),
+                             p.net.rmem_max);
   uint64_t n = rings + uint64_t{p.cpus} * p.net.netdev_max_backlog + 1 +
-               uint64_t{p.sockets} * 2 * (p.app.rcvbuf_bytes / truesize + 1) + 64;
+               uint64_t{p.sockets} * 2 * (rcvbuf / truesize + 1) + 64;
   // A buffer is either posted on a ring or holds a frame that came off the wire, so a
   // run never has more in use than the rings post plus the frames it can receive.
   if (p.max_rx_frames != 0) n = std::min(n, rings + p.max_rx_frames + 1 + 64);
