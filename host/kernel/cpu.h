@@ -88,8 +88,7 @@ class cpu : public sc_core::sc_module {
   // ksoftirqd_running (kernel/softirq.c, v4.9 - v6.4): ksoftirqd is TASK_RUNNING and none of
   // the pending softirqs is in SOFTIRQ_NOW_MASK (HI, TASKLET; the model raises neither).
   bool ksoftirqd_running() const;
-  // The scheduler tick (local APIC timer) at HZ; it only fires while more than
-  // one task is runnable, since that is the only time it can change anything.
+  // The scheduler tick (local APIC timer) at HZ, on every CPU that is not idle (NO_HZ_IDLE).
   static constexpr unsigned LOCAL_TIMER_VECTOR = 0xEC;
   static constexpr unsigned RESCHEDULE_VECTOR = 0xFD;
   static constexpr unsigned HRTIMER_VECTOR =

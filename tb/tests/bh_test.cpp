@@ -144,3 +144,28 @@ TEST(bh, busy_poll_stop_polls_with_budget_8_and_a_full_poll_runs_net_rx_at_local
   EXPECT_EQ(c.stats().softirqs[NET_RX_SOFTIRQ], 1u);
   nicsim::tb::unwind_threads();
 }
+
+// The tick with CONFIG_NO_HZ_IDLE (kernel/time/tick-sched.c, v6.6): stopped only while the CPU
+// is idle, so one busy task alone gets it at every jiffy (HZ 1000: each ms); an idle CPU, or
+// one that only takes interrupts on top of its idle task, gets none.
+TEST(tick, the_tick_fires_on_a_cpu_running_one_task_and_not_on_an_idle_one_no_hz_idle_v6_6) {
+  cpu busy{"busy", 0, costs()};
+  cpu idle{"idle", 1, costs()};
+  idle.request_irq(0x40, [&](unsigned) { idle.charge(sc_time(300, sc_core::SC_US)); });
+  busy.kthread_create("spin", [&] {
+    busy.charge(sc_time(5500, sc_core::SC_US));  // one task, 5.5 ms of work
+    sleep_forever(busy);
+  });
+  sc_core::sc_spawn([&] {
+    sc_core::wait(sc_time(1900, sc_core::SC_US));
+    idle.raise_irq(0x40);  // a handler running across the 2 ms boundary
+  });
+  sc_core::sc_start(sc_time(10, sc_core::SC_MS));
+  const auto loc = [](const cpu& c) {
+    const auto& counts = c.stats().irq_counts;
+    return cpu::LOCAL_TIMER_VECTOR < counts.size() ? counts[cpu::LOCAL_TIMER_VECTOR] : 0;
+  };
+  EXPECT_EQ(loc(busy), 5u);  // at 1, 2, 3, 4 and 5 ms; none once it sleeps
+  EXPECT_EQ(loc(idle), 0u);
+  nicsim::tb::unwind_threads();
+}

