@@ -24,6 +24,14 @@ udp_app_stats host_system::app_totals() const {
     t.latency_ns.merge(s.latency_ns);
     t.per_reader.insert(t.per_reader.end(), s.per_reader.begin(), s.per_reader.end());
   }
+  if (m_tcp_app) {  // a TCP read is the application's message
+    const auto& s = m_tcp_app->stats();
+    t.messages += s.reads;
+    t.bytes += s.bytes;
+    t.bad_payloads += s.bad_payloads;
+    t.out_of_order += s.out_of_order;
+    t.per_reader.insert(t.per_reader.end(), s.per_reader.begin(), s.per_reader.end());
+  }
   return t;
 }
 
@@ -32,6 +40,8 @@ unsigned host_system::returning() const {
   for (const auto& a : m_apps) n += a->returning();
   return n;
 }
+
+unsigned host_system::rx_frames_held() const { return m_buffers->in_use() - m_driver->rx_buffers_posted(); }
 
 unsigned host_rx_buffers(const host_params& p) {
   if (p.rx_buffers) return p.rx_buffers;
@@ -46,6 +56,11 @@ unsigned host_rx_buffers(const host_params& p) {
                              p.net.rmem_max);
   uint64_t n = rings + uint64_t{p.cpus} * p.net.netdev_max_backlog + 1 +
                uint64_t{p.sockets} * 2 * (rcvbuf / truesize + 1) + 64;
+  // TCP: each connection's receive queue, out-of-order queue and backlog are bounded by its
+  // rcvbuf (at most tcp_rmem[2] with autotuning) and backlog limit (rcvbuf + sndbuf / 2 + 64 KiB).
+  if (p.tcp)
+    n += uint64_t{p.tcp_app.connections} * 3 *
+         ((p.net.tcp_rmem[2] + p.net.tcp_wmem[2] + 65536) / truesize + 1);
   // A buffer is either posted on a ring or holds a frame that came off the wire, so a
   // run never has more in use than the rings post plus the frames it can receive.
   if (p.max_rx_frames != 0) n = std::min(n, rings + p.max_rx_frames + 1 + 64);
@@ -124,6 +139,16 @@ host_system::host_system(const sc_core::sc_module_name& name, const host_params&
     m_up = true;
     m_link_up.notify(sc_core::SC_ZERO_TIME);
   });
+  if (params.tcp) {
+    tcp_app_params a = params.tcp_app;
+    a.port = params.app.port;
+    a.readers = params.app.readers;
+    a.pinned = params.app.pinned;
+    a.work = params.app.work;
+    a.backlog = params.net.somaxconn;
+    m_tcp_app = std::make_unique<tcp_app>(*all.at(params.app_cpu), m_stack->tcp(), a);
+    return;
+  }
   for (unsigned i = 0; i < params.sockets; ++i) {
     udp_app_params a = params.app;
     a.port = static_cast<uint16_t>(params.app.port + i);

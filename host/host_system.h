@@ -4,6 +4,7 @@
 #include <memory>
 #include <systemc>
 
+#include "host/apps/tcp_app.h"
 #include "host/apps/udp_app.h"
 #include "host/arch/x86/kernel/apic/apic.h"
 #include "host/cost_table.h"
@@ -34,6 +35,10 @@ struct host_params {
   netstack_params net;
   e1000_params driver;
   udp_app_params app;
+  // tcp: the application is a TCP listener and its readers (tcp_app, from tcp_app below and
+  // app's readers, pinned, comm and work) instead of the UDP readers; `sockets` is then 1.
+  bool tcp = false;
+  tcp_app_params tcp_app;
   unsigned sockets = 1;  // applications, each a socket on port app.port + i with app.readers readers
   // Where the receive buffers start when they fit below the PCI hole; when they do not,
   // they go to high memory (above 4 GiB) instead.
@@ -82,10 +87,17 @@ class host_system : public sc_core::sc_module {
   netstack& stack() { return *m_stack; }
   udp_app& app() { return *m_apps.front(); }
   const std::vector<std::unique_ptr<udp_app>>& apps() const { return m_apps; }
+  // The TCP application (host_params::tcp), else null.
+  tcp_app* tcp_application() const { return m_tcp_app.get(); }
   // Every application's statistics together.
   udp_app_stats app_totals() const;
   unsigned returning() const;  // datagrams between copy and recvfrom's return, all readers
   const skb_cache& skbs() const { return m_skbs; }
+  // Received frames the host holds: each keeps its receive buffer from the driver's clean
+  // until its skb is freed (consumed or dropped), whatever skb holds it (its own, or another's
+  // frags or frag_list after GRO or TCP coalescing). Receive buffers out of the pool and not
+  // posted in a ring.
+  unsigned rx_frames_held() const;
   // Notified once the driver has opened the device (link up).
   const sc_core::sc_event& link_up() const { return m_link_up; }
   bool is_up() const { return m_up; }
@@ -100,6 +112,7 @@ class host_system : public sc_core::sc_module {
   std::unique_ptr<netstack> m_stack;
   std::unique_ptr<e1000_adapter> m_driver;
   std::vector<std::unique_ptr<udp_app>> m_apps;
+  std::unique_ptr<tcp_app> m_tcp_app;
   sc_core::sc_event m_link_up;
   bool m_up = false;
 };

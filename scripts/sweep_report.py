@@ -45,6 +45,8 @@ AXIS_LABEL = {
     "nic.rx_ring_size": "RX ring size (ethtool -G rx)",
     "traffic.rate_gbps": "offered load (Gb/s on the wire)",
     "traffic.burst_frames": "burst length (frames)",
+    "traffic.frame_bytes": "frame size (bytes on the wire; TCP: MSS + 78)",
+    "link.delay_ns": "one-way link delay (ns)",
 }
 SEED = "seed"  # the column of nicsim sweep --seeds K
 BUSY = "cpu_busy_pct"  # derived: the share of CPU time not idle (sweep.choose may name it)
@@ -485,9 +487,44 @@ class Report:
                   "Each run's interrupt rate against its p99 latency, coloured by the share of CPU time "
                   "not idle (the colour scale spans the runs' range).", [entry])
 
+    def is_tcp(self):
+        return any(number(r.get("partner.tcp.srtt_us")) is not None for r in self.sweep.rows)
+
+    def tcp_vs(self, key, col, name, ylabel, what, caption, factor=1.0):
+        fig, ax = self.plt.subplots(figsize=(7.5, 4.8))
+        series = self.line_series(ax, key, col, factor=factor)
+        self.x_scale(ax, key)
+        ax.set_xlabel(AXIS_LABEL.get(key, key))
+        ax.set_ylabel(ylabel)
+        ax.set_title(f"{what} vs {short(key)}")
+        self.legend(ax)
+        self.save(fig, f"{name}_vs_{short(key).replace('.', '_')}", f"{what} vs {short(key)}", caption, series)
+
+    def tcp(self):
+        numeric = [k for k in self.sweep.varying() if k in self.sweep.numeric]
+        for key in numeric:
+            self.tcp_vs(key, "goodput_gbps", "goodput", "goodput (Gb/s read by the application)", "Goodput",
+                        "Bytes the application read per second of simulated time, times 8.")
+        key = self.primary_key()
+        if key is None:
+            return
+        self.tcp_vs(key, "cpu_ns_per_kib", "cpu_per_kib", "host CPU per KiB read (ns)", "CPU per KiB",
+                    "Busy host CPU time (user, system, hardirq, softirq, ksoftirqd; every CPU) per KiB "
+                    "the application read.")
+        self.tcp_vs(key, "partner.tcp.retrans_segs", "retransmissions", "segments retransmitted",
+                    "Retransmissions", "Segments the partner's TCP sender retransmitted (fast "
+                    "retransmit, recovery, RTO).")
+        self.tcp_vs(key, "partner.tcp.srtt_us", "srtt", "smoothed RTT at the sender (us)", "RTT",
+                    "The partner's srtt at the end of the run: the link's round trip plus the time "
+                    "the host's moderation, softirq and delayed ACKs add.")
+
     def draw(self):
         varying = self.sweep.varying()
         if not self.sweep.rows:
+            return
+        if self.is_tcp():
+            self.tcp()
+            self.cpu_by_context()
             return
         if RATE in varying:
             self.delivered_vs_offered()

@@ -92,6 +92,34 @@ void config::store(const std::string& key, const std::string& value, const std::
     k.value = digits;
     return;
   }
+  if (k.type == kind::triple) {
+    // min,default,max: three whole numbers in range, each at least the one before.
+    const std::string what = origin + ": " + key + " = '" + value + "' ";
+    std::vector<long long> v;
+    std::string canon;
+    size_t at = 0;
+    for (;;) {
+      const size_t comma = value.find(',', at);
+      const std::string item = value.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+      char* end = nullptr;
+      errno = 0;
+      const long long n = std::strtoll(item.c_str(), &end, 10);
+      if (item.empty() || end != item.c_str() + item.size() || errno == ERANGE ||
+          !std::isdigit(static_cast<unsigned char>(item[0])))
+        throw config_error(what + "is not three integers min,default,max");
+      v.push_back(n);
+      canon += (canon.empty() ? "" : ",") + std::to_string(n);
+      if (comma == std::string::npos) break;
+      at = comma + 1;
+    }
+    if (v.size() != 3) throw config_error(what + "is not three integers min,default,max");
+    for (long long n : v)
+      if (static_cast<double>(n) < k.min || static_cast<double>(n) > k.max)
+        throw config_error(what + "has " + std::to_string(n) + ", out of range " + range_text(k));
+    if (v[0] > v[1] || v[1] > v[2]) throw config_error(what + "is not ascending (min <= default <= max)");
+    k.value = canon;
+    return;
+  }
   errno = 0;
   char* end = nullptr;
   double v = std::strtod(value.c_str(), &end);
@@ -339,6 +367,8 @@ std::string config::markdown_table() const {
       for (const auto& c : k.choices) range += (range.empty() ? "" : ", ") + ("`" + c + "`");
     } else if (k.type == kind::hex) {
       range = format_number(k.min) + " bytes, hex";
+    } else if (k.type == kind::triple) {
+      range = "min,default,max, ascending, each in " + range_text(k);
     } else if (k.type == kind::path) {
       range = "a file";
     } else {
@@ -407,6 +437,41 @@ void config::validate() const {
     if (text("traffic.corrupt") == "udp_csum")
       throw config_error(
           "traffic.corrupt=udp_csum is UDP only; traffic.proto=tcp takes none, fcs or ip_csum");
+    // The receiving side: one listener and its readers (host/apps/tcp_app.h).
+    if (text("app.role") != "reader")
+      throw config_error("app.role = " + text("app.role") +
+                         " is UDP only; traffic.proto=tcp takes app.role=reader");
+    if (text("app.mode") != "blocking")
+      throw config_error("app.mode = " + text("app.mode") +
+                         " is UDP only; traffic.proto=tcp readers block in recv (app.mode=blocking)");
+    if (integer("app.busy_poll_us") != 0)
+      throw config_error("app.busy_poll_us = " + text("app.busy_poll_us") +
+                         " is UDP only; traffic.proto=tcp takes app.busy_poll_us=0");
+    if (integer("app.sockets") != 1)
+      throw config_error("app.sockets = " + text("app.sockets") +
+                         " is UDP only; traffic.proto=tcp has one listener on app.port (traffic.flows "
+                         "connections to it)");
+    if (integer("traffic.response_bytes") != 0)
+      throw config_error("traffic.response_bytes = " + text("traffic.response_bytes") +
+                         " is UDP only (rr); traffic.proto=tcp takes 0");
+    if (integer("traffic.flows") * integer("app.readers") > max_reader_tasks)
+      throw config_error("traffic.flows = " + text("traffic.flows") +
+                         " with app.readers = " + text("app.readers") + " makes " +
+                         std::to_string(integer("traffic.flows") * integer("app.readers")) +
+                         " reader tasks with traffic.proto=tcp (app.readers per connection); the model "
+                         "runs at most " +
+                         std::to_string(max_reader_tasks));
+    // Each reader has its recv buffer of app.read_bytes (host/apps/tcp_app.cpp).
+    const double buffers = static_cast<double>(integer("traffic.flows")) *
+                           static_cast<double>(integer("app.readers")) *
+                           static_cast<double>(integer("app.read_bytes"));
+    if (buffers > static_cast<double>(max_tcp_read_buffer_bytes))
+      throw config_error("app.read_bytes = " + text("app.read_bytes") + " for each of " +
+                         std::to_string(integer("traffic.flows") * integer("app.readers")) +
+                         " TCP readers (traffic.flows x app.readers) is " +
+                         std::to_string(static_cast<uint64_t>(buffers / (1 << 20))) +
+                         " MiB of recv buffers; the model allows at most " +
+                         std::to_string(max_tcp_read_buffer_bytes >> 20) + " MiB");
     if (integer("traffic.frame_bytes") < static_cast<int64_t>(TCP_MIN_FRAME_BYTES))
       throw config_error("traffic.frame_bytes = " + text("traffic.frame_bytes") + " leaves an MSS of " +
                          std::to_string(integer("traffic.frame_bytes") - 58) +

@@ -22,6 +22,8 @@ struct config_error : std::runtime_error {
 inline constexpr size_t max_input_file_bytes = 1024 * 1024;
 // Reader tasks (app.sockets x app.readers) one run may have: each is a SystemC thread.
 inline constexpr int64_t max_reader_tasks = 4096;
+// The TCP readers' recv buffers together (traffic.flows x app.readers x app.read_bytes).
+inline constexpr int64_t max_tcp_read_buffer_bytes = int64_t{1} << 30;
 
 // The contents of an input file. Throws config_error naming the file (`what`
 // says which kind, e.g. "scenario file") when it is not a regular file, is
@@ -52,7 +54,9 @@ const std::vector<std::pair<std::string, std::string>>& profile_defaults(const s
 
 class config {
  public:
-  enum class kind { number, integer, choice, hex, path };  // hex: exactly `min` bytes; path: a file, "" none
+  // hex: exactly `min` bytes; triple: three ascending integers in [min, max], written a,b,c (a
+  // sysctl's vector such as net.ipv4.tcp_rmem); path: a file, "" none.
+  enum class kind { number, integer, choice, hex, triple, path };
   struct knob {
     std::string key;
     kind type;

@@ -1,5 +1,6 @@
 #include "tb/knobs.h"
 
+#include <array>
 #include <cstdint>
 #include <cstdlib>
 #include <map>
@@ -100,6 +101,28 @@ knob_decl choice(const char* key, std::vector<std::pair<std::string, field_t<F>>
         for (const auto& o : options)
           if (o.second == field(p)) return o.first;
         return std::string();  // no word for the field's value: config() rejects the default
+      });
+}
+
+// Three ascending integers written min,default,max (a sysctl vector), into a
+// std::array<uint64_t, 3>.
+template <class F>
+knob_decl triple(const char* key, double min, double max, const char* unit, const char* help, F field) {
+  static_assert(std::is_same_v<field_t<F>, std::array<uint64_t, 3>>,
+                "triple() binds std::array<uint64_t, 3>");
+  return make(
+      key, config::kind::triple, min, max, {}, unit, help,
+      [field](system_params& p, const std::string& v) {  // validated: a,b,c
+        size_t at = 0;
+        for (auto& x : field(p)) {
+          const size_t comma = v.find(',', at);
+          x = std::stoull(v.substr(at, comma - at));
+          at = comma + 1;
+        }
+      },
+      [field](const system_params& p) {
+        const auto& a = field(p);
+        return std::to_string(a[0]) + "," + std::to_string(a[1]) + "," + std::to_string(a[2]);
       });
 }
 
@@ -480,6 +503,19 @@ std::vector<knob_decl> declare_knobs() {
           "setsockopt(SO_RCVBUF) value: sk_rcvbuf = 2 * min(value, host.rmem_max), at least 4608; "
           "0: not called, sk_rcvbuf = host.rmem_default",
           [](auto& p) -> auto& { return p.host.app.rcvbuf_bytes; }),
+      // TCP (traffic.proto=tcp): host/apps/tcp_app.h.
+      integer(
+          "app.read_bytes", 1, 67108864, "B", "tcp: bytes each recv(2) asks for (tcp_recvmsg's len)",
+          [](auto& p) -> auto& { return p.host.tcp_app.read_bytes; }),
+      integer(
+          "app.rcvlowat", 1, 2147483647.0, "B",
+          "tcp: SO_RCVLOWAT of every accepted socket (recv returns once this many bytes are there)",
+          [](auto& p) -> auto& { return p.host.tcp_app.rcvlowat; }),
+      triple(
+          "host.tcp_rmem", 1, 2147483647.0, "B",
+          "net.ipv4.tcp_rmem: min,default,max receive buffer of a TCP socket (default: sk_rcvbuf at "
+          "start; max: autotuning's ceiling)",
+          [](auto& p) -> auto& { return p.host.net.tcp_rmem; }),
       duration(
           "app.work_ns", config::kind::number, sc_core::SC_NS, 0, 1e9, "user-mode work per message",
           [](auto& p) -> auto& { return p.host.app.work; }),

@@ -194,6 +194,8 @@ int cmd_knobs(bool markdown) {
       std::cout << "(" << nicsim::tb::config::format_number(k.min) << " bytes, hex)";
     } else if (k.type == nicsim::tb::config::kind::path) {
       std::cout << "(a file)";
+    } else if (k.type == nicsim::tb::config::kind::triple) {
+      std::cout << "(min,default,max in " << nicsim::tb::config::range_text(k) << ")";
     } else {
       std::cout << nicsim::tb::config::range_text(k);
       if (!k.unit.empty()) std::cout << " " << k.unit;

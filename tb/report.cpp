@@ -366,6 +366,61 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
                      {"p99", percentile(app.latency_ns, 0.99)},
                      {"p999", percentile(app.latency_ns, 0.999)},
                      {"max", app.latency_ns.max()}};
+  if (const host::tcp_app* tapp = m_host->tcp_application(); tapp != nullptr) {
+    // TCP runs only (UDP runs keep the keys they always had): netstat -s's Tcp and TcpExt as
+    // nstat names them, and per connection what ss -ti shows.
+    const auto& mib = stack.init_net().mib;
+    const auto& t = mib.tcp_statistics;
+    const auto& x = mib.net_statistics;
+    j["tcp"] = {{"InSegs", t.InSegs},
+                {"OutSegs", t.OutSegs},
+                {"RetransSegs", t.RetransSegs},
+                {"InErrs", t.InErrs},
+                {"InCsumErrors", t.InCsumErrors},
+                {"ActiveOpens", t.ActiveOpens},
+                {"PassiveOpens", t.PassiveOpens},
+                {"CurrEstab", t.CurrEstab},
+                {"OutRsts", t.OutRsts}};
+    j["tcpext"] = {{"TCPHPHits", x.TCPHPHits},
+                   {"TCPPureAcks", x.TCPPureAcks},
+                   {"DelayedACKs", x.DelayedACKs},
+                   {"DelayedACKLocked", x.DelayedACKLocked},
+                   {"TCPBacklogDrop", x.TCPBacklogDrop},
+                   {"TCPBacklogCoalesce", x.TCPBacklogCoalesce},
+                   {"TCPRcvQDrop", x.TCPRcvQDrop},
+                   {"TCPOFOQueue", x.TCPOFOQueue},
+                   {"TCPRcvCoalesce", x.TCPRcvCoalesce},
+                   {"PruneCalled", x.PruneCalled},
+                   {"RcvPruned", x.RcvPruned},
+                   {"TCPToZeroWindowAdv", x.TCPToZeroWindowAdv},
+                   {"TCPFromZeroWindowAdv", x.TCPFromZeroWindowAdv},
+                   {"TCPZeroWindowDrop", x.TCPZeroWindowDrop},
+                   {"TCPWantZeroWindowAdv", x.TCPWantZeroWindowAdv},
+                   {"ListenOverflows", x.ListenOverflows}};
+    nlohmann::ordered_json conns = nlohmann::ordered_json::array();
+    for (const host::tcp_sock* sk : tapp->connections()) {
+      if (sk == nullptr) continue;
+      conns.push_back({{"conn", sk->conn_index},
+                       {"peer_port", sk->dport},
+                       {"rcv_space", sk->rcvq_space.space},
+                       {"rcv_ssthresh", sk->rcv_ssthresh},
+                       {"rcv_wnd", sk->rcv_wnd},
+                       {"rcvbuf", sk->sk_rcvbuf},
+                       {"rtt_us", (sk->srtt_us >> 3)},
+                       {"rcv_rtt_us", (sk->rcv_rtt_est.rtt_us >> 3)},
+                       {"bytes_received", sk->bytes_received},
+                       {"segs_in", sk->segs_in},
+                       {"data_segs_in", sk->data_segs_in},
+                       {"segs_out", sk->segs_out},
+                       {"rx_queue_bytes", static_cast<uint32_t>(sk->rcv_nxt - sk->copied_seq)},
+                       {"ofo_skbs", sk->out_of_order_queue.size()},
+                       {"sk_drops", sk->sk_drops},
+                       {"backlogged", sk->sk_backlogged}});
+    }
+    j["app"]["accepted"] = tapp->stats().accepted;
+    j["app"]["unknown_peer"] = tapp->stats().unknown_peer;
+    j["app"]["connections"] = conns;
+  }
   const ledger l = account();
   j["conservation"] = {{"ok", l.ok()},
                        {"wire", l.wire},
@@ -376,6 +431,11 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
   // The transmit direction (issue 12): what the NIC sent, what the partner received.
   j["conservation"]["tx"] = {
       {"ok", l.tx_ok()}, {"wire", l.tx_wire}, {"received", l.tx_received}, {"in_flight", l.tx_on_wire}};
+  if (l.tcp)
+    j["conservation"]["bytes"] = {{"ok", l.bytes_ok()},       {"sent", l.bytes_sent},
+                                  {"read", l.bytes_read},     {"returning", l.bytes_returning},
+                                  {"queued", l.bytes_queued}, {"beyond_rcv_nxt", l.bytes_beyond},
+                                  {"acked", l.bytes_acked},   {"error", l.bytes_error}};
   if (m_partner) {
     const auto& rx = m_partner->rx_stats();
     j["partner"] = {{"rx_frames", rx.rx_frames},

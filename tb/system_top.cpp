@@ -64,15 +64,23 @@ system_params make_system_params(const config& cfg) {
     t.pattern = traffic_params::constant;  // the generator's knobs do not apply
     t.proto = traffic_params::udp;
   }
-  // TCP sends control segments (SYN, ACK, probes) as short as a minimum frame, and
-  // retransmissions beyond traffic.count.
+  // TCP: the partner's data segments are all full-sized (writes of one MSS, retransmissions
+  // of whole segments), so they take frame_bytes' slots on the wire; its short control
+  // segments are per connection a SYN and its retransmissions (at most 7), the handshake's
+  // ACK, and zero-window probes (at most one per 200 ms RTO_MIN and its backoff).
   const bool tcp = t.proto == traffic_params::tcp;
-  const double frame = tcp || t.capture ? static_cast<double>(proto::ETH_MIN_FRAME) : t.frame_bytes;
+  const double frame = t.capture ? static_cast<double>(proto::ETH_MIN_FRAME) : t.frame_bytes;
   const double slot_ns = 8.0 * (proto::ETH_PREAMBLE_SFD + frame + proto::ETH_IFG) / t.line_rate_gbps;
-  const double wire_frames = std::floor(p.duration.to_seconds() * 1e9 / slot_ns) + 2;
+  double wire_frames = std::floor(p.duration.to_seconds() * 1e9 / slot_ns) + 2;
+  if (tcp) wire_frames += static_cast<double>(t.flows) * (10 + std::floor(p.duration.to_seconds() / 0.2));
   h.max_rx_frames = wire_frames >= 1e15 ? 0 : static_cast<uint64_t>(wire_frames);
   if (!tcp && t.count != 0 && (h.max_rx_frames == 0 || t.count < h.max_rx_frames)) h.max_rx_frames = t.count;
   t.tcp_dst_port = h.app.port;  // the TCP connections go to the application's port
+  // traffic.proto=tcp: the host runs the TCP listener and its readers instead of the UDP
+  // readers, one reader group per connection of the partner's (host/apps/tcp_app.h).
+  h.tcp = tcp;
+  h.tcp_app.connections = t.flows;
+  h.tcp_app.peer_port_base = t.flow.src_port;
   if (t.capture) {
     const double replayed =
         static_cast<double>(t.capture->frames().size()) * (static_cast<double>(t.pcap_loop) + 1);
@@ -189,10 +197,15 @@ system_top::ledger system_top::account() const {
   const uint64_t accepted = ns.frames_in - ns.rx_crc_errors - ns.rx_missed_errors -
                             ns.rx_short_length_errors - ns.rx_long_length_errors;
   l.in_nic = accepted - ns.rx_no_dma_resources - m_host->driver().stats().rx_cleaned;
-  // skbs of received frames only: transmit skbs (an echo's response waiting for its TX
-  // completion) come from the same cache and belong to the other direction.
-  l.in_host = m_host->skbs().in_use() - stack.skb().tx_skbs_in_use() + m_host->returning();
+  // Received frames the host holds (each in its receive buffer, whichever skb holds it after
+  // GRO or TCP coalescing), and datagrams copied whose recvfrom has not returned.
+  l.in_host = m_host->rx_frames_held() + m_host->returning();
+  // TCP: frames whose skbs TCP freed after the application read all their bytes (or a control
+  // segment it consumed) are delivered; each skb counts every frame it carries.
+  l.delivered += stack.tcp().frames_consumed();
   l.in_flight = l.on_wire + l.in_nic + l.in_host;
+  if (const host::tcp_app* app = m_host->tcp_application(); app != nullptr && m_partner)
+    account_bytes(*app, l);
   const tlm::eth_port& port = m_nic->port;
   l.tx_wire = port.stats().tx_frames;
   l.tx_on_wire = port.tx_in_flight();
@@ -200,6 +213,64 @@ system_top::ledger system_top::account() const {
                   : port.bound() ? port.peer()->stats().rx_frames
                                  : 0;
   return l;
+}
+
+void system_top::account_bytes(const host::tcp_app& app, ledger& l) const {
+  l.tcp = true;
+  const auto& senders = m_partner->tcp();
+  auto fail = [&l](unsigned k, const std::string& what) {
+    if (l.bytes_error.empty()) l.bytes_error = "connection " + std::to_string(k) + ": " + what;
+  };
+  for (unsigned k = 0; k < senders.size(); ++k) {
+    const partner::tcp_sender& snd = *senders[k];
+    const uint64_t sent = snd.snd_nxt(), acked = snd.snd_una();
+    // The host's socket for this connection (accepted or still in the accept queue).
+    const host::tcp_sock* sk = nullptr;
+    for (const auto& s : m_host->stack().tcp().sockets())
+      if (s->state == host::TCP_ESTABLISHED && s->dport == snd.config().src_port &&
+          s->daddr == m_params.traffic.flow.src_ip)
+        sk = s.get();
+    // Stream offsets from 32-bit sequence space, unwrapped near what the partner sent.
+    auto offset = [sent](uint32_t seq_minus_isn) {
+      return sent + static_cast<int64_t>(static_cast<int32_t>(seq_minus_isn - static_cast<uint32_t>(sent)));
+    };
+    const uint64_t rcv_nxt = sk ? offset(sk->rcv_nxt - sk->irs - 1) : 0;
+    const uint64_t copied = sk ? offset(sk->copied_seq - sk->irs - 1) : 0;
+    const bool accepted = k < app.connections().size() && app.connections()[k] != nullptr;
+    const uint64_t read = accepted ? app.bytes_read(k) : 0;
+    // Copied by a tcp_recvmsg that has not returned yet (at most read_bytes per reader inside
+    // it), or copied and recv not yet returned to the reader.
+    const uint64_t counted = read + (accepted ? app.returning_bytes(k) : 0);
+    const uint64_t returning = copied >= read ? copied - read : 0;
+    const uint64_t in_recv_max = accepted ? uint64_t{app.in_recv(k)} * app.read_bytes() : 0;
+    l.bytes_sent += sent;
+    l.bytes_acked += acked;
+    l.bytes_read += read;
+    l.bytes_returning += returning;
+    if (sk == nullptr) {
+      // Not established on the host yet (its SYN_RECV waits for the handshake's ACK, which
+      // the partner may have followed with data at once): every byte sent is beyond it.
+      l.bytes_beyond += sent;
+      if (acked != 0)
+        fail(k, std::to_string(acked) + " bytes acknowledged on a connection the host has not established");
+      continue;
+    }
+    l.bytes_queued += rcv_nxt - copied;
+    l.bytes_beyond += sent - rcv_nxt;
+    if (!(copied <= rcv_nxt && rcv_nxt <= sent))
+      fail(k, "copied_seq " + std::to_string(copied) + " <= rcv_nxt " + std::to_string(rcv_nxt) +
+                  " <= partner snd_nxt " + std::to_string(sent) + " does not hold");
+    if (acked > rcv_nxt)
+      fail(k, "the partner has " + std::to_string(acked) + " bytes acknowledged, the host received " +
+                  std::to_string(rcv_nxt));
+    if (counted > copied || copied - counted > in_recv_max)
+      fail(k, "the application counted " + std::to_string(counted) + " bytes, tcp_recvmsg copied " +
+                  std::to_string(copied) + " (readers inside recv: up to " + std::to_string(in_recv_max) +
+                  " not yet counted)");
+  }
+  const auto& s = app.stats();
+  if (s.bad_payloads != 0) fail(0, std::to_string(s.bad_payloads) + " reads with bytes not the stream's");
+  if (s.out_of_order != 0) fail(0, std::to_string(s.out_of_order) + " reads overlapping bytes already read");
 }
 
 }  // namespace nicsim::tb

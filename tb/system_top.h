@@ -69,9 +69,22 @@ class system_top : public sc_core::sc_module {
     // The other direction: frames the NIC put on the wire (its port's tx count) = received by
     // the partner (the built-in one's classified count, else the peer port's) + on the wire.
     uint64_t tx_wire = 0, tx_received = 0, tx_on_wire = 0;
+    // TCP runs (traffic.proto=tcp): the byte ledger, over every connection. Stream bytes the
+    // partner sent once (its snd_nxt) = read by the application (counted; or copied by a recv
+    // that has not returned yet: "returning", at most read_bytes per reader inside recv) + queued in the host
+    // (rcv_nxt - copied_seq: receive queue)
+    // + beyond the host's rcv_nxt (on the wire, in the NIC, out of order, or lost and to be
+    // retransmitted); each term >= 0, the partner's snd_una <= the host's rcv_nxt, what the
+    // application counted equals what tcp_recvmsg copied, and every byte it read was the
+    // stream's, once, in order (app.bad_payloads == app.out_of_order == 0).
+    bool tcp = false;
+    uint64_t bytes_sent = 0, bytes_read = 0, bytes_returning = 0, bytes_queued = 0, bytes_beyond = 0,
+             bytes_acked = 0;
+    std::string bytes_error;  // empty: the byte ledger closes
     bool rx_ok() const { return wire == delivered + dropped + in_flight; }
     bool tx_ok() const { return tx_wire == tx_received + tx_on_wire; }
-    bool ok() const { return rx_ok() && tx_ok(); }
+    bool bytes_ok() const { return bytes_error.empty(); }
+    bool ok() const { return rx_ok() && tx_ok() && bytes_ok(); }
   };
   ledger account() const;
   nlohmann::ordered_json results(double wall_s) const;
@@ -87,6 +100,7 @@ class system_top : public sc_core::sc_module {
   const system_params& params() const { return m_params; }
 
  private:
+  void account_bytes(const host::tcp_app& app, ledger& l) const;
   system_params m_params;
   std::unique_ptr<tlm::host_memory> m_mem;
   std::unique_ptr<tlm::pcie_link> m_link;

@@ -155,20 +155,23 @@ testbench::counter_set testbench::counters() {
 }
 
 const std::vector<uint32_t>& testbench::app_record_seqs() {
-  if (!m_finished) m_seqs = m_top->host().app().record().seqs;
+  // A TCP run has no UDP application: nothing recorded.
+  if (!m_finished && !m_top->host().apps().empty()) m_seqs = m_top->host().app().record().seqs;
   return m_seqs;
 }
 
 const std::vector<uint64_t>& testbench::app_record_latency_ns() {
-  if (!m_finished) m_latency = m_top->host().app().record().latency_ns;
+  if (!m_finished && !m_top->host().apps().empty()) m_latency = m_top->host().app().record().latency_ns;
   return m_latency;
 }
 
 void testbench::finish() {
   if (m_finished) return;
   m_final = results();
-  m_seqs = m_top->host().app().record().seqs;
-  m_latency = m_top->host().app().record().latency_ns;
+  if (!m_top->host().apps().empty()) {  // a TCP run has no UDP application
+    m_seqs = m_top->host().app().record().seqs;
+    m_latency = m_top->host().app().record().latency_ns;
+  }
   m_finished = true;
   // As run_simulation: unwind the threads, close the recordings, take the system down (the
   // verilated block closes its own wave file then), check the waves came out whole, commit.

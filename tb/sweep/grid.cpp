@@ -244,11 +244,15 @@ void load_scenario(const std::string& path, config& cfg, std::vector<grid_axis>&
         } else if (g.second.IsSequence()) {
           for (const auto& v : g.second) {
             if (!v.IsScalar()) bad_input(where(v) + ": sweep.grid." + name + " must list single values");
-            spec += (spec.empty() ? "" : ",") + v.Scalar();
+            // A value with commas in it (a sysctl triple such as host.tcp_rmem) makes the
+            // list ';'-separated, the separator such knobs take in a spec.
+            spec += (spec.empty() ? "" : "\x1f") + v.Scalar();
           }
         } else {
           bad_input(where(g.first) + ": sweep.grid." + name + " must be a spec (1:10:1) or a list of values");
         }
+        const char sep = spec.find(',') != std::string::npos ? ';' : ',';
+        std::replace(spec.begin(), spec.end(), '\x1f', sep);
         grids.push_back({name, spec, {}});
       }
     } else if (key == "choose") {
@@ -273,11 +277,13 @@ std::vector<std::string> expand_grid_values(const config& scratch, const std::st
   if (trim(spec).empty()) bad_input(origin + ": " + key + " has no values");
   std::vector<std::string> out;
   std::set<std::string> seen;
-  for (const auto& raw : split(spec, ',')) {
+  // A triple's value holds commas (4096,131072,6291456): its values are separated by ';'.
+  const char sep = it->second.type == config::kind::triple ? ';' : ',';
+  for (const auto& raw : split(spec, sep)) {
     const auto item = trim(raw);
     if (item.empty()) bad_input(origin + ": " + key + " = '" + spec + "' has an empty value");
     std::vector<std::string> texts;
-    if (it->second.type == config::kind::hex) {
+    if (it->second.type == config::kind::hex || it->second.type == config::kind::triple) {
       texts.push_back(item);  // ethtool's aa:bb:... is a value here, not a range
     } else if (item.find(':') != std::string::npos) {
       if (!numeric) bad_input(origin + ": " + key + " is not numeric; list its values (a,b,c), not a range");

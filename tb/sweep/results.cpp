@@ -167,6 +167,17 @@ const std::vector<std::string>& result_columns() {
       "host.cpu_ns.ksoftirqd",
       "host.cpu_ns.idle",
       "conservation.ok",
+      // What the application read, as goodput, and the CPU it cost (busy CPU time, every
+      // context but idle, per KiB read); then TCP's: the partner's retransmissions, RTOs and
+      // smoothed RTT, the host's out-of-order queueing, GRO's merges.
+      "app.bytes",
+      "goodput_gbps",
+      "cpu_ns_per_kib",
+      "partner.tcp.retrans_segs",
+      "partner.tcp.rto_count",
+      "partner.tcp.srtt_us",
+      "tcpext.TCPOFOQueue",
+      "host.gro.merged",
   };
   return columns;
 }
@@ -205,6 +216,14 @@ std::vector<std::string> result_row(const json& j) {
         cell = format_derived(100 * messages / frames);
     } else if (c == "drops") {
       if (const json* x = at("conservation.dropped")) cell = x->dump();
+    } else if (c == "goodput_gbps") {
+      double bytes = 0;
+      if (have_time && num("app.bytes", bytes)) cell = format_derived(bytes * 8 / sim_ns);
+    } else if (c == "cpu_ns_per_kib") {
+      double bytes = 0, busy = 0, v = 0;
+      for (const char* k : {"user", "system", "hardirq", "softirq", "ksoftirqd"})
+        if (num(std::string("host.cpu_ns.") + k, v)) busy += v;
+      if (num("app.bytes", bytes) && bytes > 0) cell = format_derived(busy * 1024 / bytes);
     } else if (c == "interrupts_per_s") {
       if (have_time && num("nic.interrupts", irqs)) cell = format_derived(irqs * 1e9 / sim_ns);
     } else if (const json* x = at(c)) {

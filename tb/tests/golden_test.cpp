@@ -134,7 +134,8 @@ TEST_P(golden_study, results_csv_equals_the_pinned_csv) {
 }
 
 INSTANTIATE_TEST_SUITE_P(studies, golden_study,
-                         testing::Values("study_coalescing", "study_livelock", "study_ring", "study_rss"),
+                         testing::Values("study_coalescing", "study_livelock", "study_ring", "study_rss",
+                                         "study_tcp_gro"),
                          [](const testing::TestParamInfo<std::string>& p) { return p.param; });
 
 }  // namespace

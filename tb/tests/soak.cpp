@@ -98,6 +98,16 @@ std::string draw_value(const config::knob& k, std::mt19937_64& rng) {
     case config::kind::number:
     case config::kind::integer:
       return draw_numeric(k, rng);
+    case config::kind::triple: {  // three ascending values, each drawn as an integer knob's
+      if (std::uniform_int_distribution<int>(0, 1)(rng) == 0) return k.value;
+      config::knob one = k;
+      one.type = config::kind::integer;
+      one.value = format_value(k.min, true);
+      std::vector<double> v;
+      for (int i = 0; i < 3; ++i) v.push_back(std::strtod(draw_numeric(one, rng).c_str(), nullptr));
+      std::sort(v.begin(), v.end());
+      return format_value(v[0], true) + "," + format_value(v[1], true) + "," + format_value(v[2], true);
+    }
     case config::kind::path:  // a file to read (traffic.pcap): the soak draws none
       return k.value;
   }
@@ -151,6 +161,15 @@ void repair(config& c, std::mt19937_64& rng) {
     if (c.text("traffic.pattern") == "rr") set("traffic.pattern", "constant");
     if (c.text("traffic.corrupt") == "udp_csum") set("traffic.corrupt", "none");
     if (num(c, "traffic.frame_bytes") < 146) set("traffic.frame_bytes", "146");
+    // The receiving side is one listener with blocking readers (host/apps/tcp_app.h).
+    set("app.role", "reader");
+    set("app.mode", "blocking");
+    set("app.busy_poll_us", "0");
+    set("app.sockets", "1");
+    set("traffic.response_bytes", "0");
+    if (num(c, "traffic.flows") * num(c, "app.readers") > 256)
+      set("app.readers", text(std::max(1.0, std::floor(256 / num(c, "traffic.flows")))));
+    if (num(c, "traffic.flows") > 256) set("traffic.flows", "256");
   }
   // UDP_RR needs someone to answer.
   if (c.text("traffic.pattern") == "rr") set("app.role", "echo");

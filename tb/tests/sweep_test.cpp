@@ -114,6 +114,14 @@ TEST(sweep_grid, lists_mix_values_and_ranges_and_drop_duplicates) {
   EXPECT_EQ(values("traffic.rate_gbps", "1.50,3e0"), (std::vector<std::string>{"1.5", "3"}));
 }
 
+// A sysctl triple holds commas: its values are separated by ';', each checked as a triple.
+TEST(sweep_grid, triple_keys_take_semicolon_separated_values) {
+  EXPECT_EQ(values("host.tcp_rmem", "4096,131072,262144;4096,131072,6291456"),
+            (std::vector<std::string>{"4096,131072,262144", "4096,131072,6291456"}));
+  EXPECT_THROW(values("host.tcp_rmem", "4096,131072,262144;4096,131072"), config_error);
+  EXPECT_THROW(values("host.tcp_rmem", "4096,131072,6291456;6291456,131072,4096"), config_error);
+}
+
 TEST(sweep_grid, hex_keys_take_ethtool_colons_and_count_once_in_any_spelling) {
   std::string colons, upper, plain;
   for (int i = 0; i < 40; ++i) {

@@ -31,9 +31,11 @@ inline run_result simulate(const std::vector<std::string>& sets) {
   top = new tb::system_top("top", r.params, costs);
   top->run();
   r.j = top->results(0.0);
-  r.seqs = top->host().app().record().seqs;
-  r.latency_ns = top->host().app().record().latency_ns;
-  r.bad_payloads = top->host().app().stats().bad_payloads;
+  if (!top->host().apps().empty()) {  // a TCP run has no UDP application
+    r.seqs = top->host().app().record().seqs;
+    r.latency_ns = top->host().app().record().latency_ns;
+  }
+  r.bad_payloads = top->host().app_totals().bad_payloads;
   return r;
 }
 

@@ -35,6 +35,7 @@ const char* skb_drop_reason_name(skb_drop_reason r) {
                                           "TCP_OFO_DROP",
                                           "TCP_OFO_QUEUE_PRUNE",
                                           "TCP_RFC7323_PAWS",
+                                          "TCP_OLD_SEQUENCE",
                                           "TCP_INVALID_SEQUENCE",
                                           "TCP_INVALID_SYN",
                                           "TCP_RESET",
@@ -97,6 +98,7 @@ const char* skb_drop_reason_counter(skb_drop_reason r) {
       return "tcpext.TCPRcvQDrop";
     case skb_drop_reason::TCP_FLAGS:
     case skb_drop_reason::TCP_OVERWINDOW:
+    case skb_drop_reason::TCP_OLD_SEQUENCE:
     case skb_drop_reason::TCP_INVALID_SEQUENCE:
     case skb_drop_reason::TCP_INVALID_SYN:
     case skb_drop_reason::TCP_RESET:

@@ -52,7 +52,8 @@ enum class skb_drop_reason : unsigned {
   TCP_OFO_DROP,          // no receive memory for an out-of-order segment (TCPOFODrop)
   TCP_OFO_QUEUE_PRUNE,   // pruned from the OFO queue for memory (OfoPruned)
   TCP_RFC7323_PAWS,      // PAWS: an old timestamp (PAWSEstabRejected)
-  TCP_INVALID_SEQUENCE,  // outside the receive window (tcp_sequence)
+  TCP_OLD_SEQUENCE,      // wholly before the window's left edge, rcv_wup (tcp_sequence)
+  TCP_INVALID_SEQUENCE,  // starts beyond the receive window (tcp_sequence)
   TCP_INVALID_SYN,       // a SYN on an established connection
   TCP_RESET,             // an RST (the connection closes)
   TCP_ACK_UNSENT_DATA,   // acknowledges data never sent
@@ -207,6 +208,7 @@ class rx_buffer_pool {
   void free(uint64_t addr);
   unsigned buffer_len() const { return m_buffer_len; }
   unsigned available() const { return static_cast<unsigned>(m_free.size()); }
+  unsigned in_use() const { return m_count - available(); }  // allocated, not yet freed
   uint8_t* ptr(uint64_t addr) const;
 
  private:

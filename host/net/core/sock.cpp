@@ -44,6 +44,7 @@ void lock_sock(sock& sk) {
     finish_wait(wait, cpu::this_cpu());
   }
   sk.owned_by_user = true;
+  sk.owned_probe(1);
 }
 
 void release_sock(sock& sk) {
@@ -54,7 +55,9 @@ void release_sock(sock& sk) {
     sk.sk_backlog_len -= skb->truesize;
     sk.sk_backlog_rcv(sk, skb);  // sk_backlog_rcv: UDP's __udp_queue_rcv_skb
   }
+  sk.backlog_probe(sk.sk_backlog_len);
   sk.owned_by_user = false;
+  sk.owned_probe(0);
   cpu::this_cpu().charge(cost::lock_sock);
   if (sk.sk_lock_wq.active()) __wake_up(sk.sk_lock_wq, 1);  // wake_up
 }

@@ -51,6 +51,8 @@ struct sock {
   sc_core::sc_time busy_poll{sc_core::SC_ZERO_TIME};  // SO_BUSY_POLL
   napi_struct* napi = nullptr;                        // sk_napi_id: where its packets come from
   waves::probe queue_probe;                           // receive queue length
+  waves::probe backlog_probe;                         // sk_backlog.len (bytes)
+  waves::probe owned_probe;                           // sock_owned_by_user
   // Transmit: the send buffer (SO_SNDBUF) and the bytes of skbs not yet freed by the driver
   // (sk_wmem_alloc). Writers wait on sk_wmem_wq: the kernel's sk_sleep queue, which readers
   // share, woken with EPOLLOUT that receiver_wake_function ignores; kept apart here.

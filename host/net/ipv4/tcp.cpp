@@ -26,6 +26,13 @@ void tcp_lock_sock(tcp_sock& sk) {
 }
 }  // namespace
 
+// bh_lock_sock / bh_unlock_sock (include/net/sock.h, v6.6): spin_lock(&sk->sk_lock.slock).
+void bh_lock_sock(tcp_sock& sk) {
+  while (sk.bh_locked) cpu::this_cpu().charge(cost::lock_sock);  // another CPU holds it
+  sk.bh_locked = true;
+}
+void bh_unlock_sock(tcp_sock& sk) { sk.bh_locked = false; }
+
 // inet_csk_accept (net/ipv4/inet_connection_sock.c, v6.6): take the accept queue's head, or
 // sleep in inet_csk_wait_for_connect (prepare_to_wait_exclusive on sk_sleep).
 tcp_sock& tcp::inet_csk_accept(tcp_sock& listener) {
@@ -58,18 +65,28 @@ void tcp::tcp_release_cb(tcp_sock& sk) {
 void tcp::__release_sock_tcp(tcp_sock& sk) {
   cpu& c = cpu::this_cpu();
   waves::slice s(c.observer(), c.current() ? c.current()->track : c.track(), "release_sock");
-  while (!sk.sk_backlog.empty()) {
-    std::deque<sk_buff*> batch;
-    batch.swap(sk.sk_backlog);
-    for (sk_buff* skb : batch) {
-      sk.bh_locked = false;
-      tcp_v4_do_rcv(sk, skb);
-      c.cond_resched();
+  // release_sock holds slock from its last look at the backlog, through tcp_release_cb, to
+  // the ownership drop, so that a softirq cannot add to the backlog after that look (the skb
+  // would be stranded there); softirqs on other CPUs spin meanwhile. The model takes no lock
+  // here (a softirq on this CPU, run at irq_exit inside the reader's charge, would spin on
+  // it for ever: the model has no local_bh_disable): it looks at the backlog again after
+  // tcp_release_cb, the one step that takes time, and drops ownership with no time between.
+  for (;;) {
+    while (!sk.sk_backlog.empty()) {
+      std::deque<sk_buff*> batch;
+      batch.swap(sk.sk_backlog);
+      for (sk_buff* skb : batch) {
+        tcp_v4_do_rcv(sk, skb);
+        c.cond_resched();
+      }
     }
+    sk.sk_backlog_len = 0;
+    sk.backlog_probe(0);
+    tcp_release_cb(sk);
+    if (sk.sk_backlog.empty()) break;
   }
-  sk.sk_backlog_len = 0;
-  tcp_release_cb(sk);
   sk.owned_by_user = false;
+  sk.owned_probe(0);
   c.charge(cost::lock_sock);
   if (sk.sk_lock_wq.active()) __wake_up(sk.sk_lock_wq, 1);
 }
@@ -102,7 +119,8 @@ void tcp::tcp_cleanup_rbuf(tcp_sock& sk, int copied) {
 // receive queue until len is done; below SO_RCVLOWAT (target) sleep in sk_wait_data, which
 // releases the socket (so the backlog is worked off first) and waits on sk_sleep as a
 // non-exclusive waiter (every sleeping reader wakes per sk_data_ready).
-long tcp::tcp_recvmsg(tcp_sock& sk, uint8_t* buf, size_t len, uint64_t* stream_offset) {
+long tcp::tcp_recvmsg(tcp_sock& sk, uint8_t* buf, size_t len, uint64_t* stream_offset,
+                      std::vector<std::pair<uint64_t, size_t>>* pieces) {
   cpu& c = cpu::this_cpu();
   waves::slice s(c.observer(), c.current() ? c.current()->track : c.track(), "tcp_recvmsg");
   c.charge(cost::tcp_recvmsg);
@@ -127,6 +145,7 @@ long tcp::tcp_recvmsg(tcp_sock& sk, uint8_t* buf, size_t len, uint64_t* stream_o
       if (copied >= target) {  // __sk_flush_backlog
         __release_sock_tcp(sk);
         sk.owned_by_user = true;
+        sk.owned_probe(1);
       } else {
         tcp_cleanup_rbuf(sk, static_cast<int>(copied));
         // sk_wait_data: add_wait_queue (woken_wake_function), sk_wait_event.
@@ -151,7 +170,16 @@ long tcp::tcp_recvmsg(tcp_sock& sk, uint8_t* buf, size_t len, uint64_t* stream_o
       }
       continue;
     }
-    // found_ok_skb: skb_copy_datagram_msg
+    // found_ok_skb: skb_copy_datagram_msg. The first byte's offset is taken here, not at entry:
+    // while this reader slept in sk_wait_data another reader of the socket may have read.
+    const uint32_t at = sk.copied_seq - sk.irs - 1;
+    if (copied == 0 && stream_offset != nullptr) *stream_offset = at;
+    if (pieces != nullptr) {
+      if (!pieces->empty() && static_cast<uint32_t>(pieces->back().first + pieces->back().second) == at)
+        pieces->back().second += std::min<size_t>(skb->len - offset, len);
+      else
+        pieces->emplace_back(at, std::min<size_t>(skb->len - offset, len));
+    }
     const uint32_t used = static_cast<uint32_t>(std::min<size_t>(skb->len - offset, len));
     cpu::this_cpu().charge(cost::copy_to_user, used);
     skb_copy_bits(*skb, offset, buf + copied, used);

@@ -12,6 +12,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "host/kernel/time/timer.h"
@@ -26,12 +27,9 @@ namespace nicsim::host {
 struct net;
 
 // TCP_SKB_CB (include/net/tcp.h, v6.6: struct tcp_skb_cb), in skb->cb: filled by tcp_v4_fill_cb.
-// frames: the wire frames the skb holds (max(1, gso_segs) at entry, grown by coalescing), for
-// the model's frame ledger only.
 struct tcp_skb_cb {
   uint32_t seq = 0, end_seq = 0, ack_seq = 0;
   uint8_t tcp_flags = 0;
-  uint32_t frames = 1;
 };
 static_assert(sizeof(tcp_skb_cb) <= sizeof(sk_buff::cb));
 inline tcp_skb_cb& TCP_SKB_CB(sk_buff* skb) { return *reinterpret_cast<tcp_skb_cb*>(skb->cb); }
@@ -122,9 +120,10 @@ struct tcp_sock : inet_sock {
   uint32_t icsk_delack_max = 0;  // jiffies (TCP_DELACK_MAX)
   timer_list icsk_delack_timer;
   bool delack_timer_deferred = false;
-  // bh_lock_sock: the socket spinlock softirq holds while it works on the socket; lock_sock
-  // (spin_lock_bh(&sk->sk_lock.slock)) waits for it.
-  bool bh_locked = false;  // sk_tsq_flags' TCP_DELACK_TIMER_DEFERRED
+  // sk_lock.slock: the socket spinlock softirq holds while it works on the socket
+  // (bh_lock_sock) and release_sock holds from its last look at the backlog to the ownership
+  // drop; lock_sock (spin_lock_bh) and bh_lock_sock spin while another CPU holds it.
+  bool bh_locked = false;
   // ---- queues
   // out_of_order_queue (an rb-tree by sequence in the kernel): by 64-bit stream position.
   std::map<uint64_t, sk_buff*> out_of_order_queue;
@@ -136,12 +135,26 @@ struct tcp_sock : inet_sock {
   std::deque<tcp_sock*> icsk_accept_queue;
   unsigned sk_max_ack_backlog = 0;
   wait_queue_head accept_wq;  // inet_csk_wait_for_connect sleeps on sk_sleep (exclusive)
+  // The model's: wave signals declared before the run for the children of expected peers (by
+  // peer port; a wave file's signals are declared before its first change), given to the
+  // child socket tcp_v4_syn_recv_sock creates for that peer.
+  struct child_waves {
+    waves::probe rx_queue, rcv_wnd, backlog, owned;
+  };
+  std::map<uint16_t, child_waves> expected_children;
   // ---- per-socket statistics (ss -ti, tcp_info)
   uint64_t bytes_received = 0, segs_in = 0, data_segs_in = 0, segs_out = 0;
-  uint32_t conn_index = 0;
-  waves::probe
-      wnd_probe;  // rcv_wnd as advertised  // the partner's connection number (by source port), for readers
+  uint32_t conn_index = 0;  // the partner's connection number (by source port), for readers
+  // Waves host.sock.tcp_<port>_<peer port>.{rx_queue (bytes), rcv_wnd, backlog, owned}: the
+  // receive queue's unread bytes (sock::queue_probe), the window as last advertised, and the
+  // sock's backlog_probe and owned_probe.
+  waves::probe wnd_probe;
 };
+
+// bh_lock_sock / bh_unlock_sock (include/net/sock.h, v6.6): the socket spinlock, taken by
+// softirq and by release_sock; spins (charging lock_sock's cost) while another CPU holds it.
+void bh_lock_sock(tcp_sock& sk);
+void bh_unlock_sock(tcp_sock& sk);
 
 // The options tcp_parse_options (v6.6) reads: MSS, window scale, SACK-permitted, timestamps.
 struct tcp_parsed_options {
@@ -162,20 +175,27 @@ class tcp {
 
   // socket + bind + listen(fd, backlog) (inet_csk_listen_start): the listener on port.
   tcp_sock& tcp_listen(uint16_t port, unsigned backlog);
+  // Declares the waves of the connection a listener will accept from peer_port (before the
+  // run starts): host.sock.tcp_<port>_<peer_port>.{rx_queue,rcv_wnd,backlog,owned}.
+  void declare_child_waves(tcp_sock& listener, uint16_t peer_port, waves::observer* o);
   // accept(2) on a listener (inet_csk_accept): blocks in inet_csk_wait_for_connect.
   tcp_sock& inet_csk_accept(tcp_sock& listener);
   // recv(2) (tcp_recvmsg): bytes copied into buf (up to len, at least SO_RCVLOWAT unless the
   // queue ends), blocking in sk_wait_data. `stream_offset` receives the stream offset of the
   // first byte copied (copied_seq - irs - 1 before the copy).
-  long tcp_recvmsg(tcp_sock& sk, uint8_t* buf, size_t len, uint64_t* stream_offset = nullptr);
+  // `pieces` (optional) receives each run of bytes copied from consecutive stream offsets as
+  // (stream offset, length): more than one when the reader slept in sk_wait_data after a
+  // partial copy (SO_RCVLOWAT) and another reader of the socket read meanwhile.
+  long tcp_recvmsg(tcp_sock& sk, uint8_t* buf, size_t len, uint64_t* stream_offset = nullptr,
+                   std::vector<std::pair<uint64_t, size_t>>* pieces = nullptr);
   // Sockets (listeners and connections) for reports.
   const std::vector<std::unique_ptr<tcp_sock>>& sockets() const { return m_sockets; }
-  // Frame ledger: wire frames whose fate TCP settled without a drop (their bytes read by the
-  // application, or a control segment consumed), frames held in TCP skbs beyond the skbs
-  // themselves (coalesced and GRO-merged frames), and frames dropped beyond one per freed skb.
+  // Frame ledger: wire frames whose fate TCP settled without a drop: their receive buffers
+  // freed after the application read their bytes, or a control segment (or a coalesced
+  // segment's header-only head) consumed. Each skb counts every frame it carries
+  // (skb_frame_count: its own, GRO-merged and coalesced ones). Dropped frames are in the skb
+  // allocator's drops(); frames still held are the host's rx_frames_held().
   uint64_t frames_consumed() const { return m_frames_consumed; }
-  uint64_t frames_hidden() const { return m_frames_hidden; }
-  uint64_t frames_dropped_extra() const { return m_frames_dropped_extra; }
 
   // Exposed for tests: the window the next ACK would carry (__tcp_select_window).
   uint32_t __tcp_select_window(tcp_sock& sk) const;
@@ -255,7 +275,7 @@ class tcp {
   std::map<uint16_t, tcp_sock*> m_listeners;    // listening_hash
   std::map<uint64_t, tcp_sock*> m_established;  // ehash, by (raddr, rport, lport)
   uint32_t m_isn = 0x1000;                      // secure_tcp_seq stands in: a counter
-  uint64_t m_frames_consumed = 0, m_frames_hidden = 0, m_frames_dropped_extra = 0;
+  uint64_t m_frames_consumed = 0;
 };
 
 }  // namespace nicsim::host

@@ -395,10 +395,12 @@ bool tcp::tcp_validate_incoming(tcp_sock& sk, sk_buff* skb) {
     tcp_drop_reason(&sk, skb, skb_drop_reason::TCP_RFC7323_PAWS);
     return false;
   }
-  // tcp_sequence: !before(end_seq, rcv_wup) && !after(seq, rcv_nxt + tcp_receive_window)
-  if (before(cb.end_seq, sk.rcv_wup) || after(cb.seq, sk.rcv_nxt + tcp_receive_window(sk))) {
+  // tcp_sequence (v6.6): wholly before rcv_wup is old, starting beyond the window invalid.
+  const bool old = before(cb.end_seq, sk.rcv_wup);
+  if (old || after(cb.seq, sk.rcv_nxt + tcp_receive_window(sk))) {
     if (!(cb.tcp_flags & TCPHDR_RST)) tcp_send_dupack(sk, skb);
-    tcp_drop_reason(&sk, skb, skb_drop_reason::TCP_INVALID_SEQUENCE);
+    tcp_drop_reason(&sk, skb,
+                    old ? skb_drop_reason::TCP_OLD_SEQUENCE : skb_drop_reason::TCP_INVALID_SEQUENCE);
     return false;
   }
   if (cb.tcp_flags & TCPHDR_RST) {  // tcp_reset (in window: the model accepts any in-window RST)
@@ -551,14 +553,12 @@ bool tcp::tcp_try_coalesce(tcp_sock& sk, sk_buff* to, sk_buff* from) {
   tcb.end_seq = fcb.end_seq;
   tcb.ack_seq = fcb.ack_seq;
   tcb.tcp_flags |= fcb.tcp_flags;
-  tcb.frames += fcb.frames;
-  m_frames_hidden += 1;  // from's sk_buff is gone; its frames live on in `to`
   from->nr_frags = 0;
   if (has_head) {
     m_skbs.kfree_skb_head_stolen(from);
   } else {
     from->len = from->data_len = 0;
-    m_skbs.__consume_stateless_skb(from);
+    tcp_consume(from);  // a header-only head: its frame is settled
   }
   return true;
 }

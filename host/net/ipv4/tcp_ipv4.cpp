@@ -3,6 +3,7 @@
 // tcp_conn_request, tcp_check_req, tcp_v4_syn_recv_sock, inet_csk_listen_start.
 #include <algorithm>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "host/kernel/cpu.h"
@@ -17,11 +18,6 @@ namespace nicsim::host {
 namespace {
 uint64_t ehash_key(uint32_t raddr, uint16_t rport, uint16_t lport) {
   return uint64_t{raddr} << 32 | uint64_t{rport} << 16 | lport;
-}
-unsigned skb_bufs(const sk_buff* skb) {  // the sk_buffs an skb holds (itself and its frag_list)
-  unsigned n = 1;
-  for (const sk_buff* l = skb->frag_list; l != nullptr; l = l->next) n += skb_bufs(l);
-  return n;
 }
 // tcp_v4_check over the whole segment (nonlinear skbs copied out first).
 bool tcp_checksum_ok(const sk_buff& skb) {
@@ -48,17 +44,11 @@ tcp::tcp(struct net& net, ip& ip, skb_allocator& skbs, const netstack_params& pa
 
 void tcp::tcp_drop_reason(tcp_sock* sk, sk_buff* skb, skb_drop_reason reason) {
   if (sk != nullptr) ++sk->sk_drops;  // tcp_drop_reason: sk_drops_add
-  const tcp_skb_cb& cb = TCP_SKB_CB(skb);
-  const unsigned bufs = skb_bufs(skb);
-  m_frames_hidden -= cb.frames - std::min<unsigned>(cb.frames, bufs);
-  m_frames_dropped_extra += cb.frames - 1;
   m_skbs.kfree_skb(skb, reason);
 }
 
 void tcp::tcp_consume(sk_buff* skb) {
-  const tcp_skb_cb& cb = TCP_SKB_CB(skb);
-  m_frames_hidden -= cb.frames - std::min<unsigned>(cb.frames, skb_bufs(skb));
-  m_frames_consumed += cb.frames;
+  m_frames_consumed += skb_frame_count(*skb);
   m_skbs.__consume_stateless_skb(skb);  // __kfree_skb / consume_skb
 }
 
@@ -74,8 +64,6 @@ void tcp::tcp_v4_rcv(sk_buff* skb) {
   c.charge(cost::tcp_v4_rcv);
   tcp_skb_cb& cb = TCP_SKB_CB(skb);
   cb = tcp_skb_cb{};
-  cb.frames = std::max<unsigned>(1, skb->gso_segs);
-  m_frames_hidden += cb.frames - std::min<unsigned>(cb.frames, skb_bufs(skb));
   ++m_net.mib.tcp_statistics.InSegs;  // "Count it even if it's bad": one per skb
   if (skb->headlen() < 20) {          // pskb_may_pull(skb, sizeof(struct tcphdr))
     tcp_drop_reason(nullptr, skb, skb_drop_reason::PKT_TOO_SMALL);
@@ -134,11 +122,10 @@ void tcp::tcp_v4_rcv(sk_buff* skb) {
       // tcp_child_process → tcp_rcv_state_process(child) in TCP_SYN_RECV: the ACK is
       // acceptable (tcp_check_req verified it): ESTABLISHED, then its data, if any.
       if (skb->len > doff || (cb.tcp_flags & TCPHDR_FIN)) {
-        nsk->bh_locked = true;
+        bh_lock_sock(*nsk);
         tcp_rcv_established(*nsk, skb);
-        nsk->bh_locked = false;
+        bh_unlock_sock(*nsk);
       } else {
-        m_frames_consumed += 0;
         tcp_consume(skb);
       }
       // "Wakeup parent": sk_data_ready on the listener (sock_def_readable).
@@ -168,13 +155,13 @@ void tcp::tcp_v4_rcv(sk_buff* skb) {
     tcp_drop_reason(sk, skb, skb_drop_reason::TCP_CLOSE);
     return;
   }
+  bh_lock_sock(*sk);
   if (!sk->owned_by_user) {
-    sk->bh_locked = true;
     tcp_v4_do_rcv(*sk, skb);
-    sk->bh_locked = false;
   } else if (tcp_add_backlog(*sk, skb)) {
     tcp_drop_reason(sk, skb, skb_drop_reason::SOCKET_BACKLOG);
   }
+  bh_unlock_sock(*sk);
 }
 
 // tcp_v4_do_rcv (v6.6), for an established socket: tcp_rcv_established.
@@ -217,7 +204,6 @@ bool tcp::tcp_add_backlog(tcp_sock& sk, sk_buff* skb) {
       const uint32_t ack_seq = cb.ack_seq, end_seq = cb.end_seq;
       const uint16_t window = proto::get_be16(th + 14);
       const uint8_t flags = cb.tcp_flags;
-      const uint32_t frames = cb.frames;
       // skb_try_coalesce + kfree_skb_partial (head stolen).
       if (skb->headlen() > 0) {
         tail->frags[tail->nr_frags++] = skb_frag_t{skb->buf_addr, skb->head, skb->data, skb->headlen()};
@@ -234,10 +220,8 @@ bool tcp::tcp_add_backlog(tcp_sock& sk, sk_buff* skb) {
         m_skbs.kfree_skb_head_stolen(skb);
       } else {
         skb->len = skb->data_len = 0;
-        m_skbs.__consume_stateless_skb(skb);
+        tcp_consume(skb);  // a header-only head: its frame is settled
       }
-      m_frames_hidden += 1;  // the skb's own sk_buff is gone, its frames live on in tail
-      tcb.frames += frames;
       tcb.end_seq = end_seq;
       if (static_cast<int32_t>(ack_seq - tcb.ack_seq) >= 0) {
         tcb.ack_seq = ack_seq;
@@ -248,6 +232,7 @@ bool tcp::tcp_add_backlog(tcp_sock& sk, sk_buff* skb) {
       tail->gso_size = static_cast<uint16_t>(std::max(gso_size, tail_gso_size));
       tail->gso_segs = static_cast<uint16_t>(std::min(gso_segs + tail_gso_segs, 0xFFFFu));
       sk.sk_backlog_len += tail->truesize - before_truesize;
+      sk.backlog_probe(sk.sk_backlog_len);
       ++m_net.mib.net_statistics.TCPBacklogCoalesce;
       return false;
     }
@@ -261,6 +246,7 @@ bool tcp::tcp_add_backlog(tcp_sock& sk, sk_buff* skb) {
   }
   sk.sk_backlog.push_back(skb);
   sk.sk_backlog_len += skb->truesize;
+  sk.backlog_probe(sk.sk_backlog_len);
   ++sk.sk_backlogged;
   return false;
 }
@@ -298,6 +284,16 @@ tcp_sock& tcp::tcp_listen(uint16_t port, unsigned backlog) {
   sk.sk_max_ack_backlog = std::min(backlog, m_params.somaxconn);
   m_listeners[port] = &sk;
   return sk;
+}
+
+void tcp::declare_child_waves(tcp_sock& listener, uint16_t peer_port, waves::observer* o) {
+  const std::string w =
+      "host.sock.tcp_" + std::to_string(listener.port) + "_" + std::to_string(peer_port) + ".";
+  tcp_sock::child_waves& cw = listener.expected_children[peer_port];
+  cw.rx_queue.attach(o, w + "rx_queue", 32);
+  cw.rcv_wnd.attach(o, w + "rcv_wnd", 32);
+  cw.backlog.attach(o, w + "backlog", 32);
+  cw.owned.attach(o, w + "owned", 1);
 }
 
 // tcp_conn_request (net/ipv4/tcp_input.c, v6.6) without syncookies: an accept queue over its
@@ -480,6 +476,16 @@ tcp_sock* tcp::tcp_v4_syn_recv_sock(tcp_sock& listener, request_sock& req) {
   sk.sk_backlog_rcv = [this](sock& s, sk_buff* skb) { tcp_v4_do_rcv(static_cast<tcp_sock&>(s), skb); };
   m_established[ehash_key(sk.daddr, sk.dport, sk.port)] = &sk;
   ++m_net.mib.tcp_statistics.PassiveOpens;
+  if (auto w = listener.expected_children.find(sk.dport); w != listener.expected_children.end()) {
+    sk.queue_probe = w->second.rx_queue;
+    sk.wnd_probe = w->second.rcv_wnd;
+    sk.backlog_probe = w->second.backlog;
+    sk.owned_probe = w->second.owned;
+  }
+  sk.queue_probe(0);
+  sk.wnd_probe(sk.rcv_wnd);
+  sk.backlog_probe(0);
+  sk.owned_probe(0);
   return &sk;
 }
 

@@ -84,10 +84,7 @@ uint16_t tcp::tcp_select_window(tcp_sock& sk) {
   } else if (old_win == 0) {
     ++m_net.mib.net_statistics.TCPFromZeroWindowAdv;
   }
-  if (auto* o = cpu::this_cpu().observer()) {
-    (void)o;
-    sk.wnd_probe(sk.rcv_wnd);
-  }
+  sk.wnd_probe(sk.rcv_wnd);
   return static_cast<uint16_t>(new_win);
 }
 
@@ -219,14 +216,14 @@ void tcp::tcp_delack_timer(tcp_sock& sk) {
   cpu& c = cpu::this_cpu();
   waves::slice s(c.observer(), c.track(), "tcp_delack_timer");
   c.charge(cost::tcp_delack_timer);
+  bh_lock_sock(sk);
   if (!sk.owned_by_user) {
-    sk.bh_locked = true;
     tcp_delack_timer_handler(sk);
-    sk.bh_locked = false;
   } else {
     ++m_net.mib.net_statistics.DelayedACKLocked;
     sk.delack_timer_deferred = true;
   }
+  bh_unlock_sock(sk);
 }
 
 // tcp_delack_timer_handler (v6.6).

@@ -166,6 +166,8 @@ class e1000_adapter : public sc_core::sc_module {
   const napi_struct& napi(unsigned queue = 0) const { return m_rings.at(queue)->napi; }
   unsigned queues() const { return static_cast<unsigned>(m_rings.size()); }
   const e1000_rx_ring& ring(unsigned queue) const { return *m_rings.at(queue); }
+  // Receive buffers posted in the rings, waiting for a frame (buffer_info set).
+  unsigned rx_buffers_posted() const;
   bool msix() const { return m_rings.size() > 1; }
   const e1000_tx_ring& tx_ring(unsigned queue) const { return *m_tx_rings.at(queue); }
   // The interrupt rate e1000's moderation asks for (adapter->itr, ints/s; 0: off), and the

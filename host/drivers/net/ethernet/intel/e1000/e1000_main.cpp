@@ -145,6 +145,13 @@ void e1000_adapter::ew32(uint32_t reg, uint32_t value) {
     SC_REPORT_ERROR(name(), ("MMIO write failed: " + t.get_response_string()).c_str());
 }
 
+unsigned e1000_adapter::rx_buffers_posted() const {
+  unsigned n = 0;
+  for (const auto& r : m_rings)
+    for (uint64_t b : r->buffer_info) n += b != 0;
+  return n;
+}
+
 unsigned e1000_adapter::desc_unused(const e1000_rx_ring& ring) const {  // E1000_DESC_UNUSED
   return (ring.next_to_clean > ring.next_to_use ? 0 : m_params.rx_ring_size) + ring.next_to_clean -
          ring.next_to_use - 1;
@@ -476,15 +483,16 @@ void e1000_adapter::e1000_clean_rx_irq(e1000_rx_ring& ring, int* work_done, int 
     regs::e1000_rx_desc d = rx_desc(i);
     const uint16_t length = d.length;
     const uint8_t status = d.status;
-    const uint64_t buffer = ring.buffer_info[i];
-    ring.buffer_info[i] = 0;
-
     // e1000_copybreak: a small frame is copied into a fresh skb (the buffer itself stays
     // posted on the real part; here it travels with the skb and is refilled as usual).
     if (m_params.model == nic_model::e1000 && length <= E1000_COPYBREAK)
       cpu::this_cpu().charge(cost::e1000_copybreak, length);
     else
       cpu::this_cpu().charge(cost::build_skb);
+    // The buffer leaves the ring and becomes the skb's with no simulated time between (the
+    // frame ledger counts it in the ring until rx_cleaned counts it in the host).
+    const uint64_t buffer = ring.buffer_info[i];
+    ring.buffer_info[i] = 0;
     sk_buff* skb = m_skbs.alloc();
     ++m_stats.rx_cleaned;
     ++ring.rx_cleaned;
@@ -558,8 +566,8 @@ void e1000_adapter::e1000_alloc_rx_buffers(e1000_rx_ring& ring, unsigned cleaned
       ++m_stats.alloc_rx_buff_failed;
       break;
     }
+    ring.buffer_info[i] = buf;  // the slot's at once (the frame ledger counts it in the ring)
     cpu::this_cpu().charge(cost::alloc_rx_buffer);
-    ring.buffer_info[i] = buf;
     regs::e1000_rx_desc d{};
     d.buffer_addr = buf;
     regs::write_desc(ring.desc, i, d);
