@@ -19,6 +19,9 @@ constexpr unsigned reset_cycles = 2;
 constexpr uint64_t max_pkt_done_per_cycle = std::numeric_limits<uint8_t>::max();
 // Waves are dumped in the RTL's `timescale precision.
 constexpr int ps_precision_exponent = -12;
+// Waves: dumps between two flushes of the FST writer (a dump of this block's few signals
+// buffers well under 200 bytes).
+constexpr uint64_t dumps_per_flush = 16384;
 
 }  // namespace
 
@@ -234,6 +237,13 @@ void intr_moderation_rtl::dump_trace(uint64_t time_ps) {
   // strictly increasing time stamps.
   m_last_dump_ps = std::max(time_ps, m_last_dump_ps + 1);
   m_trace->dump(m_last_dump_ps);
+  // The FST library holds up to 128 MB of changes in memory before it writes a block
+  // (FST_BREAK_SIZE in fstapi.c): flushed every few thousand dumps (a few MB), the peak
+  // memory of a long run does not follow its length. The values written are the same.
+  if (++m_dumps >= dumps_per_flush) {
+    m_trace->flush();
+    m_dumps = 0;
+  }
 }
 
 }  // namespace nicsim::hw

@@ -93,6 +93,7 @@ class intr_moderation_rtl : public sc_core::sc_module {
   std::unique_ptr<Vintr_moderation> m_model;
   std::unique_ptr<VerilatedFstC> m_trace;
   uint64_t m_last_dump_ps = 0;
+  uint64_t m_dumps = 0;  // since the waves were last flushed to the file
 
   uint64_t m_ticks_per_ns;
   uint16_t m_rx_usecs = 0;

@@ -61,10 +61,17 @@ class rx_frontend_rtl {
   // block reports after the last beat.
   rx_status check(const std::vector<uint8_t>& frame);
 
+  // A frame the caller drops whatever the block would report (rx_mac: a full FIFO): not
+  // streamed through the model, only its beats counted in cycles(), as the hardware would
+  // still clock it through. The block keeps no state across frames, so the next check() is
+  // the same either way.
+  void skip(size_t frame_len) { m_cycles += beats(frame_len); }
+
   unsigned data_w() const { return m_data_w; }
   // Beats (= clock cycles) a frame of frame_len bytes takes; an empty frame still takes one.
   unsigned beats(size_t frame_len) const;
-  // Clock cycles evaluated since reset; stays flat while no frame arrives.
+  // Clock cycles of the frames streamed in since reset (skipped ones included); stays flat
+  // while no frame arrives.
   uint64_t cycles() const { return m_cycles; }
 
  private:

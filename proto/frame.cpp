@@ -1,15 +1,50 @@
 #include "proto/frame.h"
 
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 
 #include "proto/checksum.h"
 
 namespace nicsim::proto {
 
+namespace {
+// payload_fill(seq, i) is (seq * 31 + i) mod 256: a ramp that wraps every 256 bytes. Any run of
+// it is a slice of this table, starting at the run's first byte.
+constexpr size_t RAMP_BYTES = 512;
+struct ramp_table {
+  uint8_t b[RAMP_BYTES];
+  constexpr ramp_table() : b{} {
+    for (size_t i = 0; i < RAMP_BYTES; ++i) b[i] = static_cast<uint8_t>(i);
+  }
+};
+constexpr ramp_table ramp{};
+constexpr size_t RAMP_CHUNK = RAMP_BYTES - 256;  // from any start, this many bytes fit in the table
+}  // namespace
+
+void fill_payload(uint8_t* out, size_t len, uint32_t seq, size_t from) {
+  for (size_t k = 0; k < len;) {
+    const size_t n = std::min(len - k, RAMP_CHUNK);
+    std::memcpy(out + k, ramp.b + payload_fill(seq, from + k), n);
+    k += n;
+  }
+}
+
+bool payload_fill_matches(const uint8_t* payload, size_t len, uint32_t seq, size_t from) {
+  for (size_t k = from; k < len;) {
+    const size_t n = std::min(len - k, RAMP_CHUNK);
+    if (std::memcmp(payload + k, ramp.b + payload_fill(seq, k), n) != 0) return false;
+    k += n;
+  }
+  return true;
+}
+
 void write_payload(uint8_t* payload, size_t len, const payload_stamp& stamp) {
-  for (size_t i = 0; i < len; ++i) payload[i] = payload_fill(stamp.seq, i);
-  if (len < payload_stamp::SIZE) return;
+  if (len < payload_stamp::SIZE) {
+    fill_payload(payload, len, stamp.seq);
+    return;
+  }
+  fill_payload(payload + payload_stamp::SIZE, len - payload_stamp::SIZE, stamp.seq, payload_stamp::SIZE);
   put_be32(payload, payload_stamp::MAGIC);
   put_be32(payload + 4, stamp.seq);
   put_be64(payload + 8, stamp.tx_ns);

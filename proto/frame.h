@@ -69,6 +69,11 @@ void write_payload(uint8_t* payload, size_t len, const payload_stamp& stamp);
 bool read_payload_stamp(const uint8_t* payload, size_t len, payload_stamp* out);
 // The filler byte at payload offset i of message seq (so a test can check every byte).
 inline uint8_t payload_fill(uint32_t seq, size_t i) { return static_cast<uint8_t>(seq * 31u + i); }
+// Writes payload_fill(seq, from + k) to out[k] for k < len (block copies of one ramp).
+void fill_payload(uint8_t* out, size_t len, uint32_t seq, size_t from = 0);
+// Whether payload[k] == payload_fill(seq, k) for every k in [from, len): the check a reader
+// makes of every byte (block compares against the same ramp).
+bool payload_fill_matches(const uint8_t* payload, size_t len, uint32_t seq, size_t from);
 
 // Builds a complete frame, FCS included, of frame_bytes (ETH_MIN_FRAME..ETH_MAX_FRAME)
 // carrying a UDP payload with a stamp; valid IPv4 header checksum and UDP checksum.

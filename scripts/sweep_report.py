@@ -45,7 +45,7 @@ AXIS_LABEL = {
     "nic.rx_ring_size": "RX ring size (ethtool -G rx)",
     "traffic.rate_gbps": "offered load (Gb/s on the wire)",
     "traffic.burst_frames": "burst length (frames)",
-    "traffic.frame_bytes": "frame size (bytes on the wire; TCP: MSS + 78)",
+    "traffic.frame_bytes": "frame size (bytes on the wire; TCP: a full segment carries frame - 70)",
     "link.delay_ns": "one-way link delay (ns)",
 }
 SEED = "seed"  # the column of nicsim sweep --seeds K
@@ -502,21 +502,18 @@ class Report:
 
     def tcp(self):
         numeric = [k for k in self.sweep.varying() if k in self.sweep.numeric]
-        for key in numeric:
+        for key in numeric:  # each numeric grid key on x in turn, the others as lines
             self.tcp_vs(key, "goodput_gbps", "goodput", "goodput (Gb/s read by the application)", "Goodput",
                         "Bytes the application read per second of simulated time, times 8.")
-        key = self.primary_key()
-        if key is None:
-            return
-        self.tcp_vs(key, "cpu_ns_per_kib", "cpu_per_kib", "host CPU per KiB read (ns)", "CPU per KiB",
-                    "Busy host CPU time (user, system, hardirq, softirq, ksoftirqd; every CPU) per KiB "
-                    "the application read.")
-        self.tcp_vs(key, "partner.tcp.retrans_segs", "retransmissions", "segments retransmitted",
-                    "Retransmissions", "Segments the partner's TCP sender retransmitted (fast "
-                    "retransmit, recovery, RTO).")
-        self.tcp_vs(key, "partner.tcp.srtt_us", "srtt", "smoothed RTT at the sender (us)", "RTT",
-                    "The partner's srtt at the end of the run: the link's round trip plus the time "
-                    "the host's moderation, softirq and delayed ACKs add.")
+            self.tcp_vs(key, "cpu_ns_per_kib", "cpu_per_kib", "host CPU per KiB read (ns)", "CPU per KiB",
+                        "Busy host CPU time (user, system, hardirq, softirq, ksoftirqd; every CPU) per KiB "
+                        "the application read.")
+            self.tcp_vs(key, "partner.tcp.retrans_segs", "retransmissions", "segments retransmitted",
+                        "Retransmissions", "Segments the partner's TCP sender retransmitted (fast "
+                        "retransmit, RACK, tail loss probes, RTO).")
+            self.tcp_vs(key, "partner.tcp.srtt_us", "srtt", "smoothed RTT at the sender (us)", "RTT",
+                        "The partner's srtt at the end of the run: the link's round trip plus the time "
+                        "the host's ring, moderation, softirq and delayed ACKs add.")
 
     def draw(self):
         varying = self.sweep.varying()

@@ -397,6 +397,13 @@ std::vector<knob_decl> declare_knobs() {
           "traffic.tcp_cc", {{"cubic", partner::tcp_cc::cubic}, {"reno", partner::tcp_cc::reno}},
           "tcp: the partner's congestion control (net.ipv4.tcp_congestion_control; CUBIC without HyStart)",
           [](auto& p) -> auto& { return p.traffic.tcp_cc; }),
+      choice(
+          "traffic.tcp_recovery",
+          {{"rack", partner::tcp_recovery::rack}, {"dupack", partner::tcp_recovery::dupack}},
+          "tcp: the partner's loss detection, as net.ipv4.tcp_recovery: rack (v6.6's default: RACK with "
+          "tail loss probes, tcp_recovery=1 and tcp_early_retrans=3); dupack (duplicate ACKs and RFC 6675 "
+          "SACK only, no TLP: tcp_recovery=0, tcp_early_retrans=0)",
+          [](auto& p) -> auto& { return p.traffic.tcp_recovery; }),
 
       // host
       choice(

@@ -66,6 +66,12 @@ nlohmann::ordered_json tcp_results(const traffic_source& partner) {
     t.fast_retransmits += s.fast_retransmits;
     t.recoveries += s.recoveries;
     t.rto_count += s.rto_count;
+    t.loss_probes += s.loss_probes;
+    t.loss_probe_recovery += s.loss_probe_recovery;
+    t.lost_retransmit += s.lost_retransmit;
+    t.rack_lost += s.rack_lost;
+    t.rack_reo_timeouts += s.rack_reo_timeouts;
+    t.sack_reorder += s.sack_reorder;
     t.zero_window_probes += s.zero_window_probes;
     t.acks_received += s.acks_received;
     t.dup_acks += s.dup_acks;
@@ -93,6 +99,7 @@ nlohmann::ordered_json tcp_results(const traffic_source& partner) {
     return span != 0 ? integral / static_cast<double>(span) : 0.0;
   };
   return {{"cc", partner.params().tcp_cc == partner::tcp_cc::reno ? "reno" : "cubic"},
+          {"recovery", partner.params().tcp_recovery == partner::tcp_recovery::rack ? "rack" : "dupack"},
           {"connections", partner.tcp().size()},
           {"opened", opened},
           {"established", established},
@@ -110,6 +117,12 @@ nlohmann::ordered_json tcp_results(const traffic_source& partner) {
           {"fast_retransmits", t.fast_retransmits},
           {"recoveries", t.recoveries},
           {"rto_count", t.rto_count},
+          {"TCPLossProbes", t.loss_probes},
+          {"TCPLossProbeRecovery", t.loss_probe_recovery},
+          {"TCPLostRetransmit", t.lost_retransmit},
+          {"TCPSACKReorder", t.sack_reorder},
+          {"rack_lost", t.rack_lost},
+          {"rack_reo_timeouts", t.rack_reo_timeouts},
           {"zero_window_probes", t.zero_window_probes},
           {"acks_received", t.acks_received},
           {"dup_acks", t.dup_acks},

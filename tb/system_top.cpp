@@ -24,7 +24,7 @@ std::vector<std::string> pcap_ignored_knobs(const config& cfg) {
   for (const char* key :
        {"traffic.pattern", "traffic.frame_bytes", "traffic.flows", "traffic.src_port", "traffic.dst_port",
         "traffic.corrupt", "traffic.corrupt_every", "traffic.burst_frames", "traffic.rr_outstanding",
-        "traffic.response_bytes", "traffic.proto", "traffic.tcp_cc"})
+        "traffic.response_bytes", "traffic.proto", "traffic.tcp_cc", "traffic.tcp_recovery"})
     if (cfg.text(key) != defaults.text(key)) out.push_back(std::string(key) + "=" + cfg.text(key));
   return out;
 }

@@ -38,7 +38,6 @@ trace_hub::trace_hub(const trace_options& options) : m_opt(options) {
     w.from_ps = m_opt.waves_from_ps;
     w.to_ps = m_opt.waves_to_ps;
     w.groups = m_opt.waves_groups;
-    w.measure_size = m_opt.max_output_bytes != 0;
     m_waves = std::make_unique<waves::wave_writer>(w);
   }
   if (!m_opt.timeline.empty())
@@ -162,7 +161,18 @@ void trace_hub::tx_frame_fate(uint64_t tx_id, const char* fate) {
   m_tx_fates[tx_id] = code;
 }
 
+uint64_t trace_hub::resolve(uint64_t seq) const {
+  if (!(seq & waves::seq_ip_id)) return seq;
+  uint64_t id = (m_last_wire_id & ~uint64_t{0xFFFF}) | (seq & 0xFFFF);
+  if (id > m_last_wire_id) {
+    if (id < 0x10000) return UINT64_MAX;
+    id -= 0x10000;
+  }
+  return id;
+}
+
 void trace_hub::frame(uint64_t seq, frame_stage stage, int track) {
+  if (stage != frame_stage::wire_first_bit && (seq = resolve(seq)) == UINT64_MAX) return;
   const auto s = static_cast<size_t>(stage);
   // A frame's journey starts on the wire; a later stage of a frame whose fate is
   // already known (or that never started) keeps nothing.
@@ -187,6 +197,7 @@ void trace_hub::frame(uint64_t seq, frame_stage stage, int track) {
 }
 
 void trace_hub::frame_dropped(uint64_t seq, const char* counter) {
+  if ((seq = resolve(seq)) == UINT64_MAX) return;
   set_fate(seq, counter);
   auto it = m_open.find(seq);
   if (it == m_open.end()) return;
@@ -273,11 +284,13 @@ void trace_hub::prune_irq_times() {
 }
 
 void trace_hub::frame_cpu(uint64_t seq, int cpu) {
+  if ((seq = resolve(seq)) == UINT64_MAX) return;
   auto it = m_open.find(seq);
   if (it != m_open.end()) it->second.clean_cpu = cpu;
 }
 
 void trace_hub::wire_frame(const proto::wire_frame& f) {
+  m_last_wire_id = f.id;
   frame(f.id, frame_stage::wire_first_bit, -1);
   if (m_frames_csv) {
     journey& j = m_open[f.id];

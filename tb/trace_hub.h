@@ -145,6 +145,10 @@ class trace_hub : public waves::observer {
   std::vector<bool> m_tx_in_pcap;
   std::vector<uint64_t> m_pcap_frames;
   uint64_t m_rx_in_pcap = 0;
+  uint64_t m_last_wire_id = 0;  // the latest frame the partner put on the wire
+  // A sequence number as the host reported it: a TCP frame's (waves::seq_ip_id | IPv4 ID) is
+  // the most recent wire frame with those low 16 bits; UINT64_MAX when there is none.
+  uint64_t resolve(uint64_t seq) const;
   uint64_t m_fates_bytes = 0;  // what the fates CSV will take, at most
   // Per CPU, in time order, the NIC interrupts a frame in flight may still match.
   std::vector<std::deque<uint64_t>> m_nic_irqs_ps;

@@ -26,6 +26,7 @@ traffic_source::traffic_source(const sc_core::sc_module_name& name, const traffi
       c.dst_port = m_params.tcp_dst_port;
       c.mss = static_cast<uint16_t>(tcp_mss_option(m_params.frame_bytes));
       c.cc = m_params.tcp_cc;
+      c.recovery = m_params.tcp_recovery;
       c.iss = static_cast<uint32_t>(m_rng());
       c.ts_offset = static_cast<uint32_t>(m_rng());
       m_tcp.push_back(std::make_unique<partner::tcp_sender>(c));
@@ -378,8 +379,7 @@ void traffic_source::rr_response(const uint8_t* udp, size_t udp_len) {
   const unsigned resp_bytes = m_params.response_bytes != 0 ? m_params.response_bytes : m_params.frame_bytes;
   bool good = len == proto::udp_payload_len(resp_bytes) && stamp.tx_ns == req.tx_ns &&
               proto::get_be16(udp) == req.dst_port && proto::get_be16(udp + 2) == req.src_port;
-  for (size_t i = proto::payload_stamp::SIZE; good && i < len; ++i)
-    good = payload[i] == proto::payload_fill(stamp.seq, i);
+  good = good && proto::payload_fill_matches(payload, len, stamp.seq, proto::payload_stamp::SIZE);
   if (good) {
     const uint64_t ns = (sc_core::sc_time_stamp().value() - req.first_bit_ps) / 1000;
     ++m_rr.transactions;

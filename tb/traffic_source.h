@@ -52,6 +52,7 @@ struct traffic_params {
   // app.port, copied by make_system_params).
   enum proto_t { udp, tcp } proto = udp;
   partner::tcp_cc tcp_cc = partner::tcp_cc::cubic;
+  partner::tcp_recovery tcp_recovery = partner::tcp_recovery::rack;
   uint16_t tcp_dst_port = 9000;
 };
 

@@ -20,6 +20,12 @@ enum class frame_stage : unsigned {
   count_
 };
 
+// A frame's sequence number as the host can read it from a TCP frame: the partner puts the
+// low 16 bits of the frame's wire number in its IPv4 Identification (TCP payloads are the
+// stream's bytes, with no stamp), and the host reports seq_ip_id | that ID; the observer
+// takes it as the most recent wire frame with those low bits.
+inline constexpr uint64_t seq_ip_id = uint64_t{1} << 62;
+
 class observer {
  public:
   virtual ~observer() = default;

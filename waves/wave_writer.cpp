@@ -39,8 +39,11 @@ std::string vcd_code(size_t index) {
 
 // Bytes an FST change costs before compression (value, handle and time deltas).
 constexpr uint64_t FST_CHANGE_OVERHEAD = 4;
-// With measure_size, the FST writer is flushed after this many bytes of changes.
-constexpr uint64_t FST_MEASURE_CHUNK = 4u << 20;
+// The FST writer is flushed (a block compressed and written) after this many bytes of changes:
+// left alone, the FST library holds up to 128 MB of changes in memory (FST_BREAK_SIZE in
+// fstapi.c) and a long run's peak memory follows its length. Flushing early only cuts the file
+// into more blocks; the values in it are the same.
+constexpr uint64_t FST_FLUSH_CHUNK = 4u << 20;
 
 wave_writer::wave_writer(const wave_options& options)
     : m_opt(options), m_vcd(ends_with(options.path, ".vcd")) {
@@ -81,7 +84,7 @@ void wave_writer::put(const char* format, ...) {
 
 void wave_writer::fst_wrote(uint64_t bytes) {
   m_pending_bytes += bytes;
-  if (!m_opt.measure_size || m_pending_bytes < FST_MEASURE_CHUNK) return;
+  if (m_pending_bytes < FST_FLUSH_CHUNK) return;
   fstWriterFlushContext(m_fst);
   struct stat st {};
   if (::stat(m_opt.path.c_str(), &st) == 0) m_disk_bytes = static_cast<uint64_t>(st.st_size);

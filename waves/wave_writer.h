@@ -20,9 +20,6 @@ struct wave_options {
   uint64_t from_ps = 0;
   uint64_t to_ps = UINT64_MAX;
   std::vector<std::string> groups;  // first path components to keep; empty: all
-  // Keep bytes() close to the file's size: the FST writer is flushed every few MB
-  // of changes (it otherwise holds up to 128 MB in memory). For a size cap.
-  bool measure_size = false;
 };
 
 class wave_writer {
@@ -44,7 +41,8 @@ class wave_writer {
 
   uint64_t changes_written() const { return m_written; }
   // The file's size so far: exact for VCD; for FST what is on disk plus what the
-  // writer still buffers, counted at its uncompressed size.
+  // writer still buffers (at most a few MB: it is flushed every FST_FLUSH_CHUNK bytes of
+  // changes), counted at its uncompressed size.
   uint64_t bytes() const { return m_disk_bytes + m_pending_bytes; }
   bool failed() const { return m_errno != 0; }
   std::string error() const;  // what failed, naming the file

@@ -83,12 +83,7 @@ void udp_app::received(const uint8_t* buf, size_t n, unsigned index) {
     ++m_stats.bad_payloads;
     return;
   }
-  for (size_t i = proto::payload_stamp::SIZE; i < n; ++i) {
-    if (buf[i] != proto::payload_fill(stamp.seq, i)) {
-      ++m_stats.bad_payloads;
-      break;
-    }
-  }
+  if (!proto::payload_fill_matches(buf, n, stamp.seq, proto::payload_stamp::SIZE)) ++m_stats.bad_payloads;
   if (static_cast<int64_t>(stamp.seq) < m_last_seq[index]) ++m_stats.out_of_order;
   m_last_seq[index] = stamp.seq;
   const auto now_ns = static_cast<uint64_t>(sc_core::sc_time_stamp().value() / 1000);  // ps → ns

@@ -5,8 +5,9 @@
 // for the table, `--repeat N` for medians of N runs each, `--json FILE` to also
 // write the results as JSON (`rtl_floor_ns_per_frame`, `workloads`), or with a
 // workload name for one JSON line; `memory` gives the peak resident set of the
-// default scenario at two run lengths (it must not grow with them). Workloads
-// named NAME_200ms repeat NAME ten times longer for the memory check.
+// default scenario at two run lengths (it must not grow with them). The last
+// workloads repeat each of the others ten times longer (NAME_200ms, or NAME_10ms for
+// the 1 ms line-rate ones) for the memory check: peak RSS must not follow the length.
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,7 +36,8 @@ struct workload {
   const char* name;
   const char* what;
   std::vector<std::string> sets;
-  bool record = false;  // waves + timeline + pcap into a scratch folder
+  bool record = false;              // waves + timeline + pcap into a scratch folder
+  const char* longer_of = nullptr;  // the workload this one repeats ten times longer (memory check)
 };
 
 const std::vector<workload>& workloads() {
@@ -59,15 +61,39 @@ const std::vector<workload>& workloads() {
       {"udp_rr",
        "netperf UDP_RR: echo, 1 request outstanding, 512 B both ways, 20 ms (frames: requests)",
        {"app.role=echo", "traffic.pattern=rr", "traffic.rr_outstanding=1", "sim.duration_us=20000"}},
-      // The memory check: the 20 ms workloads again, ten times longer (peak RSS must not follow).
-      {"default_200ms", "default, 200 ms (memory check)", {"sim.duration_us=200000"}},
+      // The memory check: every workload again, ten times longer (peak RSS must not follow).
+      {"default_200ms", "default, 200 ms (memory check)", {"sim.duration_us=200000"}, false, "default"},
+      {"udp64_linerate_10ms",
+       "udp64_linerate, 10 ms (memory check)",
+       {"traffic.frame_bytes=64", "traffic.rate_gbps=10", "nic.rx_ring_size=1024", "sim.duration_us=10000"},
+       false,
+       "udp64_linerate"},
+      {"udp1518_linerate_10ms",
+       "udp1518_linerate, 10 ms (memory check)",
+       {"traffic.frame_bytes=1518", "traffic.rate_gbps=10", "nic.rx_ring_size=1024", "sim.duration_us=10000"},
+       false,
+       "udp1518_linerate"},
+      {"default_recorded_200ms",
+       "default_recorded, 200 ms (memory check)",
+       {"sim.duration_us=200000"},
+       true,
+       "default_recorded"},
+      {"idle_1000ms",
+       "idle_100ms, 1 s (memory check)",
+       {"traffic.count=1", "sim.duration_us=1000000"},
+       false,
+       "idle_100ms"},
       {"rss4_8gbps_200ms",
        "rss4_8gbps, 200 ms (memory check)",
        {"host.cpus=4", "nic.rx_queues=4", "nic.rx_flow_hash_udp4=sdfn", "traffic.flows=8", "app.sockets=8",
-        "app.pinned=false", "traffic.rate_gbps=8", "sim.duration_us=200000"}},
+        "app.pinned=false", "traffic.rate_gbps=8", "sim.duration_us=200000"},
+       false,
+       "rss4_8gbps"},
       {"udp_rr_200ms",
        "udp_rr, 200 ms (memory check)",
-       {"app.role=echo", "traffic.pattern=rr", "traffic.rr_outstanding=1", "sim.duration_us=200000"}},
+       {"app.role=echo", "traffic.pattern=rr", "traffic.rr_outstanding=1", "sim.duration_us=200000"},
+       false,
+       "udp_rr"},
   };
   return w;
 }
@@ -227,7 +253,7 @@ int table(int argc, char* argv[]) {
       return 2;
     }
   }
-  std::printf("%-18s %10s %9s %8s %9s %14s %10s %10s %12s  %s\n", "workload", "sim_ms", "wall_s", "cpu_s",
+  std::printf("%-22s %10s %9s %8s %9s %14s %10s %10s %12s  %s\n", "workload", "sim_ms", "wall_s", "cpu_s",
               "frames", "frames/wall_s", "slowdown", "mod_evals", "max_rss_MiB", "what");
   std::fflush(stdout);
   nlohmann::ordered_json doc;
@@ -249,7 +275,7 @@ int table(int argc, char* argv[]) {
     const double sim_s = j.at("sim_ns").get<double>() * 1e-9;
     const auto frames = j.at("frames").get<uint64_t>();
     const double wall_s = median(wall), cpu_s = median(cpu), rss_kib = median(rss);
-    std::printf("%-18s %10.1f %9.3f %8.3f %9llu %14.0f %10.2f %10llu %12.1f  %s\n", w.name, sim_s * 1e3,
+    std::printf("%-22s %10.1f %9.3f %8.3f %9llu %14.0f %10.2f %10llu %12.1f  %s\n", w.name, sim_s * 1e3,
                 wall_s, cpu_s, static_cast<unsigned long long>(frames),
                 wall_s > 0 ? static_cast<double>(frames) / wall_s : 0.0, sim_s > 0 ? wall_s / sim_s : 0.0,
                 static_cast<unsigned long long>(j.at("moderation_evaluations").get<uint64_t>()),
@@ -271,19 +297,14 @@ int table(int argc, char* argv[]) {
     floor[std::to_string(bytes)] = median(v);
     std::printf("rtl rx_frontend (512-bit beats): %4zu B frame  %7.1f ns wall per frame\n", bytes, median(v));
   }
-  // Peak RSS of each 200 ms variant over its 20 ms workload: the memory goal is <= 1.3.
+  // Peak RSS of each ten-times-longer variant over its workload: the memory goal is <= 1.3.
   nlohmann::ordered_json ratio = nlohmann::ordered_json::object();
   for (const auto& w : workloads()) {
-    const std::string name = w.name;
-    const std::string suffix = "_200ms";
-    if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
-      continue;
-    const std::string base = name.substr(0, name.size() - suffix.size());
-    if (!jw.contains(base)) continue;
+    if (w.longer_of == nullptr || !jw.contains(w.longer_of)) continue;
     const double r =
-        jw.at(name).at("max_rss_kib").get<double>() / jw.at(base).at("max_rss_kib").get<double>();
-    ratio[base] = r;
-    std::printf("max RSS 200 ms / 20 ms: %-12s %5.2f\n", base.c_str(), r);
+        jw.at(w.name).at("max_rss_kib").get<double>() / jw.at(w.longer_of).at("max_rss_kib").get<double>();
+    ratio[w.longer_of] = r;
+    std::printf("max RSS 10x run length / 1x: %-22s %5.2f\n", w.longer_of, r);
   }
   doc["rtl_floor_ns_per_frame"] = floor;
   doc["workloads"] = jw;

@@ -184,6 +184,8 @@ void tcp_sender::synsent(const proto::tcp_header& h, uint64_t now_ns) {
   }
   if (m_srtt_us != 0) {
     set_rto();
+    if (m_stats.syn_retransmits == 0)
+      update_rtt_min(static_cast<int64_t>((now_ns - m_syn_sent_ns) / 1000), now_ns);
   } else {
     m_rto_ns = TCP_TIMEOUT_FALLBACK_NS;
   }
@@ -200,8 +202,11 @@ void tcp_sender::synsent(const proto::tcp_header& h, uint64_t now_ns) {
 }
 
 // tcp_sacktag_write_queue (tcp_input.c): marks the segments a valid SACK block covers whole.
-// Returns the packets newly SACKed.
-int tcp_sender::sacktag(const proto::tcp_header& h, uint64_t ack) {
+// Returns the packets newly SACKed. Each newly SACKed segment advances RACK (tcp_sacktag_one:
+// tcp_rack_advance); one never retransmitted below the highest SACKed before this ACK
+// (prior_fack) arrived out of order: reordering (tcp_check_sack_reordering, reord_seen).
+int tcp_sender::sacktag(const proto::tcp_header& h, uint64_t ack, uint64_t prior_fack, uint64_t now_ns) {
+  bool reordered = false;
   int newly = 0;
   for (unsigned i = 0; i < h.opt.sack_count; ++i) {
     ++m_stats.sack_blocks_received;
@@ -216,6 +221,8 @@ int tcp_sender::sacktag(const proto::tcp_header& h, uint64_t ack) {
     for (seg& s : m_rtx) {
       if (static_cast<int64_t>(s.end) > end) break;
       if (s.sacked || static_cast<int64_t>(s.start) < start) continue;
+      rack_advance(s.ever_retrans || s.retrans, s.end, s.sent_ns, now_ns);
+      if (!s.ever_retrans && s.start < prior_fack) reordered = true;
       s.sacked = true;
       ++m_sacked_out;
       ++newly;
@@ -223,6 +230,7 @@ int tcp_sender::sacktag(const proto::tcp_header& h, uint64_t ack) {
       if (s.retrans) s.retrans = false, --m_retrans_out;
     }
   }
+  if (reordered) ++m_stats.sack_reorder;
   return newly;
 }
 
@@ -264,8 +272,13 @@ void tcp_sender::established_ack(const proto::tcp_header& h, uint64_t now_ns) {
   if (ack_signed < static_cast<int64_t>(m_snd_una)) {  // old_ack: only its SACK blocks count
     ++m_stats.old_acks;
     if (m_sack_ok && h.opt.sack_count != 0) {
-      sacktag(h, m_snd_una);
-      update_lost_marks();
+      const int newly = sacktag(h, m_snd_una, rack_on() ? highest_sack_seq() : 0, now_ns);
+      if (rack_on()) {
+        m_newly_lost = 0;
+        rack_fastretrans_alert(false, newly > 0, now_ns);  // old_ack: tcp_fastretrans_alert
+      } else {
+        update_lost_marks();
+      }
     }
     return;
   }
@@ -292,15 +305,26 @@ void tcp_sender::established_ack(const proto::tcp_header& h, uint64_t now_ns) {
   const bool dupack = !una_adv && !win_update && prior_packets > 0;
   if (dupack) ++m_stats.dup_acks;
 
-  const int newly_sacked = m_sack_ok ? sacktag(h, ack) : 0;
+  const uint64_t prior_fack = rack_on() ? highest_sack_seq() : 0;
+  const int newly_sacked = m_sack_ok ? sacktag(h, ack, prior_fack, now_ns) : 0;
 
   // tcp_clean_rtx_queue: segments acked whole leave; the RTT sample is the oldest one's,
   // only if no retransmitted segment is among them (Karn).
   uint32_t acked = 0, acked_not_sacked = 0;
   uint64_t first_ackt = 0, last_ackt = 0;
-  bool retrans_acked = false;
+  bool retrans_acked = false, reordered = false;
   while (!m_rtx.empty() && m_rtx.front().end <= ack) {
     const seg& s = m_rtx.front();
+    // tcp_clean_rtx_queue with SACK: a segment delivered now advances RACK unless the ACK
+    // echoes a timestamp older than its retransmission (tcp_skb_spurious_retrans: the
+    // original arrived); one never retransmitted below the highest SACKed came late.
+    if (m_sack_ok && !s.sacked) {
+      const bool retrans = s.ever_retrans || s.retrans;
+      const bool spurious = retrans && m_ts_ok && h.opt.has_timestamp && h.opt.tsecr != 0 &&
+                            after32(tsval(s.sent_ns), h.opt.tsecr);
+      if (!spurious) rack_advance(retrans, s.end, s.sent_ns, now_ns);
+      if (!retrans && s.start < prior_fack) reordered = true;
+    }
     if (s.ever_retrans) {
       retrans_acked = true;
     } else if (!s.sacked) {
@@ -317,6 +341,7 @@ void tcp_sender::established_ack(const proto::tcp_header& h, uint64_t now_ns) {
     m_rtx.pop_front();
   }
   if (una_adv) m_snd_una = ack;
+  if (reordered) ++m_stats.sack_reorder;
 
   // The newly delivered packets (tcp_newly_delivered): without SACK, duplicate ACKs stand
   // for SACKed packets (tcp_add_reno_sack, tcp_remove_reno_sacks, tcp_limit_reno_sacked).
@@ -353,6 +378,7 @@ void tcp_sender::established_ack(const proto::tcp_header& h, uint64_t now_ns) {
     m_backoff = 0;
     // cubictcp_acked: the minimum delay, from the newest segment's sample (ca_rtt_us).
     const int64_t ca_rtt = last_ackt != 0 ? static_cast<int64_t>((now_ns - last_ackt) / 1000) : rtt_us;
+    update_rtt_min(ca_rtt, now_ns);  // tcp_update_rtt_min
     if (m_cfg.cc == tcp_cc::cubic &&
         !(m_cubic.epoch_start != 0 && static_cast<int32_t>(jiffies(now_ns) - m_cubic.epoch_start) < 1000)) {
       const auto delay = static_cast<uint32_t>(std::max<int64_t>(ca_rtt, 1));
@@ -361,48 +387,54 @@ void tcp_sender::established_ack(const proto::tcp_header& h, uint64_t now_ns) {
   }
   if (una_adv) m_retransmits = 0;
 
-  // tcp_fastretrans_alert, reduced to the dupthresh rules (no RACK, no undo).
-  switch (m_ca) {
-    case ca_state::recovery:
-      if (m_snd_una >= m_high_seq) {  // the whole window acked: tcp_end_cwnd_reduction
-        m_ca = ca_state::open;
-        m_reno_sacked = 0;
-        if (m_ssthresh < TCP_INFINITE_SSTHRESH) set_cwnd(m_ssthresh, now_ns);
-        m_cwnd_cnt = 0;
-        break;
-      }
-      if (m_sack_ok) {
-        update_lost_marks();
-      } else if (una_adv) {
-        mark_head_lost();  // tcp_newreno_mark_lost: a partial ACK, the next hole is lost
-      }
-      break;
-    case ca_state::loss:
-      if (m_snd_una >= m_high_seq) {
-        m_ca = ca_state::open;
-        m_reno_sacked = 0;
-      } else if (m_sack_ok) {
-        update_lost_marks();
-      }
-      break;
-    case ca_state::open:
-    case ca_state::disorder:
-      if (m_sack_ok) {
-        update_lost_marks();
-        if (m_lost_out > 0 || m_sacked_out >= TCP_REORDERING) {
-          enter_recovery();
-          if (m_lost_out == 0) mark_head_lost();
-        } else {
-          m_ca = m_sacked_out > 0 ? ca_state::disorder : ca_state::open;
+  // tcp_process_tlp_ack, then tcp_fastretrans_alert: with RACK (tcp_rack.cpp), or reduced to
+  // the dupthresh rules (no undo).
+  bool set_xmit_timer = acked > 0;  // FLAG_SET_XMIT_TIMER
+  if (rack_on()) {
+    process_tlp_ack(ack, una_adv, !dupack, newly_sacked > 0, now_ns);
+    if (rack_fastretrans_alert(!dupack, newly_sacked > 0, now_ns)) set_xmit_timer = false;
+  } else
+    switch (m_ca) {
+      case ca_state::recovery:
+        if (m_snd_una >= m_high_seq) {  // the whole window acked: tcp_end_cwnd_reduction
+          m_ca = ca_state::open;
+          m_reno_sacked = 0;
+          if (m_ssthresh < TCP_INFINITE_SSTHRESH) set_cwnd(m_ssthresh, now_ns);
+          m_cwnd_cnt = 0;
+          break;
         }
-      } else if (m_reno_sacked >= TCP_REORDERING) {
-        enter_recovery();
-        mark_head_lost();
-      } else {
-        m_ca = m_reno_sacked > 0 ? ca_state::disorder : ca_state::open;
-      }
-      break;
-  }
+        if (m_sack_ok) {
+          update_lost_marks();
+        } else if (una_adv) {
+          mark_head_lost();  // tcp_newreno_mark_lost: a partial ACK, the next hole is lost
+        }
+        break;
+      case ca_state::loss:
+        if (m_snd_una >= m_high_seq) {
+          m_ca = ca_state::open;
+          m_reno_sacked = 0;
+        } else if (m_sack_ok) {
+          update_lost_marks();
+        }
+        break;
+      case ca_state::open:
+      case ca_state::disorder:
+        if (m_sack_ok) {
+          update_lost_marks();
+          if (m_lost_out > 0 || m_sacked_out >= TCP_REORDERING) {
+            enter_recovery();
+            if (m_lost_out == 0) mark_head_lost();
+          } else {
+            m_ca = m_sacked_out > 0 ? ca_state::disorder : ca_state::open;
+          }
+        } else if (m_reno_sacked >= TCP_REORDERING) {
+          enter_recovery();
+          mark_head_lost();
+        } else {
+          m_ca = m_reno_sacked > 0 ? ca_state::disorder : ca_state::open;
+        }
+        break;
+    }
 
   // tcp_cong_control: PRR while in Recovery, else the congestion avoidance of the module,
   // on ACKs that deliver new data (tcp_may_raise_cwnd).
@@ -414,7 +446,13 @@ void tcp_sender::established_ack(const proto::tcp_header& h, uint64_t now_ns) {
 
   // tcp_set_xmit_timer when data was acked; the probe timer stops once the head fits the
   // window again (tcp_ack_probe).
-  if (una_adv) rearm_rto(now_ns);
+  // With RACK-TLP: tcp_set_xmit_timer, a loss probe if one may go, else the RTO; not when the
+  // reorder timer was just armed.
+  if (rack_on()) {
+    if (set_xmit_timer && !schedule_loss_probe(now_ns, true)) rearm_rto(now_ns);
+  } else if (una_adv) {
+    rearm_rto(now_ns);
+  }
   if (m_probe_at != UINT64_MAX &&
       (packets_out() > 0 ||
        m_snd_nxt + std::min<uint64_t>(m_mss, app_end() - m_snd_nxt) <= m_snd_una + m_snd_wnd)) {
@@ -433,6 +471,7 @@ void tcp_sender::enter_recovery() {
   m_prr_delivered = 0;
   m_prr_out = 0;
   m_ssthresh = cc_ssthresh();
+  m_tlp_high_seq_set = false;
   m_ca = ca_state::recovery;
 }
 
@@ -443,10 +482,12 @@ void tcp_sender::enter_loss(uint64_t now_ns) {
     m_prior_cwnd = m_cwnd;
     m_ssthresh = cc_ssthresh();
   }
-  // tcp_timeout_mark_lost: everything not SACKed is lost, retransmissions included.
+  // tcp_timeout_mark_lost: everything not SACKed is lost, retransmissions included; with RACK
+  // the head and what RACK finds overdue only (recently sent ones are not lost yet).
   m_reno_sacked = 0;
   for (seg& s : m_rtx) {
     if (s.sacked) continue;
+    if (rack_on() && &s != &m_rtx.front() && !rack_timed_out(s, now_ns)) continue;
     if (s.retrans) s.retrans = false, --m_retrans_out;
     if (!s.lost) s.lost = true, ++m_lost_out;
   }
@@ -503,8 +544,22 @@ void tcp_sender::set_rto() {
   m_rto_ns = std::min(jiffies_up * TCP_NS_PER_JIFFY, TCP_RTO_MAX_NS);
 }
 
-// tcp_rearm_rto.
-void tcp_sender::rearm_rto(uint64_t now_ns) { m_rto_at = m_rtx.empty() ? UINT64_MAX : now_ns + m_rto_ns; }
+// tcp_rearm_rto (tcp_input.c, v6.6): the RTO from now; in place of a pending reorder timer or
+// loss probe, what is left of the head's RTO (tcp_rto_delta_us), in whole jiffies.
+void tcp_sender::rearm_rto(uint64_t now_ns) {
+  if (m_rtx.empty()) {
+    m_rto_at = UINT64_MAX;
+    m_pending = xmit_timer::retrans;
+    return;
+  }
+  uint64_t rto = m_rto_ns;
+  if (m_pending != xmit_timer::retrans) {
+    const auto us = static_cast<uint64_t>(std::max<int64_t>(rto_delta_us(now_ns), 1));
+    rto = (us * 1000 + TCP_NS_PER_JIFFY - 1) / TCP_NS_PER_JIFFY * TCP_NS_PER_JIFFY;  // usecs_to_jiffies
+  }
+  m_pending = xmit_timer::retrans;
+  m_rto_at = now_ns + rto;
+}
 
 // tcp_cwnd_validate (tcp_output.c, v6.6): whether the window was used to the full.
 void tcp_sender::cwnd_validate(bool cwnd_limited) {
@@ -651,8 +706,15 @@ void tcp_sender::on_timer(uint64_t now_ns) {
       ++m_backoff;
       m_rto_ns = std::min(m_rto_ns * 2, TCP_RTO_MAX_NS);
       m_rto_at = now_ns + m_rto_ns;
+    } else if (m_state == state::established && !m_rtx.empty() && m_pending == xmit_timer::reo_timeout) {
+      rack_reo_timeout(now_ns);  // tcp_write_timer_handler: ICSK_TIME_REO_TIMEOUT
+    } else if (m_state == state::established && !m_rtx.empty() && m_pending == xmit_timer::loss_probe) {
+      loss_probe_timer(now_ns);  // ICSK_TIME_LOSS_PROBE
     } else if (m_state == state::established && !m_rtx.empty()) {
-      // tcp_retransmit_timer: Loss, the head goes again, the RTO doubles.
+      // tcp_retransmit_timer: Loss, the head goes again, the RTO doubles; a loss probe
+      // outstanding is forgotten (tlp_high_seq = 0).
+      m_tlp_high_seq_set = false;
+      m_pending = xmit_timer::retrans;
       ++m_stats.rto_count;
       enter_loss(now_ns);
       ++m_backoff;
@@ -780,6 +842,10 @@ bool tcp_sender::next_segment(uint64_t now_ns, tcp_segment_out* out) {
     count_sent(*out);
     return true;
   }
+  if (m_tlp_due) {  // the loss probe timer fired: tcp_send_loss_probe
+    m_tlp_due = false;
+    if (send_loss_probe(now_ns, out)) return true;
+  }
   // tcp_xmit_retransmit_queue: lost segments first, while the window has room.
   if (m_lost_out > m_retrans_out) {
     for (seg& s : m_rtx) {
@@ -798,7 +864,14 @@ bool tcp_sender::next_segment(uint64_t now_ns, tcp_segment_out* out) {
       out->retransmission = true;
       if (m_ca != ca_state::loss) ++m_stats.fast_retransmits;
       if (m_ca == ca_state::recovery) ++m_prr_out;
-      if (m_rto_at == UINT64_MAX) rearm_rto(now_ns);
+      if (rack_on() && &s == &m_rtx.front() && m_pending != xmit_timer::reo_timeout) {
+        // tcp_xmit_retransmit_queue (v6.6): retransmitting the head restarts the RTO, unless
+        // the reorder timer is pending.
+        m_pending = xmit_timer::retrans;
+        m_rto_at = now_ns + m_rto_ns;
+      } else if (m_rto_at == UINT64_MAX) {
+        rearm_rto(now_ns);
+      }
       count_sent(*out);
       return true;
     }
@@ -807,12 +880,14 @@ bool tcp_sender::next_segment(uint64_t now_ns, tcp_segment_out* out) {
 }
 
 // tcp_write_xmit (tcp_output.c, v6.6) for one segment: the cwnd test, the receive window
-// test (tcp_snd_wnd_test), Nagle (tcp_nagle_test with Minshall's check).
-bool tcp_sender::send_new_data(uint64_t now_ns, tcp_segment_out* out) {
+// test (tcp_snd_wnd_test), Nagle (tcp_nagle_test with Minshall's check); then, with RACK-TLP,
+// tcp_schedule_loss_probe. A loss probe (push_one = 2) ignores cwnd and Nagle and schedules
+// nothing.
+bool tcp_sender::send_new_data(uint64_t now_ns, tcp_segment_out* out, bool loss_probe) {
   const uint64_t end = app_end();
   if (end <= m_snd_nxt) return false;
   const auto len = static_cast<uint32_t>(std::min<uint64_t>(m_mss, end - m_snd_nxt));
-  if (packets_in_flight() >= m_cwnd) {
+  if (!loss_probe && packets_in_flight() >= m_cwnd) {
     cwnd_validate(true);
     return false;
   }
@@ -822,7 +897,8 @@ bool tcp_sender::send_new_data(uint64_t now_ns, tcp_segment_out* out) {
       m_probe_at = now_ns + std::max(m_rto_ns, TCP_RTO_MIN_NS);
     return false;
   }
-  if (len < m_mss && !m_rtx.empty() && m_snd_sml > m_snd_una && m_snd_sml <= m_snd_nxt) return false;
+  if (!loss_probe && len < m_mss && !m_rtx.empty() && m_snd_sml > m_snd_una && m_snd_sml <= m_snd_nxt)
+    return false;
   const bool idle = m_rtx.empty();
   if (idle && m_cfg.cc == tcp_cc::cubic && m_cubic.epoch_start != 0) {
     // cubictcp_cwnd_event(CA_EVENT_TX_START): an application-limited pause moves the epoch.
@@ -842,10 +918,13 @@ bool tcp_sender::send_new_data(uint64_t now_ns, tcp_segment_out* out) {
   if (len < m_mss) m_snd_sml = m_snd_nxt;
   m_lsndtime_ns = now_ns;
   m_probe_at = UINT64_MAX;
-  if (idle) rearm_rto(now_ns);  // tcp_event_new_data_sent
+  // tcp_event_new_data_sent: the RTO starts with the first segment out, or replaces a pending
+  // loss probe.
+  if (idle || m_pending == xmit_timer::loss_probe) rearm_rto(now_ns);
   if (m_ca == ca_state::recovery) ++m_prr_out;
   cwnd_validate(packets_in_flight() >= m_cwnd);
   count_sent(*out);
+  if (!loss_probe && rack_on()) schedule_loss_probe(now_ns, false);
   return true;
 }
 

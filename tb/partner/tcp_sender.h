@@ -13,19 +13,38 @@
 //   (the SACK scoreboard), tcp_clean_rtx_queue (Karn-safe RTT samples from send times, or the
 //   timestamp echo), tcp_rtt_estimator and tcp_set_rto (RTO = srtt + max(mdev, TCP_RTO_MIN 200 ms),
 //   at most TCP_RTO_MAX 120 s);
-// - loss recovery: three duplicate ACKs (or, with SACK, a segment with three SACKed segments
-//   above it: RFC 6675 IsLost) enter Recovery; NewReno partial ACKs retransmit the next hole
-//   (tcp_newreno_mark_lost); with SACK only the holes are retransmitted; cwnd during recovery
-//   by PRR (tcp_cwnd_reduction, RFC 6937); recovery ends at high_seq with cwnd = ssthresh;
-//   RTO enters Loss (tcp_enter_loss: cwnd 1, everything not SACKed lost) with exponential backoff;
+// - loss detection (net.ipv4.tcp_recovery, config.recovery): with `rack` (v6.6's default,
+//   tcp_recovery=1 with tcp_early_retrans=3, SACK connections) RACK-TLP as net/ipv4/tcp_recovery.c
+//   and tcp_output.c have it (RFC 8985), in tb/partner/tcp_rack.cpp: per-segment transmit times,
+//   tcp_rack_advance on every (S)ACKed segment, tcp_rack_detect_loss (a segment is lost when one
+//   sent after it was delivered and RACK.rtt + reo_wnd has passed since it was sent: lost
+//   retransmissions too, TCPLostRetransmit), the reorder window tcp_rack_reo_wnd (min_rtt / 4,
+//   0 in Recovery or with tcp_reordering segments SACKed until reordering was seen), the
+//   reorder timer (ICSK_TIME_REO_TIMEOUT, tcp_rack_reo_timeout), the tail loss probe
+//   (tcp_schedule_loss_probe: PTO = 2 srtt + TCP_TIMEOUT_MIN, or + TCP_RTO_MIN with one
+//   segment out, at most the RTO; tcp_send_loss_probe: new data, else the last segment again;
+//   tcp_process_tlp_ack), and an RTO that marks lost only the head and what RACK finds
+//   overdue (tcp_timeout_mark_lost). The RTO, the reorder timer and the loss probe share one
+//   timer as in the kernel (icsk_pending); the zero-window probe has its own here.
+//   With `dupack` (tcp_recovery=0, tcp_early_retrans=0) and for connections without SACK:
+//   three duplicate ACKs (or, with SACK, a segment with three SACKed segments above it:
+//   RFC 6675 IsLost) enter Recovery; NewReno partial ACKs retransmit the next hole
+//   (tcp_newreno_mark_lost); with SACK only the holes are retransmitted; a lost
+//   retransmission waits for the RTO.
+//   Either way cwnd during recovery follows PRR (tcp_cwnd_reduction, RFC 6937); recovery ends at
+//   high_seq with cwnd = ssthresh; RTO enters Loss (tcp_enter_loss: cwnd 1, what is lost
+//   marked) with exponential backoff;
 // - zero windows: the probe0 timer (tcp_send_probe0, tcp_write_wakeup, tcp_xmit_probe_skb);
 // - congestion control: tcp_cong_control with CUBIC (net/ipv4/tcp_cubic.c) or Reno
 //   (net/ipv4/tcp_cong.c), slow start from IW10 (TCP_INIT_CWND, RFC 6928).
 // Not modelled: HyStart (CUBIC's hystart=1 in v6.6 leaves slow start early on delay
-// increase; here slow start runs to the first loss), RACK-TLP (v6.6 detects losses by time
-// with tcp_recovery=1; here by the classic duplicate-ACK threshold, as with tcp_recovery=0),
-// F-RTO and undo, slow start after idle, pacing (none: CUBIC without fq does not pace), TSO
-// autosizing (segments are MSS-sized on the wire either way), D-SACK, FIN/close, PAWS.
+// increase; here slow start runs to the first loss), F-RTO and undo (so RACK's reorder window
+// never grows: with no D-SACK, tcp_rack_update_reo_wnd leaves reo_wnd_steps at 1), D-SACK
+// (tcp_process_tlp_ack's FLAG_DSACK_TLP never happens), tp->reordering's growth (the dupthresh
+// and RACK's "tcp_reordering segments SACKed" test stay at 3; reordering seen is counted,
+// TCPSACKReorder, and widens RACK's window as in the kernel), RTT samples from SACKed segments,
+// slow start after idle, pacing (none: CUBIC without fq does not pace), TSO autosizing
+// (segments are MSS-sized on the wire either way), FIN/close, PAWS.
 #include <cstdint>
 #include <deque>
 #include <limits>
@@ -35,6 +54,9 @@
 namespace nicsim::tb::partner {
 
 enum class tcp_cc { cubic, reno };
+// net.ipv4.tcp_recovery: rack = 1 (RACK loss detection, with TLP as tcp_early_retrans=3);
+// dupack = 0 (the duplicate-ACK threshold and RFC 6675 only, no TLP).
+enum class tcp_recovery { rack, dupack };
 
 inline constexpr uint64_t TCP_NS_PER_JIFFY = 1000000;  // the partner's HZ = 1000
 inline constexpr uint64_t TCP_RTO_MIN_NS = 200000000;  // TCP_RTO_MIN (HZ / 5)
@@ -44,16 +66,18 @@ inline constexpr uint64_t TCP_TIMEOUT_FALLBACK_NS = 3000000000;  // RFC 6298 5.7
 inline constexpr unsigned TCP_INIT_CWND = 10;
 inline constexpr unsigned TCP_SYN_RETRIES = 6;  // net.ipv4.tcp_syn_retries
 inline constexpr uint32_t TCP_INFINITE_SSTHRESH = 0x7fffffff;
-inline constexpr unsigned TCP_MIN_MSS = 88;            // include/net/tcp.h
-inline constexpr unsigned TCP_REORDERING = 3;          // net.ipv4.tcp_reordering: the dupthresh
-inline constexpr uint8_t TCP_PARTNER_WSCALE = 7;       // what the partner offers
-inline constexpr uint16_t TCP_PARTNER_WINDOW = 64240;  // its SYN's window (44 x 1460, as Linux)
+inline constexpr unsigned TCP_MIN_MSS = 88;              // include/net/tcp.h
+inline constexpr unsigned TCP_REORDERING = 3;            // net.ipv4.tcp_reordering: the dupthresh
+inline constexpr uint64_t TCP_TIMEOUT_MIN_NS = 2000000;  // TCP_TIMEOUT_MIN (2 jiffies)
+inline constexpr uint8_t TCP_PARTNER_WSCALE = 7;         // what the partner offers
+inline constexpr uint16_t TCP_PARTNER_WINDOW = 64240;    // its SYN's window (44 x 1460, as Linux)
 
 struct tcp_sender_config {
   uint32_t conn = 0;  // the stream index of proto/tcp_stream.h
   uint16_t src_port = 40000, dst_port = 9000;
   uint16_t mss = 1460;  // advertised in the SYN; the sender's own MSS clamp
   tcp_cc cc = tcp_cc::cubic;
+  tcp_recovery recovery = tcp_recovery::rack;
   uint32_t iss = 0;        // initial send sequence number
   uint32_t ts_offset = 0;  // added to the ms clock for TSval (Linux's per-connection tsoffset)
 };
@@ -91,9 +115,15 @@ struct tcp_sender_stats {
   uint64_t data_segs_sent = 0;
   uint64_t bytes_sent = 0;  // payload, retransmissions included
   uint64_t retrans_segs = 0, retrans_bytes = 0;
-  uint64_t fast_retransmits = 0;  // retransmitted outside the Loss state (TCPFastRetrans)
-  uint64_t recoveries = 0;        // entries into Recovery
-  uint64_t rto_count = 0;         // retransmission timeouts with data outstanding
+  uint64_t fast_retransmits = 0;     // retransmitted outside the Loss state (TCPFastRetrans)
+  uint64_t recoveries = 0;           // entries into Recovery
+  uint64_t rto_count = 0;            // retransmission timeouts with data outstanding
+  uint64_t loss_probes = 0;          // tail loss probes sent (TCPLossProbes)
+  uint64_t loss_probe_recovery = 0;  // a probe repaired a loss (TCPLossProbeRecovery)
+  uint64_t lost_retransmit = 0;      // retransmissions found lost again (TCPLostRetransmit)
+  uint64_t rack_lost = 0;            // segments RACK marked lost (no nstat counter of its own)
+  uint64_t rack_reo_timeouts = 0;    // the RACK reorder timer fired
+  uint64_t sack_reorder = 0;         // reordering seen (TCPSACKReorder; tp->reord_seen)
   uint64_t zero_window_probes = 0;
   uint64_t acks_received = 0, dup_acks = 0, old_acks = 0;
   uint64_t acks_unsent_data = 0;  // acknowledging data never sent: ignored (tcp_ack's -ACK_UNSENT_DATA)
@@ -107,6 +137,8 @@ class tcp_sender {
  public:
   enum class state { closed, syn_sent, established };
   enum class ca_state { open, disorder, recovery, loss };  // icsk_ca_state
+  // Which of the kernel's three uses of the retransmit timer is pending (icsk_pending).
+  enum class xmit_timer { retrans, reo_timeout, loss_probe };
 
   explicit tcp_sender(const tcp_sender_config& cfg);
 
@@ -141,6 +173,12 @@ class tcp_sender {
   uint64_t srtt_us() const { return m_srtt_us >> 3; }
   uint64_t rto_ns() const { return m_rto_ns; }
   unsigned backoff() const { return m_backoff; }
+  xmit_timer pending() const { return m_pending; }
+  // RACK's state, for tests: min_rtt (tcp_min_rtt, ~0 before a sample), RACK.rtt, the window.
+  uint32_t min_rtt_us() const { return m_rtt_min[0].v; }
+  uint32_t rack_rtt_us() const { return m_rack.rtt_us; }
+  uint32_t rack_reo_wnd() const;  // tcp_rack_reo_wnd
+  bool tlp_outstanding() const { return m_tlp_high_seq_set; }
   bool sack_ok() const { return m_sack_ok; }
   bool ts_ok() const { return m_ts_ok; }
   uint8_t snd_wscale() const { return m_snd_wscale; }
@@ -175,7 +213,7 @@ class tcp_sender {
   void fill_header(tcp_segment_out* out, uint64_t now_ns, uint8_t flags) const;
   void synsent(const proto::tcp_header& h, uint64_t now_ns);
   void established_ack(const proto::tcp_header& h, uint64_t now_ns);
-  int sacktag(const proto::tcp_header& h, uint64_t ack);
+  int sacktag(const proto::tcp_header& h, uint64_t ack, uint64_t prior_fack, uint64_t now_ns);
   void update_lost_marks();
   void mark_head_lost();
   void enter_recovery();
@@ -183,6 +221,23 @@ class tcp_sender {
   void rtt_estimator(int64_t m_us);
   void set_rto();
   void rearm_rto(uint64_t now_ns);
+  bool rack_on() const { return m_cfg.recovery == tcp_recovery::rack && m_sack_ok; }
+  // tb/partner/tcp_rack.cpp: RACK-TLP (net/ipv4/tcp_recovery.c, tcp_output.c, v6.6).
+  void update_rtt_min(int64_t rtt_us, uint64_t now_ns);
+  void rack_advance(bool retrans, uint64_t end, uint64_t xmit_ns, uint64_t now_ns);
+  uint32_t rack_detect_loss(uint64_t now_ns);
+  bool rack_mark_lost(uint64_t now_ns);
+  void rack_reo_timeout(uint64_t now_ns);
+  void mark_skb_lost(seg& s);
+  bool rack_fastretrans_alert(bool not_dup, bool data_sacked, uint64_t now_ns);
+  void try_keep_open();
+  void process_tlp_ack(uint64_t ack, bool una_adv, bool not_dup, bool data_sacked, uint64_t now_ns);
+  bool schedule_loss_probe(uint64_t now_ns, bool advancing_rto);
+  void loss_probe_timer(uint64_t now_ns);
+  bool send_loss_probe(uint64_t now_ns, tcp_segment_out* out);
+  int64_t rto_delta_us(uint64_t now_ns) const;
+  bool rack_timed_out(const seg& s, uint64_t now_ns) const;  // tcp_rack_skb_timeout(skb, 0) <= 0
+  uint64_t highest_sack_seq() const;                         // tcp_highest_sack_seq
   void cwnd_validate(bool cwnd_limited);
   bool is_cwnd_limited() const;
   void cong_avoid(uint32_t acked, uint64_t now_ns);
@@ -191,7 +246,7 @@ class tcp_sender {
   void cwnd_reduction(int newly_acked_sacked, bool una_advanced);
   void set_cwnd(uint32_t c, uint64_t now_ns);
   uint64_t app_end() const;  // the stream offset the application has written up to
-  bool send_new_data(uint64_t now_ns, tcp_segment_out* out);
+  bool send_new_data(uint64_t now_ns, tcp_segment_out* out, bool loss_probe = false);
   void count_sent(const tcp_segment_out& s);
 
   tcp_sender_config m_cfg;
@@ -239,8 +294,28 @@ class tcp_sender {
   uint64_t m_rtt_seq = 0;
   uint64_t m_rto_ns = TCP_TIMEOUT_INIT_NS;
   unsigned m_backoff = 0, m_retransmits = 0;
-  uint64_t m_rto_at = UINT64_MAX;    // ICSK_TIME_RETRANS
-  uint64_t m_probe_at = UINT64_MAX;  // ICSK_TIME_PROBE0
+  uint64_t m_rto_at = UINT64_MAX;              // ICSK_TIME_RETRANS
+  uint64_t m_probe_at = UINT64_MAX;            // ICSK_TIME_PROBE0
+  xmit_timer m_pending = xmit_timer::retrans;  // what m_rto_at is for
+
+  // RACK (struct tcp_rack, include/linux/tcp.h, v6.6): the most recently sent of the delivered
+  // segments (its send time in us and its end), the RTT it had, whether it moved since loss
+  // marking last ran; reo_wnd_steps stays 1 (no D-SACK). The windowed min RTT (tp->rtt_min,
+  // lib/minmax.c over net.ipv4.tcp_min_rtt_wlen = 300 s).
+  struct rack_state {
+    uint64_t mstamp_us = 0, end = 0;
+    uint32_t rtt_us = 0;
+    bool advanced = false;
+  } m_rack;
+  static constexpr uint32_t RACK_REO_WND_STEPS = 1;
+  struct minmax_sample {
+    uint32_t t, v;
+  };
+  minmax_sample m_rtt_min[3] = {{0, ~0u}, {0, ~0u}, {0, ~0u}};
+  // TLP: a probe is due (the timer fired; it goes out at the next "may I send"), the end of
+  // the stream when it went (tlp_high_seq), whether it was a retransmission (tlp_retrans).
+  bool m_tlp_due = false, m_tlp_high_seq_set = false, m_tlp_retrans = false;
+  uint64_t m_tlp_high_seq = 0;
   unsigned m_probes_out = 0;
 
   time_weighted m_cwnd_tw, m_rwnd_tw;

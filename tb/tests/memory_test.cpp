@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
+#include <map>
 #include <new>
 #include <random>
 #include <string>
@@ -88,6 +89,57 @@ TEST(memory_test, merged_histograms_answer_as_the_concatenated_samples) {
   std::sort(samples.begin(), samples.end());
   EXPECT_EQ(all.samples(), 500u);
   for (double q : {0.5, 0.99, 0.999}) EXPECT_EQ(tb::percentile(all, q), tb::percentile_sorted(samples, q));
+}
+
+// Pages start sparse and turn dense: every count survives the change, including counts too
+// large for a sparse entry (2^24 and more) and the 2^32 overflow of a dense slot.
+TEST(memory_test, histogram_counts_survive_sparse_and_dense_pages) {
+  std::mt19937_64 rng(11);
+  host::value_histogram h;
+  std::map<uint64_t, uint64_t> want;
+  auto add = [&](uint64_t v, uint64_t n) {
+    h.add(v, n);
+    want[v] += n;
+  };
+  // Page 0 fills up value by value (turns dense at SPARSE_MAX distinct values); page 3 gets one
+  // count too large for a sparse entry; page 5 one that grows past a sparse entry's 24 bits;
+  // page 9 stays sparse; one value passes 2^32.
+  for (uint64_t i = 0; i < host::value_histogram::PAGE; ++i)
+    add((i * 37) % host::value_histogram::PAGE, 1 + rng() % 3);
+  add(3 * host::value_histogram::PAGE + 7, uint64_t{1} << 25);
+  add(5 * host::value_histogram::PAGE + 1, (uint64_t{1} << 24) - 2);
+  add(5 * host::value_histogram::PAGE + 1, 5);
+  add(5 * host::value_histogram::PAGE + 2, 1);
+  for (int i = 0; i < 10; ++i) add(9 * host::value_histogram::PAGE + rng() % 40, 1);
+  add(12, (uint64_t{1} << 32) + 9);
+  std::map<uint64_t, uint64_t> got;
+  uint64_t last = 0;
+  bool ascending = true;
+  h.for_each([&](uint64_t v, uint64_t n) {
+    ascending = ascending && (got.empty() || v > last);
+    last = v;
+    got[v] += n;
+  });
+  EXPECT_TRUE(ascending);
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(h.distinct(), want.size());
+  uint64_t total = 0;
+  for (const auto& [v, n] : want) total += n;
+  EXPECT_EQ(h.samples(), total);
+}
+
+// Samples spread thinly over a wide range (latencies under overload) cost what they hold, not
+// a page of counts each: one sample every 1000 ns over 10 ms would take 10,000 dense pages
+// (10 MB) and stays within a hundred bytes or so per value.
+TEST(memory_test, thinly_spread_histogram_costs_its_distinct_values) {
+  host::value_histogram h;
+  std::vector<uint64_t> samples;
+  for (uint64_t v = 0; v < 10000000; v += 1000) {
+    h.add(v + v % 7);
+    samples.push_back(v + v % 7);
+  }
+  EXPECT_LE(h.page_bytes(), 128 * h.distinct());
+  for (double q : {0.5, 0.99, 1.0}) EXPECT_EQ(tb::percentile(h, q), tb::percentile_sorted(samples, q));
 }
 
 // ------------------------------------------------------------------ bounded state (item 14)

@@ -159,6 +159,67 @@ TEST(proto_test, csum_matches_rfc1071_worked_example) {
   EXPECT_EQ(proto::csum_fold(0x2ddf0u), static_cast<uint16_t>(~0xddf2u));
 }
 
+// The internet checksum's partial sum a word at a time, as RFC 1071 writes it: the reference
+// the eight-bytes-at-a-time csum_partial must equal exactly (the unfolded 32-bit sum too).
+uint32_t csum_partial_wordwise(const uint8_t* p, size_t n, uint32_t sum) {
+  uint64_t acc = sum;
+  size_t i = 0;
+  for (; i + 1 < n; i += 2) acc += static_cast<uint32_t>(p[i] << 8 | p[i + 1]);
+  if (i < n) acc += static_cast<uint32_t>(p[i] << 8);
+  while (acc >> 32) acc = (acc & 0xFFFFFFFFu) + (acc >> 32);
+  return static_cast<uint32_t>(acc);
+}
+
+TEST(proto_test, csum_partial_matches_wordwise_reference_on_every_length_alignment_and_seed) {
+  std::mt19937 rng(3);
+  std::vector<uint8_t> buf(2100);
+  for (auto& b : buf) b = static_cast<uint8_t>(rng());
+  for (size_t off = 0; off < 8; ++off)
+    for (size_t len = 0; len <= 80; ++len)
+      for (uint32_t seed : {0u, 1u, 0xFFFFFFFFu, 0x89ABCDEFu})
+        ASSERT_EQ(proto::csum_partial(buf.data() + off, len, seed),
+                  csum_partial_wordwise(buf.data() + off, len, seed))
+            << "off " << off << " len " << len << " seed " << seed;
+  for (int k = 0; k < 2000; ++k) {
+    const size_t off = rng() % 64, len = rng() % (buf.size() - off);
+    const uint32_t seed = rng();
+    ASSERT_EQ(proto::csum_partial(buf.data() + off, len, seed),
+              csum_partial_wordwise(buf.data() + off, len, seed));
+  }
+  // All ones over far more than one block of lane steps: the lanes' carries are all kept.
+  std::vector<uint8_t> ones(300001, 0xFF);
+  EXPECT_EQ(proto::csum_partial(ones.data(), ones.size(), 0xFFFFFFFFu),
+            csum_partial_wordwise(ones.data(), ones.size(), 0xFFFFFFFFu));
+}
+
+// The payload filler written and checked in blocks gives payload_fill byte for byte, from any
+// start, and the check finds a single wrong byte wherever it is.
+TEST(proto_test, payload_filler_blocks_match_payload_fill_and_find_any_wrong_byte) {
+  for (uint32_t seq : {0u, 1u, 7u, 255u, 256u, 123457u, 0xFFFFFFFFu})
+    for (size_t len : {size_t{0}, size_t{1}, size_t{15}, size_t{16}, size_t{255}, size_t{256}, size_t{257},
+                       size_t{600}, size_t{1472}, size_t{9000}})
+      for (size_t from : {size_t{0}, size_t{3}, size_t{16}}) {
+        std::vector<uint8_t> out(len, 0xEE);
+        proto::fill_payload(out.data(), len, seq, from);
+        for (size_t k = 0; k < len; ++k)
+          ASSERT_EQ(out[k], proto::payload_fill(seq, from + k))
+              << seq << " " << len << " " << from << " " << k;
+        std::vector<uint8_t> payload(len);
+        for (size_t k = 0; k < len; ++k) payload[k] = proto::payload_fill(seq, k);
+        ASSERT_TRUE(proto::payload_fill_matches(payload.data(), len, seq, from));
+        for (size_t k = from; k < len; k += 97) {
+          payload[k] ^= 0x01;
+          ASSERT_FALSE(proto::payload_fill_matches(payload.data(), len, seq, from))
+              << seq << " " << len << " " << k;
+          payload[k] ^= 0x01;
+        }
+        if (from > 0 && len > 0) {
+          payload[0] ^= 0x01;  // before `from`: not checked
+          ASSERT_TRUE(proto::payload_fill_matches(payload.data(), len, seq, from));
+        }
+      }
+}
+
 TEST(proto_test, csum_fold_carries_twice) {
   // 0xFFFF + 0xFFFF = 0x1FFFE → 0xFFFF after the first fold's carry.
   EXPECT_EQ(proto::csum_fold(0xFFFFFFFFu), 0);

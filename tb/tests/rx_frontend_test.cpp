@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "hw/reg_file.h"
 #include "hw/rx_frontend_rtl.h"
+#include "hw/rx_mac.h"
 #include "proto/checksum.h"
 #include "proto/frame.h"
 #include "tb/tests/rss_reference.h"
@@ -598,6 +600,69 @@ TEST_P(rx_frontend, every_status_matches_a_reference_model_on_random_frames) {
     const std::string got = describe(dut.check(f)), want = describe(reference_status(f, c));
     ASSERT_EQ(got, want) << "frame " << i << " of " << f.size() << " bytes";
   }
+}
+
+// A skipped frame (rx_mac: one the full FIFO drops) counts its beats and leaves no trace in
+// the block: every frame checked after it gets the status a block that checked everything gives.
+TEST_P(rx_frontend, skipped_frames_count_their_beats_and_leave_later_statuses_alone) {
+  rx_frontend_rtl all(GetParam());
+  std::mt19937 rng(77);
+  for (int i = 0; i < 600; ++i) {
+    const bytes f = random_frame(rng);
+    const rx_status want = all.check(f);
+    if (i % 3 == 1) {
+      dut.skip(f.size());
+    } else {
+      ASSERT_EQ(describe(dut.check(f)), describe(want)) << "frame " << i << " of " << f.size() << " bytes";
+    }
+    ASSERT_EQ(dut.cycles(), all.cycles());
+  }
+}
+
+// The MAC drops a legal-size frame the full FIFO has no room for without the verilated model:
+// a good one as rx_missed_errors, a bad FCS as rx_crc_errors (as the block says), a runt as
+// rx_short_length_errors still; every frame's beats are counted, and the frame taken once the
+// FIFO has room carries the descriptor status and queue a MAC that never skipped reports.
+TEST(rx_mac_full_fifo, drops_without_the_model_and_counts_every_beat) {
+  nicsim::hw::nic_params params;
+  params.rx_fifo_bytes = 2 * 512;
+  nicsim::hw::reg_file regs, fresh_regs;
+  nicsim::hw::nic_stats stats, fresh_stats;
+  nicsim::hw::rx_mac mac(params, regs, stats), fresh(params, fresh_regs, fresh_stats);
+  auto frame = [](size_t len, uint32_t seq) {
+    payload_stamp st;
+    st.seq = seq;
+    wire_frame w;
+    w.id = seq;
+    w.bytes = build_udp_frame(udp_flow{}, len, st);
+    return w;
+  };
+  using nicsim::hw::rx_drop;
+  EXPECT_EQ(mac.receive(frame(512, 0)), rx_drop::none);
+  EXPECT_EQ(mac.receive(frame(512, 1)), rx_drop::none);
+  EXPECT_EQ(mac.receive(frame(512, 2)), rx_drop::missed);
+  wire_frame bad = frame(1518, 3);
+  bad.bytes[100] ^= 0x10;
+  EXPECT_EQ(mac.receive(bad), rx_drop::crc);
+  wire_frame runt = frame(64, 4);
+  runt.bytes.resize(60);
+  EXPECT_EQ(mac.receive(runt), rx_drop::short_length);
+  EXPECT_EQ(stats.rx_missed_errors, 1u);
+  EXPECT_EQ(stats.rx_crc_errors, 1u);
+  EXPECT_EQ(stats.rx_short_length_errors, 1u);
+  const auto& fe = mac.frontend();
+  EXPECT_EQ(fe.cycles(), 3 * fe.beats(512) + fe.beats(1518) + fe.beats(60));
+
+  mac.pop();  // frame 0: room for one more
+  const wire_frame next = frame(300, 5);
+  ASSERT_EQ(mac.receive(next), rx_drop::none);
+  ASSERT_EQ(fresh.receive(next), rx_drop::none);
+  mac.pop();  // frame 1
+  const auto& got = mac.front();
+  ASSERT_EQ(got.frame.id, next.id);
+  EXPECT_EQ(got.status, fresh.front().status);
+  EXPECT_EQ(got.errors, fresh.front().errors);
+  EXPECT_EQ(got.queue, fresh.front().queue);
 }
 
 TEST(rx_frontend_widths, datapath_of_512_bits_takes_a_beat_per_64_bytes) {

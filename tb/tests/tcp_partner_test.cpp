@@ -7,6 +7,7 @@
 // retransmits its SYN and closes the ledger.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <set>
@@ -74,6 +75,10 @@ struct tcp_peer : sc_core::sc_module {
     if (len == 0) return;
     if (drop.count(data_frames++) != 0) return;  // lost on the way in
     const uint64_t offset = h.seq - (syn.seq + 1);
+    if (auto it = drop_offset.find(offset); it != drop_offset.end() && it->second > 0) {
+      --it->second;  // this stream offset is lost, its next copies too while the count lasts
+      return;
+    }
     if (proto::tcp_stream_check(0, offset, tcp + off, len) != offset + len) ++bad_bytes;
     if (h.seq == rcv_nxt) {
       rcv_nxt += static_cast<uint32_t>(len);
@@ -92,8 +97,25 @@ struct tcp_peer : sc_core::sc_module {
     a.window = 2048;  // x 128
     a.opt.has_timestamp = true;
     a.opt.tsecr = h.opt.tsval;
-    for (const auto& [s, e] : ooo)
-      if (a.opt.sack_count < 3) a.opt.sack[a.opt.sack_count++] = {s, e};
+    if (merged_sacks) {
+      // As a Linux receiver reports them (RFC 2018 4): contiguous runs, the one holding the
+      // segment just received first, then the others.
+      std::vector<proto::sack_block> runs;
+      for (const auto& [s, e] : ooo) {
+        if (!runs.empty() && runs.back().end == s)
+          runs.back().end = e;
+        else
+          runs.push_back({s, e});
+      }
+      std::stable_partition(runs.begin(), runs.end(), [&](const proto::sack_block& r) {
+        return static_cast<int32_t>(h.seq - r.start) >= 0 && static_cast<int32_t>(r.end - h.seq) > 0;
+      });
+      for (const auto& r : runs)
+        if (a.opt.sack_count < 3) a.opt.sack[a.opt.sack_count++] = r;
+    } else {
+      for (const auto& [s, e] : ooo)
+        if (a.opt.sack_count < 3) a.opt.sack[a.opt.sack_count++] = {s, e};
+    }
     send(a);
   }
   void send(const proto::tcp_header& h) {
@@ -118,7 +140,9 @@ struct tcp_peer : sc_core::sc_module {
   proto::tcp_header syn;
   uint32_t rcv_nxt = 0;
   std::map<uint32_t, uint32_t> ooo;
-  std::set<uint64_t> drop;  // data frames (0, 1, ...) to lose
+  std::set<uint64_t> drop;              // data frames (0, 1, ...) to lose
+  std::map<uint64_t, int> drop_offset;  // stream offset -> how many of its copies to lose
+  bool merged_sacks = false;            // SACK blocks as Linux sends them, else each segment from the lowest
   uint64_t frames = 0, bad = 0, bad_bytes = 0, syns = 0, data_frames = 0, delivered = 0;
   std::vector<uint16_t> ids;
 };
@@ -157,6 +181,50 @@ TEST(tcp_partner, streams_every_byte_in_order_and_retransmits_what_the_wire_lost
   for (size_t i = 0; i < peer.ids.size(); ++i) ASSERT_EQ(peer.ids[i], static_cast<uint16_t>(i));
 }
 
+// A segment lost, then its retransmission lost too (the partner's RACK-TLP, tcp_rack.cpp): RACK
+// sees later segments SACKed and sends it a third time within the run; no RTO. With
+// traffic.tcp_recovery=dupack the lost retransmission waits for the 200 ms RTO, so delivery
+// stops at the hole for the rest of the 2 ms.
+void lost_retransmission(nicsim::tb::partner::tcp_recovery rec) {
+  traffic_params p;
+  p.proto = traffic_params::tcp;
+  p.rate_gbps = 10;
+  p.line_rate_gbps = 10;
+  p.frame_bytes = 1518;
+  p.tcp_recovery = rec;
+  traffic_source partner("partner", p);
+  tcp_peer peer("peer");
+  const uint64_t hole = 30 * 1448;
+  peer.drop_offset[hole] = 2;
+  peer.merged_sacks = true;  // the blocks a Linux receiver sends: later segments SACKed are seen
+  partner.port().bind(peer.port);
+  partner.port().set_delay(sc_time(5, sc_core::SC_US));
+  sc_core::sc_start(sc_time(2, sc_core::SC_MS));
+  const auto& s = *partner.tcp()[0];
+  EXPECT_EQ(peer.bad_bytes, 0u);
+  EXPECT_EQ(s.stats().rto_count, 0u);
+  EXPECT_EQ(peer.drop_offset.at(hole), 0);  // both copies were sent and lost
+  if (rec == nicsim::tb::partner::tcp_recovery::rack) {
+    EXPECT_GT(peer.delivered, 1000000u);
+    EXPECT_EQ(s.stats().lost_retransmit, 1u);
+    EXPECT_GE(s.stats().rack_lost, 2u);
+    EXPECT_LE(s.snd_una(), peer.delivered);  // ACKs still on the wire lag behind
+    EXPECT_GT(s.snd_una(), hole);
+  } else {
+    EXPECT_EQ(peer.delivered, hole);
+    EXPECT_EQ(s.stats().lost_retransmit, 0u);
+    EXPECT_EQ(s.snd_una(), hole);
+  }
+}
+
+TEST(tcp_partner, rack_sends_a_lost_retransmission_again_without_an_rto) {
+  lost_retransmission(nicsim::tb::partner::tcp_recovery::rack);
+}
+
+TEST(tcp_partner, dupack_mode_leaves_a_lost_retransmission_to_the_rto) {
+  lost_retransmission(nicsim::tb::partner::tcp_recovery::dupack);
+}
+
 using nicsim::test::nicsim_cli;
 
 TEST(tcp_partner_cli, tcp_bad_input_exits_2_naming_the_key) {
@@ -166,6 +234,7 @@ TEST(tcp_partner_cli, tcp_bad_input_exits_2_naming_the_key) {
       {"traffic.proto=tcp --set traffic.frame_bytes=145", "traffic.frame_bytes"},
       {"traffic.proto=sctp", "traffic.proto"},
       {"traffic.tcp_cc=vegas", "traffic.tcp_cc"},
+      {"traffic.tcp_recovery=fack", "traffic.tcp_recovery"},
   };
   for (const auto& [set, key] : bad) {
     const auto o = nicsim_cli("run --quiet --set sim.duration_us=10 --set " + set);

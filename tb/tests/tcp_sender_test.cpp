@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -16,6 +17,7 @@ namespace {
 
 namespace proto = nicsim::proto;
 using nicsim::tb::partner::tcp_cc;
+using nicsim::tb::partner::tcp_recovery;
 using nicsim::tb::partner::tcp_segment_out;
 using nicsim::tb::partner::tcp_sender;
 using nicsim::tb::partner::tcp_sender_config;
@@ -24,10 +26,11 @@ constexpr uint64_t MS = 1000000;       // ns
 constexpr uint32_t ISS = 0xFFFFFF00u;  // close to the wrap, so sequence arithmetic is tested too
 constexpr uint32_t IRS = 777;
 
-tcp_sender_config cfg(tcp_cc cc = tcp_cc::cubic) {
+tcp_sender_config cfg(tcp_cc cc = tcp_cc::cubic, tcp_recovery rec = tcp_recovery::rack) {
   tcp_sender_config c;
   c.mss = 1460;
   c.cc = cc;
+  c.recovery = rec;
   c.iss = ISS;
   c.ts_offset = 12345;
   return c;
@@ -109,18 +112,22 @@ struct receiver {
 
 // A sender connected to a receiver, with the time in hand. ACK clocking: a round delivers
 // what was in flight (one RTT after it left), and every ACK lets the sender send at once;
-// those segments are the next round's flight.
+// those segments are the next round's flight. `gap` spaces the segments of a burst as a wire
+// would (0: all at the same instant).
 struct link {
   tcp_sender s;
   receiver r;
-  uint64_t now = 0;
+  uint64_t now = 0, gap = 0;
   std::vector<tcp_segment_out> inflight, log;
   explicit link(tcp_sender_config c = cfg(), bool sack = true) : s(c) { r.sack = sack; }
 
   std::vector<tcp_segment_out> drain() {
     std::vector<tcp_segment_out> out;
     tcp_segment_out seg;
-    while (s.next_segment(now, &seg)) out.push_back(seg);
+    while (s.next_segment(now, &seg)) {
+      out.push_back(seg);
+      now += gap;
+    }
     log.insert(log.end(), out.begin(), out.end());
     return out;
   }
@@ -149,6 +156,24 @@ struct link {
       inflight.insert(inflight.end(), more.begin(), more.end());
     }
     return segs;
+  }
+  // Rounds until done() (or `limit` ns from now); with nothing in flight the sender's next
+  // timer runs (a loss probe, the reorder timer, the RTO) and what it sends is the next flight.
+  void run_until(const std::function<bool()>& done, uint64_t rtt, uint64_t limit,
+                 const std::function<bool(const tcp_segment_out&)>& drop = {}) {
+    const uint64_t end = now + limit;
+    while (!done() && now < end) {
+      if (inflight.empty()) inflight = drain();
+      if (inflight.empty()) {
+        const uint64_t t = s.next_timer();
+        if (t == UINT64_MAX || t > end) break;
+        now = std::max(now, t);
+        s.on_timer(now);
+        inflight = drain();
+        continue;
+      }
+      round(rtt, drop);
+    }
   }
   std::vector<uint64_t> retransmitted() const {
     std::vector<uint64_t> v;
@@ -354,23 +379,30 @@ TEST(tcp_sender, newreno_partial_ack_retransmits_the_next_hole) {
   EXPECT_EQ(l.s.snd_una(), l.r.rcv_nxt - (ISS + 1));
 }
 
+// In both loss-detection modes. The segments of a burst leave 1 us apart as on a wire: RACK
+// orders them by send time (in us; the sequence breaks ties), and a retransmission sent in the
+// same instant as new data before it would look older than that data.
 TEST(tcp_sender, sack_recovery_retransmits_only_the_holes) {
-  link l;
-  l.handshake();
-  l.s.set_app_unlimited();
-  l.round(MS);  // cwnd 20
-  const uint64_t base = l.inflight.at(0).stream_offset;
-  auto segs = l.round(MS, [base](const tcp_segment_out& s) {
-    return s.stream_offset == base + 1 * 1448 || s.stream_offset == base + 4 * 1448;
-  });
-  ASSERT_EQ(segs.size(), 20u);
-  EXPECT_GT(l.s.stats().sack_blocks_received, 0u);
-  ASSERT_EQ(l.s.ca(), tcp_sender::ca_state::recovery);
-  for (int round = 0; round < 4 && l.s.ca() != tcp_sender::ca_state::open; ++round) l.round(MS);
-  EXPECT_EQ(l.retransmitted(), (std::vector<uint64_t>{base + 1448, base + 4 * 1448}));
-  EXPECT_EQ(l.s.stats().retrans_segs, 2u);
-  EXPECT_EQ(l.s.stats().recoveries, 1u);
-  EXPECT_EQ(l.s.ca(), tcp_sender::ca_state::open);
+  for (const auto rec : {tcp_recovery::rack, tcp_recovery::dupack}) {
+    SCOPED_TRACE(rec == tcp_recovery::rack ? "rack" : "dupack");
+    link l(cfg(tcp_cc::cubic, rec));
+    l.gap = 1000;
+    l.handshake();
+    l.s.set_app_unlimited();
+    l.round(MS);  // cwnd 20
+    const uint64_t base = l.inflight.at(0).stream_offset;
+    auto segs = l.round(MS, [base](const tcp_segment_out& s) {
+      return s.stream_offset == base + 1 * 1448 || s.stream_offset == base + 4 * 1448;
+    });
+    ASSERT_EQ(segs.size(), 20u);
+    EXPECT_GT(l.s.stats().sack_blocks_received, 0u);
+    ASSERT_EQ(l.s.ca(), tcp_sender::ca_state::recovery);
+    for (int round = 0; round < 4 && l.s.ca() != tcp_sender::ca_state::open; ++round) l.round(MS);
+    EXPECT_EQ(l.retransmitted(), (std::vector<uint64_t>{base + 1448, base + 4 * 1448}));
+    EXPECT_EQ(l.s.stats().retrans_segs, 2u);
+    EXPECT_EQ(l.s.stats().recoveries, 1u);
+    EXPECT_EQ(l.s.ca(), tcp_sender::ca_state::open);
+  }
 }
 
 TEST(tcp_sender, ack_of_part_of_a_segment_old_acks_and_acks_of_unsent_data) {
@@ -394,16 +426,26 @@ TEST(tcp_sender, ack_of_part_of_a_segment_old_acks_and_acks_of_unsent_data) {
   l.s.on_segment(h, 0, l.now);
   EXPECT_EQ(l.s.stats().acks_unsent_data, 1u);
   EXPECT_EQ(l.s.snd_una(), 1548u);
-  // An RTO now retransmits from snd_una, not from the segment's old start.
+  // With RACK-TLP the loss probe comes first: the last segment again (nothing new to send).
+  ASSERT_EQ(l.s.pending(), tcp_sender::xmit_timer::loss_probe);
   l.s.on_timer(l.s.next_timer());
+  auto probe = l.drain();
+  ASSERT_EQ(probe.size(), 1u);
+  EXPECT_EQ(probe[0].stream_offset, 2u * 1448);
+  EXPECT_EQ(l.s.stats().loss_probes, 1u);
+  // An RTO then retransmits from snd_una, not from the segment's old start.
+  ASSERT_EQ(l.s.pending(), tcp_sender::xmit_timer::retrans);
+  l.s.on_timer(l.s.next_timer());
+  EXPECT_EQ(l.s.stats().rto_count, 1u);
   auto out = l.drain();
   ASSERT_FALSE(out.empty());
   EXPECT_EQ(out[0].stream_offset, 1548u);
   EXPECT_EQ(out[0].payload_len, 2u * 1448 - 1548);
 }
 
+// With tcp_recovery=0 (no TLP, whose probe would take the RTO's place for a lone segment).
 TEST(tcp_sender, rto_is_srtt_plus_max_of_mdev_and_200ms_and_backs_off) {
-  link l;
+  link l(cfg(tcp_cc::cubic, tcp_recovery::dupack));
   l.handshake(50 * MS);  // srtt 50 ms, mdev 100 ms: rttvar = max(100 ms, 200 ms)
   EXPECT_EQ(l.s.rto_ns(), 250 * MS);
   l.s.app_write(1448);
@@ -528,6 +570,212 @@ TEST(tcp_sender, cubic_root_is_within_a_percent) {
     const double want = std::cbrt(static_cast<double>(a));
     EXPECT_NEAR(tcp_sender::cubic_root(a), want, std::max(1.0, 0.01 * want)) << a;
   }
+}
+
+// ------------------------------------------------------------------ RACK-TLP (tcp_rack.cpp)
+
+// A retransmission lost again: RACK sees segments sent after it SACKed, and once RACK.rtt has
+// passed since it went (reo_wnd is 0 in Recovery) marks it lost again (TCPLostRetransmit) and
+// it goes once more, with no RTO. With tcp_recovery=0 (dupack) nothing marks it: the sender
+// runs out of ACKs and waits for the 200 ms RTO.
+TEST(tcp_sender, rack_finds_a_lost_retransmission_without_an_rto) {
+  for (const auto rec : {tcp_recovery::rack, tcp_recovery::dupack}) {
+    SCOPED_TRACE(rec == tcp_recovery::rack ? "rack" : "dupack");
+    link l(cfg(tcp_cc::cubic, rec));
+    l.gap = 1000;  // 1 us apart, as on a wire
+    l.handshake();
+    l.s.set_app_unlimited();
+    l.round(MS);
+    const uint64_t hole = l.inflight.at(0).stream_offset + 2 * 1448;
+    int sent = 0;  // the original and the first retransmission are lost
+    auto drop = [&](const tcp_segment_out& seg) { return seg.stream_offset == hole && sent++ < 2; };
+    const uint64_t start = l.now;
+    l.run_until([&] { return l.s.snd_una() > hole; }, MS, 1000 * MS, drop);
+    ASSERT_GT(l.s.snd_una(), hole);
+    const auto re = l.retransmitted();
+    EXPECT_EQ(std::count(re.begin(), re.end(), hole), 2);
+    if (rec == tcp_recovery::rack) {
+      EXPECT_EQ(l.s.stats().rto_count, 0u);
+      EXPECT_EQ(l.s.stats().lost_retransmit, 1u);
+      EXPECT_GE(l.s.stats().rack_lost, 2u);  // the original and its retransmission
+      EXPECT_LT(l.now - start, 10 * MS);
+    } else {
+      EXPECT_EQ(l.s.stats().rto_count, 1u);
+      EXPECT_EQ(l.s.stats().lost_retransmit, 0u);
+      EXPECT_EQ(l.s.stats().rack_lost, 0u);
+      EXPECT_GT(l.now - start, 200 * MS);
+    }
+  }
+}
+
+// A tail loss: the last two segments of a write are lost, so no ACK can say so. The loss probe
+// goes 2 srtt + TCP_TIMEOUT_MIN (2 ms) after the last ACK, in whole jiffies: the last segment
+// again (nothing new to send). Its SACK lets RACK mark the other one lost (Recovery) and all is
+// delivered well before the RTO. Without TLP (dupack) the RTO is the only way.
+TEST(tcp_sender, tlp_probes_a_tail_loss_at_two_srtt_plus_2ms) {
+  for (const auto rec : {tcp_recovery::rack, tcp_recovery::dupack}) {
+    SCOPED_TRACE(rec == tcp_recovery::rack ? "rack" : "dupack");
+    link l(cfg(tcp_cc::cubic, rec));
+    l.handshake(MS);
+    l.s.app_write(10 * 1448);
+    l.round(MS, [](const tcp_segment_out& s) { return s.stream_offset >= 8 * 1448; });
+    const uint64_t last_ack = l.now;
+    ASSERT_EQ(l.s.snd_una(), 8u * 1448);
+    ASSERT_TRUE(l.drain().empty());
+    EXPECT_EQ(l.s.srtt_us(), 1000u);
+    if (rec == tcp_recovery::dupack) {
+      EXPECT_EQ(l.s.pending(), tcp_sender::xmit_timer::retrans);
+      EXPECT_EQ(l.s.next_timer(), last_ack + l.s.rto_ns());
+      l.run_until([&] { return l.s.snd_una() == 10u * 1448; }, MS, 1000 * MS);
+      EXPECT_EQ(l.s.stats().rto_count, 1u);
+      EXPECT_EQ(l.s.stats().loss_probes, 0u);
+      continue;
+    }
+    EXPECT_EQ(l.s.pending(), tcp_sender::xmit_timer::loss_probe);
+    EXPECT_EQ(l.s.next_timer(), last_ack + 2 * MS + 2 * MS);  // 2 x 1 ms + TCP_TIMEOUT_MIN
+    l.now = l.s.next_timer();
+    l.s.on_timer(l.now);
+    auto probe = l.drain();
+    ASSERT_EQ(probe.size(), 1u);
+    EXPECT_TRUE(probe[0].retransmission);
+    EXPECT_EQ(probe[0].stream_offset, 9u * 1448);
+    EXPECT_EQ(l.s.stats().loss_probes, 1u);
+    EXPECT_TRUE(l.s.tlp_outstanding());
+    EXPECT_EQ(l.s.next_timer(), l.now + l.s.rto_ns());  // the RTO restarts from the probe
+    l.inflight = probe;
+    l.round(MS);  // its SACK: segment 8 is overdue, Recovery, retransmitted
+    EXPECT_EQ(l.s.stats().rack_lost, 1u);
+    EXPECT_EQ(l.s.stats().recoveries, 1u);
+    EXPECT_FALSE(l.s.tlp_outstanding());  // tcp_init_cwnd_reduction ends the episode
+    l.round(MS);
+    EXPECT_EQ(l.s.snd_una(), 10u * 1448);
+    EXPECT_EQ(l.s.stats().rto_count, 0u);
+    EXPECT_EQ(l.retransmitted(), (std::vector<uint64_t>{9 * 1448, 8 * 1448}));
+    EXPECT_LT(l.now - last_ack, 10 * MS);
+  }
+}
+
+// With one segment out the probe waits for a delayed ACK too: 2 srtt + TCP_RTO_MIN, capped at
+// the RTO; a probe of new data when the application has more (and the window takes it).
+TEST(tcp_sender, tlp_with_one_segment_out_waits_rto_min_and_prefers_new_data) {
+  link l;
+  l.handshake(MS);
+  l.s.app_write(1448);
+  ASSERT_EQ(l.drain().size(), 1u);
+  const uint64_t sent = l.now;
+  EXPECT_EQ(l.s.pending(), tcp_sender::xmit_timer::loss_probe);
+  EXPECT_EQ(l.s.next_timer(), sent + std::min<uint64_t>(2 * MS + 200 * MS, l.s.rto_ns()));
+  l.s.app_write(1448);  // Nagle holds it: a small segment is out
+  l.s.on_timer(l.s.next_timer());
+  auto probe = l.drain();
+  ASSERT_EQ(probe.size(), 1u);
+  EXPECT_FALSE(probe[0].retransmission);
+  EXPECT_EQ(probe[0].stream_offset, 1448u);
+  EXPECT_EQ(l.s.stats().loss_probes, 1u);
+}
+
+// The reorder window. Until reordering is seen: a hole with one segment SACKed above it waits
+// min_rtt / 4 (the reorder timer, + TCP_TIMEOUT_MIN) before RACK calls it lost; with three
+// SACKed (the dupthresh) none. Once a segment arrived late (TCPSACKReorder), RACK waits
+// min_rtt / 4 even with three SACKed.
+TEST(tcp_sender, rack_reorder_window) {
+  {
+    SCOPED_TRACE("one SACKed: the reorder timer");
+    link l;
+    l.handshake(MS);  // min_rtt 1 ms: reo_wnd 250 us
+    l.s.app_write(3 * 1448);
+    auto segs = l.drain();
+    ASSERT_EQ(segs.size(), 3u);
+    l.now += MS;
+    l.s.on_segment(l.r.take(segs[0]), 0, l.now);
+    l.s.on_segment(l.r.take(segs[2]), 0, l.now);
+    EXPECT_EQ(l.s.min_rtt_us(), 1000u);
+    EXPECT_EQ(l.s.rack_reo_wnd(), 250u);
+    EXPECT_EQ(l.s.ca(), tcp_sender::ca_state::disorder);
+    EXPECT_TRUE(l.drain().empty());
+    ASSERT_EQ(l.s.pending(), tcp_sender::xmit_timer::reo_timeout);
+    EXPECT_EQ(l.s.next_timer(), l.now + 1 * MS + 2 * MS);  // usecs_to_jiffies(250) + TCP_TIMEOUT_MIN
+    l.now = l.s.next_timer();
+    l.s.on_timer(l.now);
+    EXPECT_EQ(l.s.stats().rack_reo_timeouts, 1u);
+    EXPECT_EQ(l.s.ca(), tcp_sender::ca_state::recovery);
+    auto re = l.drain();
+    ASSERT_EQ(re.size(), 1u);
+    EXPECT_EQ(re[0].stream_offset, 1448u);
+    EXPECT_EQ(l.s.pending(), tcp_sender::xmit_timer::retrans);
+  }
+  auto three_sacked = [](link& l, const std::vector<tcp_segment_out>& segs, size_t hole) {
+    for (size_t i = hole + 1; i < hole + 4; ++i) l.s.on_segment(l.r.take(segs.at(i)), 0, l.now);
+  };
+  {
+    SCOPED_TRACE("three SACKed, no reordering seen: lost at once");
+    link l;
+    l.handshake(MS);
+    l.s.app_write(5 * 1448);
+    auto segs = l.drain();
+    l.now += MS;
+    l.s.on_segment(l.r.take(segs[0]), 0, l.now);
+    three_sacked(l, segs, 1);
+    EXPECT_EQ(l.s.stats().rack_lost, 1u);
+    EXPECT_EQ(l.s.ca(), tcp_sender::ca_state::recovery);
+    auto re = l.drain();
+    ASSERT_FALSE(re.empty());
+    EXPECT_TRUE(re[0].retransmission);
+  }
+  {
+    SCOPED_TRACE("three SACKed after reordering: the window stays");
+    link l;
+    l.handshake(MS);
+    l.s.app_write(3 * 1448);
+    auto first = l.drain();
+    l.now += MS;
+    l.s.on_segment(l.r.take(first[0]), 0, l.now);
+    l.s.on_segment(l.r.take(first[2]), 0, l.now);
+    l.s.on_segment(l.r.take(first[1]), 0, l.now);  // late, never retransmitted: reordering
+    EXPECT_EQ(l.s.stats().sack_reorder, 1u);
+    EXPECT_EQ(l.s.stats().retrans_segs, 0u);
+    EXPECT_EQ(l.s.ca(), tcp_sender::ca_state::open);
+    l.s.app_write(5 * 1448);
+    auto segs = l.drain();
+    ASSERT_EQ(segs.size(), 5u);
+    l.now += MS;
+    l.s.on_segment(l.r.take(segs[0]), 0, l.now);
+    three_sacked(l, segs, 1);
+    EXPECT_EQ(l.s.rack_reo_wnd(), 250u);
+    EXPECT_EQ(l.s.stats().rack_lost, 0u);
+    EXPECT_TRUE(l.drain().empty());
+    EXPECT_EQ(l.s.pending(), tcp_sender::xmit_timer::reo_timeout);
+    l.now = l.s.next_timer();
+    l.s.on_timer(l.now);
+    EXPECT_EQ(l.s.stats().rack_lost, 1u);
+    auto re = l.drain();
+    ASSERT_EQ(re.size(), 1u);
+    EXPECT_EQ(re[0].stream_offset, segs[1].stream_offset);
+  }
+}
+
+// tcp_recovery=0 (dupack) keeps the duplicate-ACK threshold: one SACKed segment arms nothing
+// and marks nothing, three mark the hole (RFC 6675 IsLost); no reorder timer, no loss probe.
+TEST(tcp_sender, dupack_mode_keeps_the_dupthresh_and_has_no_timers_of_its_own) {
+  link l(cfg(tcp_cc::cubic, tcp_recovery::dupack));
+  l.handshake(MS);
+  l.s.app_write(5 * 1448);
+  auto segs = l.drain();
+  EXPECT_EQ(l.s.pending(), tcp_sender::xmit_timer::retrans);
+  l.now += MS;
+  l.s.on_segment(l.r.take(segs[0]), 0, l.now);
+  l.s.on_segment(l.r.take(segs[2]), 0, l.now);
+  EXPECT_EQ(l.s.pending(), tcp_sender::xmit_timer::retrans);
+  EXPECT_EQ(l.s.ca(), tcp_sender::ca_state::disorder);
+  EXPECT_TRUE(l.drain().empty());
+  l.s.on_segment(l.r.take(segs[3]), 0, l.now);
+  l.s.on_segment(l.r.take(segs[4]), 0, l.now);
+  EXPECT_EQ(l.s.ca(), tcp_sender::ca_state::recovery);
+  auto re = l.drain();
+  ASSERT_EQ(re.size(), 1u);
+  EXPECT_EQ(re[0].stream_offset, 1448u);
+  EXPECT_EQ(l.s.stats().rack_lost, 0u);
+  EXPECT_EQ(l.s.stats().loss_probes, 0u);
 }
 
 }  // namespace

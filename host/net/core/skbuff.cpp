@@ -122,6 +122,8 @@ int64_t frame_seq(const uint8_t* f) {
   if (f == nullptr || proto::get_be16(f + 12) != proto::ETH_P_IP) return -1;
   const uint8_t* ip = f + proto::ETH_HLEN;
   const unsigned ihl = (ip[0] & 0xFu) * 4u;
+  if (ip[9] == proto::IPPROTO_TCP && ihl >= proto::IPV4_HLEN)  // the partner's wire number, low 16 bits
+    return static_cast<int64_t>(waves::seq_ip_id | proto::get_be16(ip + 4));
   if (ip[9] != proto::IPPROTO_UDP || ihl < proto::IPV4_HLEN) return -1;
   const uint8_t* payload = ip + ihl + proto::UDP_HLEN;
   const unsigned udp_len = proto::get_be16(ip + ihl + 4);

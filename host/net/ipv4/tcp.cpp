@@ -14,10 +14,6 @@
 namespace nicsim::host {
 
 namespace {
-uint32_t tcp_receive_window(const tcp_sock& tp) {
-  const int32_t win = static_cast<int32_t>(tp.rcv_wup + tp.rcv_wnd - tp.rcv_nxt);
-  return win < 0 ? 0 : static_cast<uint32_t>(win);
-}
 // lock_sock (v6.6): spin_lock_bh(&sk->sk_lock.slock) waits for softirq's bh_lock_sock, then
 // the owner flag (sleeping while another task owns it).
 void tcp_lock_sock(tcp_sock& sk) {
@@ -67,10 +63,12 @@ void tcp::__release_sock_tcp(tcp_sock& sk) {
   waves::slice s(c.observer(), c.current() ? c.current()->track : c.track(), "release_sock");
   // release_sock holds slock from its last look at the backlog, through tcp_release_cb, to
   // the ownership drop, so that a softirq cannot add to the backlog after that look (the skb
-  // would be stranded there); softirqs on other CPUs spin meanwhile. The model takes no lock
-  // here (a softirq on this CPU, run at irq_exit inside the reader's charge, would spin on
-  // it for ever: the model has no local_bh_disable): it looks at the backlog again after
-  // tcp_release_cb, the one step that takes time, and drops ownership with no time between.
+  // would be stranded there); softirqs on other CPUs spin meanwhile. The model does not hold
+  // slock across tcp_release_cb (a softirq on this CPU, run at irq_exit inside the reader's
+  // charge, would spin on it for ever: the model has no local_bh_disable). It waits for a
+  // softirq on another CPU that holds slock (bh_lock_sock: in tcp_add_backlog, which takes
+  // time before the skb is on the backlog), looks at the backlog again after tcp_release_cb,
+  // and drops ownership with no simulated time between that look and the drop.
   for (;;) {
     while (!sk.sk_backlog.empty()) {
       std::deque<sk_buff*> batch;
@@ -83,6 +81,7 @@ void tcp::__release_sock_tcp(tcp_sock& sk) {
     sk.sk_backlog_len = 0;
     sk.backlog_probe(0);
     tcp_release_cb(sk);
+    while (sk.bh_locked) c.charge(cost::lock_sock);  // spin_lock_bh(&sk->sk_lock.slock)
     if (sk.sk_backlog.empty()) break;
   }
   sk.owned_by_user = false;
@@ -181,6 +180,8 @@ long tcp::tcp_recvmsg(tcp_sock& sk, uint8_t* buf, size_t len, uint64_t* stream_o
         pieces->emplace_back(at, std::min<size_t>(skb->len - offset, len));
     }
     const uint32_t used = static_cast<uint32_t>(std::min<size_t>(skb->len - offset, len));
+    const int track = c.current() ? c.current()->track : c.track();
+    if (offset == 0) tcp_trace_frames(*skb, waves::frame_stage::socket_dequeue, track);
     cpu::this_cpu().charge(cost::copy_to_user, used);
     skb_copy_bits(*skb, offset, buf + copied, used);
     sk.copied_seq += used;
@@ -192,7 +193,7 @@ long tcp::tcp_recvmsg(tcp_sock& sk, uint8_t* buf, size_t len, uint64_t* stream_o
     sk.sk_receive_queue.erase(std::find(sk.sk_receive_queue.begin(), sk.sk_receive_queue.end(), skb));
     sk.sk_rmem_alloc -= skb->truesize;
     cpu::this_cpu().charge(cost::kfree_skb);
-    tcp_consume(skb);
+    tcp_consume(skb, track);
     if (auto* o = cpu::this_cpu().observer()) {
       (void)o;
       sk.queue_probe(sk.rcv_nxt - sk.copied_seq);

@@ -151,6 +151,16 @@ struct tcp_sock : inet_sock {
   waves::probe wnd_probe;
 };
 
+// tcp_receive_window (include/net/tcp.h, v6.6): what is left of the window last advertised.
+inline uint32_t tcp_receive_window(const tcp_sock& tp) {
+  const int32_t win = static_cast<int32_t>(tp.rcv_wup + tp.rcv_wnd - tp.rcv_nxt);
+  return win < 0 ? 0 : static_cast<uint32_t>(win);
+}
+
+// Per-segment tracing: each wire frame the skb carries (skb_for_each_frame) reaches `stage`,
+// on the timeline track `track`; nothing without an observer.
+void tcp_trace_frames(const sk_buff& skb, waves::frame_stage stage, int track);
+
 // bh_lock_sock / bh_unlock_sock (include/net/sock.h, v6.6): the socket spinlock, taken by
 // softirq and by release_sock; spins (charging lock_sock's cost) while another CPU holds it.
 void bh_lock_sock(tcp_sock& sk);
@@ -257,7 +267,9 @@ class tcp {
   int tcp_space(const tcp_sock& sk) const;
   int tcp_full_space(const tcp_sock& sk) const;
   // Frees a TCP-held skb whose bytes were all read (or a consumed control segment).
-  void tcp_consume(sk_buff* skb);
+  // Frees an skb TCP is done with (its bytes read, or a control segment): its frames are
+  // delivered (frames_consumed, and to the observer on `track`; -1: this CPU's).
+  void tcp_consume(sk_buff* skb, int track = -1);
   void tcp_drop_reason(tcp_sock* sk, sk_buff* skb, skb_drop_reason reason);
   // Builds and sends one segment with no payload (tcp_transmit_skb → ip_queue_xmit).
   // window: the raw 16-bit field; opts: the options' bytes.

@@ -23,11 +23,6 @@ uint64_t seq64(const tcp_sock& sk, uint32_t seq) {
 }
 constexpr unsigned TCP_MAX_QUICKACKS = 16;
 constexpr int TCP_RMEM_TO_WIN_SCALE = 8;
-// tcp_receive_window (include/net/tcp.h, v6.6)
-uint32_t tcp_receive_window(const tcp_sock& tp) {
-  const int32_t win = static_cast<int32_t>(tp.rcv_wup + tp.rcv_wnd - tp.rcv_nxt);
-  return win < 0 ? 0 : static_cast<uint32_t>(win);
-}
 uint32_t ato_min(const cpu& c) {
   return static_cast<uint32_t>(c.usecs_to_jiffies(40000));
 }  // TCP_ATO_MIN, HZ/25
@@ -566,6 +561,7 @@ bool tcp::tcp_try_coalesce(tcp_sock& sk, sk_buff* to, sk_buff* from) {
 // tcp_queue_rcv (v6.6): coalesce into the receive queue's tail or append (skb_set_owner_r).
 // True when the skb was coalesced (and is freed).
 bool tcp::tcp_queue_rcv(tcp_sock& sk, sk_buff* skb) {
+  tcp_trace_frames(*skb, waves::frame_stage::socket_enqueue, cpu::this_cpu().track());
   const uint32_t end_seq = TCP_SKB_CB(skb).end_seq;
   const bool eaten = !sk.sk_receive_queue.empty() && tcp_try_coalesce(sk, sk.sk_receive_queue.back(), skb);
   // tcp_rcv_nxt_update

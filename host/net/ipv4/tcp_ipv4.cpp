@@ -47,7 +47,17 @@ void tcp::tcp_drop_reason(tcp_sock* sk, sk_buff* skb, skb_drop_reason reason) {
   m_skbs.kfree_skb(skb, reason);
 }
 
-void tcp::tcp_consume(sk_buff* skb) {
+void tcp_trace_frames(const sk_buff& skb, waves::frame_stage stage, int track) {
+  waves::observer* o = cpu::this_cpu().observer();
+  if (o == nullptr) return;
+  skb_for_each_frame(skb, [&](const uint8_t* f) {
+    const int64_t seq = frame_seq(f);
+    if (seq >= 0) o->frame(static_cast<uint64_t>(seq), stage, track);
+  });
+}
+
+void tcp::tcp_consume(sk_buff* skb, int track) {
+  tcp_trace_frames(*skb, waves::frame_stage::delivered, track >= 0 ? track : cpu::this_cpu().track());
   m_frames_consumed += skb_frame_count(*skb);
   m_skbs.__consume_stateless_skb(skb);  // __kfree_skb / consume_skb
 }

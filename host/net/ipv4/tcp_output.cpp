@@ -16,10 +16,6 @@ namespace nicsim::host {
 
 namespace {
 constexpr unsigned TCP_HEADROOM = 128;  // MAX_TCP_HEADER, rounded as the UDP path's headroom
-uint32_t tcp_receive_window(const tcp_sock& tp) {
-  const int32_t win = static_cast<int32_t>(tp.rcv_wup + tp.rcv_wnd - tp.rcv_nxt);
-  return win < 0 ? 0 : static_cast<uint32_t>(win);
-}
 bool before_seq(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) < 0; }
 uint32_t flow_hash(uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport) {
   uint64_t h = (uint64_t{saddr} << 32 | daddr) * 0x9E3779B97F4A7C15ull;
