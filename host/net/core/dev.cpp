@@ -242,12 +242,12 @@ void netdev_core::napi_busy_loop(sock& sk, napi_struct& n, sc_time end) {
       owned = true;
     }
     if (owned) {
-      const size_t before = sk.sk_receive_queue.size();
       c.charge(cost::napi_poll);
-      n.poll(n, BUSY_POLL_BUDGET);
+      const int work = n.poll(n, BUSY_POLL_BUDGET);
       gro_normal_list(n);  // napi_busy_loop (v6.6): what GRO let go goes up now
-      if (sk.sk_receive_queue.size() > before)
-        m_net.mib.net_statistics.BusyPollRxPackets += sk.sk_receive_queue.size() - before;
+      // LINUX_MIB_BUSYPOLLRXPACKETS counts what the poll did (work), whichever socket the
+      // packets were for; busy_poll_stop's last poll is not counted.
+      if (work > 0) m_net.mib.net_statistics.BusyPollRxPackets += static_cast<uint64_t>(work);
     }
     c.local_bh_enable();
     if (!sk.sk_receive_queue.empty() || sc_time_stamp() >= end || c.need_resched()) break;
