@@ -73,7 +73,14 @@ class cpu : public sc_core::sc_module {
   bool softirq_pending() const { return m_softirq.pending != 0; }
   bool in_hardirq() const { return m_hardirq_depth > 0; }
   bool in_serving_softirq() const { return m_softirq.depth > 0; }
-  bool in_interrupt() const { return in_hardirq() || in_serving_softirq(); }
+  // in_interrupt (include/linux/preempt.h, v6.6): irq_count(), whose SOFTIRQ_MASK part counts
+  // both a running softirq and local_bh_disable sections.
+  bool in_interrupt() const { return in_hardirq() || in_serving_softirq() || m_bh_disabled > 0; }
+  // local_bh_disable / local_bh_enable in process context (kernel/softirq.c, v6.6,
+  // !PREEMPT_RT): while disabled, irq_exit runs no softirq (in_interrupt() holds);
+  // __local_bh_enable_ip then runs what is pending through do_softirq, in the task's context.
+  void local_bh_disable() { ++m_bh_disabled; }
+  void local_bh_enable();
   void set_max_softirq_time(sc_core::sc_time t) { m_softirq.max_time = t; }
   // Kernels 4.9 - 6.4 (kernel_profile::ksoftirqd_running_defers): invoke_softirq leaves the
   // pending softirqs to ksoftirqd while it is runnable.
@@ -191,6 +198,7 @@ class cpu : public sc_core::sc_module {
 
   unsigned m_irqs_off = 0;
   unsigned m_hardirq_depth = 0;
+  unsigned m_bh_disabled = 0;  // SOFTIRQ_DISABLE_OFFSET units of preempt_count
   softirq_state m_softirq;
   bool m_eevdf = true;
   std::vector<irq_handler> m_irq_handlers;

@@ -205,12 +205,15 @@ void run_within_memory(const std::string& name, const std::string& sets) {
 }
 
 TEST(memory_test, largest_rcvbuf_costs_what_the_run_touches) {
-  run_within_memory("rcvbuf", "--set sim.duration_us=300 --set app.rcvbuf_bytes=2147483647");
+  run_within_memory(
+      "rcvbuf", "--set sim.duration_us=300 --set app.rcvbuf_bytes=2147483647 --set host.rmem_max=2147483647");
 }
 
 TEST(memory_test, largest_rcvbuf_on_1024_sockets_runs) {
-  run_within_memory("sockets",
-                    "--set sim.duration_us=300 --set app.rcvbuf_bytes=2147483647 --set app.sockets=1024");
+  run_within_memory(
+      "sockets",
+      "--set sim.duration_us=300 --set app.rcvbuf_bytes=2147483647 --set host.rmem_max=2147483647 "
+      "--set app.sockets=1024");
 }
 
 TEST(memory_test, largest_backlog_on_four_cpus_keeps_memory_clear_of_the_msi_window) {
