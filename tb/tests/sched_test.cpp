@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "host/cost_table.h"
 #include "host/kernel/cpu.h"
