@@ -9,6 +9,7 @@
 
 #include "host/cost_table.h"
 #include "host/kernel/cpu.h"
+#include "host/kernel/version.h"
 #include "tb/system_top.h"
 
 using namespace nicsim::host;
@@ -169,4 +170,13 @@ TEST(sched_eevdf, three_busy_tasks_take_turns_of_one_slice_entity_eligible_v6_6)
                 1800.0);
   }
   EXPECT_GE(turns, 25);  // about one turn per tick
+}
+
+// The profiles (host/kernel/version.h): 6.1 schedules with CFS, 6.6 and 6.12 with EEVDF
+// (147f3efaa241, v6.6-rc1), and host_system hands that to every CPU.
+TEST(sched_eevdf, the_kernel_profile_chooses_the_policy_147f3efaa241_v6_6) {
+  EXPECT_FALSE(make_kernel_profile(kernel_version::v6_1).eevdf);
+  EXPECT_TRUE(make_kernel_profile(kernel_version::v6_6).eevdf);
+  EXPECT_TRUE(make_kernel_profile(kernel_version::v6_12).eevdf);
+  EXPECT_TRUE(kernel_profile{}.eevdf);  // the default profile is 6.6
 }
