@@ -109,6 +109,7 @@ host_system::host_system(const sc_core::sc_module_name& name, const host_params&
     m_cpus.back()->set_hz(params.hz);
     m_cpus.back()->set_ksoftirqd_running_defers(params.kernel.ksoftirqd_running_defers);
     m_cpus.back()->set_eevdf(params.kernel.eevdf);
+    m_cpus.back()->set_sched_tunable_factor(params.cpus);
     all.push_back(m_cpus.back().get());
   }
   for (auto& c : m_cpus) {

@@ -92,6 +92,14 @@ class cpu : public sc_core::sc_module {
   // 6.1). Set before the simulation starts.
   void set_eevdf(bool on) { m_eevdf = on; }
   bool eevdf() const { return m_eevdf; }
+  // The scheduler tunables' scale, 1 + ilog2(min(online CPUs, 8)) (update_sysctl). Set before
+  // the simulation starts; 1 (one CPU) until then.
+  void set_sched_tunable_factor(unsigned online_cpus);
+  unsigned sched_tunable_factor() const { return m_sched_factor; }
+  sc_core::sc_time sched_latency() const;             // sysctl_sched_latency (CFS)
+  sc_core::sc_time sched_min_granularity() const;     // sysctl_sched_min_granularity (CFS)
+  sc_core::sc_time sched_wakeup_granularity() const;  // sysctl_sched_wakeup_granularity (CFS)
+  sc_core::sc_time sched_base_slice() const;          // sysctl_sched_base_slice (EEVDF)
   // The scheduler tick (local APIC timer) at HZ, on every CPU that is not idle (NO_HZ_IDLE).
   static constexpr unsigned LOCAL_TIMER_VECTOR = 0xEC;
   static constexpr unsigned RESCHEDULE_VECTOR = 0xFD;
@@ -201,6 +209,7 @@ class cpu : public sc_core::sc_module {
   unsigned m_bh_disabled = 0;  // SOFTIRQ_DISABLE_OFFSET units of preempt_count
   softirq_state m_softirq;
   bool m_eevdf = true;
+  unsigned m_sched_factor = 1;
   std::vector<irq_handler> m_irq_handlers;
   std::vector<const char*> m_irq_names;
   std::vector<unsigned> m_irq_pending;  // vectors raised and not yet taken, in order

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <utility>
 
@@ -179,4 +180,29 @@ TEST(sched_eevdf, the_kernel_profile_chooses_the_policy_147f3efaa241_v6_6) {
   EXPECT_TRUE(make_kernel_profile(kernel_version::v6_6).eevdf);
   EXPECT_TRUE(make_kernel_profile(kernel_version::v6_12).eevdf);
   EXPECT_TRUE(kernel_profile{}.eevdf);  // the default profile is 6.6
+}
+
+// get_update_sysctl_factor (kernel/sched/fair.c, v6.1 and v6.6; SCHED_TUNABLESCALING_LOG):
+// the tunables scale with 1 + ilog2(min(online CPUs, 8)), so on two CPUs EEVDF's base slice is
+// 1.5 ms and a busy pair switches half as often as on one.
+TEST(sched_eevdf, the_base_slice_scales_with_one_plus_ilog2_of_the_cpus_update_sysctl_v6_6) {
+  cpu one{"one", 0, costs()};
+  cpu two{"two", 0, costs()};
+  for (const auto& [cpus, factor] : std::initializer_list<std::pair<unsigned, unsigned>>{
+           {1, 1}, {2, 2}, {3, 2}, {4, 3}, {8, 4}, {64, 4}}) {
+    two.set_sched_tunable_factor(cpus);
+    EXPECT_EQ(two.sched_tunable_factor(), factor) << cpus;
+  }
+  one.set_sched_tunable_factor(1);
+  two.set_sched_tunable_factor(2);
+  EXPECT_EQ(two.sched_base_slice(), sc_time(1.5, SC_MS));
+  EXPECT_EQ(two.sched_latency(), sc_time(12, SC_MS));
+  const auto [oa, ob] = two_busy_tasks(one);
+  const auto [ta, tb] = two_busy_tasks(two);
+  sc_core::sc_start(sc_time(20, SC_MS));
+  nicsim::tb::unwind_threads();
+  const uint64_t switches_one = oa->nivcsw + ob->nivcsw, switches_two = ta->nivcsw + tb->nivcsw;
+  EXPECT_GE(switches_one, 15u);  // a new deadline every 0.75 ms, noticed at the 1 ms tick
+  EXPECT_LE(switches_two, 11u);  // every 1.5 ms: at every second tick
+  EXPECT_GE(switches_two, 7u);
 }

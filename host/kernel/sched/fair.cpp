@@ -20,13 +20,14 @@ using sc_core::sc_time_stamp;
 using sc_core::SC_ZERO_TIME;
 
 namespace {
-// CFS tunables for one CPU (kernel/sched/fair.c, scaled by 1 + ilog2(ncpus) = 1).
-const sc_time sched_latency(6, sc_core::SC_MS);
-const sc_time sched_wakeup_granularity(1, sc_core::SC_MS);
-const sc_time sched_min_granularity(750, sc_core::SC_US);
-// EEVDF: sysctl_sched_base_slice (kernel/sched/fair.c, v6.6), 0.75 ms scaled as the CFS
-// tunables above.
-const sc_time sched_base_slice(750, sc_core::SC_US);
+// The normalized scheduler tunables (kernel/sched/fair.c): sched_init_granularity ->
+// update_sysctl multiplies each by get_update_sysctl_factor(), 1 + ilog2(min(online CPUs, 8))
+// under the default SCHED_TUNABLESCALING_LOG (cpu::set_sched_tunable_factor). CFS (v6.1):
+// latency, min_granularity and wakeup_granularity; EEVDF (v6.6): base_slice.
+const sc_time normalized_sched_latency(6, sc_core::SC_MS);
+const sc_time normalized_sched_wakeup_granularity(1, sc_core::SC_MS);
+const sc_time normalized_sched_min_granularity(750, sc_core::SC_US);
+const sc_time normalized_sched_base_slice(750, sc_core::SC_US);
 // kernel/sched/features.h (v6.6): all three on by default.
 constexpr bool PLACE_LAG = true;
 constexpr bool PLACE_DEADLINE_INITIAL = true;
@@ -39,6 +40,18 @@ sc_time from_signed(int64_t v) {
   return v <= 0 ? SC_ZERO_TIME : sc_time::from_value(static_cast<uint64_t>(v));
 }
 }  // namespace
+
+// get_update_sysctl_factor (kernel/sched/fair.c, v6.1 and v6.6), SCHED_TUNABLESCALING_LOG.
+void cpu::set_sched_tunable_factor(unsigned online_cpus) {
+  const unsigned cpus = std::min(online_cpus, 8u);
+  unsigned factor = 1;
+  for (unsigned c = cpus; c > 1; c >>= 1) ++factor;  // 1 + ilog2(cpus)
+  m_sched_factor = factor;
+}
+sc_time cpu::sched_latency() const { return normalized_sched_latency * m_sched_factor; }
+sc_time cpu::sched_min_granularity() const { return normalized_sched_min_granularity * m_sched_factor; }
+sc_time cpu::sched_wakeup_granularity() const { return normalized_sched_wakeup_granularity * m_sched_factor; }
+sc_time cpu::sched_base_slice() const { return normalized_sched_base_slice * m_sched_factor; }
 
 // ---- EEVDF (kernel/sched/fair.c, v6.6)
 
@@ -113,7 +126,7 @@ task_struct* cpu::pick_eevdf() const {
 // runnable. This replaces check_preempt_tick.
 void cpu::update_deadline(task_struct* se) {
   if (se->vruntime < se->deadline) return;
-  se->slice = sched_base_slice;
+  se->slice = sched_base_slice();
   se->deadline = se->vruntime + se->slice;
   if (nr_running() > 1) m_rq.need_resched = true;  // resched_curr
 }
@@ -137,7 +150,7 @@ void cpu::place_entity_eevdf(task_struct* p, bool initial) {
   int64_t lag = 0;
   if (PLACE_LAG && load > 0) lag = p->vlag * static_cast<int64_t>(load + 1) / static_cast<int64_t>(load);
   p->vruntime = from_signed(signed_value(v) - lag);
-  p->slice = sched_base_slice;
+  p->slice = sched_base_slice();
   const sc_time vslice = PLACE_DEADLINE_INITIAL && initial ? p->slice / 2 : p->slice;
   p->deadline = p->vruntime + vslice;
 }
@@ -153,13 +166,14 @@ void cpu::scheduler_tick() {
   }
   if (m_rq.curr->is_idle || m_rq.cfs.tasks.empty()) return;
   update_curr();
-  const sc_time ideal = std::max(sched_latency / static_cast<double>(nr_running()), sched_min_granularity);
+  const sc_time ideal =
+      std::max(sched_latency() / static_cast<double>(nr_running()), sched_min_granularity());
   const sc_time ran = m_rq.curr->sum_exec_runtime - m_rq.curr->prev_sum_exec_runtime;
   if (ran > ideal) {
     m_rq.need_resched = true;
     return;
   }
-  if (ran < sched_min_granularity) return;
+  if (ran < sched_min_granularity()) return;
   const task_struct* leftmost =
       *std::min_element(m_rq.cfs.tasks.begin(), m_rq.cfs.tasks.end(),
                         [](const task_struct* a, const task_struct* b) { return a->vruntime < b->vruntime; });
@@ -283,7 +297,7 @@ void cpu::check_preempt_wakeup(task_struct* p) {
     if (pick_eevdf() == p) m_rq.need_resched = true;
     return;
   }
-  if (m_rq.curr->vruntime > p->vruntime + sched_wakeup_granularity) m_rq.need_resched = true;
+  if (m_rq.curr->vruntime > p->vruntime + sched_wakeup_granularity()) m_rq.need_resched = true;
 }
 
 // place_entity: CFS (v6.1) gives a sleeper at most half a latency period of credit; EEVDF
@@ -295,7 +309,8 @@ void cpu::place_entity(task_struct* p, bool initial) {
   }
   sc_time min_vruntime = m_rq.curr->is_idle ? p->vruntime : m_rq.curr->vruntime;
   for (const task_struct* t : m_rq.cfs.tasks) min_vruntime = std::min(min_vruntime, t->vruntime);
-  const sc_time floor = min_vruntime > sched_latency / 2 ? min_vruntime - sched_latency / 2 : SC_ZERO_TIME;
+  const sc_time floor =
+      min_vruntime > sched_latency() / 2 ? min_vruntime - sched_latency() / 2 : SC_ZERO_TIME;
   p->vruntime = std::max(p->vruntime, floor);
 }
 
