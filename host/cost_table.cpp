@@ -82,7 +82,8 @@ constexpr std::array<const char*, cost_count> names = {"irq_entry",
                                                        "tcp_check_req",
                                                        "inet_csk_accept",
                                                        "tcp_v4_send_reset",
-                                                       "e1000_copybreak"};
+                                                       "e1000_copybreak",
+                                                       "udp_rmem_release"};
 // 1000000000, not 1e+09.
 std::string format_bound(double v) {
   char buf[32];

@@ -85,6 +85,8 @@ enum class cost : unsigned {
   inet_csk_accept,
   tcp_v4_send_reset,
   e1000_copybreak,
+  // socket memory (issue 14)
+  udp_rmem_release,
   count_
 };
 inline constexpr size_t cost_count = static_cast<size_t>(cost::count_);

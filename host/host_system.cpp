@@ -49,8 +49,13 @@ unsigned host_rx_buffers(const host_params& p) {
   const uint64_t rings = uint64_t{p.driver.rx_queues} * p.driver.rx_ring_size;
   // Every place a buffer can wait: the ring, the per-CPU backlog, the socket
   // (which may overshoot its rcvbuf by one skb), and skbs in processing.
+  const uint64_t rcvbuf =
+      p.app.rcvbuf_bytes == 0
+          ? p.net.rmem_default
+          : sock_rcvbuf_from(static_cast<int>(std::min<uint64_t>(p.app.rcvbuf_bytes, INT32_MAX)),
+                             p.net.rmem_max);
   uint64_t n = rings + uint64_t{p.cpus} * p.net.netdev_max_backlog + 1 +
-               uint64_t{p.sockets} * 2 * (p.app.rcvbuf_bytes / truesize + 1) + 64;
+               uint64_t{p.sockets} * 2 * (rcvbuf / truesize + 1) + 64;
   // TCP: each connection's receive queue, out-of-order queue and backlog are bounded by its
   // rcvbuf (at most tcp_rmem[2] with autotuning) and backlog limit (rcvbuf + sndbuf / 2 + 64 KiB).
   if (p.tcp)
@@ -103,6 +108,8 @@ host_system::host_system(const sc_core::sc_module_name& name, const host_params&
     m_cpus.push_back(std::make_unique<cpu>(("cpu" + std::to_string(i)).c_str(), static_cast<int>(i), costs));
     m_cpus.back()->set_hz(params.hz);
     m_cpus.back()->set_ksoftirqd_running_defers(params.kernel.ksoftirqd_running_defers);
+    m_cpus.back()->set_eevdf(params.kernel.eevdf);
+    m_cpus.back()->set_sched_tunable_factor(params.cpus);
     all.push_back(m_cpus.back().get());
   }
   for (auto& c : m_cpus) {

@@ -451,6 +451,14 @@ std::vector<knob_decl> declare_knobs() {
           "net.core.gro_normal_batch: GRO's output goes up as a list once it holds this many segments, "
           "and at the end of each poll",
           [](auto& p) -> auto& { return p.host.net.gro_normal_batch; }),
+      integer(
+          "host.rmem_default", 4608, 2147483647.0, "B",
+          "net.core.rmem_default: sk_rcvbuf of a socket that does not set SO_RCVBUF",
+          [](auto& p) -> auto& { return p.host.net.rmem_default; }),
+      integer(
+          "host.rmem_max", 4608, 2147483647.0, "B",
+          "net.core.rmem_max: the cap on SO_RCVBUF's value before the kernel doubles it",
+          [](auto& p) -> auto& { return p.host.net.rmem_max; }),
       choice(
           "host.kernel",
           {{"6.6", kernel_version::v6_6}, {"6.1", kernel_version::v6_1}, {"6.12", kernel_version::v6_12}},
@@ -498,7 +506,9 @@ std::vector<knob_decl> declare_knobs() {
           "app.readers", 1, 64, "tasks", "reader tasks blocked in recvfrom on the socket",
           [](auto& p) -> auto& { return p.host.app.readers; }),
       integer(
-          "app.rcvbuf_bytes", 256, 2147483647.0, "B", "socket receive buffer (SO_RCVBUF)",
+          "app.rcvbuf_bytes", 0, 2147483647.0, "B",
+          "setsockopt(SO_RCVBUF) value: sk_rcvbuf = 2 * min(value, host.rmem_max), at least 4608; "
+          "0: not called, sk_rcvbuf = host.rmem_default",
           [](auto& p) -> auto& { return p.host.app.rcvbuf_bytes; }),
       // TCP (traffic.proto=tcp): host/apps/tcp_app.h.
       integer(

@@ -361,7 +361,10 @@ nlohmann::ordered_json system_top::results(double wall_s) const {
                        {"messages", a->stats().messages},
                        {"sk_drops", a->sock().sk_drops},
                        {"backlogged", a->sock().sk_backlogged},
-                       {"rx_queue", a->sock().sk_receive_queue.size()}});
+                       {"rx_queue", a->sock().queued()},
+                       {"sk_rcvbuf", a->sock().sk_rcvbuf},
+                       {"sk_rmem_alloc", a->sock().sk_rmem_alloc},
+                       {"sk_rmem_alloc_max", a->sock().sk_rmem_alloc_max}});
   j["app"] = {{"messages", app.messages},
               {"eagain", app.eagain},
               {"sockets", sockets},

@@ -10,10 +10,10 @@ namespace {
 
 nicsim::tb::testbench_options line_rate_burst(int ring_size) {
   nicsim::tb::testbench_options o;
-  o.sets = {"traffic.pattern=burst",   "traffic.burst_frames=1024",
-            "traffic.count=1024",      "traffic.rate_gbps=10",
-            "traffic.frame_bytes=512", "app.rcvbuf_bytes=16777216",
-            "sim.duration_us=3000",    "nic.rx_ring_size=" + std::to_string(ring_size)};
+  o.sets = {
+      "traffic.pattern=burst", "traffic.burst_frames=1024", "traffic.count=1024",
+      "traffic.rate_gbps=10",  "traffic.frame_bytes=512",   "app.rcvbuf_bytes=8388608",
+      "host.rmem_max=8388608", "sim.duration_us=3000",      "nic.rx_ring_size=" + std::to_string(ring_size)};
   return o;
 }
 

@@ -22,7 +22,7 @@ struct udp_app_params {
   bool nonblocking = false;                           // O_NONBLOCK: a busy loop of recvfrom that never sleeps
   sc_core::sc_time busy_poll{sc_core::SC_ZERO_TIME};  // SO_BUSY_POLL
   std::string comm = "udp_reader";                    // readers are comm/0, comm/1, ...
-  uint64_t rcvbuf_bytes = 212992;                     // net.core.rmem_default
+  uint64_t rcvbuf_bytes = 0;  // setsockopt(SO_RCVBUF) value; 0: not called (rmem_default)
   sc_core::sc_time work{500, sc_core::SC_NS};
   bool record = false;  // keep every message's sequence number and latency (udp_app::record())
   // reader: read and count; echo: every message read is sent back with sendto to the address

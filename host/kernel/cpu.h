@@ -73,7 +73,14 @@ class cpu : public sc_core::sc_module {
   bool softirq_pending() const { return m_softirq.pending != 0; }
   bool in_hardirq() const { return m_hardirq_depth > 0; }
   bool in_serving_softirq() const { return m_softirq.depth > 0; }
-  bool in_interrupt() const { return in_hardirq() || in_serving_softirq(); }
+  // in_interrupt (include/linux/preempt.h, v6.6): irq_count(), whose SOFTIRQ_MASK part counts
+  // both a running softirq and local_bh_disable sections.
+  bool in_interrupt() const { return in_hardirq() || in_serving_softirq() || m_bh_disabled > 0; }
+  // local_bh_disable / local_bh_enable in process context (kernel/softirq.c, v6.6,
+  // !PREEMPT_RT): while disabled, irq_exit runs no softirq (in_interrupt() holds);
+  // __local_bh_enable_ip then runs what is pending through do_softirq, in the task's context.
+  void local_bh_disable() { ++m_bh_disabled; }
+  void local_bh_enable();
   void set_max_softirq_time(sc_core::sc_time t) { m_softirq.max_time = t; }
   // Kernels 4.9 - 6.4 (kernel_profile::ksoftirqd_running_defers): invoke_softirq leaves the
   // pending softirqs to ksoftirqd while it is runnable.
@@ -81,8 +88,19 @@ class cpu : public sc_core::sc_module {
   // ksoftirqd_running (kernel/softirq.c, v4.9 - v6.4): ksoftirqd is TASK_RUNNING and none of
   // the pending softirqs is in SOFTIRQ_NOW_MASK (HI, TASKLET; the model raises neither).
   bool ksoftirqd_running() const;
-  // The scheduler tick (local APIC timer) at HZ; it only fires while more than
-  // one task is runnable, since that is the only time it can change anything.
+  // The fair class's policy: EEVDF (v6.6+, the default) or CFS (kernel_profile::eevdf false,
+  // 6.1). Set before the simulation starts.
+  void set_eevdf(bool on) { m_eevdf = on; }
+  bool eevdf() const { return m_eevdf; }
+  // The scheduler tunables' scale, 1 + ilog2(min(online CPUs, 8)) (update_sysctl). Set before
+  // the simulation starts; 1 (one CPU) until then.
+  void set_sched_tunable_factor(unsigned online_cpus);
+  unsigned sched_tunable_factor() const { return m_sched_factor; }
+  sc_core::sc_time sched_latency() const;             // sysctl_sched_latency (CFS)
+  sc_core::sc_time sched_min_granularity() const;     // sysctl_sched_min_granularity (CFS)
+  sc_core::sc_time sched_wakeup_granularity() const;  // sysctl_sched_wakeup_granularity (CFS)
+  sc_core::sc_time sched_base_slice() const;          // sysctl_sched_base_slice (EEVDF)
+  // The scheduler tick (local APIC timer) at HZ, on every CPU that is not idle (NO_HZ_IDLE).
   static constexpr unsigned LOCAL_TIMER_VECTOR = 0xEC;
   static constexpr unsigned RESCHEDULE_VECTOR = 0xFD;
   static constexpr unsigned HRTIMER_VECTOR =
@@ -154,7 +172,16 @@ class cpu : public sc_core::sc_module {
   void wait_for_cpu(task_struct* t);
   void note_ctx();
   cpu* select_task_rq(task_struct* p);
-  void place_entity(task_struct* p);
+  void place_entity(task_struct* p, bool initial = false);
+  // EEVDF (kernel/sched/fair.c, v6.6). The running task counts in the run queue's average
+  // while it is runnable and not on the list (cfs_curr).
+  task_struct* cfs_curr() const;
+  sc_core::sc_time avg_vruntime(const task_struct* also = nullptr) const;
+  bool entity_eligible(const task_struct* se) const;
+  task_struct* pick_eevdf() const;
+  void update_deadline(task_struct* se);
+  void update_entity_lag(task_struct* se);
+  void place_entity_eevdf(task_struct* p, bool initial);
   // cfs_rq->min_vruntime: never goes back; a migrating task's vruntime is rebased on it.
   void update_min_vruntime();
   sc_core::sc_time clock_task();
@@ -179,7 +206,10 @@ class cpu : public sc_core::sc_module {
 
   unsigned m_irqs_off = 0;
   unsigned m_hardirq_depth = 0;
+  unsigned m_bh_disabled = 0;  // SOFTIRQ_DISABLE_OFFSET units of preempt_count
   softirq_state m_softirq;
+  bool m_eevdf = true;
+  unsigned m_sched_factor = 1;
   std::vector<irq_handler> m_irq_handlers;
   std::vector<const char*> m_irq_names;
   std::vector<unsigned> m_irq_pending;  // vectors raised and not yet taken, in order

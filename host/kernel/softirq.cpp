@@ -40,6 +40,18 @@ void cpu::do_softirq() {
   note_ctx();
 }
 
+// __local_bh_enable_ip (kernel/softirq.c, v6.6): preempt_count_sub(cnt - 1); if
+// (!in_interrupt() && local_softirq_pending()) do_softirq(). do_softirq (v6.6): with irqs
+// saved off, run __do_softirq on the softirq stack if anything is pending; 4.9 - 6.4
+// (host.kernel 6.1) not while ksoftirqd is runnable (ksoftirqd_running).
+void cpu::local_bh_enable() {
+  --m_bh_disabled;
+  if (in_interrupt() || !softirq_pending()) return;
+  local_irq_disable();  // local_irq_save
+  if (softirq_pending() && !ksoftirqd_running()) do_softirq();
+  local_irq_enable();  // local_irq_restore
+}
+
 bool cpu::ksoftirqd_running() const {
   return m_softirq.ksoftirqd_running_defers && m_ksoftirqd->state == task_struct::TASK_RUNNING;
 }

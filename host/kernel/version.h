@@ -23,6 +23,11 @@ struct kernel_profile {
   // path reads it.
   bool tcp_scaling_ratio = true;
   int tcp_adv_win_scale = 1;  // net.ipv4.tcp_adv_win_scale (used when !tcp_scaling_ratio)
+  // The fair class: CFS up to 6.5; from v6.6 EEVDF ("sched/fair: Implement an EEVDF-like
+  // scheduling policy", 147f3efaa241, v6.6-rc1) with PLACE_LAG, PLACE_DEADLINE_INITIAL and
+  // RUN_TO_PARITY (kernel/sched/features.h, v6.6). 6.12 runs the same rules in the model: its
+  // DELAY_DEQUEUE (v6.12) is not modelled, see docs/kernels.md.
+  bool eevdf = true;
 };
 
 inline kernel_profile make_kernel_profile(kernel_version v) {
@@ -31,6 +36,7 @@ inline kernel_profile make_kernel_profile(kernel_version v) {
   k.ksoftirqd_running_defers = v == kernel_version::v6_1;
   k.icmp_host_limit_first = v == kernel_version::v6_12;
   k.tcp_scaling_ratio = v != kernel_version::v6_1;
+  k.eevdf = v != kernel_version::v6_1;
   return k;
 }
 

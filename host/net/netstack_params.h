@@ -43,6 +43,12 @@ struct netstack_params {
   // kernel-profile knob may set it later.
   bool tcp_adv_win_scale_v6_1 = false;
   uint64_t wmem_default = 212992;  // net.core.wmem_default: SO_SNDBUF of a new socket
+  // net.core.rmem_default: sk_rcvbuf of a new socket (sock_init_data, net/core/sock.c v6.6);
+  // net.core.rmem_max: the cap SO_RCVBUF applies before doubling (sk_setsockopt, v6.6).
+  // Both default to SK_RMEM_MAX (include/net/sock.h: _SK_MEM_OVERHEAD * _SK_MEM_PACKETS,
+  // 832 * 256 = 212992 on x86-64).
+  uint64_t rmem_default = 212992;
+  uint64_t rmem_max = 212992;
   // The per-CPU ICMP socket's sk_sndbuf (icmp_sk_init: 2 * SKB_TRUESIZE(64 * 1024)).
   uint64_t icmp_sndbuf = 2 * (65536 + 576);
 };

@@ -192,7 +192,7 @@ TEST(input_cli, knobs_prints_exact_ranges_that_set_agrees_with) {
   const auto knobs = cli("knobs");
   ASSERT_EQ(knobs.status, 0);
   EXPECT_TRUE(has(knobs.output, "[0, 4294967295]")) << knobs.output;
-  EXPECT_TRUE(has(knobs.output, "[256, 2147483647]")) << knobs.output;
+  EXPECT_TRUE(has(knobs.output, "[4608, 2147483647]")) << knobs.output;
   EXPECT_FALSE(has(knobs.output, "e+0")) << knobs.output;
   const auto seed = cli("run --quiet --set sim.seed=4294967296");
   EXPECT_EQ(seed.status, 2);

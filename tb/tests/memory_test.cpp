@@ -177,7 +177,9 @@ TEST(memory_test, state_after_warm_up_does_not_grow_with_delivered_frames) {
   // Only a new page of latency counts may appear (with its map node); nothing else grows.
   EXPECT_LE(growth, 4096 + 2 * pages) << frames << " frames delivered after warm-up left " << growth
                                       << " bytes behind (" << pages << " in new latency pages)";
-  EXPECT_LE(pages, 4 * 1024) << "a steady run's latencies stay within the pages of its warm-up";
+  // A few pages may still appear: the tick on the busy CPU (every ms, NO_HZ_IDLE) delays the
+  // frames it lands on, and 75 ms of ticks reach a few latencies the 5 ms warm-up did not.
+  EXPECT_LE(pages, 8 * 1024) << "a steady run's latencies stay within a few pages of its warm-up";
 }
 
 // ------------------------------------------------------------------ knobs at their range edges (item 3)
@@ -203,12 +205,15 @@ void run_within_memory(const std::string& name, const std::string& sets) {
 }
 
 TEST(memory_test, largest_rcvbuf_costs_what_the_run_touches) {
-  run_within_memory("rcvbuf", "--set sim.duration_us=300 --set app.rcvbuf_bytes=2147483647");
+  run_within_memory(
+      "rcvbuf", "--set sim.duration_us=300 --set app.rcvbuf_bytes=2147483647 --set host.rmem_max=2147483647");
 }
 
 TEST(memory_test, largest_rcvbuf_on_1024_sockets_runs) {
-  run_within_memory("sockets",
-                    "--set sim.duration_us=300 --set app.rcvbuf_bytes=2147483647 --set app.sockets=1024");
+  run_within_memory(
+      "sockets",
+      "--set sim.duration_us=300 --set app.rcvbuf_bytes=2147483647 --set host.rmem_max=2147483647 "
+      "--set app.sockets=1024");
 }
 
 TEST(memory_test, largest_backlog_on_four_cpus_keeps_memory_clear_of_the_msi_window) {

@@ -47,7 +47,7 @@ double num(const nlohmann::json& j) { return j.get<double>(); }
 // other direction: the receive ledger must not count it as a received frame in flight (it
 // did: conservation broke with one more in flight than the wire ever carried).
 TEST(rr_system, the_receive_ledger_leaves_transmit_skbs_to_the_other_direction) {
-  auto& top = simulate({"app.role=echo", "traffic.pattern=rr", "sim.duration_us=1050"});
+  auto& top = simulate({"app.role=echo", "traffic.pattern=rr", "sim.duration_us=1045"});
   // With one request outstanding the last reply's skb is freed only by the next TX clean, so
   // one is alive at the end: the case the ledger has to get right.
   ASSERT_GT(top.host().stack().skb().tx_skbs_in_use(), 0u);

@@ -23,7 +23,14 @@ task_struct* cpu::kthread_create(const std::string& comm, std::function<void()> 
   task_struct* p = t.get();
   m_tasks.push_back(std::move(t));
   attach_task(p);
-  p->vruntime = m_rq.curr->is_idle ? SC_ZERO_TIME : m_rq.curr->vruntime;
+  if (m_eevdf) {
+    // task_fork_fair (v6.6): place_entity(cfs_rq, se, ENQUEUE_INITIAL), no lag yet.
+    p->vlag = 0;
+    if (!m_rq.curr->is_idle) update_curr();
+    place_entity(p, /*initial=*/true);
+  } else {
+    p->vruntime = m_rq.curr->is_idle ? SC_ZERO_TIME : m_rq.curr->vruntime;
+  }
   enqueue(p);
   m_rq.need_resched = true;
   m_resched_ev.notify(SC_ZERO_TIME);
@@ -73,6 +80,8 @@ void cpu::schedule() {
   if (m_irqs_off != 0 || in_interrupt()) throw std::logic_error("schedule() in atomic context");
   update_curr();
   m_rq.need_resched = false;
+  // EEVDF (dequeue_entity, v6.6): a task going to sleep leaves with its lag.
+  if (m_eevdf && prev->state != task_struct::TASK_RUNNING && !prev->is_idle) update_entity_lag(prev);
   if (prev->state == task_struct::TASK_RUNNING) enqueue(prev);
   if (m_rq.cfs.tasks.empty()) newidle_balance();
   task_struct* next = pick_next();
@@ -100,6 +109,7 @@ void cpu::schedule() {
   // next's clock starts now, before anything below accounts runtime for it.
   next->exec_start = clock_task();
   next->prev_sum_exec_runtime = next->sum_exec_runtime;
+  next->deadline_at_pick = next->deadline;  // set_next_entity (v6.6), for RUN_TO_PARITY
   // A wake-up that came while prev was switching out (after it was taken off the run
   // queue, before another task became current) found it still current and only made it
   // runnable; queue it now, as ttwu does once p->on_cpu clears, or it is lost.
@@ -127,12 +137,16 @@ cpu* cpu::ttwu_locked(task_struct* p) {
   if (p != p->on_cpu->m_rq.curr) {  // not still on its way into schedule()
     target = select_task_rq(p);
     if (target != p->on_cpu) {
-      // migrate_task_rq_fair: vruntime is relative to its run queue's min_vruntime, so
-      // a task from a busier CPU does not wait there for everyone's runtime to catch up.
+      // migrate_task_rq_fair: under CFS (v6.1) vruntime is relative to its run queue's
+      // min_vruntime, so a task from a busier CPU does not wait there for everyone's runtime
+      // to catch up. EEVDF (v6.6) carries the lag saved at sleep, which place_entity uses
+      // ("sched/smp: Use lag to simplify cross-runqueue placement", e8f331bcc270).
       cpu* from = p->on_cpu;
       from->update_min_vruntime();
       target->update_min_vruntime();
-      p->vruntime = rebase_vruntime(p->vruntime, from->m_rq.cfs.min_vruntime, target->m_rq.cfs.min_vruntime);
+      if (!m_eevdf)
+        p->vruntime =
+            rebase_vruntime(p->vruntime, from->m_rq.cfs.min_vruntime, target->m_rq.cfs.min_vruntime);
       ++p->migrations;
       p->on_cpu = target;
     }

@@ -27,6 +27,16 @@ struct task_struct {
   sc_core::sc_time sum_exec_runtime{sc_core::SC_ZERO_TIME};
   sc_core::sc_time prev_sum_exec_runtime{sc_core::SC_ZERO_TIME};  // at the last pick
   sc_core::sc_time exec_start{sc_core::SC_ZERO_TIME};
+  // EEVDF (struct sched_entity, v6.6), used by the 6.6 and 6.12 profiles: the virtual
+  // deadline (vd_i = ve_i + r_i / w_i), the request (slice, sysctl_sched_base_slice), and the
+  // lag saved when the task leaves the run queue (update_entity_lag), in units of the
+  // SystemC time resolution since it may be negative. deadline_at_pick is the deadline when
+  // the task was last picked: v6.6 stashes it in vlag while the task runs ("HACK, stash a
+  // copy of deadline at the point of pick in vlag", set_next_entity) for RUN_TO_PARITY.
+  sc_core::sc_time deadline{sc_core::SC_ZERO_TIME};
+  sc_core::sc_time slice{sc_core::SC_ZERO_TIME};
+  sc_core::sc_time deadline_at_pick{sc_core::SC_ZERO_TIME};
+  int64_t vlag = 0;
   uint64_t nvcsw = 0;     // voluntary context switches (blocked)
   uint64_t nivcsw = 0;    // involuntary (preempted)
   cpu* on_cpu = nullptr;  // the run queue it belongs to
@@ -39,8 +49,9 @@ struct task_struct {
 };
 
 // struct cfs_rq: the runnable tasks (the kernel's rbtree by vruntime; a short list here,
-// searched for the leftmost) and min_vruntime, which never goes back and is what a
-// migrating task's vruntime is rebased on.
+// searched for the leftmost, or with EEVDF for the eligible task with the earliest deadline)
+// and min_vruntime, which never goes back and is what a migrating task's vruntime is rebased
+// on under CFS (EEVDF carries its lag instead).
 struct cfs_rq {
   std::deque<task_struct*> tasks;
   sc_core::sc_time min_vruntime{sc_core::SC_ZERO_TIME};

@@ -10,10 +10,16 @@ using sc_core::sc_time;
 using sc_core::sc_time_stamp;
 using sc_core::SC_ZERO_TIME;
 
+// The tick at every jiffy boundary with CONFIG_NO_HZ_IDLE (v6.6, kernel/time/tick-sched.c): the
+// idle loop stops it (tick_nohz_idle_stop_tick) and idle exit restarts it on the jiffy grid
+// (tick_nohz_idle_exit → tick_nohz_restart), so it fires on every CPU whose current task is
+// not the idle task, however many tasks are runnable; interrupts and softirqs taken on top of
+// the idle task leave it stopped. Timers in an idle CPU's wheel come through their hrtimer
+// (host/kernel/time/timer.cpp).
 void cpu::tick_thread() {
   for (;;) {
     sc_core::wait(m_tick);
-    if (nr_running() > 1) raise_irq(LOCAL_TIMER_VECTOR);
+    if (!m_rq.curr->is_idle) raise_irq(LOCAL_TIMER_VECTOR);
   }
 }
 

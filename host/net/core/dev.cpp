@@ -226,34 +226,53 @@ int netdev_core::process_backlog(napi_struct& n, int quota) {
   return work;
 }
 
+// napi_busy_loop (net/core/dev.c, v6.6) as sk_busy_loop calls it (budget BUSY_POLL_BUDGET, no
+// prefer_busy_poll): each round polls with BH disabled (softirqs raised meanwhile, by an
+// interrupt or by the poll, run at local_bh_enable in this task's context); the instance is
+// taken only when softirq does not have it.
 void netdev_core::napi_busy_loop(sock& sk, napi_struct& n, sc_time end) {
-  constexpr int BUSY_POLL_BUDGET = 8;
+  constexpr int BUSY_POLL_BUDGET = 8;  // include/net/busy_poll.h
+  cpu& c = cpu::this_cpu();
   bool owned = false;
   for (;;) {
+    c.local_bh_disable();
     if (!owned && !n.sched) {  // take the instance unless softirq has it
       n.sched = true;
       n.in_busy_poll = true;
       owned = true;
     }
     if (owned) {
-      const size_t before = sk.sk_receive_queue.size();
-      cpu::this_cpu().charge(cost::napi_poll);
-      n.poll(n, BUSY_POLL_BUDGET);
+      c.charge(cost::napi_poll);
+      const int work = n.poll(n, BUSY_POLL_BUDGET);
       gro_normal_list(n);  // napi_busy_loop (v6.6): what GRO let go goes up now
-      if (sk.sk_receive_queue.size() > before)
-        m_net.mib.net_statistics.BusyPollRxPackets += sk.sk_receive_queue.size() - before;
+      // LINUX_MIB_BUSYPOLLRXPACKETS counts what the poll did (work), whichever socket the
+      // packets were for; busy_poll_stop's last poll is not counted.
+      if (work > 0) m_net.mib.net_statistics.BusyPollRxPackets += static_cast<uint64_t>(work);
     }
-    if (!sk.sk_receive_queue.empty() || sc_time_stamp() >= end || cpu::this_cpu().need_resched()) break;
-    cpu::this_cpu().charge(cost::busy_poll_relax);
+    c.local_bh_enable();
+    if (!sk.sk_receive_queue.empty() || sc_time_stamp() >= end || c.need_resched()) break;
+    c.charge(cost::busy_poll_relax);
   }
-  if (!owned) return;
-  // busy_poll_stop: one last poll as softirq would, which completes and unmasks, or reschedules.
+  if (owned) busy_poll_stop(n, BUSY_POLL_BUDGET);
+}
+
+// busy_poll_stop (net/core/dev.c, v6.6, no prefer_busy_poll): clear NAPI_STATE_MISSED and
+// IN_BUSY_POLL, then with BH disabled one last poll with the busy-poll budget, which completes
+// the instance (and re-enables the device's interrupt) when it finds less than the budget;
+// a full budget means more is waiting: __busy_poll_stop hands the instance to softirq
+// (gro_normal_list, __napi_schedule), and the NET_RX softirq that raises runs at once at
+// local_bh_enable, in this task's context.
+void netdev_core::busy_poll_stop(napi_struct& n, int budget) {
+  cpu& c = cpu::this_cpu();
+  n.missed = false;
   n.in_busy_poll = false;
-  cpu::this_cpu().charge(cost::napi_poll);
-  if (n.poll(n, n.weight) == n.weight) {
-    gro_normal_list(n);  // __busy_poll_stop
+  c.local_bh_disable();
+  c.charge(cost::napi_poll);
+  if (n.poll(n, budget) == budget) {
+    gro_normal_list(n);
     __napi_schedule(n);
   }
+  c.local_bh_enable();
 }
 
 // ------------------------------------------------------------------ transmit

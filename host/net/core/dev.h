@@ -93,6 +93,8 @@ class netdev_core {
   // napi_busy_loop (v6.x): a reader polls n from process context until sk has data, end
   // passes or it must reschedule.
   void napi_busy_loop(sock& sk, napi_struct& n, sc_core::sc_time end);
+  // busy_poll_stop (v6.6): the last poll with budget, handing the instance back.
+  void busy_poll_stop(napi_struct& n, int budget);
 
   // ---- receive
   // ---- GRO (net/core/gro.c, v6.6; defined in gro.cpp, see gro.h)

@@ -2,6 +2,9 @@
 // release_sock, sock_def_readable, sock_alloc_send_skb.
 #include "host/net/core/sock.h"
 
+#include <algorithm>
+#include <cstdint>
+
 #include "host/kernel/cpu.h"
 
 namespace nicsim::host {
@@ -9,6 +12,22 @@ namespace nicsim::host {
 namespace {
 constexpr unsigned TX_HEADROOM = 128;  // NET_SKB_PAD + LL_RESERVED_SPACE + IP + UDP, rounded
 }  // namespace
+
+void sock_init_rcvbuf(sock& sk, uint64_t rmem_default) { sk.sk_rcvbuf = rmem_default; }
+
+// sk_setsockopt's SO_RCVBUF case and __sock_set_rcvbuf (net/core/sock.c, v6.6; the same in
+// 6.1 and 6.12): val = min_t(u32, val, rmem_max); val = min_t(int, val, INT_MAX / 2);
+// sk_rcvbuf = max_t(int, val * 2, SOCK_MIN_RCVBUF). (sk_userlocks' SOCK_RCVBUF_LOCK only
+// matters to TCP's autotuning.)
+uint64_t sock_rcvbuf_from(int val, uint64_t rmem_max) {
+  uint64_t v = std::min<uint64_t>(static_cast<uint32_t>(val), rmem_max);
+  v = std::min<uint64_t>(v, INT32_MAX / 2);
+  return std::max<uint64_t>(v * 2, SOCK_MIN_RCVBUF);
+}
+
+void sock_setsockopt_rcvbuf(sock& sk, int val, uint64_t rmem_max) {
+  sk.sk_rcvbuf = sock_rcvbuf_from(val, rmem_max);
+}
 
 void sock_def_readable(sock& sk) {
   cpu::this_cpu().charge(cost::sock_def_readable);

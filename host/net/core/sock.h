@@ -28,10 +28,16 @@ struct sockaddr_in {
   uint16_t port = 0;
 };
 
+// SOCK_MIN_RCVBUF (include/net/sock.h, v6.6): 2 * TCP_SKB_MIN_TRUESIZE, with
+// TCP_SKB_MIN_TRUESIZE = 2048 + SKB_DATA_ALIGN(sizeof(struct sk_buff)) = 2304 on x86-64.
+inline constexpr uint64_t SOCK_MIN_RCVBUF = 2 * (2048 + 256);
+
 struct sock {
   std::deque<sk_buff*> sk_receive_queue;
   uint64_t sk_rmem_alloc = 0;
-  uint64_t sk_rcvbuf = 0;
+  uint64_t sk_rcvbuf = 0;  // what getsockopt(SO_RCVBUF) returns
+  // Not a kernel field: the highest sk_rmem_alloc the socket reached (the run's JSON).
+  uint64_t sk_rmem_alloc_max = 0;
   uint64_t sk_drops = 0;
   wait_queue_head sk_wq;
   // The socket lock's owner flag (lock_sock) and the backlog softirq uses while it is owned,
@@ -55,6 +61,15 @@ struct sock {
   wait_queue_head sk_wmem_wq;
 };
 
+// sock_init_data (net/core/sock.c, v6.6): a new socket's sk_rcvbuf is net.core.rmem_default.
+void sock_init_rcvbuf(sock& sk, uint64_t rmem_default);
+// setsockopt(SOL_SOCKET, SO_RCVBUF, val): sk_setsockopt (net/core/sock.c, v6.6) caps val at
+// net.core.rmem_max (min_t(u32, val, sysctl_rmem_max): a negative int is a huge u32), then
+// __sock_set_rcvbuf doubles it (to account for struct sk_buff and other overheads) with
+// SOCK_MIN_RCVBUF as the floor. getsockopt returns the doubled value.
+void sock_setsockopt_rcvbuf(sock& sk, int val, uint64_t rmem_max);
+// The sk_rcvbuf that setsockopt(SO_RCVBUF, val) leaves under rmem_max.
+uint64_t sock_rcvbuf_from(int val, uint64_t rmem_max);
 // sock_def_readable: wake a reader sleeping on the socket.
 void sock_def_readable(sock& sk);
 // lock_sock: take the socket's owner lock, sleeping while another task holds it.

@@ -342,7 +342,7 @@ void tcp::tcp_conn_request(tcp_sock& listener, sk_buff* skb) {
   req->rcv_wscale = 0;
   if (req->wscale_ok) {
     uint64_t sp = std::max<uint64_t>(space, m_params.tcp_rmem[2]);
-    sp = std::max<uint64_t>(sp, 212992);  // net.core.rmem_max
+    sp = std::max<uint64_t>(sp, m_params.rmem_max);  // READ_ONCE(sysctl_rmem_max)
     sp = std::min(sp, window_clamp);
     int l = 0;
     while ((sp >> (l + 1)) != 0) ++l;  // ilog2

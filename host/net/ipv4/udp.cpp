@@ -87,23 +87,29 @@ void udp::udp_rcv(sk_buff* skb) {
   m_skbs.kfree_skb(skb, skb_drop_reason::NO_SOCKET);
 }
 
+// __udp_enqueue_schedule_skb (net/ipv4/udp.c, v6.6; unchanged in 6.1 and 6.12): the check
+// comes before the charge ("always allow at least a packet"), so a socket may overshoot
+// sk_rcvbuf by one skb. Over half of sk_rcvbuf the kernel calls skb_condense, which resets
+// truesize to SKB_TRUESIZE(skb_end_offset) after pulling frags into the head: the model's
+// skbs are linear and already charged that (build_skb / napi_alloc_skb), so it changes
+// nothing here. No global udp_mem pressure (udp_rmem_schedule always succeeds).
 void udp::__udp_enqueue_schedule_skb(udp_sock& sk, sk_buff* skb) {
   cpu::this_cpu().charge(cost::udp_enqueue);
-  // The check comes before the charge, so a socket may overshoot by one skb, as in the kernel.
   if (sk.sk_rmem_alloc > sk.sk_rcvbuf) {
     ++sk.sk_drops;
-    ++m_net.mib.udp_statistics.RcvbufErrors;
+    ++m_net.mib.udp_statistics.RcvbufErrors;  // __udp_queue_rcv_skb: -ENOMEM is charged twice
     ++m_net.mib.udp_statistics.InErrors;
     m_skbs.kfree_skb(skb, skb_drop_reason::SOCKET_RCVBUFF);
     return;
   }
   sk.sk_rmem_alloc += skb->truesize;
+  sk.sk_rmem_alloc_max = std::max(sk.sk_rmem_alloc_max, sk.sk_rmem_alloc);
   sk.sk_receive_queue.push_back(skb);
   if (auto* o = cpu::this_cpu().observer()) {
     const int64_t seq = skb_frame_seq(*skb);
     if (seq >= 0)
       o->frame(static_cast<uint64_t>(seq), waves::frame_stage::socket_enqueue, cpu::this_cpu().track());
-    sk.queue_probe(sk.sk_receive_queue.size());
+    sk.queue_probe(sk.queued());
   }
   sock_def_readable(sk);
 }
@@ -113,7 +119,8 @@ udp_sock& udp::udp_bind(uint16_t port, uint64_t rcvbuf) {
   if (!slot) {
     slot = std::make_unique<udp_sock>();
     slot->port = port;
-    slot->sk_rcvbuf = rcvbuf;
+    sock_init_rcvbuf(*slot, m_params.rmem_default);                    // sock_init_data
+    slot->forward_threshold = static_cast<int>(slot->sk_rcvbuf >> 2);  // udp_lib_init_sock (v6.6)
     // sk_backlog_rcv = udp_prot.backlog_rcv (__udp_queue_rcv_skb): release_sock's work.
     slot->sk_backlog_rcv = [this](sock& sk, sk_buff* skb) {
       __udp_enqueue_schedule_skb(static_cast<udp_sock&>(sk), skb);
@@ -121,34 +128,82 @@ udp_sock& udp::udp_bind(uint16_t port, uint64_t rcvbuf) {
     slot->queue_probe.attach(cpu::this_cpu().observer(),
                              "host.sock.udp_" + std::to_string(port) + ".rx_queue", 16);
     slot->queue_probe(0);
+    if (rcvbuf != 0) udp_setsockopt_rcvbuf(*slot, static_cast<int>(std::min<uint64_t>(rcvbuf, INT32_MAX)));
   }
   return *slot;
+}
+
+// udp_lib_setsockopt (net/ipv4/udp.c, v6.6), level SOL_SOCKET: sk_setsockopt, then
+// WRITE_ONCE(up->forward_threshold, sk->sk_rcvbuf >> 2). (Kernels before "udp: track the
+// forward memory release threshold in an hot cacheline" read sk_rcvbuf >> 2 in
+// udp_rmem_release itself: the same rule.)
+void udp::udp_setsockopt_rcvbuf(udp_sock& sk, int val) {
+  sock_setsockopt_rcvbuf(sk, val, m_params.rmem_max);
+  sk.forward_threshold = static_cast<int>(sk.sk_rcvbuf >> 2);
+}
+
+// udp_rmem_release (net/ipv4/udp.c, v6.6) as udp_skb_destructor calls it on dequeue
+// (partial = 1): the released bytes pile up in forward_deficit and go back to sk_rmem_alloc
+// only once they reach forward_threshold (sk_rcvbuf / 4) or the reader queue is empty; the
+// release splices whatever softirq queued since into the reader queue. (The page-granular
+// sk_forward_alloc / udp_memory_allocated bookkeeping beside it is not modelled: no global
+// memory pressure.)
+void udp::udp_rmem_release(udp_sock& sk, int size) {
+  sk.forward_deficit += size;
+  size = sk.forward_deficit;
+  if (size < sk.forward_threshold && !sk.reader_queue.empty()) return;
+  sk.forward_deficit = 0;
+  cpu::this_cpu().charge(cost::udp_rmem_release);
+  sk.sk_rmem_alloc -= static_cast<uint64_t>(size);
+  // skb_queue_splice_tail_init(sk_queue, &up->reader_queue)
+  sk.reader_queue.insert(sk.reader_queue.end(), sk.sk_receive_queue.begin(), sk.sk_receive_queue.end());
+  sk.sk_receive_queue.clear();
+}
+
+// __skb_recv_udp (net/ipv4/udp.c, v6.6) without MSG_PEEK, one pass: take the reader queue's
+// head (__skb_try_recv_from_queue unlinks it, then udp_skb_destructor releases its
+// memory); when the reader queue is empty, splice all of sk_receive_queue into it under
+// both locks and take the head of that (udp_skb_dtor_locked).
+sk_buff* udp::__skb_try_recv_udp(udp_sock& sk) {
+  if (sk.reader_queue.empty()) {
+    if (sk.sk_receive_queue.empty()) return nullptr;
+    sk.reader_queue.swap(sk.sk_receive_queue);  // skb_queue_splice_tail_init into an empty queue
+  }
+  sk_buff* skb = sk.reader_queue.front();
+  sk.reader_queue.pop_front();
+  udp_rmem_release(sk, static_cast<int>(skb->truesize));  // udp_skb_truesize
+  return skb;
 }
 
 long udp::udp_recvmsg(udp_sock& sk, uint8_t* buf, size_t len, bool dontwait, sockaddr_in* from) {
   cpu::this_cpu().charge(cost::recvmsg);
   for (;;) {  // try_again
-    // sk_can_busy_loop + sk_busy_loop: only when the socket's last skb came from a NAPI
-    // instance (sk_napi_id >= MIN_NAPI_ID); netif_rx'd skbs leave it without one.
-    if (sk.sk_receive_queue.empty() && sk.busy_poll > SC_ZERO_TIME && sk.napi != nullptr)
+    // __skb_recv_udp: the reader queue, then sk_receive_queue; busy_check: sk_can_busy_loop +
+    // sk_busy_loop, only when the socket's last skb came from a NAPI instance (sk_napi_id >=
+    // MIN_NAPI_ID; netif_rx'd skbs leave it without one); then sleep on the socket's wait
+    // queue (__skb_wait_for_more_packets) until softirq queues one.
+    sk_buff* skb = __skb_try_recv_udp(sk);
+    if (skb == nullptr && sk.busy_poll > SC_ZERO_TIME && sk.napi != nullptr) {
       m_dev.napi_busy_loop(sk, *sk.napi, sc_time_stamp() + sk.busy_poll);
-    if (sk.sk_receive_queue.empty() && dontwait) return EAGAIN_;
-    // __skb_recv_udp: take the head of the queue or sleep on the socket's wait queue.
-    while (sk.sk_receive_queue.empty()) {
-      wait_queue_entry wait;  // DEFINE_WAIT_FUNC(wait, receiver_wake_function)
-      init_wait(wait, cpu::this_cpu());
-      prepare_to_wait_exclusive(sk.sk_wq, wait, cpu::this_cpu());
-      if (sk.sk_receive_queue.empty()) cpu::this_cpu().schedule();
-      finish_wait(wait, cpu::this_cpu());  // maybe another CPU than the one it slept on
+      skb = __skb_try_recv_udp(sk);
     }
-    sk_buff* skb = sk.sk_receive_queue.front();
-    sk.sk_receive_queue.pop_front();
+    if (skb == nullptr && dontwait) return EAGAIN_;
+    while (skb == nullptr) {
+      while (sk.sk_receive_queue.empty()) {
+        wait_queue_entry wait;  // DEFINE_WAIT_FUNC(wait, receiver_wake_function)
+        init_wait(wait, cpu::this_cpu());
+        prepare_to_wait_exclusive(sk.sk_wq, wait, cpu::this_cpu());
+        if (sk.sk_receive_queue.empty()) cpu::this_cpu().schedule();
+        finish_wait(wait, cpu::this_cpu());  // maybe another CPU than the one it slept on
+      }
+      skb = __skb_try_recv_udp(sk);
+    }
     if (auto* o = cpu::this_cpu().observer()) {
       const int64_t seq = skb_frame_seq(*skb);
       if (seq >= 0)
         o->frame(static_cast<uint64_t>(seq), waves::frame_stage::socket_dequeue,
                  cpu::this_cpu().current()->track);
-      sk.queue_probe(sk.sk_receive_queue.size());
+      sk.queue_probe(sk.queued());
     }
     const size_t ulen = skb->len - proto::UDP_HLEN;
     const size_t copied = std::min(len, ulen);
@@ -157,8 +212,7 @@ long udp::udp_recvmsg(udp_sock& sk, uint8_t* buf, size_t len, bool dontwait, soc
       cpu::this_cpu().charge(cost::csum, skb->len);  // skb_copy_and_csum_datagram_msg
       if (!udp_checksum_ok(*skb)) {
         ++m_net.mib.udp_statistics.InCsumErrors;
-        ++m_net.mib.udp_statistics.InErrors;
-        sk.sk_rmem_alloc -= skb->truesize;
+        ++m_net.mib.udp_statistics.InErrors;  // csum_copy_err: its memory went at dequeue
         m_skbs.kfree_skb(skb, skb_drop_reason::UDP_CSUM);
         cpu::this_cpu().cond_resched();
         continue;
@@ -175,8 +229,7 @@ long udp::udp_recvmsg(udp_sock& sk, uint8_t* buf, size_t len, bool dontwait, soc
       from->port = proto::get_be16(skb->data_ptr());
     }
     ++m_net.mib.udp_statistics.InDatagrams;
-    sk.sk_rmem_alloc -= skb->truesize;  // skb_consume_udp → udp_rmem_release
-    m_skbs.__consume_stateless_skb(skb);
+    m_skbs.__consume_stateless_skb(skb);  // skb_consume_udp (its memory went at dequeue)
     if (m_params.udp_backlog) {
       ++m_returning;  // the datagram is the reader's while it works off the backlog
       release_sock(sk);

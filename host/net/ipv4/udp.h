@@ -29,8 +29,14 @@ class udp {
   // udp_protocol, for inet_init's inet_add_protocol(&udp_protocol, IPPROTO_UDP).
   const net_protocol* protocol() const { return &m_protocol; }
 
-  // bind(2) on port (the socket made if the port has none yet), SO_RCVBUF rcvbuf.
+  // socket(2) and bind(2) on port (the socket made if the port has none yet, its sk_rcvbuf
+  // net.core.rmem_default), then setsockopt(SO_RCVBUF, rcvbuf) unless rcvbuf is 0 (the
+  // application does not call it).
   udp_sock& udp_bind(uint16_t port, uint64_t rcvbuf);
+  // setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &val): udp_lib_setsockopt (net/ipv4/udp.c, v6.6)
+  // passes it to sk_setsockopt (sk_rcvbuf = 2 * min(val, rmem_max)) and follows the new
+  // sk_rcvbuf with forward_threshold = sk_rcvbuf >> 2.
+  void udp_setsockopt_rcvbuf(udp_sock& sk, int val);
   // recvfrom on sk from the current task: the bytes copied into buf, or EAGAIN_
   // when dontwait (MSG_DONTWAIT / O_NONBLOCK) and nothing is queued.
   long udp_recvmsg(udp_sock& sk, uint8_t* buf, size_t len, bool dontwait = false) {
@@ -49,6 +55,11 @@ class udp {
  private:
   void udp_rcv(sk_buff* skb);
   void __udp_enqueue_schedule_skb(udp_sock& sk, sk_buff* skb);
+  // __skb_recv_udp (v6.6): the next datagram of the reader queue, refilled from
+  // sk_receive_queue when empty; its memory goes to udp_rmem_release. nullptr: both empty.
+  sk_buff* __skb_try_recv_udp(udp_sock& sk);
+  // udp_rmem_release (v6.6) with partial = 1: batch the release of size bytes.
+  void udp_rmem_release(udp_sock& sk, int size);
   int udp_send_skb(sk_buff* skb, udp_sock& sk, const sockaddr_in& to);
 
   struct net& m_net;
