@@ -1,3 +1,8 @@
+// The partner's TCP sender (tb/partner/tcp_sender.h): the connection's state, the handshake
+// (tcp_rcv_synsent_state_process), tcp_ack for a sender that receives no data, the RTT and RTO
+// (tcp_rtt_estimator, tcp_set_rto, tcp_rearm_rto) and the timers, Linux v6.6. The rest is split
+// as the kernel's parts are: congestion control in tcp_cong.cpp, the SACK scoreboard and
+// recovery in tcp_sack_recovery.cpp, RACK-TLP in tcp_rack.cpp, segment output in tcp_output.cpp.
 #include "tb/partner/tcp_sender.h"
 
 #include <algorithm>
@@ -34,37 +39,10 @@ uint64_t time_weighted::span(uint64_t now_ns) const {
 // ------------------------------------------------------------------ tcp_sender
 
 namespace {
-// CUBIC's constants as cubictcp_register computes them (tcp_cubic.c, v6.6): beta 717/1024,
-// bic_scale 41 (C = 0.4 = 41 * 10 / 1024), BICTCP_HZ 10.
-constexpr uint32_t BICTCP_BETA_SCALE = 1024, CUBIC_BETA = 717, BIC_SCALE = 41, BICTCP_HZ = 10;
-constexpr uint32_t CUBIC_HZ = 1000;  // the partner's jiffies per second
-constexpr uint32_t beta_scale = 8 * (BICTCP_BETA_SCALE + CUBIC_BETA) / 3 / (BICTCP_BETA_SCALE - CUBIC_BETA);
-constexpr uint32_t cube_rtt_scale = BIC_SCALE * 10;
-constexpr uint64_t cube_factor = (uint64_t{1} << (10 + 3 * BICTCP_HZ)) / (BIC_SCALE * 10);
-
-int fls64(uint64_t x) { return x == 0 ? 0 : 64 - __builtin_clzll(x); }
 bool after32(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) > 0; }
 }  // namespace
 
 tcp_sender::tcp_sender(const tcp_sender_config& cfg) : m_cfg(cfg) {}
-
-// cubic_root (tcp_cubic.c, v6.6): a table look-up and one Newton-Raphson step.
-uint32_t tcp_sender::cubic_root(uint64_t a) {
-  static const uint8_t v[] = {
-      0,   54,  54,  54,  118, 118, 118, 118, 123, 129, 134, 138, 143, 147, 151, 156,
-      157, 161, 164, 168, 170, 173, 176, 179, 181, 185, 187, 190, 192, 194, 197, 199,
-      200, 202, 204, 206, 209, 211, 213, 215, 217, 219, 221, 222, 224, 225, 227, 229,
-      231, 232, 234, 236, 237, 239, 240, 242, 244, 245, 246, 248, 250, 251, 252, 254,
-  };
-  uint32_t b = static_cast<uint32_t>(fls64(a));
-  if (b < 7) return (static_cast<uint32_t>(v[static_cast<uint32_t>(a)]) + 35) >> 6;
-  b = ((b * 84) >> 8) - 1;
-  const auto shift = static_cast<uint32_t>(a >> (b * 3));
-  uint32_t x = (static_cast<uint32_t>(v[shift]) + 10) << b >> 6;
-  x = 2 * x + static_cast<uint32_t>(a / (uint64_t{x} * (uint64_t{x} - 1)));
-  x = (x * 341) >> 10;
-  return x;
-}
 
 void tcp_sender::open(uint64_t now_ns) {
   m_now = now_ns;
@@ -97,11 +75,6 @@ uint64_t tcp_sender::bytes_in_flight() const {
 }
 
 uint64_t tcp_sender::next_timer() const { return std::min(m_rto_at, m_probe_at); }
-
-void tcp_sender::set_cwnd(uint32_t c, uint64_t now_ns) {
-  m_cwnd = std::max<uint32_t>(c, 1);
-  if (m_state == state::established) m_cwnd_tw.set(now_ns, m_cwnd);
-}
 
 // ------------------------------------------------------------------ receiving
 
@@ -199,66 +172,6 @@ void tcp_sender::synsent(const proto::tcp_header& h, uint64_t now_ns) {
   m_cwnd_tw.set(now_ns, m_cwnd);
   m_rwnd_tw.set(now_ns, static_cast<double>(m_snd_wnd));
   m_lsndtime_ns = now_ns;
-}
-
-// tcp_sacktag_write_queue (tcp_input.c): marks the segments a valid SACK block covers whole.
-// Returns the packets newly SACKed. Each newly SACKed segment advances RACK (tcp_sacktag_one:
-// tcp_rack_advance); one never retransmitted below the highest SACKed before this ACK
-// (prior_fack) arrived out of order: reordering (tcp_check_sack_reordering, reord_seen).
-int tcp_sender::sacktag(const proto::tcp_header& h, uint64_t ack, uint64_t prior_fack, uint64_t now_ns) {
-  bool reordered = false;
-  int newly = 0;
-  for (unsigned i = 0; i < h.opt.sack_count; ++i) {
-    ++m_stats.sack_blocks_received;
-    const int64_t start = unwrap(h.opt.sack[i].start), end = unwrap(h.opt.sack[i].end);
-    // tcp_is_sackblock_valid: in order, not beyond snd_nxt, not older than a window.
-    if (end <= start || end > static_cast<int64_t>(m_snd_nxt) ||
-        start < static_cast<int64_t>(m_snd_una) - static_cast<int64_t>(m_max_window)) {
-      ++m_stats.sack_blocks_invalid;
-      continue;
-    }
-    if (end <= static_cast<int64_t>(ack)) continue;  // a D-SACK or stale block: nothing to mark
-    for (seg& s : m_rtx) {
-      if (static_cast<int64_t>(s.end) > end) break;
-      if (s.sacked || static_cast<int64_t>(s.start) < start) continue;
-      rack_advance(s.ever_retrans || s.retrans, s.end, s.sent_ns, now_ns);
-      if (!s.ever_retrans && s.start < prior_fack) reordered = true;
-      s.sacked = true;
-      ++m_sacked_out;
-      ++newly;
-      if (s.lost) s.lost = false, --m_lost_out;
-      if (s.retrans) s.retrans = false, --m_retrans_out;
-    }
-  }
-  if (reordered) ++m_stats.sack_reorder;
-  return newly;
-}
-
-// RFC 6675 IsLost with DupThresh = net.ipv4.tcp_reordering (3): a segment not SACKed with
-// at least three SACKed segments above it is lost (tcp_update_scoreboard's rule).
-void tcp_sender::update_lost_marks() {
-  unsigned sacked_above = 0;
-  for (auto it = m_rtx.rbegin(); it != m_rtx.rend(); ++it) {
-    if (it->sacked) {
-      ++sacked_above;
-    } else if (sacked_above >= TCP_REORDERING && !it->lost) {
-      it->lost = true;
-      ++m_lost_out;
-      ++m_newly_lost;
-    }
-  }
-}
-
-void tcp_sender::mark_head_lost() {
-  for (seg& s : m_rtx) {
-    if (s.sacked) continue;
-    if (!s.lost) {
-      s.lost = true;
-      ++m_lost_out;
-      ++m_newly_lost;
-    }
-    return;
-  }
 }
 
 // tcp_ack (tcp_input.c, v6.6), for an ESTABLISHED sender that receives no data.
@@ -462,42 +375,6 @@ void tcp_sender::established_ack(const proto::tcp_header& h, uint64_t now_ns) {
   }
 }
 
-// tcp_enter_recovery / tcp_init_cwnd_reduction.
-void tcp_sender::enter_recovery() {
-  ++m_stats.recoveries;
-  m_high_seq = m_snd_nxt;
-  m_cwnd_cnt = 0;
-  m_prior_cwnd = m_cwnd;
-  m_prr_delivered = 0;
-  m_prr_out = 0;
-  m_ssthresh = cc_ssthresh();
-  m_tlp_high_seq_set = false;
-  m_ca = ca_state::recovery;
-}
-
-// tcp_enter_loss (tcp_input.c, v6.6) on a retransmission timeout.
-void tcp_sender::enter_loss(uint64_t now_ns) {
-  if (m_ca == ca_state::open || m_ca == ca_state::disorder || m_high_seq <= m_snd_una ||
-      (m_ca == ca_state::loss && m_retransmits == 0)) {
-    m_prior_cwnd = m_cwnd;
-    m_ssthresh = cc_ssthresh();
-  }
-  // tcp_timeout_mark_lost: everything not SACKed is lost, retransmissions included; with RACK
-  // the head and what RACK finds overdue only (recently sent ones are not lost yet).
-  m_reno_sacked = 0;
-  for (seg& s : m_rtx) {
-    if (s.sacked) continue;
-    if (rack_on() && &s != &m_rtx.front() && !rack_timed_out(s, now_ns)) continue;
-    if (s.retrans) s.retrans = false, --m_retrans_out;
-    if (!s.lost) s.lost = true, ++m_lost_out;
-  }
-  m_cwnd_cnt = 0;
-  set_cwnd(packets_in_flight() + 1, now_ns);
-  m_high_seq = m_snd_nxt;
-  m_ca = ca_state::loss;
-  if (m_cfg.cc == tcp_cc::cubic) m_cubic = cubic_state{};  // cubictcp_state(TCP_CA_Loss): bictcp_reset
-}
-
 // tcp_rtt_estimator (tcp_input.c, v6.6): srtt in 1/8 us, mdev in 1/4 us, rttvar at least
 // TCP_RTO_MIN, updated once per window of data.
 void tcp_sender::rtt_estimator(int64_t mrtt_us) {
@@ -561,133 +438,6 @@ void tcp_sender::rearm_rto(uint64_t now_ns) {
   m_rto_at = now_ns + rto;
 }
 
-// tcp_cwnd_validate (tcp_output.c, v6.6): whether the window was used to the full.
-void tcp_sender::cwnd_validate(bool cwnd_limited) {
-  if (m_snd_una >= m_cwnd_usage_seq || cwnd_limited ||
-      (!m_is_cwnd_limited && packets_out() > m_max_packets_out)) {
-    m_is_cwnd_limited = cwnd_limited;
-    m_max_packets_out = packets_out();
-    m_cwnd_usage_seq = m_snd_nxt;
-  }
-}
-
-// tcp_is_cwnd_limited (include/net/tcp.h, v6.6).
-bool tcp_sender::is_cwnd_limited() const {
-  if (m_is_cwnd_limited) return true;
-  if (m_cwnd < m_ssthresh) return m_cwnd < 2 * m_max_packets_out;
-  return false;
-}
-
-uint32_t tcp_sender::cc_ssthresh() {
-  if (m_cfg.cc == tcp_cc::reno) return std::max<uint32_t>(m_cwnd >> 1, 2);  // tcp_reno_ssthresh
-  // cubictcp_recalc_ssthresh: W_max with fast convergence, then cwnd * beta.
-  m_cubic.epoch_start = 0;
-  if (m_cwnd < m_cubic.last_max_cwnd)
-    m_cubic.last_max_cwnd = m_cwnd * (BICTCP_BETA_SCALE + CUBIC_BETA) / (2 * BICTCP_BETA_SCALE);
-  else
-    m_cubic.last_max_cwnd = m_cwnd;
-  return std::max<uint32_t>(m_cwnd * CUBIC_BETA / BICTCP_BETA_SCALE, 2);
-}
-
-// tcp_reno_cong_avoid / cubictcp_cong_avoid with tcp_slow_start and tcp_cong_avoid_ai
-// (tcp_cong.c, tcp_cubic.c, v6.6).
-void tcp_sender::cong_avoid(uint32_t acked, uint64_t now_ns) {
-  if (!is_cwnd_limited()) return;
-  uint32_t cwnd = m_cwnd;
-  if (cwnd < m_ssthresh) {  // tcp_slow_start
-    const uint32_t c = std::min(cwnd + acked, m_ssthresh);
-    acked -= c - cwnd;
-    cwnd = c;
-    set_cwnd(cwnd, now_ns);
-    if (acked == 0) return;
-  }
-  uint32_t w = cwnd;
-  if (m_cfg.cc == tcp_cc::cubic) {
-    cubic_update(acked, now_ns);
-    w = m_cubic.cnt;
-  }
-  // tcp_cong_avoid_ai
-  if (m_cwnd_cnt >= w) {
-    m_cwnd_cnt = 0;
-    ++cwnd;
-  }
-  m_cwnd_cnt += acked;
-  if (m_cwnd_cnt >= w) {
-    const uint32_t delta = m_cwnd_cnt / w;
-    m_cwnd_cnt -= delta * w;
-    cwnd += delta;
-  }
-  set_cwnd(cwnd, now_ns);
-}
-
-// bictcp_update (tcp_cubic.c, v6.6), with the partner's jiffies (HZ = 1000).
-void tcp_sender::cubic_update(uint32_t acked, uint64_t now_ns) {
-  cubic_state& ca = m_cubic;
-  const uint32_t cwnd = m_cwnd;
-  const uint32_t now = jiffies(now_ns);
-  ca.ack_cnt += acked;
-  if (ca.last_cwnd == cwnd && static_cast<int32_t>(now - ca.last_time) <= static_cast<int32_t>(CUBIC_HZ / 32))
-    return;
-  if (!(ca.epoch_start != 0 && now == ca.last_time)) {
-    ca.last_cwnd = cwnd;
-    ca.last_time = now;
-    if (ca.epoch_start == 0) {
-      ca.epoch_start = now == 0 ? 1 : now;  // 0 means "no epoch" (jiffies start far from 0 in Linux)
-      ca.ack_cnt = acked;
-      ca.tcp_cwnd = cwnd;
-      if (ca.last_max_cwnd <= cwnd) {
-        ca.bic_K = 0;
-        ca.bic_origin_point = cwnd;
-      } else {
-        ca.bic_K = cubic_root(cube_factor * (ca.last_max_cwnd - cwnd));
-        ca.bic_origin_point = ca.last_max_cwnd;
-      }
-    }
-    uint64_t t = static_cast<uint64_t>(static_cast<int32_t>(now - ca.epoch_start));
-    t += (uint64_t{ca.delay_min} * 1000 + TCP_NS_PER_JIFFY - 1) / TCP_NS_PER_JIFFY;  // usecs_to_jiffies
-    t <<= BICTCP_HZ;
-    t /= CUBIC_HZ;
-    const uint64_t offs = t < ca.bic_K ? ca.bic_K - t : t - ca.bic_K;
-    const auto delta = static_cast<uint32_t>((cube_rtt_scale * offs * offs * offs) >> (10 + 3 * BICTCP_HZ));
-    const uint32_t bic_target = t < ca.bic_K ? ca.bic_origin_point - delta : ca.bic_origin_point + delta;
-    ca.cnt = bic_target > cwnd ? cwnd / (bic_target - cwnd) : 100 * cwnd;
-    if (ca.last_max_cwnd == 0 && ca.cnt > 20) ca.cnt = 20;
-  }
-  // tcp_friendliness
-  {
-    uint32_t delta = (cwnd * beta_scale) >> 3;
-    if (delta == 0) delta = 1;
-    while (ca.ack_cnt > delta) {
-      ca.ack_cnt -= delta;
-      ++ca.tcp_cwnd;
-    }
-    if (ca.tcp_cwnd > cwnd) {
-      const uint32_t max_cnt = cwnd / (ca.tcp_cwnd - cwnd);
-      if (ca.cnt > max_cnt) ca.cnt = max_cnt;
-    }
-  }
-  ca.cnt = std::max<uint32_t>(ca.cnt, 2);
-}
-
-// tcp_cwnd_reduction (tcp_input.c, v6.6): Proportional Rate Reduction, RFC 6937.
-void tcp_sender::cwnd_reduction(int newly_acked_sacked, bool una_adv) {
-  if (newly_acked_sacked <= 0 || m_prior_cwnd == 0) return;
-  const auto in_flight = static_cast<int64_t>(packets_in_flight());
-  m_prr_delivered += static_cast<uint32_t>(newly_acked_sacked);
-  const int64_t delta = static_cast<int64_t>(m_ssthresh) - in_flight;
-  int64_t sndcnt;
-  if (delta < 0) {
-    const uint64_t dividend = uint64_t{m_ssthresh} * m_prr_delivered + m_prior_cwnd - 1;
-    sndcnt = static_cast<int64_t>(dividend / m_prior_cwnd) - m_prr_out;
-  } else {
-    sndcnt = std::max<int64_t>(int64_t{m_prr_delivered} - m_prr_out, newly_acked_sacked);
-    if (una_adv && m_newly_lost == 0) ++sndcnt;
-    sndcnt = std::min(delta, sndcnt);
-  }
-  sndcnt = std::max<int64_t>(sndcnt, m_prr_out != 0 ? 0 : 1);
-  set_cwnd(static_cast<uint32_t>(in_flight + sndcnt), m_now);
-}
-
 // ------------------------------------------------------------------ timers
 
 void tcp_sender::on_timer(uint64_t now_ns) {
@@ -736,196 +486,6 @@ void tcp_sender::on_timer(uint64_t now_ns) {
       m_probes_out = 0;
     }
   }
-}
-
-// ------------------------------------------------------------------ sending
-
-void tcp_sender::fill_header(tcp_segment_out* out, uint64_t now_ns, uint8_t flags) const {
-  proto::tcp_header& h = out->hdr;
-  h = proto::tcp_header{};
-  h.src_port = m_cfg.src_port;
-  h.dst_port = m_cfg.dst_port;
-  h.flags = flags;
-  if (flags & proto::TCP_SYN) {
-    // tcp_syn_options: MSS, SACK-permitted, timestamps, window scale; the window unscaled.
-    h.seq = m_cfg.iss;
-    h.window = TCP_PARTNER_WINDOW;
-    h.opt.has_mss = true;
-    h.opt.mss = m_cfg.mss;
-    h.opt.sack_permitted = true;
-    h.opt.has_timestamp = true;
-    h.opt.tsval = tsval(now_ns);
-    h.opt.has_wscale = true;
-    h.opt.wscale = TCP_PARTNER_WSCALE;
-    return;
-  }
-  h.ack = m_irs + 1;  // nothing from the host is taken in: rcv_nxt stays just past its SYN
-  h.window = static_cast<uint16_t>(TCP_PARTNER_WINDOW >> (m_wscale_ok ? TCP_PARTNER_WSCALE : 0));
-  if (m_ts_ok) {
-    h.opt.has_timestamp = true;
-    h.opt.tsval = tsval(now_ns);
-    h.opt.tsecr = m_ts_recent;
-  }
-}
-
-void tcp_sender::count_sent(const tcp_segment_out& s) {
-  ++m_stats.segs_sent;
-  if (s.payload_len != 0) {
-    ++m_stats.data_segs_sent;
-    m_stats.bytes_sent += s.payload_len;
-  }
-  if (s.retransmission) {
-    ++m_stats.retrans_segs;
-    m_stats.retrans_bytes += s.payload_len;
-  }
-}
-
-bool tcp_sender::next_segment(uint64_t now_ns, tcp_segment_out* out) {
-  m_now = now_ns;
-  *out = tcp_segment_out{};
-  if (m_rst_due) {
-    m_rst_due = false;
-    fill_header(out, now_ns, proto::TCP_RST);
-    out->hdr = proto::tcp_header{};
-    out->hdr.src_port = m_cfg.src_port;
-    out->hdr.dst_port = m_cfg.dst_port;
-    out->hdr.seq = m_rst_seq;
-    out->hdr.flags = proto::TCP_RST;
-    count_sent(*out);
-    return true;
-  }
-  if (m_state == state::syn_sent && m_syn_due) {
-    m_syn_due = false;
-    fill_header(out, now_ns, proto::TCP_SYN);
-    out->retransmission = m_stats.syn_sent != 0;
-    if (m_stats.syn_sent == 0) {
-      m_syn_sent_ns = now_ns;
-      m_rto_at = now_ns + m_rto_ns;
-    }
-    ++m_stats.syn_sent;
-    ++m_stats.segs_sent;
-    return true;
-  }
-  if (m_state != state::established) return false;
-  if (m_ack_due) {  // the handshake's ACK (tcp_send_ack)
-    m_ack_due = false;
-    fill_header(out, now_ns, proto::TCP_ACK);
-    out->hdr.seq = wire_seq(m_snd_nxt);
-    count_sent(*out);
-    return true;
-  }
-  if (m_probe_due) {
-    m_probe_due = false;
-    ++m_stats.zero_window_probes;
-    // tcp_write_wakeup: what of the head fits the window goes as data; with a zero window a
-    // segment with an old sequence number, no data, that the receiver must answer
-    // (tcp_xmit_probe_skb).
-    const uint64_t wnd_end = m_snd_una + m_snd_wnd;
-    if (wnd_end > m_snd_nxt) {
-      const auto len =
-          static_cast<uint32_t>(std::min<uint64_t>({wnd_end - m_snd_nxt, m_mss, app_end() - m_snd_nxt}));
-      fill_header(out, now_ns, proto::TCP_ACK | proto::TCP_PSH);
-      out->hdr.seq = wire_seq(m_snd_nxt);
-      out->stream_offset = m_snd_nxt;
-      out->payload_len = len;
-      m_rtx.push_back({m_snd_nxt, m_snd_nxt + len, now_ns});
-      m_snd_nxt += len;
-      if (len < m_mss) m_snd_sml = m_snd_nxt;
-      m_lsndtime_ns = now_ns;
-      if (m_rto_at == UINT64_MAX) rearm_rto(now_ns);
-      m_probe_at = UINT64_MAX;
-      m_probes_out = 0;
-    } else {
-      fill_header(out, now_ns, proto::TCP_ACK);
-      out->hdr.seq = wire_seq(m_snd_una) - 1;
-    }
-    count_sent(*out);
-    return true;
-  }
-  if (m_tlp_due) {  // the loss probe timer fired: tcp_send_loss_probe
-    m_tlp_due = false;
-    if (send_loss_probe(now_ns, out)) return true;
-  }
-  // tcp_xmit_retransmit_queue: lost segments first, while the window has room.
-  if (m_lost_out > m_retrans_out) {
-    for (seg& s : m_rtx) {
-      if (!s.lost || s.retrans || s.sacked) continue;
-      if (packets_in_flight() >= m_cwnd) break;
-      const uint64_t start = std::max(s.start, m_snd_una);  // tcp_trim_head of what was acked
-      if (start != m_snd_una && start >= m_snd_una + m_snd_wnd) break;
-      s.retrans = true;
-      s.ever_retrans = true;
-      s.sent_ns = now_ns;
-      ++m_retrans_out;
-      fill_header(out, now_ns, proto::TCP_ACK);
-      out->hdr.seq = wire_seq(start);
-      out->stream_offset = start;
-      out->payload_len = static_cast<uint32_t>(s.end - start);
-      out->retransmission = true;
-      if (m_ca != ca_state::loss) ++m_stats.fast_retransmits;
-      if (m_ca == ca_state::recovery) ++m_prr_out;
-      if (rack_on() && &s == &m_rtx.front() && m_pending != xmit_timer::reo_timeout) {
-        // tcp_xmit_retransmit_queue (v6.6): retransmitting the head restarts the RTO, unless
-        // the reorder timer is pending.
-        m_pending = xmit_timer::retrans;
-        m_rto_at = now_ns + m_rto_ns;
-      } else if (m_rto_at == UINT64_MAX) {
-        rearm_rto(now_ns);
-      }
-      count_sent(*out);
-      return true;
-    }
-  }
-  return send_new_data(now_ns, out);
-}
-
-// tcp_write_xmit (tcp_output.c, v6.6) for one segment: the cwnd test, the receive window
-// test (tcp_snd_wnd_test), Nagle (tcp_nagle_test with Minshall's check); then, with RACK-TLP,
-// tcp_schedule_loss_probe. A loss probe (push_one = 2) ignores cwnd and Nagle and schedules
-// nothing.
-bool tcp_sender::send_new_data(uint64_t now_ns, tcp_segment_out* out, bool loss_probe) {
-  const uint64_t end = app_end();
-  if (end <= m_snd_nxt) return false;
-  const auto len = static_cast<uint32_t>(std::min<uint64_t>(m_mss, end - m_snd_nxt));
-  if (!loss_probe && packets_in_flight() >= m_cwnd) {
-    cwnd_validate(true);
-    return false;
-  }
-  if (m_snd_nxt + len > m_snd_una + m_snd_wnd) {
-    // tcp_check_probe_timer: nothing in flight to bring an ACK, so probe.
-    if (m_rtx.empty() && m_probe_at == UINT64_MAX && m_rto_at == UINT64_MAX)
-      m_probe_at = now_ns + std::max(m_rto_ns, TCP_RTO_MIN_NS);
-    return false;
-  }
-  if (!loss_probe && len < m_mss && !m_rtx.empty() && m_snd_sml > m_snd_una && m_snd_sml <= m_snd_nxt)
-    return false;
-  const bool idle = m_rtx.empty();
-  if (idle && m_cfg.cc == tcp_cc::cubic && m_cubic.epoch_start != 0) {
-    // cubictcp_cwnd_event(CA_EVENT_TX_START): an application-limited pause moves the epoch.
-    const uint32_t now = jiffies(now_ns);
-    const auto delta = static_cast<int32_t>(now - jiffies(m_lsndtime_ns));
-    if (delta > 0) {
-      m_cubic.epoch_start += static_cast<uint32_t>(delta);
-      if (after32(m_cubic.epoch_start, now)) m_cubic.epoch_start = now;
-    }
-  }
-  fill_header(out, now_ns, proto::TCP_ACK | (m_snd_nxt + len == end ? proto::TCP_PSH : 0));
-  out->hdr.seq = wire_seq(m_snd_nxt);
-  out->stream_offset = m_snd_nxt;
-  out->payload_len = len;
-  m_rtx.push_back({m_snd_nxt, m_snd_nxt + len, now_ns});
-  m_snd_nxt += len;
-  if (len < m_mss) m_snd_sml = m_snd_nxt;
-  m_lsndtime_ns = now_ns;
-  m_probe_at = UINT64_MAX;
-  // tcp_event_new_data_sent: the RTO starts with the first segment out, or replaces a pending
-  // loss probe.
-  if (idle || m_pending == xmit_timer::loss_probe) rearm_rto(now_ns);
-  if (m_ca == ca_state::recovery) ++m_prr_out;
-  cwnd_validate(packets_in_flight() >= m_cwnd);
-  count_sent(*out);
-  if (!loss_probe && rack_on()) schedule_loss_probe(now_ns, false);
-  return true;
 }
 
 }  // namespace nicsim::tb::partner

@@ -247,6 +247,7 @@ class tcp_sender {
   void set_cwnd(uint32_t c, uint64_t now_ns);
   uint64_t app_end() const;  // the stream offset the application has written up to
   bool send_new_data(uint64_t now_ns, tcp_segment_out* out, bool loss_probe = false);
+  void transmit_new_data(uint64_t now_ns, tcp_segment_out* out, uint32_t len, uint8_t flags);
   void count_sent(const tcp_segment_out& s);
 
   tcp_sender_config m_cfg;

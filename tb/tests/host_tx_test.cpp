@@ -1,10 +1,8 @@
 // The host's transmit path on a bare CPU and driver (issue 12): udp_sendmsg down to the
 // descriptor the driver posts, ICMP port unreachables, pfifo_fast's limit, NETDEV_TX_BUSY
-// requeues, BQL and ring-full stop/wake. No device: a register sink takes the driver's MMIO,
-// and the test, acting as the device, writes DD into the descriptors it wants completed.
+// requeues, BQL and ring-full stop/wake, on the bench of tx_bench.h (no device: the test, acting
+// as the device, writes DD into the descriptors it wants completed).
 #include <gtest/gtest.h>
-#include <tlm_utils/simple_initiator_socket.h>
-#include <tlm_utils/simple_target_socket.h>
 
 #include <map>
 #include <memory>
@@ -18,6 +16,7 @@
 #include "proto/checksum.h"
 #include "proto/frame.h"
 #include "tb/system_top.h"
+#include "tb/tests/tx_bench.h"
 #include "tlm/host_memory.h"
 
 using namespace nicsim::host;
@@ -27,101 +26,7 @@ using sc_core::sc_time;
 using sc_core::SC_US;
 
 namespace {
-const cost_table& costs() {
-  static const cost_table t = cost_table::defaults(3.0);
-  return t;
-}
-
-// BAR0 as a plain register store: every write kept, reads return the last value written.
-struct reg_sink : sc_core::sc_module {
-  tlm_utils::simple_target_socket<reg_sink> socket{"socket"};
-  std::map<uint64_t, uint32_t> regs_;
-  std::vector<uint32_t> tdt_writes;
-  explicit reg_sink(const sc_core::sc_module_name& n) : sc_core::sc_module(n) {
-    socket.register_b_transport(this, &reg_sink::b_transport);
-  }
-  void b_transport(tlm::tlm_generic_payload& t, sc_time&) {
-    uint32_t v = 0;
-    if (t.is_write()) {
-      std::memcpy(&v, t.get_data_ptr(), 4);
-      regs_[t.get_address()] = v;
-      if (t.get_address() == regs::TXQ_BASE(0) + regs::TDT_OFF) tdt_writes.push_back(v);
-    } else {
-      v = regs_.count(t.get_address()) ? regs_[t.get_address()] : 0;
-      if (t.get_address() == regs::ICR) v = 0;
-      std::memcpy(t.get_data_ptr(), &v, 4);
-    }
-    t.set_response_status(tlm::TLM_OK_RESPONSE);
-  }
-};
-
-// Nothing DMAs here, but host memory's target socket must be bound.
-struct dma_stub : sc_core::sc_module {
-  tlm_utils::simple_initiator_socket<dma_stub> socket{"socket"};
-  explicit dma_stub(const sc_core::sc_module_name& n) : sc_core::sc_module(n) {}
-};
-
-struct tx_bench {
-  nicsim::tlm::host_memory mem{"mem", 4 << 20, sc_core::SC_ZERO_TIME};
-  dma_stub dma{"dma"};
-  cpu c{"cpu", 0, costs()};
-  skb_cache skbs;
-  rx_buffer_pool rx{mem, 0x200000, 2048, 64};
-  rx_buffer_pool txbufs{mem, 0x300000, 2048, 256};
-  netstack stack;
-  reg_sink sink{"sink"};
-  std::unique_ptr<e1000_adapter> drv;
-  static netstack_params net() { return netstack_params{}; }
-  explicit tx_bench(e1000_params p) : stack({&c}, skbs, rx, &txbufs, net()) {
-    dma.socket.bind(mem.socket);
-    p.rx_ring_size = 16;
-    drv = std::make_unique<e1000_adapter>("eth0", p, std::vector<cpu*>{&c}, stack.core(), stack.skb(), mem,
-                                          rx, skbs, 0);
-    drv->mmio.bind(sink.socket);
-    c.request_irq(
-        0x30, [](unsigned) {}, "test");  // an interrupt whose irq_exit runs softirqs
-  }
-  static e1000_params params(unsigned ring, unsigned txqueuelen, bool bql) {
-    e1000_params p;
-    p.tx_ring_size = ring;
-    p.tx_queue_len = txqueuelen;
-    p.bql = bql;
-    return p;
-  }
-  netdev_queue& txq() { return *stack.core().dev()->tx.at(0); }
-  regs::e1000_tx_desc desc(unsigned i) {
-    return regs::read_desc<regs::e1000_tx_desc>(mem.ptr(drv->tx_ring(0).dma, 4096), i);
-  }
-  // The device's write-back: DD on descriptors [from, to).
-  void complete(unsigned from, unsigned to) {
-    uint8_t* ring = mem.ptr(drv->tx_ring(0).dma, 4096);
-    for (unsigned i = from; i < to; ++i) {
-      auto d = regs::read_desc<regs::e1000_tx_desc>(ring, i);
-      d.upper.data |= regs::TXD_STAT_DD;
-      regs::write_desc(ring, i, d);
-    }
-  }
-  long send(udp_sock& sk, unsigned payload = 100) {
-    std::vector<uint8_t> buf(payload, 0xAB);
-    return stack.udp().udp_sendmsg(sk, buf.data(), buf.size(), sockaddr_in{0x0A000001, 40000});
-  }
-  void run(std::function<void()> body) {
-    c.kthread_create("t", [this, body] {
-      cpu::this_cpu().current()->in_kernel = true;
-      drv->e1000_open();
-      body();
-      c.current()->state = task_struct::TASK_INTERRUPTIBLE;
-      c.schedule();
-    });
-    sc_core::sc_start(sc_time(1, sc_core::SC_MS));
-    nicsim::tb::unwind_threads();
-  }
-  // From the task: take an interrupt now, so pending softirqs (NET_TX) run at its irq_exit.
-  void interrupt() {
-    c.raise_irq(0x30);
-    c.charge(sc_time(1, SC_US));
-  }
-};
+using nicsim::tb::test::tx_bench;
 
 // Verifies an Ethernet/IPv4 frame's IP header checksum; returns the IP header.
 const uint8_t* check_ip(const uint8_t* f) {
