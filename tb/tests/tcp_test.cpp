@@ -391,3 +391,50 @@ TEST(host_tcp, data_into_a_zero_window_is_dropped_and_counted) {
   // Every data frame: queued (bytes_received / 1448 of them) or dropped once.
   EXPECT_EQ(sk->bytes_received / 1448 + drops, 12u);
 }
+
+namespace {
+// Records every value set on one probe (the socket's sock_owned_by_user), nothing else.
+struct owned_recorder : nicsim::waves::observer {
+  std::vector<uint64_t> values;
+  int signal(const std::string&, unsigned) override { return 0; }
+  int text_signal(const std::string&) override { return -1; }
+  void set(int, uint64_t v) override { values.push_back(v); }
+  void set_text(int, const char*) override {}
+  int track(const std::string&, const std::string&) override { return 0; }
+  void begin(int, const char*) override {}
+  void end(int) override {}
+  void frame(uint64_t, nicsim::waves::frame_stage, int) override {}
+  void frame_dropped(uint64_t, const char*) override {}
+  void hardirq(unsigned, int) override {}
+  void frame_cpu(uint64_t, int) override {}
+};
+}  // namespace
+
+// tcp_recvmsg_locked (net/ipv4/tcp.c, v6.6): a reader that has copied its target and finds a
+// backlog processes it with __sk_flush_backlog (net/core/sock.c, v6.6), which keeps the socket
+// owned: ownership is taken once (lock_sock) and dropped once (release_sock), where a release
+// and a re-lock in between would let softirq queue straight into the receive queue meanwhile.
+TEST(host_tcp, a_reader_that_has_its_target_flushes_the_backlog_without_giving_up_the_socket) {
+  tcp_bench b;
+  tcp_sock* sk = nullptr;
+  owned_recorder rec;
+  b.run([&] {
+    sk = b.handshake(b.stack.tcp().tcp_listen(HPORT, 128));
+    ASSERT_NE(sk, nullptr);
+    b.data(0, 1448);  // queued: the reader's target (1 byte) is met by it
+    lock_sock(*sk);
+    b.data(1448, 1448);  // while owned: to the backlog
+    ASSERT_EQ(sk->sk_backlog.size(), 1u);
+    ASSERT_EQ(sk->sk_receive_queue.size(), 1u);
+    sk->owned_by_user = false;  // tcp_recvmsg takes its own lock
+    sk->owned_probe.attach(&rec, "owned", 1);
+    std::vector<uint8_t> buf(4096);
+    uint64_t off = 0;
+    const long n = b.stack.tcp().tcp_recvmsg(*sk, buf.data(), buf.size(), &off);
+    EXPECT_EQ(n, 2896);  // the first segment, then the flushed one
+    EXPECT_EQ(proto::tcp_stream_check(0, 0, buf.data(), 2896), 2896u);
+  });
+  EXPECT_EQ(rec.values, (std::vector<uint64_t>{1, 0}));
+  EXPECT_TRUE(sk->sk_backlog.empty());
+  EXPECT_EQ(sk->sk_backlog_len, 0u);
+}

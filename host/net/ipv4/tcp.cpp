@@ -90,6 +90,28 @@ void tcp::__release_sock_tcp(tcp_sock& sk) {
   if (sk.sk_lock_wq.active()) __wake_up(sk.sk_lock_wq, 1);
 }
 
+// __sk_flush_backlog (net/core/sock.c, v6.6), from tcp_recvmsg_locked once it has copied
+// enough and the backlog is not empty: spin_lock_bh(&sk->sk_lock.slock); __release_sock(sk);
+// spin_unlock_bh. The socket stays owned throughout, so softirq keeps adding to the backlog
+// (worked off batch by batch until it is empty); no lock waiter is woken, and v6.6 runs no
+// tcp_release_cb here (v6.7's "net: call prot->release_cb() when processing backlog" adds it).
+void tcp::__sk_flush_backlog(tcp_sock& sk) {
+  cpu& c = cpu::this_cpu();
+  waves::slice s(c.observer(), c.current() ? c.current()->track : c.track(), "__sk_flush_backlog");
+  while (sk.bh_locked) c.charge(cost::lock_sock);  // spin_lock_bh(&sk->sk_lock.slock)
+  c.charge(cost::lock_sock);
+  while (!sk.sk_backlog.empty()) {
+    std::deque<sk_buff*> batch;
+    batch.swap(sk.sk_backlog);
+    for (sk_buff* skb : batch) {
+      tcp_v4_do_rcv(sk, skb);
+      c.cond_resched();
+    }
+  }
+  sk.sk_backlog_len = 0;
+  sk.backlog_probe(0);
+}
+
 // tcp_cleanup_rbuf → __tcp_cleanup_rbuf (v6.6): ACK now if an ACK is due and either more than
 // one full segment is unACKed or the read emptied the queue after a pushed small segment; or
 // when the window the read freed is at least twice the one advertised.
@@ -141,10 +163,8 @@ long tcp::tcp_recvmsg(tcp_sock& sk, uint8_t* buf, size_t len, uint64_t* stream_o
       if (copied >= target && sk.sk_backlog.empty()) break;
       if (copied && sk.state == TCP_CLOSE) break;
       if (!copied && sk.state == TCP_CLOSE) break;
-      if (copied >= target) {  // __sk_flush_backlog
-        __release_sock_tcp(sk);
-        sk.owned_by_user = true;
-        sk.owned_probe(1);
+      if (copied >= target) {  // "Do not sleep, just process backlog."
+        __sk_flush_backlog(sk);
       } else {
         tcp_cleanup_rbuf(sk, static_cast<int>(copied));
         // sk_wait_data: add_wait_queue (woken_wake_function), sk_wait_event.
