@@ -54,6 +54,24 @@ void tcp::tcp_release_cb(tcp_sock& sk) {
   }
 }
 
+// __release_sock (net/core/sock.c, v6.6): the owner works off the backlog (sk_backlog_rcv:
+// tcp_v4_do_rcv) batch by batch as softirq keeps adding to it; sk_backlog.len is zeroed only
+// at the end, so a flooding producer cannot keep it looping. Shared by release_sock and
+// __sk_flush_backlog.
+void tcp::__release_sock(tcp_sock& sk) {
+  cpu& c = cpu::this_cpu();
+  while (!sk.sk_backlog.empty()) {
+    std::deque<sk_buff*> batch;
+    batch.swap(sk.sk_backlog);
+    for (sk_buff* skb : batch) {
+      tcp_v4_do_rcv(sk, skb);
+      c.cond_resched();
+    }
+  }
+  sk.sk_backlog_len = 0;
+  sk.backlog_probe(0);
+}
+
 // release_sock → __release_sock (net/core/sock.c, v6.6): the owner works off the backlog in
 // its own time (sk_backlog_rcv: tcp_v4_do_rcv), batch by batch as softirq keeps adding to it;
 // sk_backlog.len is zeroed only at the end. Then tcp_release_cb, ownership dropped, a waiter
@@ -65,21 +83,12 @@ void tcp::__release_sock_tcp(tcp_sock& sk) {
   // the ownership drop, so that a softirq cannot add to the backlog after that look (the skb
   // would be stranded there); softirqs on other CPUs spin meanwhile. The model does not hold
   // slock across tcp_release_cb (a softirq on this CPU, run at irq_exit inside the reader's
-  // charge, would spin on it for ever: the model has no local_bh_disable). It waits for a
+  // charge, would spin on it for ever: the model's BH sections bracket only busy polling). It waits for a
   // softirq on another CPU that holds slock (bh_lock_sock: in tcp_add_backlog, which takes
   // time before the skb is on the backlog), looks at the backlog again after tcp_release_cb,
   // and drops ownership with no simulated time between that look and the drop.
   for (;;) {
-    while (!sk.sk_backlog.empty()) {
-      std::deque<sk_buff*> batch;
-      batch.swap(sk.sk_backlog);
-      for (sk_buff* skb : batch) {
-        tcp_v4_do_rcv(sk, skb);
-        c.cond_resched();
-      }
-    }
-    sk.sk_backlog_len = 0;
-    sk.backlog_probe(0);
+    __release_sock(sk);
     tcp_release_cb(sk);
     while (sk.bh_locked) c.charge(cost::lock_sock);  // spin_lock_bh(&sk->sk_lock.slock)
     if (sk.sk_backlog.empty()) break;
@@ -100,16 +109,7 @@ void tcp::__sk_flush_backlog(tcp_sock& sk) {
   waves::slice s(c.observer(), c.current() ? c.current()->track : c.track(), "__sk_flush_backlog");
   while (sk.bh_locked) c.charge(cost::lock_sock);  // spin_lock_bh(&sk->sk_lock.slock)
   c.charge(cost::lock_sock);
-  while (!sk.sk_backlog.empty()) {
-    std::deque<sk_buff*> batch;
-    batch.swap(sk.sk_backlog);
-    for (sk_buff* skb : batch) {
-      tcp_v4_do_rcv(sk, skb);
-      c.cond_resched();
-    }
-  }
-  sk.sk_backlog_len = 0;
-  sk.backlog_probe(0);
+  __release_sock(sk);
 }
 
 // tcp_cleanup_rbuf → __tcp_cleanup_rbuf (v6.6): ACK now if an ACK is due and either more than

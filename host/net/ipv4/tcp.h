@@ -263,6 +263,7 @@ class tcp {
   void tcp_release_cb(tcp_sock& sk);
   void __release_sock_tcp(tcp_sock& sk);
   void __sk_flush_backlog(tcp_sock& sk);
+  void __release_sock(tcp_sock& sk);
   int tcp_win_from_space(const tcp_sock& sk, int64_t space) const;
   int64_t tcp_space_from_win(const tcp_sock& sk, int64_t win) const;
   int tcp_space(const tcp_sock& sk) const;
