@@ -139,6 +139,7 @@ host_system::host_system(const sc_core::sc_module_name& name, const host_params&
     cpu::this_cpu().current()->in_kernel = true;
     m_driver->e1000_open();
     m_up = true;
+    cpu::sync_time();
     m_link_up.notify(sc_core::SC_ZERO_TIME);
   });
   if (params.tcp) {

@@ -532,6 +532,12 @@ std::vector<knob_decl> declare_knobs() {
           "sim.duration_us", config::kind::number, sc_core::SC_US, 1, 1e7, "simulated time to run",
           [](auto& p) -> auto& { return p.duration; })
           .aka("duration"),
+      choice(
+          "sim.decouple", {{"true", true}, {"false", false}},
+          "true: a host CPU runs on past the time it charges while no other event can come first "
+          "and waits once for the sum (tlm/local_time.h): fewer thread switches, the same results up "
+          "to the order of exactly simultaneous events; false: one wait per charge",
+          [](auto& p) -> auto& { return p.decouple; }),
       integer(
           "sim.seed", 0, 4294967295.0, "", "seed of every random choice (same seed, same run)",
           [](auto& p) -> auto& { return p.traffic.seed; })

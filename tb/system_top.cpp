@@ -10,6 +10,7 @@
 #include "tb/knobs.h"
 #include "tb/pcap_source.h"
 #include "tb/trace_hub.h"
+#include "tlm/local_time.h"
 
 namespace nicsim::tb {
 
@@ -151,7 +152,7 @@ std::string rtl_companion_path(const std::string& waves_path) {
   return (dot == std::string::npos ? waves_path : waves_path.substr(0, dot)) + ".rtl.fst";
 }
 
-void system_top::run() { sc_core::sc_start(m_params.duration); }
+void system_top::run() { tlm::decoupling::start(m_params.duration, m_params.decouple); }
 
 namespace {
 void collect_threads(const std::vector<sc_core::sc_object*>& objects,

@@ -25,6 +25,8 @@ struct system_params {
   tlm::link_params link;
   host::host_params host;
   sc_core::sc_time duration{1, sc_core::SC_MS};
+  // sim.decouple: the host CPUs' temporal decoupling (tlm/local_time.h).
+  bool decouple = true;
   // One-way propagation delay of the Ethernet link (link.delay_ns), both directions.
   sc_core::sc_time wire_delay{sc_core::SC_ZERO_TIME};
   // Who is at the far end of the NIC's Ethernet port. builtin: the traffic source

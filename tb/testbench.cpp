@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "tb/run_internal.h"
+#include "tlm/local_time.h"
 #include "waves/output_file.h"
 
 namespace nicsim::tb {
@@ -101,7 +102,7 @@ void testbench::run() {
 void testbench::run_for(const sc_core::sc_time& t) {
   check_running("run_for");
   const auto t0 = std::chrono::steady_clock::now();
-  sc_core::sc_start(t);
+  tlm::decoupling::start(t, m_params.decouple);
   back_on_main_stack();
   m_wall_s += wall_since(t0);
   // A failed write (waves, timeline, pcap) pauses the simulation early.

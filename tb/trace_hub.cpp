@@ -8,6 +8,7 @@
 #include <systemc>
 
 #include "tb/percentile.h"
+#include "tlm/local_time.h"
 
 namespace nicsim::tb {
 
@@ -59,7 +60,7 @@ trace_hub::trace_hub(const trace_options& options) : m_opt(options) {
 
 trace_hub::~trace_hub() = default;
 
-uint64_t trace_hub::now_ps() { return sc_core::sc_time_stamp().value(); }
+uint64_t trace_hub::now_ps() { return tlm::local_now().value(); }
 
 uint64_t trace_hub::output_bytes() const {
   return (m_waves ? m_waves->bytes() : 0) + (m_timeline ? m_timeline->bytes() : 0) +

@@ -1,6 +1,7 @@
 #include "host/apps/udp_app.h"
 
 #include "proto/frame.h"
+#include "tlm/local_time.h"
 
 namespace nicsim::host {
 
@@ -86,7 +87,7 @@ void udp_app::received(const uint8_t* buf, size_t n, unsigned index) {
   if (!proto::payload_fill_matches(buf, n, stamp.seq, proto::payload_stamp::SIZE)) ++m_stats.bad_payloads;
   if (static_cast<int64_t>(stamp.seq) < m_last_seq[index]) ++m_stats.out_of_order;
   m_last_seq[index] = stamp.seq;
-  const auto now_ns = static_cast<uint64_t>(sc_core::sc_time_stamp().value() / 1000);  // ps → ns
+  const auto now_ns = static_cast<uint64_t>(tlm::local_now().value() / 1000);  // ps → ns
   m_stats.latency_ns.add(now_ns - stamp.tx_ns);
   if (m_params.record) {
     m_record.seqs.push_back(stamp.seq);

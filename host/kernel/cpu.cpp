@@ -5,10 +5,11 @@
 
 #include <algorithm>
 
+#include "tlm/local_time.h"
+
 namespace nicsim::host {
 
 using sc_core::sc_time;
-using sc_core::sc_time_stamp;
 using sc_core::SC_ZERO_TIME;
 
 cpu* cpu::s_this = nullptr;
@@ -87,6 +88,22 @@ void cpu::note_task(task_struct* t, const char* state) {
 // ---------------------------------------------------------------- time
 
 void cpu::charge(sc_time t) {
+  if (t == SC_ZERO_TIME) return;
+  sc_time& owed = tlm::decoupling::offset;
+  const bool irq_due = m_irqs_off == 0 && !m_irq_pending.empty();
+  // Nothing can happen before this charge ends: run on (tlm/local_time.h).
+  if (!irq_due && tlm::decoupling::may_defer(t)) {
+    owed += t;
+    return;
+  }
+  // Otherwise wait for what was deferred and this charge in one wait: nothing could
+  // arrive during the deferred part, so an interrupt finds the same state at the same time.
+  if (irq_due)
+    sync_time();
+  else {
+    t += owed;
+    owed = SC_ZERO_TIME;
+  }
   while (t > SC_ZERO_TIME) {
     if (m_irqs_off == 0 && !m_irq_pending.empty()) {
       do_IRQ();
@@ -98,19 +115,33 @@ void cpu::charge(sc_time t) {
       }
       continue;
     }
-    const sc_time start = sc_time_stamp();
+    // What the interrupt's handlers charged and did not wait for comes first.
+    t += owed;
+    owed = SC_ZERO_TIME;
+    const sc_time start = sc_core::sc_time_stamp();
     if (m_irqs_off == 0)
       sc_core::wait(t, m_irq_ev);
     else
       sc_core::wait(t);
     resume();
-    const sc_time ran = sc_time_stamp() - start;
+    const sc_time ran = sc_core::sc_time_stamp() - start;
     t = ran >= t ? SC_ZERO_TIME : t - ran;
   }
 }
 
 void cpu::stall(sc_time t) {
+  t += tlm::decoupling::offset;
+  tlm::decoupling::offset = SC_ZERO_TIME;
   if (t > SC_ZERO_TIME) sc_core::wait(t);
   resume();
+}
+
+void cpu::sync_time() {
+  if (tlm::decoupling::offset == SC_ZERO_TIME) return;
+  cpu* const self = s_this;
+  const sc_time owed = tlm::decoupling::offset;
+  tlm::decoupling::offset = SC_ZERO_TIME;
+  sc_core::wait(owed);
+  s_this = self;
 }
 }  // namespace nicsim::host

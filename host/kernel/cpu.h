@@ -19,6 +19,7 @@
 #include "host/kernel/softirq.h"
 #include "host/kernel/time/hrtimer.h"
 #include "host/kernel/time/timer.h"
+#include "tlm/local_time.h"
 #include "waves/observer.h"
 
 namespace nicsim::host {
@@ -55,6 +56,10 @@ class cpu : public sc_core::sc_module {
   void charge(cost c, uint64_t bytes = 0) { charge(m_costs(c, bytes)); }
   // A stall that no interrupt can break (an uncached load waiting for its completion).
   void stall(sc_core::sc_time t);
+  // The running CPU thread waits for the time it has charged and not yet waited for
+  // (tlm/local_time.h). Every wait, event notification and device access of the CPU
+  // threads' code calls it first; a no-op when nothing is owed.
+  static void sync_time();
 
   // ---- hard IRQs
   using irq_handler = std::function<void(unsigned vector)>;
@@ -119,7 +124,7 @@ class cpu : public sc_core::sc_module {
   sc_core::sc_time tick() const { return m_tick; }  // 1/HZ
   void set_hz(unsigned hz) { m_tick = sc_core::sc_time(1.0 / hz, sc_core::SC_SEC); }
   // The jiffies counter: ticks of 1/HZ since boot.
-  uint64_t jiffies() const { return sc_core::sc_time_stamp().value() / m_tick.value(); }
+  uint64_t jiffies() const { return tlm::local_now().value() / m_tick.value(); }
   uint64_t usecs_to_jiffies(double usecs) const;
 
   // ---- tasks and the scheduler

@@ -4,11 +4,11 @@
 #include <stdexcept>
 
 #include "host/kernel/cpu.h"
+#include "tlm/local_time.h"
 
 namespace nicsim::host {
 
 using sc_core::sc_time;
-using sc_core::sc_time_stamp;
 using sc_core::SC_ZERO_TIME;
 
 // ---------------------------------------------------------------- scheduler
@@ -33,6 +33,7 @@ task_struct* cpu::kthread_create(const std::string& comm, std::function<void()> 
   }
   enqueue(p);
   m_rq.need_resched = true;
+  sync_time();
   m_resched_ev.notify(SC_ZERO_TIME);
   sc_core::sc_spawn([this, p] { task_trampoline(p); }, (comm + "_thread").c_str());
   return p;
@@ -47,6 +48,7 @@ void cpu::task_trampoline(task_struct* t) {
 }
 
 void cpu::wait_for_cpu(task_struct* t) {
+  sync_time();
   while (t->on_cpu->m_rq.curr != t) sc_core::wait(t->run_ev);
   t->on_cpu->resume();
 }
@@ -60,6 +62,7 @@ void cpu::idle_loop() {
         do_IRQ();
         continue;
       }
+      sync_time();
       sc_core::wait(m_irq_ev | m_resched_ev);
       resume();
     }
@@ -71,7 +74,7 @@ void cpu::idle_loop() {
 // spent in hard and soft interrupts is not charged to the task they interrupted.
 sc_time cpu::clock_task() {
   account_until_now();
-  return sc_time_stamp() - m_stats.time[static_cast<size_t>(cpu_ctx::hardirq)] -
+  return tlm::local_now() - m_stats.time[static_cast<size_t>(cpu_ctx::hardirq)] -
          m_stats.time[static_cast<size_t>(cpu_ctx::softirq)];
 }
 
@@ -122,6 +125,7 @@ void cpu::schedule() {
   // going idle with it queued would leave it there, so run the scheduler again.
   if (next->is_idle && !m_rq.cfs.tasks.empty()) m_rq.need_resched = true;
   note_ctx();
+  sync_time();
   next->run_ev.notify();
   wait_for_cpu(prev);
 }

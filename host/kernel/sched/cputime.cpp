@@ -1,10 +1,10 @@
 // CPU time accounting by context (kernel/sched/cputime.c, v6.x; /proc/stat).
 #include "host/kernel/cpu.h"
+#include "tlm/local_time.h"
 
 namespace nicsim::host {
 
 using sc_core::sc_time;
-using sc_core::sc_time_stamp;
 using sc_core::SC_ZERO_TIME;
 
 const char* cpu_ctx_name(cpu_ctx c) {
@@ -24,7 +24,7 @@ cpu_ctx cpu::current_ctx() const {
 }
 
 void cpu::account_until_now() {
-  const sc_time now = sc_time_stamp();
+  const sc_time now = tlm::local_now();
   if (now > m_accounted_to) m_stats.time[static_cast<size_t>(current_ctx())] += now - m_accounted_to;
   m_accounted_to = now;
 }

@@ -3,22 +3,23 @@
 #include <algorithm>
 
 #include "host/kernel/cpu.h"
+#include "tlm/local_time.h"
 
 namespace nicsim::host {
 
 using sc_core::sc_time;
-using sc_core::sc_time_stamp;
 using sc_core::SC_ZERO_TIME;
 
 void cpu::hrtimer_start(sc_time delay, std::function<void()> fn) {
-  m_hrtimer_base.active.emplace_back(sc_time_stamp() + delay, std::move(fn));
+  sync_time();
+  m_hrtimer_base.active.emplace_back(tlm::local_now() + delay, std::move(fn));
   m_hrtimer_base.next_event.notify(delay);  // keeps the earliest pending expiry
 }
 
 void cpu::hrtimer_method() { raise_irq(HRTIMER_VECTOR); }
 
 void cpu::hrtimer_interrupt() {
-  const sc_time now = sc_time_stamp();
+  const sc_time now = tlm::local_now();
   std::vector<std::function<void()>> expired;
   sc_time next = SC_ZERO_TIME;
   for (auto it = m_hrtimer_base.active.begin(); it != m_hrtimer_base.active.end();) {
@@ -30,7 +31,10 @@ void cpu::hrtimer_interrupt() {
       ++it;
     }
   }
-  if (next > SC_ZERO_TIME) m_hrtimer_base.next_event.notify(next - now);
+  if (next > SC_ZERO_TIME) {
+    sync_time();
+    m_hrtimer_base.next_event.notify(next - tlm::local_now());
+  }
   for (auto& fn : expired) fn();
 }
 }  // namespace nicsim::host

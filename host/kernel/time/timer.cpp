@@ -2,11 +2,11 @@
 #include "host/kernel/time/timer.h"
 
 #include "host/kernel/cpu.h"
+#include "tlm/local_time.h"
 
 namespace nicsim::host {
 
 using sc_core::sc_time;
-using sc_core::sc_time_stamp;
 
 namespace {
 void program_next(cpu& c);
@@ -38,8 +38,8 @@ void program_next(cpu& c) {
   if (next >= base.programmed) return;  // an earlier (or this) event is armed already
   base.programmed = next;
   const uint64_t now = c.jiffies();
-  const sc_time at = next <= now ? sc_time_stamp() : c.tick() * static_cast<double>(next);
-  c.hrtimer_start(at - sc_time_stamp(), [&c] {
+  const sc_time at = next <= now ? tlm::local_now() : c.tick() * static_cast<double>(next);
+  c.hrtimer_start(at - tlm::local_now(), [&c] {
     timer_base& b = c.timers();
     b.programmed = UINT64_MAX;
     if (!b.pending.empty() && b.pending.begin()->first <= c.jiffies())

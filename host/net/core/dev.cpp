@@ -4,11 +4,11 @@
 
 #include "host/net/core/sock.h"
 #include "host/net/net_namespace.h"
+#include "tlm/local_time.h"
 
 namespace nicsim::host {
 
 using sc_core::sc_time;
-using sc_core::sc_time_stamp;
 using sc_core::SC_ZERO_TIME;
 
 netdev_core::netdev_core(const std::vector<cpu*>& cpus, struct net& net, skb_allocator& skbs,
@@ -250,7 +250,7 @@ void netdev_core::napi_busy_loop(sock& sk, napi_struct& n, sc_time end) {
       if (work > 0) m_net.mib.net_statistics.BusyPollRxPackets += static_cast<uint64_t>(work);
     }
     c.local_bh_enable();
-    if (!sk.sk_receive_queue.empty() || sc_time_stamp() >= end || c.need_resched()) break;
+    if (!sk.sk_receive_queue.empty() || tlm::local_now() >= end || c.need_resched()) break;
     c.charge(cost::busy_poll_relax);
   }
   if (owned) busy_poll_stop(n, BUSY_POLL_BUDGET);

@@ -8,11 +8,11 @@
 #include "host/net/net_namespace.h"
 #include "proto/checksum.h"
 #include "proto/frame.h"
+#include "tlm/local_time.h"
 
 namespace nicsim::host {
 
 using sc_core::sc_time;
-using sc_core::sc_time_stamp;
 using sc_core::SC_ZERO_TIME;
 
 // ------------------------------------------------------------------ ICMP
@@ -39,7 +39,7 @@ icmp::icmp(size_t cpus, struct net& net, ip& ip, skb_allocator& skbs, const nets
 // icmp_global_allow (v6.x): a token bucket refilled at icmp_msgs_per_sec. consume = false is
 // v6.12's icmp_global_allow, which only checks for credit; icmp_global_consume takes it later.
 bool icmp::icmp_global_allow(bool consume) {
-  const sc_time now = sc_time_stamp();
+  const sc_time now = tlm::local_now();
   const double delta_s = std::min((now - m_net.ipv4.icmp_global_stamp).to_seconds(), 1.0);
   if (delta_s >= 0.02) {  // HZ / 50
     const double incr = std::floor(m_params.icmp_msgs_per_sec * delta_s);
@@ -58,7 +58,7 @@ void icmp::icmp_global_consume() {
 
 bool icmp::icmpv4_xrlim_allow(uint32_t daddr) {
   constexpr int XRLIM_BURST_FACTOR = 6;
-  const sc_time now = sc_time_stamp();
+  const sc_time now = tlm::local_now();
   auto [it, fresh] = m_net.ipv4.peers.try_emplace(daddr);
   inet_peer& p = it->second;
   if (fresh) {  // inet_getpeer: rate_last = jiffies - 60 * HZ

@@ -15,6 +15,7 @@
 #include "host/net/ipv4/tcp.h"
 #include "host/net/net_namespace.h"
 #include "proto/frame.h"
+#include "tlm/local_time.h"
 
 namespace nicsim::host {
 
@@ -121,7 +122,7 @@ void tcp_rcv_rtt_update(tcp_sock& tp, uint32_t sample, bool win_dep) {
 }  // namespace
 
 void tcp::tcp_rcv_rtt_measure(tcp_sock& tp) {
-  const sc_core::sc_time now = sc_core::sc_time_stamp();
+  const sc_core::sc_time now = tlm::local_now();
   if (tp.rcv_rtt_est.valid) {
     if (before(tp.rcv_nxt, tp.rcv_rtt_est.seq)) return;
     uint32_t delta_us = static_cast<uint32_t>((now - tp.rcv_rtt_est.time).to_seconds() * 1e6);
@@ -151,7 +152,7 @@ void tcp::tcp_rcv_rtt_measure_ts(tcp_sock& tp, sk_buff* skb) {
 // what the application read in the last RTT, times 2 plus slow-start headroom.
 void tcp::tcp_rcv_space_adjust(tcp_sock& tp) {
   cpu::this_cpu().charge(cost::tcp_rcv_space_adjust);
-  const sc_core::sc_time now = sc_core::sc_time_stamp();
+  const sc_core::sc_time now = tlm::local_now();
   const int64_t time = static_cast<int64_t>((now - tp.rcvq_space.time).to_seconds() * 1e6);
   if (time < (tp.rcv_rtt_est.rtt_us >> 3) || tp.rcv_rtt_est.rtt_us == 0) return;
   const uint32_t copied = tp.copied_seq - tp.rcvq_space.seq;
@@ -301,7 +302,7 @@ void tcp::tcp_rcv_established(tcp_sock& sk, sk_buff* skb) {
       if (len == tcp_header_len) {
         if (tcp_header_len == 32 && sk.rcv_nxt == sk.rcv_wup) {  // tcp_store_ts_recent
           sk.rx_opt.ts_recent = sk.rx_opt.rcv_tsval;
-          sk.rx_opt.ts_recent_stamp = sc_core::sc_time_stamp();
+          sk.rx_opt.ts_recent_stamp = tlm::local_now();
         }
         tcp_ack(sk, skb, 0);
         sk.rcv_rtt_last_tsecr = sk.rx_opt.rcv_tsecr;
@@ -317,7 +318,7 @@ void tcp::tcp_rcv_established(tcp_sock& sk, sk_buff* skb) {
     if (!slow && sk.sk_rmem_alloc + skb->truesize <= sk.sk_rcvbuf) {
       if (tcp_header_len == 32 && sk.rcv_nxt == sk.rcv_wup) {
         sk.rx_opt.ts_recent = sk.rx_opt.rcv_tsval;
-        sk.rx_opt.ts_recent_stamp = sc_core::sc_time_stamp();
+        sk.rx_opt.ts_recent_stamp = tlm::local_now();
       }
       tcp_rcv_rtt_measure_ts(sk, skb);
       ++m_net.mib.net_statistics.TCPHPHits;
@@ -415,7 +416,7 @@ int tcp::tcp_ack(tcp_sock& sk, sk_buff* skb, int slowpath) {
   if (slowpath && sk.rx_opt.saw_tstamp && !after(cb.seq, sk.rcv_wup)) {  // tcp_replace_ts_recent
     if (static_cast<int32_t>(sk.rx_opt.ts_recent - sk.rx_opt.rcv_tsval) <= 0) {
       sk.rx_opt.ts_recent = sk.rx_opt.rcv_tsval;
-      sk.rx_opt.ts_recent_stamp = sc_core::sc_time_stamp();
+      sk.rx_opt.ts_recent_stamp = tlm::local_now();
     }
   }
   if (!slowpath && after(ack, sk.snd_una)) {

@@ -12,6 +12,7 @@
 #include "host/net/net_namespace.h"
 #include "proto/checksum.h"
 #include "proto/frame.h"
+#include "tlm/local_time.h"
 
 namespace nicsim::host {
 
@@ -407,7 +408,7 @@ tcp_sock* tcp::tcp_check_req(tcp_sock& listener, request_sock& req, sk_buff* skb
   // tcp_rcv_state_process, TCP_SYN_RECV: the SYN-ACK's RTT (tcp_synack_rtt_meas), the peer's
   // window and ts_recent, then ESTABLISHED with the fast path on.
   const uint8_t* th = skb->data_ptr();
-  const sc_core::sc_time rtt = sc_core::sc_time_stamp() - req.snt_synack;
+  const sc_core::sc_time rtt = tlm::local_now() - req.snt_synack;
   const uint32_t m = std::max<uint32_t>(1, static_cast<uint32_t>(rtt.to_seconds() * 1e6));
   child->srtt_us = m << 3;
   cpu& c = cpu::this_cpu();
@@ -456,7 +457,7 @@ tcp_sock* tcp::tcp_v4_syn_recv_sock(tcp_sock& listener, request_sock& req) {
   sk.rx_opt.snd_wscale = req.snd_wscale;
   sk.rx_opt.rcv_wscale = req.rcv_wscale;
   sk.rx_opt.ts_recent = req.ts_recent;
-  sk.rx_opt.ts_recent_stamp = sc_core::sc_time_stamp();
+  sk.rx_opt.ts_recent_stamp = tlm::local_now();
   sk.rx_opt.mss_clamp = req.mss;
   sk.tcp_header_len = req.tstamp_ok ? 32 : 20;
   sk.advmss = 1460;  // dst_metric_advmss: MTU 1500 - 40
@@ -482,7 +483,7 @@ tcp_sock* tcp::tcp_v4_syn_recv_sock(tcp_sock& listener, request_sock& req) {
   sk.rcv_ssthresh = std::min(sk.rcv_ssthresh, sk.window_clamp);
   sk.rcvq_space.space = std::min({sk.rcv_ssthresh, sk.rcv_wnd, 10u * sk.advmss});
   sk.rcvq_space.seq = sk.copied_seq;
-  sk.rcvq_space.time = sc_core::sc_time_stamp();
+  sk.rcvq_space.time = tlm::local_now();
   sk.sk_backlog_rcv = [this](sock& s, sk_buff* skb) { tcp_v4_do_rcv(static_cast<tcp_sock&>(s), skb); };
   m_established[ehash_key(sk.daddr, sk.dport, sk.port)] = &sk;
   ++m_net.mib.tcp_statistics.PassiveOpens;

@@ -11,6 +11,7 @@
 #include "host/net/net_namespace.h"
 #include "proto/checksum.h"
 #include "proto/frame.h"
+#include "tlm/local_time.h"
 
 namespace nicsim::host {
 
@@ -26,7 +27,7 @@ uint32_t flow_hash(uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dpor
 
 // tcp_time_stamp_raw (v6.6): the timestamp clock in ms (TCP_TS_HZ 1000), offset 0.
 uint32_t tcp::tcp_time_stamp() const {
-  return static_cast<uint32_t>(static_cast<uint64_t>(sc_core::sc_time_stamp().to_seconds() * 1000.0));
+  return static_cast<uint32_t>(static_cast<uint64_t>(tlm::local_now().to_seconds() * 1000.0));
 }
 
 // __tcp_select_window (v6.6), net.ipv4.tcp_shrink_window = 0.
@@ -279,7 +280,7 @@ void tcp::tcp_v4_send_synack(tcp_sock& listener, request_sock& req) {
     opts[n++] = 3;
     opts[n++] = req.rcv_wscale;
   }
-  req.snt_synack = sc_core::sc_time_stamp();
+  req.snt_synack = tlm::local_now();
   // The SYN-ACK's window is never scaled (RFC 7323).
   tcp_transmit_ctl(m_params.local_ip, req.rmt_addr, listener.port, req.rmt_port, req.snt_isn, req.rcv_isn + 1,
                    TCPHDR_SYN | TCPHDR_ACK, static_cast<uint16_t>(std::min<uint32_t>(req.rcv_wnd, 65535)),

@@ -7,11 +7,11 @@
 #include "host/net/net_namespace.h"
 #include "proto/checksum.h"
 #include "proto/frame.h"
+#include "tlm/local_time.h"
 
 namespace nicsim::host {
 
 using sc_core::sc_time;
-using sc_core::sc_time_stamp;
 using sc_core::SC_ZERO_TIME;
 
 namespace {
@@ -184,7 +184,7 @@ long udp::udp_recvmsg(udp_sock& sk, uint8_t* buf, size_t len, bool dontwait, soc
     // queue (__skb_wait_for_more_packets) until softirq queues one.
     sk_buff* skb = __skb_try_recv_udp(sk);
     if (skb == nullptr && sk.busy_poll > SC_ZERO_TIME && sk.napi != nullptr) {
-      m_dev.napi_busy_loop(sk, *sk.napi, sc_time_stamp() + sk.busy_poll);
+      m_dev.napi_busy_loop(sk, *sk.napi, tlm::local_now() + sk.busy_poll);
       skb = __skb_try_recv_udp(sk);
     }
     if (skb == nullptr && dontwait) return EAGAIN_;

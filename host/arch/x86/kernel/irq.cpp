@@ -26,6 +26,7 @@ void cpu::raise_irq(unsigned vector) {
   // The local APIC's IRR holds one pending request per vector.
   if (std::find(m_irq_pending.begin(), m_irq_pending.end(), vector) == m_irq_pending.end())
     m_irq_pending.push_back(vector);
+  sync_time();
   m_irq_ev.notify();
 }
 

@@ -12,6 +12,7 @@ void cpu::ipi_method() { raise_irq(RESCHEDULE_VECTOR); }
 void cpu::smp_send_reschedule(cpu* target) {
   ++m_stats.ipis_sent;
   charge(cost::ipi_send);
+  sync_time();
   target->m_ipi_ev.notify(m_costs(cost::ipi_delivery));
 }
 }  // namespace nicsim::host

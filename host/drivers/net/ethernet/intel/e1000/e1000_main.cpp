@@ -126,6 +126,7 @@ uint32_t e1000_adapter::er32(uint32_t reg) {
   sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
   ++m_stats.mmio_reads;
   cpu& c = cpu::this_cpu();
+  cpu::sync_time();
   mmio->b_transport(t, delay);  // the load stalls the CPU for the whole round trip (inside the link)
   c.resume();                   // other CPUs ran while this one waited
   c.stall(delay);
@@ -140,6 +141,7 @@ void e1000_adapter::ew32(uint32_t reg, uint32_t value) {
   tlm::prepare_payload(t, ::tlm::TLM_WRITE_COMMAND, m_bar0 + reg, &value, 4);
   sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
   ++m_stats.mmio_writes;
+  cpu::sync_time();
   mmio->b_transport(t, delay);  // posted: the store buffer takes it
   if (t.is_response_error())
     SC_REPORT_ERROR(name(), ("MMIO write failed: " + t.get_response_string()).c_str());

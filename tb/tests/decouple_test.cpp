@@ -1,0 +1,89 @@
+// The host CPUs' temporal decoupling (tlm/local_time.h, sim.decouple) must not change what
+// a run computes: every golden case, a TCP transfer on two CPUs with GRO on and off, and the
+// UDP_RR echo (the transmit path) give the same statistics with it as with one wait per
+// charge, and a recorded run writes byte for byte the same timeline, pcap and waves.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "tb/tests/cli_harness.h"
+
+namespace {
+
+struct run_case {
+  std::string name;
+  std::string args;
+};
+void PrintTo(const run_case& c, std::ostream* os) { *os << c.name; }
+
+std::vector<run_case> cases() {
+  std::vector<run_case> v;
+  std::ifstream in(std::string(NICSIM_SOURCE_DIR) + "/tb/golden/cases.txt");
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    const auto sp = line.find_first_of(" \t");
+    std::string args = sp == std::string::npos ? "" : line.substr(line.find_first_not_of(" \t", sp));
+    // Scenario paths in cases.txt are relative to the repository.
+    if (args.rfind("tb/", 0) == 0) args = std::string(NICSIM_SOURCE_DIR) + "/" + args;
+    v.push_back({line.substr(0, sp), args});
+  }
+  const std::string tcp =
+      "--set traffic.proto=tcp --set host.cpus=2 --set app.cpu=1 --set traffic.rate_gbps=10 "
+      "--set nic.rx_ring_size=256 --set sim.duration_us=3000";
+  v.push_back({"tcp_gro", tcp});
+  v.push_back({"tcp_no_gro", tcp + " --set nic.gro=false --set traffic.frame_bytes=512"});
+  v.push_back({"udp_rr", "--set app.role=echo --set traffic.pattern=rr --set sim.duration_us=3000"});
+  return v;
+}
+
+nlohmann::json results(const std::string& json_path) {
+  auto j = nicsim::test::simulated_results(json_path);
+  j.at("config").erase("sim.decouple");
+  return j;
+}
+
+class decouple : public testing::TestWithParam<run_case> {};
+
+TEST_P(decouple, gives_the_same_results_as_one_wait_per_charge) {
+  const run_case& c = GetParam();
+  const std::string on = nicsim::test::scratch_path("decouple", c.name + "_on.json");
+  const std::string off = nicsim::test::scratch_path("decouple", c.name + "_off.json");
+  const auto a =
+      nicsim::test::nicsim_cli("run --quiet " + c.args + " --set sim.decouple=false --json " + off);
+  ASSERT_EQ(a.status, 0) << a.output;
+  const auto b = nicsim::test::nicsim_cli("run --quiet " + c.args + " --json " + on);
+  ASSERT_EQ(b.status, 0) << b.output;
+  const auto j_on = nicsim::test::read_json(on);
+  EXPECT_EQ(j_on.at("config").at("sim.decouple"), "true") << "decoupling is the default";
+  EXPECT_EQ(results(off), results(on)) << c.name;
+}
+
+INSTANTIATE_TEST_SUITE_P(cases, decouple, testing::ValuesIn(cases()),
+                         [](const testing::TestParamInfo<run_case>& p) { return p.param.name; });
+
+// The observers read the running CPU's local time: a recorded run is the same file for file.
+TEST(decouple_recorded, writes_the_same_timeline_pcap_and_waves) {
+  for (const std::string& args : {std::string("--set sim.duration_us=2000"),
+                                  std::string("--set traffic.proto=tcp --set host.cpus=2 --set app.cpu=1 "
+                                              "--set traffic.rate_gbps=10 --set sim.duration_us=1000")}) {
+    std::vector<std::string> files[2];
+    for (int on = 0; on < 2; ++on) {
+      const std::string dir = nicsim::test::scratch_dir("decouple_rec", on ? "on" : "off");
+      const auto o = nicsim::test::nicsim_cli(
+          "run --quiet " + args + " --set sim.decouple=" + (on ? "true" : "false") + " --timeline " + dir +
+          "/t.json --pcap " + dir + "/p.pcap --waves " + dir + "/w.vcd");
+      ASSERT_EQ(o.status, 0) << o.output;
+      for (const char* f : {"/t.json", "/p.pcap", "/w.vcd"})
+        files[on].push_back(nicsim::test::read_file(dir + f));
+    }
+    for (size_t i = 0; i < files[0].size(); ++i) {
+      ASSERT_FALSE(files[0].at(i).empty()) << args << " file " << i;
+      EXPECT_TRUE(files[0].at(i) == files[1].at(i)) << args << ": file " << i << " differs";
+    }
+  }
+}
+
+}  // namespace

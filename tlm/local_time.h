@@ -1,0 +1,55 @@
+#pragma once
+// Temporal decoupling of the host CPUs without a quantum (issue 15; after TLM-2.0's
+// tlm_quantumkeeper, but bounded by the simulation's own next event instead of a fixed
+// quantum, so that no result changes).
+//
+// A CPU thread that charges time it spends (host::cpu::charge) need not wait for it when
+// nothing else in the simulation can happen before that time has passed: no other process
+// is runnable, no event is pending (sc_time_to_pending_activity) before the charge's end,
+// and the run does not end first (the horizon, the end of the current sc_start). It then
+// runs on with its local time ahead of the kernel's by `offset`, and waits for the
+// accumulated time in one wait at the next charge that cannot be deferred, or before it
+// does anything another process could see: any wait, any event notification, any
+// transaction into the device models (sync()). Because no other process can run inside
+// the window, every process sees the same state at the same simulated time as with one
+// wait per charge: the results are identical, only the number of thread switches falls.
+//
+// SystemC runs one process at a time and the running CPU thread syncs before it yields,
+// so one offset serves every CPU: it is zero whenever any other process runs. Code the CPU
+// threads run reads the time with local_now(); elsewhere it equals sc_time_stamp().
+#include <systemc>
+
+namespace nicsim::tlm {
+
+struct decoupling {
+  // How far the running CPU thread's local time is ahead of sc_time_stamp().
+  static sc_core::sc_time offset;
+  // Deferral only while the local time stays strictly before this: the end of the current
+  // sc_start (set by whoever starts the simulation; zero, the default, turns deferral off).
+  static sc_core::sc_time horizon;
+  // May a thread at local time (sc_time_stamp() + offset) run on for t more without waiting?
+  static bool may_defer(const sc_core::sc_time& t) {
+    const sc_core::sc_time now = sc_core::sc_time_stamp(), end = now + offset + t;
+    if (end >= horizon) return false;
+    // The next activity is asked for once per evaluation of the running thread: until it
+    // yields (a new delta) or notifies (which syncs first), nothing else can schedule any.
+    const auto delta = sc_core::sc_delta_count();
+    if (delta != s_delta || now != s_at) {
+      s_next = now + sc_core::sc_time_to_pending_activity();
+      s_delta = delta;
+      s_at = now;
+    }
+    return end < s_next;
+  }
+  // Runs the simulation for t with deferral allowed up to its end (sc_start(t)).
+  static void start(const sc_core::sc_time& t, bool defer);
+
+ private:
+  static sc_core::sc_time s_next, s_at;  // the next activity, as asked at time s_at,
+  static sc_dt::uint64 s_delta;          // in delta cycle s_delta
+};
+
+// The simulated time as the running code sees it.
+inline sc_core::sc_time local_now() { return sc_core::sc_time_stamp() + decoupling::offset; }
+
+}  // namespace nicsim::tlm
