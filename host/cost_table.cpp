@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <stdexcept>
 
 #include "host/yaml_input.h"
@@ -93,6 +94,12 @@ std::string format_bound(double v) {
 }  // namespace
 
 extern const char* const costs_yaml_text;  // generated from host/costs.yaml
+struct builtin_cost {                      // host/costs.yaml's entries, compiled in (host/CMakeLists.txt)
+  const char* name;
+  double cycles, per_byte;
+};
+extern const builtin_cost costs_builtin[];
+extern const unsigned costs_builtin_count;
 
 const char* cost_name(cost c) { return names[static_cast<size_t>(c)]; }
 
@@ -101,13 +108,28 @@ const std::string& cost_table::default_yaml() {
   return text;
 }
 
-// The built-in table is parsed once per process (yaml-cpp takes some 19 M instructions, about
-// 5 ms, for it); each call then only sets the clock.
+// The built-in table comes compiled in (yaml-cpp took some 19 M instructions, about 5 ms, to
+// parse costs.yaml at every start); each call only sets the clock.
 cost_table cost_table::defaults(double cpu_ghz) {
   if (!(cpu_ghz > 0) || !std::isfinite(cpu_ghz))
     throw std::invalid_argument("built-in costs.yaml: cpu_ghz must be positive");
-  static const cost_table parsed = parse(default_yaml(), "built-in costs.yaml", 3.0);
-  cost_table t = parsed;
+  static const cost_table compiled = [] {
+    cost_table t;
+    std::array<bool, cost_count> seen{};
+    for (unsigned k = 0; k < costs_builtin_count; ++k) {
+      size_t i = 0;
+      while (i < cost_count && std::strcmp(costs_builtin[k].name, names[i]) != 0) ++i;
+      if (i == cost_count || seen[i])
+        throw std::logic_error(std::string("built-in costs.yaml: unknown or repeated entry ") +
+                               costs_builtin[k].name);
+      t.m_entries[i] = {costs_builtin[k].cycles, costs_builtin[k].per_byte};
+      seen[i] = true;
+    }
+    for (size_t i = 0; i < cost_count; ++i)
+      if (!seen[i]) throw std::logic_error(std::string("built-in costs.yaml: missing entry ") + names[i]);
+    return t;
+  }();
+  cost_table t = compiled;
   t.m_ns_per_cycle = 1.0 / cpu_ghz;
   t.fix_times();
   return t;

@@ -338,3 +338,23 @@ TEST(shipped, every_scenario_loads_and_every_study_plans) {
   EXPECT_GE(scenarios, 3u);
   EXPECT_NO_THROW(cost_table::parse(cost_table::default_yaml(), "built-in", 3.0));
 }
+
+// The built-in table is compiled in from costs.yaml at configure time (host/CMakeLists.txt):
+// it must be the table the YAML parser makes of the same file, entry for entry and, at two
+// clock rates, charge for charge.
+TEST(cost_values, the_compiled_in_table_equals_the_parsed_costs_yaml) {
+  for (const double ghz : {3.0, 2.1}) {
+    const auto compiled = cost_table::defaults(ghz);
+    const auto parsed = cost_table::parse(cost_table::default_yaml(), "built-in", ghz);
+    EXPECT_EQ(compiled.cpu_ghz(), parsed.cpu_ghz());
+    for (size_t i = 0; i < nicsim::host::cost_count; ++i) {
+      const auto c = static_cast<nicsim::host::cost>(i);
+      EXPECT_EQ(compiled.at(c).cycles, parsed.at(c).cycles) << nicsim::host::cost_name(c);
+      EXPECT_EQ(compiled.at(c).per_byte, parsed.at(c).per_byte) << nicsim::host::cost_name(c);
+      EXPECT_EQ(compiled(c), parsed(c)) << nicsim::host::cost_name(c);
+      EXPECT_EQ(compiled(c, 1500), parsed(c, 1500)) << nicsim::host::cost_name(c);
+    }
+  }
+  // Not a table of zeros: the context switch costs thousands of cycles.
+  EXPECT_GT(cost_table::defaults(3.0).at(nicsim::host::cost::context_switch).cycles, 1000);
+}
