@@ -9,6 +9,9 @@ namespace nicsim::proto {
 
 // IEEE 802.3 CRC-32 (reflected, poly 0xEDB88320), as the FCS is computed.
 uint32_t crc32(const uint8_t* data, size_t len, uint32_t crc = 0);
+// The same CRC by table look-ups alone (slicing-by-8): what crc32 gives on a CPU without
+// carry-less multiplication, and its reference in the tests.
+uint32_t crc32_table(const uint8_t* data, size_t len, uint32_t crc = 0);
 
 // RFC 1071 one's-complement sum of 16-bit big-endian words, not folded.
 uint32_t csum_partial(const uint8_t* data, size_t len, uint32_t sum = 0);
