@@ -191,10 +191,14 @@ void nic::mac_rx(const proto::wire_frame& frame) {
 
 void nic::mac_tx(const proto::wire_frame& frame) { port.transmit(frame); }
 
-void nic::dma_write(uint64_t addr, const uint8_t* data, unsigned len, sc_time& local) {
+void nic::dma_write(uint64_t addr, const uint8_t* data, unsigned len, sc_time& local, bool whole) {
   ::tlm::tlm_generic_payload t;
-  for (unsigned off = 0; off < len; off += m_params.max_payload_bytes) {
-    const unsigned n = std::min(m_params.max_payload_bytes, len - off);
+  // A frame's data goes as one transaction (the link still sends it as one TLP per MPS): no
+  // one reads the buffer before the descriptor's write-back, which follows it. Descriptor
+  // write-backs go TLP by TLP, each one's descriptors visible when it lands.
+  const unsigned chunk = whole ? len : m_params.max_payload_bytes;
+  for (unsigned off = 0; off < len; off += chunk) {
+    const unsigned n = std::min(chunk, len - off);
     tlm::prepare_payload(t, ::tlm::TLM_WRITE_COMMAND, addr + off, const_cast<uint8_t*>(data + off), n);
     dma->b_transport(t, local);
     if (t.is_response_error())
@@ -363,7 +367,7 @@ void nic::rx_dma_thread() {
     }
     const bool strip_fcs = (rctl & abi::RCTL_SECRC) != 0;
     const auto len = static_cast<unsigned>(e.frame.bytes.size() - (strip_fcs ? proto::ETH_FCS_LEN : 0));
-    dma_write(buffer, e.frame.bytes.data(), len, local);
+    dma_write(buffer, e.frame.bytes.data(), len, local, /*whole=*/true);
 
     abi::e1000_rx_desc done{};
     done.buffer_addr = buffer;

@@ -103,7 +103,9 @@ class nic : public sc_core::sc_module, private desc_ring_dma, private tx_dma {
   void desc_prefetch_thread();
   void flush_writebacks(rx_queue& q, sc_core::sc_time& local);
   void flush_all_writebacks(sc_core::sc_time& local);
-  void dma_write(uint64_t addr, const uint8_t* data, unsigned len, sc_core::sc_time& local);
+  // whole: one transaction for all len bytes (a frame's data); otherwise one per MPS.
+  void dma_write(uint64_t addr, const uint8_t* data, unsigned len, sc_core::sc_time& local,
+                 bool whole = false);
   // desc_ring_dma
   void read_descriptors(ring_dir dir, uint64_t addr, uint8_t* data, unsigned len,
                         sc_core::sc_time& local) override;

@@ -47,6 +47,17 @@ sc_time pcie_link::occupy(direction d, sc_time earliest, unsigned payload_bytes)
   return l.busy_until;
 }
 
+sc_time pcie_link::occupy_posted(direction d, sc_time earliest, unsigned payload_bytes) {
+  sc_time sent = earliest;
+  unsigned left = payload_bytes;
+  do {
+    const unsigned n = std::min(left, m_params.max_payload_bytes);
+    sent = occupy(d, sent, n);
+    left -= n;
+  } while (left != 0);
+  return sent;
+}
+
 void pcie_link::up_b_transport(::tlm::tlm_generic_payload& trans, sc_time& delay) {
   transport(UPSTREAM, trans, delay);
 }
@@ -71,7 +82,7 @@ void pcie_link::transport(direction d, ::tlm::tlm_generic_payload& trans, sc_tim
   p.address = trans.get_address();
   if (trans.is_write()) {
     // Posted: the initiator is free once its TLPs have left.
-    const sc_time sent = occupy(d, now + delay, len);
+    const sc_time sent = occupy_posted(d, now + delay, len);
     p.data.assign(trans.get_data_ptr(), trans.get_data_ptr() + len);
     p.arrival = sent + m_params.latency;
     l.queue.push_back(std::move(p));

@@ -4,7 +4,10 @@
 // descriptor write-back, MSI, MMIO writes) are buffered and delivered in order
 // at their arrival time; non-posted reads travel the same ordered queue, so a
 // read never passes an earlier write (PCIe ordering), and pay the round trip
-// including the completion's trip back on the opposite direction.
+// including the completion's trip back on the opposite direction. A posted write longer than
+// the MPS goes out as its TLPs back to back and is written at the last one's arrival: its
+// initiator uses that only for data nobody reads before a later write says it is there
+// (a frame's buffer, before its descriptor's write-back), so one queue entry serves it.
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
 
@@ -69,6 +72,9 @@ class pcie_link : public sc_core::sc_module {
   void transport(direction d, ::tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
   // Occupies lane d for payload_bytes from no earlier than earliest; returns when the last bit left.
   sc_core::sc_time occupy(direction d, sc_core::sc_time earliest, unsigned payload_bytes);
+  // A posted write as its TLPs (one per MPS of payload), each occupying the lane in turn as if
+  // its initiator had sent them one by one; returns when the last one's last bit left.
+  sc_core::sc_time occupy_posted(direction d, sc_core::sc_time earliest, unsigned payload_bytes);
   void deliver_upstream() { deliver(UPSTREAM); }
   void deliver_downstream() { deliver(DOWNSTREAM); }
   void deliver(direction d);
