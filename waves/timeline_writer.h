@@ -42,13 +42,16 @@ class timeline_writer {
   };
   void put(const char* format, ...) __attribute__((format(printf, 2, 3)));
   void event_prefix();
-  void write_ts(uint64_t time_ps);
+  // The per-event path: the event is built in m_buf and written in one call.
+  void append_ts(uint64_t time_ps);
+  void write_raw(const std::string& text);
 
   std::FILE* m_file;
   std::string m_name;
   std::map<std::string, int> m_groups;
   std::vector<track_info> m_tracks;
   uint64_t m_events = 0;
+  std::string m_buf;
   uint64_t m_bytes = 0;
   int m_errno = 0;
 };
