@@ -1,0 +1,44 @@
+// The timeline writer's exact text: Chrome trace events with picosecond timestamps printed
+// as microseconds with six decimals, names JSON-escaped (quotes and backslashes escaped,
+// control characters dropped), flow arrows with their binding point.
+#include "waves/timeline_writer.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "tb/tests/cli_harness.h"
+
+TEST(timeline_writer, writes_each_event_exactly) {
+  const std::string path = nicsim::test::scratch_path("timeline_writer", "t.json");
+  {
+    nicsim::waves::timeline_writer w(path);
+    const int cpu = w.track("cpu0", "cpu0");
+    const int nic = w.track("nic", "rx \"q0\"");
+    w.begin(cpu, 0, "do_IRQ");
+    w.begin(cpu, 1000042, "a\\b\"c\x01");
+    w.flow(nic, 12345678901234, 7, 's', "frame");
+    w.flow(cpu, 12345678901235, 7, 'f', "frame");
+    w.end(cpu, 2000000);
+    w.close(3000001);            // ends the slice still open
+    EXPECT_EQ(w.events(), 12u);  // six metadata, six events
+  }
+  const std::string want =
+      "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n"
+      "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":1,\"args\":{\"name\":\"cpu0\"}},\n"
+      "{\"ph\":\"M\",\"name\":\"process_sort_index\",\"pid\":1,\"args\":{\"sort_index\":1}},\n"
+      "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":1,\"tid\":1,\"args\":{\"name\":\"cpu0\"}},\n"
+      "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":2,\"args\":{\"name\":\"nic\"}},\n"
+      "{\"ph\":\"M\",\"name\":\"process_sort_index\",\"pid\":2,\"args\":{\"sort_index\":2}},\n"
+      "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":2,\"tid\":2,\"args\":{\"name\":\"rx \\\"q0\\\"\"}},\n"
+      "{\"ph\":\"B\",\"name\":\"do_IRQ\",\"pid\":1,\"tid\":1,\"ts\":0.000000},\n"
+      "{\"ph\":\"B\",\"name\":\"a\\\\b\\\"c\",\"pid\":1,\"tid\":1,\"ts\":1.000042},\n"
+      "{\"ph\":\"s\",\"name\":\"frame\",\"cat\":\"frame\",\"id\":7,\"pid\":2,\"tid\":2,\"ts\":12345678."
+      "901234},\n"
+      "{\"ph\":\"f\",\"name\":\"frame\",\"cat\":\"frame\",\"id\":7,\"pid\":1,\"tid\":1,\"bp\":\"e\",\"ts\":"
+      "12345678.901235},\n"
+      "{\"ph\":\"E\",\"pid\":1,\"tid\":1,\"ts\":2.000000},\n"
+      "{\"ph\":\"E\",\"pid\":1,\"tid\":1,\"ts\":3.000001}\n"
+      "]}\n";
+  EXPECT_EQ(nicsim::test::read_file(path), want);
+}
