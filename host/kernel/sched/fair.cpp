@@ -286,10 +286,10 @@ void cpu::newidle_balance() {
 void cpu::check_preempt_wakeup(task_struct* p) {
   if (m_rq.curr->is_idle) {
     m_rq.need_resched = true;
-    if (this == &this_cpu()) {
+    if (this == &this_cpu()) {  // a remote idle CPU needs the IPI
       sync_time();
       m_resched_ev.notify();
-    }  // a remote idle CPU needs the IPI
+    }
     return;
   }
   update_curr();
