@@ -54,6 +54,10 @@ def main():
             parts.append(f"{size} B {w['ns_per_frame'] / floor[size]:.1f}x (front end alone {floor[size]:.0f} ns)")
     if parts:
         print("wall per frame at line rate over the verilated front end's own: " + ", ".join(parts))
+    paired = after.get("line_rate_over_floor", {})
+    if paired:
+        print("the same, 10 ms runs, each paired with a front-end measurement just before it (medians): "
+              + ", ".join(f"{size} B {v:.2f}x" for size, v in paired.items()))
     return 0
 
 
