@@ -85,8 +85,10 @@ std::string directory_of(const std::string& path) { return path.substr(0, path.f
 // A progress line on stderr: a thread of its own wakes now and then in simulated time and,
 // at most four times a wall second, rewrites the line (\r) with the simulated time, the rate
 // and the time left; the line is cleared at the end. It only waits and reads the clocks,
-// so the model's processes run in the same order with it or without it. Its step in
-// simulated time adapts to about 20 wakes per wall second.
+// so the model's processes run in the same order with it or without it; its wakes do bound
+// how far a CPU runs on without waiting (tlm/local_time.h), which can reorder events at the
+// same picosecond on several CPUs (README, model limits). Its step in simulated time adapts
+// to about 20 wakes per wall second.
 class progress_line {
  public:
   progress_line(sc_core::sc_time duration, std::chrono::steady_clock::time_point t0)

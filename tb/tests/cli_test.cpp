@@ -393,7 +393,12 @@ TEST(cli_outputs, calibrate_out_onto_a_character_device_keeps_the_device) {
   const auto dir = out_dir("calibrate_device");
   const auto null = dir + "/null";
   if (!nicsim::test::make_char_device(null, 1, 3)) GTEST_SKIP() << "mknod needs root";
-  const auto o = run_cli("calibrate --seconds 0.2 --out " + null);
+  // calibrate measures this machine, and on a loaded one a measurement can fail its own sanity
+  // check (exit 1, "measurement failed"); that is not what this test is about, so it tries again.
+  auto o = run_cli("calibrate --seconds 0.2 --out " + null);
+  for (int attempt = 1;
+       attempt < 4 && o.status == 1 && o.output.find("measurement failed") != std::string::npos; ++attempt)
+    o = run_cli("calibrate --seconds 0.2 --out " + null);
   EXPECT_EQ(o.status, 0) << o.output;
   EXPECT_TRUE(nicsim::test::is_char_device(null, 1, 3)) << "the device node was replaced";
   EXPECT_EQ(joined(dir_entries(dir)), "null");
