@@ -10,18 +10,7 @@
 namespace nicsim::waves {
 
 namespace {
-std::string json_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) continue;
-    out += c;
-  }
-  return out;
-}
-
-// The per-event text without printf (it was most of a recorded run's cost): the same bytes
-// "%s" of json_escape, "%d", "%llu" and the timestamp's "%llu.%06llu" give.
+// A name as a JSON string's contents: quotes and backslashes escaped, control characters dropped.
 void append_escaped(std::string& out, const char* s) {
   for (; *s != 0; ++s) {
     const char c = *s;
@@ -30,6 +19,14 @@ void append_escaped(std::string& out, const char* s) {
     out += c;
   }
 }
+std::string json_escape(const std::string& s) {
+  std::string out;
+  append_escaped(out, s.c_str());
+  return out;
+}
+
+// The per-event text without printf (it was most of a recorded run's cost): the same bytes
+// "%d", "%llu" and the timestamp's "%llu.%06llu" give.
 void append_uint(std::string& out, unsigned long long v, int min_digits = 1) {
   char digits[24];
   int n = 0;
@@ -85,13 +82,20 @@ void timeline_writer::write_raw(const std::string& text) {
     m_bytes += text.size();
 }
 
-void timeline_writer::append_ts(uint64_t time_ps) {
+void timeline_writer::finish_event(const track_info& t, uint64_t time_ps, const char* extra) {
+  m_buf += "\"pid\":";
+  append_int(m_buf, t.pid);
+  m_buf += ",\"tid\":";
+  append_int(m_buf, t.tid);
+  m_buf += ',';
+  m_buf += extra;
   // Microseconds with picosecond digits, printed exactly; the event's closing brace.
   m_buf += "\"ts\":";
   append_uint(m_buf, time_ps / 1000000);
   m_buf += '.';
   append_uint(m_buf, time_ps % 1000000, 6);
   m_buf += '}';
+  write_raw(m_buf);
 }
 
 int timeline_writer::track(const std::string& group, const std::string& name) {
@@ -115,30 +119,20 @@ int timeline_writer::track(const std::string& group, const std::string& name) {
 void timeline_writer::begin(int track, uint64_t time_ps, const char* name) {
   if (track < 0 || !m_file) return;
   track_info& t = m_tracks[static_cast<size_t>(track)];
-  t.open.emplace_back(name);
+  ++t.open;
   m_buf.assign(m_events++ ? ",\n{\"ph\":\"B\",\"name\":\"" : "{\"ph\":\"B\",\"name\":\"");
   append_escaped(m_buf, name);
-  m_buf += "\",\"pid\":";
-  append_int(m_buf, t.pid);
-  m_buf += ",\"tid\":";
-  append_int(m_buf, t.tid);
-  m_buf += ',';
-  append_ts(time_ps);
-  write_raw(m_buf);
+  m_buf += "\",";
+  finish_event(t, time_ps);
 }
 
 void timeline_writer::end(int track, uint64_t time_ps) {
   if (track < 0 || !m_file) return;
   track_info& t = m_tracks[static_cast<size_t>(track)];
-  if (t.open.empty()) return;
-  t.open.pop_back();
-  m_buf.assign(m_events++ ? ",\n{\"ph\":\"E\",\"pid\":" : "{\"ph\":\"E\",\"pid\":");
-  append_int(m_buf, t.pid);
-  m_buf += ",\"tid\":";
-  append_int(m_buf, t.tid);
-  m_buf += ',';
-  append_ts(time_ps);
-  write_raw(m_buf);
+  if (t.open == 0) return;
+  --t.open;
+  m_buf.assign(m_events++ ? ",\n{\"ph\":\"E\"," : "{\"ph\":\"E\",");
+  finish_event(t, time_ps);
 }
 
 void timeline_writer::flow(int track, uint64_t time_ps, uint64_t id, char phase, const char* name) {
@@ -150,20 +144,14 @@ void timeline_writer::flow(int track, uint64_t time_ps, uint64_t id, char phase,
   append_escaped(m_buf, name);
   m_buf += "\",\"cat\":\"frame\",\"id\":";
   append_uint(m_buf, static_cast<unsigned long long>(id));
-  m_buf += ",\"pid\":";
-  append_int(m_buf, t.pid);
-  m_buf += ",\"tid\":";
-  append_int(m_buf, t.tid);
   m_buf += ',';
-  if (phase == 'f') m_buf += "\"bp\":\"e\",";
-  append_ts(time_ps);
-  write_raw(m_buf);
+  finish_event(t, time_ps, phase == 'f' ? "\"bp\":\"e\"," : "");
 }
 
 void timeline_writer::close(uint64_t end_ps) {
   if (!m_file) return;
   for (size_t i = 0; i < m_tracks.size(); ++i)
-    while (!m_tracks[i].open.empty()) end(static_cast<int>(i), end_ps);
+    while (m_tracks[i].open != 0) end(static_cast<int>(i), end_ps);
   put("\n]}\n");
   if (m_errno == 0 && std::fflush(m_file) != 0) m_errno = errno != 0 ? errno : EIO;
   if (std::fclose(m_file) != 0 && m_errno == 0) m_errno = errno != 0 ? errno : EIO;

@@ -38,12 +38,13 @@ class timeline_writer {
  private:
   struct track_info {
     int pid, tid;
-    std::vector<std::string> open;
+    unsigned open = 0;  // slices begun and not yet ended
   };
   void put(const char* format, ...) __attribute__((format(printf, 2, 3)));
   void event_prefix();
-  // The per-event path: the event is built in m_buf and written in one call.
-  void append_ts(uint64_t time_ps);
+  // The per-event path: the event is built in m_buf; finish_event appends the track, `extra`
+  // and the timestamp, closes it and writes it in one call.
+  void finish_event(const track_info& t, uint64_t time_ps, const char* extra = "");
   void write_raw(const std::string& text);
 
   std::FILE* m_file;
