@@ -17,6 +17,7 @@
 // SystemC runs one process at a time and the running CPU thread syncs before it yields,
 // so one offset serves every CPU: it is zero whenever any other process runs. Code the CPU
 // threads run reads the time with local_now(); elsewhere it equals sc_time_stamp().
+#include <cstdint>
 #include <systemc>
 
 namespace nicsim::tlm {
@@ -41,6 +42,9 @@ struct decoupling {
     }
     return end < s_next;
   }
+  // Charges that ran on instead of waiting, since the process started (for tests and
+  // profiling; no result depends on it).
+  static uint64_t deferred;
   // Runs the simulation for t with deferral allowed up to its end (sc_start(t)).
   static void start(const sc_core::sc_time& t, bool defer);
 

@@ -94,6 +94,7 @@ void cpu::charge(sc_time t) {
   // Nothing can happen before this charge ends: run on (tlm/local_time.h).
   if (!irq_due && tlm::decoupling::may_defer(t)) {
     owed += t;
+    ++tlm::decoupling::deferred;
     return;
   }
   // Otherwise wait for what was deferred and this charge in one wait: nothing could
