@@ -31,6 +31,92 @@ uint64_t decimal_digits(uint64_t v) {
 }
 }  // namespace
 
+trace_hub::journey* trace_hub::open_journeys::find(uint64_t seq) {
+  if (seq - m_base < m_end - m_base) {  // in the window (unsigned: seq >= m_base and seq < m_end)
+    if (const uint32_t k = m_ring[seq & m_mask]; k != 0) return &m_pool[k - 1];
+  }
+  if (m_far.empty()) return nullptr;
+  auto it = m_far.find(seq);
+  return it == m_far.end() ? nullptr : &it->second;
+}
+
+trace_hub::journey& trace_hub::open_journeys::open(uint64_t seq) {
+  if (journey* j = find(seq)) return *j;
+  if (m_ring.empty()) grow(INITIAL_SLOTS);
+  const uint64_t slots = m_ring.size();
+  if (m_count == 0) {
+    m_base = m_end = seq;  // an empty ring starts its window anywhere
+  } else if (seq - m_base >= slots) {
+    if (seq >= m_base && seq - m_end < slots) {
+      // Just past the window, as the next frames are: the window grows, or moves on from its
+      // oldest frames when they are few (frames that stay in flight long after the others).
+      if (slots < ANY_SLOTS || m_count * SPARSE_SLOTS >= slots)
+        grow(2 * slots);
+      else
+        while (seq - m_base >= slots) evict_oldest();
+    } else if (++m_far_streak < REBASE_AFTER) {
+      return m_far[seq];  // behind the window or far ahead of it: an id apart from the others
+    } else {
+      // The ids have moved elsewhere for good (a source numbering from elsewhere): the window
+      // follows them, and what the ring held goes to the map.
+      while (m_count != 0) evict_oldest();
+    }
+    if (m_count == 0) m_base = m_end = seq;
+  }
+  m_far_streak = 0;
+  uint32_t k;
+  if (!m_free.empty()) {
+    k = m_free.back();
+    m_free.pop_back();
+    m_pool[k] = journey{};
+  } else {
+    k = static_cast<uint32_t>(m_pool.size());
+    m_pool.emplace_back();
+  }
+  m_ring[seq & m_mask] = k + 1;
+  ++m_count;
+  m_end = std::max(m_end, seq + 1);
+  return m_pool[k];
+}
+
+void trace_hub::open_journeys::evict_oldest() {
+  uint32_t& slot = m_ring[m_base & m_mask];
+  m_far.emplace(m_base, m_pool[slot - 1]);
+  m_free.push_back(slot - 1);
+  slot = 0;
+  if (--m_count == 0) {
+    m_base = m_end;
+    return;
+  }
+  do ++m_base;
+  while (m_ring[m_base & m_mask] == 0);
+}
+
+void trace_hub::open_journeys::grow(size_t slots) {
+  std::vector<uint32_t> ring(slots, 0);
+  const uint64_t mask = slots - 1;
+  for (uint64_t seq = m_base; seq != m_end; ++seq) ring[seq & mask] = m_ring[seq & m_mask];
+  m_ring.swap(ring);
+  m_mask = mask;
+}
+
+void trace_hub::open_journeys::erase(uint64_t seq) {
+  if (seq - m_base < m_end - m_base) {
+    uint32_t& slot = m_ring[seq & m_mask];
+    if (slot != 0) {
+      m_free.push_back(slot - 1);
+      slot = 0;
+      if (--m_count == 0) {
+        m_base = m_end;
+        return;
+      }
+      while (m_ring[m_base & m_mask] == 0) ++m_base;  // the oldest left: the window moves on
+      return;
+    }
+  }
+  m_far.erase(seq);
+}
+
 trace_hub::trace_hub(const trace_options& options) : m_opt(options) {
   if (!m_opt.waves.empty()) {
     waves::wave_options w;
@@ -177,10 +263,10 @@ void trace_hub::frame(uint64_t seq, frame_stage stage, int track) {
   const auto s = static_cast<size_t>(stage);
   // A frame's journey starts on the wire; a later stage of a frame whose fate is
   // already known (or that never started) keeps nothing.
-  auto it = stage == frame_stage::wire_first_bit ? m_open.try_emplace(seq).first : m_open.find(seq);
-  if (it != m_open.end()) {
-    it->second.t[s] = now_ps();
-    it->second.seen[s] = true;
+  journey* j = stage == frame_stage::wire_first_bit ? &m_open.open(seq) : m_open.find(seq);
+  if (j != nullptr) {
+    j->t[s] = now_ps();
+    j->seen[s] = true;
   }
   if (m_recording && m_timeline && track >= 0) {
     const char phase = stage == frame_stage::delivered ? 'f' : 't';
@@ -189,10 +275,10 @@ void trace_hub::frame(uint64_t seq, frame_stage stage, int track) {
   }
   if (stage == frame_stage::delivered) {
     set_fate(seq, "delivered");
-    if (it != m_open.end()) {
-      finish_journey(it->second);
-      if (m_frames_csv) frame_row(seq, it->second, "delivered");
-      m_open.erase(it);
+    if (j != nullptr) {
+      finish_journey(*j);
+      if (m_frames_csv) frame_row(seq, *j, "delivered");
+      m_open.erase(seq);
     }
   }
 }
@@ -200,10 +286,10 @@ void trace_hub::frame(uint64_t seq, frame_stage stage, int track) {
 void trace_hub::frame_dropped(uint64_t seq, const char* counter) {
   if ((seq = resolve(seq)) == UINT64_MAX) return;
   set_fate(seq, counter);
-  auto it = m_open.find(seq);
-  if (it == m_open.end()) return;
-  if (m_frames_csv) frame_row(seq, it->second, counter);
-  m_open.erase(it);
+  const journey* j = m_open.find(seq);
+  if (j == nullptr) return;
+  if (m_frames_csv) frame_row(seq, *j, counter);
+  m_open.erase(seq);
 }
 
 uint64_t trace_hub::irq_of(const journey& j) const {
@@ -274,8 +360,9 @@ void trace_hub::hardirq(unsigned vector, int cpu) {
 void trace_hub::prune_irq_times() {
   uint64_t keep_from = now_ps();
   constexpr auto DONE = static_cast<size_t>(frame_stage::dma_done);
-  for (const auto& [seq, j] : m_open)
+  m_open.for_each([&keep_from](uint64_t, const journey& j) {
     if (j.seen[DONE]) keep_from = std::min(keep_from, j.t[DONE]);
+  });
   m_irq_times = 0;
   for (auto& irqs : m_nic_irqs_ps) {
     while (!irqs.empty() && irqs.front() < keep_from) irqs.pop_front();
@@ -286,15 +373,14 @@ void trace_hub::prune_irq_times() {
 
 void trace_hub::frame_cpu(uint64_t seq, int cpu) {
   if ((seq = resolve(seq)) == UINT64_MAX) return;
-  auto it = m_open.find(seq);
-  if (it != m_open.end()) it->second.clean_cpu = cpu;
+  if (journey* j = m_open.find(seq)) j->clean_cpu = cpu;
 }
 
 void trace_hub::wire_frame(const proto::wire_frame& f) {
   m_last_wire_id = f.id;
   frame(f.id, frame_stage::wire_first_bit, -1);
   if (m_frames_csv) {
-    journey& j = m_open[f.id];
+    journey& j = m_open.open(f.id);
     j.bytes = static_cast<uint32_t>(f.bytes.size());
     // The flow: the ports of UDP or TCP over IPv4, when the frame holds them.
     const uint8_t* p = f.bytes.data();
@@ -378,9 +464,9 @@ void trace_hub::finish(uint64_t end_ps) {
     // Frames still on their way at the end, in sequence order.
     std::vector<uint64_t> open;
     open.reserve(m_open.size());
-    for (const auto& [seq, j] : m_open) open.push_back(seq);
+    m_open.for_each([&open](uint64_t seq, const journey&) { open.push_back(seq); });
     std::sort(open.begin(), open.end());
-    for (uint64_t seq : open) frame_row(seq, m_open.at(seq), "in_flight");
+    for (uint64_t seq : open) frame_row(seq, *m_open.find(seq), "in_flight");
     if (!m_failure.empty()) throw std::runtime_error(m_failure);
     m_frames_csv->close();
   }

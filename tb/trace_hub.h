@@ -125,9 +125,52 @@ class trace_hub : public waves::observer {
   std::unique_ptr<waves::timeline_writer> m_timeline;
   std::unique_ptr<waves::pcap_writer> m_pcap;
   std::unique_ptr<waves::frames_writer> m_frames_csv;
-  // Frames on their way, erased when their fate is known (memory stays bounded by
-  // what is in flight, not by the run's length).
-  std::unordered_map<uint64_t, journey> m_open;
+  // Frames on their way by sequence number, erased when their fate is known (memory stays
+  // bounded by what is in flight, not by the run's length). The sources number their frames
+  // 0, 1, 2, ... as their first bits leave, and fates come roughly in that order: a ring
+  // indexed by seq spans the window from the oldest frame in flight to the newest, each slot
+  // the index of the frame's journey in a pool (which keeps as many as are in flight at
+  // once), so that opening, finding and closing a journey costs O(1) and, once ring and pool
+  // have grown, no allocation. A window mostly of frames already gone (a FIFO dropping most
+  // of them) costs 4 bytes per frame. A frame outside the window (an id far from the others,
+  // or one that stays in flight while the window moves on far beyond it) goes to a map.
+  class open_journeys {
+   public:
+    journey* find(uint64_t seq);
+    journey& open(uint64_t seq);  // the frame's journey, a new one when it has none
+    void erase(uint64_t seq);
+    size_t size() const { return m_count + m_far.size(); }
+    // f(seq, journey) for each, in no particular order.
+    template <class F>
+    void for_each(F&& f) const {
+      for (uint64_t seq = m_base; seq != m_end; ++seq)
+        if (const uint32_t k = m_ring[seq & m_mask]; k != 0) f(seq, m_pool[k - 1]);
+      for (const auto& [seq, j] : m_far) f(seq, j);
+    }
+
+   private:
+    static constexpr size_t INITIAL_SLOTS = 256;
+    // The ring grows to this many slots whatever it holds; beyond, only while at least one
+    // slot in SPARSE_SLOTS holds a frame.
+    static constexpr size_t ANY_SLOTS = 4096, SPARSE_SLOTS = 64;
+    // Frames opened in a row outside the window before the window moves to them.
+    static constexpr unsigned REBASE_AFTER = 64;
+    void evict_oldest();  // the ring's oldest frame to the map
+    void grow(size_t slots);
+    // Per slot (a power of two of them; seq's: seq & m_mask), 1 + its journey's index in
+    // m_pool; 0: none.
+    std::vector<uint32_t> m_ring;
+    uint64_t m_mask = 0;
+    std::vector<journey> m_pool;
+    std::vector<uint32_t> m_free;  // indices of m_pool not in use
+    // The window: every frame in the ring is in [m_base, m_end), m_base's among them (when
+    // the ring holds any), and m_end - m_base <= m_ring.size().
+    uint64_t m_base = 0, m_end = 0;
+    size_t m_count = 0;  // frames in the ring
+    unsigned m_far_streak = 0;
+    std::unordered_map<uint64_t, journey> m_far;
+  };
+  open_journeys m_open;
   static constexpr size_t N_SPANS = 8;
   // Per stage, the spans of delivered frames (ns): exact percentiles in memory
   // bounded by the values' range, and an exact sum for the mean.

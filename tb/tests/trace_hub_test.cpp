@@ -9,7 +9,10 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstdio>
+#include <map>
 #include <random>
+#include <string>
 #include <systemc>
 #include <vector>
 
@@ -105,4 +108,129 @@ TEST(trace_hub, per_frame_state_ends_with_the_frame_and_stage_latency_stays_exac
     EXPECT_EQ(got.at("max").get<uint64_t>(), v.back()) << names[s];
     EXPECT_EQ(got.at("mean").get<double>(), sum / static_cast<double>(v.size())) << names[s];
   }
+}
+
+namespace {
+
+// A time as the frames CSV writes it: ns to the ps.
+std::string csv_ns(uint64_t ps) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%llu.%03llu", static_cast<unsigned long long>(ps / 1000),
+                static_cast<unsigned long long>(ps % 1000));
+  return buf;
+}
+
+std::vector<std::string> read_lines(const std::string& path) {
+  std::vector<std::string> lines;
+  std::FILE* f = std::fopen(path.c_str(), "r");
+  if (f == nullptr) return lines;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, f) != nullptr) {
+    std::string s(buf);
+    if (!s.empty() && s.back() == '\n') s.pop_back();
+    lines.push_back(s);
+  }
+  std::fclose(f);
+  return lines;
+}
+
+}  // namespace
+
+// The hub finds each frame's journey by its sequence number however the ids come: dense and
+// increasing (the generators), fates out of order, frames that never get one, ids far from
+// the others, a source that numbers from far away while the first's frames are in flight.
+// Each frame's row carries its own times and fate, and the frames still in flight at the end
+// come last, in sequence order.
+TEST(trace_hub, journeys_follow_their_ids_dense_sparse_or_far_apart) {
+  const std::string path = ::testing::TempDir() + "trace_hub_ids.frames.csv";
+  nicsim::tb::trace_options opt;
+  opt.frames = path;
+  std::vector<std::string> expected{nicsim::waves::frames_writer::header};
+  expected.back().pop_back();                 // its newline
+  std::map<uint64_t, std::string> in_flight;  // the rows expected last, by seq
+  size_t tracked_at_end = 0;
+  {
+    nicsim::tb::trace_hub hub(opt);
+    std::mt19937_64 rng(11);
+    const auto bytes = nicsim::proto::build_udp_frame(nicsim::proto::udp_flow{}, 128, {});
+    struct open_frame {
+      uint64_t seq, wire_ps, mac_ps;
+    };
+    std::vector<open_frame> open;
+    auto row = [](const open_frame& o, const char* fate, uint64_t end_ps) {
+      // seq,src_port,dst_port,bytes,fate, then wire, mac, 6 stages never reached, recvfrom.
+      std::string r = std::to_string(o.seq) + ",40000,9000,128," + fate + "," + csv_ns(o.wire_ps) + "," +
+                      csv_ns(o.mac_ps) + ",,,,,,,";
+      return end_ps == UINT64_MAX ? r : r + csv_ns(end_ps);
+    };
+    uint64_t t = sc_core::sc_time_stamp().value() + 1'000'000;
+    // The ids: a dense run with far outliers among it, then a run numbered from far away while
+    // frames of the first are still open, then the first run again.
+    std::vector<uint64_t> ids;
+    for (uint64_t i = 0; i < 3000; ++i) {
+      ids.push_back(i);
+      if (i % 500 == 250) ids.push_back((uint64_t{1} << 40) + i);
+    }
+    for (uint64_t i = 0; i < 3000; ++i) ids.push_back(5'000'000'000 + i);
+    for (uint64_t i = 3000; i < 4000; ++i) ids.push_back(i);
+    for (uint64_t seq : ids) {
+      open_frame o{seq, 0, 0};
+      advance_to(o.wire_ps = t += 1000 + rng() % 1000);
+      nicsim::proto::wire_frame f;
+      f.id = seq;
+      f.bytes = bytes;
+      hub.wire_frame(f);
+      advance_to(o.mac_ps = t += 1000 + rng() % 1000);
+      hub.frame(seq, frame_stage::mac_last_bit, -1);
+      open.push_back(o);
+      // Fates come out of order among the last frames sent; every 97th frame never gets one.
+      while (open.size() > 40 || (!open.empty() && rng() % 3 == 0)) {
+        const size_t k = open.size() - 1 - rng() % std::min<size_t>(open.size(), 40);
+        const open_frame done = open[k];
+        open.erase(open.begin() + static_cast<std::ptrdiff_t>(k));
+        if (done.seq % 97 == 0) {
+          in_flight[done.seq] = row(done, "in_flight", UINT64_MAX);
+          continue;
+        }
+        advance_to(t += 1000);
+        if (rng() % 4 == 0) {
+          hub.frame_dropped(done.seq, "udp.RcvbufErrors");
+          expected.push_back(row(done, "udp.RcvbufErrors", UINT64_MAX));
+        } else {
+          hub.frame(done.seq, frame_stage::delivered, -1);
+          expected.push_back(row(done, "delivered", t));
+        }
+        hub.frame(done.seq, frame_stage::socket_dequeue, -1);  // a late report keeps nothing
+      }
+    }
+    for (const open_frame& o : open) in_flight[o.seq] = row(o, "in_flight", UINT64_MAX);
+    tracked_at_end = hub.frames_tracked();
+    hub.finish(t);
+  }
+  for (const auto& [seq, r] : in_flight) expected.push_back(r);
+  EXPECT_EQ(tracked_at_end, in_flight.size());
+  const auto got = read_lines(path);
+  ASSERT_EQ(got.size(), expected.size());
+  for (size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], expected[i]) << "line " << i + 1;
+  std::remove(path.c_str());
+}
+
+// The frames the hub holds stay what is in flight: a frame that never gets a fate does not
+// hold open a window of every frame sent after it.
+TEST(trace_hub, a_frame_left_in_flight_does_not_grow_the_hub) {
+  nicsim::tb::trace_hub hub(nicsim::tb::trace_options{});
+  uint64_t t = sc_core::sc_time_stamp().value() + 1'000'000;
+  size_t heap_at_start = 0;
+  constexpr uint64_t FRAMES = 300000;
+  for (uint64_t seq = 0; seq < FRAMES; ++seq) {
+    if (seq == 2000) heap_at_start = heap_in_use();
+    advance_to(t += 1000);
+    hub.frame(seq, frame_stage::wire_first_bit, -1);
+    // 16 frames in flight; frame 5 and every 50000th after it never end.
+    if (seq >= 16 && (seq - 16) % 50000 != 5) hub.frame_dropped(seq - 16, "nic.rx_missed_errors");
+  }
+  const auto growth = static_cast<int64_t>(heap_in_use()) - static_cast<int64_t>(heap_at_start);
+  EXPECT_EQ(hub.frames_tracked(), 16u + 6u);
+  // A ring spanning frame 5 to the last would take over 1 MB.
+  EXPECT_LT(growth, 500'000) << "the hub's heap grew with the frames it saw";
 }
