@@ -28,6 +28,21 @@ pcie_link::pcie_link(const sc_core::sc_module_name& name, const link_params& par
   SC_METHOD(deliver_downstream);
 }
 
+pcie_link::pending& pcie_link::pending_queue::push_back() {
+  if (m_size == m_slots.size()) {
+    std::vector<pending> slots(std::max<size_t>(8, 2 * m_slots.size()));
+    for (size_t i = 0; i < m_size; ++i) slots[i] = std::move(m_slots[(m_head + i) & (m_slots.size() - 1)]);
+    m_slots.swap(slots);
+    m_head = 0;
+  }
+  pending& p = m_slots[(m_head + m_size) & (m_slots.size() - 1)];
+  ++m_size;
+  p.read = nullptr;
+  p.done = nullptr;
+  p.data.clear();
+  return p;
+}
+
 unsigned pcie_link::tlps_for(unsigned payload_bytes) const {
   return std::max(1u, (payload_bytes + m_params.max_payload_bytes - 1) / m_params.max_payload_bytes);
 }
@@ -79,15 +94,14 @@ void pcie_link::transport(direction d, ::tlm::tlm_generic_payload& trans, sc_tim
     return;
   }
   lane& l = m_dir[d];
-  pending p;
-  p.cmd = trans.get_command();
-  p.address = trans.get_address();
   if (trans.is_write()) {
     // Posted: the initiator is free once its TLPs have left.
     const sc_time sent = occupy_posted(d, now + delay, len);
+    pending& p = l.queue.push_back();
+    p.cmd = trans.get_command();
+    p.address = trans.get_address();
     p.data.assign(trans.get_data_ptr(), trans.get_data_ptr() + len);
     p.arrival = sent + m_params.latency;
-    l.queue.push_back(std::move(p));
     if (l.queue.size() == 1) l.arrived.notify(l.queue.front().arrival - now);
     delay = sent - now;
     trans.set_response_status(::tlm::TLM_OK_RESPONSE);
@@ -105,10 +119,12 @@ void pcie_link::transport(direction d, ::tlm::tlm_generic_payload& trans, sc_tim
   }
   sc_core::sc_event done;
   const sc_time sent = occupy(d, now + delay, 0);  // the request TLP carries no data
+  pending& p = l.queue.push_back();
+  p.cmd = trans.get_command();
+  p.address = trans.get_address();
   p.read = &trans;
   p.done = &done;
   p.arrival = sent + m_params.latency;
-  l.queue.push_back(std::move(p));
   if (l.queue.size() == 1) l.arrived.notify(l.queue.front().arrival - now);
   sc_core::wait(done);
   delay = sc_core::SC_ZERO_TIME;
@@ -127,22 +143,37 @@ void pcie_link::deliver(direction d) {
       next_trigger(l.queue.front().arrival - now);
       return;
     }
-    pending p = std::move(l.queue.front());
-    l.queue.pop_front();
+    pending& p = l.queue.front();
     sc_time target_delay = sc_core::SC_ZERO_TIME;
     if (p.read == nullptr) {
-      ::tlm::tlm_generic_payload t;
-      prepare_payload(t, p.cmd, p.address, p.data.data(), static_cast<unsigned>(p.data.size()));
+      // Out of the queue first: the target may queue a transaction on this lane. The data
+      // buffers trade places, each keeping its storage.
+      const ::tlm::tlm_command cmd = p.cmd;
+      const uint64_t address = p.address;
+      l.delivering.swap(p.data);
+      l.queue.pop_front();
+      ::tlm::tlm_generic_payload& t = l.post;
+      prepare_payload(t, cmd, address, l.delivering.data(), static_cast<unsigned>(l.delivering.size()));
+      t.set_dmi_allowed(false);  // what the last target said of the last address
+      t.set_gp_option(::tlm::TLM_MIN_PAYLOAD);
       out(d)->b_transport(t, target_delay);
       if (t.is_response_error()) {
         // A posted write has no completion to carry the error back: report it.
         SC_REPORT_ERROR(name(), ("posted write failed: " + t.get_response_string()).c_str());
       }
+      // Base protocol: who sets an extension on a payload without a memory manager clears it
+      // before b_transport returns; none may be left for the next posted write.
+      for (unsigned i = 0; i < m_extension_ids; ++i)
+        if (t.get_extension(i) != nullptr)
+          SC_REPORT_ERROR(name(), "a posted write came back with an extension");
     } else {
-      out(d)->b_transport(*p.read, target_delay);
-      const unsigned len = p.read->is_response_ok() ? p.read->get_data_length() : 0;
+      ::tlm::tlm_generic_payload* read = p.read;
+      sc_core::sc_event* done = p.done;
+      l.queue.pop_front();
+      out(d)->b_transport(*read, target_delay);
+      const unsigned len = read->is_response_ok() ? read->get_data_length() : 0;
       const sc_time back_sent = occupy(back, now + target_delay, len);
-      p.done->notify(back_sent + m_params.latency - now);
+      done->notify(back_sent + m_params.latency - now);
     }
   }
 }

@@ -12,7 +12,6 @@
 #include <tlm_utils/simple_target_socket.h>
 
 #include <cstdint>
-#include <deque>
 #include <systemc>
 #include <tlm>
 #include <vector>
@@ -60,11 +59,35 @@ class pcie_link : public sc_core::sc_module {
     std::vector<uint8_t> data;  // posted: a copy, the initiator has moved on
     sc_core::sc_time arrival;
   };
+  // A lane's transactions in order: a ring of slots that keep their data buffers, so that
+  // queueing a posted write copies its bytes into storage an earlier one left (no allocation
+  // once ring and buffers have grown to the traffic).
+  class pending_queue {
+   public:
+    bool empty() const { return m_size == 0; }
+    size_t size() const { return m_size; }
+    pending& front() { return m_slots[m_head]; }
+    // A slot at the back: no read, no event, empty data (its buffer kept from its last use).
+    pending& push_back();
+    void pop_front() {
+      m_head = (m_head + 1) & (m_slots.size() - 1);
+      --m_size;
+    }
+
+   private:
+    std::vector<pending> m_slots;  // a power of two of them
+    size_t m_head = 0, m_size = 0;
+  };
   struct lane {
     sc_core::sc_time busy_until{sc_core::SC_ZERO_TIME};
-    std::deque<pending> queue;
+    pending_queue queue;
     sc_core::sc_event arrived;
     link_direction_stats stats;
+    // The posted write being delivered, out of the queue (a target may queue another on this
+    // lane meanwhile), and its payload: one per lane, reused (deliver is a method, never
+    // re-entered), so delivering constructs none.
+    std::vector<uint8_t> delivering;
+    ::tlm::tlm_generic_payload post;
   };
 
   void up_b_transport(::tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
@@ -85,6 +108,8 @@ class pcie_link : public sc_core::sc_module {
   link_params m_params;
   double m_ns_per_byte;
   lane m_dir[2];
+  // Extension types registered (at static initialisation, before any module exists).
+  const unsigned m_extension_ids = ::tlm::max_num_extensions();
 };
 
 }  // namespace nicsim::tlm

@@ -43,6 +43,7 @@ struct transaction_record {
   ::tlm::tlm_command cmd;
   uint64_t address;
   bytes data;
+  bool dmi_hint = false;  // what the payload said of DMI as it arrived (the tap records it)
 };
 
 // A target that records every write; the bench's probe runs at each arrival to
@@ -85,7 +86,8 @@ class upstream_tap : public sc_core::sc_module {
   void b_transport(::tlm::tlm_generic_payload& trans, sc_time& delay) {
     const uint8_t* data = trans.get_data_ptr();
     log.push_back({sc_core::sc_time_stamp(), trans.get_command(), trans.get_address(),
-                   trans.is_write() ? bytes(data, data + trans.get_data_length()) : bytes{}});
+                   trans.is_write() ? bytes(data, data + trans.get_data_length()) : bytes{},
+                   trans.is_dmi_allowed()});
     out->b_transport(trans, delay);
   }
 };
@@ -388,6 +390,26 @@ TEST(nic_test, frames_fill_consecutive_descriptors_in_order) {
   EXPECT_EQ(bench.dut.stats().rx_packets, 5u);
   // Batches of desc_fetch_batch = 4: descriptors 0-3, then 4-6 (RDT = 7).
   EXPECT_EQ(bench.dut.stats().rx_desc_fetches, 2u);
+}
+
+// The DMA engine reuses its generic payloads: each descriptor fetch still reaches the host as
+// a new transaction, without the DMI hint host memory gave the last one.
+TEST(nic_test, descriptor_fetches_arrive_without_the_last_answers_dmi_hint) {
+  nic_bench bench("bench", {}, [&](nic_bench& b) {
+    b.setup(8);
+    b.write_reg(regs::RDT, 7);
+    for (uint32_t k = 0; k < 6; ++k) b.dut.mac_rx(nic_bench::frame(k, 64));
+    b.wait_for(us(20));
+  });
+  sc_core::sc_start(us(30));
+  unsigned reads = 0;
+  for (const auto& t : bench.tap.log) {
+    if (t.cmd != ::tlm::TLM_READ_COMMAND) continue;
+    ++reads;
+    EXPECT_FALSE(t.dmi_hint) << "read at " << t.at;
+  }
+  EXPECT_EQ(reads, bench.dut.stats().rx_desc_fetches);
+  EXPECT_GE(reads, 2u);
 }
 
 TEST(nic_test, ring_wraps_while_driver_returns_descriptors) {

@@ -100,11 +100,13 @@ class recording_target : public sc_core::sc_module {
     ::tlm::tlm_command cmd;
     uint64_t address;
     bytes data;
+    bool dmi_hint = false;  // what the payload said of DMI as it arrived
   };
 
   tlm_utils::simple_target_socket<recording_target> socket;
   bytes memory;
-  sc_time latency;  // added to the annotated delay of every access
+  sc_time latency;         // added to the annotated delay of every access
+  bool grant_dmi = false;  // answer every access with the DMI hint set, as host_memory does
   std::vector<access> log;
 
   recording_target(const sc_core::sc_module_name& name, size_t size_bytes,
@@ -126,7 +128,9 @@ class recording_target : public sc_core::sc_module {
     if (trans.is_read())
       std::copy(memory.begin() + static_cast<std::ptrdiff_t>(addr),
                 memory.begin() + static_cast<std::ptrdiff_t>(addr + len), data);
-    log.push_back({sc_core::sc_time_stamp(), trans.get_command(), addr, bytes(data, data + len)});
+    log.push_back({sc_core::sc_time_stamp(), trans.get_command(), addr, bytes(data, data + len),
+                   trans.is_dmi_allowed()});
+    if (grant_dmi) trans.set_dmi_allowed(true);
     delay += latency;
     trans.set_response_status(::tlm::TLM_OK_RESPONSE);
   }
@@ -607,6 +611,53 @@ TEST(tlm_test, pcie_link_read_does_not_pass_an_earlier_write) {
   // The request TLP leaves after the write's 280 ns.
   EXPECT_EQ(b.host.log[1].at, ns(280 + 24 + 100));
   EXPECT_EQ(rd.returned_at, ns(280 + 24 + 100 + 8 + 24 + 100));
+}
+
+// The link keeps each queued posted write's bytes in storage an earlier one left: many writes
+// of varied sizes queued at once, and more while the first are delivered (the queue wraps
+// around and grows), still arrive each whole, in order, at their times.
+TEST(tlm_test, pcie_link_queued_writes_arrive_whole_and_in_order_while_the_queue_wraps_and_grows) {
+  std::vector<bytes> sent;
+  std::vector<sc_time> arrival;  // the lane never idles: each arrives a flight after its last bit
+  bytes back(600);
+  link_bench b(one_ns_per_byte(), [&](initiator& i) {
+    sc_time busy = sc_core::SC_ZERO_TIME;
+    auto write = [&](size_t len) {
+      const auto k = static_cast<uint8_t>(sent.size());
+      sent.push_back(pattern(len, static_cast<uint8_t>(k * 7)));
+      i.write(0x400 * (k % 64), sent.back());
+      busy += b.link.serialization(static_cast<unsigned>(len));
+      arrival.push_back(busy + ns(100));
+    };
+    for (unsigned n = 0; n < 20; ++n) write(n % 2 ? 600 : 1 + n * 13);
+    sc_core::wait(ns(3000));  // some have arrived; the lane is still busy with the rest
+    for (unsigned n = 0; n < 30; ++n) write(n % 3 ? 4 + n * 19 : 600);
+    i.read(0x400 * ((sent.size() - 1) % 64), back);  // behind every write
+  });
+  sc_core::sc_start(ns(200000));
+
+  ASSERT_EQ(b.host.log.size(), 51u);
+  for (size_t k = 0; k < 50; ++k) {
+    EXPECT_EQ(b.host.log[k].cmd, ::tlm::TLM_WRITE_COMMAND) << k;
+    EXPECT_EQ(b.host.log[k].address, 0x400 * (k % 64)) << k;
+    EXPECT_EQ(b.host.log[k].data, sent[k]) << k;
+    EXPECT_EQ(b.host.log[k].at, arrival[k]) << k;
+  }
+  EXPECT_EQ(b.host.log[50].cmd, ::tlm::TLM_READ_COMMAND);
+  EXPECT_TRUE(std::equal(sent.back().begin(), sent.back().end(), back.begin()));
+}
+
+// The link delivers posted writes through a payload of its own, reused: each arrives as a new
+// transaction would, without the DMI hint the last target gave.
+TEST(tlm_test, pcie_link_posted_writes_arrive_without_the_last_answers_dmi_hint) {
+  link_bench b(one_ns_per_byte(), [&](initiator& i) {
+    for (uint8_t k = 0; k < 3; ++k) i.write(0x100 * k, pattern(64, k));
+  });
+  b.host.grant_dmi = true;
+  sc_core::sc_start(ns(10000));
+
+  ASSERT_EQ(b.host.log.size(), 3u);
+  for (const auto& a : b.host.log) EXPECT_FALSE(a.dmi_hint) << a.address;
 }
 
 TEST(tlm_test, pcie_link_counts_tlps_and_payload_per_direction) {
