@@ -196,7 +196,10 @@ void nic::dma_write(uint64_t addr, const uint8_t* data, unsigned len, sc_time& l
   // A frame's data goes as one transaction (the link still sends it as one TLP per MPS): no
   // one reads the buffer before the descriptor's write-back, which follows it. Descriptor
   // write-backs go TLP by TLP, each one's descriptors visible when it lands.
+  // The data is marked so: the link may write it when it is sent, annotated with its arrival.
   const unsigned chunk = whole ? len : m_params.max_payload_bytes;
+  tlm::unread_until_later_write unread;
+  if (whole) t.set_extension(&unread);
   for (unsigned off = 0; off < len; off += chunk) {
     const unsigned n = std::min(chunk, len - off);
     tlm::prepare_payload(t, ::tlm::TLM_WRITE_COMMAND, addr + off, const_cast<uint8_t*>(data + off), n);
@@ -204,6 +207,7 @@ void nic::dma_write(uint64_t addr, const uint8_t* data, unsigned len, sc_time& l
     if (t.is_response_error())
       SC_REPORT_ERROR(name(), ("DMA write failed: " + t.get_response_string()).c_str());
   }
+  if (whole) t.clear_extension(&unread);  // not the payload's to free
 }
 
 void nic::read_descriptors(ring_dir dir, uint64_t addr, uint8_t* data, unsigned len, sc_time& local) {
