@@ -217,11 +217,29 @@ void nic::dma_write(uint64_t addr, const uint8_t* data, unsigned len, sc_time& l
   // A frame's data goes as one transaction (the link still sends it as one TLP per MPS): no
   // one reads the buffer before the descriptor's write-back, which follows it. Descriptor
   // write-backs go TLP by TLP, each one's descriptors visible when it lands.
+  // The data is marked so: the link may write it when it is sent, annotated with its arrival.
   const unsigned chunk = whole ? len : m_params.max_payload_bytes;
+  tlm::unread_until_later_write unread;
+  // Cleared however the transaction ends: the extension is not the payload's to free.
+  struct unmark {
+    ::tlm::tlm_generic_payload* t = nullptr;
+    tlm::unread_until_later_write* e = nullptr;
+    ~unmark() {
+      if (t != nullptr) t->clear_extension(e);
+    }
+  };
   for (unsigned off = 0; off < len; off += chunk) {
     const unsigned n = std::min(chunk, len - off);
     payload_ptr t = take_payload(::tlm::TLM_WRITE_COMMAND, addr + off, const_cast<uint8_t*>(data + off), n);
-    dma->b_transport(*t, local);
+    {
+      unmark guard;
+      if (whole) {
+        t->set_extension(&unread);
+        guard.t = t.get();
+        guard.e = &unread;
+      }
+      dma->b_transport(*t, local);
+    }
     if (t->is_response_error())
       SC_REPORT_ERROR(name(), ("DMA write failed: " + t->get_response_string()).c_str());
     give_back(std::move(t));

@@ -6,6 +6,7 @@
 #include "proto/checksum.h"
 #include "proto/tcp.h"
 #include "proto/tcp_stream.h"
+#include "tlm/local_time.h"
 
 namespace nicsim::tb {
 
@@ -102,10 +103,10 @@ void traffic_source::corrupt(std::vector<uint8_t>& f, traffic_params::corruption
 void traffic_source::make_frame(uint64_t i) {
   proto::payload_stamp stamp;
   stamp.seq = static_cast<uint32_t>(i);
-  stamp.tx_ns = sc_core::sc_time_stamp().value() / 1000;  // ps → ns
-  proto::wire_frame& f = m_on_wire;                       // a member: the run may end mid-frame
+  stamp.tx_ns = tlm::sim_now().value() / 1000;  // ps → ns
+  proto::wire_frame& f = m_on_wire;             // a member: the run may end mid-frame
   f.id = i;
-  f.first_bit_ps = sc_core::sc_time_stamp().value();
+  f.first_bit_ps = tlm::sim_now().value();
   proto::udp_flow flow = m_params.flow;
   // Flow k is its own 4-tuple: src_port + k to dst_port + k (so RSS can tell flows apart).
   flow.src_port = static_cast<uint16_t>(flow.src_port + i % m_params.flows);
@@ -140,12 +141,12 @@ void traffic_source::run() {
         next_trigger(m_params.start);  // a delta cycle when zero, as wait(SC_ZERO_TIME)
         return;
       case gen_state::first:
-        m_gen_next = sc_core::sc_time_stamp();
+        m_gen_next = tlm::sim_now();
         m_gen = gen_state::pace;
         [[fallthrough]];
       case gen_state::pace: {
         if (m_params.count != 0 && m_gen_i >= m_params.count) return;  // done: no trigger left
-        const sc_time now = sc_core::sc_time_stamp();
+        const sc_time now = tlm::sim_now();
         m_gen = gen_state::frame;
         if (m_gen_next > now) {
           next_trigger(m_gen_next - now);
@@ -155,12 +156,12 @@ void traffic_source::run() {
       }
       case gen_state::frame:
         make_frame(m_gen_i);
-        m_gen_next = sc_core::sc_time_stamp() + gap_after(m_gen_i);  // ≥ one slot
+        m_gen_next = tlm::sim_now() + gap_after(m_gen_i);  // ≥ one slot
         m_gen = gen_state::port_free;
         [[fallthrough]];
       case gen_state::port_free: {
         // The port is this generator's alone: never busy here, but it may still be in the gap.
-        const sc_time now = sc_core::sc_time_stamp(), start = m_port.next_start();
+        const sc_time now = tlm::sim_now(), start = m_port.next_start();
         if (start > now) {
           next_trigger(start - now);
           return;
@@ -188,11 +189,11 @@ void traffic_source::run_rr() {
   for (uint64_t i = 0; m_params.count == 0 || i < m_params.count; ++i) {
     while (m_rr_open.size() >= m_params.rr_outstanding) sc_core::wait(m_rr_answered);
     // Stamped at the time its first bit leaves: the port is free then.
-    const sc_time start = m_port.next_start(), now = sc_core::sc_time_stamp();
+    const sc_time start = m_port.next_start(), now = tlm::sim_now();
     if (start > now) sc_core::wait(start - now);
     make_frame(i);
     const uint8_t* udp = m_on_wire.bytes.data() + proto::ETH_HLEN + proto::IPV4_HLEN;
-    if (m_rr.requests == 0) m_rr.first_request = sc_core::sc_time_stamp();
+    if (m_rr.requests == 0) m_rr.first_request = tlm::sim_now();
     ++m_rr.requests;
     m_rr_open[static_cast<uint32_t>(i)] = {m_on_wire.first_bit_ps, m_on_wire.first_bit_ps / 1000,
                                            proto::get_be16(udp), proto::get_be16(udp + 2)};
@@ -313,7 +314,7 @@ void traffic_source::tcp_frame(const uint8_t* ip, const uint8_t* tcp, size_t tcp
     ++m_rx.rx_tcp_no_conn;
     return;
   }
-  m_tcp[k]->on_segment(h, tcp_len - payload_off, sc_core::sc_time_stamp().value() / 1000);
+  m_tcp[k]->on_segment(h, tcp_len - payload_off, tlm::sim_now().value() / 1000);
   tcp_probe();
   m_tcp_event.notify(sc_core::SC_ZERO_TIME);
 }
@@ -324,7 +325,7 @@ void traffic_source::tcp_frame(const uint8_t* ip, const uint8_t* tcp, size_t tcp
 void traffic_source::run_tcp() {
   if (m_start_after != nullptr) sc_core::wait(*m_start_after);
   sc_core::wait(m_params.start);
-  auto now_ns = [] { return sc_core::sc_time_stamp().value() / 1000; };
+  auto now_ns = [] { return tlm::sim_now().value() / 1000; };
   for (auto& c : m_tcp) c->open(now_ns());
   const uint64_t unit = tcp_write_unit(m_params.frame_bytes);
   const auto n = static_cast<unsigned>(m_tcp.size());
@@ -344,7 +345,7 @@ void traffic_source::run_tcp() {
       writes = m_params.count;
     }
   }
-  sc_time next_write = sc_core::sc_time_stamp();
+  sc_time next_write = tlm::sim_now();
   partner::tcp_segment_out seg;
   std::vector<uint8_t> payload;
   proto::tcp_endpoints ep;
@@ -353,7 +354,7 @@ void traffic_source::run_tcp() {
   ep.src_ip = m_params.flow.src_ip;
   ep.dst_ip = m_params.flow.dst_ip;
   for (;;) {
-    const sc_time now = sc_core::sc_time_stamp();
+    const sc_time now = tlm::sim_now();
     while (paced && (m_params.count == 0 || writes < m_params.count) && next_write <= now) {
       m_tcp[writes % n]->app_write(unit);
       next_write += gap_after(writes);
@@ -433,7 +434,7 @@ void traffic_source::rr_response(const uint8_t* udp, size_t udp_len) {
               proto::get_be16(udp) == req.dst_port && proto::get_be16(udp + 2) == req.src_port;
   good = good && proto::payload_fill_matches(payload, len, stamp.seq, proto::payload_stamp::SIZE);
   if (good) {
-    const uint64_t ns = (sc_core::sc_time_stamp().value() - req.first_bit_ps) / 1000;
+    const uint64_t ns = (tlm::sim_now().value() - req.first_bit_ps) / 1000;
     ++m_rr.transactions;
     m_rr.latency_ns.add(ns);
     m_rr.latency_sum_ns += ns;

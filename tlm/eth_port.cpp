@@ -4,6 +4,8 @@
 #include <string>
 #include <utility>
 
+#include "tlm/local_time.h"
+
 namespace nicsim::tlm {
 
 eth_port::eth_port(const char* name, double line_rate_gbps)
@@ -36,7 +38,7 @@ void eth_port::set_delay(sc_core::sc_time delay) {
 }
 
 sc_core::sc_time eth_port::next_start() const {
-  const sc_core::sc_time now = sc_core::sc_time_stamp();
+  const sc_core::sc_time now = sim_now();
   return m_free_at > now ? m_free_at : now;
 }
 
@@ -70,7 +72,7 @@ void eth_port::transmit(const proto::wire_frame& frame) {
     sc_core::wait(m_idle_ev);
     --m_waiting;
   }
-  const sc_core::sc_time now = sc_core::sc_time_stamp();
+  const sc_core::sc_time now = sim_now();
   if (now < m_free_at) sc_core::wait(m_free_at - now);
   sc_core::wait(begin_transmit(frame));
   end_transmit(frame);
@@ -84,12 +86,12 @@ void eth_port::check_transmit() const {
 
 sc_core::sc_time eth_port::begin_transmit(const proto::wire_frame& frame) {
   check_transmit();
-  if (m_busy || sc_core::sc_time_stamp() < m_free_at)
+  if (m_busy || sim_now() < m_free_at)
     throw std::logic_error(std::string(name()) + ": begin_transmit while the port is not free");
   m_busy = true;
   const auto size = frame.bytes.size();
   // The gap is measured from this first bit (a slot), as the traffic source paces its frames.
-  const sc_core::sc_time start = sc_core::sc_time_stamp();
+  const sc_core::sc_time start = sim_now();
   const sc_core::sc_time ft = frame_time(size);
   m_free_at = start + slot_time(size);
   ++m_stats.tx_frames;
@@ -136,10 +138,10 @@ void eth_port::deliver_delayed() {
   for (;;) {
     while (m_wire.empty()) sc_core::wait(m_wire_ev);
     const propagating& p = m_wire.front();
-    const sc_core::sc_time now = sc_core::sc_time_stamp();
+    const sc_core::sc_time now = sim_now();
     if (p.first_bit_at > now) sc_core::wait(p.first_bit_at - now);
     m_peer->arrive_first_bit(p.frame);
-    sc_core::wait(p.last_bit_at - sc_core::sc_time_stamp());
+    sc_core::wait(p.last_bit_at - sim_now());
     ++m_stats.tx_done;
     const proto::wire_frame frame = std::move(m_wire.front().frame);  // the receiver may send
     m_wire.pop_front();

@@ -22,6 +22,10 @@
 
 namespace nicsim::tlm {
 
+// sc_time_stamp(), inline: the library's function is not, and the hot paths ask for the time
+// a dozen times a frame.
+inline const sc_core::sc_time& sim_now() { return sc_core::sc_get_curr_simcontext()->time_stamp(); }
+
 struct decoupling {
   // How far the running CPU thread's local time is ahead of sc_time_stamp().
   static sc_core::sc_time offset;
@@ -30,7 +34,7 @@ struct decoupling {
   static sc_core::sc_time horizon;
   // May a thread at local time (sc_time_stamp() + offset) run on for t more without waiting?
   static bool may_defer(const sc_core::sc_time& t) {
-    const sc_core::sc_time now = sc_core::sc_time_stamp(), end = now + offset + t;
+    const sc_core::sc_time now = sim_now(), end = now + offset + t;
     if (end >= horizon) return false;
     // The next activity is asked for once per evaluation of the running thread: until it
     // yields (a new delta) or notifies (which syncs first), nothing else can schedule any.
@@ -54,6 +58,6 @@ struct decoupling {
 };
 
 // The simulated time as the running code sees it.
-inline sc_core::sc_time local_now() { return sc_core::sc_time_stamp() + decoupling::offset; }
+inline sc_core::sc_time local_now() { return sim_now() + decoupling::offset; }
 
 }  // namespace nicsim::tlm

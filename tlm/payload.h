@@ -18,4 +18,15 @@ inline void prepare_payload(::tlm::tlm_generic_payload& t, ::tlm::tlm_command cm
   t.set_response_status(::tlm::TLM_INCOMPLETE_RESPONSE);
 }
 
+// An ignorable extension (IEEE 1666-2011 §14.2.2) an initiator sets on a posted write whose
+// bytes no one reads before a later write on the same path says they are there: a frame's
+// buffer, read by the driver only after its descriptor's write-back. A link may then hand the
+// write to its target when it is sent, with the delay annotated to its arrival (the
+// loosely-timed coding style, §10.3.2), instead of holding it until then; the later write
+// still arrives in the link's order and at its own time. Targets ignore it.
+struct unread_until_later_write : ::tlm::tlm_extension<unread_until_later_write> {
+  ::tlm::tlm_extension_base* clone() const override { return new unread_until_later_write(*this); }
+  void copy_from(const ::tlm::tlm_extension_base& /*other*/) override {}
+};
+
 }  // namespace nicsim::tlm

@@ -97,13 +97,22 @@ void pcie_link::transport(direction d, ::tlm::tlm_generic_payload& trans, sc_tim
   if (trans.is_write()) {
     // Posted: the initiator is free once its TLPs have left.
     const sc_time sent = occupy_posted(d, now + delay, len);
+    delay = sent - now;
+    if (trans.get_extension<unread_until_later_write>() != nullptr) {
+      // Nobody reads it before a later write on this lane lands: the target takes it now,
+      // annotated with its arrival, and no delivery is scheduled for it.
+      sc_time at = sent + m_params.latency - now;
+      out(d)->b_transport(trans, at);
+      if (trans.is_response_error())
+        SC_REPORT_ERROR(name(), ("posted write failed: " + trans.get_response_string()).c_str());
+      return;
+    }
     pending& p = l.queue.push_back();
     p.cmd = trans.get_command();
     p.address = trans.get_address();
     p.data.assign(trans.get_data_ptr(), trans.get_data_ptr() + len);
     p.arrival = sent + m_params.latency;
     if (l.queue.size() == 1) l.arrived.notify(l.queue.front().arrival - now);
-    delay = sent - now;
     trans.set_response_status(::tlm::TLM_OK_RESPONSE);
     return;
   }

@@ -5,9 +5,11 @@
 // at their arrival time; non-posted reads travel the same ordered queue, so a
 // read never passes an earlier write (PCIe ordering), and pay the round trip
 // including the completion's trip back on the opposite direction. A posted write longer than
-// the MPS goes out as its TLPs back to back and is written at the last one's arrival: its
-// initiator uses that only for data nobody reads before a later write says it is there
-// (a frame's buffer, before its descriptor's write-back), so one queue entry serves it.
+// the MPS goes out as its TLPs back to back and arrives with the last one: its initiator uses
+// that only for data nobody reads before a later write says it is there (a frame's buffer,
+// before its descriptor's write-back), and marks it unread_until_later_write (tlm/payload.h).
+// Such a write is handed to its target when it is sent, its delay annotated to its arrival,
+// and takes no place in the queue: the write that makes it visible keeps the lane's order.
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
 

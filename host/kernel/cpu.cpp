@@ -119,13 +119,13 @@ void cpu::charge(sc_time t) {
     // What the interrupt's handlers charged and did not wait for comes first.
     t += owed;
     owed = SC_ZERO_TIME;
-    const sc_time start = sc_core::sc_time_stamp();
+    const sc_time start = tlm::sim_now();
     if (m_irqs_off == 0)
       sc_core::wait(t, m_irq_ev);
     else
       sc_core::wait(t);
     resume();
-    const sc_time ran = sc_core::sc_time_stamp() - start;
+    const sc_time ran = tlm::sim_now() - start;
     t = ran >= t ? SC_ZERO_TIME : t - ran;
   }
 }

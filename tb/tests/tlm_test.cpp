@@ -100,6 +100,7 @@ class recording_target : public sc_core::sc_module {
     ::tlm::tlm_command cmd;
     uint64_t address;
     bytes data;
+    sc_time annotated;      // the delay the access came with
     bool dmi_hint = false;  // what the payload said of DMI as it arrived
   };
 
@@ -128,7 +129,7 @@ class recording_target : public sc_core::sc_module {
     if (trans.is_read())
       std::copy(memory.begin() + static_cast<std::ptrdiff_t>(addr),
                 memory.begin() + static_cast<std::ptrdiff_t>(addr + len), data);
-    log.push_back({sc_core::sc_time_stamp(), trans.get_command(), addr, bytes(data, data + len),
+    log.push_back({sc_core::sc_time_stamp(), trans.get_command(), addr, bytes(data, data + len), delay,
                    trans.is_dmi_allowed()});
     if (grant_dmi) trans.set_dmi_allowed(true);
     delay += latency;
@@ -509,6 +510,44 @@ TEST(tlm_test, pcie_link_posted_write_carries_a_copy_of_the_data) {
 
   ASSERT_EQ(b.host.log.size(), 1u);
   EXPECT_EQ(b.host.log[0].data, pattern(64, 1));
+}
+
+// A frame's data marked unread_until_later_write reaches the target when its last TLP has left,
+// annotated with the time it arrives; the write-back after it is queued and arrives at its own
+// time, after the data. Lane times and counters are those of the same writes unmarked (the
+// arithmetic of the tests around it).
+TEST(tlm_test, pcie_link_data_unread_until_a_later_write_is_written_when_sent_with_its_arrival_annotated) {
+  const auto send = [](initiator& i, outcome& data, outcome& wb) {
+    bytes frame = pattern(600, 3);
+    ::tlm::tlm_generic_payload t;
+    nicsim::tlm::unread_until_later_write unread;
+    nicsim::tlm::prepare_payload(t, ::tlm::TLM_WRITE_COMMAND, 0x2000, frame.data(), 600);
+    t.set_extension(&unread);
+    sc_time delay = sc_core::SC_ZERO_TIME;
+    i.socket->b_transport(t, delay);
+    t.clear_extension(&unread);
+    data = {t.get_response_status(), delay, sc_core::sc_time_stamp()};
+    wb = i.write(0x100, pattern(16, 9));
+  };
+  outcome data, wb;
+  link_bench b(one_ns_per_byte(), [&](initiator& i) { send(i, data, wb); });
+  sc_core::sc_start(ns(10000));
+  ASSERT_EQ(b.host.log.size(), 2u);
+  EXPECT_EQ(b.host.log[0].address, 0x2000u);
+  EXPECT_EQ(b.host.log[0].at, sc_core::SC_ZERO_TIME) << "handed over when sent, not queued";
+  EXPECT_EQ(b.host.log[0].annotated, ns(672 + 100)) << "annotated with its arrival";
+  EXPECT_EQ(b.host.log[0].data, pattern(600, 3));
+  EXPECT_EQ(data.status, ::tlm::TLM_OK_RESPONSE);
+  EXPECT_EQ(data.delay, ns(672));
+  EXPECT_EQ(b.host.log[1].address, 0x100u);
+  EXPECT_EQ(b.host.log[1].at, ns(672 + 40 + 100)) << "the write-back still arrives in order";
+  EXPECT_GT(b.host.log[1].at, b.host.log[0].at + b.host.log[0].annotated);
+
+  const auto& up = b.link.stats(pcie_link::UPSTREAM);  // as for the same writes unmarked
+  EXPECT_EQ(up.tlps, 3u + 1u);
+  EXPECT_EQ(up.payload_bytes, 616u);
+  EXPECT_EQ(up.wire_bytes, 672u + 40u);
+  EXPECT_EQ(up.busy, ns(712));
 }
 
 TEST(tlm_test, pcie_link_write_above_mps_pays_overhead_per_tlp) {
