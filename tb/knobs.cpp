@@ -535,8 +535,10 @@ std::vector<knob_decl> declare_knobs() {
       choice(
           "sim.decouple", {{"true", true}, {"false", false}},
           "true: a host CPU runs on past the time it charges while no other event can come first "
-          "and waits once for the sum (tlm/local_time.h): fewer thread switches, the same results up "
-          "to the order of exactly simultaneous events; false: one wait per charge",
+          "and waits once for the sum (tlm/local_time.h), and the built-in generator does a frame's "
+          "first-bit work when its last bit is due in runs that record no waves, timeline, pcap, fates "
+          "or frames: fewer thread switches and activations, the same results up to the order of "
+          "exactly simultaneous events; false: one wait per charge, one activation per first bit",
           [](auto& p) -> auto& { return p.decouple; }),
       integer(
           "sim.seed", 0, 4294967295.0, "", "seed of every random choice (same seed, same run)",

@@ -93,7 +93,7 @@ system_params make_system_params(const config& cfg) {
 
 system_top::system_top(const sc_core::sc_module_name& name, const system_params& params,
                        const host::cost_table& costs, trace_hub* hub)
-    : sc_core::sc_module(name), m_params(params) {
+    : sc_core::sc_module(name), m_params(params), m_hub(hub) {
   // An external partner's frames are not bounded by the traffic knobs.
   if (m_params.partner == system_params::partner_kind::external) m_params.host.max_rx_frames = 0;
   m_mem =
@@ -129,7 +129,9 @@ system_top::system_top(const sc_core::sc_module_name& name, const system_params&
     if (!hub->options().waves.empty())
       m_nic->moderation().trace_fst(rtl_companion_path(hub->options().waves));
     // Taps on the NIC's side of the link, so they see any partner's frames.
-    m_nic->port.on_rx_first_bit = [hub](const proto::wire_frame& f) { hub->wire_frame(f); };
+    m_nic->port.on_rx_first_bit = [hub, port = &m_nic->port](const proto::wire_frame& f) {
+      hub->wire_frame(f, port->first_bit_at().value());
+    };
     m_nic->port.on_rx_last_bit = [hub](const proto::wire_frame&) { hub->wire_idle(); };
     m_nic->port.on_tx_first_bit = [hub](const proto::wire_frame& f) { hub->wire_tx_frame(f); };
   }
@@ -152,7 +154,16 @@ std::string rtl_companion_path(const std::string& waves_path) {
   return (dot == std::string::npos ? waves_path : waves_path.substr(0, dot)) + ".rtl.fst";
 }
 
-void system_top::run() { tlm::decoupling::start(m_params.duration, m_params.decouple); }
+// With sim.decouple, the built-in generator takes each frame's first bit lazily (one activation
+// a frame, traffic_source::set_lazy_first_bit) where nothing records a first bit at its own
+// time: no waves, timeline, pcap, fates or frames CSV, and no link delay.
+void system_top::run() {
+  const bool lazy = m_partner && m_params.decouple && m_nic->port.delay() == sc_core::SC_ZERO_TIME &&
+                    (m_hub == nullptr || !m_hub->records_frames());
+  if (m_partner) m_partner->set_lazy_first_bit(lazy);
+  tlm::decoupling::start(m_params.duration, m_params.decouple);
+  if (m_partner) m_partner->finish_lazy_first_bit();
+}
 
 namespace {
 void collect_threads(const std::vector<sc_core::sc_object*>& objects,

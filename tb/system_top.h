@@ -104,6 +104,7 @@ class system_top : public sc_core::sc_module {
  private:
   void account_bytes(const host::tcp_app& app, ledger& l) const;
   system_params m_params;
+  class trace_hub* m_hub = nullptr;
   std::unique_ptr<tlm::host_memory> m_mem;
   std::unique_ptr<tlm::pcie_link> m_link;
   std::unique_ptr<tlm::address_router> m_upstream;    // root complex: memory, MSI

@@ -376,9 +376,16 @@ void trace_hub::frame_cpu(uint64_t seq, int cpu) {
   if (journey* j = m_open.find(seq)) j->clean_cpu = cpu;
 }
 
-void trace_hub::wire_frame(const proto::wire_frame& f) {
+bool trace_hub::records_frames() const {
+  return m_waves || m_timeline || m_pcap || m_frames_csv || !m_opt.fates.empty();
+}
+
+void trace_hub::wire_frame(const proto::wire_frame& f, uint64_t first_bit_ps) {
   m_last_wire_id = f.id;
   frame(f.id, frame_stage::wire_first_bit, -1);
+  if (first_bit_ps != now_ps()) {
+    if (journey* j = m_open.find(f.id)) j->t[static_cast<size_t>(frame_stage::wire_first_bit)] = first_bit_ps;
+  }
   if (m_frames_csv) {
     journey& j = m_open.open(f.id);
     j.bytes = static_cast<uint32_t>(f.bytes.size());

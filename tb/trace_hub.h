@@ -66,8 +66,13 @@ class trace_hub : public waves::observer {
   void frame_cpu(uint64_t seq, int cpu) override;
   void tx_frame_fate(uint64_t tx_id, const char* fate) override;
 
-  // The wire: called by the traffic source with each frame as its first bit leaves.
-  void wire_frame(const proto::wire_frame& f);
+  // The wire: called by the traffic source with each frame as its first bit leaves, or (the
+  // generator's lazy first bit) later, with the time it left: first_bit_ps.
+  void wire_frame(const proto::wire_frame& f) { wire_frame(f, now_ps()); }
+  void wire_frame(const proto::wire_frame& f, uint64_t first_bit_ps);
+  // Whether any output records what happens at a frame's first bit at that time (waves,
+  // timeline, pcap, fates, frames CSV): the lazy first bit is for runs where none does.
+  bool records_frames() const;
   void wire_idle();
   // The other way: the NIC's port puts a frame's first bit on the wire (f.id: its TX id).
   void wire_tx_frame(const proto::wire_frame& f);

@@ -100,13 +100,13 @@ void traffic_source::corrupt(std::vector<uint8_t>& f, traffic_params::corruption
   for (int k = 0; k < 4; ++k) f[body + static_cast<size_t>(k)] = static_cast<uint8_t>(fcs >> (8 * k));
 }
 
-void traffic_source::make_frame(uint64_t i) {
+void traffic_source::make_frame(uint64_t i, sc_time at) {
   proto::payload_stamp stamp;
   stamp.seq = static_cast<uint32_t>(i);
-  stamp.tx_ns = tlm::sim_now().value() / 1000;  // ps → ns
-  proto::wire_frame& f = m_on_wire;             // a member: the run may end mid-frame
+  stamp.tx_ns = at.value() / 1000;   // ps → ns
+  proto::wire_frame& f = m_on_wire;  // a member: the run may end mid-frame
   f.id = i;
-  f.first_bit_ps = tlm::sim_now().value();
+  f.first_bit_ps = at.value();
   proto::udp_flow flow = m_params.flow;
   // Flow k is its own 4-tuple: src_port + k to dst_port + k (so RSS can tell flows apart).
   flow.src_port = static_cast<uint16_t>(flow.src_port + i % m_params.flows);
@@ -147,6 +147,19 @@ void traffic_source::run() {
       case gen_state::pace: {
         if (m_params.count != 0 && m_gen_i >= m_params.count) return;  // done: no trigger left
         const sc_time now = tlm::sim_now();
+        if (m_lazy) {
+          // The frame, its gap and its first bit at the times the steps below would take
+          // them; the first bit's work is done when the last bit is due (lazy_last_bit).
+          const sc_time first = m_gen_next > now ? m_gen_next : now;
+          const uint64_t corrupted = m_corrupted;
+          make_frame(m_gen_i, first);
+          m_lazy_corrupted = m_corrupted != corrupted;
+          m_gen_next = first + gap_after(m_gen_i);
+          m_lazy_start = first > m_port.free_at() ? first : m_port.free_at();
+          m_gen = gen_state::lazy_last_bit;
+          next_trigger(m_lazy_start + m_port.frame_time(m_on_wire.bytes.size()) - now);
+          return;
+        }
         m_gen = gen_state::frame;
         if (m_gen_next > now) {
           next_trigger(m_gen_next - now);
@@ -170,6 +183,12 @@ void traffic_source::run() {
         next_trigger(m_port.begin_transmit(m_on_wire));
         return;
       }
+      case gen_state::stopped:
+        return;
+      case gen_state::lazy_last_bit:
+        m_port.begin_transmit_at(m_on_wire, m_lazy_start);
+        ++m_lazy_first_bits;
+        [[fallthrough]];
       case gen_state::last_bit:
         m_port.end_transmit(m_on_wire);
         ++m_gen_i;
@@ -177,6 +196,19 @@ void traffic_source::run() {
         break;
     }
   }
+}
+
+// After a run with the lazy first bit: a frame whose first bit was due before the end (the
+// activation at the end's own time does not run, as in sc_start) is started, as the
+// generator's own first-bit step would have; a frame made for a first bit at or after the end
+// is taken back (its damage uncounted). Either way the generator stops.
+void traffic_source::finish_lazy_first_bit() {
+  if (m_gen != gen_state::lazy_last_bit) return;
+  if (m_lazy_start < tlm::sim_now())
+    m_port.begin_transmit_at(m_on_wire, m_lazy_start);
+  else if (m_lazy_corrupted)
+    --m_corrupted;
+  m_gen = gen_state::stopped;
 }
 
 // netperf's UDP_RR (src/nettest_omni.c, send_omni_inner): rr_outstanding requests go out

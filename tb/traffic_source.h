@@ -20,6 +20,7 @@
 #include "proto/frame.h"
 #include "tb/partner/tcp_sender.h"
 #include "tlm/eth_port.h"
+#include "tlm/local_time.h"
 #include "waves/observer.h"
 
 namespace nicsim::tb {
@@ -118,6 +119,16 @@ class traffic_source : public sc_core::sc_module {
   // rr: requests sent and never answered (so far; at the end of a run: lost).
   uint64_t rr_open() const { return m_rr_open.size(); }
   const traffic_params& params() const { return m_params; }
+  // The lazy first bit (issue 15), for the paced UDP generator on a link without delay: a
+  // frame's first-bit work (making it, the port's counts, the taps) is done when its last bit
+  // is due, stamped with the first bit's time, so each frame costs one activation instead of
+  // two. For a run whose taps only stamp (no waves, timeline, pcap or fates: system_top
+  // decides); finish_lazy_first_bit() must then follow the run, to start the frame whose
+  // first bit was due before the end and whose last bit was not.
+  void set_lazy_first_bit(bool on) { m_lazy = on; }
+  void finish_lazy_first_bit();
+  // Frames whose first bit was taken lazily (for tests; no result depends on it).
+  uint64_t lazy_first_bits() const { return m_lazy_first_bits; }
   // Wire time of one frame: preamble, frame and inter-frame gap.
   sc_core::sc_time slot_time() const;
   sc_core::sc_time frame_time() const;  // preamble + frame, without the gap
@@ -134,8 +145,9 @@ class traffic_source : public sc_core::sc_module {
   void run_tcp();
   void tcp_frame(const uint8_t* ip, const uint8_t* tcp, size_t tcp_len);
   void tcp_probe();
-  // Frame i of the generator (its flow, stamp and damage) into m_on_wire, stamped now.
-  void make_frame(uint64_t i);
+  // Frame i of the generator (its flow, stamp and damage) into m_on_wire, stamped at `at`.
+  void make_frame(uint64_t i, sc_core::sc_time at);
+  void make_frame(uint64_t i) { make_frame(i, tlm::sim_now()); }
   void receive(const proto::wire_frame& frame);
   void rr_response(const uint8_t* udp, size_t udp_len);
   static void corrupt(std::vector<uint8_t>& frame, traffic_params::corruption_t what);
@@ -149,9 +161,14 @@ class traffic_source : public sc_core::sc_module {
   proto::wire_frame m_on_wire;
   sc_core::sc_time m_slot;  // slot_time(), worked out once
   // run()'s state: where the generator resumes, the frame it is at, when the next may start.
-  enum class gen_state { link_up, start, first, pace, frame, port_free, last_bit } m_gen = gen_state::link_up;
+  enum class gen_state { link_up, start, first, pace, frame, port_free, last_bit, lazy_last_bit, stopped };
+  gen_state m_gen = gen_state::link_up;
   uint64_t m_gen_i = 0;
   sc_core::sc_time m_gen_next{sc_core::SC_ZERO_TIME};
+  bool m_lazy = false;
+  sc_core::sc_time m_lazy_start{sc_core::SC_ZERO_TIME};  // lazy_last_bit: the frame's first bit
+  bool m_lazy_corrupted = false;                         // lazy_last_bit: the frame was damaged
+  uint64_t m_lazy_first_bits = 0;
   uint64_t m_corrupted = 0;
   partner_rx_stats m_rx;
   rr_stats m_rr;

@@ -96,6 +96,7 @@ sc_core::sc_time eth_port::begin_transmit(const proto::wire_frame& frame) {
   m_free_at = start + slot_time(size);
   ++m_stats.tx_frames;
   m_stats.tx_bytes += size;
+  m_first_bit_at = start;
   if (on_tx_first_bit) on_tx_first_bit(frame);
   if (m_delay != sc_core::SC_ZERO_TIME) {
     // The wire carries a copy; the sender is free once its last bit has left.
@@ -107,8 +108,25 @@ sc_core::sc_time eth_port::begin_transmit(const proto::wire_frame& frame) {
     m_wire_ev.notify(sc_core::SC_ZERO_TIME);
     return ft;
   }
-  m_peer->arrive_first_bit(frame);
+  m_peer->arrive_first_bit(frame, start);
   return ft;  // the last bit arrives
+}
+
+sc_core::sc_time eth_port::begin_transmit_at(const proto::wire_frame& frame, sc_core::sc_time start) {
+  check_transmit();
+  const auto size = frame.bytes.size();
+  const sc_core::sc_time ft = frame_time(size);
+  if (m_busy || start < m_free_at || start > sim_now() || sim_now() > start + ft ||
+      m_delay != sc_core::SC_ZERO_TIME)
+    throw std::logic_error(std::string(name()) + ": begin_transmit_at outside the frame's time on the wire");
+  m_busy = true;
+  m_free_at = start + slot_time(size);
+  ++m_stats.tx_frames;
+  m_stats.tx_bytes += size;
+  m_first_bit_at = start;
+  if (on_tx_first_bit) on_tx_first_bit(frame);
+  m_peer->arrive_first_bit(frame, start);
+  return start + ft - sim_now();  // until the last bit arrives
 }
 
 void eth_port::end_transmit(const proto::wire_frame& frame) {
@@ -119,7 +137,8 @@ void eth_port::end_transmit(const proto::wire_frame& frame) {
   m_peer->arrive_last_bit(frame);
 }
 
-void eth_port::arrive_first_bit(const proto::wire_frame& frame) {
+void eth_port::arrive_first_bit(const proto::wire_frame& frame, sc_core::sc_time at) {
+  m_first_bit_at = at;
   ++m_stats.rx_started;
   m_stats.rx_started_bytes += frame.bytes.size();
   if (on_rx_first_bit) on_rx_first_bit(frame);
@@ -140,7 +159,7 @@ void eth_port::deliver_delayed() {
     const propagating& p = m_wire.front();
     const sc_core::sc_time now = sim_now();
     if (p.first_bit_at > now) sc_core::wait(p.first_bit_at - now);
-    m_peer->arrive_first_bit(p.frame);
+    m_peer->arrive_first_bit(p.frame, sim_now());
     sc_core::wait(p.last_bit_at - sim_now());
     ++m_stats.tx_done;
     const proto::wire_frame frame = std::move(m_wire.front().frame);  // the receiver may send

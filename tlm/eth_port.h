@@ -69,6 +69,16 @@ class eth_port : public sc_core::sc_object {
   // transmit() is exactly these two with the waits between.
   sc_core::sc_time begin_transmit(const proto::wire_frame& frame);
   void end_transmit(const proto::wire_frame& frame);
+  // begin_transmit for a first bit that left at `start`, up to one frame time ago (start no
+  // earlier than the port was free, no later than now), for a sender that does the first bit's
+  // work when its last bit is due (traffic_source's lazy first bit): the counts and taps are
+  // the same, and first_bit_at() tells the taps when it was. No link delay.
+  sc_core::sc_time begin_transmit_at(const proto::wire_frame& frame, sc_core::sc_time start);
+  // When the first bit of the frame a tap is called for left (on_tx_first_bit) or arrived
+  // (on_rx_first_bit): now, or earlier for begin_transmit_at.
+  sc_core::sc_time first_bit_at() const { return m_first_bit_at; }
+  // When the port is free again for a first bit (the current frame's gap is over).
+  sc_core::sc_time free_at() const { return m_free_at; }
   bool busy() const { return m_busy; }
   // The earliest time a frame handed to transmit() now would put its first bit on the wire
   // (now, or when the current frame and the gap after it are over).
@@ -90,7 +100,7 @@ class eth_port : public sc_core::sc_object {
   void deliver_delayed();  // the wire toward the peer, when the link has a delay
   void check_transmit() const;
   void cache_times(size_t bytes) const;
-  void arrive_first_bit(const proto::wire_frame& frame);
+  void arrive_first_bit(const proto::wire_frame& frame, sc_core::sc_time at);
   void arrive_last_bit(const proto::wire_frame& frame);
 
   sc_core::sc_time m_delay{sc_core::SC_ZERO_TIME};
@@ -101,7 +111,8 @@ class eth_port : public sc_core::sc_object {
   double m_gbps;
   handler m_receive;
   bool m_busy = false;
-  sc_core::sc_time m_free_at{sc_core::SC_ZERO_TIME};  // the gap after the last frame ends here
+  sc_core::sc_time m_free_at{sc_core::SC_ZERO_TIME};       // the gap after the last frame ends here
+  sc_core::sc_time m_first_bit_at{sc_core::SC_ZERO_TIME};  // for the taps: see first_bit_at()
   sc_core::sc_event m_idle_ev;  // notified when the port stops sending, if a thread waits
   unsigned m_waiting = 0;
   eth_port_stats m_stats;

@@ -1,7 +1,9 @@
-// The host CPUs' temporal decoupling (tlm/local_time.h, sim.decouple) must not change what
-// a run computes: every golden case, a TCP transfer on two CPUs with GRO on and off, and the
-// UDP_RR echo (the transmit path) give the same statistics with it as with one wait per
-// charge, and a recorded run writes byte for byte the same timeline, pcap and waves.
+// The host CPUs' temporal decoupling (tlm/local_time.h, sim.decouple) and the generator's lazy
+// first bit that comes with it (traffic_source::set_lazy_first_bit) must not change what a run
+// computes: every golden case, a TCP transfer on two CPUs with GRO on and off, and the UDP_RR
+// echo (the transmit path) give the same statistics with them as with one wait per charge and
+// one activation per first bit, and a recorded run writes byte for byte the same timeline, pcap
+// and waves.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -88,6 +90,38 @@ TEST(decouple_recorded, writes_the_same_timeline_pcap_and_waves) {
   }
 }
 
+// The lazy first bit's end of run: a run that ends while a frame is on the wire (its first bit
+// before the end, its last bit after) counts it as the generator's own first-bit step would
+// have, and one that ends in the gap before a frame takes back the frame made for it (and its
+// damage). Run lengths a fraction of a frame apart, at the 10 Gb/s line rate (frames back to
+// back) and at 3 Gb/s, every frame damaged, end in both places.
+TEST(decouple_lazy_first_bit, the_run_ends_on_the_wire_or_in_the_gap_as_without_it) {
+  bool ended_on_wire = false, ended_in_gap = false;
+  for (const std::string& rate : {std::string("10"), std::string("3")}) {
+    for (int k = 0; k < 8; ++k) {
+      const std::string args = "--set traffic.rate_gbps=" + rate +
+                               " --set traffic.corrupt=udp_csum --set traffic.corrupt_every=1 "
+                               "--set sim.duration_us=" +
+                               std::to_string(300 + k) + "." + std::to_string(100 + k * 113);
+      const std::string name = "lazy_" + rate + "_" + std::to_string(k);
+      const std::string on = nicsim::test::scratch_path("decouple", name + "_on.json");
+      const std::string off = nicsim::test::scratch_path("decouple", name + "_off.json");
+      const auto a =
+          nicsim::test::nicsim_cli("run --quiet " + args + " --set sim.decouple=false --json " + off);
+      ASSERT_EQ(a.status, 0) << a.output;
+      const auto b = nicsim::test::nicsim_cli("run --quiet " + args + " --json " + on);
+      ASSERT_EQ(b.status, 0) << b.output;
+      const auto j = results(on);
+      EXPECT_EQ(results(off), j) << args;
+      EXPECT_GT(j.at("wire").at("corrupted").get<uint64_t>(), 0u) << args;
+      (j.at("conservation").at("in_flight_detail").at("wire").get<uint64_t>() != 0 ? ended_on_wire
+                                                                                   : ended_in_gap) = true;
+    }
+  }
+  EXPECT_TRUE(ended_on_wire) << "no run ended with a frame on the wire";
+  EXPECT_TRUE(ended_in_gap) << "no run ended between frames";
+}
+
 }  // namespace
 
 // The equality above would hold just as well if no charge were ever deferred: the default
@@ -97,6 +131,20 @@ TEST(decouple_in_process, the_default_scenario_defers_charges) {
   nicsim::tb::testbench tb({"sim.duration_us=2000"});
   tb.run();
   EXPECT_GT(nicsim::tlm::decoupling::deferred, 500u);
+}
+
+// Nor would it show a lazy first bit never taken. The testbench never takes it by itself (its
+// user may look at the port between a first and a last bit); asked to, it takes every frame's.
+TEST(decouple_in_process, the_generator_takes_first_bits_lazily_when_asked) {
+  nicsim::tb::testbench tb({"sim.duration_us=1000"});
+  tb.top().traffic().set_lazy_first_bit(true);
+  tb.run();
+  tb.top().traffic().finish_lazy_first_bit();
+  const auto& gen = tb.top().traffic();
+  EXPECT_GT(gen.lazy_first_bits(), 200u);
+  EXPECT_GE(gen.frames_sent(), gen.lazy_first_bits());
+  EXPECT_LE(gen.frames_sent(), gen.lazy_first_bits() + 1);  // and at most the one on the wire at the end
+  EXPECT_TRUE(tb.ledger().ok());
 }
 
 TEST(decouple_in_process, sim_decouple_false_defers_none) {
