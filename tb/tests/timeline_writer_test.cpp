@@ -19,9 +19,10 @@ TEST(timeline_writer, writes_each_event_exactly) {
     w.begin(cpu, 1000042, "a\\b\"c\x01");
     w.flow(nic, 12345678901234, 7, 's', "frame");
     w.flow(cpu, 12345678901235, 7, 'f', "frame");
+    w.flow(nic, 987654321012345, 10101, 't', "frame");  // odd digit counts
     w.end(cpu, 2000000);
     w.close(3000001);            // ends the slice still open
-    EXPECT_EQ(w.events(), 12u);  // six metadata, six events
+    EXPECT_EQ(w.events(), 13u);  // six metadata, seven events
   }
   const std::string want =
       "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n"
@@ -37,6 +38,8 @@ TEST(timeline_writer, writes_each_event_exactly) {
       "901234},\n"
       "{\"ph\":\"f\",\"name\":\"frame\",\"cat\":\"frame\",\"id\":7,\"pid\":1,\"tid\":1,\"bp\":\"e\",\"ts\":"
       "12345678.901235},\n"
+      "{\"ph\":\"t\",\"name\":\"frame\",\"cat\":\"frame\",\"id\":10101,\"pid\":2,\"tid\":2,\"ts\":"
+      "987654321.012345},\n"
       "{\"ph\":\"E\",\"pid\":1,\"tid\":1,\"ts\":2.000000},\n"
       "{\"ph\":\"E\",\"pid\":1,\"tid\":1,\"ts\":3.000001}\n"
       "]}\n";
