@@ -58,6 +58,10 @@ def main():
     if paired:
         print("the same, 10 ms runs, each paired with a front-end measurement just before it (medians): "
               + ", ".join(f"{size} B {v:.2f}x" for size, v in paired.items()))
+    paired_min = after.get("line_rate_over_floor_min", {})
+    if paired_min:
+        print("the same pairs, fastest run over fastest front end: "
+              + ", ".join(f"{size} B {v:.2f}x" for size, v in paired_min.items()))
     return 0
 
 
