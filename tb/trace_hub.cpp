@@ -382,12 +382,12 @@ bool trace_hub::records_frames() const {
 
 void trace_hub::wire_frame(const proto::wire_frame& f, uint64_t first_bit_ps) {
   m_last_wire_id = f.id;
-  frame(f.id, frame_stage::wire_first_bit, -1);
-  if (first_bit_ps != now_ps()) {
-    if (journey* j = m_open.find(f.id)) j->t[static_cast<size_t>(frame_stage::wire_first_bit)] = first_bit_ps;
-  }
+  // The journey starts here (what frame() does for this stage, at the first bit's time).
+  journey& j = m_open.open(f.id);
+  constexpr auto first_bit = static_cast<size_t>(frame_stage::wire_first_bit);
+  j.t[first_bit] = first_bit_ps;
+  j.seen[first_bit] = true;
   if (m_frames_csv) {
-    journey& j = m_open.open(f.id);
     j.bytes = static_cast<uint32_t>(f.bytes.size());
     // The flow: the ports of UDP or TCP over IPv4, when the frame holds them.
     const uint8_t* p = f.bytes.data();

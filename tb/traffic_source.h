@@ -122,8 +122,8 @@ class traffic_source : public sc_core::sc_module {
   // The lazy first bit (issue 15), for the paced UDP generator on a link without delay: a
   // frame's first-bit work (making it, the port's counts, the taps) is done when its last bit
   // is due, stamped with the first bit's time, so each frame costs one activation instead of
-  // two. For a run whose taps only stamp (no waves, timeline, pcap or fates: system_top
-  // decides); finish_lazy_first_bit() must then follow the run, to start the frame whose
+  // two. For a run whose taps only stamp (no waves, timeline, pcap, fates or frames CSV:
+  // system_top decides); finish_lazy_first_bit() must then follow the run, to start the frame whose
   // first bit was due before the end and whose last bit was not.
   void set_lazy_first_bit(bool on) { m_lazy = on; }
   void finish_lazy_first_bit();

@@ -88,16 +88,8 @@ sc_core::sc_time eth_port::begin_transmit(const proto::wire_frame& frame) {
   check_transmit();
   if (m_busy || sim_now() < m_free_at)
     throw std::logic_error(std::string(name()) + ": begin_transmit while the port is not free");
-  m_busy = true;
-  const auto size = frame.bytes.size();
-  // The gap is measured from this first bit (a slot), as the traffic source paces its frames.
   const sc_core::sc_time start = sim_now();
-  const sc_core::sc_time ft = frame_time(size);
-  m_free_at = start + slot_time(size);
-  ++m_stats.tx_frames;
-  m_stats.tx_bytes += size;
-  m_first_bit_at = start;
-  if (on_tx_first_bit) on_tx_first_bit(frame);
+  const sc_core::sc_time ft = first_bit_left(frame, start);
   if (m_delay != sc_core::SC_ZERO_TIME) {
     // The wire carries a copy; the sender is free once its last bit has left.
     m_wire.push_back({frame, start + m_delay, start + ft + m_delay});
@@ -114,19 +106,26 @@ sc_core::sc_time eth_port::begin_transmit(const proto::wire_frame& frame) {
 
 sc_core::sc_time eth_port::begin_transmit_at(const proto::wire_frame& frame, sc_core::sc_time start) {
   check_transmit();
-  const auto size = frame.bytes.size();
-  const sc_core::sc_time ft = frame_time(size);
-  if (m_busy || start < m_free_at || start > sim_now() || sim_now() > start + ft ||
+  const sc_core::sc_time now = sim_now();
+  if (m_busy || start < m_free_at || start > now || now > start + frame_time(frame.bytes.size()) ||
       m_delay != sc_core::SC_ZERO_TIME)
     throw std::logic_error(std::string(name()) + ": begin_transmit_at outside the frame's time on the wire");
+  const sc_core::sc_time ft = first_bit_left(frame, start);
+  m_peer->arrive_first_bit(frame, start);
+  return start + ft - now;  // until the last bit arrives
+}
+
+// The sender's side of a first bit that left at start: busy, the gap measured from it (a
+// slot, as the traffic source paces its frames), the counts, the tap. Returns the frame time.
+sc_core::sc_time eth_port::first_bit_left(const proto::wire_frame& frame, sc_core::sc_time start) {
   m_busy = true;
+  const auto size = frame.bytes.size();
   m_free_at = start + slot_time(size);
   ++m_stats.tx_frames;
   m_stats.tx_bytes += size;
   m_first_bit_at = start;
   if (on_tx_first_bit) on_tx_first_bit(frame);
-  m_peer->arrive_first_bit(frame, start);
-  return start + ft - sim_now();  // until the last bit arrives
+  return frame_time(size);
 }
 
 void eth_port::end_transmit(const proto::wire_frame& frame) {

@@ -100,6 +100,7 @@ class eth_port : public sc_core::sc_object {
   void deliver_delayed();  // the wire toward the peer, when the link has a delay
   void check_transmit() const;
   void cache_times(size_t bytes) const;
+  sc_core::sc_time first_bit_left(const proto::wire_frame& frame, sc_core::sc_time start);
   void arrive_first_bit(const proto::wire_frame& frame, sc_core::sc_time at);
   void arrive_last_bit(const proto::wire_frame& frame);
 
