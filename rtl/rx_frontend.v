@@ -153,24 +153,22 @@ function [15:0] csum_fold(input [31:0] sum);
     end
 endfunction
 
-// One's complement sum of a beat taken as 16-bit words in lane order (byte 0
-// in the low half): the byte-swapped form of the network-order sum. One's
-// complement sums do not depend on byte order (RFC 1071), so the folded sum
-// is swapped back once, at the end of the frame.
-function [31:0] beat_sum(input [DATA_W-1:0] d);
-    integer w;
-    begin
-        beat_sum = 32'd0;
-        for (w = 0; w < DATA_W/16; w = w + 1) begin
-            beat_sum = beat_sum + {16'd0, d[w*16 +: 16]};
-        end
-    end
-endfunction
+// One's complement sums are taken as 16-bit words in lane order (byte 0 in the
+// low half): the byte-swapped form of the network-order sum. One's complement
+// sums do not depend on byte order (RFC 1071), so the folded sum is swapped
+// back once, at the end of the frame. The sums are plain 32-bit integers until
+// then, so a range's sum is a difference of the beat's prefix sums.
 
-// The bits of lanes lo to hi-1 of a beat (none when hi <= lo)
-function [DATA_W-1:0] lane_bits(input [31:0] lo, input [31:0] hi);
+// The bits of the bytes of 16-bit word w (lanes 2w and 2w+1) below lane n
+function [15:0] word_keep(input [31:0] w, input [31:0] n);
     begin
-        lane_bits = ({DATA_W{1'b1}} << (lo*8)) & ~({DATA_W{1'b1}} << (hi*8));
+        if (n >= 2*w + 2) begin
+            word_keep = 16'hFFFF;
+        end else if (n == 2*w + 1) begin
+            word_keep = 16'h00FF;
+        end else begin
+            word_keep = 16'h0000;
+        end
     end
 endfunction
 
@@ -206,7 +204,7 @@ endfunction
 // Bytes before the current beat
 reg [31:0]             offset_reg = 32'd0;
 reg [31:0]             crc_reg = 32'hFFFFFFFF;
-// Sums in lane order (see beat_sum)
+// Sums in lane order (see the note above word_keep)
 reg [31:0]             ip_sum_reg = 32'd0;
 reg [31:0]             l4_sum_reg = 32'd0;
 reg [HDR_BYTES*8-1:0]  hdr_reg = {HDR_BYTES*8{1'b0}};
@@ -253,6 +251,9 @@ always @(posedge clk) begin : beat_proc
     reg [31:0]             l4_sum;
     // The header buffer with the current beat merged in
     reg [HDR_BYTES*8-1:0]  hdr;
+    // prefix[w]: the sum of the beat's 16-bit words 0 to w-1
+    reg [31:0]             prefix [0:DATA_W/16];
+    reg [31:0]             lo, hi;
 
     reg        eth_ipv4;
     reg [3:0]  ip_version;
@@ -290,7 +291,9 @@ always @(posedge clk) begin : beat_proc
             for (lane = 0; lane < BEAT_BYTES; lane = lane + 1) begin
                 if (s_axis_tkeep[lane]) nbytes = lane + 1;
             end
-            data = data & lane_bits(32'd0, nbytes);
+            for (i = 0; i < DATA_W/16; i = i + 1) begin
+                data[i*16 +: 16] = data[i*16 +: 16] & word_keep(i, nbytes);
+            end
         end
 
         // CRC: the register enters through the first lanes; the part of it
@@ -307,7 +310,12 @@ always @(posedge clk) begin : beat_proc
         if (offset_reg < HDR_BYTES) begin
             // One slot per beat position in the window: the beat lands in the slot it addresses
             for (i = 0; i < HDR_BYTES; i = i + BEAT_BYTES) begin
-                if (offset_reg == i) hdr[i*8 +: DATA_W] = data;
+                if (offset_reg == i) begin
+                    // Word by word: Verilator copies aligned words instead of inserting bits
+                    for (lane = 0; lane < DATA_W/16; lane = lane + 1) begin
+                        hdr[i*8 + lane*16 +: 16] = data[lane*16 +: 16];
+                    end
+                end
             end
         end
 
@@ -318,24 +326,37 @@ always @(posedge clk) begin : beat_proc
         l4_start = ETH_HLEN + ip_hlen;
         ip_end = ETH_HLEN + ip_total_len;
 
-        // Sum the lanes in range; a beat wholly inside a range needs no mask
+        // Sum the lanes in range. A beat wholly inside the datagram (most of a long
+        // frame) adds all its words; a beat a range starts or ends in adds a difference
+        // of two prefix sums, plus the low byte of one more word when the range ends at
+        // an odd lane. Both ranges start at even lanes (ETH_HLEN and l4_start are even,
+        // and beats are whole words).
         ip_sum = ip_sum_reg;
         l4_sum = l4_sum_reg;
         beat_end = offset_reg + BEAT_BYTES;
-        if (eth_ipv4) begin
+        if (eth_ipv4 && offset_reg >= l4_start && beat_end <= ip_end) begin
+            for (i = 0; i < DATA_W/16; i = i + 1) begin
+                l4_sum = l4_sum + {16'd0, data[i*16 +: 16]};
+            end
+        end else if (eth_ipv4 && offset_reg < (ip_end > l4_start ? ip_end : l4_start) &&
+                     beat_end > ETH_HLEN) begin
+            prefix[0] = 32'd0;
+            for (i = 0; i < DATA_W/16; i = i + 1) begin
+                prefix[i+1] = prefix[i] + {16'd0, data[i*16 +: 16]};
+            end
             // IPv4 header: frame bytes ETH_HLEN to l4_start-1
-            if (offset_reg >= ETH_HLEN && beat_end <= l4_start) begin
-                ip_sum = ip_sum + beat_sum(data);
-            end else if (offset_reg < l4_start && beat_end > ETH_HLEN) begin
-                ip_sum = ip_sum + beat_sum(data & lane_bits(beat_lane(offset_reg, ETH_HLEN),
-                                                            beat_lane(offset_reg, l4_start)));
+            lo = beat_lane(offset_reg, ETH_HLEN);
+            hi = beat_lane(offset_reg, l4_start);
+            if (hi > lo) begin
+                ip_sum = ip_sum + prefix[hi[LANE_W:1]] - prefix[lo[LANE_W:1]] +
+                    (hi[0] ? {24'd0, data[(hi-1)*8 +: 8]} : 32'd0);
             end
             // TCP/UDP datagram: l4_start to ip_end-1
-            if (offset_reg >= l4_start && beat_end <= ip_end) begin
-                l4_sum = l4_sum + beat_sum(data);
-            end else if (offset_reg < ip_end && beat_end > l4_start) begin
-                l4_sum = l4_sum + beat_sum(data & lane_bits(beat_lane(offset_reg, l4_start),
-                                                            beat_lane(offset_reg, ip_end)));
+            lo = beat_lane(offset_reg, l4_start);
+            hi = beat_lane(offset_reg, ip_end);
+            if (hi > lo) begin
+                l4_sum = l4_sum + prefix[hi[LANE_W:1]] - prefix[lo[LANE_W:1]] +
+                    (hi[0] ? {24'd0, data[(hi-1)*8 +: 8]} : 32'd0);
             end
         end
 
