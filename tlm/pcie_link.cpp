@@ -19,6 +19,8 @@ pcie_link::pcie_link(const sc_core::sc_module_name& name, const link_params& par
       m_ns_per_byte(8.0 / params.gbps) {
   if (!(params.gbps > 0) || params.max_payload_bytes == 0)
     throw std::invalid_argument(std::string(this->name()) + ": link bandwidth and MPS must be positive");
+  m_tlp_time.reserve(params.max_payload_bytes + 1);
+  for (unsigned n = 0; n <= params.max_payload_bytes; ++n) m_tlp_time.push_back(serialization(n));
   up_in.register_b_transport(this, &pcie_link::up_b_transport);
   down_in.register_b_transport(this, &pcie_link::down_b_transport);
   SC_HAS_PROCESS(pcie_link);
@@ -55,7 +57,8 @@ sc_time pcie_link::serialization(unsigned payload_bytes) const {
 sc_time pcie_link::occupy(direction d, sc_time earliest, unsigned payload_bytes) {
   lane& l = m_dir[d];
   const sc_time start = std::max(earliest, l.busy_until);
-  const sc_time ser = serialization(payload_bytes);
+  const sc_time ser =
+      payload_bytes < m_tlp_time.size() ? m_tlp_time[payload_bytes] : serialization(payload_bytes);
   l.busy_until = start + ser;
   l.stats.tlps += tlps_for(payload_bytes);
   l.stats.payload_bytes += payload_bytes;

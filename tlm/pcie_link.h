@@ -109,6 +109,9 @@ class pcie_link : public sc_core::sc_module {
 
   link_params m_params;
   double m_ns_per_byte;
+  // serialization(n) for n = 0..MPS, the sizes of every TLP: an sc_time from a double is a
+  // library call with a rounding per TLP otherwise. The same values, computed once.
+  std::vector<sc_core::sc_time> m_tlp_time;
   lane m_dir[2];
   // Extension types registered (at static initialisation, before any module exists).
   const unsigned m_extension_ids = ::tlm::max_num_extensions();
