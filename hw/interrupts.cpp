@@ -287,12 +287,11 @@ bool interrupts::post_message(uint64_t addr, uint32_t data) {
   if (addr == 0) return false;  // not configured by the driver yet
   ++m_stats.interrupts;
   messages_sent(m_stats.interrupts);
-  ::tlm::tlm_generic_payload t;
-  tlm::prepare_payload(t, ::tlm::TLM_WRITE_COMMAND, addr, &data, 4);
+  const auto t = m_payloads.take(::tlm::TLM_WRITE_COMMAND, addr, &data, 4);
   sc_core::sc_time local = sc_core::SC_ZERO_TIME;
-  m_dma->b_transport(t, local);  // posted, queued behind the data it announces
-  if (t.is_response_error())
-    SC_REPORT_ERROR(m_dma.name(), ("MSI write failed: " + t.get_response_string()).c_str());
+  m_dma->b_transport(*t, local);  // posted, queued behind the data it announces
+  if (t->is_response_error())
+    SC_REPORT_ERROR(m_dma.name(), ("MSI write failed: " + t->get_response_string()).c_str());
   return true;
 }
 

@@ -12,6 +12,7 @@
 
 #include "hw/nic_stats.h"
 #include "hw/reg_file.h"
+#include "tlm/payload.h"
 #include "waves/observer.h"
 
 namespace nicsim::hw {
@@ -90,6 +91,7 @@ class interrupts {
   void moderate(F apply);
 
   ::tlm::tlm_initiator_socket<>& m_dma;
+  tlm::payload_pool m_payloads{m_dma};  // the messages' payloads, reused
   nic_stats& m_stats;
   std::vector<nic_queue_stats>& m_queue_stats;
   std::vector<std::unique_ptr<intr_moderation_rtl>> m_moderation;

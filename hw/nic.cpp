@@ -191,28 +191,6 @@ void nic::mac_rx(const proto::wire_frame& frame) {
 
 void nic::mac_tx(const proto::wire_frame& frame) { port.transmit(frame); }
 
-nic::payload_ptr nic::take_payload(::tlm::tlm_command cmd, uint64_t addr, uint8_t* data, unsigned len) {
-  payload_ptr t;
-  if (m_payloads.empty()) {
-    t = std::make_unique<::tlm::tlm_generic_payload>();
-  } else {
-    t = std::move(m_payloads.back());
-    m_payloads.pop_back();
-  }
-  tlm::prepare_payload(*t, cmd, addr, data, len);
-  t->set_dmi_allowed(false);
-  t->set_gp_option(::tlm::TLM_MIN_PAYLOAD);
-  return t;
-}
-
-void nic::give_back(payload_ptr t) {
-  // Base protocol: who sets an extension on a payload without a memory manager clears it
-  // before b_transport returns; none may be left for the payload's next transaction.
-  for (unsigned i = 0; i < m_extension_ids; ++i)
-    if (t->get_extension(i) != nullptr) SC_REPORT_ERROR(name(), "a DMA payload came back with an extension");
-  m_payloads.push_back(std::move(t));
-}
-
 void nic::dma_write(uint64_t addr, const uint8_t* data, unsigned len, sc_time& local, bool whole) {
   // A frame's data goes as one transaction (the link still sends it as one TLP per MPS): no
   // one reads the buffer before the descriptor's write-back, which follows it. Descriptor
@@ -230,24 +208,23 @@ void nic::dma_write(uint64_t addr, const uint8_t* data, unsigned len, sc_time& l
   };
   for (unsigned off = 0; off < len; off += chunk) {
     const unsigned n = std::min(chunk, len - off);
-    payload_ptr t = take_payload(::tlm::TLM_WRITE_COMMAND, addr + off, const_cast<uint8_t*>(data + off), n);
+    const auto t = m_payloads.take(::tlm::TLM_WRITE_COMMAND, addr + off, const_cast<uint8_t*>(data + off), n);
     {
       unmark guard;
       if (whole) {
         t->set_extension(&unread);
-        guard.t = t.get();
+        guard.t = &*t;
         guard.e = &unread;
       }
       dma->b_transport(*t, local);
     }
     if (t->is_response_error())
       SC_REPORT_ERROR(name(), ("DMA write failed: " + t->get_response_string()).c_str());
-    give_back(std::move(t));
   }
 }
 
 void nic::read_descriptors(ring_dir dir, uint64_t addr, uint8_t* data, unsigned len, sc_time& local) {
-  payload_ptr t = take_payload(::tlm::TLM_READ_COMMAND, addr, data, len);
+  const auto t = m_payloads.take(::tlm::TLM_READ_COMMAND, addr, data, len);
   ++(dir == ring_dir::tx ? m_stats.tx_desc_fetches : m_stats.rx_desc_fetches);
   if (m_obs) {
     m_probe.dma_busy(1);
@@ -262,7 +239,6 @@ void nic::read_descriptors(ring_dir dir, uint64_t addr, uint8_t* data, unsigned 
   }
   if (t->is_response_error())
     SC_REPORT_ERROR(name(), ("descriptor fetch failed: " + t->get_response_string()).c_str());
-  give_back(std::move(t));
 }
 
 void nic::write_descriptors(ring_dir dir, uint64_t addr, const uint8_t* data, unsigned len, sc_time& local) {
@@ -279,7 +255,7 @@ void nic::write_descriptors(ring_dir dir, uint64_t addr, const uint8_t* data, un
 
 // A non-posted read of packet data for the TX engine: returns when the completions are back.
 void nic::read_tx_data(uint64_t addr, uint8_t* data, unsigned len, sc_time& local) {
-  payload_ptr t = take_payload(::tlm::TLM_READ_COMMAND, addr, data, len);
+  const auto t = m_payloads.take(::tlm::TLM_READ_COMMAND, addr, data, len);
   if (m_obs) {
     m_probe.dma_busy(1);
     m_probe.dma_kind("tx_data");
@@ -293,7 +269,6 @@ void nic::read_tx_data(uint64_t addr, uint8_t* data, unsigned len, sc_time& loca
   }
   if (t->is_response_error())
     SC_REPORT_ERROR(name(), ("TX data read failed: " + t->get_response_string()).c_str());
-  give_back(std::move(t));
 }
 
 // Keeps every queue's descriptor cache topped up while the DMA engine moves data.

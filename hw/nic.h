@@ -22,6 +22,7 @@
 #include "hw/tx_engine.h"
 #include "proto/frame.h"
 #include "tlm/eth_port.h"
+#include "tlm/payload.h"
 #include "waves/observer.h"
 
 namespace nicsim::hw {
@@ -111,17 +112,9 @@ class nic : public sc_core::sc_module, private desc_ring_dma, private tx_dma {
                         sc_core::sc_time& local) override;
   void write_descriptors(ring_dir dir, uint64_t addr, const uint8_t* data, unsigned len,
                          sc_core::sc_time& local) override;
-  // The DMA engine's generic payloads, reused: a transaction takes one for as long as it is
-  // in flight (a non-posted read waits for its completion while other threads issue theirs)
-  // and gives it back, so that steady state constructs none (a payload's constructor
-  // allocates its extension array). take_payload fills it as tlm::prepare_payload does, and
-  // clears the DMI hint and the option a target may have set on its last use.
-  using payload_ptr = std::unique_ptr<::tlm::tlm_generic_payload>;
-  payload_ptr take_payload(::tlm::tlm_command cmd, uint64_t addr, uint8_t* data, unsigned len);
-  void give_back(payload_ptr t);
-  std::vector<payload_ptr> m_payloads;
-  // Extension types registered (at static initialisation, before any module exists).
-  const unsigned m_extension_ids = ::tlm::max_num_extensions();
+  // The DMA engine's generic payloads, reused (a non-posted read holds its own while other
+  // threads issue theirs).
+  tlm::payload_pool m_payloads{*this};
   // tx_dma
   void read_tx_data(uint64_t addr, uint8_t* data, unsigned len, sc_core::sc_time& local) override;
   void transmit(const proto::wire_frame& frame) override { mac_tx(frame); }

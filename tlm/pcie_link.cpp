@@ -1,6 +1,7 @@
 #include "tlm/pcie_link.h"
 
 #include <algorithm>
+#include <memory>
 #include <stdexcept>
 
 #include "tlm/payload.h"
@@ -129,16 +130,25 @@ void pcie_link::transport(direction d, ::tlm::tlm_generic_payload& trans, sc_tim
     SC_REPORT_ERROR(name(), "non-posted read issued from a method process");
     return;
   }
-  sc_core::sc_event done;
+  // The completion's event, from the link's spares (an event a waiter has left keeps the room
+  // its waiter list grew, so a read allocates nothing); back among them once notified.
+  std::unique_ptr<sc_core::sc_event> done;
+  if (m_spare_events.empty()) {
+    done = std::make_unique<sc_core::sc_event>();
+  } else {
+    done = std::move(m_spare_events.back());
+    m_spare_events.pop_back();
+  }
   const sc_time sent = occupy(d, now + delay, 0);  // the request TLP carries no data
   pending& p = l.queue.push_back();
   p.cmd = trans.get_command();
   p.address = trans.get_address();
   p.read = &trans;
-  p.done = &done;
+  p.done = done.get();
   p.arrival = sent + m_params.latency;
   if (l.queue.size() == 1) l.arrived.notify(l.queue.front().arrival - now);
-  sc_core::wait(done);
+  sc_core::wait(*done);
+  m_spare_events.push_back(std::move(done));
   delay = sc_core::SC_ZERO_TIME;
 }
 

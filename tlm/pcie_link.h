@@ -14,6 +14,7 @@
 #include <tlm_utils/simple_target_socket.h>
 
 #include <cstdint>
+#include <memory>
 #include <systemc>
 #include <tlm>
 #include <vector>
@@ -112,6 +113,8 @@ class pcie_link : public sc_core::sc_module {
   // serialization(n) for n = 0..MPS, the sizes of every TLP: an sc_time from a double is a
   // library call with a rounding per TLP otherwise. The same values, computed once.
   std::vector<sc_core::sc_time> m_tlp_time;
+  // Completion events of non-posted reads no one waits on any more, for the next reads.
+  std::vector<std::unique_ptr<sc_core::sc_event>> m_spare_events;
   lane m_dir[2];
   // Extension types registered (at static initialisation, before any module exists).
   const unsigned m_extension_ids = ::tlm::max_num_extensions();

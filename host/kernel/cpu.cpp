@@ -16,6 +16,8 @@ cpu* cpu::s_this = nullptr;
 
 cpu::cpu(const sc_core::sc_module_name& name, int id, const cost_table& costs)
     : sc_core::sc_module(name), m_id(id), m_costs(costs) {
+  m_idle_wake |= m_irq_ev;
+  m_idle_wake |= m_resched_ev;
   auto idle = std::make_unique<task_struct>();
   idle->comm = "swapper/" + std::to_string(id);
   idle->pid = 0;

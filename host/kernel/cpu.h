@@ -220,6 +220,9 @@ class cpu : public sc_core::sc_module {
   std::vector<unsigned> m_irq_pending;  // vectors raised and not yet taken, in order
   sc_core::sc_event m_irq_ev;
   sc_core::sc_event m_resched_ev;
+  // What wakes the idle loop (m_irq_ev | m_resched_ev), built once: a list made for each wait
+  // allocates.
+  sc_core::sc_event_or_list m_idle_wake;
   bool m_in_switch = false;
   sc_core::sc_time m_tick{1, sc_core::SC_MS};  // 1/HZ
 

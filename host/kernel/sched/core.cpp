@@ -63,7 +63,7 @@ void cpu::idle_loop() {
         continue;
       }
       sync_time();
-      sc_core::wait(m_irq_ev | m_resched_ev);
+      sc_core::wait(m_idle_wake);
       resume();
     }
     schedule();

@@ -125,6 +125,27 @@ int netdev_core::napi_poll(napi_struct& n, std::deque<napi_struct*>& repoll) {
 }
 
 void netdev_core::net_rx_action() {
+  softnet_data& q = sd();
+  if (q.in_rx_action) {
+    // Run again inside itself: softirqs do not nest, but a caller outside softirq context (a
+    // test's task) can be interrupted by an IRQ whose exit runs the softirqs.
+    std::deque<napi_struct*> list, repoll;
+    net_rx_action(list, repoll);
+    return;
+  }
+  struct leave {
+    softnet_data& q;
+    ~leave() {
+      q.rx_action_list.clear();
+      q.rx_action_repoll.clear();
+      q.in_rx_action = false;
+    }
+  } on_exit{q};
+  q.in_rx_action = true;
+  net_rx_action(q.rx_action_list, q.rx_action_repoll);
+}
+
+void netdev_core::net_rx_action(std::deque<napi_struct*>& list, std::deque<napi_struct*>& repoll) {
   waves::slice s(cpu::this_cpu().observer(), cpu::this_cpu().track(), "net_rx_action");
   cpu::this_cpu().charge(cost::net_rx_action);
   cpu& c = cpu::this_cpu();
@@ -132,8 +153,6 @@ void netdev_core::net_rx_action() {
   const double budget_usecs = m_params.netdev_budget_usecs ? m_params.netdev_budget_usecs : 2e6 / hz;
   const uint64_t time_limit = c.jiffies() + c.usecs_to_jiffies(budget_usecs);
   int budget = m_params.netdev_budget;
-  std::deque<napi_struct*> list;
-  std::deque<napi_struct*> repoll;
   list.swap(sd().poll_list);
   for (;;) {
     if (list.empty()) {

@@ -43,9 +43,10 @@ struct napi_struct {
   // GRO (include/linux/netdevice.h, v6.6: gro_bitmask, gro_hash, rx_list, rx_count).
   unsigned long gro_bitmask = 0;  // buckets holding skbs
   std::array<gro_list, GRO_HASH_BUCKETS> gro_hash;
-  std::vector<sk_buff*> rx_list;  // GRO_NORMAL skbs waiting for netif_receive_skb_list_internal
-  int rx_count = 0;               // the segments on rx_list
-  waves::probe gro_probe;         // host.napi.<name>.gro_held: skbs held in gro_hash
+  std::vector<sk_buff*> rx_list;        // GRO_NORMAL skbs waiting for netif_receive_skb_list_internal
+  std::vector<sk_buff*> rx_list_spare;  // gro_normal_list's emptied list, its room kept
+  int rx_count = 0;                     // the segments on rx_list
+  waves::probe gro_probe;               // host.napi.<name>.gro_held: skbs held in gro_hash
   gro_stats gro;
   unsigned gro_held() const {
     unsigned n = 0;
@@ -56,6 +57,10 @@ struct napi_struct {
 
 struct softnet_data {  // per CPU; the counters are /proc/net/softnet_stat's
   std::deque<napi_struct*> poll_list;
+  // net_rx_action's local lists (list, repoll), kept between its runs so that a run allocates
+  // nothing (a std::deque allocates when it is constructed); empty outside it.
+  std::deque<napi_struct*> rx_action_list, rx_action_repoll;
+  bool in_rx_action = false;
   uint64_t processed = 0;
   uint64_t dropped = 0;
   uint64_t time_squeeze = 0;
@@ -142,6 +147,8 @@ class netdev_core {
 
  private:
   int napi_poll(napi_struct& n, std::deque<napi_struct*>& repoll);
+  // net_rx_action's body, with its local lists.
+  void net_rx_action(std::deque<napi_struct*>& list, std::deque<napi_struct*>& repoll);
   void __netif_receive_skb_core(sk_buff* skb);
   // gro.cpp
   gro_result dev_gro_receive(napi_struct& napi, sk_buff* skb);

@@ -302,10 +302,15 @@ void netdev_core::gro_normal_list(napi_struct& napi) {
   cpu::this_cpu().charge(cost::gro_normal_list);
   ++napi.gro.normal_batches;
   napi.gro.normal_skbs += napi.rx_list.size();
-  std::vector<sk_buff*> list;
-  list.swap(napi.rx_list);  // INIT_LIST_HEAD(&napi->rx_list) after: here before, the same
+  // The list goes up on its own and napi.rx_list starts again empty (INIT_LIST_HEAD after:
+  // here before, the same), in the spare's room; the list's room is the next spare.
+  std::vector<sk_buff*> list = std::move(napi.rx_list_spare);
+  list.clear();
+  list.swap(napi.rx_list);
   napi.rx_count = 0;
   netif_receive_skb_list_internal(list);
+  list.clear();
+  napi.rx_list_spare = std::move(list);
 }
 
 }  // namespace nicsim::host

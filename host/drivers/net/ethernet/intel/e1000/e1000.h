@@ -19,6 +19,7 @@
 
 #include "host/net/core/dev.h"
 #include "host/net/core/skbuff.h"
+#include "tlm/payload.h"
 
 namespace nicsim::tlm {
 class host_memory;
@@ -182,6 +183,8 @@ class e1000_adapter : public sc_core::sc_module {
   bool e1000_clean_tx_irq(e1000_tx_ring& ring);
 
  private:
+  // MMIO accesses' payloads, reused (several CPUs may each be in a read at once).
+  tlm::payload_pool m_mmio_payloads{*this};
   uint32_t er32(uint32_t reg);
   void ew32(uint32_t reg, uint32_t value);
   void e1000_intr(unsigned vector);

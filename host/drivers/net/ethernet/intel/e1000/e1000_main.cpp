@@ -121,30 +121,28 @@ uint64_t e1000_ring_bytes(unsigned ring_size) {
 
 uint32_t e1000_adapter::er32(uint32_t reg) {
   uint32_t v = 0;
-  ::tlm::tlm_generic_payload t;
-  tlm::prepare_payload(t, ::tlm::TLM_READ_COMMAND, m_bar0 + reg, &v, 4);
+  const auto t = m_mmio_payloads.take(::tlm::TLM_READ_COMMAND, m_bar0 + reg, &v, 4);
   sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
   ++m_stats.mmio_reads;
   cpu& c = cpu::this_cpu();
   cpu::sync_time();
-  mmio->b_transport(t, delay);  // the load stalls the CPU for the whole round trip (inside the link)
-  c.resume();                   // other CPUs ran while this one waited
+  mmio->b_transport(*t, delay);  // the load stalls the CPU for the whole round trip (inside the link)
+  c.resume();                    // other CPUs ran while this one waited
   c.stall(delay);
-  if (t.is_response_error())
-    SC_REPORT_ERROR(name(), ("MMIO read failed: " + t.get_response_string()).c_str());
+  if (t->is_response_error())
+    SC_REPORT_ERROR(name(), ("MMIO read failed: " + t->get_response_string()).c_str());
   return v;
 }
 
 void e1000_adapter::ew32(uint32_t reg, uint32_t value) {
   cpu::this_cpu().charge(cost::mmio_write);
-  ::tlm::tlm_generic_payload t;
-  tlm::prepare_payload(t, ::tlm::TLM_WRITE_COMMAND, m_bar0 + reg, &value, 4);
+  const auto t = m_mmio_payloads.take(::tlm::TLM_WRITE_COMMAND, m_bar0 + reg, &value, 4);
   sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
   ++m_stats.mmio_writes;
   cpu::sync_time();
-  mmio->b_transport(t, delay);  // posted: the store buffer takes it
-  if (t.is_response_error())
-    SC_REPORT_ERROR(name(), ("MMIO write failed: " + t.get_response_string()).c_str());
+  mmio->b_transport(*t, delay);  // posted: the store buffer takes it
+  if (t->is_response_error())
+    SC_REPORT_ERROR(name(), ("MMIO write failed: " + t->get_response_string()).c_str());
 }
 
 unsigned e1000_adapter::rx_buffers_posted() const {
