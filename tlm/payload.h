@@ -2,6 +2,7 @@
 // A generic payload for a plain access: the whole buffer in one streaming beat, no byte
 // enables, no response yet. Every initiator in nicsim fills its payloads through this.
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <systemc>
 #include <tlm>
@@ -53,7 +54,9 @@ class payload_pool {
         : m_pool(pool), m_t(std::move(t)) {}
     lease(const lease&) = delete;
     lease& operator=(const lease&) = delete;
-    ~lease() { m_pool.give_back(std::move(m_t)); }
+    // Not noexcept: an extension left on the payload is reported with SC_REPORT_ERROR, which
+    // throws (unless an exception is already on its way out).
+    ~lease() noexcept(false) { m_pool.give_back(std::move(m_t)); }
     ::tlm::tlm_generic_payload& operator*() const { return *m_t; }
     ::tlm::tlm_generic_payload* operator->() const { return m_t.get(); }
 
@@ -80,10 +83,15 @@ class payload_pool {
 
  private:
   void give_back(std::unique_ptr<::tlm::tlm_generic_payload> t) {
-    for (unsigned i = 0; i < m_extension_ids; ++i)
-      if (t->get_extension(i) != nullptr)
-        SC_REPORT_ERROR(m_owner.name(), "a payload came back with an extension");
+    bool left = false;
+    for (unsigned i = 0; i < m_extension_ids; ++i) {
+      if (t->get_extension(i) == nullptr) continue;
+      t->set_extension(i, nullptr);  // not the pool's to free: its owner set it, and lost it
+      left = true;
+    }
     m_free.push_back(std::move(t));
+    if (left && std::uncaught_exceptions() == 0)
+      SC_REPORT_ERROR(m_owner.name(), "a payload came back with an extension");
   }
 
   const sc_core::sc_object& m_owner;

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <functional>
 #include <stdexcept>
+#include <string>
 #include <systemc>
 #include <tlm>
 #include <utility>
@@ -855,3 +856,54 @@ TEST(tlm_test, address_router_overlapping_or_empty_map_throws) {
 }
 
 }  // namespace
+
+// The pool's payloads come back for the next lease with every attribute a target may change
+// filled again, and one that comes back with an extension left on it is an error.
+TEST(payload_pool, a_payload_comes_back_filled_again_and_one_with_an_extension_is_an_error) {
+  struct owner : sc_core::sc_module {
+    explicit owner(const sc_core::sc_module_name& n) : sc_core::sc_module(n) {}
+  } o("pool_owner");
+  nicsim::tlm::payload_pool pool(o);
+  uint32_t word = 0;
+  const ::tlm::tlm_generic_payload* first = nullptr;
+  {
+    const auto t = pool.take(::tlm::TLM_READ_COMMAND, 0x40, &word, 4);
+    first = &*t;
+    EXPECT_EQ(pool.idle(), 0u);
+    // What a target may leave behind.
+    t->set_dmi_allowed(true);
+    t->set_gp_option(::tlm::TLM_FULL_PAYLOAD_ACCEPTED);
+    t->set_response_status(::tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    {
+      const auto second = pool.take(::tlm::TLM_WRITE_COMMAND, 0x80, &word, 4);
+      EXPECT_NE(&*second, first);  // a payload in flight is never leased twice
+    }
+    EXPECT_EQ(pool.idle(), 1u);
+  }
+  EXPECT_EQ(pool.idle(), 2u);
+  uint8_t bytes[8] = {};
+  {
+    const auto t = pool.take(::tlm::TLM_WRITE_COMMAND, 0x1000, bytes, 8);
+    EXPECT_EQ(t->get_command(), ::tlm::TLM_WRITE_COMMAND);
+    EXPECT_EQ(t->get_address(), 0x1000u);
+    EXPECT_EQ(t->get_data_ptr(), bytes);
+    EXPECT_EQ(t->get_data_length(), 8u);
+    EXPECT_EQ(t->get_streaming_width(), 8u);
+    EXPECT_EQ(t->get_byte_enable_ptr(), nullptr);
+    EXPECT_FALSE(t->is_dmi_allowed());
+    EXPECT_EQ(t->get_gp_option(), ::tlm::TLM_MIN_PAYLOAD);
+    EXPECT_EQ(t->get_response_status(), ::tlm::TLM_INCOMPLETE_RESPONSE);
+  }
+  nicsim::tlm::unread_until_later_write left;
+  const auto give_back_with_extension = [&] {
+    const auto t = pool.take(::tlm::TLM_WRITE_COMMAND, 0, bytes, 8);
+    t->set_extension(&left);
+  };
+  try {
+    give_back_with_extension();
+    ADD_FAILURE() << "no error for a payload given back with an extension";
+  } catch (const sc_core::sc_report& r) {
+    EXPECT_NE(std::string(r.get_msg()).find("extension"), std::string::npos) << r.get_msg();
+    EXPECT_NE(std::string(r.get_msg_type()).find("pool_owner"), std::string::npos) << r.get_msg_type();
+  }
+}
