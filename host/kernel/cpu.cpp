@@ -122,10 +122,14 @@ void cpu::charge(sc_time t) {
     t += owed;
     owed = SC_ZERO_TIME;
     const sc_time start = tlm::sim_now();
-    if (m_irqs_off == 0)
-      sc_core::wait(t, m_irq_ev);
-    else
+    if (m_irqs_off == 0) {
+      m_charge_ev.notify(t);
+      m_charge_waiting = true;
+      sc_core::wait(m_charge_ev);
+      m_charge_waiting = false;
+    } else {
       sc_core::wait(t);
+    }
     resume();
     const sc_time ran = tlm::sim_now() - start;
     t = ran >= t ? SC_ZERO_TIME : t - ran;

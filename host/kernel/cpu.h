@@ -220,6 +220,11 @@ class cpu : public sc_core::sc_module {
   std::vector<unsigned> m_irq_pending;  // vectors raised and not yet taken, in order
   sc_core::sc_event m_irq_ev;
   sc_core::sc_event m_resched_ev;
+  // A charge that an interrupt may cut short waits on this one event, notified for the
+  // charge's end and, by raise_irq, at once: cheaper than a wait for a time or m_irq_ev (no
+  // timeout event, no second event to leave), and the same wake-ups at the same times.
+  sc_core::sc_event m_charge_ev;
+  bool m_charge_waiting = false;
   // What wakes the idle loop (m_irq_ev | m_resched_ev), built once: a list made for each wait
   // allocates.
   sc_core::sc_event_or_list m_idle_wake;

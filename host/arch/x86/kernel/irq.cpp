@@ -28,6 +28,10 @@ void cpu::raise_irq(unsigned vector) {
     m_irq_pending.push_back(vector);
   sync_time();
   m_irq_ev.notify();
+  if (m_charge_waiting) {
+    m_charge_ev.cancel();  // the charge's end, pending
+    m_charge_ev.notify();
+  }
 }
 
 void cpu::do_IRQ() {
