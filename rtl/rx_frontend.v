@@ -245,7 +245,6 @@ always @(posedge clk) begin : beat_proc
     // with the bytes past them zeroed
     reg [31:0]             nbytes;
     reg [DATA_W-1:0]       data;
-    reg [DATA_W-1:0]       crc_data;
     reg [31:0]             crc;
     reg [31:0]             ip_sum;
     reg [31:0]             l4_sum;
@@ -298,16 +297,16 @@ always @(posedge clk) begin : beat_proc
 
         // CRC: the register enters through the first lanes; the part of it
         // that a narrow beat does not reach is shifted along
-        crc_data = data;
-        crc_data[CRC_IN_W-1:0] = crc_data[CRC_IN_W-1:0] ^ crc_reg[CRC_IN_W-1:0];
         crc = CRC_IN_W < 32 ? crc_reg >> CRC_IN_W : 32'd0;
         for (lane = 0; lane < BEAT_BYTES; lane = lane + 1) begin
-            crc = crc ^ crc_lane_rom[{lane[LANE_W-1:0], crc_data[lane*8 +: 8]}];
+            crc = crc ^ crc_lane_rom[{lane[LANE_W-1:0], data[lane*8 +: 8] ^
+                (lane*8 < CRC_IN_W ? crc_reg[(lane%4)*8 +: 8] : 8'd0)}];
         end
 
-        // Only beats that overlap the header window write it (most of a long frame does not)
-        hdr = hdr_reg;
+        // Only beats that overlap the header window write it (most of a long frame does
+        // not): they read the header with the beat merged in, the others the register.
         if (offset_reg < HDR_BYTES) begin
+            hdr = hdr_reg;
             // One slot per beat position in the window: the beat lands in the slot it addresses
             for (i = 0; i < HDR_BYTES; i = i + BEAT_BYTES) begin
                 if (offset_reg == i) begin
@@ -317,12 +316,16 @@ always @(posedge clk) begin : beat_proc
                     end
                 end
             end
+            eth_ipv4 = hdr[12*8 +: 8] == ETH_P_IP[15:8] && hdr[13*8 +: 8] == ETH_P_IP[7:0];
+            ip_version = hdr[14*8+4 +: 4];
+            ip_hlen = {26'd0, hdr[14*8 +: 4], 2'b00};
+            ip_total_len = {16'd0, hdr[16*8 +: 8], hdr[17*8 +: 8]};
+        end else begin
+            eth_ipv4 = hdr_reg[12*8 +: 8] == ETH_P_IP[15:8] && hdr_reg[13*8 +: 8] == ETH_P_IP[7:0];
+            ip_version = hdr_reg[14*8+4 +: 4];
+            ip_hlen = {26'd0, hdr_reg[14*8 +: 4], 2'b00};
+            ip_total_len = {16'd0, hdr_reg[16*8 +: 8], hdr_reg[17*8 +: 8]};
         end
-
-        eth_ipv4 = hdr[12*8 +: 8] == ETH_P_IP[15:8] && hdr[13*8 +: 8] == ETH_P_IP[7:0];
-        ip_version = hdr[14*8+4 +: 4];
-        ip_hlen = {26'd0, hdr[14*8 +: 4], 2'b00};
-        ip_total_len = {16'd0, hdr[16*8 +: 8], hdr[17*8 +: 8]};
         l4_start = ETH_HLEN + ip_hlen;
         ip_end = ETH_HLEN + ip_total_len;
 
@@ -361,6 +364,7 @@ always @(posedge clk) begin : beat_proc
         end
 
         if (s_axis_tlast) begin
+            if (offset_reg >= HDR_BYTES) hdr = hdr_reg;
             // MF set or a non-zero fragment offset: ports and checksum are not all here
             ip_fragment = hdr[20*8+5] || hdr[20*8 +: 5] != 5'd0 || hdr[21*8 +: 8] != 8'd0;
             ip_proto = hdr[23*8 +: 8];
