@@ -91,6 +91,7 @@ class pcie_link : public sc_core::sc_module {
     // re-entered), so delivering constructs none.
     std::vector<uint8_t> delivering;
     ::tlm::tlm_generic_payload post;
+    uint64_t posted_returns = 0;  // posted writes delivered through post (leftover_check_due)
   };
 
   void up_b_transport(::tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);

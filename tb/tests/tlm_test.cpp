@@ -907,3 +907,26 @@ TEST(payload_pool, a_payload_comes_back_filled_again_and_one_with_an_extension_i
     EXPECT_NE(std::string(r.get_msg_type()).find("pool_owner"), std::string::npos) << r.get_msg_type();
   }
 }
+
+// Past its first 1,024 returns the pool looks at every 64th: an extension left on a payload
+// stays on it, so it is still reported, within 64 more returns.
+TEST(payload_pool, an_extension_left_after_many_returns_is_still_reported) {
+  struct owner : sc_core::sc_module {
+    explicit owner(const sc_core::sc_module_name& n) : sc_core::sc_module(n) {}
+  } o("pool_owner_late");
+  nicsim::tlm::payload_pool pool(o);
+  uint8_t bytes[4] = {};
+  for (int i = 0; i < 5000; ++i) pool.take(::tlm::TLM_READ_COMMAND, 0, bytes, 4);
+  nicsim::tlm::unread_until_later_write left;
+  int returns = 0;
+  try {
+    for (; returns < 200; ++returns) {
+      const auto t = pool.take(::tlm::TLM_WRITE_COMMAND, 0, bytes, 4);
+      if (returns == 0) t->set_extension(&left);
+    }
+    ADD_FAILURE() << "an extension left on a pooled payload was never reported";
+  } catch (const sc_core::sc_report& r) {
+    EXPECT_NE(std::string(r.get_msg()).find("extension"), std::string::npos) << r.get_msg();
+    EXPECT_LT(returns, 64);
+  }
+}
