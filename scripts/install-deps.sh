@@ -3,6 +3,7 @@
 # Idempotent and non-interactive; run as root (or with sudo available).
 # NICSIM_WITH_SLURM=1 also installs Slurm and munge (Debian's slurm-wlm), which only the real-Slurm
 # test (scripts/slurm_test.sh) needs; the default install stays without them.
+# NICSIM_WITH_VALGRIND=1 also installs valgrind, for scripts/bench_instructions.sh.
 set -euo pipefail
 
 packages=(
@@ -18,6 +19,9 @@ packages=(
 )
 if [ "${NICSIM_WITH_SLURM:-0}" = 1 ]; then
   packages+=(slurm-wlm munge)        # slurmctld, slurmd, sbatch/squeue/scontrol; munged
+fi
+if [ "${NICSIM_WITH_VALGRIND:-0}" = 1 ]; then
+  packages+=(valgrind)               # callgrind: scripts/bench_instructions.sh
 fi
 
 missing=()

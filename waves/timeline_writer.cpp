@@ -1,5 +1,6 @@
 #include "waves/timeline_writer.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstring>
@@ -25,16 +26,38 @@ std::string json_escape(const std::string& s) {
   return out;
 }
 
-// The per-event text without printf (it was most of a recorded run's cost): the same bytes
-// "%d", "%llu" and the timestamp's "%llu.%06llu" give.
+// The per-event text without printf or std::string (they were most of a recorded run's
+// cost): the same bytes "%d", "%llu" and the timestamp's "%llu.%06llu" give, written at p,
+// each returning the end of what it wrote.
+template <size_t N>
+char* put_literal(char* p, const char (&s)[N]) {
+  std::memcpy(p, s, N - 1);
+  return p + N - 1;
+}
+char* put_string(char* p, const char* s) {
+  const size_t n = std::strlen(s);
+  std::memcpy(p, s, n);
+  return p + n;
+}
+// At most 2 * strlen(s) bytes.
+char* put_escaped(char* p, const char* s) {
+  for (; *s != 0; ++s) {
+    const char c = *s;
+    if (c == '"' || c == '\\') *p++ = '\\';
+    if (static_cast<unsigned char>(c) < 0x20) continue;
+    *p++ = c;
+  }
+  return p;
+}
 constexpr char two_digits[] =
     "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
     "8081828384858687888990919293949596979899";
-void append_uint(std::string& out, unsigned long long v, int min_digits = 1) {
+// At most 20 bytes (or min_digits, up to 24).
+char* put_uint(char* out, unsigned long long v, int min_digits = 1) {
   char digits[24];
   char* const end = digits + sizeof digits;
-  char* p = end;  // written from the last digits back, two at a time, then appended at once
+  char* p = end;  // written from the last digits back, two at a time, then copied at once
   while (v >= 100) {
     const auto k = static_cast<size_t>(v % 100) * 2;
     v /= 100;
@@ -48,16 +71,21 @@ void append_uint(std::string& out, unsigned long long v, int min_digits = 1) {
     *--p = static_cast<char>('0' + v);
   }
   while (end - p < min_digits) *--p = '0';
-  out.append(p, static_cast<size_t>(end - p));
+  const auto n = static_cast<size_t>(end - p);
+  std::memcpy(out, p, n);
+  return out + n;
 }
-void append_int(std::string& out, int v) {
-  if (v < 0) {
-    out += '-';
-    append_uint(out, static_cast<unsigned long long>(-static_cast<long long>(v)));
-  } else {
-    append_uint(out, static_cast<unsigned long long>(v));
-  }
+// At most 21 bytes.
+char* put_int(char* p, int v) {
+  if (v >= 0) return put_uint(p, static_cast<unsigned long long>(v));
+  *p++ = '-';
+  return put_uint(p, static_cast<unsigned long long>(-static_cast<long long>(v)));
 }
+// What an event's text takes besides its name and `extra`: the longest opening (a flow's,
+// with its 20-digit id), the track and the timestamp, with room to spare.
+constexpr size_t EVENT_BYTES = 192;
+// The buffer is emptied into the file once it holds this much.
+constexpr size_t FLUSH_AT = 64 * 1024;
 }  // namespace
 
 timeline_writer::timeline_writer(const std::string& path, const std::string& name)
@@ -76,6 +104,7 @@ std::string timeline_writer::error() const {
 }
 
 void timeline_writer::put(const char* format, ...) {
+  flush_out();  // what the events wrote comes first
   if (m_errno != 0 || m_file == nullptr) return;
   va_list args;
   va_start(args, format);
@@ -87,28 +116,43 @@ void timeline_writer::event_prefix() {
   if (m_events++) put(",\n");
 }
 
-void timeline_writer::write_raw(const std::string& text) {
-  if (m_errno != 0 || m_file == nullptr) return;
-  if (std::fwrite(text.data(), 1, text.size(), m_file) != text.size())
-    m_errno = errno != 0 ? errno : EIO;
-  else
-    m_bytes += text.size();
+char* timeline_writer::room(size_t n) {
+  if (m_out.size() - m_out_len < n) {
+    flush_out();
+    if (m_out.size() < n) m_out.resize(std::max(n, FLUSH_AT + EVENT_BYTES));
+  }
+  return m_out.data() + m_out_len;
 }
 
-void timeline_writer::finish_event(const track_info& t, uint64_t time_ps, const char* extra) {
-  m_buf += "\"pid\":";
-  append_int(m_buf, t.pid);
-  m_buf += ",\"tid\":";
-  append_int(m_buf, t.tid);
-  m_buf += ',';
-  m_buf += extra;
+void timeline_writer::done(char* end) {
+  const auto n = static_cast<size_t>(end - (m_out.data() + m_out_len));
+  m_out_len += n;
+  m_bytes += n;
+  if (m_out_len >= FLUSH_AT) flush_out();
+}
+
+void timeline_writer::flush_out() {
+  if (m_out_len == 0) return;
+  const size_t n = m_out_len;
+  m_out_len = 0;
+  if (m_errno != 0 || m_file == nullptr) return;
+  if (std::fwrite(m_out.data(), 1, n, m_file) != n) m_errno = errno != 0 ? errno : EIO;
+}
+
+char* timeline_writer::finish_event(char* p, const track_info& t, uint64_t time_ps, const char* extra) {
+  p = put_literal(p, "\"pid\":");
+  p = put_int(p, t.pid);
+  p = put_literal(p, ",\"tid\":");
+  p = put_int(p, t.tid);
+  *p++ = ',';
+  p = put_string(p, extra);
   // Microseconds with picosecond digits, printed exactly; the event's closing brace.
-  m_buf += "\"ts\":";
-  append_uint(m_buf, time_ps / 1000000);
-  m_buf += '.';
-  append_uint(m_buf, time_ps % 1000000, 6);
-  m_buf += '}';
-  write_raw(m_buf);
+  p = put_literal(p, "\"ts\":");
+  p = put_uint(p, time_ps / 1000000);
+  *p++ = '.';
+  p = put_uint(p, time_ps % 1000000, 6);
+  *p++ = '}';
+  return p;
 }
 
 int timeline_writer::track(const std::string& group, const std::string& name) {
@@ -133,10 +177,12 @@ void timeline_writer::begin(int track, uint64_t time_ps, const char* name) {
   if (track < 0 || !m_file) return;
   track_info& t = m_tracks[static_cast<size_t>(track)];
   ++t.open;
-  m_buf.assign(m_events++ ? ",\n{\"ph\":\"B\",\"name\":\"" : "{\"ph\":\"B\",\"name\":\"");
-  append_escaped(m_buf, name);
-  m_buf += "\",";
-  finish_event(t, time_ps);
+  char* p = room(EVENT_BYTES + 2 * std::strlen(name));
+  p = m_events++ ? put_literal(p, ",\n{\"ph\":\"B\",\"name\":\"")
+                 : put_literal(p, "{\"ph\":\"B\",\"name\":\"");
+  p = put_escaped(p, name);
+  p = put_literal(p, "\",");
+  done(finish_event(p, t, time_ps));
 }
 
 void timeline_writer::end(int track, uint64_t time_ps) {
@@ -144,21 +190,23 @@ void timeline_writer::end(int track, uint64_t time_ps) {
   track_info& t = m_tracks[static_cast<size_t>(track)];
   if (t.open == 0) return;
   --t.open;
-  m_buf.assign(m_events++ ? ",\n{\"ph\":\"E\"," : "{\"ph\":\"E\",");
-  finish_event(t, time_ps);
+  char* p = room(EVENT_BYTES);
+  p = m_events++ ? put_literal(p, ",\n{\"ph\":\"E\",") : put_literal(p, "{\"ph\":\"E\",");
+  done(finish_event(p, t, time_ps));
 }
 
 void timeline_writer::flow(int track, uint64_t time_ps, uint64_t id, char phase, const char* name) {
   if (track < 0 || !m_file) return;
   const track_info& t = m_tracks[static_cast<size_t>(track)];
-  m_buf.assign(m_events++ ? ",\n{\"ph\":\"" : "{\"ph\":\"");
-  m_buf += phase;
-  m_buf += "\",\"name\":\"";
-  append_escaped(m_buf, name);
-  m_buf += "\",\"cat\":\"frame\",\"id\":";
-  append_uint(m_buf, static_cast<unsigned long long>(id));
-  m_buf += ',';
-  finish_event(t, time_ps, phase == 'f' ? "\"bp\":\"e\"," : "");
+  char* p = room(EVENT_BYTES + 2 * std::strlen(name));
+  p = m_events++ ? put_literal(p, ",\n{\"ph\":\"") : put_literal(p, "{\"ph\":\"");
+  *p++ = phase;
+  p = put_literal(p, "\",\"name\":\"");
+  p = put_escaped(p, name);
+  p = put_literal(p, "\",\"cat\":\"frame\",\"id\":");
+  p = put_uint(p, static_cast<unsigned long long>(id));
+  *p++ = ',';
+  done(finish_event(p, t, time_ps, phase == 'f' ? "\"bp\":\"e\"," : ""));
 }
 
 void timeline_writer::close(uint64_t end_ps) {

@@ -31,7 +31,7 @@ class timeline_writer {
   void close(uint64_t end_ps);
 
   uint64_t events() const { return m_events; }
-  uint64_t bytes() const { return m_bytes; }  // written so far
+  uint64_t bytes() const { return m_bytes; }  // the document's size so far, buffered bytes included
   bool failed() const { return m_errno != 0; }
   std::string error() const;  // what failed, naming the file
 
@@ -42,18 +42,23 @@ class timeline_writer {
   };
   void put(const char* format, ...) __attribute__((format(printf, 2, 3)));
   void event_prefix();
-  // The per-event path: the event is built in m_buf; finish_event appends the track, `extra`
-  // and the timestamp, closes it and writes it in one call.
-  void finish_event(const track_info& t, uint64_t time_ps, const char* extra = "");
-  void write_raw(const std::string& text);
+  // The per-event path: each event is written into m_out, a buffer the writer empties into
+  // the file once it holds 64 KiB (and before any put(), and at close). room(n) makes room
+  // for n more bytes and returns where they go; the event's writer then calls done(end).
+  // finish_event writes the track, `extra`, the timestamp and the closing brace.
+  char* room(size_t n);
+  void done(char* end);
+  char* finish_event(char* p, const track_info& t, uint64_t time_ps, const char* extra = "");
+  void flush_out();
 
   std::FILE* m_file;
   std::string m_name;
   std::map<std::string, int> m_groups;
   std::vector<track_info> m_tracks;
   uint64_t m_events = 0;
-  std::string m_buf;
-  uint64_t m_bytes = 0;
+  std::vector<char> m_out;  // its size is the capacity; m_out_len bytes of it are pending
+  size_t m_out_len = 0;
+  uint64_t m_bytes = 0;  // handed to the writer so far, pending ones included
   int m_errno = 0;
 };
 

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Instructions per wire frame, counted by callgrind: a figure that does not move with the
+# machine's load or clock, for comparing two trees (wall and CPU time on a shared VM swing
+# by 2x from run to run; see README "Tests and benchmark").
+#
+#   bash scripts/bench_instructions.sh [WORKLOAD ...]
+#
+# Runs each nicsim_bench workload (default: default udp64_linerate udp1518_linerate
+# rss4_8gbps udp_rr) once under valgrind --tool=callgrind and prints its instructions, its
+# wire frames and their ratio, whole process with start-up; then the verilated front end
+# alone (nicsim_bench rtl) per 64 B and per 1518 B frame. Slow: the run takes about 20
+# times the plain one (a few minutes in all). NICSIM_BUILD_DIR picks the build (build).
+# Installs valgrind if it is missing (scripts/install-deps.sh with NICSIM_WITH_VALGRIND=1).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build_dir=${NICSIM_BUILD_DIR:-build}
+bench=$build_dir/tb/bench/nicsim_bench
+command -v valgrind >/dev/null || NICSIM_WITH_VALGRIND=1 bash scripts/install-deps.sh
+if [ ! -x "$bench" ]; then
+  echo "bench_instructions: $bench is not built (cmake --build $build_dir --target nicsim_bench)" >&2
+  exit 1
+fi
+bench=$(realpath "$bench")
+workloads=("$@")
+[ ${#workloads[@]} -gt 0 ] || workloads=(default udp64_linerate udp1518_linerate rss4_8gbps udp_rr)
+
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+
+printf '%-24s %14s %9s %12s\n' workload instructions frames per_frame
+for w in "${workloads[@]}"; do
+  if ! valgrind --tool=callgrind --callgrind-out-file="$scratch/cg.out" "$bench" "$w" \
+    >"$scratch/out.json" 2>"$scratch/err.txt"; then
+    echo "bench_instructions: workload $w failed:" >&2
+    cat "$scratch/err.txt" >&2
+    exit 1
+  fi
+  ir=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$scratch/err.txt")
+  frames=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["frames"])' \
+    "$scratch/out.json")
+  if [ -z "$ir" ] || [ "$frames" -eq 0 ]; then
+    echo "bench_instructions: no count for $w (callgrind said: $(tail -1 "$scratch/err.txt"))" >&2
+    exit 1
+  fi
+  printf '%-24s %14d %9d %12d\n' "$w" "$ir" "$frames" $((ir / frames))
+done
+
+# The front end alone: nicsim_bench rtl checks 200,000 frames of 64 B, then of 1518 B; a
+# dump after each size's function gives each its own count.
+(cd "$scratch" && valgrind --tool=callgrind --callgrind-out-file=rtl.out \
+  --dump-after='frontend_ns_per_frame*' "$bench" rtl >/dev/null 2>rtl.err)
+for n in 1 2; do
+  f=$scratch/rtl.out.$n
+  [ -f "$f" ] || { echo "bench_instructions: no callgrind dump $f" >&2; exit 1; }
+  total=$(sed -n 's/^totals: //p' "$f")
+  size=$([ "$n" = 1 ] && echo 64 || echo 1518)
+  printf '%-24s %14d %9d %12d\n' "frontend_${size}B" "$total" 200000 $((total / 200000))
+done
