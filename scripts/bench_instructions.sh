@@ -5,11 +5,12 @@
 #
 #   bash scripts/bench_instructions.sh [WORKLOAD ...]
 #
-# Runs each nicsim_bench workload (default: default udp64_linerate udp1518_linerate
-# rss4_8gbps udp_rr) once under valgrind --tool=callgrind and prints its instructions, its
-# wire frames and their ratio, whole process with start-up; then the verilated front end
-# alone (nicsim_bench rtl) per 64 B and per 1518 B frame. Slow: the run takes about 20
-# times the plain one (a few minutes in all). NICSIM_BUILD_DIR picks the build (build).
+# Runs each nicsim_bench workload once under valgrind --tool=callgrind and prints its
+# instructions, its wire frames and their ratio, whole process with start-up. The name
+# `frontend` stands for the verilated front end alone (nicsim_bench rtl: 200,000 frames of
+# 64 B, then of 1518 B). Default: default udp64_linerate udp1518_linerate rss4_8gbps udp_rr
+# default_recorded frontend. Slow: about 20 times the plain runs (a few minutes in all).
+# NICSIM_BUILD_DIR picks the build (build).
 # Installs valgrind if it is missing (scripts/install-deps.sh with NICSIM_WITH_VALGRIND=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,13 +23,33 @@ if [ ! -x "$bench" ]; then
 fi
 bench=$(realpath "$bench")
 workloads=("$@")
-[ ${#workloads[@]} -gt 0 ] || workloads=(default udp64_linerate udp1518_linerate rss4_8gbps udp_rr)
+[ ${#workloads[@]} -gt 0 ] ||
+  workloads=(default udp64_linerate udp1518_linerate rss4_8gbps udp_rr default_recorded frontend)
 
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
+# The front end alone: nicsim_bench rtl checks 200,000 frames of 64 B, then of 1518 B; a
+# dump after each size's function gives each its own count.
+frontend() {
+  (cd "$scratch" && valgrind --tool=callgrind --callgrind-out-file=rtl.out \
+    --dump-after='frontend_ns_per_frame*' "$bench" rtl >/dev/null 2>rtl.err)
+  for n in 1 2; do
+    local f=$scratch/rtl.out.$n
+    [ -f "$f" ] || { echo "bench_instructions: no callgrind dump $f" >&2; exit 1; }
+    local total size
+    total=$(sed -n 's/^totals: //p' "$f")
+    size=$([ "$n" = 1 ] && echo 64 || echo 1518)
+    printf '%-24s %14d %9d %12d\n' "frontend_${size}B" "$total" 200000 $((total / 200000))
+  done
+}
+
 printf '%-24s %14s %9s %12s\n' workload instructions frames per_frame
 for w in "${workloads[@]}"; do
+  if [ "$w" = frontend ]; then
+    frontend
+    continue
+  fi
   if ! valgrind --tool=callgrind --callgrind-out-file="$scratch/cg.out" "$bench" "$w" \
     >"$scratch/out.json" 2>"$scratch/err.txt"; then
     echo "bench_instructions: workload $w failed:" >&2
@@ -43,16 +64,4 @@ for w in "${workloads[@]}"; do
     exit 1
   fi
   printf '%-24s %14d %9d %12d\n' "$w" "$ir" "$frames" $((ir / frames))
-done
-
-# The front end alone: nicsim_bench rtl checks 200,000 frames of 64 B, then of 1518 B; a
-# dump after each size's function gives each its own count.
-(cd "$scratch" && valgrind --tool=callgrind --callgrind-out-file=rtl.out \
-  --dump-after='frontend_ns_per_frame*' "$bench" rtl >/dev/null 2>rtl.err)
-for n in 1 2; do
-  f=$scratch/rtl.out.$n
-  [ -f "$f" ] || { echo "bench_instructions: no callgrind dump $f" >&2; exit 1; }
-  total=$(sed -n 's/^totals: //p' "$f")
-  size=$([ "$n" = 1 ] && echo 64 || echo 1518)
-  printf '%-24s %14d %9d %12d\n' "frontend_${size}B" "$total" 200000 $((total / 200000))
 done
