@@ -50,8 +50,9 @@ inline bool leftover_check_due(uint64_t& returns) {
 class payload_pool {
  public:
   // `owner`, the initiator, is named in the error a payload that comes back with an extension
-  // raises (IEEE 1666-2011 §14.5: who sets an extension on a payload without a memory
-  // manager clears it before b_transport returns; none may be left for its next use).
+  // raises (IEEE 1666-2011, generic payload memory management: who sets an extension on a
+  // payload without a memory manager clears it before b_transport returns; none may be left
+  // for its next use).
   explicit payload_pool(const sc_core::sc_object& owner) : m_owner(owner) {}
   payload_pool(const payload_pool&) = delete;
   payload_pool& operator=(const payload_pool&) = delete;
