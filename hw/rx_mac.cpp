@@ -113,7 +113,14 @@ rx_drop rx_mac::receive(const proto::wire_frame& frame) {
     ++mpc;
     return rx_drop::missed;
   }
-  rx_fifo_entry e{frame, abi::RXD_STAT_DD | abi::RXD_STAT_EOP, 0, m_params.rtl_frontend ? rss_queue(st) : 0};
+  rx_fifo_entry e{{}, abi::RXD_STAT_DD | abi::RXD_STAT_EOP, 0, m_params.rtl_frontend ? rss_queue(st) : 0};
+  // The copy lands in the room a frame that left the FIFO had: no allocation once the spares
+  // have grown to the traffic.
+  if (!m_spare_bytes.empty()) {
+    e.frame.bytes = std::move(m_spare_bytes.back());
+    m_spare_bytes.pop_back();
+  }
+  e.frame = frame;
   // Legacy descriptor checksum reporting, as the 8254x does it.
   if (!(rxcsum & (abi::RXCSUM_IPOFL | abi::RXCSUM_TUOFL)) || !st.is_ipv4) {
     e.status |= abi::RXD_STAT_IXSM;
@@ -139,9 +146,10 @@ rx_drop rx_mac::receive(const proto::wire_frame& frame) {
 }
 
 void rx_mac::pop() {
-  const rx_fifo_entry& e = m_fifo.front();
+  rx_fifo_entry& e = m_fifo.front();
   m_bytes -= e.frame.bytes.size();
   --m_frames_for[e.queue];
+  if (m_spare_bytes.size() < max_spares) m_spare_bytes.push_back(std::move(e.frame.bytes));
   m_fifo.pop_front();
 }
 

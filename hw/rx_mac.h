@@ -68,6 +68,10 @@ class rx_mac {
   nic_stats& m_stats;
   std::unique_ptr<rx_frontend_rtl> m_frontend;
   std::deque<rx_fifo_entry> m_fifo;
+  // Byte buffers of frames that left the FIFO, for the next frames' copies (a few suffice:
+  // one leaves for each that arrives).
+  static constexpr size_t max_spares = 8;
+  std::vector<std::vector<uint8_t>> m_spare_bytes;
   uint64_t m_bytes = 0;
   std::vector<unsigned> m_frames_for;  // frames in the buffer bound for each queue
 };
