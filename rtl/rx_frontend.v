@@ -252,7 +252,7 @@ always @(posedge clk) begin : beat_proc
     reg [HDR_BYTES*8-1:0]  hdr;
     // prefix[w]: the sum of the beat's 16-bit words 0 to w-1
     reg [31:0]             prefix [0:DATA_W/16];
-    reg [31:0]             lo, hi;
+    reg [31:0]             lo, hi, part;
 
     reg        eth_ipv4;
     reg [3:0]  ip_version;
@@ -278,7 +278,7 @@ always @(posedge clk) begin : beat_proc
     reg [31:0] l4_total;
     reg        l4_sum_verifies;
     reg        hash_l4;
-    integer    lane, i;
+    integer    lane, i, r;
 
     status_valid_reg <= 1'b0;
 
@@ -347,19 +347,15 @@ always @(posedge clk) begin : beat_proc
             for (i = 0; i < DATA_W/16; i = i + 1) begin
                 prefix[i+1] = prefix[i] + {16'd0, data[i*16 +: 16]};
             end
-            // IPv4 header: frame bytes ETH_HLEN to l4_start-1
-            lo = beat_lane(offset_reg, ETH_HLEN);
-            hi = beat_lane(offset_reg, l4_start);
-            if (hi > lo) begin
-                ip_sum = ip_sum + prefix[hi[LANE_W:1]] - prefix[lo[LANE_W:1]] +
-                    (hi[0] ? {24'd0, data[(hi-1)*8 +: 8]} : 32'd0);
-            end
+            // Range 0, the IPv4 header: frame bytes ETH_HLEN to l4_start-1; range 1, the
             // TCP/UDP datagram: l4_start to ip_end-1
-            lo = beat_lane(offset_reg, l4_start);
-            hi = beat_lane(offset_reg, ip_end);
-            if (hi > lo) begin
-                l4_sum = l4_sum + prefix[hi[LANE_W:1]] - prefix[lo[LANE_W:1]] +
-                    (hi[0] ? {24'd0, data[(hi-1)*8 +: 8]} : 32'd0);
+            for (r = 0; r < 2; r = r + 1) begin
+                lo = beat_lane(offset_reg, r == 0 ? ETH_HLEN : l4_start);
+                hi = beat_lane(offset_reg, r == 0 ? l4_start : ip_end);
+                part = hi > lo ? prefix[hi[LANE_W:1]] - prefix[lo[LANE_W:1]] +
+                    (hi[0] ? {24'd0, data[(hi-1)*8 +: 8]} : 32'd0) : 32'd0;
+                if (r == 0) ip_sum = ip_sum + part;
+                else l4_sum = l4_sum + part;
             end
         end
 
