@@ -34,14 +34,6 @@ struct unread_until_later_write : ::tlm::tlm_extension<unread_until_later_write>
   void copy_from(const ::tlm::tlm_extension_base& /*other*/) override {}
 };
 
-// Whether a reused payload's return is the one to look for extensions left on it: the first
-// 1,024 returns and every 64th after. Looking is a library call per registered extension type;
-// an extension left behind stays on the payload, so a later look still finds it.
-inline bool leftover_check_due(uint64_t& returns) {
-  const uint64_t n = returns++;
-  return n < 1024 || (n & 63) == 0;
-}
-
 // Generic payloads for an initiator without a memory manager, reused: a transaction leases
 // one for as long as it is in flight and the lease gives it back, so that steady state
 // constructs none (a payload's constructor allocates its extension array). Several may be out
@@ -93,7 +85,11 @@ class payload_pool {
  private:
   void give_back(std::unique_ptr<::tlm::tlm_generic_payload> t) {
     bool left = false;
-    const bool look = leftover_check_due(m_returns);
+    // Looked for on the first 1,024 returns and every 64th after: looking is a library call
+    // per registered extension type, and an extension left behind stays on the payload, so a
+    // later look still finds it.
+    const uint64_t n = m_returns++;
+    const bool look = n < 1024 || (n & 63) == 0;
     for (unsigned i = 0; look && i < m_extension_ids; ++i) {
       if (t->get_extension(i) == nullptr) continue;
       t->set_extension(i, nullptr);  // not the pool's to free: its owner set it, and lost it

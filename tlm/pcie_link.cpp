@@ -174,22 +174,13 @@ void pcie_link::deliver(direction d) {
       const uint64_t address = p.address;
       l.delivering.swap(p.data);
       l.queue.pop_front();
-      ::tlm::tlm_generic_payload& t = l.post;
-      prepare_payload(t, cmd, address, l.delivering.data(), static_cast<unsigned>(l.delivering.size()));
-      t.set_dmi_allowed(false);  // what the last target said of the last address
-      t.set_gp_option(::tlm::TLM_MIN_PAYLOAD);
-      out(d)->b_transport(t, target_delay);
-      if (t.is_response_error()) {
+      const auto t =
+          m_posts.take(cmd, address, l.delivering.data(), static_cast<unsigned>(l.delivering.size()));
+      out(d)->b_transport(*t, target_delay);
+      if (t->is_response_error()) {
         // A posted write has no completion to carry the error back: report it.
-        SC_REPORT_ERROR(name(), ("posted write failed: " + t.get_response_string()).c_str());
+        SC_REPORT_ERROR(name(), ("posted write failed: " + t->get_response_string()).c_str());
       }
-      // Base protocol: who sets an extension on a payload without a memory manager clears it
-      // before b_transport returns; none may be left for the next posted write (looked for
-      // when leftover_check_due says: one left stays, and is found at a later look).
-      const bool look = leftover_check_due(l.posted_returns);
-      for (unsigned i = 0; look && i < m_extension_ids; ++i)
-        if (t.get_extension(i) != nullptr)
-          SC_REPORT_ERROR(name(), "a posted write came back with an extension");
     } else {
       ::tlm::tlm_generic_payload* read = p.read;
       sc_core::sc_event* done = p.done;

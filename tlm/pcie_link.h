@@ -19,6 +19,8 @@
 #include <tlm>
 #include <vector>
 
+#include "tlm/payload.h"
+
 namespace nicsim::tlm {
 
 struct link_params {
@@ -87,11 +89,9 @@ class pcie_link : public sc_core::sc_module {
     sc_core::sc_event arrived;
     link_direction_stats stats;
     // The posted write being delivered, out of the queue (a target may queue another on this
-    // lane meanwhile), and its payload: one per lane, reused (deliver is a method, never
-    // re-entered), so delivering constructs none.
+    // lane meanwhile): its bytes, in a buffer reused from write to write (deliver is a method,
+    // never re-entered).
     std::vector<uint8_t> delivering;
-    ::tlm::tlm_generic_payload post;
-    uint64_t posted_returns = 0;  // posted writes delivered through post (leftover_check_due)
   };
 
   void up_b_transport(::tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
@@ -117,8 +117,8 @@ class pcie_link : public sc_core::sc_module {
   // Completion events of non-posted reads no one waits on any more, for the next reads.
   std::vector<std::unique_ptr<sc_core::sc_event>> m_spare_events;
   lane m_dir[2];
-  // Extension types registered (at static initialisation, before any module exists).
-  const unsigned m_extension_ids = ::tlm::max_num_extensions();
+  // The payloads posted writes are delivered in, reused.
+  payload_pool m_posts{*this};
 };
 
 }  // namespace nicsim::tlm
