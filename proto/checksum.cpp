@@ -100,10 +100,6 @@ bool has_clmul() {
   return yes;
 }
 
-// The same exact word sum as csum_partial's eight-byte loop below, 32 bytes at a time with
-// AVX2: sixteen 16-bit lanes for the high bytes and sixteen for the low bytes, each taking at
-// most 255 per block, so 257 blocks cannot overflow a lane; then the lanes are widened to 32
-// bits and added up. Over blocks * 32 bytes.
 // The sum of a vector's sixteen 16-bit lanes.
 __attribute__((target("avx2"))) inline uint64_t lanes_total_avx2(__m256i v) {
   const __m256i zero = _mm256_setzero_si256();
@@ -114,6 +110,10 @@ __attribute__((target("avx2"))) inline uint64_t lanes_total_avx2(__m256i v) {
   return static_cast<uint32_t>(_mm_cvtsi128_si32(x));
 }
 
+// The same exact word sum as csum_partial's eight-byte loop below, 32 bytes at a time with
+// AVX2: sixteen 16-bit lanes for the high bytes and sixteen for the low bytes, each taking at
+// most 255 per block, so 257 blocks cannot overflow a lane; then the lanes are widened to 32
+// bits and added up. Over blocks * 32 bytes.
 __attribute__((target("avx2"))) uint64_t word_sum_avx2(const uint8_t* data, size_t blocks) {
   const __m256i byte_lanes = _mm256_set1_epi16(0x00FF);
   const __m256i zero = _mm256_setzero_si256();
