@@ -45,3 +45,32 @@ TEST(timeline_writer, writes_each_event_exactly) {
       "]}\n";
   EXPECT_EQ(nicsim::test::read_file(path), want);
 }
+
+// Events wait in a buffer: a track declared after them still follows them in the file, and
+// bytes() counts what waits, so it equals the file's size once closed.
+TEST(timeline_writer, a_track_declared_after_buffered_events_follows_them) {
+  const std::string path = nicsim::test::scratch_path("timeline_writer", "order.json");
+  uint64_t bytes = 0;
+  {
+    nicsim::waves::timeline_writer w(path);
+    const int a = w.track("cpu0", "first");
+    for (uint64_t i = 0; i < 3000; ++i) {  // past one 64 KiB buffer
+      w.begin(a, i * 1000, "work");
+      w.end(a, i * 1000 + 500);
+    }
+    const int b = w.track("cpu1", "second");
+    w.begin(b, 5000000, "late");
+    w.close(6000000);
+    bytes = w.bytes();
+  }
+  const std::string text = nicsim::test::read_file(path);
+  EXPECT_EQ(bytes, text.size());
+  const size_t last_a = text.rfind("\"ts\":2.999500}");
+  const size_t track_b = text.find("{\"name\":\"second\"}");
+  const size_t late = text.find("\"name\":\"late\"");
+  ASSERT_NE(last_a, std::string::npos);
+  ASSERT_NE(track_b, std::string::npos);
+  ASSERT_NE(late, std::string::npos);
+  EXPECT_LT(last_a, track_b);
+  EXPECT_LT(track_b, late);
+}

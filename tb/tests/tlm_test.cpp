@@ -884,6 +884,7 @@ TEST(payload_pool, a_payload_comes_back_filled_again_and_one_with_an_extension_i
   uint8_t bytes[8] = {};
   {
     const auto t = pool.take(::tlm::TLM_WRITE_COMMAND, 0x1000, bytes, 8);
+    EXPECT_EQ(pool.idle(), 1u);  // one of those given back, not a new one
     EXPECT_EQ(t->get_command(), ::tlm::TLM_WRITE_COMMAND);
     EXPECT_EQ(t->get_address(), 0x1000u);
     EXPECT_EQ(t->get_data_ptr(), bytes);
