@@ -6,7 +6,9 @@
 #   bash scripts/bench_instructions.sh [WORKLOAD ...]
 #
 # Runs each nicsim_bench workload once under valgrind --tool=callgrind and prints its
-# instructions, its wire frames and their ratio, whole process with start-up. The name
+# instructions, its wire frames and their ratio, whole process with start-up; the share of
+# them spent in the SystemC kernel (libsystemc: the scheduler, events, thread switches); and
+# the charges that waited per frame (each a thread switch; nicsim_bench's charge_waits). The name
 # `frontend` stands for the verilated front end alone (nicsim_bench rtl: 200,000 frames of
 # 64 B, then of 1518 B). Default: default udp64_linerate udp1518_linerate rss4_8gbps udp_rr
 # default_recorded frontend. Slow: about 20 times the plain runs (a few minutes in all).
@@ -40,11 +42,11 @@ frontend() {
     local total size
     total=$(sed -n 's/^totals: //p' "$f")
     size=$([ "$n" = 1 ] && echo 64 || echo 1518)
-    printf '%-24s %14d %9d %12d\n' "frontend_${size}B" "$total" 200000 $((total / 200000))
+    printf '%-24s %14d %9d %12d %9s %12s\n' "frontend_${size}B" "$total" 200000 $((total / 200000)) - -
   done
 }
 
-printf '%-24s %14s %9s %12s\n' workload instructions frames per_frame
+printf '%-24s %14s %9s %12s %9s %12s\n' workload instructions frames per_frame systemc waits/frame
 for w in "${workloads[@]}"; do
   if [ "$w" = frontend ]; then
     frontend
@@ -57,11 +59,14 @@ for w in "${workloads[@]}"; do
     exit 1
   fi
   ir=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$scratch/err.txt")
-  frames=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["frames"])' \
-    "$scratch/out.json")
+  read -r frames waits < <(python3 -c 'import json,sys
+j = json.loads(open(sys.argv[1]).readline())
+print(j["frames"], "%.2f" % (j["charge_waits"] / max(j["frames"], 1)))' "$scratch/out.json")
+  sysc=$(callgrind_annotate --auto=no --threshold=100 "$scratch/cg.out" |
+    awk '/libsystemc/ { gsub(",", "", $1); s += $1 } END { print s + 0 }')
   if [ -z "$ir" ] || [ "$frames" -eq 0 ]; then
     echo "bench_instructions: no count for $w (callgrind said: $(tail -1 "$scratch/err.txt"))" >&2
     exit 1
   fi
-  printf '%-24s %14d %9d %12d\n' "$w" "$ir" "$frames" $((ir / frames))
+  printf '%-24s %14d %9d %12d %8d%% %12s\n' "$w" "$ir" "$frames" $((ir / frames)) $((100 * sysc / ir)) "$waits"
 done

@@ -5,6 +5,7 @@ namespace nicsim::tlm {
 sc_core::sc_time decoupling::offset{sc_core::SC_ZERO_TIME};
 sc_core::sc_time decoupling::horizon{sc_core::SC_ZERO_TIME};
 uint64_t decoupling::deferred = 0;
+uint64_t decoupling::waited = 0;
 sc_core::sc_time decoupling::s_next{sc_core::SC_ZERO_TIME};
 sc_core::sc_time decoupling::s_at{sc_core::sc_max_time()};
 sc_dt::uint64 decoupling::s_delta = ~sc_dt::uint64{0};

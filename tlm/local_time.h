@@ -49,6 +49,10 @@ struct decoupling {
   // Charges that ran on instead of waiting, since the process started (for tests and
   // profiling; no result depends on it).
   static uint64_t deferred;
+  // Waits host::cpu::charge made, one thread switch each (a charge an interrupt breaks waits
+  // more than once). With several busy CPUs nearly every charge ends after another CPU's next
+  // event and must wait: the benchmark reports both counts per frame.
+  static uint64_t waited;
   // Runs the simulation for t with deferral allowed up to its end (sc_start(t)).
   static void start(const sc_core::sc_time& t, bool defer);
 

@@ -122,6 +122,7 @@ void cpu::charge(sc_time t) {
     t += owed;
     owed = SC_ZERO_TIME;
     const sc_time start = tlm::sim_now();
+    ++tlm::decoupling::waited;
     if (m_irqs_off == 0) {
       m_charge_ev.notify(t);
       m_charge_waiting = true;

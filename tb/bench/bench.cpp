@@ -30,6 +30,7 @@
 #include "proto/frame.h"
 #include "tb/run.h"
 #include "tb/trace_hub.h"
+#include "tlm/local_time.h"
 
 namespace {
 
@@ -119,7 +120,9 @@ int run_one(const workload& w) {
                                 {"frames_per_wall_s", j["sim"]["frames_per_wall_s"]},
                                 {"slowdown", j["sim"]["slowdown"]},
                                 {"delivered", j["app"]["messages"]},
-                                {"moderation_evaluations", j["nic"]["moderation_evaluations"]}};
+                                {"moderation_evaluations", j["nic"]["moderation_evaluations"]},
+                                {"charges_deferred", nicsim::tlm::decoupling::deferred},
+                                {"charge_waits", nicsim::tlm::decoupling::waited}};
   std::cout << out.dump() << std::endl;
   return 0;
 }
@@ -254,8 +257,9 @@ int table(int argc, char* argv[]) {
       return 2;
     }
   }
-  std::printf("%-22s %10s %9s %8s %9s %14s %10s %10s %12s  %s\n", "workload", "sim_ms", "wall_s", "cpu_s",
-              "frames", "frames/wall_s", "slowdown", "mod_evals", "max_rss_MiB", "what");
+  std::printf("%-22s %10s %9s %8s %9s %14s %10s %10s %11s %12s  %s\n", "workload", "sim_ms", "wall_s",
+              "cpu_s", "frames", "frames/wall_s", "slowdown", "mod_evals", "waits/frame", "max_rss_MiB",
+              "what");
   std::fflush(stdout);
   nlohmann::ordered_json doc;
   doc["repeat"] = repeat;
@@ -276,11 +280,16 @@ int table(int argc, char* argv[]) {
     const double sim_s = j.at("sim_ns").get<double>() * 1e-9;
     const auto frames = j.at("frames").get<uint64_t>();
     const double wall_s = median(wall), cpu_s = median(cpu), rss_kib = median(rss);
-    std::printf("%-22s %10.1f %9.3f %8.3f %9llu %14.0f %10.2f %10llu %12.1f  %s\n", w.name, sim_s * 1e3,
-                wall_s, cpu_s, static_cast<unsigned long long>(frames),
+    const auto deferred = j.at("charges_deferred").get<uint64_t>(),
+               waits = j.at("charge_waits").get<uint64_t>();
+    const auto per_frame = [frames](uint64_t n) {
+      return frames > 0 ? static_cast<double>(n) / static_cast<double>(frames) : 0.0;
+    };
+    std::printf("%-22s %10.1f %9.3f %8.3f %9llu %14.0f %10.2f %10llu %11.2f %12.1f  %s\n", w.name,
+                sim_s * 1e3, wall_s, cpu_s, static_cast<unsigned long long>(frames),
                 wall_s > 0 ? static_cast<double>(frames) / wall_s : 0.0, sim_s > 0 ? wall_s / sim_s : 0.0,
                 static_cast<unsigned long long>(j.at("moderation_evaluations").get<uint64_t>()),
-                rss_kib / 1024.0, w.what);
+                per_frame(waits), rss_kib / 1024.0, w.what);
     std::fflush(stdout);
     jw[w.name] = {{"sim_ms", sim_s * 1e3},
                   {"wall_s", wall_s},
@@ -288,7 +297,9 @@ int table(int argc, char* argv[]) {
                   {"frames", frames},
                   {"ns_per_frame", frames > 0 ? wall_s * 1e9 / static_cast<double>(frames) : 0.0},
                   {"cpu_ns_per_frame", frames > 0 ? cpu_s * 1e9 / static_cast<double>(frames) : 0.0},
-                  {"max_rss_kib", static_cast<long>(rss_kib)}};
+                  {"max_rss_kib", static_cast<long>(rss_kib)},
+                  {"charges_deferred_per_frame", per_frame(deferred)},
+                  {"charge_waits_per_frame", per_frame(waits)}};
   }
   // The front end's floor, measured here after the children (this process ran no simulation).
   nlohmann::ordered_json floor;

@@ -131,6 +131,9 @@ TEST(decouple_in_process, the_default_scenario_defers_charges) {
   nicsim::tb::testbench tb({"sim.duration_us=2000"});
   tb.run();
   EXPECT_GT(nicsim::tlm::decoupling::deferred, 500u);
+  // The charges that could not run on waited, one switch each, and were the fewer.
+  EXPECT_GT(nicsim::tlm::decoupling::waited, 0u);
+  EXPECT_LT(nicsim::tlm::decoupling::waited, nicsim::tlm::decoupling::deferred / 4);
 }
 
 // Nor would it show a lazy first bit never taken. The testbench never takes it by itself (its
@@ -151,4 +154,5 @@ TEST(decouple_in_process, sim_decouple_false_defers_none) {
   nicsim::tb::testbench tb({"sim.duration_us=2000", "sim.decouple=false"});
   tb.run();
   EXPECT_EQ(nicsim::tlm::decoupling::deferred, 0u);
+  EXPECT_GT(nicsim::tlm::decoupling::waited, 5000u);  // every charge waited
 }
