@@ -9,7 +9,6 @@ uint64_t decoupling::waited = 0;
 sc_core::sc_time decoupling::s_next{sc_core::SC_ZERO_TIME};
 sc_core::sc_time decoupling::s_at{sc_core::sc_max_time()};
 sc_dt::uint64 decoupling::s_delta = ~sc_dt::uint64{0};
-sc_core::sc_process_b* decoupling::s_proc = nullptr;
 
 void decoupling::start(const sc_core::sc_time& t, bool defer) {
   horizon = defer ? sc_core::sc_time_stamp() + t : sc_core::SC_ZERO_TIME;

@@ -36,24 +36,16 @@ struct decoupling {
   static bool may_defer(const sc_core::sc_time& t) {
     const sc_core::sc_time now = sim_now(), end = now + offset + t;
     if (end >= horizon) return false;
-    // The next activity is asked for once per run of the running thread: until it yields or
-    // notifies (which syncs first, so yields), nothing else can schedule any. A yield does not
-    // always start a new delta: other processes run in the same one, and an immediate
-    // notification can run the same thread again in it. So the answer is kept for one process,
-    // and the CPU threads forget it whenever they return from a wait (forget()).
+    // The next activity is asked for once per evaluation of the running thread: until it
+    // yields (a new delta) or notifies (which syncs first), nothing else can schedule any.
     const auto delta = sc_core::sc_delta_count();
-    sc_core::sc_process_b* const proc =
-        sc_core::sc_get_curr_simcontext()->get_curr_proc_info()->process_handle;
-    if (delta != s_delta || now != s_at || proc != s_proc) {
+    if (delta != s_delta || now != s_at) {
       s_next = now + sc_core::sc_time_to_pending_activity();
       s_delta = delta;
       s_at = now;
-      s_proc = proc;
     }
     return end < s_next;
   }
-  // The running thread returns from a wait: what may_defer asked before is out of date.
-  static void forget() { s_proc = nullptr; }
   // Charges that ran on instead of waiting, since the process started (for tests and
   // profiling; no result depends on it).
   static uint64_t deferred;
@@ -67,7 +59,6 @@ struct decoupling {
  private:
   static sc_core::sc_time s_next, s_at;  // the next activity, as asked at time s_at,
   static sc_dt::uint64 s_delta;          // in delta cycle s_delta
-  static sc_core::sc_process_b* s_proc;  // by process s_proc
 };
 
 // The simulated time as the running code sees it.

@@ -13,7 +13,6 @@ using sc_core::sc_time;
 using sc_core::SC_ZERO_TIME;
 
 cpu* cpu::s_this = nullptr;
-unsigned cpu::s_charges_waiting = 0;
 
 cpu::cpu(const sc_core::sc_module_name& name, int id, const cost_table& costs)
     : sc_core::sc_module(name), m_id(id), m_costs(costs) {
@@ -94,9 +93,8 @@ void cpu::charge(sc_time t) {
   if (t == SC_ZERO_TIME) return;
   sc_time& owed = tlm::decoupling::offset;
   const bool irq_due = m_irqs_off == 0 && !m_irq_pending.empty();
-  // Nothing can happen before this charge ends: run on (tlm/local_time.h). With several busy
-  // CPUs another one's charge usually ends first; that is known here without asking.
-  if (!irq_due && !sibling_charge_ends_by(tlm::local_now() + t) && tlm::decoupling::may_defer(t)) {
+  // Nothing can happen before this charge ends: run on (tlm/local_time.h).
+  if (!irq_due && tlm::decoupling::may_defer(t)) {
     owed += t;
     ++tlm::decoupling::deferred;
     return;
@@ -127,11 +125,8 @@ void cpu::charge(sc_time t) {
     ++tlm::decoupling::waited;
     if (m_irqs_off == 0) {
       m_charge_ev.notify(t);
-      m_charge_end = start + t;
       m_charge_waiting = true;
-      ++s_charges_waiting;
       sc_core::wait(m_charge_ev);
-      --s_charges_waiting;
       m_charge_waiting = false;
     } else {
       sc_core::wait(t);
@@ -140,14 +135,6 @@ void cpu::charge(sc_time t) {
     const sc_time ran = tlm::sim_now() - start;
     t = ran >= t ? SC_ZERO_TIME : t - ran;
   }
-}
-
-bool cpu::any_sibling_charge_ends_by(const sc_time& end) const {
-  // A waiting sibling's event is pending at m_charge_end, or sooner when raise_irq moved it to
-  // now: either way there is activity at or before end, and may_defer would say no.
-  for (const cpu* c : m_siblings)
-    if (c->m_charge_waiting && c->m_charge_end <= end) return true;
-  return false;
 }
 
 void cpu::stall(sc_time t) {
@@ -164,6 +151,5 @@ void cpu::sync_time() {
   tlm::decoupling::offset = SC_ZERO_TIME;
   sc_core::wait(owed);
   s_this = self;
-  tlm::decoupling::forget();
 }
 }  // namespace nicsim::host

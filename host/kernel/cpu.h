@@ -120,10 +120,7 @@ class cpu : public sc_core::sc_module {
   void set_siblings(const std::vector<cpu*>& all) { m_siblings = all; }
   bool idle() const { return m_rq.curr->is_idle && m_rq.cfs.tasks.empty(); }
   // This CPU's code runs again after a wait outside the CPU model (an MMIO read).
-  void resume() {
-    s_this = this;
-    tlm::decoupling::forget();
-  }
+  void resume() { s_this = this; }
   sc_core::sc_time tick() const { return m_tick; }  // 1/HZ
   void set_hz(unsigned hz) { m_tick = sc_core::sc_time(1.0 / hz, sc_core::SC_SEC); }
   // The jiffies counter: ticks of 1/HZ since boot.
@@ -228,14 +225,6 @@ class cpu : public sc_core::sc_module {
   // timeout event, no second event to leave), and the same wake-ups at the same times.
   sc_core::sc_event m_charge_ev;
   bool m_charge_waiting = false;
-  sc_core::sc_time m_charge_end;  // what m_charge_ev was notified for, while m_charge_waiting
-  // Another CPU's charge ends at or before end: its pending event would stop a deferral, so
-  // charge() need not ask the kernel (sc_time_to_pending_activity) to know it cannot defer.
-  bool sibling_charge_ends_by(const sc_core::sc_time& end) const {
-    return s_charges_waiting > 0 && any_sibling_charge_ends_by(end);
-  }
-  bool any_sibling_charge_ends_by(const sc_core::sc_time& end) const;
-  static unsigned s_charges_waiting;  // CPUs with m_charge_waiting set
   // What wakes the idle loop (m_irq_ev | m_resched_ev), built once: a list made for each wait
   // allocates.
   sc_core::sc_event_or_list m_idle_wake;
