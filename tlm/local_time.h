@@ -36,8 +36,13 @@ struct decoupling {
   static bool may_defer(const sc_core::sc_time& t) {
     const sc_core::sc_time now = sim_now(), end = now + offset + t;
     if (end >= horizon) return false;
-    // The next activity is asked for once per evaluation of the running thread: until it
-    // yields (a new delta) or notifies (which syncs first), nothing else can schedule any.
+    // The next activity is asked for once per delta cycle. An answer kept that long is never
+    // later than the truth: while another process is runnable in this delta the answer is
+    // "now", which defers nothing, and a process made runnable later in the delta is made so by
+    // one that was runnable when it was asked, or by the asking thread, which waits or (having
+    // deferred) syncs before it notifies. Asking less often would change which cancelled events
+    // SystemC's queue drops, and with it the order of same-picosecond events (issue 15's
+    // seventh round).
     const auto delta = sc_core::sc_delta_count();
     if (delta != s_delta || now != s_at) {
       s_next = now + sc_core::sc_time_to_pending_activity();
