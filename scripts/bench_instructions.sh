@@ -59,9 +59,12 @@ for w in "${workloads[@]}"; do
     exit 1
   fi
   ir=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$scratch/err.txt")
-  read -r frames waits < <(python3 -c 'import json,sys
+  # A command substitution, so that a failure here (a key gone from the bench's line) stops the
+  # script under set -e, as a process substitution would not.
+  counts=$(python3 -c 'import json,sys
 j = json.loads(open(sys.argv[1]).readline())
 print(j["frames"], "%.2f" % (j["charge_waits"] / max(j["frames"], 1)))' "$scratch/out.json")
+  read -r frames waits <<<"$counts"
   sysc=$(callgrind_annotate --auto=no --threshold=100 "$scratch/cg.out" |
     awk '/libsystemc/ { gsub(",", "", $1); s += $1 } END { print s + 0 }')
   if [ -z "$ir" ] || [ "$frames" -eq 0 ]; then
