@@ -369,7 +369,9 @@ void nic::rx_dma_thread() {
       continue;
     }
     const uint64_t buffer = q.ring.take().buffer_addr;
-    m_cache_drained_ev.notify(SC_ZERO_TIME);
+    // Only the prefetcher waits for it: without one, the notification would only cost an
+    // empty delta cycle a frame.
+    if (m_params.desc_prefetch_threshold > 0) m_cache_drained_ev.notify(SC_ZERO_TIME);
 
     const uint64_t frame_id = e.frame.id;
     if (m_obs) {
