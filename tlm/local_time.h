@@ -10,9 +10,13 @@
 // runs on with its local time ahead of the kernel's by `offset`, and waits for the
 // accumulated time in one wait at the next charge that cannot be deferred, or before it
 // does anything another process could see: any wait, any event notification, any
-// transaction into the device models (sync()). Because no other process can run inside
-// the window, every process sees the same state at the same simulated time as with one
-// wait per charge: the results are identical, only the number of thread switches falls.
+// transaction into the device models (sync()). A non-posted read may instead carry the
+// offset as its annotation (TLM-2.0's loosely-timed style; host::e1000_adapter::er32): the
+// target books it at the same time, and the wait for its completion is the sync. Because no
+// other process can run inside the window, every process sees the same state at the same
+// simulated time as with one wait per charge, and only the number of thread switches falls.
+// What can differ is the order of processes woken on the same picosecond, which SystemC's
+// timed-event queue leaves to its history (README, "Model limits").
 //
 // SystemC runs one process at a time and the running CPU thread syncs before it yields,
 // so one offset serves every CPU: it is zero whenever any other process runs. Code the CPU
