@@ -140,19 +140,21 @@ void timeline_writer::flush_out() {
 }
 
 char* timeline_writer::finish_event(char* p, const track_info& t, uint64_t time_ps, const char* extra) {
-  p = put_literal(p, "\"pid\":");
-  p = put_int(p, t.pid);
-  p = put_literal(p, ",\"tid\":");
-  p = put_int(p, t.tid);
-  *p++ = ',';
+  std::memcpy(p, t.ids.data(), t.ids.size());
+  p += t.ids.size();
   p = put_string(p, extra);
   // Microseconds with picosecond digits, printed exactly; the event's closing brace.
-  p = put_literal(p, "\"ts\":");
-  p = put_uint(p, time_ps / 1000000);
-  *p++ = '.';
-  p = put_uint(p, time_ps % 1000000, 6);
-  *p++ = '}';
-  return p;
+  if (time_ps != m_ts_ps) {
+    char* q = put_literal(m_ts_text, "\"ts\":");
+    q = put_uint(q, time_ps / 1000000);
+    *q++ = '.';
+    q = put_uint(q, time_ps % 1000000, 6);
+    *q++ = '}';
+    m_ts_len = static_cast<size_t>(q - m_ts_text);
+    m_ts_ps = time_ps;
+  }
+  std::memcpy(p, m_ts_text, m_ts_len);
+  return p + m_ts_len;
 }
 
 int timeline_writer::track(const std::string& group, const std::string& name) {
@@ -166,7 +168,13 @@ int timeline_writer::track(const std::string& group, const std::string& name) {
     put("{\"ph\":\"M\",\"name\":\"process_sort_index\",\"pid\":%d,\"args\":{\"sort_index\":%d}}", pid, pid);
   }
   const int tid = static_cast<int>(m_tracks.size()) + 1;
-  m_tracks.push_back({pid, tid, {}});
+  char ids[64];
+  char* p = put_literal(ids, "\"pid\":");
+  p = put_int(p, pid);
+  p = put_literal(p, ",\"tid\":");
+  p = put_int(p, tid);
+  *p++ = ',';
+  m_tracks.push_back({pid, tid, 0, std::string(ids, p)});
   event_prefix();
   put("{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%d,\"tid\":%d,\"args\":{\"name\":\"%s\"}}", pid, tid,
       json_escape(name).c_str());

@@ -39,6 +39,7 @@ class timeline_writer {
   struct track_info {
     int pid, tid;
     unsigned open = 0;  // slices begun and not yet ended
+    std::string ids;    // `"pid":P,"tid":T,` as every event of the track writes it
   };
   void put(const char* format, ...) __attribute__((format(printf, 2, 3)));
   void event_prefix();
@@ -60,6 +61,11 @@ class timeline_writer {
   size_t m_out_len = 0;
   uint64_t m_bytes = 0;  // handed to the writer so far, pending ones included
   int m_errno = 0;
+  // The last timestamp written, as finish_event writes it (`"ts":U.UUUUUU}`): events come in
+  // runs on the same picosecond (a slice's end and the next one's begin, a frame's flow step).
+  uint64_t m_ts_ps = UINT64_MAX;
+  char m_ts_text[48] = {};
+  size_t m_ts_len = 0;
 };
 
 }  // namespace nicsim::waves

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdarg>
 #include <cstring>
@@ -168,22 +169,49 @@ void wave_writer::advance(uint64_t time_ps) {
   if (m_fst) fst_wrote(FST_CHANGE_OVERHEAD);
 }
 
+namespace {
+// The characters '0' and '1' of each byte value's eight bits, the most significant first.
+const std::array<std::array<char, 8>, 256> bit_chars = [] {
+  std::array<std::array<char, 8>, 256> t{};
+  for (unsigned v = 0; v < 256; ++v)
+    for (unsigned b = 0; b < 8; ++b) t[v][b] = ((v >> (7 - b)) & 1u) ? '1' : '0';
+  return t;
+}();
+
+// Writes the low `width` bits of `value` as '0'/'1' characters, the most significant first;
+// bits above the 64th are '0'.
+void bits_text(char* p, unsigned width, uint64_t value) {
+  if (width > 64) {
+    std::memset(p, '0', width - 64);
+    p += width - 64;
+    width = 64;
+  }
+  const unsigned bytes = width / 8, head = width % 8;
+  if (head != 0) {
+    std::memcpy(p, bit_chars[(value >> (8 * bytes)) & 0xFFu].data() + (8 - head), head);
+    p += head;
+  }
+  for (unsigned i = bytes; i-- > 0; p += 8) std::memcpy(p, bit_chars[(value >> (8 * i)) & 0xFFu].data(), 8);
+}
+}  // namespace
+
 void wave_writer::emit(sig& s) {
   ++m_written;
   if (s.text) {
-    std::string t = s.text_value.empty() ? "-" : s.text_value;
+    static const std::string none = "-";
+    const std::string& v = s.text_value.empty() ? none : s.text_value;
     if (m_vcd) {
+      std::string t = v;
       std::replace(t.begin(), t.end(), ' ', '_');
       put("s%s %s\n", t.c_str(), s.code.c_str());
     } else {
-      fstWriterEmitVariableLengthValueChange(m_fst, s.handle, t.data(), static_cast<uint32_t>(t.size()));
-      fst_wrote(t.size() + FST_CHANGE_OVERHEAD);
+      fstWriterEmitVariableLengthValueChange(m_fst, s.handle, v.data(), static_cast<uint32_t>(v.size()));
+      fst_wrote(v.size() + FST_CHANGE_OVERHEAD);
     }
     return;
   }
-  m_bits.assign(s.width, '0');
-  for (unsigned b = 0; b < s.width && b < 64; ++b)
-    if ((s.value >> b) & 1u) m_bits[s.width - 1 - b] = '1';
+  m_bits.resize(s.width);
+  bits_text(m_bits.data(), s.width, s.value);
   if (m_vcd) {
     if (s.width == 1)
       put("%c%s\n", m_bits[0], s.code.c_str());
