@@ -74,3 +74,30 @@ TEST(timeline_writer, a_track_declared_after_buffered_events_follows_them) {
   EXPECT_LT(last_a, track_b);
   EXPECT_LT(track_b, late);
 }
+
+// Events on the same picosecond (on one track or several), a new time, and an earlier time
+// again: each event carries its own track and its own time.
+TEST(timeline_writer, events_on_the_same_picosecond_and_back_keep_their_times_and_tracks) {
+  const std::string path = nicsim::test::scratch_path("timeline_writer", "same_time.json");
+  {
+    nicsim::waves::timeline_writer w(path);
+    const int a = w.track("cpu0", "a");
+    const int b = w.track("cpu1", "b");
+    w.begin(a, 7000001, "x");
+    w.begin(b, 7000001, "y");
+    w.end(a, 7000001);
+    w.end(b, 8000000);
+    w.begin(a, 7000001, "z");  // an earlier time than the last event's
+    w.close(9000000);
+  }
+  const std::string text = nicsim::test::read_file(path);
+  const std::string events = text.substr(text.find("{\"ph\":\"B\""));
+  EXPECT_EQ(events,
+            "{\"ph\":\"B\",\"name\":\"x\",\"pid\":1,\"tid\":1,\"ts\":7.000001},\n"
+            "{\"ph\":\"B\",\"name\":\"y\",\"pid\":2,\"tid\":2,\"ts\":7.000001},\n"
+            "{\"ph\":\"E\",\"pid\":1,\"tid\":1,\"ts\":7.000001},\n"
+            "{\"ph\":\"E\",\"pid\":2,\"tid\":2,\"ts\":8.000000},\n"
+            "{\"ph\":\"B\",\"name\":\"z\",\"pid\":1,\"tid\":1,\"ts\":7.000001},\n"
+            "{\"ph\":\"E\",\"pid\":1,\"tid\":1,\"ts\":9.000000}\n"
+            "]}\n");
+}
