@@ -246,18 +246,21 @@ void wave_writer::change(int id, uint64_t time_ps, uint64_t value) {
   sig& s = m_sigs[static_cast<size_t>(id)];
   if (s.width < 64) value &= (uint64_t{1} << s.width) - 1;
   if (s.known && s.value == value) return;
+  // The window opens (if this is the first change in it) with the values before this change.
+  const bool in_window = open_window(time_ps);
   s.value = value;
   s.known = true;
-  if (open_window(time_ps)) emit(s);
+  if (in_window) emit(s);
 }
 
 void wave_writer::change_text(int id, uint64_t time_ps, const std::string& text) {
   if (id < 0 || m_stopped) return;
   sig& s = m_sigs[static_cast<size_t>(id)];
   if (s.known && s.text_value == text) return;
+  const bool in_window = open_window(time_ps);  // with the values before this change
   s.text_value = text;
   s.known = true;
-  if (open_window(time_ps)) emit(s);
+  if (in_window) emit(s);
 }
 
 void wave_writer::stop(uint64_t time_ps) {

@@ -1,6 +1,7 @@
 // The wave writer's exact VCD text: each value as its bits, the most significant first, at
-// every width (a partial first byte, 64 bits, wider than 64), and text values with their
-// spaces made underscores.
+// every width (a partial first byte, 64 bits, wider than 64), text values with their spaces
+// made underscores, and a window that opens with the values from before the change that
+// opened it.
 #include "waves/wave_writer.h"
 
 #include <gtest/gtest.h>
@@ -40,4 +41,25 @@ TEST(wave_writer, writes_each_value_as_its_bits_most_significant_first) {
             "#2000\n"
             "b111 \"\n"
             "s- &\n");
+}
+
+TEST(wave_writer, the_window_opens_with_the_values_before_the_change_that_opens_it) {
+  nicsim::waves::wave_options o;
+  o.path = nicsim::test::scratch_path("wave_writer", "window.vcd");
+  {
+    nicsim::waves::wave_writer w(o);
+    const int a = w.declare("x.a", 4, false), b = w.declare("x.b", 4, false);
+    w.change(a, 0, 5);  // values at time 0, before the window opens
+    w.change(b, 0, 9);
+    w.change(a, 1000, 6);  // the first change after time 0 opens the window at 0
+    w.close();
+  }
+  const std::string text = nicsim::test::read_file(o.path);
+  const std::string changes = text.substr(text.find("#0\n"));
+  EXPECT_EQ(changes,
+            "#0\n"
+            "b0101 !\n"
+            "b1001 \"\n"
+            "#1000\n"
+            "b0110 !\n");
 }
