@@ -62,6 +62,13 @@ struct decoupling {
   // more than once). With several busy CPUs nearly every charge ends after another CPU's next
   // event and must wait: the benchmark reports both counts per frame.
   static uint64_t waited;
+  // Hands the running thread's offset over to one wait, or to one transaction's annotation,
+  // and leaves it zero.
+  static sc_core::sc_time take() {
+    const sc_core::sc_time owed = offset;
+    offset = sc_core::SC_ZERO_TIME;
+    return owed;
+  }
   // Runs the simulation for t with deferral allowed up to its end (sc_start(t)).
   static void start(const sc_core::sc_time& t, bool defer);
 

@@ -138,8 +138,7 @@ void cpu::charge(sc_time t) {
 }
 
 void cpu::stall(sc_time t) {
-  t += tlm::decoupling::offset;
-  tlm::decoupling::offset = SC_ZERO_TIME;
+  t += tlm::decoupling::take();
   if (t > SC_ZERO_TIME) sc_core::wait(t);
   resume();
 }
@@ -147,9 +146,7 @@ void cpu::stall(sc_time t) {
 void cpu::sync_time() {
   if (tlm::decoupling::offset == SC_ZERO_TIME) return;
   cpu* const self = s_this;
-  const sc_time owed = tlm::decoupling::offset;
-  tlm::decoupling::offset = SC_ZERO_TIME;
-  sc_core::wait(owed);
+  sc_core::wait(tlm::decoupling::take());
   s_this = self;
 }
 }  // namespace nicsim::host

@@ -128,8 +128,7 @@ uint32_t e1000_adapter::er32(uint32_t reg) {
   // The time this CPU ran on without waiting (tlm/local_time.h) is the request's annotation
   // instead of a wait of its own: nothing else can happen before it has passed, so the link
   // books the request at the same time, and the CPU waits once, for the completion.
-  delay = tlm::decoupling::offset;
-  tlm::decoupling::offset = sc_core::SC_ZERO_TIME;
+  delay = tlm::decoupling::take();
   mmio->b_transport(*t, delay);  // the load stalls the CPU for the whole round trip (inside the link)
   c.resume();                    // other CPUs ran while this one waited
   c.stall(delay);
